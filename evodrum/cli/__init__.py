@@ -1,0 +1,58 @@
+"""The `evodrum` command line: parses options and calls the toolkit.
+
+Each topic lives in its own module under `evodrum.cli` and adds its commands to
+`main`; heavy imports (torch, deap) happen inside commands so `--help` is fast.
+"""
+from __future__ import annotations
+
+import importlib
+import sys
+
+import click
+
+from evodrum.errors import EvodrumError
+
+#: Modules that register commands on `main`, in the order `--help` lists them.
+COMMAND_MODULES: tuple[str, ...] = ()
+
+
+class EvodrumGroup(click.Group):
+    """A click group that turns user-facing errors into one line and exit code 1."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except EvodrumError as e:
+            click.echo(f"error: {e}", err=True)
+            sys.exit(1)
+        except KeyboardInterrupt:
+            click.echo("\ninterrupted", err=True)
+            sys.exit(130)
+
+    def list_commands(self, ctx):
+        return list(self.commands)  # registration order, grouped by topic
+
+
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+@click.group(cls=EvodrumGroup, context_settings=CONTEXT_SETTINGS)
+@click.version_option(package_name="evodrum")
+def main():
+    """evodrum: search for drum loops instead of programming them.
+
+    A drum loop is a grid of 9 drum rows x 64 steps. A variational autoencoder
+    trained on real drumming maps 20 numbers to a well-formed loop; evodrum's
+    searches (by feature targets, or by ear) move through those 20 numbers.
+
+    \b
+    Start here:
+      evodrum sample -n 4               loops from the shipped model
+      evodrum target --features density=0.3,syncopation=0.2
+      evodrum interactive               rate loops by ear, breed the next ones
+      evodrum data build DIR            build a corpus from MIDI files
+    """
+
+
+for _name in COMMAND_MODULES:
+    importlib.import_module(f"evodrum.cli.{_name}")

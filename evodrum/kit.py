@@ -1,0 +1,91 @@
+"""The drum kit: which rows a grid has, which MIDI pitches feed each row, and
+which pitch each row is written as.
+
+The table is versioned (`KIT_VERSION`): corpora and model cards record it, so a
+model trained with one mapping is never silently used with another.
+
+Input pitches cover every General MIDI percussion note (35-81), the GM2/Magenta
+extras around them (27-34, 82-87), and the Roland TD-11 articulations used by
+the Groove MIDI Dataset (22/26 hi-hat edge, 58 floor-tom rim, 55/52 crash edges,
+59/53 ride edge and bell). The tom split follows the Groove dataset's own
+9-class reduction (43/58 low, 45/47 mid, 48/50 high), so output pitches read
+back into the row they came from.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+KIT_VERSION = "evodrum-kit-1"
+
+#: Row names in grid order.
+ROWS: tuple[str, ...] = ("BD", "SD", "CH", "OH", "RD", "CR", "LT", "MT", "HT")
+N_ROWS = len(ROWS)
+
+ROW_DESCRIPTIONS: dict[str, str] = {
+    "BD": "bass drum (kick)",
+    "SD": "snare drum",
+    "CH": "closed hi-hat",
+    "OH": "open hi-hat",
+    "RD": "ride cymbal",
+    "CR": "crash cymbal",
+    "LT": "low (floor) tom",
+    "MT": "mid tom",
+    "HT": "high tom",
+}
+
+#: The General MIDI pitch each row is written as.
+OUTPUT_PITCH: dict[str, int] = {
+    "BD": 36, "SD": 38, "CH": 42, "OH": 46, "RD": 51,
+    "CR": 49, "LT": 43, "MT": 47, "HT": 50,
+}
+
+#: Every input pitch that maps to each row.
+INPUT_PITCHES: dict[str, tuple[int, ...]] = {
+    "BD": (35, 36),
+    "SD": (27, 28, 31, 32, 33, 34, 37, 38, 39, 40, 56, 65, 66, 75, 85),
+    "CH": (22, 42, 44, 54, 68, 69, 70, 71, 73, 78, 80),
+    "OH": (26, 46, 67, 72, 74, 79, 81),
+    "RD": (51, 53, 59, 82),
+    "CR": (49, 52, 55, 57),
+    "LT": (29, 41, 43, 58, 61, 64, 84),
+    "MT": (45, 47, 60, 63, 77, 86, 87),
+    "HT": (30, 48, 50, 62, 76, 83),
+}
+
+#: Lowest and highest pitch the kit knows; used to recognise percussion-only files.
+PITCH_MIN = min(p for ps in INPUT_PITCHES.values() for p in ps)
+PITCH_MAX = max(p for ps in INPUT_PITCHES.values() for p in ps)
+
+#: Lookup table pitch -> row index (-1 for pitches outside the kit).
+PITCH_TO_ROW = np.full(128, -1, dtype=np.int8)
+for _row, _pitches in enumerate(INPUT_PITCHES.values()):
+    PITCH_TO_ROW[list(_pitches)] = _row
+
+#: Output pitch per row index.
+ROW_PITCH = np.array([OUTPUT_PITCH[r] for r in ROWS], dtype=np.int64)
+
+#: Magenta's 9-class drum order (drums_encoder_decoder / GrooVAE).
+MAGENTA_ROWS: tuple[str, ...] = ("BD", "SD", "CH", "OH", "LT", "MT", "HT", "CR", "RD")
+_TO_MAGENTA = np.array([ROWS.index(r) for r in MAGENTA_ROWS])
+_FROM_MAGENTA = np.argsort(_TO_MAGENTA)
+
+
+def to_magenta(grids: np.ndarray) -> np.ndarray:
+    """Reorder rows (axis -2) from evodrum's order to Magenta's 9-class order."""
+    return np.take(grids, _TO_MAGENTA, axis=-2)
+
+
+def from_magenta(grids: np.ndarray) -> np.ndarray:
+    """Reorder rows (axis -2) from Magenta's 9-class order to evodrum's order."""
+    return np.take(grids, _FROM_MAGENTA, axis=-2)
+
+
+def row_of_pitch(pitch: int) -> str | None:
+    """The row name a MIDI pitch plays, or None when the kit has no row for it."""
+    row = PITCH_TO_ROW[pitch] if 0 <= pitch < 128 else -1
+    return ROWS[row] if row >= 0 else None
+
+
+def table() -> list[tuple[str, str, int, tuple[int, ...]]]:
+    """The kit as rows of (name, description, output pitch, input pitches)."""
+    return [(r, ROW_DESCRIPTIONS[r], OUTPUT_PITCH[r], INPUT_PITCHES[r]) for r in ROWS]

@@ -1,0 +1,47 @@
+"""Shared fixtures: the real Groove MIDI corpus, found through EVODRUM_GROOVE.
+
+`.ci/run` points EVODRUM_GROOVE at ../shared/data/groove; a developer checkout
+beside shared/ finds it there too. Without it, tests that need it are skipped
+with a note on where to get it.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+GROOVE_HINT = ("Groove MIDI Dataset not found: download groove-v1.0.0-midionly.zip from "
+               "https://magenta.tensorflow.org/datasets/groove, unzip it and set "
+               "EVODRUM_GROOVE=/path/to/groove")
+
+
+def groove_dir() -> Path | None:
+    """The groove corpus folder (with info.csv), or None when it is not on this machine."""
+    candidates = [os.environ.get("EVODRUM_GROOVE"), REPO.parent / "shared" / "data" / "groove"]
+    for c in candidates:
+        if c and (Path(c) / "info.csv").is_file():
+            return Path(c)
+    return None
+
+
+@pytest.fixture(scope="session")
+def groove_path() -> Path:
+    path = groove_dir()
+    if path is None:
+        pytest.skip(GROOVE_HINT)
+    return path
+
+
+@pytest.fixture(scope="session")
+def cache_dir(tmp_path_factory) -> Path:
+    """One corpus cache for the whole test session, so the corpus is built once."""
+    return tmp_path_factory.mktemp("evodrum-cache")
+
+
+@pytest.fixture(scope="session")
+def groove_corpus(groove_path, cache_dir):
+    """The real groove corpus at the default resolution, built once per session."""
+    from evodrum.corpus import build_corpus
+    return build_corpus(groove_path, cache_dir=cache_dir, workers=2, progress=False)
