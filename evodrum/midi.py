@@ -159,12 +159,18 @@ def to_grids(hits: DrumHits, spec: GridSpec = DEFAULT_SPEC, hop_bars: int = 1) -
     return G.windows(q.steps, spec, hop_bars), q
 
 
-def read_grids(path: str | Path, spec: GridSpec = DEFAULT_SPEC, hop_bars: int = 1) -> np.ndarray:
-    """All grids of a MIDI file as float32 velocities (N, 9, S); EvodrumError if none."""
-    grids, _ = to_grids(read_drums(path), spec, hop_bars)
+def read_grids_quantised(path: str | Path, spec: GridSpec = DEFAULT_SPEC,
+                         hop_bars: int = 1) -> tuple[np.ndarray, Quantised]:
+    """All grids of a MIDI file (float32, (N, 9, S)) and the quantisation report."""
+    grids, q = to_grids(read_drums(path), spec, hop_bars)
     if len(grids) == 0:
         raise BadMidiFile(path, f"shorter than one {spec.describe()} window")
-    return G.from_midi_velocity(grids)
+    return G.from_midi_velocity(grids), q
+
+
+def read_grids(path: str | Path, spec: GridSpec = DEFAULT_SPEC, hop_bars: int = 1) -> np.ndarray:
+    """All grids of a MIDI file as float32 velocities (N, 9, S); BadMidiFile if none."""
+    return read_grids_quantised(path, spec, hop_bars)[0]
 
 
 def read_loop(path: str | Path, spec: GridSpec = DEFAULT_SPEC) -> np.ndarray:

@@ -1,0 +1,191 @@
+"""Corpus and file commands: data build, data info, show, convert, kit."""
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import click
+import numpy as np
+
+from evodrum import corpus as C
+from evodrum import display, gridfile, kit, midi
+from evodrum.cli import main
+from evodrum.cli.options import ascii_option, bpm_option, grid_option
+from evodrum.errors import EvodrumError
+
+cache_option = click.option(
+    "--cache-dir", type=click.Path(file_okay=False), default=None,
+    help="Where corpora are stored [default: $EVODRUM_CACHE or ~/.cache/evodrum].")
+
+
+def _table(rows: list[tuple], header: tuple) -> str:
+    """A plain text table with columns padded to their widest cell."""
+    cells = [tuple(map(str, r)) for r in [header, *rows]]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+@main.group()
+def data():
+    """Build and inspect corpora of drum loops from MIDI files."""
+
+
+@data.command()
+@click.argument("directory", type=click.Path(exists=True, file_okay=False))
+@click.option("--name", help="Corpus name [default: the folder's name, e.g. groove].")
+@grid_option
+@click.option("--hop", "hop_bars", type=click.IntRange(1), default=1, show_default=True,
+              help="Bars between the starts of windows cut from long performances.")
+@click.option("--min-hits", type=click.IntRange(0), default=8, show_default=True,
+              help="Drop windows with fewer hits than this.")
+@click.option("--workers", type=click.IntRange(1), default=None,
+              help="Processes reading files [default: all cores].")
+@click.option("--force", is_flag=True, help="Rebuild even if the cache is up to date.")
+@click.option("--list-skipped", is_flag=True, help="Name every skipped file and why.")
+@cache_option
+def build(directory, name, spec, hop_bars, min_hits, workers, force, list_skipped, cache_dir):
+    """Build a corpus from every drum MIDI file under DIRECTORY.
+
+    For the Groove MIDI Dataset (a folder with info.csv) its official
+    train/validation/test split and style and beat/fill labels are used; any
+    other folder is split 80/10/10 by file. Loops of 1, 2, 4 or 8 bars are
+    tiled to the grid; longer performances are cut into windows. Files that
+    cannot be used are skipped with their reason.
+
+    \b
+    Example:
+      evodrum data build ~/data/groove
+      evodrum data build ~/my-loops --name mine --grid paper
+    """
+    corpus = C.build_corpus(directory, spec, name=name, cache_dir=cache_dir, hop_bars=hop_bars,
+                            min_hits=min_hits, workers=workers, force=force)
+    s = C.summary(corpus)
+    state = "up to date, reused cache" if corpus.manifest.get("reused") else "built"
+    click.echo(f"corpus {corpus.path.name!r} {state}: {corpus.path}")
+    click.echo(f"grid: {corpus.spec.describe()}")
+    rows = [("files read", s["files"]), ("files kept", s["kept"]),
+            *[(f"  skipped: {reason}", n) for reason, n in s["skipped"].items()],
+            *[(f"windows: {split}", n) for split, n in s["windows"].items()],
+            ("windows dropped (too few hits)", s["sparse_windows"]),
+            ("timing moved by quantising, mean", f"{s['mean_shift_steps']:.3f} steps"),
+            ("timing moved by quantising, max", f"{s['max_shift_steps']:.3f} steps"),
+            ("hits merged into a louder one", s["collisions"])]
+    if s["unmapped_pitches"]:
+        rows.append(("notes on pitches outside the kit", s["unmapped_pitches"]))
+    click.echo(_table(rows, ("", "count")))
+    if list_skipped:
+        for file, reason in s["skipped_files"]:
+            click.echo(f"skipped {file}: {reason}")
+
+
+@data.command()
+@click.argument("corpus_name", metavar="[CORPUS]", required=False)
+@cache_option
+def info(corpus_name, cache_dir):
+    """Counts per split and style, and hit density, of a built corpus.
+
+    CORPUS is a corpus name (default: groove) or a corpus folder.
+    """
+    corpus = C.load_corpus(corpus_name, cache_dir)
+    click.echo(f"corpus {corpus.path.name!r}: {len(corpus)} windows, {corpus.spec.describe()}")
+    click.echo(f"source: {corpus.manifest['source']}\n")
+    splits = [(s, int((corpus.split == s).sum())) for s in C.SPLITS]
+    click.echo(_table(splits, ("split", "windows")) + "\n")
+    styles = Counter(zip(corpus.labels["style"], corpus.labels["beat_type"]))
+    click.echo(_table([(st or "-", bt or "-", n) for (st, bt), n in sorted(styles.items())],
+                      ("style", "beat/fill", "windows")) + "\n")
+    hits = corpus.grids > 0
+    per_row = hits.mean(axis=(0, 2))
+    click.echo(_table([(r, f"{d:.3f}") for r, d in zip(kit.ROWS, per_row)],
+                      ("row", "hit density")))
+    n_hits = hits.sum(axis=(1, 2))
+    q = np.percentile(n_hits, [5, 25, 50, 75, 95])
+    click.echo(f"\nhits per window: mean {n_hits.mean():.1f}, percentiles 5/25/50/75/95: "
+               + " / ".join(f"{v:.0f}" for v in q) + f"; cells with a hit: {hits.mean():.1%}")
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path())
+@grid_option
+@click.option("--window", type=click.IntRange(1), default=1, show_default=True,
+              help="Which window of a long performance to show.")
+@click.option("--all", "show_all", is_flag=True, help="Show every window.")
+@ascii_option
+def show(files, spec, window, show_all, ascii):
+    """Show MIDI drum files (or .npy/.npz grid files) as grids in the terminal.
+
+    \b
+    Example:
+      evodrum show loop.mid
+      evodrum show performance.mid --window 3
+    """
+    for path in files:
+        grids, spec_used, note = _read_any(path, spec)
+        if not show_all and window > len(grids):
+            raise EvodrumError(f"{path}: has {len(grids)} windows, not {window}")
+        picks = range(len(grids)) if show_all else [window - 1]
+        for i in picks:
+            title = f"{path}  (window {i + 1} of {len(grids)}; {spec_used.describe()}){note}"
+            click.echo(display.render(grids[i], spec_used, title, ascii=ascii) + "\n")
+    click.echo("    " + display.LEGEND.format(*(display.ASCII_GLYPHS if ascii
+                                                  else display.UNICODE_GLYPHS)))
+
+
+def _read_any(path: str, spec):
+    """Grids from a MIDI or grid file, with a note on how much timing moved."""
+    if Path(path).suffix in gridfile.SUFFIXES:
+        grids, spec = gridfile.load_grids(path, spec)
+        return grids, spec, ""
+    grids, q = midi.read_grids_quantised(path, spec)
+    note = (f"\n  quantising moved hits by {q.mean_shift:.2f} steps on average "
+            f"(max {q.max_shift:.2f}); {q.collisions} hits merged into louder ones")
+    return grids, spec, note
+
+
+@main.command()
+@click.argument("source", type=click.Path())
+@click.argument("target", type=click.Path(dir_okay=False))
+@grid_option
+@bpm_option
+@click.option("--type", "midi_type", type=click.Choice(["0", "1"]), default="1",
+              show_default=True, help="MIDI file type to write.")
+def convert(source, target, spec, bpm, midi_type):
+    """Convert between MIDI files and grid arrays.
+
+    \b
+    MIDI -> .npy: an array (N, 9, S) of velocities in [0, 1], one grid per window.
+    MIDI -> .npz: the same plus the grid resolution.
+    .npy/.npz -> MIDI: one file per grid (name_001.mid, ... when there are several).
+
+    \b
+    Example:
+      evodrum convert loop.mid loop.npy
+      evodrum convert loops.npz loop.mid --bpm 96
+    """
+    src, dst = Path(source), Path(target)
+    if src.suffix in gridfile.SUFFIXES and dst.suffix.lower() in C.MIDI_SUFFIXES:
+        grids, spec = gridfile.load_grids(src, spec)
+        names = [dst] if len(grids) == 1 else [dst.with_name(f"{dst.stem}_{i + 1:03d}{dst.suffix}")
+                                              for i in range(len(grids))]
+        for g, name in zip(grids, names):
+            midi.write_midi(name, g, spec, bpm, int(midi_type))
+        click.echo(f"wrote {len(names)} MIDI file(s): {names[0]}" + (" ..." if len(names) > 1 else ""))
+    elif dst.suffix in gridfile.SUFFIXES:
+        grids = midi.read_grids(src, spec)
+        gridfile.save_grids(dst, grids, spec)
+        click.echo(f"wrote {dst}: {len(grids)} grid(s) of {spec.describe()}")
+    else:
+        raise EvodrumError(f"cannot convert {src.suffix or src} to {dst.suffix or dst}: convert "
+                           "MIDI to .npy/.npz or .npy/.npz to .mid")
+
+
+@main.command("kit")
+def kit_table():
+    """The drum kit: rows, the pitch each is written as, and every pitch read into it."""
+    click.echo(f"kit version {kit.KIT_VERSION}\n")
+    rows = [(name, desc, out, " ".join(map(str, pitches)))
+            for name, desc, out, pitches in kit.table()]
+    click.echo(_table(rows, ("row", "instrument", "writes", "reads pitches")))
+    click.echo("\nMagenta 9-class order: " + ", ".join(kit.MAGENTA_ROWS))

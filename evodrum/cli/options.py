@@ -1,0 +1,26 @@
+"""Click options shared by several commands, defined once."""
+from __future__ import annotations
+
+import click
+
+from evodrum.grid import PRESETS, parse_spec
+
+
+def _spec(ctx, param, value):
+    try:
+        return parse_spec(value)
+    except ValueError as e:
+        raise click.BadParameter(str(e)) from None
+
+
+grid_option = click.option(
+    "--grid", "spec", default="default", show_default=True, callback=_spec,
+    help=f"Grid resolution: {' or '.join(PRESETS)} (the paper's 8 bars of eighth notes), "
+         "or BARSxBEATSxSTEPS such as 4x4x4.")
+
+ascii_option = click.option(
+    "--ascii", is_flag=True, help="Draw grids with plain ASCII glyphs.")
+
+bpm_option = click.option(
+    "--bpm", type=click.FloatRange(20, 400), default=120.0, show_default=True,
+    help="Tempo in quarter-note beats per minute.")
