@@ -1,0 +1,172 @@
+"""Well-formedness: does a loop look like real drumming? Measured against the corpus
+itself, so no searched representation was trained to optimise it.
+
+Per loop: the Jaccard distance of its onsets to the nearest training loop, read
+against the same distance for held-out test loops (a different split, so never a
+self-match). Per set of loops: feature distributions against the corpus (see
+`fitness.setstats`). The reference is built once from a corpus and saved as a small
+.npz (`WellFormedness.from_corpus(corpus).save(path)`), which searches reload.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from evodrum import atomic
+from evodrum.errors import EvodrumError
+from evodrum.grid import GridSpec, check_grids, onsets
+from evodrum.kit import KIT_VERSION
+from fitness import setstats
+
+FORMAT = "evodrum-wellformed-1"
+#: Queries per matrix product: bounds memory to CHUNK x train loops float32 (~16 MB).
+CHUNK = 256
+#: Training loops whose features stand for the corpus in set comparisons.
+SET_SAMPLE = 2000
+
+
+def unique_onsets(on: np.ndarray) -> np.ndarray:
+    """Distinct onset patterns of (N, 9, S) booleans, in first-seen order."""
+    packed = np.packbits(on.reshape(len(on), -1), axis=1)
+    _, first = np.unique(packed, axis=0, return_index=True)
+    return on[np.sort(first)]
+
+
+class OnsetIndex:
+    """Nearest training loop by Jaccard distance on onsets.
+
+    |a AND b| for every query/train pair is one float32 matrix product (BLAS) of
+    0/1 matrices; |a OR b| = |a| + |b| - |a AND b|.
+    """
+
+    def __init__(self, train_onsets: np.ndarray):
+        flat = train_onsets.reshape(len(train_onsets), -1)
+        self.onsets = train_onsets
+        self._matrix_t = np.ascontiguousarray(flat.T, dtype=np.float32)
+        self._counts = flat.sum(axis=1).astype(np.float32)
+
+    def __len__(self) -> int:
+        return len(self.onsets)
+
+    def nearest(self, query_onsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(distance (N,) float32 in [0, 1], index (N,) of the nearest training loop).
+
+        An empty query is at distance 1 from everything.
+        """
+        flat = query_onsets.reshape(len(query_onsets), -1).astype(np.float32)
+        dist = np.empty(len(flat), dtype=np.float32)
+        idx = np.empty(len(flat), dtype=np.int64)
+        for start in range(0, len(flat), CHUNK):
+            q = flat[start:start + CHUNK]
+            inter = q @ self._matrix_t
+            union = q.sum(axis=1, keepdims=True) + self._counts - inter
+            sim = inter / np.maximum(union, 1.0)
+            best = sim.argmax(axis=1)
+            idx[start:start + CHUNK] = best
+            dist[start:start + CHUNK] = 1.0 - sim[np.arange(len(q)), best]
+        return dist, idx
+
+
+class WellFormedness:
+    """How typical loops are of a corpus: per-loop scores and per-set distributions.
+
+    `heldout` holds the sorted nearest-training distances of the held-out loops:
+    the yardstick a candidate's own distance is read against.
+    """
+
+    def __init__(self, index: OnsetIndex, heldout: np.ndarray, spec: GridSpec, info: dict):
+        self.index = index
+        self.heldout = np.sort(np.asarray(heldout, dtype=np.float32))
+        self.spec = spec
+        self.info = info
+        self._corpus_sample: np.ndarray | None = None
+
+    @classmethod
+    def from_corpus(cls, corpus, heldout_split: str = "test") -> "WellFormedness":
+        """Reference from a Corpus: its distinct train loops, and the nearest-train
+        distances of its distinct `heldout_split` loops (exact repeats of one window
+        inside a performance would otherwise weigh that performance many times)."""
+        train = unique_onsets(onsets(corpus.split_grids("train")))
+        held = unique_onsets(onsets(corpus.split_grids(heldout_split)))
+        if len(train) == 0 or len(held) == 0:
+            raise EvodrumError(f"corpus {corpus.path or ''} needs loops in both the train and "
+                               f"{heldout_split} splits to measure well-formedness")
+        index = OnsetIndex(train)
+        info = {"corpus": corpus.manifest_hash, "heldout_split": heldout_split,
+                "train_loops": int((corpus.split == "train").sum()),
+                "distinct_train_loops": len(train), "heldout_loops": len(held)}
+        return cls(index, index.nearest(held)[0], corpus.spec, info)
+
+    # --- per loop -------------------------------------------------------------
+
+    def _onsets(self, grids: np.ndarray) -> np.ndarray:
+        return onsets(check_grids(grids, self.spec))
+
+    def nearest(self, grids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Jaccard distance to the nearest training loop, and that loop's index."""
+        return self.index.nearest(self._onsets(grids))
+
+    def typicality(self, grids: np.ndarray) -> np.ndarray:
+        """Share of held-out real loops at least as far from the training set: in [0, 1].
+
+        Uniform over real loops; near 0 for loops unlike anything real.
+        """
+        dist, _ = self.nearest(grids)
+        n = len(self.heldout)
+        return ((n - np.searchsorted(self.heldout, dist, side="left")) / n).astype(np.float32)
+
+    def score(self, grids: np.ndarray) -> np.ndarray:
+        """min(1, 2 * typicality): 1 for loops as close to real drumming as the median
+        held-out loop or closer, falling to 0 beyond the farthest; closer than typical
+        earns nothing more, so a search is not pushed towards copying the corpus."""
+        return np.minimum(1.0, 2.0 * self.typicality(grids)).astype(np.float32)
+
+    # --- per set --------------------------------------------------------------
+
+    def corpus_sample(self) -> np.ndarray:
+        """A fixed sample of training loops (as 0/1 grids) standing for the corpus."""
+        if self._corpus_sample is None:
+            on = self.index.onsets
+            pick = np.random.default_rng(0).permutation(len(on))[:SET_SAMPLE]
+            self._corpus_sample = on[np.sort(pick)].astype(np.float32)
+        return self._corpus_sample
+
+    def compare_set(self, grids: np.ndarray) -> dict:
+        """Feature and per-row hit-density distributions of a set against the corpus
+        (overlapping area and KL divergence after Yang & Lerch 2020)."""
+        return setstats.compare(check_grids(grids, self.spec), self.corpus_sample(), self.spec)
+
+    # --- storage --------------------------------------------------------------
+
+    def save(self, path: str | Path) -> Path:
+        """Write the reference to a compressed .npz atomically; returns the path."""
+        path = Path(path)
+        on = self.index.onsets
+        meta = {"format": FORMAT, "kit": KIT_VERSION, "spec": self.spec.to_dict(),
+                "train_shape": list(on.shape), "info": self.info}
+        with atomic.atomic_path(path) as tmp:
+            with open(tmp, "wb") as f:
+                np.savez_compressed(f, meta=np.array(json.dumps(meta)),
+                                    train=np.packbits(on.reshape(len(on), -1), axis=1),
+                                    heldout=self.heldout)
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> "WellFormedness":
+        """Read a reference written by `save`; EvodrumError naming the file if it is not one."""
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                meta = json.loads(str(data["meta"]))
+                packed, heldout = data["train"], data["heldout"]
+        except (OSError, ValueError, KeyError) as e:
+            raise EvodrumError(f"{path}: not a well-formedness reference ({e})") from None
+        if meta.get("format") != FORMAT or meta.get("kit") != KIT_VERSION:
+            raise EvodrumError(f"{path}: well-formedness reference is format "
+                               f"{meta.get('format')} / kit {meta.get('kit')}, expected "
+                               f"{FORMAT} / {KIT_VERSION}; rebuild it from the corpus")
+        shape = tuple(meta["train_shape"])
+        bits = shape[1] * shape[2]
+        train = np.unpackbits(packed, axis=1, count=bits).astype(bool).reshape(shape)
+        return cls(OnsetIndex(train), heldout, GridSpec.from_dict(meta["spec"]), meta["info"])
