@@ -1,0 +1,43 @@
+"""`--no-audio`: each loop is written as MIDI and WAV for the user's own player.
+
+Nothing sounds here, so this works on any machine (servers, CI, a laptop
+whose sound is busy); the WAV loops seamlessly in any player set to repeat.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+from evodrum.audio.players import Player, Renderer
+from evodrum.audio.synth import DEFAULT_SR, render
+from evodrum.audio.wav import write_wav
+from evodrum.midi import write_midi
+
+
+class FilePlayer(Player):
+    """Writes NAME.mid and NAME.wav into `out_dir` for every loop it is asked to play."""
+
+    def __init__(self, out_dir: str | Path, renderer: Renderer = render, sr: int = DEFAULT_SR,
+                 report: Callable[[str], None] | None = None):
+        self.out_dir = Path(out_dir)
+        self.renderer, self.sr, self.report = renderer, sr, report
+        self.description = f"files in {self.out_dir}"
+        self.written: list[Path] = []
+        self._count = 0
+
+    def _start(self, grid, spec, bpm, loop, name):
+        self._count += 1
+        stem = self.out_dir / (name or f"loop-{self._count:03d}")
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        audio = self.renderer(grid, spec, bpm, self.sr, "wrap" if loop else "ring")
+        paths = [write_midi(stem.with_suffix(".mid"), grid, spec, bpm),
+                 write_wav(stem.with_suffix(".wav"), audio, self.sr)]
+        self.written.extend(paths)
+        if self.report:
+            self.report(f"wrote {paths[0]} and {paths[1]}")
+
+    def stop(self):
+        """Nothing is sounding, so there is nothing to stop."""
+
+    def wait(self, timeout=None):
+        return True

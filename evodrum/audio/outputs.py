@@ -1,0 +1,150 @@
+"""Ways to get rendered audio to the speakers, found at run time.
+
+`sounddevice` (PortAudio) loops the audio in memory with no gaps. Without it,
+a system command plays a WAV file: afplay (macOS), paplay (PulseAudio),
+pw-play (PipeWire) or aplay (ALSA). For those, a loop is written repeated to
+about half a minute so the restart between runs is rare.
+"""
+from __future__ import annotations
+
+import math
+import shutil
+import subprocess
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+from evodrum.audio.players import AudioOutput, Background
+from evodrum.audio.wav import write_wav
+from evodrum.errors import EvodrumError
+
+#: Command-line players in the order they are tried, with their arguments.
+COMMANDS: dict[str, tuple[str, ...]] = {
+    "afplay": ("afplay",),
+    "paplay": ("paplay",),
+    "pw-play": ("pw-play",),
+    "aplay": ("aplay", "-q"),
+}
+OUTPUT_NAMES = ("sounddevice", *COMMANDS)
+NO_OUTPUT_HINT = ("no audio output found: pip install 'evodrum[audio]' (sounddevice), "
+                  "install one of afplay/paplay/pw-play/aplay, or use --no-audio to write files")
+
+
+class SoundDeviceOutput(AudioOutput):
+    """Plays through PortAudio with the `sounddevice` package (gapless looping)."""
+
+    name = "sounddevice"
+
+    def __init__(self):
+        self._sd = _import_sounddevice()
+        if self._sd is None:
+            raise EvodrumError("sounddevice is not usable here: pip install 'evodrum[audio]' "
+                               "(and the PortAudio library on Linux)")
+
+    def start(self, audio, sr, loop):
+        self._sd.play(audio, sr, loop=loop)
+
+    def stop(self):
+        self._sd.stop()
+
+    def wait(self, timeout=None):
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self._active():
+            if deadline is not None and time.monotonic() >= deadline:
+                return False
+            time.sleep(0.05)
+        return True
+
+    def _active(self) -> bool:
+        try:
+            return self._sd.get_stream().active
+        except RuntimeError:  # nothing was ever played
+            return False
+
+
+class CommandOutput(AudioOutput):
+    """Plays a temporary WAV file with a command such as aplay, restarting it to loop."""
+
+    def __init__(self, argv: tuple[str, ...], repeat_seconds: float = 30.0):
+        self.name = argv[0]
+        self.argv = argv
+        self.repeat_seconds = repeat_seconds
+        self._dir = Path(tempfile.mkdtemp(prefix="evodrum-play-"))
+        self._lock = threading.Lock()
+        self._proc: subprocess.Popen | None = None
+        self._worker = Background()
+        self._count = 0
+
+    def start(self, audio, sr, loop):
+        if loop:
+            audio = np.concatenate([audio] * max(1, math.ceil(self.repeat_seconds * sr / len(audio))))
+        self._count += 1
+        path = write_wav(self._dir / f"loop-{self._count}.wav", audio, sr)
+        self._worker.start(lambda stopping: self._run(path, loop, stopping), f"evodrum-{self.name}")
+
+    def _run(self, path: Path, loop: bool, stopping: threading.Event) -> None:
+        while True:
+            with self._lock:
+                if stopping.is_set():
+                    return
+                self._proc = subprocess.Popen([*self.argv, str(path)], stdin=subprocess.DEVNULL,
+                                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            _, err = self._proc.communicate()
+            if stopping.is_set():
+                return
+            if self._proc.returncode != 0:
+                lines = err.decode(errors="replace").strip().splitlines() or ["no message"]
+                raise EvodrumError(f"{self.name} failed (exit {self._proc.returncode}): "
+                                   f"{lines[-1]}; try another output or --no-audio")
+            if not loop:
+                return
+
+    def stop(self):
+        with self._lock:
+            self._worker.stopping.set()
+            if self._proc is not None and self._proc.poll() is None:
+                self._proc.terminate()
+        self._worker.stop()
+
+    def wait(self, timeout=None):
+        return self._worker.wait(timeout)
+
+    def close(self):
+        self.stop()
+        shutil.rmtree(self._dir, ignore_errors=True)
+
+
+def _import_sounddevice():
+    """The sounddevice module when it imports and has an output device, else None."""
+    try:
+        import sounddevice
+        sounddevice.query_devices(kind="output")
+    except Exception:  # missing package, missing PortAudio, or no output device
+        return None
+    return sounddevice
+
+
+def available_outputs() -> list[str]:
+    """Names of the outputs usable on this machine, best first."""
+    found = [name for name, argv in COMMANDS.items() if shutil.which(argv[0])]
+    return (["sounddevice"] if _import_sounddevice() else []) + found
+
+
+def open_output(name: str = "auto") -> AudioOutput:
+    """The named output, or the best available one for "auto"; EvodrumError if none."""
+    if name == "auto":
+        found = available_outputs()
+        if not found:
+            raise EvodrumError(NO_OUTPUT_HINT)
+        name = found[0]
+    if name == "sounddevice":
+        return SoundDeviceOutput()
+    if name not in COMMANDS:
+        raise EvodrumError(f"unknown audio output {name!r}: choose from {', '.join(OUTPUT_NAMES)}")
+    if not shutil.which(COMMANDS[name][0]):
+        raise EvodrumError(f"audio output {name!r} is not installed here; "
+                           f"available: {', '.join(available_outputs()) or 'none'}")
+    return CommandOutput(COMMANDS[name])
