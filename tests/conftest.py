@@ -40,6 +40,20 @@ def cache_dir(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("evodrum-cache")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def isolated_dirs(cache_dir, tmp_path_factory):
+    """Tests never touch the user's corpus cache or ./runs: both point into tmp."""
+    old = {k: os.environ.get(k) for k in ("EVODRUM_CACHE", "EVODRUM_RUNS")}
+    os.environ["EVODRUM_CACHE"] = str(cache_dir)
+    os.environ["EVODRUM_RUNS"] = str(tmp_path_factory.mktemp("runs"))
+    yield
+    for k, v in old.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+
+
 @pytest.fixture(scope="session")
 def groove_corpus(groove_path, cache_dir):
     """The real groove corpus at the default resolution, built once per session."""
