@@ -80,10 +80,12 @@ class CommandOutput(AudioOutput):
 
     def start(self, audio, sr, loop):
         if loop:
-            audio = np.concatenate([audio] * max(1, math.ceil(self.repeat_seconds * sr / len(audio))))
+            repeats = max(1, math.ceil(self.repeat_seconds * sr / len(audio)))
+            audio = np.concatenate([audio] * repeats)
         self._count += 1
         path = write_wav(self._dir / f"loop-{self._count}.wav", audio, sr)
-        self._worker.start(lambda stopping: self._run(path, loop, stopping), f"evodrum-{self.name}")
+        self._worker.start(lambda stopping: self._run(path, loop, stopping),
+                           f"evodrum-{self.name}")
 
     def _run(self, path: Path, loop: bool, stopping: threading.Event) -> None:
         while True:

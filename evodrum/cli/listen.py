@@ -1,0 +1,150 @@
+"""Listening commands: play and render. Other commands that play loops (the
+interactive session) reuse `listening_options` and `player_from_options`."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from evodrum.cli import main
+from evodrum.cli.options import ascii_option, bpm_option, grid_option
+from evodrum.errors import EvodrumError
+
+TAIL_HELP = ("Decays past the loop's end: wrap onto the start (seamless looping), cut, "
+             "or ring (the file runs on until they fade).")
+
+
+def _options(*decorators):
+    def apply(f):
+        for d in reversed(decorators):
+            f = d(f)
+        return f
+    return apply
+
+
+synth_options = _options(
+    click.option("--synth", "synth_name", type=click.Choice(["auto", "builtin", "fluidsynth"]),
+                 default="auto", show_default=True,
+                 help="Sound source: the built-in kit, or FluidSynth with a General MIDI "
+                      "soundfont (auto: FluidSynth when it and a soundfont are installed)."),
+    click.option("--soundfont", type=click.Path(exists=True, dir_okay=False), default=None,
+                 help="General MIDI soundfont (.sf2) for FluidSynth [default: "
+                      "$EVODRUM_SOUNDFONT or a system one]."),
+    click.option("--sample-rate", "sr", type=click.IntRange(8000, 192000), default=44100,
+                 show_default=True, help="Audio sample rate in Hz."),
+)
+
+listening_options = _options(
+    synth_options,
+    click.option("--output", type=click.Choice(["auto", "sounddevice", "afplay", "paplay",
+                                                "pw-play", "aplay"]),
+                 default="auto", show_default=True,
+                 help="How audio reaches the speakers (auto: the first one installed)."),
+    click.option("--midi-port", default=None, metavar="NAME",
+                 help="Send the loop to this MIDI output (a synth or DAW) instead of "
+                      "playing audio; needs evodrum[midi]."),
+    click.option("--no-audio", is_flag=True,
+                 help="Play nothing: write each loop as MIDI and WAV for your own player."),
+    click.option("--out-dir", type=click.Path(file_okay=False), default=".",
+                 show_default=True, help="Where --no-audio writes its files."),
+)
+
+
+def player_from_options(output, midi_port, no_audio, out_dir, synth_name, soundfont, sr):
+    """The Player the listening options describe (see evodrum.audio.open_player)."""
+    from evodrum.audio import open_player
+    return open_player(output=output, midi_port=midi_port, no_audio=no_audio, out_dir=out_dir,
+                       synth_name=synth_name, soundfont=soundfont, sr=sr, report=click.echo)
+
+
+def _read_grid(path: str, spec, index: int):
+    """Grid number `index` of a MIDI or grid (.npy/.npz) file, and its resolution."""
+    from evodrum import gridfile, midi
+
+    if Path(path).suffix in gridfile.SUFFIXES:
+        grids, spec = gridfile.load_grids(path, spec)
+    else:
+        grids = midi.read_grids(path, spec)
+    if not -len(grids) <= index < len(grids):
+        raise EvodrumError(f"{path}: --index {index} is out of range "
+                           f"(the file has {len(grids)} grid{'s' if len(grids) != 1 else ''})")
+    return grids[index], spec
+
+
+index_option = click.option(
+    "--index", type=int, default=0, show_default=True,
+    help="Which grid of the file (a long performance gives one per bar).")
+
+
+@main.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@grid_option
+@bpm_option
+@index_option
+@click.option("--once", is_flag=True, help="Play the loop once instead of until Ctrl-C.")
+@listening_options
+@ascii_option
+def play(file, spec, bpm, index, once, output, midi_port, no_audio, out_dir,
+         synth_name, soundfont, sr, ascii):
+    """Play a drum loop from a MIDI or grid file, looping until Ctrl-C.
+
+    Sound comes from the built-in drum synthesiser (or FluidSynth with a
+    General MIDI soundfont) through sounddevice or the system's player
+    (afplay, paplay, pw-play, aplay). --midi-port sends the loop to a synth
+    or DAW instead, and --no-audio writes MIDI and WAV files for any player.
+
+    \b
+    Examples:
+      evodrum play loop.mid
+      evodrum play loop.mid --bpm 96 --once
+      evodrum play loop.mid --soundfont ~/sf2/FluidR3_GM.sf2
+      evodrum play loop.mid --midi-port "IAC Driver Bus 1"
+      evodrum play loop.mid --no-audio --out-dir listen/
+    """
+    from evodrum import display
+
+    grid, spec = _read_grid(file, spec, index)
+    with player_from_options(output, midi_port, no_audio, out_dir, synth_name,
+                             soundfont, sr) as player:
+        click.echo(display.render(grid, spec, title=Path(file).name, ascii=ascii))
+        player.play(grid, spec, bpm, loop=not once, name=Path(file).stem)
+        if no_audio:
+            return
+        until = "once" if once else "until Ctrl-C"
+        click.echo(f"playing at {bpm:g} BPM with {player.description}, {until}")
+        try:
+            while not player.wait(0.25):
+                pass
+        except KeyboardInterrupt:
+            click.echo("stopped")
+
+
+@main.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("-o", "--out", type=click.Path(dir_okay=False), default=None,
+              help="WAV file to write [default: FILE with a .wav suffix].")
+@grid_option
+@bpm_option
+@index_option
+@click.option("--tail", type=click.Choice(["wrap", "cut", "ring"]), default="wrap",
+              show_default=True, help=TAIL_HELP)
+@synth_options
+def render(file, out, spec, bpm, index, tail, synth_name, soundfont, sr):
+    """Render a drum loop from a MIDI or grid file to a WAV file.
+
+    The audio is 16-bit PCM, exactly one pass of the loop long (4 bars at
+    120 BPM: 8.0 s), with decays wrapped onto the start so it loops
+    seamlessly in any player. Needs no sound card.
+
+    \b
+    Examples:
+      evodrum render loop.mid -o loop.wav
+      evodrum render loop.mid --bpm 90 --tail ring --sample-rate 48000
+    """
+    from evodrum.audio import open_renderer, write_wav
+
+    grid, spec = _read_grid(file, spec, index)
+    renderer, described = open_renderer(synth_name, soundfont)
+    audio = renderer(grid, spec, bpm, sr, tail)
+    out = write_wav(out or Path(file).with_suffix(".wav"), audio, sr)
+    click.echo(f"wrote {out}: {len(audio) / sr:.2f} s at {sr} Hz with {described}")

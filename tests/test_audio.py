@@ -1,0 +1,449 @@
+"""Listening: the rendered audio itself, WAV files, and every playback backend,
+driven for real with no sound card (fake commands on PATH, a recording MIDI port)."""
+from __future__ import annotations
+
+import csv
+import os
+import shutil
+import stat
+import sys
+import time
+import wave
+
+import mido
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from midi_files import basic_beat, drum_file
+from scipy.ndimage import maximum_filter1d
+
+from evodrum import midi
+from evodrum.audio import outputs, synth
+from evodrum.audio.choose import open_player, open_renderer
+from evodrum.audio.midiport import ALL_NOTES_OFF, MidiPortPlayer
+from evodrum.audio.outputs import CommandOutput, open_output
+from evodrum.audio.players import AudioPlayer
+from evodrum.audio.soundfont import FluidSynthRenderer, find_soundfont
+from evodrum.audio.voices import one_shots
+from evodrum.audio.wav import read_wav, write_wav
+from evodrum.cli import main
+from evodrum.errors import EvodrumError
+from evodrum.grid import DEFAULT_SPEC, PAPER_SPEC, GridSpec, quantize_velocity
+from evodrum.kit import ROWS
+
+SR = 44100
+BD, SD, CH, CR = (ROWS.index(r) for r in ("BD", "SD", "CH", "CR"))
+ONE_BAR = GridSpec(bars=1)
+
+
+def grid_with(row: int, steps, velocity: float = 1.0, spec: GridSpec = DEFAULT_SPEC):
+    g = np.zeros(spec.shape, np.float32)
+    g[row, steps] = velocity
+    return g
+
+
+def beat_grid(spec: GridSpec = DEFAULT_SPEC) -> np.ndarray:
+    """Kick on every beat, snare on 2 and 4, hats on eighths, a crash on the last step."""
+    g = grid_with(BD, slice(0, None, spec.steps_per_beat), 0.9, spec)
+    g[SD, spec.steps_per_beat::2 * spec.steps_per_beat] = 0.8
+    g[CH, ::2] = 0.5
+    g[CR, -1] = 0.7
+    return g
+
+
+def onset_times(audio: np.ndarray, sr: int, threshold: float = 0.5) -> np.ndarray:
+    """Seconds where the envelope (trailing 25 ms peak) rises through threshold * max."""
+    env = maximum_filter1d(np.abs(audio), size=int(0.025 * sr), origin=int(0.0125 * sr) - 1)
+    above = env > threshold * env.max()
+    rising = np.flatnonzero(above & ~np.roll(above, 1))
+    return rising / sr
+
+
+def place_by_hand(grid, spec, bpm, sr):
+    """Reference: each hit's one-shot added at its step, overhang folded onto the start."""
+    n = synth.loop_samples(spec, bpm, sr)
+    shots = one_shots(sr)
+    passes = 2 + max(s.size for s in shots) // n
+    out = np.zeros(passes * n, np.float64)
+    for row, step in zip(*np.nonzero(grid)):
+        start = step * n // spec.steps
+        out[start:start + shots[row].size] += grid[row, step] ** 2 * shots[row]
+    return out.reshape(passes, n).sum(axis=0)
+
+
+def script(bin_dir, name: str, body: str):
+    """An executable Python script called `name` in bin_dir (a fake system program)."""
+    path = bin_dir / name
+    path.write_text(f"#!{sys.executable}\nimport os, shutil, sys, time, wave\n{body}\n")
+    path.chmod(path.stat().st_mode | stat.S_IEXEC)
+    return path
+
+
+@pytest.fixture
+def fake_bin(tmp_path, monkeypatch):
+    """A PATH holding only a temporary bin folder (plus Python), and no sounddevice."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    monkeypatch.setenv("PATH", str(bin_dir))
+    monkeypatch.setattr(outputs, "_import_sounddevice", lambda: None)
+    return bin_dir
+
+
+@pytest.fixture
+def fake_aplay(fake_bin, tmp_path):
+    """An `aplay` that logs its argv, keeps a copy of each WAV and 'plays' for $PLAY_SECONDS."""
+    log = tmp_path / "aplay.log"
+    script(fake_bin, "aplay", f"""
+with open({str(log)!r}, "a") as f:
+    f.write(" ".join(sys.argv[1:]) + "\\n")
+n = sum(1 for _ in open({str(log)!r}))
+shutil.copy(sys.argv[-1], {str(tmp_path)!r} + f"/played-{{n}}.wav")
+time.sleep(float(os.environ.get("PLAY_SECONDS", "0.05")))
+""")
+    return log
+
+
+# --- the synthesiser ------------------------------------------------------------------
+
+@pytest.mark.parametrize("bpm, seconds", [(120, 8.0), (60, 16.0), (200, 4.8)])
+def test_four_bars_render_to_exactly_spec_seconds(bpm, seconds):
+    audio = synth.render(beat_grid(), DEFAULT_SPEC, bpm, SR)
+    assert audio.dtype == np.float32 and audio.shape == (round(seconds * SR),)
+    assert np.sqrt(np.mean(audio ** 2)) > 0.02
+    assert np.abs(audio).max() <= 1.0
+
+
+@pytest.mark.parametrize("bpm", [120, 60])
+def test_kicks_on_beats_give_onsets_on_the_beat_times(bpm):
+    audio = synth.render(grid_with(BD, slice(0, None, 4)), DEFAULT_SPEC, bpm, SR)
+    beat = 60.0 / bpm
+    np.testing.assert_allclose(onset_times(audio, SR), np.arange(16) * beat, atol=0.002)
+
+
+def test_snares_on_two_and_four_at_paper_resolution():
+    grid = grid_with(SD, slice(2, None, 4), spec=PAPER_SPEC)  # eighth notes: beat 2 = step 2
+    audio = synth.render(grid, PAPER_SPEC, 100, SR)
+    assert len(audio) == round(PAPER_SPEC.seconds(100) * SR)
+    np.testing.assert_allclose(onset_times(audio, SR), 0.6 + np.arange(16) * 1.2, atol=0.002)
+
+
+@pytest.mark.parametrize("row", range(len(ROWS)))
+def test_louder_velocity_gives_louder_peak_on_every_voice(row):
+    velocities = [0.1, 0.3, 0.5, 0.7, 0.9, 1.0]
+    peaks = [np.abs(synth.render(grid_with(row, 8, v), tail="cut")).max() for v in velocities]
+    assert np.all(np.diff(peaks) > 0), (ROWS[row], peaks)
+    # Below the limiter the General MIDI curve holds exactly: amplitude ~ velocity^2.
+    assert peaks[1] / peaks[0] == pytest.approx(9.0, rel=1e-4)
+
+
+def test_silent_grid_is_exactly_silent():
+    audio = synth.render(np.zeros(DEFAULT_SPEC.shape, np.float32))
+    assert len(audio) == 8 * SR and not audio.any()
+
+
+def test_decays_wrap_onto_the_start_only_when_looping():
+    crash_last = grid_with(CR, 63, 0.6)
+    wrap, cut, ring = (synth.render(crash_last, tail=t) for t in synth.TAILS)
+    n = 8 * SR
+    assert len(wrap) == len(cut) == n and len(ring) == 63 * n // 64 + one_shots(SR)[CR].size
+    assert not cut[:n // 2].any() and np.abs(wrap[:SR // 10]).max() > 0.02
+    np.testing.assert_allclose(wrap[:len(ring) - n], cut[:len(ring) - n] + ring[n:], atol=1e-6)
+    np.testing.assert_array_equal(ring[:n], cut)
+
+
+@pytest.mark.parametrize("spec, bpm, sr", [(DEFAULT_SPEC, 117.3, 44100), (PAPER_SPEC, 95, 48000),
+                                           (ONE_BAR, 300, 22050)])
+def test_vectorised_render_equals_placing_each_hit_by_hand(spec, bpm, sr):
+    rng = np.random.default_rng(3)
+    grid = ((rng.random(spec.shape) < 0.3) * rng.uniform(0.1, 0.6, spec.shape)).astype(np.float32)
+    expected = place_by_hand(grid, spec, bpm, sr)
+    assert np.abs(expected).max() < synth.LIMIT_KNEE  # quiet enough to bypass the limiter
+    np.testing.assert_allclose(synth.render(grid, spec, bpm, sr), expected, atol=1e-5)
+
+
+def test_real_groove_loops_render_every_hit_at_its_recorded_tempo(groove_path):
+    with open(groove_path / "info.csv", newline="") as f:
+        rows = [r for r in csv.DictReader(f) if r["beat_type"] == "beat"
+                and r["time_signature"] == "4-4" and r["split"] == "test"][:4]
+    for row in rows:
+        grid, bpm = midi.read_loop(groove_path / row["midi_filename"]), float(row["bpm"])
+        audio = synth.render(grid, DEFAULT_SPEC, bpm, SR)
+        assert len(audio) == round(DEFAULT_SPEC.seconds(bpm) * SR)
+        assert 0.1 < np.abs(audio).max() <= 1.0
+        quiet = grid * 0.5  # below the limiter, so the reference comparison is exact
+        np.testing.assert_allclose(synth.render(quiet, DEFAULT_SPEC, bpm, SR),
+                                   place_by_hand(quiet, DEFAULT_SPEC, bpm, SR), atol=1e-5)
+
+
+def test_bad_render_arguments_are_refused():
+    with pytest.raises(ValueError, match="tail"):
+        synth.render(beat_grid(), tail="loop")
+    with pytest.raises(ValueError, match="tempo"):
+        synth.render(beat_grid(), bpm=0)
+    with pytest.raises(ValueError, match="shape"):
+        synth.render(np.zeros((9, 32), np.float32))
+
+
+# --- WAV files ------------------------------------------------------------------------
+
+def test_wav_is_written_atomically_and_reads_back_with_wave(tmp_path):
+    audio = synth.render(beat_grid())
+    path = write_wav(tmp_path / "loop.wav", audio, SR)
+    assert os.listdir(tmp_path) == ["loop.wav"]
+    with wave.open(str(path), "rb") as w:
+        assert (w.getnchannels(), w.getsampwidth(), w.getframerate(), w.getnframes()) == \
+               (1, 2, SR, 8 * SR)
+        pcm = np.frombuffer(w.readframes(w.getnframes()), "<i2")
+    np.testing.assert_array_equal(pcm, np.rint(audio * 32767).astype(np.int16))
+    back, sr = read_wav(path)
+    assert sr == SR and np.abs(back - audio).max() < 1e-4
+
+
+def test_stereo_wav_round_trips_and_clips(tmp_path):
+    audio = np.stack([np.linspace(-1.5, 1.5, 1000), np.zeros(1000)], axis=1)
+    back, sr = read_wav(write_wav(tmp_path / "s.wav", audio, 22050))
+    assert sr == 22050 and back.shape == (1000, 2)
+    assert back[:, 0].min() == pytest.approx(-1, abs=1e-4) and back[:, 0].max() < 1.0
+
+
+def test_unreadable_wav_names_the_file(tmp_path):
+    bad = tmp_path / "bad.wav"
+    bad.write_bytes(b"RIFF nonsense")
+    with pytest.raises(EvodrumError, match="bad.wav"):
+        read_wav(bad)
+
+
+# --- MIDI port ------------------------------------------------------------------------
+
+class RecordingPort(mido.ports.BaseOutput):
+    """A mido output port that records (wall-clock time, message) instead of sounding."""
+
+    def __init__(self):
+        super().__init__("recorder")
+        self.sent: list[tuple[float, mido.Message]] = []
+
+    def _send(self, msg):
+        self.sent.append((time.perf_counter(), msg))
+
+
+def test_midi_port_sends_note_ons_on_time_and_loops_until_stopped():
+    port = RecordingPort()
+    player = MidiPortPlayer(port)
+    grid = grid_with(BD, slice(0, None, 4), spec=ONE_BAR)
+    grid[SD, [4, 12]] = 0.5
+    player.play(grid, ONE_BAR, bpm=240)  # one bar = 1.0 s
+    assert player.is_playing
+    time.sleep(2.4)
+    player.stop()
+    stopped_at = time.perf_counter()
+    assert not player.is_playing
+
+    ons = [(t, m) for t, m in port.sent if m.type == "note_on"]
+    t0 = ons[0][0]
+    kicks = np.array([t - t0 for t, m in ons if m.note == 36])
+    np.testing.assert_allclose(kicks, np.arange(len(kicks)) * 0.25, atol=0.03)
+    assert len(kicks) == 10  # 0.00 ... 2.25 s: beats of bars 1-3
+    snares = np.array([t - t0 for t, m in ons if m.note == 38])
+    np.testing.assert_allclose(snares, [0.25, 0.75, 1.25, 1.75, 2.25], atol=0.03)
+    assert {m.velocity for _, m in ons if m.note == 38} == {64}
+    assert all(m.channel == 9 for _, m in port.sent)
+    last = port.sent[-1][1]
+    assert last.type == "control_change" and last.control == ALL_NOTES_OFF
+    assert all(t <= stopped_at for t, _ in port.sent)
+    sounding = {m.note for _, m in port.sent if m.type == "note_on"} - {
+        m.note for _, m in port.sent if m.type == "note_off"}
+    assert not sounding
+
+
+def test_midi_port_plays_once_and_ends_by_itself():
+    port = RecordingPort()
+    with MidiPortPlayer(port) as player:
+        player.play(grid_with(BD, [0, 8], spec=ONE_BAR), ONE_BAR, bpm=240, loop=False)
+        assert player.wait(timeout=3)
+        ons = [t for t, m in port.sent if m.type == "note_on"]
+        assert len(ons) == 2 and ons[1] - ons[0] == pytest.approx(0.5, abs=0.03)
+
+
+def test_a_new_loop_replaces_the_playing_one_on_the_port():
+    port = RecordingPort()
+    with MidiPortPlayer(port) as player:
+        player.play(grid_with(BD, [0], spec=ONE_BAR), ONE_BAR, bpm=240)
+        time.sleep(0.1)
+        player.play(grid_with(SD, [0], spec=ONE_BAR), ONE_BAR, bpm=240)
+        time.sleep(0.1)
+    types = [(m.type, getattr(m, "note", None)) for _, m in port.sent]
+    first_cc = types.index(("control_change", None))
+    assert ("note_on", 36) in types[:first_cc] and ("note_on", 38) in types[first_cc:]
+    assert ("note_on", 36) not in types[first_cc:]
+
+
+# --- speakers through a system command --------------------------------------------------
+
+def test_command_player_plays_a_wav_once_with_the_right_arguments(fake_aplay, tmp_path):
+    assert outputs.available_outputs() == ["aplay"]
+    with open_player(synth_name="builtin") as player:
+        assert player.description == "built-in kit through aplay"
+        player.play(beat_grid(), DEFAULT_SPEC, 120, loop=False)
+        assert player.wait(timeout=10)
+    argv = fake_aplay.read_text().splitlines()
+    assert len(argv) == 1 and argv[0].startswith("-q ") and argv[0].endswith(".wav")
+    audio, sr = read_wav(tmp_path / "played-1.wav")
+    assert sr == SR and len(audio) == len(synth.render(beat_grid(), tail="ring"))
+
+
+def test_command_player_loops_until_stopped(fake_aplay, tmp_path, monkeypatch):
+    monkeypatch.setenv("PLAY_SECONDS", "0.1")
+    player = AudioPlayer(CommandOutput(outputs.COMMANDS["aplay"], repeat_seconds=20))
+    player.play(grid_with(BD, [0]), DEFAULT_SPEC, 120)
+    time.sleep(1.0)
+    assert player.is_playing
+    player.stop()
+    assert not player.is_playing
+    runs = len(fake_aplay.read_text().splitlines())
+    assert runs >= 3
+    audio, _ = read_wav(tmp_path / "played-1.wav")
+    loop = synth.render(grid_with(BD, [0]))
+    assert len(audio) == 3 * len(loop)  # repeated to >= 20 s of whole loops
+    np.testing.assert_allclose(audio[len(loop):2 * len(loop)], loop, atol=1e-4)
+    time.sleep(0.3)
+    assert len(fake_aplay.read_text().splitlines()) == runs  # nothing restarts after stop
+    player.close()
+
+
+def test_stop_ends_a_long_running_command_at_once(fake_aplay, monkeypatch):
+    monkeypatch.setenv("PLAY_SECONDS", "30")
+    with open_player(output="aplay", synth_name="builtin") as player:
+        player.play(beat_grid(), DEFAULT_SPEC, 120)
+        time.sleep(0.3)
+        started = time.perf_counter()
+        player.stop()
+        assert time.perf_counter() - started < 2.0 and not player.is_playing
+
+
+def test_failing_command_is_reported_in_one_line(fake_bin):
+    script(fake_bin, "paplay", "print('Connection refused', file=sys.stderr); sys.exit(1)")
+    with open_player(synth_name="builtin") as player:
+        player.play(beat_grid(), loop=False)
+        with pytest.raises(EvodrumError, match="paplay failed .*Connection refused"):
+            player.wait(timeout=10)
+
+
+def test_no_audio_output_is_a_clear_error(fake_bin):
+    with pytest.raises(EvodrumError, match="no audio output found.*--no-audio"):
+        open_player(synth_name="builtin")
+    with pytest.raises(EvodrumError, match="'afplay' is not installed"):
+        open_output("afplay")
+
+
+# --- FluidSynth -----------------------------------------------------------------------
+
+def test_fluidsynth_command_line_and_tail_folding(fake_bin, tmp_path):
+    """A fake fluidsynth checks evodrum's command line and returns a loop plus 1 s of tail."""
+    log = tmp_path / "fluidsynth.args"
+    script(fake_bin, "fluidsynth", f"""
+args = sys.argv[1:]
+open({str(log)!r}, "w").write("\\n".join(args))
+shutil.copy(args[-1], {str(tmp_path / "rendered.mid")!r})
+rate = int(args[args.index("-r") + 1])
+frames = bytearray(2 * 2 * (9 * rate))          # 9 s of stereo silence...
+frames[0:4] = frames[-4:] = (1000).to_bytes(2, "little", signed=True) * 2  # ...two clicks
+with wave.open(args[args.index("-F") + 1], "wb") as w:
+    w.setnchannels(2); w.setsampwidth(2); w.setframerate(rate); w.writeframes(bytes(frames))
+""")
+    font = tmp_path / "gm.sf2"
+    font.write_bytes(b"sfbk")
+    renderer, described = open_renderer("auto", font)
+    assert described == "FluidSynth (gm.sf2)"
+    grid = beat_grid()
+    audio = renderer(grid, DEFAULT_SPEC, 120, 22050, "wrap")
+    args = log.read_text().splitlines()
+    assert args[:1] == ["-ni"] and args[args.index("-r") + 1] == "22050"
+    assert args[-2] == str(font) and args[-1].endswith(".mid")
+    np.testing.assert_array_equal(midi.read_loop(tmp_path / "rendered.mid"),
+                                  quantize_velocity(grid))
+    assert audio.shape == (8 * 22050, 2)
+    click = 1000 / 32768
+    # the click at 9 s - 1 sample folds back onto 1 s - 1 sample; the one at 0 stays
+    assert audio[0, 0] == pytest.approx(click) and audio[22050 - 1, 0] == pytest.approx(click)
+    assert np.count_nonzero(audio[:, 0]) == 2
+    assert renderer(grid, DEFAULT_SPEC, 120, 22050, "ring").shape == (9 * 22050, 2)
+
+
+def test_fluidsynth_missing_is_a_clear_error(fake_bin, tmp_path):
+    font = tmp_path / "gm.sf2"
+    font.write_bytes(b"sfbk")
+    with pytest.raises(EvodrumError, match="needs the fluidsynth program"):
+        open_renderer("fluidsynth", font)
+    assert open_renderer("auto")[1] == "built-in kit"  # nothing asked for, nothing installed
+
+
+@pytest.mark.skipif(not (shutil.which("fluidsynth") and find_soundfont()),
+                    reason="needs the fluidsynth program and a GM soundfont "
+                           "(apt install fluidsynth timgm6mb-soundfont)")
+def test_real_fluidsynth_puts_kicks_on_the_beats():
+    renderer = FluidSynthRenderer(find_soundfont())
+    audio = renderer(grid_with(BD, slice(0, None, 4)), DEFAULT_SPEC, 120, SR, "wrap")
+    assert audio.shape[0] == 8 * SR
+    np.testing.assert_allclose(onset_times(audio.mean(axis=1), SR), np.arange(16) * 0.5,
+                               atol=0.01)
+
+
+# --- command line ---------------------------------------------------------------------
+
+def run(*args, env=None):
+    return CliRunner().invoke(main, [str(a) for a in args], env=env)
+
+
+def test_listen_commands_have_help():
+    for cmd in ("play", "render"):
+        r = run(cmd, "--help")
+        assert r.exit_code == 0 and "Example" in r.output
+
+
+def test_render_command_writes_the_loop_as_wav(tmp_path):
+    src = drum_file(tmp_path / "beat.mid", basic_beat(4), length_beats=16)
+    r = run("render", src, "-o", tmp_path / "beat.wav", "--synth", "builtin")
+    assert r.exit_code == 0, r.output
+    assert "8.00 s at 44100 Hz" in r.output
+    audio, sr = read_wav(tmp_path / "beat.wav")
+    assert sr == SR and len(audio) == 8 * SR
+    np.testing.assert_allclose(audio, synth.render(midi.read_loop(src)), atol=1e-4)
+    r = run("render", src, "--bpm", 60, "--sample-rate", 22050, "--synth", "builtin")
+    assert r.exit_code == 0, r.output
+    audio, sr = read_wav(tmp_path / "beat.wav")
+    assert sr == 22050 and len(audio) == 16 * 22050
+
+
+def test_render_command_bad_file_is_one_line_error(tmp_path):
+    bad = tmp_path / "bad.mid"
+    bad.write_bytes(b"MThd garbage")
+    r = run("render", bad, "--synth", "builtin")
+    assert r.exit_code == 1 and r.output.startswith("error: ") and "bad.mid" in r.output
+    assert "Traceback" not in r.output and len(r.output.strip().splitlines()) == 1
+
+
+def test_play_no_audio_writes_midi_and_wav(tmp_path):
+    src = drum_file(tmp_path / "beat.mid", basic_beat(1), length_beats=4)
+    r = run("play", src, "--no-audio", "--out-dir", tmp_path / "out", "--synth", "builtin")
+    assert r.exit_code == 0, r.output
+    assert "wrote" in r.output
+    np.testing.assert_array_equal(midi.read_loop(tmp_path / "out" / "beat.mid"),
+                                  midi.read_loop(src))
+    audio, _ = read_wav(tmp_path / "out" / "beat.wav")
+    assert len(audio) == 8 * SR and np.abs(audio).max() > 0.1
+
+
+def test_play_command_once_through_a_system_player(fake_aplay, tmp_path):
+    src = drum_file(tmp_path / "beat.mid", basic_beat(1), length_beats=4)
+    r = run("play", src, "--once", "--synth", "builtin", "--ascii", "--bpm", 240)
+    assert r.exit_code == 0, r.output
+    assert "playing at 240 BPM with built-in kit through aplay, once" in r.output
+    assert "BD" in r.output and len(fake_aplay.read_text().splitlines()) == 1
+    audio, _ = read_wav(tmp_path / "played-1.wav")
+    assert len(audio) >= 4 * SR
+
+
+def test_play_without_any_output_suggests_no_audio(fake_bin, tmp_path):
+    src = drum_file(tmp_path / "beat.mid", basic_beat(1), length_beats=4)
+    r = run("play", src, "--synth", "builtin")
+    assert r.exit_code == 1 and "--no-audio" in r.output and "Traceback" not in r.output
