@@ -88,13 +88,13 @@ class WellFormedness:
         """Reference from a Corpus: its distinct train loops, and the nearest-train
         distances of its distinct `heldout_split` loops (exact repeats of one window
         inside a performance would otherwise weigh that performance many times)."""
-        train = unique_onsets(onsets(corpus.split_grids("train")))
-        held = unique_onsets(onsets(corpus.split_grids(heldout_split)))
+        train, held = corpus.split_grids("train"), corpus.split_grids(heldout_split)
         if len(train) == 0 or len(held) == 0:
-            raise EvodrumError(f"corpus {corpus.path or ''} needs loops in both the train and "
-                               f"{heldout_split} splits to measure well-formedness")
+            raise EvodrumError(f"corpus {corpus.path or corpus.manifest_hash}: well-formedness "
+                               f"needs loops in both the train and {heldout_split} splits")
+        train, held = unique_onsets(onsets(train)), unique_onsets(onsets(held))
         index = OnsetIndex(train)
-        info = {"corpus": corpus.manifest_hash, "heldout_split": heldout_split,
+        info = {"corpus_hash": corpus.manifest_hash, "heldout_split": heldout_split,
                 "train_loops": int((corpus.split == "train").sum()),
                 "distinct_train_loops": len(train), "heldout_loops": len(held)}
         return cls(index, index.nearest(held)[0], corpus.spec, info)

@@ -36,6 +36,15 @@ def jaccard_slow(a: np.ndarray, train: np.ndarray) -> np.ndarray:
     return 1 - inter / union
 
 
+def test_corpus_without_held_out_loops_is_refused(groove_corpus):
+    from evodrum.corpus import Corpus
+    n = 50
+    only_train = Corpus(groove_corpus.grids[:n], groove_corpus.spec, np.full(n, "train"),
+                        {k: v[:n] for k, v in groove_corpus.labels.items()}, groove_corpus.manifest)
+    with pytest.raises(EvodrumError, match="needs loops in both the train and test splits"):
+        WellFormedness.from_corpus(only_train)
+
+
 def test_nearest_matches_direct_jaccard(reference, loop_sets):
     train = reference.index.onsets
     queries = np.concatenate([loop_sets["real"][:8], loop_sets["random"][:4]])
@@ -48,6 +57,7 @@ def test_nearest_matches_direct_jaccard(reference, loop_sets):
 
 def test_reference_uses_distinct_train_and_test_loops(reference, groove_corpus):
     info = reference.info
+    assert info["corpus_hash"] == groove_corpus.manifest_hash
     assert info["train_loops"] == int((groove_corpus.split == "train").sum())
     assert 0 < info["distinct_train_loops"] <= info["train_loops"]
     assert len(reference.index) == info["distinct_train_loops"]
