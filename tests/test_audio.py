@@ -85,7 +85,7 @@ def fake_bin(tmp_path, monkeypatch):
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     monkeypatch.setenv("PATH", str(bin_dir))
-    monkeypatch.setattr(outputs, "_import_sounddevice", lambda: None)
+    monkeypatch.setattr(outputs, "_load_sounddevice", lambda: (None, "disabled for the test"))
     return bin_dir
 
 

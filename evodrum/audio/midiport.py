@@ -47,12 +47,14 @@ class MidiPortPlayer(Player):
         except ImportError:
             raise EvodrumError("--midi-port needs python-rtmidi: pip install 'evodrum[midi]'") \
                 from None
+        except Exception as e:  # the MIDI backend's own errors (e.g. no ALSA sequencer)
+            raise EvodrumError(f"--midi-port: cannot reach the MIDI system ({e})") from None
         if name not in names:
             raise EvodrumError(f"--midi-port: no MIDI output called {name!r}; "
                                f"available: {', '.join(map(repr, names)) or 'none'}")
         try:
             return cls(mido.open_output(name), close_port=True)
-        except OSError as e:
+        except Exception as e:  # OSError or the backend's own error types
             raise EvodrumError(f"--midi-port: cannot open {name!r} ({e})") from None
 
     def _start(self, grid, spec, bpm, loop, name):

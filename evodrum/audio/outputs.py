@@ -39,10 +39,9 @@ class SoundDeviceOutput(AudioOutput):
     name = "sounddevice"
 
     def __init__(self):
-        self._sd = _import_sounddevice()
-        if self._sd is None:
-            raise EvodrumError("sounddevice is not usable here: pip install 'evodrum[audio]' "
-                               "(and the PortAudio library on Linux)")
+        self._sd, problem = _load_sounddevice()
+        if problem:
+            raise EvodrumError(problem)
 
     def start(self, audio, sr, loop):
         self._sd.play(audio, sr, loop=loop)
@@ -119,20 +118,25 @@ class CommandOutput(AudioOutput):
         shutil.rmtree(self._dir, ignore_errors=True)
 
 
-def _import_sounddevice():
-    """The sounddevice module when it imports and has an output device, else None."""
+def _load_sounddevice():
+    """(sounddevice module, None) when it can play here, else (None, why not)."""
     try:
         import sounddevice
+    except ImportError:
+        return None, "sounddevice is not installed: pip install 'evodrum[audio]'"
+    except OSError:
+        return None, "sounddevice needs the PortAudio library (e.g. apt install libportaudio2)"
+    try:
         sounddevice.query_devices(kind="output")
-    except Exception:  # missing package, missing PortAudio, or no output device
-        return None
-    return sounddevice
+    except Exception:  # PortAudioError: no default output device
+        return None, "sounddevice finds no audio output device"
+    return sounddevice, None
 
 
 def available_outputs() -> list[str]:
     """Names of the outputs usable on this machine, best first."""
     found = [name for name, argv in COMMANDS.items() if shutil.which(argv[0])]
-    return (["sounddevice"] if _import_sounddevice() else []) + found
+    return (["sounddevice"] if _load_sounddevice()[0] else []) + found
 
 
 def open_output(name: str = "auto") -> AudioOutput:
