@@ -136,6 +136,20 @@ def test_louder_velocity_gives_louder_peak_on_every_voice(row):
     assert peaks[1] / peaks[0] == pytest.approx(9.0, rel=1e-4)
 
 
+def test_each_voice_sounds_like_its_drum():
+    """Kick lowest, toms rising low->high, snare and cymbals bright; closed hat short."""
+    freqs = np.fft.rfftfreq(SR // 10, 1 / SR)
+    shots = dict(zip(ROWS, one_shots(SR)))
+    power = {r: np.abs(np.fft.rfft(s[:SR // 10])) ** 2 for r, s in shots.items()}
+    pitch = {r: freqs[p.argmax()] for r, p in power.items()}
+    centroid = {r: (freqs * p).sum() / p.sum() for r, p in power.items()}
+    assert pitch["BD"] < pitch["LT"] < pitch["MT"] < pitch["HT"] < 400
+    assert centroid["SD"] > 2000 and min(centroid[r] for r in ("CH", "OH", "RD", "CR")) > 5000
+    assert shots["CH"].size < shots["OH"].size < shots["CR"].size
+    assert one_shots(SR) is one_shots(SR)  # cached per sample rate
+    assert one_shots(22050)[0].size == shots["BD"].size // 2
+
+
 def test_silent_grid_is_exactly_silent():
     audio = synth.render(np.zeros(DEFAULT_SPEC.shape, np.float32))
     assert len(audio) == 8 * SR and not audio.any()
@@ -386,6 +400,25 @@ def test_real_fluidsynth_puts_kicks_on_the_beats():
     assert audio.shape[0] == 8 * SR
     np.testing.assert_allclose(onset_times(audio.mean(axis=1), SR), np.arange(16) * 0.5,
                                atol=0.01)
+
+
+# --- files for the user's own player ----------------------------------------------------
+
+def test_no_audio_player_writes_numbered_or_named_loops(tmp_path):
+    reports = []
+    with open_player(no_audio=True, out_dir=tmp_path / "out", synth_name="builtin",
+                     report=reports.append) as player:
+        assert player.description == f"files in {tmp_path / 'out'}"
+        player.play(beat_grid(), DEFAULT_SPEC, 100)
+        player.play(grid_with(SD, [4, 12], spec=ONE_BAR), ONE_BAR, 100, name="take.2")
+        assert not player.is_playing
+    names = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert names == ["loop-001.mid", "loop-001.wav", "take.2.mid", "take.2.wav"]
+    assert len(reports) == 2 and "take.2.wav" in reports[1]
+    np.testing.assert_array_equal(midi.read_loop(tmp_path / "out" / "loop-001.mid"),
+                                  quantize_velocity(beat_grid()))
+    audio, _ = read_wav(tmp_path / "out" / "take.2.wav")
+    assert len(audio) == round(ONE_BAR.seconds(100) * SR)
 
 
 # --- command line ---------------------------------------------------------------------

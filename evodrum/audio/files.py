@@ -27,11 +27,10 @@ class FilePlayer(Player):
 
     def _start(self, grid, spec, bpm, loop, name):
         self._count += 1
-        stem = self.out_dir / (name or f"loop-{self._count:03d}")
-        self.out_dir.mkdir(parents=True, exist_ok=True)
+        stem = name or f"loop-{self._count:03d}"
         audio = self.renderer(grid, spec, bpm, self.sr, "wrap" if loop else "ring")
-        paths = [write_midi(stem.with_suffix(".mid"), grid, spec, bpm),
-                 write_wav(stem.with_suffix(".wav"), audio, self.sr)]
+        paths = [write_midi(self.out_dir / f"{stem}.mid", grid, spec, bpm),
+                 write_wav(self.out_dir / f"{stem}.wav", audio, self.sr)]
         self.written.extend(paths)
         if self.report:
             self.report(f"wrote {paths[0]} and {paths[1]}")

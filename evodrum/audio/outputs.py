@@ -75,14 +75,12 @@ class CommandOutput(AudioOutput):
         self._lock = threading.Lock()
         self._proc: subprocess.Popen | None = None
         self._worker = Background()
-        self._count = 0
 
     def start(self, audio, sr, loop):
         if loop:
             repeats = max(1, math.ceil(self.repeat_seconds * sr / len(audio)))
             audio = np.concatenate([audio] * repeats)
-        self._count += 1
-        path = write_wav(self._dir / f"loop-{self._count}.wav", audio, sr)
+        path = write_wav(self._dir / "loop.wav", audio, sr)  # the last run has stopped
         self._worker.start(lambda stopping: self._run(path, loop, stopping),
                            f"evodrum-{self.name}")
 
@@ -91,14 +89,15 @@ class CommandOutput(AudioOutput):
             with self._lock:
                 if stopping.is_set():
                     return
-                self._proc = subprocess.Popen([*self.argv, str(path)], stdin=subprocess.DEVNULL,
-                                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-            _, err = self._proc.communicate()
+                proc = self._proc = subprocess.Popen(
+                    [*self.argv, str(path)], stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            _, err = proc.communicate()
             if stopping.is_set():
                 return
-            if self._proc.returncode != 0:
+            if proc.returncode != 0:
                 lines = err.decode(errors="replace").strip().splitlines() or ["no message"]
-                raise EvodrumError(f"{self.name} failed (exit {self._proc.returncode}): "
+                raise EvodrumError(f"{self.name} failed (exit {proc.returncode}): "
                                    f"{lines[-1]}; try another output or --no-audio")
             if not loop:
                 return

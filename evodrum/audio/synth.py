@@ -67,10 +67,11 @@ class _Layout:
 
 @lru_cache(maxsize=8)
 def _layout(sr: int, n: int, steps: int, tail: str) -> _Layout:
+    """Cut the voices into lag chunks and index the blocks (cached per tempo and rate)."""
     shots = one_shots(sr)
     lengths = np.array([s.size for s in shots])
     width = -(-n // steps // SLICE) * SLICE                  # D: longest block, padded
-    n_lags = lengths * steps // n + 2                        # lags each voice can reach
+    n_lags = lengths * steps // n + 2                        # lags a voice lasts, +1 rounding
     rows = np.repeat(np.arange(N_ROWS), n_lags)
     lag = np.arange(rows.size) - np.repeat(np.cumsum(n_lags) - n_lags, n_lags)
     base = lag * n // steps
@@ -85,8 +86,10 @@ def _layout(sr: int, n: int, steps: int, tail: str) -> _Layout:
     block = np.arange(n_blocks)[:, None]
     src = block - lag
     delta = block * n // steps - src * n // steps - base
-    audible = (src >= 0) if tail != "wrap" else np.ones_like(src, bool)
-    audible &= (src < steps) | (tail == "wrap")
+    if tail == "wrap":  # hits of earlier passes ring on into this one
+        audible = np.ones(src.shape, bool)
+    else:               # only this pass's hits; src % steps below is then masked out
+        audible = (src >= 0) & (src < steps)
     weight = np.stack([audible & (delta == 0), audible & (delta == 1)], axis=-1)
 
     starts = np.arange(n_blocks + 1) * n // steps
