@@ -82,9 +82,11 @@ def build(directory, name, spec, hop_bars, min_hits, workers, force, list_skippe
 
 @data.command()
 @click.argument("corpus_name", metavar="[CORPUS]", required=False)
+@click.option("--features/--no-features", default=True, show_default=True,
+              help="Also show the distribution of each rhythm feature.")
 @cache_option
-def info(corpus_name, cache_dir):
-    """Counts per split and style, and hit density, of a built corpus.
+def info(corpus_name, features, cache_dir):
+    """Counts per split and style, hit density and rhythm features of a built corpus.
 
     CORPUS is a corpus name (default: groove) or a corpus folder.
     """
@@ -104,6 +106,11 @@ def info(corpus_name, cache_dir):
     q = np.percentile(n_hits, [5, 25, 50, 75, 95])
     click.echo(f"\nhits per window: mean {n_hits.mean():.1f}, percentiles 5/25/50/75/95: "
                + " / ".join(f"{v:.0f}" for v in q) + f"; cells with a hit: {hits.mean():.1%}")
+    if features:
+        from fitness import summarize
+        from fitness.features import format_summary
+        click.echo("\nrhythm features (see `evodrum features --help`):")
+        click.echo(format_summary(summarize(corpus.grids, corpus.spec)))
 
 
 @main.command()
@@ -189,3 +196,27 @@ def kit_table():
             for name, desc, out, pitches in kit.table()]
     click.echo(_table(rows, ("row", "instrument", "writes", "reads pitches")))
     click.echo("\nMagenta 9-class order: " + ", ".join(kit.MAGENTA_ROWS))
+
+
+@data.command("reference")
+@click.argument("corpus_name", metavar="[CORPUS]", required=False)
+@click.option("--out", "-o", type=click.Path(dir_okay=False), required=True,
+              help="Where to write the reference (.npz).")
+@cache_option
+def reference(corpus_name, out, cache_dir):
+    """Build the well-formedness reference of a corpus.
+
+    Well-formedness reads a loop's distance to the nearest training loop
+    against the same distance for held-out test loops. Searches load the
+    reference from wellformed.npz beside their model (the shipped model has one
+    made from the Groove corpus).
+
+    \b
+    Example:
+      evodrum data reference groove -o runs/train-20261124/wellformed.npz
+    """
+    from fitness import WellFormedness
+    ref = WellFormedness.from_corpus(C.load_corpus(corpus_name, cache_dir))
+    ref.save(out)
+    click.echo(f"wrote {out}: {ref.info['distinct_train_loops']} distinct training loops, "
+               f"{ref.info['heldout_loops']} held-out loops")

@@ -1,0 +1,138 @@
+"""`evodrum target`: search a genotype space for loops whose rhythm features match goals."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from evodrum.cli import main
+from evodrum.cli.options import ascii_option, bpm_option
+from evodrum.errors import EvodrumError
+
+
+def _progress_line(record: dict | None) -> str:
+    if not record:
+        return ""
+    return f"best {record['best']:.4f}  mean {record['mean']:.4f}  error {record['best_so_far']:.4f}"
+
+
+@main.command()
+@click.option("--features", "-f", "features", metavar="NAME=VALUE,...",
+              help="Goal features, e.g. density=0.4,syncopation=0.3 (level 'all' unless "
+                   "named: hats.density=0.6; weight a term with :W, e.g. density=0.4:2).")
+@click.option("--like", type=click.Path(dir_okay=False), metavar="FILE.mid",
+              help="Match the features of this loop (values from --features override).")
+@click.option("--space", type=click.Choice(["vae", "pca", "grid"]), default="vae",
+              show_default=True, help="Genotype space searched.")
+@click.option("--algorithm", type=click.Choice(["ga", "cmaes"]), default="ga", show_default=True,
+              help="Genetic algorithm (blend crossover, Gaussian mutation) or CMA-ES.")
+@click.option("--generations", "-g", type=click.IntRange(1), default=100, show_default=True)
+@click.option("--population", "-p", type=click.IntRange(4), default=100, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Random seed: the same command and seed give the same loops.")
+@click.option("--sigma", type=click.FloatRange(0, min_open=True), default=0.3, show_default=True,
+              help="Gaussian mutation step in genotype units (latent spaces: prior std).")
+@click.option("--indpb", type=click.FloatRange(0, 1, min_open=True), default=None,
+              help="Per-gene mutation probability [default: 4 / genotype length].")
+@click.option("--mutation", type=click.Choice(["gaussian", "flip"]), default="gaussian",
+              show_default=True, help="'flip' is the grid space's native bit-flip operator.")
+@click.option("--repair", type=click.Choice(["clip", "penalty"]), default="clip",
+              show_default=True, help="Keep latent genotypes within +-3 by clipping, or by a "
+                                      "fitness penalty for leaving the prior's bulk.")
+@click.option("--wellformed", "wellformed_weight", type=click.FloatRange(0), default=0.1,
+              show_default=True, help="Weight of the second objective: stay like real "
+                                      "drumming (0 = match the target only).")
+@click.option("--seed-loops", multiple=True, type=click.Path(dir_okay=False),
+              metavar="FILE.mid", help="Start from these loops (repeat the option for several).")
+@click.option("--model", type=click.Path(), default=None,
+              help="VAE model file or training run folder [default: the shipped model].")
+@click.option("--corpus", default=None,
+              help="Build the well-formedness reference from this corpus [default: shipped].")
+@click.option("--top", type=click.IntRange(1, 10), default=4, show_default=True,
+              help="How many of the best distinct loops to show and write.")
+@click.option("--out", type=click.Path(file_okay=False), default=None,
+              help="Run folder [default: runs/target-DATE-TIME].")
+@click.option("--resume", "resume_dir", type=click.Path(exists=True, file_okay=False),
+              default=None, help="Continue an interrupted run in this folder (its own "
+                                 "settings are used).")
+@bpm_option
+@ascii_option
+def target(features, like, space, algorithm, generations, population, seed, sigma, indpb,
+           mutation, repair, wellformed_weight, seed_loops, model, corpus, top, out, resume_dir,
+           bpm, ascii):
+    """Search for drum loops whose rhythm features match goals.
+
+    A genetic algorithm (or CMA-ES) moves through the VAE's latent space; each
+    genotype is decoded into a loop and scored by how far its features are from
+    the goals. Features: density, syncopation, symmetry, wnbd, at levels all,
+    hats, kick_snare (see `evodrum features --help`).
+
+    \b
+    Examples:
+      evodrum target --features density=0.4,syncopation=0.3
+      evodrum target --features hats.density=0.5,kick_snare.syncopation=0.4 --space pca
+      evodrum target --like groove.mid --seed 3
+      evodrum target --resume runs/target-20261124-101500
+    """
+    from evodrum import display
+    from evodrum.runs import new_run_dir
+    from evodrum.search.config import SearchConfig
+    from evodrum.search.target import TargetJob, load_job, run_target
+
+    if resume_dir:
+        folder = Path(resume_dir)
+        job = load_job(folder)
+    else:
+        job = TargetJob(_target(features, like, model), SearchConfig(
+            space=space, algorithm=algorithm, population=population, generations=generations,
+            seed=seed, sigma=sigma, indpb=indpb, mutation=mutation, repair=repair,
+            wellformed_weight=wellformed_weight), model, list(seed_loops), corpus)
+        folder = new_run_dir("target", out)
+    cfg = job.config
+    click.echo(f"target: {job.target}   space: {cfg.space}   algorithm: {cfg.algorithm}   "
+               f"{cfg.population} x {cfg.generations}   seed: {cfg.seed}")
+    click.echo(f"run folder: {folder}")
+
+    with click.progressbar(length=cfg.generations, label="searching",
+                           item_show_func=_progress_line, show_pos=True) as bar:
+        def on_generation(generation, record):
+            if generation:
+                bar.update(1, record)
+        result, loops = run_target(job, folder, resume=resume_dir is not None, top=top,
+                                   bpm=bpm, on_generation=on_generation)
+
+    click.echo(f"\n{result.evaluations} evaluations; best loops "
+               "(wellformed: 1 = as close to real drumming as typical held-out loops):\n")
+    names = list(job.target.names)
+    header = ["#", "distance", "wellformed"] + [f"{n} ({job.target.goals[n]:.2f})" for n in names]
+    rows = [[str(i), f"{b.distance:.4f}", f"{b.wellformed:.2f}"]
+            + [f"{b.features[n]:.3f}" for n in names] for i, b in enumerate(loops, 1)]
+    widths = [max(len(r[c]) for r in [header, *rows]) for c in range(len(header))]
+    for r in [header, *rows]:
+        click.echo("  ".join(cell.rjust(w) for cell, w in zip(r, widths)))
+    click.echo()
+    click.echo(display.render_many([b.grid for b in loops], result.spec,
+                                   [f"best {i}: {folder / f'best_{i:02d}.mid'}"
+                                    for i in range(1, len(loops) + 1)], ascii=ascii))
+    click.echo(f"\nwrote {len(loops)} MIDI files, logbook.csv and summary.json to {folder}")
+
+
+def _target(features: str | None, like: str | None, model: str | None):
+    """The Target from --features and/or --like."""
+    from fitness import Target, parse_target
+    if not features and not like:
+        raise EvodrumError("give --features NAME=VALUE,... or --like FILE.mid "
+                           "(e.g. --features density=0.4,syncopation=0.3)")
+    explicit = parse_target(features) if features else None
+    if not like:
+        return explicit
+    from evodrum import midi
+    from evodrum.search.models import load_reference
+    spec = load_reference(model).spec
+    base = Target.like(midi.read_loop(like, spec), spec)
+    goals = dict(base.goals)
+    weights = {}
+    if explicit:
+        goals.update(explicit.goals)
+        weights = explicit.weights
+    return Target(goals, weights)

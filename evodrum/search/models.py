@@ -1,0 +1,47 @@
+"""Where a search's learned parts come from: the VAE, the PCA baseline and the
+well-formedness reference, each from beside a user's model or else the shipped ones."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from evodrum.errors import EvodrumError
+from fitness import WellFormedness
+
+WELLFORMED_FILE = "wellformed.npz"
+PCA_FILE = "pca.npz"
+
+
+def model_dir(model: str | None) -> Path:
+    """The folder of a model file (or run folder); the shipped models' folder for None."""
+    from vae.files import resolve
+    return resolve(model).parent
+
+
+def _beside_or_shipped(model: str | None, name: str) -> Path:
+    here = model_dir(model) / name
+    return here if here.exists() else model_dir(None) / name
+
+
+def load_vae(model: str | None = None):
+    """The VAE at `model` (a .pt file or a training run folder), or the shipped one."""
+    from vae.files import load_vae as load, resolve
+    return load(resolve(model))
+
+
+def load_pca(model: str | None = None):
+    """The PCA baseline beside `model`, else the shipped one."""
+    from vae.pca import load_pca as load
+    return load(_beside_or_shipped(model, PCA_FILE))
+
+
+def load_reference(model: str | None = None, corpus: str | None = None) -> WellFormedness:
+    """The well-formedness reference: built from a named corpus, else beside the model,
+    else the shipped one (made from the Groove corpus)."""
+    if corpus is not None:
+        from evodrum.corpus import load_corpus
+        return WellFormedness.from_corpus(load_corpus(corpus))
+    path = _beside_or_shipped(model, WELLFORMED_FILE)
+    if not path.exists():
+        raise EvodrumError(f"{path}: no well-formedness reference; give --corpus NAME to "
+                           "build one from a corpus")
+    return WellFormedness.load(path)

@@ -1,0 +1,57 @@
+"""What a feature-target search minimises, for a whole population in one call.
+
+fitness = target distance
+        + wellformed_weight * (1 - well-formedness score)   (optional second objective)
+        + prior_weight * prior excess                        (optional latent repair)
+
+All three terms are computed on the batch of decoded grids at once.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from fitness import Target, WellFormedness
+from evodrum.search.spaces import Space
+
+
+@dataclass
+class Scores:
+    """Per-individual parts of the fitness, each (N,)."""
+
+    fitness: np.ndarray
+    distance: np.ndarray
+    wellformed: np.ndarray | None = None
+
+
+@dataclass
+class Objective:
+    """A target in one genotype space, with optional well-formedness and prior terms."""
+
+    space: Space
+    target: Target
+    wellformedness: WellFormedness | None = None
+    wellformed_weight: float = 0.0
+    prior_weight: float = 0.0
+    evaluations: int = field(default=0, init=False)
+
+    def score_grids(self, grids: np.ndarray) -> Scores:
+        """Target distance and, when it counts, well-formedness of decoded grids."""
+        distance = self.target.distance(grids, self.space.spec)
+        fitness = distance.astype(np.float64)
+        wf = None
+        if self.wellformed_weight > 0 and self.wellformedness is not None:
+            wf = self.wellformedness.score(grids)
+            fitness = fitness + self.wellformed_weight * (1.0 - wf)
+        return Scores(fitness, distance, wf)
+
+    def evaluate(self, genotypes: np.ndarray) -> tuple[np.ndarray, Scores]:
+        """Decode and score a batch of genotypes (N, dim); returns (grids, scores)."""
+        genotypes = np.asarray(genotypes, dtype=np.float64)
+        grids = self.space.decode(genotypes)
+        scores = self.score_grids(grids)
+        if self.prior_weight > 0:
+            scores.fitness = scores.fitness + self.prior_weight * self.space.prior_excess(genotypes)
+        self.evaluations += len(genotypes)
+        return grids, scores

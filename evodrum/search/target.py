@@ -1,0 +1,142 @@
+"""`evodrum target` as a library call: a feature-target search that writes a run folder.
+
+The folder holds job.json (what was asked), checkpoint.pkl (to resume),
+logbook.csv (one row per generation), summary.json and the best loops as MIDI.
+"""
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from evodrum import atomic, midi
+from evodrum.errors import EvodrumError
+from evodrum.search import models
+from evodrum.search.config import SearchConfig
+from evodrum.search.engine import SearchResult, run_search
+from evodrum.search.objective import Objective
+from evodrum.search.spaces import Space, make_space
+from fitness import Target, WellFormedness, compute
+
+JOB_FILE = "job.json"
+CHECKPOINT_FILE = "checkpoint.pkl"
+
+
+@dataclass
+class TargetJob:
+    """What the user asked for: a target, search settings, and where loops come from."""
+
+    target: Target
+    config: SearchConfig
+    model: str | None = None          # VAE (and its PCA/well-formedness files); None = shipped
+    seed_loops: list[str] = field(default_factory=list)
+    corpus: str | None = None         # build the well-formedness reference from this corpus
+
+    def to_dict(self) -> dict:
+        return {"target": self.target.to_dict(), "config": self.config.to_dict(),
+                "model": self.model, "seed_loops": self.seed_loops, "corpus": self.corpus}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TargetJob":
+        return cls(Target.from_dict(d["target"]), SearchConfig.from_dict(d["config"]),
+                   d.get("model"), list(d.get("seed_loops", [])), d.get("corpus"))
+
+
+@dataclass
+class BestLoop:
+    """One of the best distinct loops a search found, with what it scored."""
+
+    grid: np.ndarray
+    distance: float
+    features: dict[str, float]
+    wellformed: float
+    typicality: float
+    nearest_distance: float
+
+
+def load_job(folder: Path) -> TargetJob:
+    """The job a run folder was started with (for --resume)."""
+    import json
+    try:
+        return TargetJob.from_dict(json.loads((folder / JOB_FILE).read_text()))
+    except (OSError, ValueError, KeyError) as e:
+        raise EvodrumError(f"{folder}: not a target run folder ({e})") from None
+
+
+def build_objective(job: TargetJob) -> tuple[Objective, WellFormedness]:
+    """The space, target and well-formedness reference the job names."""
+    model = models.load_vae(job.model) if job.config.space == "vae" else None
+    pca = models.load_pca(job.model) if job.config.space == "pca" else None
+    space = make_space(job.config.space, model=model, pca=pca)
+    reference = models.load_reference(job.model, job.corpus)
+    if reference.spec != space.spec:
+        raise EvodrumError(f"well-formedness reference is for {reference.spec.describe()}, "
+                           f"the {space.name} space decodes {space.spec.describe()}: "
+                           "give --corpus NAME built at the model's resolution")
+    objective = Objective(space, job.target, reference, job.config.wellformed_weight,
+                          job.config.prior_weight if job.config.repair == "penalty" else 0.0)
+    return objective, reference
+
+
+def seed_genotypes(space: Space, paths: list[str]) -> np.ndarray | None:
+    """Genotypes of the user's own loops (first window of each file)."""
+    if not paths:
+        return None
+    grids = np.stack([midi.read_loop(p, space.spec) for p in paths])
+    return space.encode(grids)
+
+
+def best_loops(result: SearchResult, objective: Objective, reference: WellFormedness,
+               k: int) -> list[BestLoop]:
+    """Up to `k` distinct loops from the hall of fame, best first, fully scored."""
+    _, first = np.unique(result.best_grids.reshape(len(result.best_grids), -1), axis=0,
+                         return_index=True)
+    pick = np.sort(first)[:k]
+    grids = result.best_grids[pick]
+    feats = compute(grids, objective.space.spec)
+    dist, _ = reference.nearest(grids)
+    typical = reference.typicality(grids)
+    score = reference.score(grids)
+    distance = objective.target.distance(grids, objective.space.spec)
+    return [BestLoop(grids[i], float(distance[i]),
+                     {n: float(feats[n][i]) for n in objective.target.names},
+                     float(score[i]), float(typical[i]), float(dist[i]))
+            for i in range(len(grids))]
+
+
+def logbook_csv(result: SearchResult) -> str:
+    """The logbook as CSV text, one row per generation."""
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=result.logbook.header)
+    writer.writeheader()
+    for record in result.logbook:
+        writer.writerow({k: record[k] for k in result.logbook.header})
+    return buf.getvalue()
+
+
+def run_target(job: TargetJob, folder: Path, *, resume: bool = False, top: int = 4,
+               bpm: float = 120.0, on_generation=None) -> tuple[SearchResult, list[BestLoop]]:
+    """Run (or resume) the job in `folder`; writes the logbook, summary and best loops."""
+    objective, reference = build_objective(job)
+    seeds = seed_genotypes(objective.space, job.seed_loops)
+    if not resume:
+        atomic.write_json(folder / JOB_FILE, job.to_dict())
+    result = run_search(objective, job.config, seeds=seeds, checkpoint=folder / CHECKPOINT_FILE,
+                        resume=resume, on_generation=on_generation)
+    loops = best_loops(result, objective, reference, top)
+    files = []
+    for i, loop in enumerate(loops, 1):
+        files.append(midi.write_midi(folder / f"best_{i:02d}.mid", loop.grid,
+                                     objective.space.spec, bpm).name)
+    atomic.write_text(folder / "logbook.csv", logbook_csv(result))
+    atomic.write_json(folder / "summary.json", {
+        "job": job.to_dict(), "evaluations": result.evaluations,
+        "generations": result.generations,
+        "best": [{"file": f, "distance": b.distance, "features": b.features,
+                  "wellformed": b.wellformed, "typicality": b.typicality,
+                  "nearest_corpus_distance": b.nearest_distance}
+                 for f, b in zip(files, loops)]})
+    return result, loops
