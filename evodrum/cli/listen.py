@@ -50,8 +50,9 @@ listening_options = _options(
 )
 
 
-def player_from_options(output, midi_port, no_audio, out_dir, synth_name, soundfont, sr):
-    """The Player the listening options describe (see evodrum.audio.open_player)."""
+def player_from_options(*, output, midi_port, no_audio, out_dir, synth_name, soundfont, sr):
+    """The Player the listening options describe (see evodrum.audio.open_player);
+    a command decorated with `listening_options` passes its parameters by name."""
     from evodrum.audio import open_player
     return open_player(output=output, midi_port=midi_port, no_audio=no_audio, out_dir=out_dir,
                        synth_name=synth_name, soundfont=soundfont, sr=sr, report=click.echo)
@@ -104,8 +105,9 @@ def play(file, spec, bpm, index, once, output, midi_port, no_audio, out_dir,
     from evodrum import display
 
     grid, spec = _read_grid(file, spec, index)
-    with player_from_options(output, midi_port, no_audio, out_dir, synth_name,
-                             soundfont, sr) as player:
+    with player_from_options(output=output, midi_port=midi_port, no_audio=no_audio,
+                             out_dir=out_dir, synth_name=synth_name, soundfont=soundfont,
+                             sr=sr) as player:
         click.echo(display.render(grid, spec, title=Path(file).name, ascii=ascii))
         player.play(grid, spec, bpm, loop=not once, name=Path(file).stem)
         if no_audio:
