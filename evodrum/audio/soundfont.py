@@ -33,6 +33,8 @@ def find_soundfont() -> Path | None:
     """$EVODRUM_SOUNDFONT, else a GM soundfont in the usual system folders, else None."""
     env = os.environ.get("EVODRUM_SOUNDFONT")
     if env:
+        if not Path(env).is_file():
+            raise EvodrumError(f"EVODRUM_SOUNDFONT={env}: soundfont not found")
         return Path(env)
     found = [p for d in SOUNDFONT_DIRS if Path(d).is_dir() for p in sorted(Path(d).glob("*.sf2"))]
     rank = {name: i for i, name in enumerate(PREFERRED)}
