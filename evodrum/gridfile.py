@@ -41,3 +41,11 @@ def load_grids(path: str | Path, spec: GridSpec) -> tuple[np.ndarray, GridSpec]:
         return check_grids(grids, spec), spec
     except (OSError, ValueError, KeyError) as e:
         raise EvodrumError(f"{path}: not a grid file ({e})") from None
+
+
+def read_any(path: str | Path, spec: GridSpec) -> tuple[np.ndarray, GridSpec]:
+    """Grids (N, 9, S) from a MIDI file or a grid file, with the resolution they use."""
+    from evodrum import midi
+    if Path(path).suffix in SUFFIXES:
+        return load_grids(path, spec)
+    return midi.read_grids(path, spec), spec

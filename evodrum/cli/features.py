@@ -2,21 +2,13 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import click
 
-from evodrum import gridfile, midi
+from evodrum import gridfile
 from evodrum.cli import main
 from evodrum.cli.options import grid_option
 from fitness.features import FEATURES, LEVELS, compute
-
-
-def _grids(path: str, spec):
-    """Every grid of a MIDI file (its windows) or a grid file, and the resolution used."""
-    if Path(path).suffix in gridfile.SUFFIXES:
-        return gridfile.load_grids(path, spec)
-    return midi.read_grids(path, spec), spec
 
 
 def _block(title: str, values: dict[str, float]) -> str:
@@ -56,7 +48,7 @@ def features(files, spec, all_windows, as_json):
     """
     entries = []
     for path in files:
-        grids, spec_used = _grids(path, spec)
+        grids, spec_used = gridfile.read_any(path, spec)
         picked = grids if all_windows else grids[:1]
         values = compute(picked, spec_used)
         for i in range(len(picked)):

@@ -60,12 +60,9 @@ def player_from_options(*, output, midi_port, no_audio, out_dir, synth_name, sou
 
 def _read_grid(path: str, spec, index: int):
     """Grid number `index` of a MIDI or grid (.npy/.npz) file, and its resolution."""
-    from evodrum import gridfile, midi
+    from evodrum import gridfile
 
-    if Path(path).suffix in gridfile.SUFFIXES:
-        grids, spec = gridfile.load_grids(path, spec)
-    else:
-        grids = midi.read_grids(path, spec)
+    grids, spec = gridfile.read_any(path, spec)
     if not -len(grids) <= index < len(grids):
         raise EvodrumError(f"{path}: --index {index} is out of range "
                            f"(the file has {len(grids)} grid{'s' if len(grids) != 1 else ''})")
