@@ -1,0 +1,148 @@
+"""`evodrum interactive`: evolve drum loops by ear, rating them generation by generation."""
+from __future__ import annotations
+
+import secrets
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import click
+from click.core import ParameterSource
+
+from evodrum.cli import main
+from evodrum.cli.listen import listening_options
+from evodrum.cli.options import ascii_option, bpm_option
+from evodrum.errors import EvodrumError
+from evodrum.interactive.commands import KEYS
+
+#: Options that shape the evolution: fixed for a session, so not with --resume.
+SESSION_OPTIONS = ("loops", "fresh", "adventure", "blend", "keep_favourites", "space", "model",
+                   "seed_loops", "seed")
+
+HELP = """Evolve drum loops by ear: listen, rate, breed the next generation.
+
+Each generation shows a handful of loops. Play them, rate what you hear
+from 0 (dislike) to 9 (love it) and mark favourites; then breed. The next
+generation blends the loops you liked and varies them in the VAE's latent
+space (DEAP blend crossover and Gaussian mutation, parents chosen by
+rating), keeps your favourites, and adds a few fresh loops to keep
+exploring. Unrated loops are left out of breeding, unless you rated
+nothing at all.
+
+Every rating is saved at once in the session folder (runs/interactive-...),
+so Ctrl-C or a crash loses nothing: continue with --resume FOLDER. Quitting
+writes your favourites as MIDI files and a summary (summary.md, .json).
+
+\b
+Keys: type a command and Enter; several fit on a line separated by
+commas, e.g. "1 7, 2 3, 5 9, n". Commands are read line by line from
+standard input, so a session can be scripted from a file.
+\b
+{keys}
+
+\b
+Examples:
+  evodrum interactive
+  evodrum interactive --seed-loops mine.mid --adventure 0.5
+  evodrum interactive --space pca            (compare by ear with the PCA map)
+  evodrum interactive --no-audio             (write MIDI + WAV for your player)
+  evodrum interactive --midi-port "IAC Driver Bus 1" --bpm 96
+  evodrum interactive --resume runs/interactive-20261124-101500
+""".format(keys="\n".join(f"  {k:<6} {what}" for k, what in KEYS))
+
+
+@main.command(help=HELP)
+@click.option("--loops", "-n", type=click.IntRange(2, 16), default=8, show_default=True,
+              help="Loops per generation.")
+@click.option("--fresh", type=click.IntRange(0), default=1, show_default=True,
+              help="New loops from the prior in every generation, to keep exploring.")
+@click.option("--adventure", type=click.FloatRange(0, 10, min_open=True), default=0.3,
+              show_default=True, help="How far variations stray from their parents: Gaussian "
+              "mutation in prior standard deviations (0.1 subtle, 1 wild). Change it during "
+              "the session with 'a X'.")
+@click.option("--blend", type=click.FloatRange(0, 1), default=0.5, show_default=True,
+              help="Share of children that blend two liked loops (the rest vary one).")
+@click.option("--keep-favourites/--no-keep-favourites", default=True, show_default=True,
+              help="Elitism: favourites join every next generation unchanged.")
+@click.option("--space", type=click.Choice(["vae", "pca", "grid"]), default="vae",
+              show_default=True, help="Genotype space: the VAE, the PCA baseline, or raw "
+                                      "grids (to compare maps by ear).")
+@click.option("--model", type=click.Path(exists=True), default=None,
+              help="VAE model file or training run folder [default: the shipped model].")
+@click.option("--seed-loops", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              metavar="FILE.mid", help="Start from your own loops (repeat for several).")
+@click.option("--seed", type=int, default=None,
+              help="Random seed: the same seed and ratings give the same loops [default: new].")
+@click.option("--resume", type=click.Path(exists=True), default=None, metavar="SESSION",
+              help="Continue a session (its folder or session.json) where you stopped.")
+@click.option("--out", type=click.Path(file_okay=False), default=None,
+              help="Session folder [default: runs/interactive-DATE-TIME].")
+@bpm_option
+@listening_options
+@ascii_option
+@click.pass_context
+def interactive(ctx, loops, fresh, adventure, blend, keep_favourites, space, model, seed_loops,
+                seed, resume, out, bpm, output, midi_port, no_audio, out_dir, synth_name,
+                soundfont, sr, ascii):
+    from evodrum.audio import open_player
+    from evodrum.interactive import store
+    from evodrum.interactive.breeding import new_session
+    from evodrum.interactive.controller import Controller
+    from evodrum.interactive.models import check_same_model, open_space
+    from evodrum.interactive.screen import Screen
+    from evodrum.interactive.session import Settings
+    from evodrum.interactive.summary import write_summary
+    from evodrum.runs import new_run_dir
+
+    def given(name):
+        return ctx.get_parameter_source(name) not in (ParameterSource.DEFAULT, None)
+
+    if resume:
+        clash = [n for n in SESSION_OPTIONS if given(n)]
+        if clash:
+            raise EvodrumError(f"--resume continues with the session's own settings; drop "
+                               f"{', '.join('--' + n.replace('_', '-') for n in clash)} "
+                               "(change adventure inside the session with 'a X')")
+        path = store.session_path(resume)
+        session = store.load(path)
+        folder = path.parent
+        space_ = open_space(session.settings)
+        check_same_model(session, space_, str(path))
+        if given("bpm"):
+            session.settings = replace(session.settings, bpm=bpm)
+    else:
+        settings = Settings(space=space, model=str(Path(model).resolve()) if model else None,
+                            loops=loops, fresh=fresh, adventure=adventure, blend=blend,
+                            keep_favourites=keep_favourites, seed_loops=tuple(seed_loops),
+                            seed=secrets.randbelow(1_000_000) if seed is None else seed, bpm=bpm)
+        space_ = open_space(settings)
+        session = new_session(settings, space_)
+        folder = new_run_dir("interactive", out)
+
+    tty = sys.stdin.isatty() and sys.stdout.isatty()
+    player = open_player(output=output, midi_port=midi_port, no_audio=no_audio,
+                         out_dir=out_dir if given("out_dir") else folder / "listen",
+                         synth_name=synth_name, soundfont=soundfont, sr=sr)
+    click.echo(f"session {folder} · seed {session.settings.seed} · {player.description}")
+    with player:
+        controller = Controller(session, folder, space_, player,
+                                Screen(str(folder), click.echo, tty, ascii), no_audio)
+        ended = controller.run(_terminal_lines() if tty else sys.stdin, echo_input=not tty)
+    favourites = write_summary(session, folder)
+    click.echo(f"{ended}: session saved in {folder / store.SESSION_FILE} "
+               f"(continue: evodrum interactive --resume {folder})")
+    click.echo(f"{len(favourites)} favourite(s) in {folder / 'favourites'}; "
+               f"summary in {folder / 'summary.md'}")
+
+
+def _terminal_lines():
+    """Lines typed at the prompt (with line editing) until end of input."""
+    try:
+        import readline  # noqa: F401  (arrow keys and history for input())
+    except ImportError:
+        pass
+    while True:
+        try:
+            yield input("> ")
+        except EOFError:
+            return

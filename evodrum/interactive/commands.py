@@ -1,0 +1,110 @@
+"""The session's command language: one line of input, one or more commands.
+
+Loops are numbered 1..N on screen. A number alone plays a loop; a number and a
+digit rates it ("3 7"), so playing and rating never clash. Letters do the rest.
+Several commands fit on one line, separated by commas ("1 7, 2 3, n"), which
+also makes sessions easy to script from a file. The KEYS table is the single
+source of the on-screen key line and of `evodrum interactive --help`.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from evodrum.errors import EvodrumError
+from evodrum.interactive.session import RATING_MAX
+
+#: (what to type, what it does), in the order they are shown.
+KEYS: tuple[tuple[str, str], ...] = (
+    ("N", "play loop N (it becomes the selected loop)"),
+    ("N R", f"rate loop N with R: 0 dislike .. {RATING_MAX} love ('3 7'; 'N -' clears)"),
+    ("=R", "rate the selected loop ('=7')"),
+    ("f [N]", "favourite on/off: favourites are kept in every generation"),
+    ("s [N]", "save the loop as MIDI in the session folder"),
+    ("p", "play the selected loop again"),
+    ("x", "stop playback"),
+    ("l", "show the grids of all loops"),
+    ("n", "breed the next generation from your ratings"),
+    ("b", "back to the generation this one was bred from"),
+    ("g K", "go to generation K"),
+    ("a X", "adventure: how far variations stray (0.1 subtle, 0.3 default, 1 wild)"),
+    ("q", "quit: favourites written as MIDI with a session summary"),
+    ("?", "this help"),
+)
+
+#: The short reminder always on screen.
+KEY_LINE = ("N play · N R rate 0-9 · =R rate selected · f fav · s save · p replay · x stop · "
+            "l grids · n next gen · b back · g K go to gen · a X adventure · q quit · ? help")
+
+SEPARATORS = re.compile(r"[,;]")
+#: Commands without arguments.
+SIMPLE = {"p": "replay", "x": "stop", "l": "grids", "n": "next", "b": "back", "q": "quit",
+          "?": "help", "h": "help"}
+
+
+@dataclass(frozen=True)
+class Command:
+    """A parsed command: its name, a 0-based loop position and/or a value."""
+
+    name: str
+    loop: int | None = None
+    value: float | int | None = None
+
+
+def _rating(text: str, line: str) -> int | None:
+    if text == "-":
+        return None
+    if not text.isdigit() or int(text) > RATING_MAX:
+        raise EvodrumError(f"{line!r}: a rating is a digit from 0 to {RATING_MAX} (or - to clear)")
+    return int(text)
+
+
+def _number(text: str, line: str, what: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise EvodrumError(f"{line!r}: {what} must be a number from 1")
+    return int(text)
+
+
+def parse_one(text: str) -> Command | None:
+    """One command; None for an empty one. EvodrumError names what is wrong."""
+    words = text.split()
+    if not words:
+        return None
+    head, args = words[0].lower(), words[1:]
+    if head.startswith("=") and len(head) > 1:
+        head, args = "=", [head[1:], *args]
+    if head.isdigit():
+        loop = _number(head, text, "a loop number") - 1
+        if not args:
+            return Command("play", loop)
+        if len(args) == 1:
+            return Command("rate", loop, _rating(args[0], text))
+    elif head == "=" and len(args) == 1:
+        return Command("rate", None, _rating(args[0], text))
+    elif head in ("f", "s") and len(args) <= 1:
+        loop = _number(args[0], text, "a loop number") - 1 if args else None
+        return Command("favourite" if head == "f" else "save", loop)
+    elif head == "g" and len(args) == 1:
+        return Command("goto", value=_number(args[0], text, "a generation") - 1)
+    elif head == "a" and len(args) == 1:
+        try:
+            value = float(args[0])
+        except ValueError:
+            value = 0.0
+        if not 0 < value <= 10:
+            raise EvodrumError(f"{text!r}: adventure is a number above 0, e.g. 'a 0.5'")
+        return Command("adventure", value=value)
+    elif not args and head in SIMPLE:
+        return Command(SIMPLE[head])
+    raise EvodrumError(f"{text.strip()!r}: not a command; type ? for the keys")
+
+
+def split(line: str) -> list[str]:
+    """The commands written on one line."""
+    return SEPARATORS.split(line)
+
+
+def help_text() -> str:
+    """The key table, one key per line."""
+    width = max(len(k) for k, _ in KEYS)
+    return "\n".join(f"  {k:<{width}}  {what}" for k, what in KEYS)

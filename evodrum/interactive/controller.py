@@ -1,0 +1,161 @@
+"""The session loop: read a line, run its commands, save, redraw.
+
+Input is any iterable of lines (the terminal, a piped file, or a test's script),
+so a whole session can be driven without a keyboard. Every command that changes
+the session is followed by an atomic save of the session file, so Ctrl-C, a
+crash or a killed terminal lose nothing that was rated. Playing a loop replaces
+the one playing; leaving the loop stops playback.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Iterable
+
+from evodrum.errors import EvodrumError
+from evodrum.audio import Player
+from evodrum.interactive import store
+from evodrum.interactive.breeding import breed
+from evodrum.interactive.commands import Command, parse_one, split
+from evodrum.interactive.screen import Screen
+from evodrum.interactive.session import Loop, Session
+from evodrum.midi import write_midi
+from evodrum.search.spaces import Space
+
+SAVED_DIR = "saved"
+PLURAL = ("variation", "blend", "seed")
+
+
+class Controller:
+    """Runs commands against a session, its player and its screen."""
+
+    def __init__(self, session: Session, folder: Path, space: Space, player: Player,
+                 screen: Screen, files_only: bool = False):
+        self.session, self.folder, self.space = session, Path(folder), space
+        self.player, self.screen, self.files_only = player, screen, files_only
+        self.path = folder / store.SESSION_FILE
+
+    # --- the loop ----------------------------------------------------------
+
+    def run(self, lines: Iterable[str], echo_input: bool = False) -> str:
+        """Process lines until `q`, the end of input or Ctrl-C; returns which one.
+        Playback is stopped whichever way the loop ends."""
+        try:
+            self.start()
+            for line in lines:
+                if echo_input:
+                    self.screen.echo(f"> {line.rstrip()}")
+                if self.handle(line):
+                    return "quit"
+            return "end of input"
+        except KeyboardInterrupt:
+            return "interrupted"
+        finally:
+            self.player.stop()
+
+    def start(self) -> None:
+        """Show the generation on screen (and write its files with --no-audio)."""
+        self.save()
+        self.screen.show(self.session, self._generation_files(), redraw=True)
+
+    def handle(self, line: str) -> bool:
+        """Run every command on `line`; True when one of them was quit."""
+        messages, view = [], {}
+        for text in split(line):
+            try:
+                command = parse_one(text)
+                if command is None:
+                    continue
+                if command.name == "quit":
+                    self.save()
+                    return True
+                view.update(self.execute(command, messages))
+            except EvodrumError as e:
+                messages.append(f"! {e}")
+            self.save()
+        self.screen.show(self.session, messages, **view)
+        return False
+
+    def save(self) -> None:
+        if self.session.dirty:
+            store.save(self.session, self.path)
+
+    # --- commands ----------------------------------------------------------
+
+    def execute(self, command: Command, messages: list[str]) -> dict:
+        """Run one command, appending what it did to `messages`; returns how to redraw."""
+        s = self.session
+        pos = s.selected if command.loop is None else command.loop
+        name = command.name
+        if name in ("play", "replay"):
+            messages.append(self._play(pos))
+        elif name == "rate":
+            loop = s.rate(pos, command.value)
+            verdict = "rating cleared" if loop.rating is None else f"rated {loop.rating}"
+            messages.append(f"loop {pos + 1} (#{loop.id}) {verdict}")
+        elif name == "favourite":
+            loop = s.toggle_favourite(pos)
+            kept = " (kept in every generation)" if s.settings.keep_favourites else ""
+            messages.append(f"loop {pos + 1} (#{loop.id}) "
+                            + (f"is a favourite{kept}" if loop.favourite else "is no longer a favourite"))
+        elif name == "save":
+            loop = s.loop_at(pos)
+            path = write_midi(self.folder / SAVED_DIR / f"loop-{loop.id:03d}.mid", loop.grid,
+                              s.spec, s.settings.bpm)
+            messages.append(f"loop {pos + 1} (#{loop.id}) saved as {path}")
+        elif name == "stop":
+            self.player.stop()
+            messages.append("stopped")
+        elif name == "adventure":
+            s.set_adventure(command.value)
+            messages.append(f"adventure {command.value:g}: variations move each gene by "
+                            f"{command.value:g} prior standard deviations")
+        elif name in ("next", "back", "goto"):
+            messages.extend(self._move(name, command))
+            return {"redraw": True}
+        return {"grids": name == "grids", "help": name == "help"}
+
+    def _play(self, pos: int) -> str:
+        loop = self.session.select(pos)
+        name = self._file_name(pos)
+        self.player.play(loop.grid, self.session.spec, self.session.settings.bpm, name=name)
+        if self.files_only:
+            return f"loop {pos + 1} (#{loop.id}): {self.player.out_dir / name}.wav and .mid"
+        return f"playing loop {pos + 1} (#{loop.id}) · {self.player.description}"
+
+    def _move(self, name: str, command: Command) -> list[str]:
+        """Breed the next generation or go to another one; playback stops."""
+        s = self.session
+        self.player.stop()
+        if name == "next":
+            generation = breed(s, self.space)
+            made = Counter(self._made_by(lp, generation.index) for lp in s.shown())
+            parts = ", ".join(f"{n} {what}{'s' if n > 1 and what in PLURAL else ''}"
+                              for what, n in made.items())
+            messages = [f"generation {generation.index + 1} bred from generation "
+                        f"{generation.bred_from + 1}: {parts}"]
+        else:
+            s.go_to(s.previous() if name == "back" else command.value)
+            messages = [f"generation {s.current + 1}"]
+        self.save()
+        return messages + self._generation_files()
+
+    @staticmethod
+    def _made_by(loop: Loop, generation: int) -> str:
+        return "kept" if loop.born != generation else {"prior": "new", "vary": "variation",
+                                                       "blend": "blend", "seed": "seed"}[loop.op]
+
+    @staticmethod
+    def _file_name(pos: int) -> str:
+        """Files are named by screen position: the folder always holds what is on screen."""
+        return f"loop{pos + 1}"
+
+    def _generation_files(self) -> list[str]:
+        """With --no-audio, every loop on screen is written as MIDI and WAV at once."""
+        if not self.files_only:
+            return []
+        s = self.session
+        for pos, loop in enumerate(s.shown()):
+            self.player.play(loop.grid, s.spec, s.settings.bpm, name=self._file_name(pos))
+        return [f"generation {s.current + 1} written as MIDI and WAV: "
+                f"{self.player.out_dir}/loop1.wav ... loop{len(s.shown())}.wav"]

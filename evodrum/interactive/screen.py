@@ -1,0 +1,128 @@
+"""What the session shows: a table of the generation's loops, the selected loop's
+grid, and the key line.
+
+Each loop gets a one-line pattern (a drum-tab style summary of its grid: K kick,
+S snare, B both, t tom, * crash, o open hat, x hat or ride) so a whole
+generation can be compared at a glance; the full grid of the selected loop (and
+of all loops, with `l`) comes from `evodrum.display`. On a terminal the screen
+is redrawn after every command; piped input gets a plain log instead.
+"""
+from __future__ import annotations
+
+import shutil
+import textwrap
+from typing import Callable
+
+import numpy as np
+
+from evodrum import display
+from evodrum.interactive.commands import KEY_LINE, help_text
+from evodrum.interactive.session import Loop, Session
+from evodrum.kit import ROWS
+
+#: Pattern glyphs, strongest first: the first that sounds at a step is shown.
+LANES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("B", ("BD", "SD")), ("K", ("BD",)), ("S", ("SD",)), ("t", ("LT", "MT", "HT")),
+    ("*", ("CR",)), ("o", ("OH",)), ("x", ("CH", "RD")),
+)
+LANE_LEGEND = "K kick S snare B both t tom * crash o open hat x hat/ride"
+CLEAR = "\033[H\033[2J"
+NBSP = "\u00a0"  # a space textwrap never breaks at
+
+
+def patterns(grids: np.ndarray, steps_per_bar: int, rest: str = "·") -> list[str]:
+    """One line per grid (N, 9, S): the strongest sound at each step, bars split by '|'."""
+    hits = np.asarray(grids) > 0
+    rows = {name: i for i, name in enumerate(ROWS)}
+    conditions = [hits[:, [rows[r] for r in need]].all(axis=1) if glyph == "B"
+                  else hits[:, [rows[r] for r in need]].any(axis=1) for glyph, need in LANES]
+    glyphs = np.select(conditions, [glyph for glyph, _ in LANES], default=rest)
+    bars = glyphs.reshape(len(glyphs), -1, steps_per_bar)
+    return ["|" + "|".join("".join(bar) for bar in loop) + "|" for loop in bars]
+
+
+def loop_status(loop: Loop, ascii: bool = False) -> str:
+    """Rating and favourite mark, e.g. '7 ★' or '- '."""
+    star = "*" if ascii else "★"
+    return f"{'-' if loop.rating is None else loop.rating} {star if loop.favourite else ' '}"
+
+
+def origin(loop: Loop, generation: int) -> str:
+    """Lineage label; a favourite carried over from an earlier generation says 'kept'."""
+    return f"kept from gen {loop.born + 1}" if loop.born != generation else loop.origin()
+
+
+def header(session: Session, folder: str) -> str:
+    gen, s = session.generation(), session.settings
+    bred = "" if gen.bred_from is None else f" (bred from {gen.bred_from + 1})"
+    return (f"generation {gen.index + 1} of {len(session.generations)}{bred} · {s.space} space · "
+            f"adventure {s.adventure:g} · {s.bpm:g} BPM · session {folder}")
+
+
+def table(session: Session, width: int, ascii: bool = False) -> list[str]:
+    """The generation's loops, one row each; the selected one is marked."""
+    loops, gen = session.shown(), session.current
+    lanes = patterns(np.stack([lp.grid for lp in loops]), session.spec.steps_per_bar,
+                     "." if ascii else "·")
+    mark = ">" if ascii else "▶"
+    rows = [f"   #  id   rate  pattern ({LANE_LEGEND})"]
+    for pos, (loop, lane) in enumerate(zip(loops, lanes)):
+        row = (f"{mark if pos == session.selected else ' '} {pos + 1:>2} #{loop.id:<4}"
+               f"{loop_status(loop, ascii)}  {lane}")
+        label = origin(loop, gen)
+        rows.append(row + f"  {label}" if len(row) + 2 + len(label) <= width else row)
+    return rows
+
+
+def selected_grid(session: Session, ascii: bool = False) -> str:
+    loop = session.loop_at(session.selected)
+    title = (f"loop {session.selected + 1} (#{loop.id}) · {origin(loop, session.current)} · "
+             f"rating {loop_status(loop, ascii).strip() or '-'}")
+    return display.render(loop.grid, session.spec, title=title, ascii=ascii)
+
+
+def all_grids(session: Session, ascii: bool = False) -> str:
+    loops = session.shown()
+    titles = [f"loop {pos + 1} (#{lp.id}) · {origin(lp, session.current)} · "
+              f"rating {loop_status(lp, ascii).strip()}" for pos, lp in enumerate(loops)]
+    return display.render_many(np.stack([lp.grid for lp in loops]), session.spec, titles, ascii)
+
+
+def key_lines(width: int) -> str:
+    """The key reminder, wrapped between keys (never inside one) to fit `width` columns."""
+    glued = KEY_LINE.replace(" · ", "\0").replace(" ", NBSP).replace("\0", f"{NBSP}· ")
+    text = textwrap.fill(glued, width, initial_indent="keys: ", subsequent_indent="      ",
+                         break_long_words=False)
+    return text.replace(NBSP, " ")
+
+
+class Screen:
+    """Writes the session to the terminal: redrawn on a TTY, logged when piped."""
+
+    def __init__(self, folder: str, echo: Callable[[str], None] = print, tty: bool = False,
+                 ascii: bool = False, width: int | None = None):
+        self.folder, self.echo, self.tty, self.ascii = folder, echo, tty, ascii
+        self.width = width
+
+    def _width(self) -> int:
+        return self.width or shutil.get_terminal_size((100, 30)).columns
+
+    def full(self, session: Session, extra: str | None = None) -> str:
+        """Header, loop table, the selected loop's grid (or `extra`), key line."""
+        width = self._width()
+        parts = [header(session, self.folder), "\n".join(table(session, width, self.ascii)),
+                 extra or selected_grid(session, self.ascii), key_lines(width)]
+        return "\n\n".join(parts)
+
+    def show(self, session: Session, messages: list[str], redraw: bool = False,
+             grids: bool = False, help: bool = False) -> None:
+        """After a command: on a TTY redraw everything; piped, print the messages and
+        the full screen only when asked to (`redraw`: a new generation is on screen)."""
+        extra = all_grids(session, self.ascii) if grids else help_text() if help else None
+        if self.tty:
+            self.echo(CLEAR + self.full(session, extra) + "".join(f"\n{m}" for m in messages))
+            return
+        for m in messages:
+            self.echo(m)
+        if redraw or extra:
+            self.echo(self.full(session, extra))

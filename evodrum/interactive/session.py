@@ -1,0 +1,191 @@
+"""The state of an interactive session: every loop heard, its rating and where it came from.
+
+Loops live in one table by id; a generation is an ordered list of loop ids, so a
+favourite kept into later generations is the same loop (same id, same rating).
+Each loop records its lineage: the operator that made it and its parents' ids.
+Everything here is plain data that `evodrum.interactive.store` writes as JSON.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields, replace
+
+import numpy as np
+
+from evodrum.errors import EvodrumError
+from evodrum.grid import GridSpec
+
+#: Ratings are single digits: 0 = dislike (never a parent) ... 9 = love it.
+RATING_MAX = 9
+
+#: How each loop was made (its lineage operator).
+OPERATORS = {
+    "prior": "new from the prior",
+    "seed": "your own loop, encoded",
+    "blend": "blend of two liked loops",
+    "vary": "variation of a liked loop",
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What shapes the evolution; fixed for a session except `adventure` and `bpm`."""
+
+    space: str = "vae"                 # genotype space: vae, pca or grid
+    model: str | None = None           # VAE file or run folder; None = the shipped model
+    loops: int = 8                     # loops per generation
+    fresh: int = 1                     # new prior samples per generation
+    adventure: float = 0.3             # mutation sigma, in prior standard deviations
+    blend: float = 0.5                 # chance that a child blends two parents
+    alpha: float = 0.3                 # cxBlend's alpha: how far past its parents a blend may go
+    keep_favourites: bool = True       # elitism: favourites join every next generation
+    seed: int = 0                      # random seed of the session
+    seed_loops: tuple[str, ...] = ()   # MIDI files the first generation starts from
+    bpm: float = 120.0                 # tempo of played and saved loops
+
+    def __post_init__(self):
+        if self.loops < 2:
+            raise EvodrumError(f"a generation needs at least 2 loops, got {self.loops}")
+        if not 0 <= self.fresh < self.loops:
+            raise EvodrumError(f"fresh loops per generation must be 0 to {self.loops - 1} "
+                               f"(fewer than --loops), got {self.fresh}")
+        if not self.adventure > 0:
+            raise EvodrumError(f"adventure must be above 0, got {self.adventure}")
+        if not 0 <= self.blend <= 1 or self.alpha < 0:
+            raise EvodrumError("blend must be within [0, 1] and alpha >= 0")
+        if len(self.seed_loops) > self.loops:
+            raise EvodrumError(f"{len(self.seed_loops)} seed loops do not fit a generation of "
+                               f"{self.loops}: give at most {self.loops} or raise --loops")
+
+    def to_dict(self) -> dict:
+        return dict(asdict(self), seed_loops=list(self.seed_loops))
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Settings":
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: (tuple(v) if k == "seed_loops" else v) for k, v in d.items()
+                      if k in names})
+
+
+@dataclass
+class Loop:
+    """One loop: genotype, the grid heard (MIDI-quantised), lineage and the user's verdict."""
+
+    id: int
+    genotype: np.ndarray               # (dim,) float64
+    grid: np.ndarray                   # (9, S) float32, velocities quantised to MIDI levels
+    op: str                            # a key of OPERATORS
+    parents: tuple[int, ...]           # ids of the loops it was bred from
+    born: int                          # generation it first appeared in
+    source: str | None = None          # file name of a seed loop
+    rating: int | None = None
+    favourite: bool = False
+
+    def origin(self) -> str:
+        """Short lineage label, e.g. 'blend #3 #5'."""
+        if self.op == "seed":
+            return f"seed {self.source}"
+        return " ".join([self.op, *(f"#{p}" for p in self.parents)])
+
+
+@dataclass
+class Generation:
+    """The loops shown together, in screen order, and the generation they were bred from."""
+
+    index: int
+    loop_ids: list[int]
+    bred_from: int | None = None       # None for the first generation
+    adventure: float | None = None     # mutation setting used to breed it
+
+
+@dataclass
+class Session:
+    """Settings, all loops, the generations, where the user is, and the RNG state."""
+
+    settings: Settings
+    spec: GridSpec
+    fingerprint: str | None            # identifies the model the genotypes decode with
+    rng_state: dict                    # numpy bit generator state for the next breeding
+    loops: dict[int, Loop] = field(default_factory=dict)
+    generations: list[Generation] = field(default_factory=list)
+    current: int = 0                   # generation on screen
+    selected: int = 0                  # position of the selected loop in it
+    dirty: bool = field(default=False, compare=False)
+
+    # --- reading -----------------------------------------------------------
+
+    def generation(self, index: int | None = None) -> Generation:
+        return self.generations[self.current if index is None else index]
+
+    def shown(self, index: int | None = None) -> list[Loop]:
+        """The loops of a generation (default: the one on screen), in screen order."""
+        return [self.loops[i] for i in self.generation(index).loop_ids]
+
+    def loop_at(self, position: int) -> Loop:
+        """The loop at 0-based `position` on screen; EvodrumError if there is none."""
+        ids = self.generation().loop_ids
+        if not 0 <= position < len(ids):
+            raise EvodrumError(f"there is no loop {position + 1}: choose 1 to {len(ids)}")
+        return self.loops[ids[position]]
+
+    def favourites(self) -> list[Loop]:
+        return [loop for loop in self.loops.values() if loop.favourite]
+
+    # --- changing ----------------------------------------------------------
+
+    def rate(self, position: int, rating: int | None) -> Loop:
+        """Give the loop at `position` a rating 0..9 (None clears it)."""
+        if rating is not None and not 0 <= rating <= RATING_MAX:
+            raise EvodrumError(f"ratings go from 0 to {RATING_MAX}, got {rating}")
+        loop = self.loop_at(position)
+        loop.rating = rating
+        self.dirty = True
+        return loop
+
+    def toggle_favourite(self, position: int) -> Loop:
+        loop = self.loop_at(position)
+        loop.favourite = not loop.favourite
+        self.dirty = True
+        return loop
+
+    def select(self, position: int) -> Loop:
+        loop = self.loop_at(position)
+        self.selected = position
+        self.dirty = True
+        return loop
+
+    def go_to(self, index: int) -> Generation:
+        """Show generation `index` (0-based), keeping the selected position if it exists."""
+        if not 0 <= index < len(self.generations):
+            raise EvodrumError(f"there is no generation {index + 1}: "
+                               f"choose 1 to {len(self.generations)}")
+        self.current = index
+        self.selected = min(self.selected, len(self.generation().loop_ids) - 1)
+        self.dirty = True
+        return self.generation()
+
+    def previous(self) -> int:
+        """The generation the one on screen was bred from (the one before, for the first)."""
+        bred_from = self.generation().bred_from
+        if bred_from is None:
+            raise EvodrumError("this is the first generation: there is nothing before it")
+        return bred_from
+
+    def adopt(self, loops: list[Loop], kept: list[Loop], bred_from: int | None,
+              rng_state: dict) -> Generation:
+        """Append a generation of `kept` loops then the new `loops`, and show it."""
+        for loop in loops:
+            self.loops[loop.id] = loop
+        generation = Generation(len(self.generations), [lp.id for lp in kept + loops], bred_from,
+                                self.settings.adventure if bred_from is not None else None)
+        self.generations.append(generation)
+        self.rng_state = rng_state
+        self.current, self.selected = generation.index, 0
+        self.dirty = True
+        return generation
+
+    def set_adventure(self, adventure: float) -> None:
+        self.settings = replace(self.settings, adventure=adventure)
+        self.dirty = True
+
+    def next_id(self) -> int:
+        return max(self.loops, default=0) + 1

@@ -1,0 +1,105 @@
+"""The session file: the whole session as JSON, written atomically after every change.
+
+A session folder holds `session.json`; `--resume` accepts the folder or the file.
+Genotypes are stored as exact floats, grids as (row, step, MIDI velocity) hits,
+and the random generator's state, so a resumed session breeds exactly what the
+uninterrupted one would have.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from evodrum.atomic import write_json
+from evodrum.errors import EvodrumError
+from evodrum.grid import GridSpec, from_midi_velocity, to_midi_velocity
+from evodrum.interactive.session import Generation, Loop, Session, Settings
+
+FORMAT = "evodrum-interactive-session-1"
+SESSION_FILE = "session.json"
+
+
+def session_path(path: str | Path) -> Path:
+    """The session file of a session folder (or the file itself)."""
+    path = Path(path)
+    return path / SESSION_FILE if path.is_dir() else path
+
+
+def _hits(grid: np.ndarray) -> list[list[int]]:
+    rows, steps = np.nonzero(grid)
+    velocity = to_midi_velocity(grid)[rows, steps]
+    return np.stack([rows, steps, velocity], axis=1).tolist()
+
+
+def _grid(hits: list, spec: GridSpec) -> np.ndarray:
+    levels = np.zeros(spec.shape, np.uint8)
+    if hits:
+        rows, steps, velocity = np.asarray(hits, dtype=int).T
+        levels[rows, steps] = velocity
+    return from_midi_velocity(levels)
+
+
+def _loop_dict(loop: Loop) -> dict:
+    return {"id": loop.id, "op": loop.op, "parents": list(loop.parents), "born": loop.born,
+            "source": loop.source, "rating": loop.rating, "favourite": loop.favourite,
+            "genotype": loop.genotype.tolist(), "hits": _hits(loop.grid)}
+
+
+def _loop(d: dict, spec: GridSpec) -> Loop:
+    return Loop(int(d["id"]), np.asarray(d["genotype"], dtype=np.float64), _grid(d["hits"], spec),
+                d["op"], tuple(d["parents"]), int(d["born"]), d.get("source"), d.get("rating"),
+                bool(d.get("favourite", False)))
+
+
+def to_dict(session: Session) -> dict:
+    return {
+        "format": FORMAT,
+        "settings": session.settings.to_dict(),
+        "spec": session.spec.to_dict(),
+        "fingerprint": session.fingerprint,
+        "rng_state": session.rng_state,
+        "current": session.current,
+        "selected": session.selected,
+        "generations": [{"index": g.index, "loops": g.loop_ids, "bred_from": g.bred_from,
+                         "adventure": g.adventure} for g in session.generations],
+        "loops": [_loop_dict(loop) for loop in session.loops.values()],
+    }
+
+
+def from_dict(d: dict) -> Session:
+    spec = GridSpec.from_dict(d["spec"])
+    loops = {loop.id: loop for loop in (_loop(x, spec) for x in d["loops"])}
+    generations = [Generation(int(g["index"]), [int(i) for i in g["loops"]], g.get("bred_from"),
+                              g.get("adventure")) for g in d["generations"]]
+    session = Session(Settings.from_dict(d["settings"]), spec, d.get("fingerprint"),
+                      d["rng_state"], loops, generations, int(d["current"]), int(d["selected"]))
+    missing = {i for g in generations for i in g.loop_ids} - set(loops)
+    if missing or not generations:
+        raise ValueError("generations refer to missing loops" if missing else "no generations")
+    return session
+
+
+def save(session: Session, path: str | Path) -> None:
+    """Write the session to `path` atomically and mark it saved."""
+    write_json(path, to_dict(session))
+    session.dirty = False
+
+
+def load(path: str | Path) -> Session:
+    """The session saved at `path` (a session folder or its session.json)."""
+    path = session_path(path)
+    try:
+        d = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise EvodrumError(f"{path}: no session file (give a folder made by "
+                           "`evodrum interactive`, or its session.json)") from None
+    except (OSError, UnicodeDecodeError, ValueError) as e:
+        raise EvodrumError(f"{path}: cannot read the session file ({e})") from None
+    if not isinstance(d, dict) or d.get("format") != FORMAT:
+        raise EvodrumError(f"{path}: not an evodrum interactive session file")
+    try:
+        return from_dict(d)
+    except (KeyError, TypeError, ValueError, IndexError, EvodrumError) as e:
+        raise EvodrumError(f"{path}: damaged session file ({type(e).__name__}: {e})") from None

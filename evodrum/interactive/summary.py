@@ -1,0 +1,97 @@
+"""What a finished session leaves: the favourites as MIDI files and a summary of
+the session (generations, ratings, each favourite's family tree) as JSON and markdown."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from evodrum import atomic
+from evodrum.interactive.session import OPERATORS, Loop, Session
+from evodrum.midi import write_midi
+
+FAVOURITES_DIR = "favourites"
+
+
+def rated(session: Session) -> int:
+    """How many loops the user rated (a kept loop counts once)."""
+    return sum(lp.rating is not None for lp in session.loops.values())
+
+
+def generation_rows(session: Session) -> list[dict]:
+    """Per generation: where it came from, its loops and how they were rated."""
+    rows = []
+    for gen in session.generations:
+        loops = session.shown(gen.index)
+        ratings = [lp.rating for lp in loops if lp.rating is not None]
+        rows.append({
+            "generation": gen.index + 1,
+            "bred_from": None if gen.bred_from is None else gen.bred_from + 1,
+            "adventure": gen.adventure,
+            "rated": len(ratings),
+            "mean_rating": round(sum(ratings) / len(ratings), 2) if ratings else None,
+            "loops": [{"position": pos + 1, "id": lp.id, "op": lp.op, "parents": list(lp.parents),
+                       "kept": lp.born != gen.index, "rating": lp.rating,
+                       "favourite": lp.favourite} for pos, lp in enumerate(loops)],
+        })
+    return rows
+
+
+def family_tree(session: Session, loop: Loop) -> list[str]:
+    """A loop and its ancestors, one per line, indented by generation of descent."""
+    lines, seen = [], set()
+
+    def visit(lp: Loop, depth: int) -> None:
+        rating = "unrated" if lp.rating is None else f"rated {lp.rating}"
+        about = lp.source if lp.op == "seed" else OPERATORS[lp.op]
+        again = lp.id in seen
+        lines.append(f"{'  ' * depth}- #{lp.id}: {about}, generation {lp.born + 1}, {rating}"
+                     + (" (see above)" if again else ""))
+        seen.add(lp.id)
+        if not again:
+            for parent in lp.parents:
+                visit(session.loops[parent], depth + 1)
+
+    visit(loop, 0)
+    return lines
+
+
+def markdown(session: Session, rows: list[dict], favourites: list[tuple[Loop, Path]]) -> str:
+    s = session.settings
+    out = ["# evodrum interactive session", "",
+           f"{len(session.generations)} generations, {len(session.loops)} loops, "
+           f"{rated(session)} rated, {len(favourites)} favourites. "
+           f"Space {s.space}, model {s.model or 'shipped'}, {s.loops} loops per generation, "
+           f"{s.fresh} fresh, adventure {s.adventure:g}, blend {s.blend:g}, "
+           f"favourites kept: {'yes' if s.keep_favourites else 'no'}, seed {s.seed}, "
+           f"{s.bpm:g} BPM.", "",
+           "## Generations", "",
+           "| generation | bred from | rated | mean rating | loops (id: rating, * favourite) |",
+           "|---|---|---|---|---|"]
+    for r in rows:
+        loops = " ".join(f"#{x['id']}:{'-' if x['rating'] is None else x['rating']}"
+                         f"{'*' if x['favourite'] else ''}" for x in r["loops"])
+        mean = "-" if r["mean_rating"] is None else f"{r['mean_rating']:.2f}"
+        out.append(f"| {r['generation']} | {r['bred_from'] or '-'} | {r['rated']} | {mean} "
+                   f"| {loops} |")
+    out += ["", "## Favourites", ""]
+    if not favourites:
+        out.append("None marked (press `f` on a loop to keep it).")
+    for loop, path in favourites:
+        out += [f"### {path.name}", "", *family_tree(session, loop), ""]
+    return "\n".join(out) + "\n"
+
+
+def write_summary(session: Session, folder: Path) -> list[Path]:
+    """Write the favourites as MIDI and summary.json / summary.md; returns the MIDI paths."""
+    s = session.settings
+    favourites = [(lp, write_midi(folder / FAVOURITES_DIR / f"loop-{lp.id:03d}.mid", lp.grid,
+                                  session.spec, s.bpm))
+                  for lp in sorted(session.favourites(), key=lambda lp: lp.id)]
+    rows = generation_rows(session)
+    atomic.write_json(folder / "summary.json", {
+        "settings": s.to_dict(), "spec": session.spec.to_dict(),
+        "generations": rows, "rated_loops": rated(session),
+        "favourites": [{"id": lp.id, "file": str(path.relative_to(folder)), "op": lp.op,
+                        "parents": list(lp.parents), "generation": lp.born + 1,
+                        "rating": lp.rating} for lp, path in favourites]})
+    atomic.write_text(folder / "summary.md", markdown(session, rows, favourites))
+    return [path for _, path in favourites]

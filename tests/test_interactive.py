@@ -1,0 +1,344 @@
+"""The interactive session in-process: commands, breeding from ratings, the session file,
+resuming, favourites and the player's lifecycle, all with the shipped model."""
+from __future__ import annotations
+
+import json
+import os
+import time
+
+import mido
+import numpy as np
+import pytest
+
+from evodrum import midi
+from evodrum.audio.files import FilePlayer
+from evodrum.audio.midiport import ALL_NOTES_OFF, MidiPortPlayer
+from evodrum.errors import EvodrumError
+from evodrum.interactive import store
+from evodrum.interactive.breeding import (breed, kept_favourites, make_toolbox, new_session,
+                                          offspring, parent_weights)
+from evodrum.interactive.commands import Command, parse_one, split
+from evodrum.interactive.controller import Controller
+from evodrum.interactive.models import check_same_model, fingerprint, open_space
+from evodrum.interactive.screen import CLEAR, Screen, patterns
+from evodrum.interactive.session import Loop, Settings
+from evodrum.interactive.summary import write_summary
+from evodrum.kit import ROWS
+
+#: The model the tests evolve with: None is the shipped one.
+MODEL = os.environ.get("EVODRUM_INTERACTIVE_TEST_MODEL") or None
+BD = ROWS.index("BD")
+
+
+@pytest.fixture(scope="module")
+def space():
+    return open_space(Settings(model=MODEL))
+
+
+def settings(**kw) -> Settings:
+    return Settings(model=MODEL, **kw)
+
+
+def kick_density(loops: list[Loop]) -> np.ndarray:
+    return np.array([(lp.grid[BD] > 0).mean() for lp in loops])
+
+
+class Run:
+    """A controller over a fresh session in tmp, its screen output, and its player."""
+
+    def __init__(self, folder, genotype_space, player=None, tty=False, **kw):
+        self.folder = folder
+        self.out: list[str] = []
+        self.player = player or FilePlayer(folder / "listen")
+        self.session = new_session(settings(**kw), genotype_space)
+        self.controller = Controller(self.session, folder, genotype_space, self.player,
+                                     Screen(str(folder), self.out.append, tty),
+                                     files_only=isinstance(self.player, FilePlayer))
+
+    def run(self, lines) -> str:
+        return self.controller.run(lines)
+
+    def saved(self) -> dict:
+        return json.loads((self.folder / store.SESSION_FILE).read_text())
+
+
+def kick_lover(run: Run, generations: int):
+    """A scripted listener who likes kick drum: each generation, the three loops with the
+    most kicks are rated 9, 7 and 5, the others left unrated; then breed."""
+    for _ in range(generations):
+        kickiest = np.argsort(-kick_density(run.session.shown()), kind="stable")[:3]
+        yield ", ".join(f"{pos + 1} {r}" for pos, r in zip(kickiest, (9, 7, 5)))
+        yield "n"
+    yield "q"
+
+
+# --- the command language -----------------------------------------------------------
+
+@pytest.mark.parametrize("text, command", [
+    ("3", Command("play", 2)), ("3 7", Command("rate", 2, 7)), ("3 -", Command("rate", 2, None)),
+    ("=7", Command("rate", None, 7)), ("= 0", Command("rate", None, 0)),
+    ("f", Command("favourite")), ("f 2", Command("favourite", 1)), ("s 8", Command("save", 7)),
+    ("p", Command("replay")), ("x", Command("stop")), ("n", Command("next")),
+    ("b", Command("back")), ("g 3", Command("goto", value=2)), ("a 0.5", Command("adventure", value=0.5)),
+    ("q", Command("quit")), ("?", Command("help")), (" L ", Command("grids")), ("", None),
+])
+def test_commands_parse(text, command):
+    assert parse_one(text) == command
+
+
+@pytest.mark.parametrize("text, problem", [
+    ("3 12", "digit from 0 to 9"), ("0", "number from 1"), ("a -1", "adventure"),
+    ("zz", "not a command"), ("g", "not a command"), ("3 7 1", "not a command"),
+])
+def test_bad_commands_say_what_is_wrong(text, problem):
+    with pytest.raises(EvodrumError, match=problem):
+        parse_one(text)
+
+
+def test_several_commands_per_line():
+    assert [parse_one(t) for t in split("1 7, 2 3; n")] == [
+        Command("rate", 0, 7), Command("rate", 1, 3), Command("next")]
+
+
+# --- breeding ------------------------------------------------------------------------
+
+def test_rating_kick_heavy_loops_breeds_kick_heavy_generations(space, tmp_path):
+    """The next generations move towards what was liked, against a listener who only
+    presses n (same seeds): kick density rises above the first generation and the baseline."""
+    liked, baseline, first = [], [], []
+    for seed in range(3):
+        run = Run(tmp_path / f"liked-{seed}", space, seed=seed)
+        first.append(kick_density(run.session.shown()).mean())
+        assert run.run(kick_lover(run, 4)) == "quit"
+        liked.append(kick_density(run.session.shown()).mean())
+        lazy = Run(tmp_path / f"lazy-{seed}", space, seed=seed)
+        lazy.run(["n"] * 4 + ["q"])
+        baseline.append(kick_density(lazy.session.shown()).mean())
+        assert len(run.session.generations) == len(lazy.session.generations) == 5
+    liked, baseline, first = map(np.array, (liked, baseline, first))
+    assert (liked > baseline).all(), (liked, baseline)
+    assert liked.mean() > 1.5 * first.mean(), (liked, first)
+    assert liked.mean() > 1.5 * baseline.mean(), (liked, baseline)
+
+
+def test_children_lie_between_or_near_their_parents(space):
+    s = new_session(settings(seed=4, adventure=0.05, blend=1.0), space)
+    a, b = s.shown()[:2]
+    tb = make_toolbox(s.settings, space)
+    children, ops, lineage = offspring(tb, [a, b], {a.id: 9, b.id: 9}, 200, blend=1.0)
+    genes = np.asarray(children)
+    blends = genes[[op == "blend" for op in ops]]
+    assert len(blends) > 50 and {tuple(sorted(p)) for p, op in zip(lineage, ops)
+                                 if op == "blend"} == {(a.id, b.id)}
+    lo, hi = np.minimum(a.genotype, b.genotype), np.maximum(a.genotype, b.genotype)
+    slack = s.settings.alpha * (hi - lo) + 5 * 0.5 * 0.05 * space.prior_std
+    assert ((blends >= lo - slack) & (blends <= hi + slack)).all()
+    # a blend is nearer to both parents than the parents are to each other, on average
+    between = np.linalg.norm(a.genotype - b.genotype)
+    assert np.linalg.norm(blends - a.genotype, axis=1).mean() < between
+    assert np.linalg.norm(blends - b.genotype, axis=1).mean() < between
+
+    varied = offspring(make_toolbox(settings(adventure=0.3), space), [a], {a.id: 5}, 100, 0.0)[0]
+    steps = np.linalg.norm(np.asarray(varied) - a.genotype, axis=1)
+    expected = 0.3 * space.prior_std * np.sqrt(space.dim)
+    assert steps.mean() == pytest.approx(expected, rel=0.15)
+    strangers = np.linalg.norm(space.random(100, np.random.default_rng(0)) - a.genotype, axis=1)
+    assert steps.max() < strangers.min()
+
+
+def test_who_may_be_a_parent():
+    def loop(i, rating=None, favourite=False):
+        return Loop(i, np.zeros(2), np.zeros((9, 4)), "prior", (), 0, rating=rating,
+                    favourite=favourite)
+    assert parent_weights([loop(1), loop(2)]) == {1: 5, 2: 5}            # no opinion: neutral
+    assert parent_weights([loop(1, 7), loop(2), loop(3, 0)]) == {1: 7}  # unrated left out
+    assert parent_weights([loop(1), loop(2, favourite=True)]) == {2: 9}
+    assert parent_weights([loop(1, 0), loop(2, 0)]) == {}
+
+
+def test_favourites_survive_every_generation_unless_elitism_is_off(space, tmp_path):
+    run = Run(tmp_path, space, seed=7)
+    fav = run.session.loop_at(5)
+    run.run(["6 8, f 6", "n", "2 9", "n", "3 9", "n", "q"])
+    assert all(gen.loop_ids[0] == fav.id for gen in run.session.generations[1:])
+    assert run.session.loops[fav.id].genotype.tolist() == fav.genotype.tolist()
+    assert kept_favourites(run.session) == [run.session.loops[fav.id]]
+
+    no_elites = Run(tmp_path / "no-elites", space, seed=7, keep_favourites=False)
+    no_elites.run(["6 8, f 6", "n", "q"])
+    assert fav.id not in no_elites.session.generation(1).loop_ids
+    children = [lp for lp in no_elites.session.shown() if lp.op != "prior"]
+    assert len(children) == 7 and {lp.parents for lp in children} == {(fav.id,)}
+
+
+def test_disliking_everything_brings_fresh_loops(space, tmp_path):
+    run = Run(tmp_path, space, seed=7)
+    run.run([", ".join(f"{pos} 0" for pos in range(1, 9)), "n", "q"])
+    assert [lp.op for lp in run.session.shown()] == ["prior"] * 8
+
+
+def test_starting_from_your_own_loops(space, groove_path):
+    files = sorted(groove_path.glob("drummer1/session1/*.mid"))[:2]
+    s = new_session(settings(seed=2, seed_loops=tuple(map(str, files))), space)
+    first = s.shown()
+    assert [lp.op for lp in first[:2]] == ["seed", "seed"]
+    assert [lp.source for lp in first[:2]] == [f.name for f in files]
+    grids = np.stack([midi.read_loop(f, space.spec) for f in files])
+    np.testing.assert_allclose([lp.genotype for lp in first[:2]],
+                               space.clip(space.encode(grids)))
+    heard = np.stack([lp.grid for lp in first[:2]]) > 0
+    overlap = (heard & (grids > 0)).sum() / (grids > 0).sum()
+    assert overlap > 0.5  # the VAE's reconstruction of your loop keeps most of its hits
+    assert [lp.op for lp in first[-1:]] == ["prior"]
+    assert all(set(lp.parents) <= {1, 2} and lp.parents for lp in first[2:-1])
+
+
+@pytest.mark.parametrize("name", ["pca", "grid"])
+def test_other_spaces_evolve_too(name, tmp_path):
+    space = open_space(settings(space=name))
+    run = Run(tmp_path, space, seed=1, space=name)
+    run.run(["1 9, 2 8", "n", "q"])
+    assert run.session.generation(1).bred_from == 0
+    assert all(set(lp.parents) <= {1, 2} for lp in run.session.shown() if lp.op != "prior")
+    assert run.saved()["settings"]["space"] == name
+
+
+# --- the session file ----------------------------------------------------------------
+
+def test_every_rating_is_on_disk_the_moment_it_is_made(space, tmp_path):
+    run = Run(tmp_path, space, seed=3)
+    seen = []
+
+    def lines():
+        for pos, rating in [(1, 4), (5, 9), (2, 0)]:
+            yield f"{pos} {rating}"
+            seen.append({lp["id"]: lp["rating"] for lp in run.saved()["loops"]})
+        yield "f 5"
+        seen.append([lp["id"] for lp in run.saved()["loops"] if lp["favourite"]])
+    assert run.run(lines()) == "end of input"
+    assert seen[0][1] == 4 and seen[1][5] == 9 and seen[2][2] == 0 and seen[3] == [5]
+
+
+def test_interrupted_session_resumes_exactly(space, tmp_path):
+    script = ["1 7, 3 9", "n", "2 8, 4 3", "f 2", "a 0.6", "n", "5 9", "n", "q"]
+    whole = Run(tmp_path / "whole", space, seed=11)
+    whole.run(script)
+
+    def interrupted():
+        yield from script[:4]
+        raise KeyboardInterrupt
+    first = Run(tmp_path / "cut", space, seed=11)
+    assert first.run(interrupted()) == "interrupted"
+    resumed = store.load(tmp_path / "cut")
+    check_same_model(resumed, space, "test")
+    assert resumed.generation().index == 1 and resumed.loops[first.session.shown()[1].id].favourite
+    rest = Controller(resumed, tmp_path / "cut", space, FilePlayer(tmp_path / "cut" / "listen"),
+                      Screen("cut", lambda m: None), files_only=True)
+    assert rest.run(script[4:]) == "quit"
+    assert store.to_dict(resumed) == whole.saved() == json.loads(
+        (tmp_path / "cut" / store.SESSION_FILE).read_text())
+    assert resumed.generations[2].adventure == 0.6
+
+
+def test_session_file_round_trips_and_damage_is_reported(space, tmp_path):
+    run = Run(tmp_path, space, seed=5)
+    run.run(["1 3, 2 9, f 2", "n", "s 1", "q"])
+    back = store.load(tmp_path)
+    assert store.to_dict(back) == run.saved()
+    for a, b in zip(back.loops.values(), run.session.loops.values()):
+        assert np.array_equal(a.grid, b.grid) and np.array_equal(a.genotype, b.genotype)
+    path = tmp_path / store.SESSION_FILE
+    path.write_text(path.read_text()[:500])
+    with pytest.raises(EvodrumError, match="session.json: cannot read"):
+        store.load(tmp_path)
+    path.write_text('{"format": "something else"}')
+    with pytest.raises(EvodrumError, match="not an evodrum interactive session"):
+        store.load(path)
+    with pytest.raises(EvodrumError, match="no session file"):
+        store.load(tmp_path / "nowhere")
+
+
+def test_a_changed_model_refuses_to_resume(space, tmp_path):
+    from vae.model import new_model
+    from vae.network import Arch
+    from evodrum.search.spaces import make_space
+    other = make_space("vae", model=new_model(Arch(), space.spec, 0))
+    session = new_session(settings(seed=1), space)
+    assert fingerprint(other) != session.fingerprint
+    with pytest.raises(EvodrumError, match="another vae model"):
+        check_same_model(session, other, "s.json")
+
+
+# --- what the session leaves and shows ----------------------------------------------
+
+def test_quit_writes_favourites_and_a_summary_with_lineage(space, tmp_path):
+    run = Run(tmp_path, space, seed=8)
+    run.run(["1 9, 2 6, f 1", "n", "3 8, f 3", "n", "s 4", "q"])
+    favs = write_summary(run.session, tmp_path)
+    ids = sorted(lp.id for lp in run.session.favourites())
+    assert [p.name for p in favs] == [f"loop-{i:03d}.mid" for i in ids]
+    for path, i in zip(favs, ids):
+        np.testing.assert_array_equal(midi.read_loop(path, space.spec), run.session.loops[i].grid)
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert [g["generation"] for g in summary["generations"]] == [1, 2, 3]
+    assert summary["generations"][0]["rated"] == 2 and summary["rated_loops"] == 3
+    child = run.session.loops[ids[1]]
+    md = (tmp_path / "summary.md").read_text()
+    assert f"- #{child.id}: " in md and all(f"  - #{p}: " in md for p in child.parents)
+    assert (tmp_path / "saved" / f"loop-{run.session.shown()[3].id:03d}.mid").is_file()
+
+
+def test_screen_shows_loops_ratings_and_keys(space, tmp_path):
+    run = Run(tmp_path, space, seed=6, tty=True)
+    run.run(["2", "2 7, f 2"])
+    last = run.out[-1]
+    assert last.startswith(CLEAR) and "keys: N play" in last and "q quit" in last
+    row = next(line for line in last.splitlines() if line.startswith("▶  2"))
+    assert " 7 ★ " in row and "loop 2 (#2) rated 7" in last
+    assert "loop 2 (#2)" in last and "BD  |" in last
+    grids = np.stack([lp.grid for lp in run.session.shown()])
+    lanes = patterns(grids, space.spec.steps_per_bar)
+    assert lanes[1] in row and all(len(lane) == space.spec.steps + space.spec.bars + 1
+                                   for lane in lanes)
+
+
+def test_pattern_line_shows_the_strongest_drum_per_step():
+    g = np.zeros((1, 9, 16), np.float32)
+    g[0, ROWS.index("BD"), [0, 8]] = 1
+    g[0, ROWS.index("SD"), [4, 8]] = 1
+    g[0, ROWS.index("CH"), ::2] = 0.5
+    g[0, ROWS.index("LT"), 15] = 1
+    assert patterns(g, 16, ".") == ["|K.x.S.x.B.x.x.xt|"]
+
+
+# --- the player's lifecycle ------------------------------------------------------------
+
+class RecordingPort(mido.ports.BaseOutput):
+    """A MIDI output that keeps what it is sent."""
+
+    def __init__(self):
+        super().__init__("recorder")
+        self.sent: list[mido.Message] = []
+
+    def _send(self, msg):
+        self.sent.append(msg)
+
+
+def test_playing_replaces_the_loop_and_quitting_silences_the_port(space, tmp_path):
+    port = RecordingPort()
+    run = Run(tmp_path, space, player=MidiPortPlayer(port), seed=9, bpm=240)
+
+    def lines():
+        yield "1"
+        time.sleep(0.3)
+        yield "2"
+        time.sleep(0.3)
+        yield "q"
+    assert run.run(lines()) == "quit"
+    kinds = [(m.type, getattr(m, "control", None)) for m in port.sent]
+    offs = [i for i, k in enumerate(kinds) if k == ("control_change", ALL_NOTES_OFF)]
+    assert len(offs) == 2 and offs[-1] == len(kinds) - 1      # one per loop, the last at quit
+    for loop, sent in zip(run.session.shown()[:2], (port.sent[:offs[0]], port.sent[offs[0]:])):
+        notes = {m.note for m in sent if m.type == "note_on"}
+        assert notes <= {int(midi.ROW_PITCH[r]) for r in np.nonzero(loop.grid)[0]}
+    assert not run.player.is_playing
