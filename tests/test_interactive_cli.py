@@ -1,0 +1,176 @@
+"""`evodrum interactive` end to end: a session driven through stdin in a real process,
+killed mid-session and resumed, and the loops it wrote with --no-audio."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from evodrum import midi
+from evodrum.audio import render
+from evodrum.audio.synth import loop_samples
+from evodrum.audio.wav import read_wav
+from evodrum.cli import main
+from evodrum.interactive import store
+
+MODEL = os.environ.get("EVODRUM_INTERACTIVE_TEST_MODEL")
+MODEL_ARGS = ["--model", MODEL] if MODEL else []
+EVODRUM = [sys.executable, "-c", "from evodrum.cli import main; main()"]
+SCRIPT = ["1 7, 3 9", "f 3", "n", "2 8", "4 2", "n", "6 9, s 6", "n", "q"]
+
+
+def command(folder, *extra):
+    return [*EVODRUM, "interactive", "--no-audio", "--synth", "builtin", "--seed", "5",
+            "--out", str(folder),
+            *MODEL_ARGS, *extra]
+
+
+def saved(folder) -> dict | None:
+    try:
+        return json.loads((folder / store.SESSION_FILE).read_text())
+    except FileNotFoundError:
+        return None
+
+
+def wait_for(check, timeout: float = 60.0):
+    """Poll `check()` until it returns something true."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError("timed out waiting for the session")
+
+
+def ratings(d: dict | None) -> dict:
+    return {} if d is None else {lp["id"]: lp["rating"] for lp in d["loops"]
+                                 if lp["rating"] is not None}
+
+
+@pytest.fixture(scope="module")
+def whole(tmp_path_factory):
+    """The script run in one go; returns its folder."""
+    folder = tmp_path_factory.mktemp("whole")
+    done = subprocess.run(command(folder), input="\n".join(SCRIPT) + "\n", text=True,
+                          capture_output=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    return folder
+
+
+def test_killed_session_resumes_where_it_stopped_and_ends_the_same(whole, tmp_path):
+    folder = tmp_path / "killed"
+    with open(tmp_path / "out.txt", "w") as out:
+        proc = subprocess.Popen(command(folder), stdin=subprocess.PIPE, stdout=out,
+                                stderr=subprocess.STDOUT, text=True)
+        try:
+            for line in SCRIPT[:4]:
+                proc.stdin.write(line + "\n")
+                proc.stdin.flush()
+            d = wait_for(lambda: len(ratings(saved(folder))) == 3 and saved(folder))
+        finally:
+            proc.kill()  # a crash: no goodbye, no summary
+            proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    assert not (folder / "summary.md").exists()
+    assert len(d["generations"]) == 2 and d["current"] == 1
+
+    done = subprocess.run([*EVODRUM, "interactive", "--no-audio", "--synth", "builtin",
+                           "--resume", str(folder)],
+                          input="\n".join(SCRIPT[4:]) + "\n", text=True, capture_output=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "generation 2 of 2" in done.stdout.split("> ")[0]   # back where it stopped
+    assert saved(folder) == saved(whole)
+    for name in ("summary.json", "summary.md"):
+        assert (folder / name).read_text() == (whole / name).read_text()
+
+
+def test_session_folder_holds_favourites_summary_and_saved_loops(whole):
+    d = saved(whole)
+    assert [g["bred_from"] for g in d["generations"]] == [None, 0, 1, 2]
+    loops = {lp["id"]: lp for lp in d["loops"]}
+    assert all(lp["op"] in ("prior", "vary", "blend") for lp in loops.values())
+    assert all(loops[p]["born"] < lp["born"] for lp in loops.values() for p in lp["parents"])
+    summary = json.loads((whole / "summary.json").read_text())
+    assert summary["rated_loops"] == 5 and [f["id"] for f in summary["favourites"]] == [3]
+    assert (whole / "favourites" / "loop-003.mid").is_file()
+    saved_id = d["generations"][2]["loops"][5]
+    assert (whole / "saved" / f"loop-{saved_id:03d}.mid").is_file()
+
+
+def test_no_audio_writes_the_loops_on_screen_as_midi_and_wav(whole):
+    """Each loop of the last generation: MIDI with its exact hits, a WAV one loop long,
+    not silent, the built-in kit's render of the loop, with an attack wherever the kick or
+    snare hits loud (rise = level 5 ms after a step start / 5 ms before it)."""
+    session = store.load(whole)
+    spec, sr = session.spec, 44100
+    n = loop_samples(spec, session.settings.bpm, sr)
+    starts = np.arange(spec.steps) * n // spec.steps
+    w = int(0.005 * sr)
+    for pos, loop in enumerate(session.shown()):
+        np.testing.assert_array_equal(midi.read_loop(whole / "listen" / f"loop{pos + 1}.mid",
+                                                     spec), loop.grid)
+        audio, rate = read_wav(whole / "listen" / f"loop{pos + 1}.wav")
+        assert rate == sr and audio.shape == (n,)
+        assert np.sqrt(np.mean(audio ** 2)) > 0.01
+        np.testing.assert_allclose(audio, render(loop.grid, spec, session.settings.bpm, sr),
+                                   atol=2e-4)  # 16-bit PCM
+
+        def rms(offset):
+            return np.sqrt(np.mean(audio[(starts[:, None] + offset + np.arange(w)) % n] ** 2,
+                                   axis=1)) + 1e-6
+        rise = rms(0) / rms(-w)
+        loud = (loop.grid[:2] >= 0.5).any(axis=0)
+        rest = ~(loop.grid > 0).any(axis=0)
+        assert (rise[loud] > 1.2).all(), rise[loud]      # something starts at every loud hit
+        assert np.median(rise[loud]) > 3 * np.median(np.append(rise[rest], 1.0))  # rests: no
+
+
+def test_ctrl_c_keeps_every_rating_and_writes_the_summary(tmp_path):
+    folder = tmp_path / "ctrl-c"
+    proc = subprocess.Popen(command(folder), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    proc.stdin.write("2 6, f 2\n")
+    proc.stdin.flush()
+    wait_for(lambda: ratings(saved(folder)) == {2: 6} and saved(folder)["loops"][1]["favourite"])
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0, out
+    assert "interrupted: session saved" in out and "Traceback" not in out
+    assert (folder / "favourites" / "loop-002.mid").is_file()
+    assert json.loads((folder / "summary.json").read_text())["rated_loops"] == 1
+
+
+def test_help_teaches_the_keys():
+    result = CliRunner().invoke(main, ["interactive", "--help"])
+    assert result.exit_code == 0
+    for text in ("N R", "rate loop N", "breed the next generation", "--resume", "--adventure",
+                 "--seed-loops", "--no-audio", "Examples"):
+        assert text in result.output
+
+
+@pytest.mark.parametrize("args, problem", [
+    (["--resume", "{whole}", "--loops", "4"], "drop --loops"),
+    (["--seed-loops", "{bad}"], "bad.mid"),
+    (["--fresh", "8"], "fresh loops per generation must be 0 to 7"),
+    (["--resume", "{empty}"], "no session file"),
+])
+def test_bad_options_are_one_line_errors(args, problem, whole, tmp_path):
+    (tmp_path / "bad.mid").write_text("not a MIDI file")
+    (tmp_path / "empty").mkdir()
+    args = [a.format(whole=whole, bad=tmp_path / "bad.mid", empty=tmp_path / "empty")
+            for a in args]
+    model = [] if "--resume" in args else MODEL_ARGS
+    result = CliRunner().invoke(main, ["interactive", "--no-audio", *model, *args,
+                                       "--out", str(tmp_path / "run")], input="q\n")
+    assert result.exit_code == 1, result.output
+    assert problem in result.output and result.output.count("\n") == 1
+    assert "Traceback" not in result.output
