@@ -1,0 +1,383 @@
+"""Model commands: train, sample, reconstruct, interpolate, encode, vary, evaluate, paper-report.
+
+Each command parses options and calls the `vae` package; torch is imported only
+inside the commands (through `vae`), so `evodrum --help` stays fast.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+import numpy as np
+
+from evodrum import display
+from evodrum.cli import main
+from evodrum.cli.options import ascii_option, bpm_option
+from evodrum.errors import EvodrumError
+from evodrum.runs import new_run_dir
+
+model_option = click.option(
+    "--model", "model_path", type=click.Path(), default=None,
+    help="A model file (.pt VAE, .npz PCA) or training run folder [default: the shipped model].")
+out_option = click.option(
+    "--out", type=click.Path(file_okay=False), default=None,
+    help="Folder for the results [default: a new folder under runs/].")
+seed_option = click.option("--seed", type=int, default=None,
+                           help="Random seed, for a repeatable result.")
+corpus_option = click.option(
+    "--corpus", "corpus_name", default=None,
+    help="Corpus name or folder [default: groove, built with `evodrum data build`].")
+cache_option = click.option(
+    "--cache-dir", type=click.Path(file_okay=False), default=None,
+    help="Where corpora are stored [default: $EVODRUM_CACHE or ~/.cache/evodrum].")
+
+
+def _load(model_path):
+    import vae
+    return vae.load_model(model_path)
+
+
+def _read_all(path: str, spec) -> np.ndarray:
+    """Every grid (window) of a MIDI or grid file, at the model's resolution."""
+    from evodrum import gridfile
+    grids, used = gridfile.read_any(path, spec)
+    if used != spec:
+        raise EvodrumError(f"{path}: holds grids of {used.describe()}, the model uses "
+                           f"{spec.describe()}")
+    return grids
+
+
+def _read(path: str, spec, window: int = 1) -> np.ndarray:
+    """One grid of a MIDI or grid file: the `window`-th of a long performance."""
+    grids = _read_all(path, spec)
+    if not 1 <= window <= len(grids):
+        raise EvodrumError(f"{path}: has {len(grids)} window(s), not {window}")
+    return grids[window - 1]
+
+
+def _write(folder: Path, stem: str, grids: np.ndarray, titles: list[str], spec, bpm: float,
+           ascii: bool) -> None:
+    """Write one MIDI file per grid, a grids.npz of all, and show them in the terminal."""
+    from evodrum import gridfile, midi
+    for i, g in enumerate(grids):
+        midi.write_midi(folder / f"{stem}_{i + 1:02d}.mid", g, spec, bpm)
+    gridfile.save_grids(folder / f"{stem}.npz", grids, spec)
+    click.echo(display.render_many(grids, spec, titles, ascii=ascii))
+    click.echo(f"\nwrote {len(grids)} MIDI file(s) {stem}_01.mid ... and {stem}.npz to {folder}")
+
+
+# --- training ----------------------------------------------------------------
+
+TRAIN_OPTIONS = ("kind", "hidden", "zdim", "beta", "kl_warmup", "free_bits", "batch_size", "lr",
+                 "seed", "patience", "threads")
+
+
+@main.command()
+@corpus_option
+@cache_option
+@click.option("--kind", type=click.Choice(["twohead", "paper"]), default="twohead",
+              show_default=True,
+              help="twohead: separate hit and velocity heads (clean hits); paper: McDermott "
+                   "(2018), one sigmoid per cell.")
+@click.option("-z", "--zdim", type=click.IntRange(1), default=20, show_default=True,
+              help="Latent dimensions.")
+@click.option("--hidden", type=click.IntRange(1), default=400, show_default=True,
+              help="Hidden units in encoder and decoder.")
+@click.option("--beta", "--lambda", "beta", type=click.FloatRange(0), default=1.0,
+              show_default=True, help="Weight of the KL term (the paper's lambda).")
+@click.option("--kl-warmup", type=click.IntRange(0), default=0, show_default=True,
+              help="Epochs over which the KL weight ramps up from 0.")
+@click.option("--free-bits", type=click.FloatRange(0), default=0.0, show_default=True,
+              help="Nats per latent dimension the KL term does not charge for.")
+@click.option("--epochs", type=click.IntRange(1), default=None,
+              help="Epochs to train [default: 300; with --resume: the run's own].")
+@click.option("--batch-size", type=click.IntRange(1), default=128, show_default=True)
+@click.option("--lr", type=click.FloatRange(0, min_open=True), default=1e-3, show_default=True,
+              help="Adam learning rate.")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Seed for weights, shuffling and noise: the same seed repeats a run exactly.")
+@click.option("--patience", type=click.IntRange(0), default=0, show_default=True,
+              help="Stop after this many epochs without a better validation loss (0: never).")
+@click.option("--threads", type=click.IntRange(1), default=2, show_default=True,
+              help="torch threads used for training.")
+@click.option("--threshold", type=click.Choice(["density", "f1", "half"]), default=None,
+              help="How hit thresholds are set after training: density (per row, samples "
+                   "match the corpus; twohead default), f1 (best F1 on validation; paper "
+                   "default) or half (0.5).")
+@out_option
+@click.option("--resume", is_flag=True,
+              help="Continue the interrupted run in --out with its own settings.")
+@click.pass_context
+def train(ctx, corpus_name, cache_dir, epochs, threshold, out, resume, **options):
+    """Train a drum VAE on a corpus's train split.
+
+    The validation split picks the best epoch (lowest validation loss), which
+    is saved as model.pt with a JSON card; the test split is measured once at
+    the end and recorded in the card. Every finished epoch is checkpointed:
+    after Ctrl-C, run the same command with --resume to continue exactly.
+
+    \b
+    Example:
+      evodrum train                                 # default model, 300 epochs
+      evodrum train --kind paper --out runs/paper   # McDermott (2018)
+      evodrum train --out runs/paper --resume       # continue after Ctrl-C
+    """
+    from evodrum.corpus import load_corpus
+    from vae.train import TrainConfig, Trainer, finish, saved_config
+
+    if resume:
+        if out is None:
+            raise EvodrumError("--resume needs --out: the folder of the run to continue")
+        saved = saved_config(Path(out))
+        given = {k: v for k, v in options.items()
+                 if ctx.get_parameter_source(k) == click.core.ParameterSource.COMMANDLINE}
+        clash = [k for k, v in given.items() if getattr(saved.config, k) != v]
+        if clash:
+            raise EvodrumError(f"{out}: --resume keeps the run's settings; it was trained with "
+                               + ", ".join(f"{k}={getattr(saved.config, k)}" for k in clash))
+        config = TrainConfig.from_dict({**saved.config.to_dict(),
+                                        "epochs": epochs or saved.config.epochs})
+        corpus_name = corpus_name or saved.corpus.get("path") or saved.corpus.get("name")
+    else:
+        config = TrainConfig(epochs=epochs or 300, **options)
+    corpus = load_corpus(corpus_name, cache_dir)
+    folder = Path(out) if out else new_run_dir("train")
+    splits = {s: corpus.split_grids(s) for s in ("train", "validation", "test")}
+    if not len(splits["validation"]):
+        raise EvodrumError(f"corpus {corpus.path}: has no validation split to choose epochs on")
+    data_card = {"name": corpus.path.name, "path": str(corpus.path),
+                 "manifest_hash": corpus.manifest_hash,
+                 "windows": {s: len(g) for s, g in splits.items()}}
+    trainer = Trainer(folder, splits["train"], splits["validation"], corpus.spec, config,
+                      data_card, resume=resume)
+    done = len(trainer.history)
+    click.echo(f"training {config.kind} (z={config.zdim}, h={config.hidden}, "
+               f"lambda={config.beta}) on {len(splits['train'])} loops -> {folder}")
+    if done:
+        click.echo(f"resuming after epoch {done}")
+    with click.progressbar(length=config.epochs - done, label="epochs",
+                           item_show_func=lambda row: _epoch_line(row) if row else None,
+                           file=click.get_text_stream("stderr")) as bar:
+        try:
+            result = trainer.run(on_epoch=lambda row: bar.update(1, row))
+        except KeyboardInterrupt:
+            click.echo(f"\ninterrupted: {len(trainer.history)} epochs saved in {folder}; "
+                       f"continue with: evodrum train --out {folder} --resume", err=True)
+            raise SystemExit(130) from None
+    if result.stopped_early:
+        click.echo(f"stopped early after epoch {len(result.history)}")
+    model = finish(result, splits["validation"], splits["train"],
+                   splits["test"] if len(splits["test"]) else None, threshold)
+    test = model.card.get("metrics", {}).get("test", {})
+    click.echo(f"best epoch {result.best_epoch}; model: {folder / 'model.pt'}")
+    if test:
+        click.echo("test split: " + ", ".join(f"{k} {v:.3f}" for k, v in test.items()
+                                              if isinstance(v, float)))
+
+
+def _epoch_line(row: dict) -> str:
+    parts = [f"loss {row['loss']:.1f}", f"recon {row['recon']:.1f}", f"kl {row['kl']:.1f}"]
+    if "hit" in row:
+        parts[1:2] = [f"hit {row['hit']:.1f}", f"vel {row['velocity']:.1f}"]
+    parts.append(f"val {row['val_loss']:.1f} F1 {row['val_f1']:.3f}")
+    return " ".join(parts)
+
+
+# --- using a model -----------------------------------------------------------
+
+@main.command()
+@click.option("-n", "count", type=click.IntRange(1), default=4, show_default=True,
+              help="How many loops.")
+@click.option("--temperature", type=click.FloatRange(0), default=1.0, show_default=True,
+              help="Scale of the prior: below 1 more typical loops, above 1 wilder ones.")
+@seed_option
+@model_option
+@out_option
+@bpm_option
+@ascii_option
+def sample(count, temperature, seed, model_path, out, bpm, ascii):
+    """Draw loops from the model's prior and write them as MIDI files.
+
+    \b
+    Example:
+      evodrum sample -n 8 --temperature 0.8
+      evodrum sample --model runs/train-20260101-120000 --seed 3
+    """
+    model = _load(model_path)
+    grids = model.sample(count, temperature, np.random.default_rng(seed))
+    folder = new_run_dir("sample", out)
+    titles = [f"sample {i + 1} of {count} ({model.name}, temperature {temperature})"
+              for i in range(count)]
+    _write(folder, "sample", grids, titles, model.spec, bpm, ascii)
+
+
+@main.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--window", type=click.IntRange(1), default=1, show_default=True,
+              help="Which window of a long performance.")
+@model_option
+@out_option
+@bpm_option
+@ascii_option
+def reconstruct(file, window, model_path, out, bpm, ascii):
+    """Encode a MIDI loop and decode it again: what the model keeps of it.
+
+    \b
+    Example:
+      evodrum reconstruct loop.mid
+    """
+    from vae.metrics import onset_scores
+    model = _load(model_path)
+    original = _read(file, model.spec, window)
+    recon = model.decode(model.encode(original))[0]
+    score = onset_scores(original, recon)
+    folder = new_run_dir("reconstruct", out)
+    _write(folder, "reconstruction", np.stack([original, recon]),
+           [f"{file} (window {window})",
+            f"reconstruction by {model.name}: onset precision {score['precision']:.2f}, "
+            f"recall {score['recall']:.2f}, F1 {score['f1']:.2f}"], model.spec, bpm, ascii)
+
+
+@main.command()
+@click.argument("file_a", type=click.Path(dir_okay=False))
+@click.argument("file_b", type=click.Path(dir_okay=False))
+@click.option("--steps", type=click.IntRange(2), default=6, show_default=True,
+              help="Loops from A to B, both ends included.")
+@click.option("--method", type=click.Choice(["slerp", "lerp", "both"]), default="both",
+              show_default=True, help="Spherical, linear, or both interpolations.")
+@model_option
+@out_option
+@bpm_option
+@ascii_option
+def interpolate(file_a, file_b, steps, method, model_path, out, bpm, ascii):
+    """Morph between two MIDI loops through the latent space.
+
+    \b
+    Example:
+      evodrum interpolate funk.mid rock.mid --steps 8 --method slerp
+    """
+    from vae import latent
+    model = _load(model_path)
+    za, zb = model.encode(np.stack([_read(file_a, model.spec), _read(file_b, model.spec)]))
+    folder = new_run_dir("interpolate", out)
+    for name in (["slerp", "lerp"] if method == "both" else [method]):
+        path = getattr(latent, name)(za, zb, steps)
+        titles = [f"{name} {i + 1}/{steps}: {Path(file_a).name} -> {Path(file_b).name}"
+                  for i in range(steps)]
+        _write(folder, name, model.decode(path), titles, model.spec, bpm, ascii)
+
+
+@main.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--all", "every", is_flag=True, help="Every window of a long performance.")
+@model_option
+def encode(file, every, model_path):
+    """Print a MIDI loop's latent code (posterior mean), one line per window.
+
+    \b
+    Example:
+      evodrum encode loop.mid
+    """
+    model = _load(model_path)
+    grids = _read_all(file, model.spec)
+    codes = model.encode(grids if every else grids[:1])
+    for z in codes:
+        click.echo(" ".join(f"{v:+.3f}" for v in z))
+
+
+@main.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("-n", "count", type=click.IntRange(1), default=8, show_default=True,
+              help="How many variations.")
+@click.option("--amount", type=click.FloatRange(0), default=0.3, show_default=True,
+              help="Step size, in prior standard deviations per latent dimension.")
+@click.option("--window", type=click.IntRange(1), default=1, show_default=True,
+              help="Which window of a long performance.")
+@seed_option
+@model_option
+@out_option
+@bpm_option
+@ascii_option
+def vary(file, count, amount, window, seed, model_path, out, bpm, ascii):
+    """Variations of a MIDI loop: small random moves around its latent code.
+
+    \b
+    Example:
+      evodrum vary loop.mid -n 8 --amount 0.3
+    """
+    from vae import latent
+    model = _load(model_path)
+    original = _read(file, model.spec, window)
+    z = model.encode(original)[0]
+    codes = latent.vary(z, count, amount, model.latent_std, np.random.default_rng(seed))
+    folder = new_run_dir("vary", out)
+    titles = [f"variation {i + 1} of {count} (amount {amount})" for i in range(count)]
+    click.echo(display.render(model.decode(z)[0], model.spec, f"{file}, as the model hears it",
+                              ascii=ascii) + "\n")
+    _write(folder, "variation", model.decode(codes), titles, model.spec, bpm, ascii)
+
+
+# --- evaluation and the paper's experiments -----------------------------------
+
+@main.command()
+@click.option("--model", "model_paths", multiple=True, type=click.Path(),
+              help="A model to compare (repeatable) [default: the shipped VAE and PCA-20].")
+@corpus_option
+@cache_option
+@click.option("--samples", type=click.IntRange(10), default=2000, show_default=True,
+              help="Prior samples per model for the sample statistics.")
+@seed_option
+@out_option
+def evaluate(model_paths, corpus_name, cache_dir, samples, seed, out):
+    """Compare representations on the corpus's held-out test split; writes report.md.
+
+    Measures onset precision/recall/F1, velocity error, KL and active latent
+    dimensions, and for prior samples: hit density per row against the corpus,
+    ghost notes and soft hits. A paper-kind model also gets a row decoded as
+    the paper did (every output above 0.05 played).
+
+    \b
+    Example:
+      evodrum evaluate
+      evodrum evaluate --model runs/train-paper --model vae/default/model.pt
+    """
+    import vae
+    from evodrum.corpus import load_corpus
+    from vae.report import evaluation_report
+    corpus = load_corpus(corpus_name, cache_dir)
+    models = ([vae.load_model(p) for p in model_paths] if model_paths
+              else [vae.load_default_pca(), vae.load_model()])
+    folder = new_run_dir("evaluate", out)
+    path = evaluation_report(folder, models, corpus, samples=samples, seed=seed or 0)
+    click.echo(path.read_text())
+    click.echo(f"wrote {path}")
+
+
+@main.command("paper-report")
+@corpus_option
+@cache_option
+@click.option("--epochs", type=click.IntRange(1), default=60, show_default=True,
+              help="Epochs for each of the report's trainings (the paper: 300).")
+@click.option("--seed", type=int, default=0, show_default=True)
+@out_option
+def paper_report(corpus_name, cache_dir, epochs, seed, out):
+    """Reproduce McDermott (2018)'s experiments; writes report.md, pictures and MIDI.
+
+    Trains the paper's model (and a sweep over latent size z and hidden size h,
+    and lambda = 0) and shows: samples after 1, 5 and all epochs (Fig. 2),
+    samples from PCA space (Fig. 3), final losses against z and h (Fig. 4),
+    latent codes for lambda 0 vs 1 (Fig. 5), a reconstruction of an unseen
+    loop (Fig. 6) and an interpolation along one latent axis (Fig. 7).
+    Pictures need the `plot` extra (matplotlib); without it grids are text.
+
+    \b
+    Example:
+      evodrum paper-report --epochs 60      # about 10 minutes on 2 cores
+    """
+    from evodrum.corpus import load_corpus
+    from vae.paper import paper_report as run
+    corpus = load_corpus(corpus_name, cache_dir)
+    folder = new_run_dir("paper-report", out)
+    path = run(folder, corpus, epochs=epochs, seed=seed,
+               progress=lambda msg: click.echo(msg, err=True))
+    click.echo(f"wrote {path}")

@@ -1,0 +1,125 @@
+"""The torch networks: McDermott's (2018) dense VAE and evodrum's two-head variant.
+
+Both share the paper's encoder (input -> h ReLU -> mu, log-var) and decoder trunk
+(z -> h ReLU). The paper's decoder ends in one sigmoid per cell that is both "is
+there a hit" and "how loud", which leaves soft ghost notes wherever the model is
+unsure. The two-head decoder separates them: a Bernoulli hit head (BCE on onsets)
+and a velocity head trained only on cells that hold a hit.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+KINDS = ("twohead", "paper")
+
+
+@dataclass(frozen=True)
+class Arch:
+    """What fixes the shapes of the weights: model kind, input size, hidden and latent size."""
+
+    kind: str = "twohead"
+    inputs: int = 576
+    hidden: int = 400
+    zdim: int = 20
+
+    def __post_init__(self):
+        if self.kind not in KINDS:
+            raise ValueError(f"unknown model kind {self.kind!r}: use one of {', '.join(KINDS)}")
+        if min(self.inputs, self.hidden, self.zdim) < 1:
+            raise ValueError("inputs, hidden and zdim must be positive")
+
+    @property
+    def outputs(self) -> int:
+        """Decoder outputs per loop: one score per cell, two (hit, velocity) for twohead."""
+        return self.inputs * (2 if self.kind == "twohead" else 1)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Arch:
+        return cls(str(d["kind"]), int(d["inputs"]), int(d["hidden"]), int(d["zdim"]))
+
+
+@dataclass(frozen=True)
+class LossWeights:
+    """How the loss is put together: KL weight (lambda), optional warm-up and free bits."""
+
+    beta: float = 1.0          # lambda in the paper
+    kl_warmup: int = 0         # epochs over which the KL weight ramps from 0 to beta
+    free_bits: float = 0.0     # nats per latent dimension that cost nothing (batch mean)
+
+    def beta_at(self, epoch: int) -> float:
+        """KL weight during `epoch` (0-based)."""
+        if self.kl_warmup <= 0:
+            return self.beta
+        return self.beta * min(1.0, (epoch + 1) / self.kl_warmup)
+
+
+class DrumVAE(nn.Module):
+    """Dense VAE over flattened grids (N, inputs) of velocities in [0, 1]."""
+
+    def __init__(self, arch: Arch):
+        super().__init__()
+        self.arch = arch
+        self.enc_hidden = nn.Linear(arch.inputs, arch.hidden)
+        self.enc_out = nn.Linear(arch.hidden, 2 * arch.zdim)
+        self.dec_hidden = nn.Linear(arch.zdim, arch.hidden)
+        self.dec_out = nn.Linear(arch.hidden, arch.outputs)
+
+    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Posterior mean and log-variance."""
+        mu, logvar = self.enc_out(F.relu(self.enc_hidden(x))).chunk(2, dim=-1)
+        return mu, logvar
+
+    def decode_logits(self, z: torch.Tensor) -> torch.Tensor:
+        """Decoder pre-activations (N, inputs); for twohead (N, 2 * inputs): [hit | velocity]."""
+        return self.dec_out(F.relu(self.dec_hidden(z)))
+
+    def loss(self, x: torch.Tensor, weights: LossWeights, epoch: int,
+             generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
+        """Per-loop mean loss terms for a batch; 'loss' is what is minimised."""
+        mu, logvar = self.encode(x)
+        eps = torch.randn(mu.shape, generator=generator, dtype=mu.dtype)
+        z = mu + eps * torch.exp(0.5 * logvar)
+        out = self.decode_logits(z)
+        terms = reconstruction_terms(self.arch.kind, x, out)
+        kl_dims = kl_per_dim(mu, logvar).mean(dim=0)
+        kl = kl_dims.sum()
+        kl_cost = kl_dims.clamp(min=weights.free_bits).sum() if weights.free_bits > 0 else kl
+        terms["kl"] = kl
+        terms["loss"] = terms["recon"] + weights.beta_at(epoch) * kl_cost
+        return terms
+
+
+def reconstruction_terms(kind: str, x: torch.Tensor, out: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Reconstruction loss (summed over cells, mean over loops) and its parts."""
+    n = x.shape[0]
+    if kind == "paper":
+        bce = F.binary_cross_entropy_with_logits(out, x, reduction="sum") / n
+        return {"recon": bce}
+    hit_logit, vel_logit = out.chunk(2, dim=-1)
+    hits = (x > 0).to(x.dtype)
+    hit = F.binary_cross_entropy_with_logits(hit_logit, hits, reduction="sum") / n
+    vel = (F.binary_cross_entropy_with_logits(vel_logit, x, reduction="none") * hits).sum() / n
+    return {"recon": hit + vel, "hit": hit, "velocity": vel}
+
+
+def kl_per_dim(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """KL(q(z|x) || N(0, I)) per loop and latent dimension, in nats."""
+    return 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar)
+
+
+def init_seeded(arch: Arch, seed: int) -> DrumVAE:
+    """A freshly initialised network whose weights depend only on `seed`."""
+    state = torch.random.get_rng_state()
+    try:
+        torch.manual_seed(seed)
+        return DrumVAE(arch)
+    finally:
+        torch.random.set_rng_state(state)
+

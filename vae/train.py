@@ -1,0 +1,294 @@
+"""Training a drum VAE: seeded, checkpointed every epoch, resumable bit for bit.
+
+A run folder holds `checkpoint.pt` (weights, Adam state, RNG state, history: what
+`--resume` needs), `model.pt` + `model.json` (the epoch with the best validation
+loss so far, usable at any time) and `history.csv` (the training curve). All
+randomness (initial weights, shuffling, reparameterisation noise) comes from the
+seed, so the same seed and data give the same weights, and a resumed run ends
+exactly where an uninterrupted one would.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import time
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from collections.abc import Callable
+
+import numpy as np
+import torch
+
+from evodrum.atomic import write_text
+from evodrum.errors import EvodrumError
+from evodrum.grid import GridSpec
+from evodrum.kit import KIT_VERSION
+from vae import metrics
+from vae.calibrate import calibrate
+from vae.evaluate import measure
+from vae.files import (CHECKPOINT_FORMAT, load_torch, load_vae, network_from, parse_card,
+                       save_model, save_torch)
+from vae.model import DrumModel
+from vae.network import Arch, DrumVAE, LossWeights, init_seeded
+
+#: Reparameterisation noise for the validation loss is drawn from this fixed seed,
+#: so validation losses of different epochs are comparable.
+VALIDATION_SEED = 12345
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Every choice that changes the trained weights."""
+
+    kind: str = "twohead"
+    hidden: int = 400
+    zdim: int = 20
+    beta: float = 1.0
+    kl_warmup: int = 0
+    free_bits: float = 0.0
+    epochs: int = 300
+    batch_size: int = 128
+    lr: float = 1e-3
+    seed: int = 0
+    patience: int = 0       # epochs without a better validation loss before stopping; 0 = never
+    threads: int = 2
+
+    def arch(self, spec: GridSpec) -> Arch:
+        return Arch(self.kind, spec.shape[0] * spec.steps, self.hidden, self.zdim)
+
+    def loss_weights(self) -> LossWeights:
+        return LossWeights(self.beta, self.kl_warmup, self.free_bits)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> TrainConfig:
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in names})
+
+
+@dataclass
+class SavedRun:
+    """What a run folder's checkpoint says about how it was trained."""
+
+    config: TrainConfig
+    corpus: dict
+    epochs_done: int
+
+
+def saved_config(folder: str | Path) -> SavedRun:
+    """The settings and corpus of the run in `folder`, read from its checkpoint."""
+    path = Path(folder) / "checkpoint.pt"
+    card = parse_card(path, load_torch(path, CHECKPOINT_FORMAT).get("card"))
+    try:
+        config = TrainConfig.from_dict(card["training"]["config"])
+    except (KeyError, TypeError, ValueError) as e:
+        raise EvodrumError(f"{path}: checkpoint card has no valid training settings ({e})") \
+            from None
+    return SavedRun(config, card.get("corpus", {}), int(card["training"].get("epochs_done", 0)))
+
+
+@dataclass
+class TrainResult:
+    model: DrumModel
+    history: list[dict]
+    folder: Path
+    best_epoch: int
+    stopped_early: bool
+
+
+def _tensor(grids: np.ndarray, spec: GridSpec, what: str) -> torch.Tensor:
+    arr = np.asarray(grids, dtype=np.float32)
+    if arr.ndim != 3 or arr.shape[1:] != spec.shape or len(arr) == 0:
+        raise EvodrumError(f"{what} grids must be a non-empty (N, {spec.shape[0]}, "
+                           f"{spec.steps}) batch, got {arr.shape}")
+    return torch.from_numpy(np.ascontiguousarray(arr.reshape(len(arr), -1)))
+
+
+def validation_terms(net: DrumVAE, x: torch.Tensor, weights: LossWeights) -> dict[str, float]:
+    """Loss terms on held-out loops at the full KL weight, plus onset F1 of posterior means."""
+    net.eval()
+    gen = torch.Generator().manual_seed(VALIDATION_SEED)
+    with torch.inference_mode():
+        terms = net.loss(x, LossWeights(weights.beta), 0, gen)
+        mu, _ = net.encode(x)
+        out = net.decode_logits(mu)
+        hit = out[:, :net.arch.inputs]
+        f1 = metrics.onset_scores(x.numpy(), (hit >= 0).numpy())["f1"]
+    net.train()
+    return {**{k: float(v) for k, v in terms.items()}, "f1": f1}
+
+
+def history_csv(history: list[dict]) -> str:
+    """The training curve as CSV text, one row per finished epoch."""
+    buf = io.StringIO()
+    keys = list(dict.fromkeys(k for row in history for k in row))
+    writer = csv.DictWriter(buf, fieldnames=keys, lineterminator="\n")
+    writer.writeheader()
+    for row in history:
+        writer.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in row.items()})
+    return buf.getvalue()
+
+
+class Trainer:
+    """One training run in a folder: start fresh or resume from its checkpoint."""
+
+    def __init__(self, folder: str | Path, train: np.ndarray, validation: np.ndarray,
+                 spec: GridSpec, config: TrainConfig, data_card: dict | None = None,
+                 resume: bool = False):
+        self.folder = Path(folder)
+        self.checkpoint_path = self.folder / "checkpoint.pt"
+        self.spec = spec
+        self.x = _tensor(train, spec, "training")
+        self.xval = _tensor(validation, spec, "validation")
+        self.data_card = dict(data_card or {})
+        self.generator = torch.Generator()
+        if resume:
+            self._restore(config)
+        else:
+            if self.checkpoint_path.exists():
+                raise EvodrumError(f"{self.folder}: already holds a training run; "
+                                   "continue it with --resume or choose another --out")
+            self.config = config
+            self.net = init_seeded(config.arch(spec), config.seed)
+            self.generator.manual_seed(config.seed)
+            self.optimizer = torch.optim.Adam(self.net.parameters(), lr=config.lr)
+            self.history: list[dict] = []
+            self.best_loss = float("inf")
+            self.best_epoch = -1
+            self.seconds = 0.0
+
+    # --- checkpoint ------------------------------------------------------
+
+    def _restore(self, config: TrainConfig) -> None:
+        payload = load_torch(self.checkpoint_path, CHECKPOINT_FORMAT)
+        card = parse_card(self.checkpoint_path, payload.get("card"))
+        saved = TrainConfig.from_dict(card["training"]["config"])
+        if {**saved.to_dict(), "epochs": 0} != {**config.to_dict(), "epochs": 0}:
+            changed = [k for k, v in saved.to_dict().items()
+                       if k != "epochs" and getattr(config, k) != v]
+            raise EvodrumError(f"{self.checkpoint_path}: --resume with different settings "
+                               f"({', '.join(changed)}); only --epochs may change")
+        if GridSpec.from_dict(card["spec"]) != self.spec:
+            raise EvodrumError(f"{self.checkpoint_path}: trained at another grid resolution")
+        saved_hash = card.get("corpus", {}).get("manifest_hash")
+        if saved_hash and saved_hash != self.data_card.get("manifest_hash"):
+            raise EvodrumError(f"{self.checkpoint_path}: trained on another corpus "
+                               f"({saved_hash}); resume with the same corpus")
+        self.config = config
+        self.net = network_from(self.checkpoint_path, card, payload["weights"])
+        self.optimizer = torch.optim.Adam(self.net.parameters(), lr=config.lr)
+        self.optimizer.load_state_dict(payload["optimizer"])
+        self.generator.set_state(payload["generator"])
+        state = json.loads(payload["progress"])
+        self.history = state["history"]
+        self.best_loss = state["best_loss"]
+        self.best_epoch = state["best_epoch"]
+        self.seconds = state["seconds"]
+
+    def card(self, **extra) -> dict:
+        """The card shared by checkpoint and model files."""
+        return {
+            "name": f"{self.config.kind}-z{self.config.zdim}-h{self.config.hidden}",
+            "kind": self.config.kind, "arch": self.config.arch(self.spec).to_dict(),
+            "spec": self.spec.to_dict(), "kit": KIT_VERSION, "corpus": self.data_card,
+            "training": {"config": self.config.to_dict(), "epochs_done": len(self.history),
+                         "best_epoch": self.best_epoch + 1, "seconds": round(self.seconds, 2),
+                         "torch": torch.__version__},
+            **extra,
+        }
+
+    def _save_checkpoint(self) -> None:
+        progress = {"history": self.history, "best_loss": self.best_loss,
+                    "best_epoch": self.best_epoch, "seconds": self.seconds}
+        save_torch(self.checkpoint_path, {
+            "format": CHECKPOINT_FORMAT, "card": json.dumps(self.card()),
+            "weights": {k: v.detach().clone() for k, v in self.net.state_dict().items()},
+            "optimizer": self.optimizer.state_dict(), "generator": self.generator.get_state(),
+            "progress": json.dumps(progress)})
+        write_text(self.folder / "history.csv", history_csv(self.history))
+
+    def _save_best(self, row: dict) -> None:
+        val = {k[4:]: v for k, v in row.items() if k.startswith("val_")}
+        model = DrumModel(self.net, self.spec, self.card(metrics={"validation": val}))
+        save_model(self.folder / "model.pt", model)
+        self.net.train()
+
+    # --- training --------------------------------------------------------
+
+    def run(self, on_epoch: Callable[[dict], None] | None = None) -> TrainResult:
+        """Train until `config.epochs` (or early stop); every finished epoch is checkpointed."""
+        threads = torch.get_num_threads()
+        torch.set_num_threads(self.config.threads)
+        try:
+            stopped = self._epochs(on_epoch)
+        finally:
+            torch.set_num_threads(threads)
+        model = self.best_model()
+        return TrainResult(model, self.history, self.folder, self.best_epoch + 1, stopped)
+
+    def _epochs(self, on_epoch) -> bool:
+        cfg, weights, n = self.config, self.config.loss_weights(), len(self.x)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.net.train()
+        for epoch in range(len(self.history), cfg.epochs):
+            if cfg.patience and epoch - self.best_epoch > cfg.patience:
+                return True
+            start = time.perf_counter()
+            perm = torch.randperm(n, generator=self.generator)
+            sums: dict[str, torch.Tensor] = {}
+            for i in range(0, n, cfg.batch_size):
+                idx = perm[i:i + cfg.batch_size]
+                terms = self.net.loss(self.x[idx], weights, epoch, self.generator)
+                self.optimizer.zero_grad(set_to_none=True)
+                terms["loss"].backward()
+                self.optimizer.step()
+                for k, v in terms.items():
+                    sums[k] = sums.get(k, 0.0) + v.detach() * len(idx)
+            self.seconds += time.perf_counter() - start
+            val = validation_terms(self.net, self.xval, weights)
+            row = {"epoch": epoch + 1, "beta": weights.beta_at(epoch),
+                   **{k: float(v) / n for k, v in sums.items()},
+                   **{f"val_{k}": v for k, v in val.items()},
+                   "seconds": time.perf_counter() - start}
+            self.history.append(row)
+            if val["loss"] < self.best_loss:
+                self.best_loss, self.best_epoch = val["loss"], epoch
+                self._save_best(row)
+            self._save_checkpoint()
+            if on_epoch:
+                on_epoch(row)
+        return False
+
+    def best_model(self) -> DrumModel:
+        """The model with the best validation loss, as saved in the run folder."""
+        return load_vae(self.folder / "model.pt")
+
+
+#: Test metrics copied into a model's card.
+CARD_METRICS = ("precision", "recall", "f1", "f1_at_0.5", "velocity_error", "kl", "active_dims",
+                "sample_density", "corpus_density", "density_error", "soft_cells", "ghost_rate",
+                "soft_share")
+
+
+def finish(result: TrainResult, validation: np.ndarray, reference: np.ndarray,
+           test: np.ndarray | None = None, threshold: str | None = None) -> DrumModel:
+    """Set the best model's hit thresholds and record its test metrics in its card.
+
+    `threshold` is a vae.calibrate method; by default the two-head model matches
+    the corpus (`reference`) hit density per row, and the paper model takes the
+    best onset F1 on `validation` (at 0.5 its single sigmoid misses most hits).
+    Test metrics are recorded, never used for choices.
+    """
+    model = result.model
+    calibrate(model, threshold or ("f1" if model.kind == "paper" else "density"),
+              validation, reference)
+    card_metrics = dict(model.card.get("metrics", {}))
+    if test is not None:
+        row = measure(model, test, reference)
+        card_metrics["test"] = {k: row[k] for k in CARD_METRICS if k in row}
+    model.card = dict(model.card, metrics=card_metrics)
+    save_model(result.folder / "model.pt", model)
+    return model
