@@ -1,0 +1,125 @@
+"""`evodrum compare`: batch comparisons of genotype spaces and algorithms, with a report."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import click
+
+from evodrum.cli import main
+from evodrum.errors import EvodrumError
+
+
+def _clock(seconds: float) -> str:
+    minutes, s = divmod(int(seconds), 60)
+    return f"{minutes}m{s:02d}s"
+
+
+@main.command()
+@click.argument("config_file", metavar="[CONFIG]", required=False,
+                type=click.Path(dir_okay=False))
+@click.option("--out", type=click.Path(file_okay=False), default=None,
+              help="Comparison folder [default: runs/NAME, NAME from the config].")
+@click.option("--workers", "-j", type=click.IntRange(1), default=None,
+              help="Local worker processes [default: all cores].")
+@click.option("--scheduler", metavar="ADDRESS", default=None,
+              help="Run on a Dask distributed cluster instead, e.g. tcp://10.0.0.5:8786 "
+                   "(needs the dask extra on this machine and the workers).")
+@click.option("--report-only", is_flag=True,
+              help="Rewrite the report from the finished runs without running any.")
+@click.option("--no-plots", is_flag=True, help="Skip the PNG figures (terminal grids instead).")
+@click.option("--make-tasks", type=click.IntRange(1), metavar="N", default=None,
+              help="Print N [[tasks]] tables whose targets are held-out corpus loops, and exit.")
+@click.option("--corpus", default=None, help="Corpus for --make-tasks [default: groove].")
+@click.option("--task-seed", type=int, default=0, show_default=True,
+              help="Which held-out windows --make-tasks draws.")
+def compare(config_file, out, workers, scheduler, report_only, no_plots, make_tasks, corpus,
+            task_seed):
+    """Compare search spaces and algorithms on feature-target tasks, many seeds each.
+
+    CONFIG is a TOML file naming spaces (vae, pca, grid), algorithms (ga, cmaes),
+    tasks (target features), the budget in evaluations and the number of seeds
+    (see runs/compare-default.toml). Every (space, algorithm, task, seed) is an
+    independent run saved as its own JSON, so an interrupted comparison resumes
+    where it stopped when the same command is run again.
+
+    The report (report.md, CSV tables, PNG figures with the plot extra) gives,
+    per task and space, the final target error, the well-formedness of the best
+    loops, success rates and evaluations to a threshold, convergence curves,
+    and Mann-Whitney U tests with Holm's correction and A12 effect sizes.
+
+    \b
+    Examples:
+      evodrum compare runs/compare-default.toml
+      evodrum compare runs/compare-default.toml --workers 1 --out runs/cmp-try
+      evodrum compare runs/compare-default.toml --scheduler tcp://10.0.0.5:8786
+      evodrum compare --make-tasks 2 >> my-comparison.toml
+    """
+    if make_tasks:
+        from evodrum.compare.tasks import corpus_tasks, tasks_toml
+        from evodrum.corpus import load_corpus
+        click.echo(tasks_toml(corpus_tasks(load_corpus(corpus), make_tasks, task_seed)), nl=False)
+        return
+    if not config_file:
+        raise EvodrumError("give a comparison file, e.g. evodrum compare "
+                           "runs/compare-default.toml (or --make-tasks N)")
+    from evodrum.compare.config import load_config
+    from evodrum.runs import new_run_dir, runs_root
+
+    config = load_config(config_file)
+    folder = new_run_dir("compare", out or runs_root() / config.name)
+    click.echo(f"comparison {config.name}: {len(config.tasks)} tasks x {len(config.spaces)} "
+               f"spaces x {len(config.algorithms)} algorithms x {config.seeds} seeds, "
+               f"{config.budget} evaluations each")
+    click.echo(f"folder: {folder}")
+    if not report_only:
+        _run(config, Path(config_file), folder, workers, scheduler)
+    _report(config, folder, not no_plots)
+
+
+def _run(config, config_file: Path, folder: Path, workers, scheduler) -> None:
+    from evodrum.compare.execute import run_comparison
+
+    start = time.perf_counter()
+    state = {}
+
+    def elapsed(_):
+        return f"elapsed {_clock(time.perf_counter() - start)}"
+
+    def on_start(pending, finished):
+        if finished:
+            click.echo(f"{finished} runs already finished, skipped")
+        where = f"Dask scheduler {scheduler}" if scheduler else "local worker processes"
+        click.echo(f"{pending} runs to do on {where}")
+        state["bar"] = click.progressbar(length=pending, label="runs", show_eta=True,
+                                         show_pos=True, item_show_func=elapsed)
+        state["bar"].__enter__()
+
+    try:
+        done = run_comparison(config, folder, workers=workers, scheduler=scheduler,
+                              source=config_file.read_text(encoding="utf-8"), on_start=on_start,
+                              on_result=lambda key, record: state["bar"].update(1, key))
+    finally:
+        if "bar" in state:
+            state["bar"].__exit__(None, None, None)
+    if done.runs:
+        workers_text = f" on {done.workers} workers" if done.workers else ""
+        click.echo(f"ran {done.finished} runs in {_clock(done.seconds)} "
+                   f"({done.seconds:.1f} s){workers_text}")
+
+
+def _report(config, folder: Path, with_plots: bool) -> None:
+    from evodrum.compare import store, summary
+    from evodrum.compare.execute import read_meta
+    from evodrum.compare.report import write_report
+
+    records, _ = store.finished_runs(folder, config, store.model_fingerprint(config))
+    if not records:
+        raise EvodrumError(f"{folder}: no finished runs of this comparison to report")
+    path = write_report(config, records, folder, read_meta(folder), with_plots)
+    click.echo(f"\n{'space':<6} {'runs':>5} {'median error':>13} {'success':>8} "
+               f"{'median well-formed':>19}")
+    for r in summary.space_rows(config, records):
+        click.echo(f"{r['space']:<6} {r['runs']:>5} {r['error_median']:>13.4f} "
+                   f"{r['success_rate']:>8.0%} {r['wellformed_median']:>19.2f}")
+    click.echo(f"\nreport: {path}")

@@ -1,0 +1,228 @@
+"""A comparison's settings, read from a TOML file: which spaces, algorithms, tasks,
+budget, seeds and operator settings, and the list of runs they make.
+
+Every mistake in the file becomes one EvodrumError line naming the file and the key.
+"""
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import NamedTuple
+
+from evodrum.errors import EvodrumError
+from evodrum.search.config import ALGORITHMS, SearchConfig
+from evodrum.search.spaces import SPACES
+from fitness import Target
+
+#: Settings a comparison fixes itself; the [search] table may not override them.
+FIXED = ("space", "algorithm", "population", "generations", "seed")
+TOP_KEYS = ("name", "spaces", "algorithms", "budget", "population", "seeds", "threshold",
+            "model", "search", "tasks")
+TASK_KEYS = ("name", "goals", "weights", "source")
+NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
+
+
+@dataclass(frozen=True)
+class Task:
+    """A target-feature goal, and where its values came from (hand-written or a corpus loop)."""
+
+    name: str
+    target: Target
+    source: str = ""
+
+
+class RunKey(NamedTuple):
+    """One independent run of a comparison."""
+
+    task: str
+    space: str
+    algorithm: str
+    seed: int
+
+    @property
+    def label(self) -> str:
+        return f"{self.task}/{self.space}-{self.algorithm}-s{self.seed:03d}"
+
+
+@dataclass(frozen=True)
+class CompareConfig:
+    """Everything that determines a comparison's runs and how its report reads them."""
+
+    name: str
+    tasks: tuple[Task, ...]
+    spaces: tuple[str, ...] = SPACES
+    algorithms: tuple[str, ...] = ALGORITHMS
+    budget: int = 10_000          # evaluations per run
+    population: int = 100         # generations = budget // population
+    seeds: int = 30               # independent runs per (space, algorithm, task)
+    threshold: float = 0.02       # target error counted as reaching the goal
+    model: str | None = None      # VAE file or run folder (PCA, well-formedness beside it)
+    search: dict = field(default_factory=dict)            # SearchConfig operator settings
+    search_by_space: dict = field(default_factory=dict)   # per-space overrides
+
+    @property
+    def generations(self) -> int:
+        return self.budget // self.population
+
+    def task(self, name: str) -> Task:
+        return next(t for t in self.tasks if t.name == name)
+
+    def runs(self) -> list[RunKey]:
+        """Every (task, space, algorithm, seed), in a fixed order."""
+        return [RunKey(t.name, s, a, seed) for t in self.tasks for s in self.spaces
+                for a in self.algorithms for seed in range(self.seeds)]
+
+    def search_config(self, key: RunKey) -> SearchConfig:
+        """The search settings of one run: population x budget // population generations."""
+        settings = dict(self.search, **self.search_by_space.get(key.space, {}))
+        return SearchConfig(space=key.space, algorithm=key.algorithm, population=self.population,
+                            generations=self.generations, seed=key.seed, **settings)
+
+
+def load_config(path: str | Path) -> CompareConfig:
+    """Read and check a comparison file; EvodrumError naming the file and the problem."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as e:
+        raise EvodrumError(f"{path}: cannot read comparison file ({e.strerror})") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise EvodrumError(f"{path}: not valid TOML ({e})") from None
+    try:
+        return parse_config(data, default_name=path.stem)
+    except EvodrumError as e:
+        raise EvodrumError(f"{path}: {e}") from None
+
+
+def parse_config(data: dict, default_name: str = "comparison") -> CompareConfig:
+    """A CompareConfig from the parsed TOML tables (EvodrumError without the file name)."""
+    _no_unknown(data, TOP_KEYS, "top-level key")
+    search, by_space = _search_tables(data.get("search", {}))
+    config = CompareConfig(
+        name=_name(data.get("name", default_name), "name"),
+        tasks=_tasks(data.get("tasks")),
+        spaces=_choices(data.get("spaces", list(SPACES)), SPACES, "spaces"),
+        algorithms=_choices(data.get("algorithms", list(ALGORITHMS)), ALGORITHMS, "algorithms"),
+        budget=_integer(data.get("budget", 10_000), "budget", 1),
+        population=_integer(data.get("population", 100), "population", 4),
+        seeds=_integer(data.get("seeds", 30), "seeds", 1),
+        threshold=_number(data.get("threshold", 0.02), "threshold"),
+        model=_optional_text(data.get("model"), "model"),
+        search=search, search_by_space=by_space)
+    if config.budget < config.population:
+        raise EvodrumError(f"budget ({config.budget}) must be at least population "
+                           f"({config.population}): generations = budget // population")
+    for space in config.spaces:               # surface operator mistakes now, not in a worker
+        for algorithm in config.algorithms:
+            try:
+                config.search_config(RunKey(config.tasks[0].name, space, algorithm, 0))
+            except EvodrumError as e:
+                raise EvodrumError(f"[search] for space {space}, algorithm {algorithm}: {e}") \
+                    from None
+    return config
+
+
+# --- checks ------------------------------------------------------------------
+
+def _no_unknown(table: dict, allowed, what: str) -> None:
+    unknown = sorted(set(table) - set(allowed))
+    if unknown:
+        raise EvodrumError(f"unknown {what} {unknown[0]!r} (allowed: {', '.join(allowed)})")
+
+
+def _name(value, key: str) -> str:
+    if not isinstance(value, str) or not NAME_PATTERN.fullmatch(value):
+        raise EvodrumError(f"{key} must be letters, digits, '-' or '_' (used in file names), "
+                           f"got {value!r}")
+    return value
+
+
+def _integer(value, key: str, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise EvodrumError(f"{key} must be an integer >= {minimum}, got {value!r}")
+    return value
+
+
+def _number(value, key: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+        raise EvodrumError(f"{key} must be a number within [0, 1], got {value!r}")
+    return float(value)
+
+
+def _optional_text(value, key: str) -> str | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise EvodrumError(f"{key} must be a path string, got {value!r}")
+    return value
+
+
+def _choices(value, allowed: tuple[str, ...], key: str) -> tuple[str, ...]:
+    if isinstance(value, str) or not isinstance(value, list) or not value:
+        raise EvodrumError(f"{key} must be a non-empty list such as {list(allowed)!r}")
+    for v in value:
+        if v not in allowed:
+            raise EvodrumError(f"{key}: unknown {v!r} (use {', '.join(allowed)})")
+    if len(set(value)) != len(value):
+        raise EvodrumError(f"{key}: {value!r} names one twice")
+    return tuple(value)
+
+
+def _search_tables(table) -> tuple[dict, dict]:
+    """The common [search] settings and the per-space [search.SPACE] overrides."""
+    if not isinstance(table, dict):
+        raise EvodrumError("[search] must be a table of SearchConfig settings")
+    allowed = [f.name for f in fields(SearchConfig) if f.name not in FIXED]
+    common, by_space = {}, {}
+    for key, value in table.items():
+        if key in SPACES and isinstance(value, dict):
+            _no_unknown(value, allowed, f"[search.{key}] setting")
+            by_space[key] = dict(value)
+        elif key in FIXED:
+            raise EvodrumError(f"[search] may not set {key!r}: the comparison sets it "
+                               "(spaces, algorithms, population, budget, seeds)")
+        else:
+            _no_unknown({key: value}, allowed, "[search] setting")
+            common[key] = value
+    for settings in (common, *by_space.values()):
+        for key, value in settings.items():
+            _check_type(key, value)
+    return common, by_space
+
+
+def _check_type(key: str, value) -> None:
+    """A setting has the type of SearchConfig's default (a number for numeric ones)."""
+    default = SearchConfig.__dataclass_fields__[key].default
+    numeric = default is None or isinstance(default, (int, float))
+    ok = (isinstance(value, (int, float)) and not isinstance(value, bool)) if numeric \
+        else isinstance(value, type(default))
+    if not ok:
+        kind = "a number" if numeric else f"a {type(default).__name__}"
+        raise EvodrumError(f"[search] {key} must be {kind}, got {value!r}")
+
+
+def _tasks(value) -> tuple[Task, ...]:
+    if not isinstance(value, list) or not value:
+        raise EvodrumError("no tasks: add [[tasks]] tables with name and goals "
+                           "(e.g. goals = { density = 0.4 })")
+    tasks = []
+    for i, t in enumerate(value, 1):
+        if not isinstance(t, dict):
+            raise EvodrumError(f"task {i} must be a [[tasks]] table")
+        _no_unknown(t, TASK_KEYS, f"key in task {i}")
+        name = _name(t.get("name"), f"task {i} name")
+        goals, weights = t.get("goals"), t.get("weights", {})
+        if not isinstance(goals, dict) or not isinstance(weights, dict):
+            raise EvodrumError(f"task {name}: goals (and weights) must be tables such as "
+                               "{ density = 0.4, \"hats.syncopation\" = 0.3 }")
+        try:
+            target = Target(goals, weights)
+        except (EvodrumError, TypeError, ValueError) as e:
+            raise EvodrumError(f"task {name}: {e}") from None
+        tasks.append(Task(name, target, str(t.get("source", ""))))
+    names = [t.name for t in tasks]
+    if len(set(names)) != len(names):
+        raise EvodrumError(f"task names must be distinct, got {names}")
+    return tuple(tasks)

@@ -1,0 +1,97 @@
+"""Runs a comparison: skips finished runs, sends the rest to a process pool or a Dask
+cluster, writes each result as it arrives, and logs how long each invocation took."""
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable
+
+from evodrum import atomic
+from evodrum.compare import store
+from evodrum.compare.config import CompareConfig, RunKey
+from evodrum.errors import EvodrumError
+
+META_FILE = "comparison.json"
+CONFIG_COPY = "comparison.toml"
+
+
+@dataclass
+class Invocation:
+    """One `evodrum compare` call on a folder: what it ran, where, and how long it took."""
+
+    started: str
+    backend: str
+    workers: int | None
+    runs: int
+    skipped: int
+    finished: int = 0
+    seconds: float = 0.0
+
+
+def pending_runs(config: CompareConfig, folder: Path,
+                 fingerprint: dict[str, str]) -> tuple[list[RunKey], int]:
+    """(runs still to do, biggest genotypes first so the slowest do not finish last;
+    number already finished). EvodrumError if the folder holds another config's runs."""
+    done, stale = store.finished_runs(folder, config, fingerprint)
+    if stale:
+        raise EvodrumError(f"{folder}: {len(stale)} finished runs (e.g. {stale[0].label}) were "
+                           "made with other settings or model files; give --out NEW_FOLDER, or "
+                           f"delete {folder / store.RUNS_DIR} to start over")
+    todo = [k for k in config.runs() if k not in done]
+    todo.sort(key=lambda k: (k.space != "grid", k.algorithm != "cmaes"))
+    return todo, len(done)
+
+
+def read_meta(folder: Path) -> dict:
+    path = Path(folder) / META_FILE
+    return store.read_json(path) if path.exists() else {"invocations": []}
+
+
+def run_comparison(config: CompareConfig, folder: Path, *, workers: int | None = None,
+                   scheduler: str | None = None, source: str | None = None,
+                   on_start: Callable[[int, int], None] | None = None,
+                   on_result: Callable[[RunKey, dict], None] | None = None) -> Invocation:
+    """Run every unfinished run of `config` into `folder`.
+
+    `workers` processes locally (default: all cores), or the Dask scheduler at
+    `scheduler`. `source` (the comparison file's text) is kept in the folder.
+    `on_start(pending, finished)` is called once before the first run,
+    `on_result(key, record)` after each run's JSON is written.
+    """
+    folder = Path(folder)
+    fingerprint = store.model_fingerprint(config)
+    todo, skipped = pending_runs(config, folder, fingerprint)
+    if source is not None:
+        atomic.write_text(folder / CONFIG_COPY, source)
+    workers = None if scheduler else max(1, min(workers or os.cpu_count() or 1, len(todo) or 1))
+    invocation = Invocation(time.strftime("%Y-%m-%d %H:%M:%S"),
+                            f"dask {scheduler}" if scheduler else "process pool",
+                            workers, len(todo), skipped)
+    if on_start is not None:
+        on_start(len(todo), skipped)
+    if not todo:
+        return invocation
+
+    def save(key: RunKey, record: dict) -> None:
+        store.save_run(folder, key, record, store.run_hash(config, key, fingerprint))
+        invocation.finished += 1
+        if on_result is not None:
+            on_result(key, record)
+
+    start = time.perf_counter()
+    try:
+        if scheduler:
+            from evodrum.compare.cluster import run_on_dask
+            run_on_dask(config, todo, scheduler, save)
+        else:
+            from evodrum.compare.pool import run_on_pool
+            run_on_pool(config, todo, workers, save)
+    finally:
+        invocation.seconds = round(time.perf_counter() - start, 2)
+        meta = read_meta(folder)
+        meta.update(name=config.name, model=fingerprint)
+        meta["invocations"].append(asdict(invocation))
+        atomic.write_json(folder / META_FILE, meta)
+    return invocation

@@ -1,0 +1,99 @@
+"""PNG figures of a comparison (needs the `plot` extra, matplotlib): convergence curves
+per task, and pictures of the best loop per space and algorithm."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from evodrum import atomic
+from evodrum.compare import summary
+from evodrum.compare.config import CompareConfig, RunKey
+from evodrum.compare.store import text_grid
+from evodrum.grid import GridSpec
+from evodrum.kit import ROWS
+
+#: One colour per space, the same in every figure.
+COLOURS = {"vae": "tab:blue", "pca": "tab:orange", "grid": "tab:green"}
+#: Errors are drawn on a log axis; exact zeros are shown at this floor.
+ERROR_FLOOR = 1e-4
+
+
+def available() -> bool:
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _pyplot():
+    import matplotlib
+    matplotlib.use("Agg")
+    from matplotlib import pyplot
+    return pyplot
+
+
+def _save(fig, path: Path) -> Path:
+    with atomic.atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
+    return path
+
+
+def convergence(config: CompareConfig, records: dict[RunKey, dict], task: str, path: Path) -> Path:
+    """Best error so far vs evaluations: median line and interquartile band per space,
+    one panel per algorithm, the success threshold dashed."""
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, len(config.algorithms), figsize=(5.2 * len(config.algorithms), 3.8),
+                             sharey=True, squeeze=False)
+    for ax, algorithm in zip(axes[0], config.algorithms):
+        for space in config.spaces:
+            q = summary.curve_quartiles(config, records, (task, space, algorithm))
+            if not q:
+                continue
+            floor = lambda v: np.maximum(v, ERROR_FLOOR)  # noqa: E731
+            ax.plot(q["evaluations"], floor(q["median"]), color=COLOURS[space], label=space,
+                    drawstyle="steps-post")
+            ax.fill_between(q["evaluations"], floor(q["q25"]), floor(q["q75"]), step="post",
+                            color=COLOURS[space], alpha=0.2, linewidth=0)
+        ax.axhline(config.threshold, color="grey", linestyle="--", linewidth=1,
+                   label=f"threshold {config.threshold:g}")
+        ax.set_yscale("log")
+        ax.set_title(f"{task}: {algorithm}")
+        ax.set_xlabel("evaluations")
+        ax.grid(alpha=0.3)
+    axes[0][0].set_ylabel("best target error so far (median, IQR)")
+    axes[0][-1].legend(loc="upper right", fontsize=8)
+    try:
+        return _save(fig, path)
+    finally:
+        plt.close(fig)
+
+
+def best_loops(config: CompareConfig, records: dict[RunKey, dict], task: str, path: Path) -> Path:
+    """The lowest-error loop of every (space, algorithm) for one task, as velocity images."""
+    plt = _pyplot()
+    n_rows, n_cols = len(config.spaces), len(config.algorithms)
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(6.4 * n_cols, 1.9 * n_rows), squeeze=False)
+    for i, space in enumerate(config.spaces):
+        for j, algorithm in enumerate(config.algorithms):
+            ax = axes[i][j]
+            best = summary.best_record(config, records, (task, space, algorithm))
+            if best is None:
+                ax.axis("off")
+                continue
+            grid = text_grid(best["best_grid"])
+            shade = np.where(grid > 0, 0.3 + 0.7 * grid, 0.0)   # the softest hit still shows
+            ax.imshow(shade, aspect="auto", cmap="Greys", vmin=0, vmax=1, interpolation="nearest")
+            ax.set_yticks(range(len(ROWS)), ROWS, fontsize=6)
+            spec = GridSpec.from_dict(best["spec"])
+            ax.set_xticks(np.arange(0, spec.steps, spec.steps_per_bar) - 0.5, [])
+            ax.grid(axis="x", color="tab:red", alpha=0.5)
+            ax.set_title(f"{space} / {algorithm}: error {best['error']:.4f}, "
+                         f"well-formed {best['wellformed']:.2f} (seed {best['run']['seed']})",
+                         fontsize=8)
+    fig.suptitle(f"{task}: best loop per space and algorithm (darker = louder; bars marked in red)", fontsize=9)
+    try:
+        return _save(fig, path)
+    finally:
+        plt.close(fig)

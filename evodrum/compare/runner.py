@@ -1,0 +1,85 @@
+"""One run of a comparison, a pure function of (config, run key): the same inputs give
+the same result on any worker. Models are loaded once per worker process.
+
+The search minimises the task's target error (plus well-formedness only if the
+config weights it, 0 by default); well-formedness is measured on the best loop
+afterwards, so the report can show what chasing the target costs.
+"""
+from __future__ import annotations
+
+import functools
+import time
+
+from evodrum.compare.config import CompareConfig, RunKey
+from evodrum.compare.store import grid_text
+from evodrum.errors import EvodrumError
+from evodrum.search import models
+from evodrum.search.engine import run_search
+from evodrum.search.objective import Objective
+from evodrum.search.spaces import make_space
+from fitness import compute
+
+
+def single_thread() -> None:
+    """Worker set-up: one torch thread (BLAS threads are set by the environment the
+    worker was started with), so parallel runs do not contend for the cores."""
+    import torch
+    torch.set_num_threads(1)
+
+
+@functools.lru_cache(maxsize=None)
+def reference(model: str | None):
+    """The well-formedness reference beside `model` (or the shipped one), once per process."""
+    return models.load_reference(model)
+
+
+@functools.lru_cache(maxsize=None)
+def space(name: str, model: str | None):
+    """The genotype space `name` decoded by `model`'s files, once per process."""
+    spec = reference(model).spec
+    if name == "grid":
+        return make_space("grid", spec=spec)
+    learned = make_space(name, model=models.load_vae(model) if name == "vae" else None,
+                         pca=models.load_pca(model) if name == "pca" else None)
+    if learned.spec != spec:
+        raise EvodrumError(f"the {name} space decodes {learned.spec.describe()}, the "
+                           f"well-formedness reference is for {spec.describe()}")
+    return learned
+
+
+def run_one(config: CompareConfig, key: RunKey) -> dict:
+    """Search one (task, space, algorithm, seed) and score its best loop.
+
+    Returns the run's record: final target error, well-formedness of the best loop
+    (score, typicality, nearest corpus distance), the convergence curve (best error
+    so far vs evaluations), wall and CPU time, and the best loop itself.
+    """
+    genotypes = space(key.space, config.model)
+    ref = reference(config.model)
+    target = config.task(key.task).target
+    search = config.search_config(key)
+    objective = Objective(genotypes, target, ref, search.wellformed_weight,
+                          search.prior_weight if search.repair == "penalty" else 0.0)
+    wall, cpu = time.perf_counter(), time.process_time()
+    result = run_search(objective, search)
+    best = result.best_grids[:1]
+    nearest, _ = ref.nearest(best)
+    features = compute(best, genotypes.spec)
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    return {
+        "run": key._asdict(),
+        "error": float(result.best_distance[0]),
+        "fitness": float(result.best_fitness[0]),
+        "wellformed": float(ref.score(best)[0]),
+        "typicality": float(ref.typicality(best)[0]),
+        "nearest_distance": float(nearest[0]),
+        "features": {n: round(float(features[n][0]), 6) for n in target.names},
+        "evaluations": int(result.evaluations),
+        "generations": int(result.generations),
+        "wall_seconds": round(wall, 4),
+        "cpu_seconds": round(cpu, 4),
+        "curve": {"evaluations": [int(r["evals"]) for r in result.logbook],
+                  "error": [round(float(r["best_so_far"]), 6) for r in result.logbook]},
+        "spec": genotypes.spec.to_dict(),
+        "best_grid": grid_text(best[0]),
+    }

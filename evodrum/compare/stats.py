@@ -1,0 +1,66 @@
+"""Statistics for comparing samples of runs: summaries, Mann-Whitney U, the
+Vargha-Delaney A12 effect size and Holm's multiple-comparison correction.
+
+Runs of different spaces share only their seed number, not random streams, initial
+populations or anything else, so samples are independent, not paired: the
+Mann-Whitney U test applies (Wilcoxon's signed-rank test would need pairs).
+"""
+from __future__ import annotations
+
+import numpy as np
+from scipy import stats
+
+#: Vargha & Delaney (2000): |A12 - 0.5| below these bounds is negligible, small, medium.
+MAGNITUDES = ((0.06, "negligible"), (0.14, "small"), (0.21, "medium"))
+
+
+def describe(values) -> dict[str, float]:
+    """n, mean, median, quartiles and interquartile range of a sample."""
+    v = np.asarray(values, dtype=np.float64)
+    if len(v) == 0:
+        return {"n": 0, "mean": np.nan, "median": np.nan, "q25": np.nan, "q75": np.nan,
+                "iqr": np.nan}
+    q25, median, q75 = np.percentile(v, [25, 50, 75])
+    return {"n": len(v), "mean": float(v.mean()), "median": float(median), "q25": float(q25),
+            "q75": float(q75), "iqr": float(q75 - q25)}
+
+
+def a12(x, y) -> float:
+    """Vargha-Delaney A12: P(X > Y) + P(X = Y) / 2 for a random draw from each sample.
+
+    0.5 means no difference; it equals Mann-Whitney's U1 / (m n).
+    """
+    x = np.asarray(x, dtype=np.float64)[:, None]
+    y = np.asarray(y, dtype=np.float64)[None, :]
+    return float(((x > y).sum() + 0.5 * (x == y).sum()) / (x.size * y.size))
+
+
+def magnitude(a: float) -> str:
+    """Vargha-Delaney's verbal magnitude of an A12 value."""
+    d = abs(a - 0.5)
+    return next((name for bound, name in MAGNITUDES if d < bound), "large")
+
+
+def mann_whitney(x, y) -> tuple[float, float]:
+    """(U1, two-sided p) of the Mann-Whitney U test; p = 1 when both samples are one
+    repeated value (no evidence of a difference)."""
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    if np.ptp(np.concatenate([x, y])) == 0:
+        return len(x) * len(y) / 2, 1.0
+    result = stats.mannwhitneyu(x, y, alternative="two-sided")
+    return float(result.statistic), float(result.pvalue)
+
+
+def holm(pvalues) -> np.ndarray:
+    """Holm's step-down adjusted p-values (family-wise error control), in input order.
+
+    The k-th smallest p is multiplied by (m - k + 1); adjusted values are made
+    monotone with a running maximum and capped at 1.
+    """
+    p = np.asarray(pvalues, dtype=np.float64)
+    m = len(p)
+    order = np.argsort(p, kind="stable")
+    scaled = p[order] * (m - np.arange(m))
+    adjusted = np.empty(m)
+    adjusted[order] = np.minimum(1.0, np.maximum.accumulate(scaled))
+    return adjusted

@@ -1,0 +1,93 @@
+"""A comparison's run folder: one small JSON per finished run, written atomically, and
+the fingerprints that tell a finished run of these settings from a stale one.
+
+    FOLDER/runs/TASK/SPACE-ALGORITHM-sSEED.json
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+
+from evodrum import atomic
+from evodrum.compare.config import CompareConfig, RunKey
+from evodrum.errors import EvodrumError
+from evodrum.grid import from_midi_velocity, to_midi_velocity
+
+RUNS_DIR = "runs"
+
+
+def run_path(folder: Path, key: RunKey) -> Path:
+    return Path(folder) / RUNS_DIR / key.task / f"{key.space}-{key.algorithm}-s{key.seed:03d}.json"
+
+
+def grid_text(grid: np.ndarray) -> list[str]:
+    """A loop as one string per row: two hex digits (MIDI velocity 00-7f) per step."""
+    return [bytes(row).hex() for row in to_midi_velocity(grid)]
+
+
+def text_grid(rows: list[str]) -> np.ndarray:
+    """The (9, S) float32 loop written by `grid_text`."""
+    return from_midi_velocity(np.array([list(bytes.fromhex(r)) for r in rows], dtype=np.uint8))
+
+
+def file_digest(path: Path) -> str:
+    """First 16 hex digits of a file's SHA-256; EvodrumError naming a missing file."""
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
+    except OSError as e:
+        raise EvodrumError(f"{path}: cannot read model file ({e.strerror})") from None
+
+
+def model_fingerprint(config: CompareConfig) -> dict[str, str]:
+    """Digests of the model files the comparison's spaces decode with, and of the
+    well-formedness reference every run is scored against."""
+    from evodrum.search import models
+    from vae.files import resolve
+    files = {"wellformed": models._beside_or_shipped(config.model, models.WELLFORMED_FILE)}
+    if "vae" in config.spaces:
+        files["vae"] = resolve(config.model)
+    if "pca" in config.spaces:
+        files["pca"] = models._beside_or_shipped(config.model, models.PCA_FILE)
+    return {name: file_digest(path) for name, path in files.items()}
+
+
+def run_hash(config: CompareConfig, key: RunKey, fingerprint: dict[str, str]) -> str:
+    """What determines a run's result besides code: its search settings, target and
+    model files. A finished run with another hash belongs to other settings."""
+    identity = {"search": config.search_config(key).to_dict(),
+                "target": config.task(key.task).target.to_dict(),
+                "model": {k: v for k, v in fingerprint.items() if k in (key.space, "wellformed")}}
+    return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def save_run(folder: Path, key: RunKey, record: dict, digest: str) -> Path:
+    """Write a finished run's record (one line of JSON, ~3 kB) atomically."""
+    path = run_path(folder, key)
+    atomic.write_text(path, json.dumps(dict(record, run_hash=digest)) + "\n")
+    return path
+
+
+def read_json(path: Path) -> dict:
+    try:
+        return json.loads(Path(path).read_text())
+    except (OSError, ValueError) as e:
+        raise EvodrumError(f"{path}: unreadable ({e}); delete it to rerun that run") \
+            from None
+
+
+def finished_runs(folder: Path, config: CompareConfig,
+                  fingerprint: dict[str, str]) -> tuple[dict[RunKey, dict], list[RunKey]]:
+    """(results of this config's finished runs, keys whose file holds another config's run)."""
+    done, stale = {}, []
+    for key in config.runs():
+        path = run_path(folder, key)
+        if path.exists():
+            record = read_json(path)
+            if record.get("run_hash") == run_hash(config, key, fingerprint):
+                done[key] = record
+            else:
+                stale.append(key)
+    return done, stale

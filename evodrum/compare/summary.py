@@ -1,0 +1,136 @@
+"""From per-run records to the numbers a report shows: one row per run, one per
+(task, space, algorithm) cell, pairwise tests between spaces, convergence quartiles."""
+from __future__ import annotations
+
+from itertools import combinations
+
+import numpy as np
+
+from evodrum.compare import stats
+from evodrum.compare.config import CompareConfig, RunKey
+
+#: Family-wise significance level after Holm's correction.
+ALPHA = 0.05
+#: Measures compared between spaces, and whether lower is better.
+METRICS = {"error": True, "wellformed": False}
+
+
+def evals_to_threshold(record: dict, threshold: float) -> int | None:
+    """Evaluations after which the best error so far was first <= threshold, or None."""
+    errors = np.asarray(record["curve"]["error"])
+    hit = np.flatnonzero(errors <= threshold)
+    return int(record["curve"]["evaluations"][hit[0]]) if len(hit) else None
+
+
+def cells(config: CompareConfig):
+    """(task, space, algorithm) in report order."""
+    return [(t.name, s, a) for t in config.tasks for s in config.spaces for a in config.algorithms]
+
+
+def cell_records(config: CompareConfig, records: dict[RunKey, dict], cell) -> list[dict]:
+    return [records[k] for k in (RunKey(*cell, seed) for seed in range(config.seeds))
+            if k in records]
+
+
+def run_rows(config: CompareConfig, records: dict[RunKey, dict]) -> list[dict]:
+    """One flat row per finished run (the runs.csv table)."""
+    rows = []
+    for key in config.runs():
+        if key in records:
+            r = records[key]
+            rows.append({**key._asdict(), "error": r["error"],
+                         "evals_to_threshold": evals_to_threshold(r, config.threshold),
+                         "evaluations": r["evaluations"], "wellformed": r["wellformed"],
+                         "typicality": r["typicality"], "nearest_distance": r["nearest_distance"],
+                         "wall_seconds": r["wall_seconds"], "cpu_seconds": r["cpu_seconds"]})
+    return rows
+
+
+def cell_rows(config: CompareConfig, records: dict[RunKey, dict]) -> list[dict]:
+    """Per (task, space, algorithm): error, success, evaluations to threshold,
+    well-formedness and time over seeds (the summary.csv table)."""
+    rows = []
+    for cell in cells(config):
+        recs = cell_records(config, records, cell)
+        if not recs:
+            continue
+        reach = [evals_to_threshold(r, config.threshold) for r in recs]
+        hits = [e for e in reach if e is not None]
+        row = dict(zip(("task", "space", "algorithm"), cell), runs=len(recs))
+        for name in ("error", "wellformed"):
+            d = stats.describe([r[name] for r in recs])
+            row.update({f"{name}_{k}": d[k] for k in ("mean", "median", "q25", "q75", "iqr")})
+        row.update(success_rate=len(hits) / len(recs),
+                   evals_to_threshold_median=float(np.median(hits)) if hits else None,
+                   typicality_median=float(np.median([r["typicality"] for r in recs])),
+                   nearest_distance_median=float(np.median([r["nearest_distance"] for r in recs])),
+                   evaluations_mean=float(np.mean([r["evaluations"] for r in recs])),
+                   wall_seconds_median=float(np.median([r["wall_seconds"] for r in recs])),
+                   wall_seconds_mean=float(np.mean([r["wall_seconds"] for r in recs])))
+        rows.append(row)
+    return rows
+
+
+def space_rows(config: CompareConfig, records: dict[RunKey, dict]) -> list[dict]:
+    """Per space, its runs pooled over tasks, algorithms and seeds: error and
+    well-formedness side by side."""
+    rows = []
+    for space in config.spaces:
+        recs = [r for k, r in records.items() if k.space == space]
+        if recs:
+            reached = [evals_to_threshold(r, config.threshold) is not None for r in recs]
+            rows.append({"space": space, "runs": len(recs),
+                         "error_median": float(np.median([r["error"] for r in recs])),
+                         "success_rate": float(np.mean(reached)),
+                         "wellformed_median": float(np.median([r["wellformed"] for r in recs])),
+                         "wellformed_mean": float(np.mean([r["wellformed"] for r in recs]))})
+    return rows
+
+
+def pairwise_tests(config: CompareConfig, records: dict[RunKey, dict]) -> list[dict]:
+    """Mann-Whitney U between every two spaces, per task, algorithm and metric, with
+    Holm's correction over all tests of a metric and A12 as P(space A does better)."""
+    rows = []
+    for metric, lower_better in METRICS.items():
+        family = []
+        for task in config.tasks:
+            for algorithm in config.algorithms:
+                for a, b in combinations(config.spaces, 2):
+                    x = [r[metric] for r in cell_records(config, records, (task.name, a, algorithm))]
+                    y = [r[metric] for r in cell_records(config, records, (task.name, b, algorithm))]
+                    if len(x) < 2 or len(y) < 2:
+                        continue
+                    u, p = stats.mann_whitney(x, y)
+                    better = stats.a12(y, x) if lower_better else stats.a12(x, y)
+                    family.append({"metric": metric, "task": task.name, "algorithm": algorithm,
+                                   "space_a": a, "space_b": b, "median_a": float(np.median(x)),
+                                   "median_b": float(np.median(y)), "n_a": len(x), "n_b": len(y),
+                                   "u": u, "p": p, "a_better": better,
+                                   "magnitude": stats.magnitude(better)})
+        for row, adjusted in zip(family, stats.holm([r["p"] for r in family])):
+            row["p_holm"] = float(adjusted)
+            row["winner"] = (row["space_a"] if row["a_better"] > 0.5 else row["space_b"]) \
+                if adjusted < ALPHA else ""
+        rows.extend(family)
+    return rows
+
+
+def curve_quartiles(config: CompareConfig, records: dict[RunKey, dict], cell) -> dict:
+    """Best error so far at every `population` evaluations: median and quartiles over seeds
+    (a run's value at e evaluations is its best error after at most e evaluations)."""
+    grid = np.arange(config.population, config.budget + 1, config.population)
+    values = []
+    for r in cell_records(config, records, cell):
+        e, err = np.asarray(r["curve"]["evaluations"]), np.asarray(r["curve"]["error"], float)
+        i = np.searchsorted(e, grid, side="right") - 1
+        values.append(np.where(i >= 0, err[np.maximum(i, 0)], np.nan))
+    if not values:
+        return {}
+    q25, median, q75 = np.nanpercentile(np.array(values), [25, 50, 75], axis=0)
+    return {"evaluations": grid, "median": median, "q25": q25, "q75": q75}
+
+
+def best_record(config: CompareConfig, records: dict[RunKey, dict], cell) -> dict | None:
+    """The cell's run with the lowest error (ties: the better-formed loop)."""
+    recs = cell_records(config, records, cell)
+    return min(recs, key=lambda r: (r["error"], -r["wellformed"])) if recs else None

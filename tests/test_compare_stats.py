@@ -1,0 +1,57 @@
+"""The comparison's statistics helpers against hand-computed values and scipy."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import stats as scipy_stats
+
+from evodrum.compare import stats
+
+
+def test_a12_by_hand():
+    # x > y in 2 of 9 pairs (3 > 2, 3 > 2), ties in 2 (2 = 2, 2 = 2): (2 + 2 / 2) / 9
+    assert stats.a12([1, 2, 3], [2, 2, 4]) == pytest.approx(1 / 3)
+    assert stats.a12([5, 6], [1, 2]) == 1.0
+    assert stats.a12([1, 2], [5, 6]) == 0.0
+    assert stats.a12([3, 3], [3, 3]) == 0.5
+
+
+def test_a12_is_mann_whitney_u_over_mn_and_complementary():
+    rng = np.random.default_rng(0)
+    for m, n in [(30, 30), (7, 12)]:
+        x = np.round(rng.normal(0, 1, m), 1)        # rounding makes ties
+        y = np.round(rng.normal(0.3, 1, n), 1)
+        u = scipy_stats.mannwhitneyu(x, y, alternative="two-sided").statistic
+        assert stats.a12(x, y) == pytest.approx(u / (m * n))
+        assert stats.a12(x, y) + stats.a12(y, x) == pytest.approx(1.0)
+
+
+def test_holm_by_hand():
+    # sorted 0.005, 0.01, 0.03, 0.04 scaled by 4, 3, 2, 1: 0.02, 0.03, 0.06, 0.04 -> running max
+    adjusted = stats.holm([0.01, 0.04, 0.03, 0.005])
+    np.testing.assert_allclose(adjusted, [0.03, 0.06, 0.06, 0.02])
+    np.testing.assert_allclose(stats.holm([0.5, 0.9]), [1.0, 1.0])     # capped at 1
+    np.testing.assert_allclose(stats.holm([0.02]), [0.02])              # one test: unchanged
+
+
+def test_holm_never_below_raw_and_keeps_order():
+    p = np.random.default_rng(1).random(20) ** 3
+    adjusted = stats.holm(p)
+    assert np.all(adjusted >= p)
+    order = np.argsort(p)
+    assert np.all(np.diff(adjusted[order]) >= 0)
+
+
+def test_mann_whitney_matches_scipy_and_handles_constant_samples():
+    x, y = [0.1, 0.2, 0.25, 0.3], [0.4, 0.5, 0.45, 0.35, 0.6]
+    u, p = stats.mann_whitney(x, y)
+    ref = scipy_stats.mannwhitneyu(x, y, alternative="two-sided")
+    assert (u, p) == pytest.approx((ref.statistic, ref.pvalue))
+    assert stats.mann_whitney([0, 0, 0], [0, 0]) == (3.0, 1.0)   # all runs reached error 0
+
+
+def test_describe_and_magnitude():
+    d = stats.describe([4, 1, 3, 2])
+    assert d == {"n": 4, "mean": 2.5, "median": 2.5, "q25": 1.75, "q75": 3.25, "iqr": 1.5}
+    assert [stats.magnitude(a) for a in (0.5, 0.45, 0.6, 0.3, 0.95)] == \
+        ["negligible", "negligible", "small", "medium", "large"]

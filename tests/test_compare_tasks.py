@@ -1,0 +1,64 @@
+"""The shipped comparison file, and tasks copied from held-out loops of the real corpus."""
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from evodrum.cli import main
+from evodrum.compare.config import load_config, parse_config
+from evodrum.compare.tasks import corpus_tasks, tasks_toml, window_index
+from fitness import compute
+
+DEFAULT = Path(__file__).resolve().parents[1] / "runs" / "compare-default.toml"
+
+
+def test_default_comparison_file():
+    config = load_config(DEFAULT)
+    assert config.spaces == ("vae", "pca", "grid") and config.algorithms == ("ga", "cmaes")
+    assert len(config.tasks) >= 4 and config.seeds == 30 and config.budget == 10_000
+    assert config.generations * config.population == config.budget
+    assert len(config.runs()) == 3 * 2 * 30 * len(config.tasks)
+    for key in config.runs()[::97]:
+        assert config.search_config(key).wellformed_weight == 0   # measured, not optimised
+    assert sum(window_index(t) is not None for t in config.tasks) >= 2
+
+
+def test_corpus_tasks_copy_held_out_windows(groove_corpus):
+    tasks = corpus_tasks(groove_corpus, 3, seed=1)
+    assert len(tasks) == 3
+    styles = {str(groove_corpus.labels["style"][window_index(t)]).split("/")[0] for t in tasks}
+    assert len(styles) == 3
+    for task in tasks:
+        i = window_index(task)
+        assert groove_corpus.split[i] == "test" and groove_corpus.manifest_hash in task.source
+        loop = groove_corpus.grids[i][None]
+        features = compute(loop, groove_corpus.spec)
+        assert len(task.target.goals) == 12
+        assert all(abs(features[n][0] - g) <= 5.01e-5 for n, g in task.target.goals.items())
+        assert task.target.distance(loop, groove_corpus.spec)[0] < 1e-4   # reachable
+    parsed = parse_config(tomllib.loads(tasks_toml(tasks)))
+    assert [(t.name, t.target, t.source) for t in parsed.tasks] == \
+        [(t.name, t.target, t.source) for t in tasks]
+
+
+def test_default_file_holds_the_windows_it_cites(groove_corpus):
+    cited = [t for t in load_config(DEFAULT).tasks if window_index(t) is not None]
+    if groove_corpus.manifest_hash not in cited[0].source:
+        pytest.skip(f"this corpus ({groove_corpus.manifest_hash}) is not the one the tasks cite")
+    regenerated = corpus_tasks(groove_corpus, len(cited), seed=0)
+    assert [(t.name, t.target, t.source) for t in regenerated] == \
+        [(t.name, t.target, t.source) for t in cited]
+
+
+def test_make_tasks_prints_tables_for_a_comparison_file(groove_corpus):
+    result = CliRunner().invoke(main, ["compare", "--make-tasks", "2", "--corpus",
+                                       str(groove_corpus.path), "--task-seed", "5"])
+    assert result.exit_code == 0, result.output
+    tasks = parse_config(tomllib.loads(result.output)).tasks
+    assert len(tasks) == 2
+    for task in tasks:
+        features = compute(groove_corpus.grids[window_index(task)][None], groove_corpus.spec)
+        assert all(abs(features[n][0] - g) <= 5.01e-5 for n, g in task.target.goals.items())
