@@ -15,6 +15,9 @@ import numpy as np
 from fitness import Target, WellFormedness
 from evodrum.search.spaces import Space
 
+#: Distinct onset patterns whose well-formedness is remembered during a run.
+WF_CACHE_SIZE = 200_000
+
 
 @dataclass
 class Scores:
@@ -35,6 +38,24 @@ class Objective:
     wellformed_weight: float = 0.0
     prior_weight: float = 0.0
     evaluations: int = field(default=0, init=False)
+    _wf_cache: dict = field(default_factory=dict, init=False, repr=False)
+
+    def wellformed(self, grids: np.ndarray) -> np.ndarray:
+        """Well-formedness scores, computed once per distinct onset pattern.
+
+        The score depends on onsets only, and a converging population decodes to
+        many identical loops, so only patterns not seen before reach the
+        nearest-neighbour search.
+        """
+        packed = np.packbits(grids.reshape(len(grids), -1) > 0, axis=1)
+        keys = [row.tobytes() for row in packed]
+        new = {k: i for i, k in enumerate(keys) if k not in self._wf_cache}
+        if new:
+            if len(self._wf_cache) > WF_CACHE_SIZE:
+                self._wf_cache.clear()
+            scores = self.wellformedness.score(grids[list(new.values())])
+            self._wf_cache.update(zip(new, scores.tolist()))
+        return np.array([self._wf_cache[k] for k in keys], dtype=np.float32)
 
     def score_grids(self, grids: np.ndarray) -> Scores:
         """Target distance and, when it counts, well-formedness of decoded grids."""
@@ -42,7 +63,7 @@ class Objective:
         fitness = distance.astype(np.float64)
         wf = None
         if self.wellformed_weight > 0 and self.wellformedness is not None:
-            wf = self.wellformedness.score(grids)
+            wf = self.wellformed(grids)
             fitness = fitness + self.wellformed_weight * (1.0 - wf)
         return Scores(fitness, distance, wf)
 
