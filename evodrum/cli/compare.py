@@ -1,6 +1,7 @@
 """`evodrum compare`: batch comparisons of genotype spaces and algorithms, with a report."""
 from __future__ import annotations
 
+import contextlib
 import time
 from pathlib import Path
 
@@ -81,27 +82,21 @@ def _run(config, config_file: Path, folder: Path, workers, scheduler) -> None:
     from evodrum.compare.execute import run_comparison
 
     start = time.perf_counter()
-    state = {}
+    with contextlib.ExitStack() as stack:
+        bars = []
 
-    def elapsed(_):
-        return f"elapsed {_clock(time.perf_counter() - start)}"
+        def on_start(pending, finished):
+            if finished:
+                click.echo(f"{finished} runs already finished, skipped")
+            where = f"Dask scheduler {scheduler}" if scheduler else "local worker processes"
+            click.echo(f"{pending} runs to do on {where}")
+            bars.append(stack.enter_context(click.progressbar(
+                length=pending, label="runs", show_eta=True, show_pos=True,
+                item_show_func=lambda _: f"elapsed {_clock(time.perf_counter() - start)}")))
 
-    def on_start(pending, finished):
-        if finished:
-            click.echo(f"{finished} runs already finished, skipped")
-        where = f"Dask scheduler {scheduler}" if scheduler else "local worker processes"
-        click.echo(f"{pending} runs to do on {where}")
-        state["bar"] = click.progressbar(length=pending, label="runs", show_eta=True,
-                                         show_pos=True, item_show_func=elapsed)
-        state["bar"].__enter__()
-
-    try:
         done = run_comparison(config, folder, workers=workers, scheduler=scheduler,
                               source=config_file.read_text(encoding="utf-8"), on_start=on_start,
-                              on_result=lambda key, record: state["bar"].update(1, key))
-    finally:
-        if "bar" in state:
-            state["bar"].__exit__(None, None, None)
+                              on_result=lambda key, record: bars[0].update(1, key))
     if done.runs:
         workers_text = f" on {done.workers} workers" if done.workers else ""
         click.echo(f"ran {done.finished} runs in {_clock(done.seconds)} "
@@ -113,7 +108,10 @@ def _report(config, folder: Path, with_plots: bool) -> None:
     from evodrum.compare.execute import read_meta
     from evodrum.compare.report import write_report
 
-    records, _ = store.finished_runs(folder, config, store.model_fingerprint(config))
+    records, stale = store.finished_runs(folder, config, store.model_fingerprint(config))
+    if stale:
+        click.echo(f"not reported: {len(stale)} runs in {folder} made with other settings or "
+                   "model files")
     if not records:
         raise EvodrumError(f"{folder}: no finished runs of this comparison to report")
     path = write_report(config, records, folder, read_meta(folder), with_plots)

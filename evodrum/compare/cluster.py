@@ -78,11 +78,11 @@ def connect(address: str, timeout: float = 10.0):
                            f"({type(e).__name__}: {e})") from None
 
 
-def run_on_dask(config: CompareConfig, keys: list[RunKey], address: str,
+def run_on_dask(config: CompareConfig, keys: list[RunKey], client,
                 on_result: Callable[[RunKey, dict], None]) -> None:
-    """Run `keys` on the cluster at `address`; `on_result(key, record)` as each one finishes."""
+    """Run `keys` on the cluster of a connected `client` (closed afterwards);
+    `on_result(key, record)` as each one finishes."""
     from distributed import as_completed
-    client = connect(address)
     token = uuid.uuid4().hex[:8]   # task names unique to this invocation
     try:
         futures = {client.submit(run_serially, config, key, pure=False,

@@ -69,6 +69,10 @@ def run_comparison(config: CompareConfig, folder: Path, *, workers: int | None =
     invocation = Invocation(time.strftime("%Y-%m-%d %H:%M:%S"),
                             f"dask {scheduler}" if scheduler else "process pool",
                             workers, len(todo), skipped)
+    client = None
+    if scheduler and todo:
+        from evodrum.compare.cluster import connect
+        client = connect(scheduler)
     if on_start is not None:
         on_start(len(todo), skipped)
     if not todo:
@@ -84,7 +88,7 @@ def run_comparison(config: CompareConfig, folder: Path, *, workers: int | None =
     try:
         if scheduler:
             from evodrum.compare.cluster import run_on_dask
-            run_on_dask(config, todo, scheduler, save)
+            run_on_dask(config, todo, client, save)
         else:
             from evodrum.compare.pool import run_on_pool
             run_on_pool(config, todo, workers, save)

@@ -116,7 +116,7 @@ def findings_section(config: CompareConfig, records: dict[RunKey, dict],
                        "mean well-formed"], rows))
     out += ["", f"Pairwise tests (Mann-Whitney U, Holm-corrected over each metric's "
                 f"{len(tests) // max(1, len(summary.METRICS))} tests, alpha {summary.ALPHA}): "
-                "in how many (task, algorithm) cells each space did significantly better:", ""]
+                "for each algorithm, in how many tasks each space did significantly better:", ""]
     rows = []
     for metric in summary.METRICS:
         for algorithm in config.algorithms:
