@@ -258,14 +258,18 @@ def test_session_file_round_trips_and_damage_is_reported(space, tmp_path):
         store.load(tmp_path / "nowhere")
 
 
-def test_a_changed_model_refuses_to_resume(space, tmp_path):
-    from vae.model import new_model
-    from vae.network import Arch
-    from evodrum.search.spaces import make_space
-    other = make_space("vae", model=new_model(Arch(), space.spec, 0))
+def test_a_changed_model_refuses_to_resume(space):
+    """The fingerprint follows how genotypes decode: the same model loaded again matches,
+    a model that decodes them differently does not."""
+    class Retrained(type(space)):
+        def decode(self, genotypes):
+            return super().decode(np.asarray(genotypes) + 0.5)
+
     session = new_session(settings(seed=1), space)
+    check_same_model(session, open_space(settings()), "s.json")
+    other = Retrained(space.name, space.representation)
     assert fingerprint(other) != session.fingerprint
-    with pytest.raises(EvodrumError, match="another vae model"):
+    with pytest.raises(EvodrumError, match="s.json: this session was made with another vae"):
         check_same_model(session, other, "s.json")
 
 

@@ -106,32 +106,36 @@ def test_session_folder_holds_favourites_summary_and_saved_loops(whole):
     assert (whole / "saved" / f"loop-{saved_id:03d}.mid").is_file()
 
 
+def onset_lag_ms(audio: np.ndarray, steps: np.ndarray, n_steps: int, sr: int) -> float:
+    """Where the audio's attacks fall relative to the given steps' start times: the offset
+    (within +-30 ms, 1 ms apart) that maximises the mean log level rise from the 5 ms
+    before to the 5 ms after it. About 0 when the hits sound when the grid says."""
+    n, w = len(audio), int(0.005 * sr)
+    starts = steps * n // n_steps
+
+    def rise(offset):
+        at = starts + offset
+        level = [np.sqrt(np.mean(audio[(at[:, None] + k + np.arange(w)) % n] ** 2, axis=1))
+                 for k in (0, -w)]
+        return np.mean(np.log((level[0] + 1e-6) / (level[1] + 1e-6)))
+    offsets = np.arange(-30, 31) * sr // 1000
+    return 1000 * offsets[np.argmax([rise(o) for o in offsets])] / sr
+
+
 def test_no_audio_writes_the_loops_on_screen_as_midi_and_wav(whole):
-    """Each loop of the last generation: MIDI with its exact hits, a WAV one loop long,
-    not silent, the built-in kit's render of the loop, with an attack wherever the kick or
-    snare hits loud (rise = level 5 ms after a step start / 5 ms before it)."""
+    """Each loop of the last generation: MIDI with its exact hits, a WAV one loop long, not
+    silent, the built-in kit's render of the loop, with its attacks at the hits' times."""
     session = store.load(whole)
-    spec, sr = session.spec, 44100
-    n = loop_samples(spec, session.settings.bpm, sr)
-    starts = np.arange(spec.steps) * n // spec.steps
-    w = int(0.005 * sr)
+    spec, sr, bpm = session.spec, 44100, session.settings.bpm
     for pos, loop in enumerate(session.shown()):
         np.testing.assert_array_equal(midi.read_loop(whole / "listen" / f"loop{pos + 1}.mid",
                                                      spec), loop.grid)
         audio, rate = read_wav(whole / "listen" / f"loop{pos + 1}.wav")
-        assert rate == sr and audio.shape == (n,)
+        assert rate == sr and audio.shape == (loop_samples(spec, bpm, sr),)
         assert np.sqrt(np.mean(audio ** 2)) > 0.01
-        np.testing.assert_allclose(audio, render(loop.grid, spec, session.settings.bpm, sr),
-                                   atol=2e-4)  # 16-bit PCM
-
-        def rms(offset):
-            return np.sqrt(np.mean(audio[(starts[:, None] + offset + np.arange(w)) % n] ** 2,
-                                   axis=1)) + 1e-6
-        rise = rms(0) / rms(-w)
-        loud = (loop.grid[:2] >= 0.5).any(axis=0)
-        rest = ~(loop.grid > 0).any(axis=0)
-        assert (rise[loud] > 1.2).all(), rise[loud]      # something starts at every loud hit
-        assert np.median(rise[loud]) > 3 * np.median(np.append(rise[rest], 1.0))  # rests: no
+        np.testing.assert_allclose(audio, render(loop.grid, spec, bpm, sr), atol=2e-4)  # 16-bit
+        hits = np.flatnonzero((loop.grid > 0).any(axis=0))
+        assert abs(onset_lag_ms(audio, hits, spec.steps, sr)) <= 5
 
 
 def test_ctrl_c_keeps_every_rating_and_writes_the_summary(tmp_path):
