@@ -15,8 +15,13 @@ from evodrum.audio.files import FilePlayer
 from evodrum.audio.midiport import ALL_NOTES_OFF, MidiPortPlayer
 from evodrum.errors import EvodrumError
 from evodrum.interactive import store
-from evodrum.interactive.breeding import (breed, kept_favourites, make_toolbox, new_session,
-                                          offspring, parent_weights)
+from evodrum.interactive.breeding import (
+    kept_favourites,
+    make_toolbox,
+    new_session,
+    offspring,
+    parent_weights,
+)
 from evodrum.interactive.commands import Command, parse_one, split
 from evodrum.interactive.controller import Controller
 from evodrum.interactive.models import check_same_model, fingerprint, open_space

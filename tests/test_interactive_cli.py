@@ -60,7 +60,7 @@ def whole(tmp_path_factory):
     """The script run in one go; returns its folder."""
     folder = tmp_path_factory.mktemp("whole")
     done = subprocess.run(command(folder), input="\n".join(SCRIPT) + "\n", text=True,
-                          capture_output=True, timeout=300)
+                          capture_output=True, timeout=300, check=False)
     assert done.returncode == 0, done.stderr
     return folder
 
@@ -85,7 +85,7 @@ def test_killed_session_resumes_where_it_stopped_and_ends_the_same(whole, tmp_pa
     done = subprocess.run([*EVODRUM, "interactive", "--no-audio", "--synth", "builtin",
                            "--resume", str(folder)],
                           input="\n".join(SCRIPT[4:]) + "\n", text=True, capture_output=True,
-                          timeout=300)
+                          timeout=300, check=False)
     assert done.returncode == 0, done.stderr
     assert "generation 2 of 2" in done.stdout.split("> ")[0]   # back where it stopped
     assert saved(folder) == saved(whole)

@@ -9,11 +9,11 @@ the one playing; leaving the loop stops playback.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
-from evodrum.errors import EvodrumError
 from evodrum.audio import Player
+from evodrum.errors import EvodrumError
 from evodrum.interactive import store
 from evodrum.interactive.breeding import breed
 from evodrum.interactive.commands import Command, parse_one, split
@@ -132,8 +132,8 @@ class Controller:
             made = Counter(self._made_by(lp, generation.index) for lp in s.shown())
             parts = ", ".join(f"{n} {what}{'s' if n > 1 and what in PLURAL else ''}"
                               for what, n in made.items())
-            messages = [f"generation {generation.index + 1} bred from generation "
-                        f"{generation.bred_from + 1}: {parts}"]
+            messages = [(f"generation {generation.index + 1} bred from generation "
+                         f"{generation.bred_from + 1}: {parts}")]
         else:
             s.go_to(s.previous() if name == "back" else command.value)
             messages = [f"generation {s.current + 1}"]
@@ -157,5 +157,5 @@ class Controller:
         s = self.session
         for pos, loop in enumerate(s.shown()):
             self.player.play(loop.grid, s.spec, s.settings.bpm, name=self._file_name(pos))
-        return [f"generation {s.current + 1} written as MIDI and WAV: "
-                f"{self.player.out_dir}/loop1.wav ... loop{len(s.shown())}.wav"]
+        return [(f"generation {s.current + 1} written as MIDI and WAV: "
+                 f"{self.player.out_dir}/loop1.wav ... loop{len(s.shown())}.wav")]

@@ -60,7 +60,7 @@ class Settings:
         return dict(asdict(self), seed_loops=list(self.seed_loops))
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Settings":
+    def from_dict(cls, d: dict) -> Settings:
         names = {f.name for f in fields(cls)}
         return cls(**{k: (tuple(v) if k == "seed_loops" else v) for k, v in d.items()
                       if k in names})

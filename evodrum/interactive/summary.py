@@ -57,12 +57,12 @@ def family_tree(session: Session, loop: Loop) -> list[str]:
 def markdown(session: Session, rows: list[dict], favourites: list[tuple[Loop, Path]]) -> str:
     s = session.settings
     out = ["# evodrum interactive session", "",
-           f"{len(session.generations)} generations, {len(session.loops)} loops, "
+           (f"{len(session.generations)} generations, {len(session.loops)} loops, "
            f"{rated(session)} rated, {len(favourites)} favourites. "
            f"Space {s.space}, model {s.model or 'shipped'}, {s.loops} loops per generation, "
            f"{s.fresh} fresh, adventure {s.adventure:g}, blend {s.blend:g}, "
            f"favourites kept: {'yes' if s.keep_favourites else 'no'}, seed {s.seed}, "
-           f"{s.bpm:g} BPM.", "",
+           f"{s.bpm:g} BPM."), "",
            "## Generations", "",
            "| generation | bred from | rated | mean rating | loops (id: rating, * favourite) |",
            "|---|---|---|---|---|"]
