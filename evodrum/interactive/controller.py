@@ -33,13 +33,13 @@ class Controller:
                  screen: Screen, files_only: bool = False):
         self.session, self.folder, self.space = session, Path(folder), space
         self.player, self.screen, self.files_only = player, screen, files_only
-        self.path = folder / store.SESSION_FILE
+        self.path = self.folder / store.SESSION_FILE
 
     # --- the loop ----------------------------------------------------------
 
     def run(self, lines: Iterable[str], echo_input: bool = False) -> str:
         """Process lines until `q`, the end of input or Ctrl-C; returns which one.
-        Playback is stopped whichever way the loop ends."""
+        Whichever way the loop ends, playback stops and the session is saved."""
         try:
             self.start()
             for line in lines:
@@ -52,6 +52,7 @@ class Controller:
             return "interrupted"
         finally:
             self.player.stop()
+            self.save()
 
     def start(self) -> None:
         """Show the generation on screen (and write its files with --no-audio)."""
@@ -69,7 +70,8 @@ class Controller:
                 if command.name == "quit":
                     self.save()
                     return True
-                view.update(self.execute(command, messages))
+                for key, wanted in self.execute(command, messages).items():
+                    view[key] = view.get(key, False) or wanted
             except EvodrumError as e:
                 messages.append(f"! {e}")
             self.save()

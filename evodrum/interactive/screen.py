@@ -20,25 +20,30 @@ from evodrum.interactive.commands import KEY_LINE, help_text
 from evodrum.interactive.session import Loop, Session
 from evodrum.kit import ROWS
 
-#: Pattern glyphs, strongest first: the first that sounds at a step is shown.
-LANES: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("B", ("BD", "SD")), ("K", ("BD",)), ("S", ("SD",)), ("t", ("LT", "MT", "HT")),
-    ("*", ("CR",)), ("o", ("OH",)), ("x", ("CH", "RD")),
+#: Pattern glyphs, strongest first: the first whose drums all (B) or any (others) sound
+#: at a step is shown.
+LANES: tuple[tuple[str, tuple[str, ...], bool], ...] = (
+    ("B", ("BD", "SD"), True), ("K", ("BD",), False), ("S", ("SD",), False),
+    ("t", ("LT", "MT", "HT"), False), ("*", ("CR",), False), ("o", ("OH",), False),
+    ("x", ("CH", "RD"), False),
 )
-LANE_LEGEND = "K kick S snare B both t tom * crash o open hat x hat/ride"
+LANE_LEGEND = "pattern: K kick, S snare, B both, t tom, * crash, o open hat, x hat/ride"
 CLEAR = "\033[H\033[2J"
 NBSP = "\u00a0"  # a space textwrap never breaks at
+#: Width of a table row before its pattern.
+ROW_PREFIX = 15
 
 
-def patterns(grids: np.ndarray, steps_per_bar: int, rest: str = "·") -> list[str]:
-    """One line per grid (N, 9, S): the strongest sound at each step, bars split by '|'."""
+def patterns(grids: np.ndarray, steps_per_bar: int, rest: str = "·", sep: str = "|"
+             ) -> list[str]:
+    """One line per grid (N, 9, S): the strongest sound at each step, bars split by `sep`."""
     hits = np.asarray(grids) > 0
     rows = {name: i for i, name in enumerate(ROWS)}
-    conditions = [hits[:, [rows[r] for r in need]].all(axis=1) if glyph == "B"
-                  else hits[:, [rows[r] for r in need]].any(axis=1) for glyph, need in LANES]
-    glyphs = np.select(conditions, [glyph for glyph, _ in LANES], default=rest)
+    conditions = [(np.all if both else np.any)(hits[:, [rows[r] for r in drums]], axis=1)
+                  for _, drums, both in LANES]
+    glyphs = np.select(conditions, [glyph for glyph, _, _ in LANES], default=rest)
     bars = glyphs.reshape(len(glyphs), -1, steps_per_bar)
-    return ["|" + "|".join("".join(bar) for bar in loop) + "|" for loop in bars]
+    return [sep + sep.join("".join(bar) for bar in loop) + sep for loop in bars]
 
 
 def loop_status(loop: Loop, ascii: bool = False) -> str:
@@ -60,18 +65,20 @@ def header(session: Session, folder: str) -> str:
 
 
 def table(session: Session, width: int, ascii: bool = False) -> list[str]:
-    """The generation's loops, one row each; the selected one is marked."""
-    loops, gen = session.shown(), session.current
-    lanes = patterns(np.stack([lp.grid for lp in loops]), session.spec.steps_per_bar,
-                     "." if ascii else "·")
+    """The generation's loops, one row each (the selected one marked), then the legend.
+    Bar lines and lineage are dropped from the rows when the terminal is too narrow."""
+    loops, gen, spec = session.shown(), session.current, session.spec
+    sep = "|" if ROW_PREFIX + spec.steps + spec.bars + 1 <= width else ""
+    lanes = patterns(np.stack([lp.grid for lp in loops]), spec.steps_per_bar,
+                     "." if ascii else "·", sep)
     mark = ">" if ascii else "▶"
-    rows = [f"   #  id   rate  pattern ({LANE_LEGEND})"]
+    rows = ["   #  id   rate  pattern"]
     for pos, (loop, lane) in enumerate(zip(loops, lanes)):
         row = (f"{mark if pos == session.selected else ' '} {pos + 1:>2} #{loop.id:<4}"
                f"{loop_status(loop, ascii)}  {lane}")
         label = origin(loop, gen)
         rows.append(row + f"  {label}" if len(row) + 2 + len(label) <= width else row)
-    return rows
+    return [*rows, LANE_LEGEND]
 
 
 def selected_grid(session: Session, ascii: bool = False) -> str:
