@@ -131,7 +131,8 @@ def interactive(ctx, loops, fresh, adventure, blend, keep_favourites, space, mod
     favourites = write_summary(session, folder)
     click.echo(f"{ended}: session saved in {folder / store.SESSION_FILE} "
                f"(continue: evodrum interactive --resume {folder})")
-    click.echo(f"{len(favourites)} favourite(s) in {folder / 'favourites'}; "
+    click.echo(f"{len(favourites)} favourite{'s' * (len(favourites) != 1)} in "
+               f"{folder / 'favourites'}; "
                f"summary in {folder / 'summary.md'}")
 
 

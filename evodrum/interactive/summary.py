@@ -58,7 +58,7 @@ def markdown(session: Session, rows: list[dict], favourites: list[tuple[Loop, Pa
     s = session.settings
     out = ["# evodrum interactive session", "",
            (f"{len(session.generations)} generations, {len(session.loops)} loops, "
-           f"{rated(session)} rated, {len(favourites)} favourites. "
+           f"{rated(session)} rated, {len(favourites)} favourite{'s' * (len(favourites) != 1)}. "
            f"Space {s.space}, model {s.model or 'shipped'}, {s.loops} loops per generation, "
            f"{s.fresh} fresh, adventure {s.adventure:g}, blend {s.blend:g}, "
            f"favourites kept: {'yes' if s.keep_favourites else 'no'}, seed {s.seed}, "
