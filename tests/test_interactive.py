@@ -182,6 +182,13 @@ def test_disliking_everything_brings_fresh_loops(space, tmp_path):
     assert [lp.op for lp in run.session.shown()] == ["prior"] * 8
 
 
+def test_generation_size_holds_with_many_favourites_and_fresh_loops(space, tmp_path):
+    run = Run(tmp_path, space, seed=7, loops=6, fresh=5)
+    run.run(["f 1, f 2, f 3, f 4", "n", "q"])
+    assert [lp.op for lp in run.session.shown()] == ["prior"] * 6   # 3 kept (half), 3 fresh
+    assert run.session.generation(1).loop_ids[:3] == [4, 3, 2]     # best rated, then newest
+
+
 def test_starting_from_your_own_loops(space, groove_path):
     files = sorted(groove_path.glob("drummer1/session1/*.mid"))[:2]
     s = new_session(settings(seed=2, seed_loops=tuple(map(str, files))), space)

@@ -161,7 +161,7 @@ def breed(session: Session, space: Space) -> Generation:
     weights = parent_weights(list(candidates.values()))
     pool = [candidates[i] for i in weights]
     n_new = settings.loops - len(kept)
-    n_fresh = settings.fresh if pool else n_new
+    n_fresh = min(settings.fresh, n_new) if pool else n_new
     rng = _rng(session)
     loops = _new_loops(session, space, rng, pool, weights, n_new - n_fresh, n_fresh,
                        [lp.grid for lp in candidates.values()])
