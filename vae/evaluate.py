@@ -15,6 +15,10 @@ from vae.representation import Representation, to_grids
 
 #: Samples drawn from each representation's prior for the sample statistics.
 SAMPLES = 2000
+#: The test metrics a model's card records.
+CARD_METRICS = ("precision", "recall", "f1", "f1_at_0.5", "velocity_error", "kl", "active_dims",
+                "sample_density", "corpus_density", "density_error", "soft_cells", "ghost_rate",
+                "soft_share")
 
 
 def measure(rep: Representation, test: np.ndarray, reference: np.ndarray,

@@ -122,3 +122,22 @@ def resolve(path: str | Path | None) -> Path:
         return DEFAULT_MODEL
     path = Path(path)
     return path / "model.pt" if path.is_dir() else path
+
+
+GROOVE_CREDIT = (
+    "Trained on the Groove MIDI Dataset (CC BY 4.0): Jon Gillick, Adam Roberts, Jesse Engel, "
+    "Douglas Eck, David Bamman, \"Learning to Groove with Inverse Sequence Transformations\", "
+    "ICML 2019. https://magenta.tensorflow.org/datasets/groove")
+
+
+def corpus_card(corpus) -> dict:
+    """What a model card records about its training corpus, with the data's credit."""
+    source = Path(corpus.manifest.get("source", ""))
+    card = {"name": corpus.path.name if corpus.path else source.name,
+            "path": str(corpus.path) if corpus.path else "",
+            "manifest_hash": corpus.manifest_hash,
+            "windows": {s: int((corpus.split == s).sum())
+                        for s in ("train", "validation", "test")}}
+    if (source / "info.csv").is_file() or card["name"] == "groove":
+        card["credits"] = GROOVE_CREDIT
+    return card

@@ -58,11 +58,16 @@ class DrumModel(Representation):
     def refresh(self) -> None:
         """Copy the decoder weights into the fast-path matrices (after training changes them)."""
         net = self.network
+
+        def mats(layer):
+            bias = None if layer.bias is None else layer.bias.detach().clone()
+            return layer.weight.detach().t().contiguous(), bias
+
         with torch.no_grad():
-            self._t = tuple(t.detach().clone().contiguous() for t in (
-                net.dec_hidden.weight.t(), net.dec_hidden.bias,
-                net.dec_out.weight.t(), net.dec_out.bias))
-        self._np = tuple(t.numpy() for t in self._t)
+            self._t = [mats(net.dec_hidden), mats(net.dec_out)]
+            self._t_vel = [mats(layer) for layer in getattr(net, "velocity", [])]
+        self._np = [(w.numpy(), None if b is None else b.numpy()) for w, b in self._t]
+        self._np_vel = [(w.numpy(), None if b is None else b.numpy()) for w, b in self._t_vel]
 
     # --- decoding --------------------------------------------------------
 
@@ -73,30 +78,40 @@ class DrumModel(Representation):
         return flat.reshape(len(z), *self.spec.shape)
 
     def _decode_numpy(self, z: np.ndarray) -> np.ndarray:
-        w1, b1, w2, b2 = self._np
+        (w1, b1), (w2, b2) = self._np
         h = z @ w1
         h += b1
         np.maximum(h, 0, out=h)
-        out = h @ w2
-        out += b2
-        hit, vel = self._split(out)
+        hit = h @ w2
+        hit += b2
+        vel = hit
+        if self._np_vel:
+            vel = h
+            for w, b in self._np_vel:
+                vel = vel @ w if b is None else vel @ w + b
         with np.errstate(over="ignore"):
-            velocity = 1.0 / (1.0 + np.exp(-vel))
-        played = np.maximum(velocity, MIN_VELOCITY)
-        return np.where(hit >= self._cut_np, played, 0).astype(np.float32)
+            velocity = np.maximum(1.0 / (1.0 + np.exp(-vel)), MIN_VELOCITY)
+        return np.where(hit >= self._cut_np, velocity, 0).astype(np.float32)
 
     def _decode_torch(self, z: np.ndarray) -> np.ndarray:
-        w1, b1, w2, b2 = self._t
+        (w1, b1), (w2, b2) = self._t
         zt = torch.from_numpy(z)
         result = torch.empty(len(z), self.arch.inputs)
         zero = torch.zeros(())
         with torch.inference_mode():
             for start in range(0, len(z), CHUNK):
                 h = torch.addmm(b1, zt[start:start + CHUNK], w1).relu_()
-                hit, vel = self._split(torch.addmm(b2, h, w2))
-                velocity = vel.sigmoid().clamp_(min=MIN_VELOCITY)
-                torch.where(hit >= self._cut_t, velocity, zero, out=result[start:start + CHUNK])
+                hit = torch.addmm(b2, h, w2)
+                vel = self._velocity_torch(h).sigmoid_() if self._t_vel else hit.sigmoid()
+                torch.where(hit >= self._cut_t, vel.clamp_(min=MIN_VELOCITY), zero,
+                            out=result[start:start + CHUNK])
         return result.numpy()
+
+    def _velocity_torch(self, h: torch.Tensor) -> torch.Tensor:
+        """Velocity logits of the two-head decoder from its hidden layer."""
+        for w, b in self._t_vel:
+            h = torch.mm(h, w) if b is None else torch.addmm(b, h, w)
+        return h
 
     def _split(self, out):
         """(hit logits, velocity logits) of the decoder output: shared for the paper model."""

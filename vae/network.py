@@ -25,24 +25,23 @@ class Arch:
     inputs: int = 576
     hidden: int = 400
     zdim: int = 20
+    velocity_rank: int = 64   # twohead: rank of the velocity head (0 = a full h x inputs layer)
 
     def __post_init__(self):
         if self.kind not in KINDS:
             raise ValueError(f"unknown model kind {self.kind!r}: use one of {', '.join(KINDS)}")
-        if min(self.inputs, self.hidden, self.zdim) < 1:
-            raise ValueError("inputs, hidden and zdim must be positive")
-
-    @property
-    def outputs(self) -> int:
-        """Decoder outputs per loop: one score per cell, two (hit, velocity) for twohead."""
-        return self.inputs * (2 if self.kind == "twohead" else 1)
+        if min(self.inputs, self.hidden, self.zdim) < 1 or self.velocity_rank < 0:
+            raise ValueError("inputs, hidden and zdim must be positive, velocity_rank >= 0")
+        if self.kind == "paper" and self.velocity_rank:
+            object.__setattr__(self, "velocity_rank", 0)  # the paper model has no velocity head
 
     def to_dict(self) -> dict:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, d: dict) -> Arch:
-        return cls(str(d["kind"]), int(d["inputs"]), int(d["hidden"]), int(d["zdim"]))
+        return cls(str(d["kind"]), int(d["inputs"]), int(d["hidden"]), int(d["zdim"]),
+                   int(d.get("velocity_rank", 0)))
 
 
 @dataclass(frozen=True)
@@ -69,7 +68,14 @@ class DrumVAE(nn.Module):
         self.enc_hidden = nn.Linear(arch.inputs, arch.hidden)
         self.enc_out = nn.Linear(arch.hidden, 2 * arch.zdim)
         self.dec_hidden = nn.Linear(arch.zdim, arch.hidden)
-        self.dec_out = nn.Linear(arch.hidden, arch.outputs)
+        self.dec_out = nn.Linear(arch.hidden, arch.inputs)
+        if arch.kind == "twohead":
+            # Dynamics (accents, per-instrument loudness) are smooth, so a low-rank
+            # head loses little and makes decoding much cheaper than a full layer.
+            self.velocity = (nn.Sequential(nn.Linear(arch.hidden, arch.velocity_rank, bias=False),
+                                           nn.Linear(arch.velocity_rank, arch.inputs))
+                             if arch.velocity_rank else
+                             nn.Sequential(nn.Linear(arch.hidden, arch.inputs)))
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Posterior mean and log-variance."""
@@ -78,7 +84,10 @@ class DrumVAE(nn.Module):
 
     def decode_logits(self, z: torch.Tensor) -> torch.Tensor:
         """Decoder pre-activations (N, inputs); for twohead (N, 2 * inputs): [hit | velocity]."""
-        return self.dec_out(F.relu(self.dec_hidden(z)))
+        h = F.relu(self.dec_hidden(z))
+        if self.arch.kind == "paper":
+            return self.dec_out(h)
+        return torch.cat([self.dec_out(h), self.velocity(h)], dim=-1)
 
     def loss(self, x: torch.Tensor, weights: LossWeights, epoch: int,
              generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:

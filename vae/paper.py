@@ -22,7 +22,7 @@ from evodrum import display
 from evodrum.atomic import write_text
 from evodrum.midi import write_midi
 from vae import latent, plot
-from vae.files import DEFAULT_MODEL, load_vae
+from vae.files import DEFAULT_MODEL, corpus_card, load_vae
 from vae.model import DrumModel
 from vae.pca import fit_pca
 from vae.train import TrainConfig, Trainer, saved_config
@@ -108,8 +108,7 @@ def paper_report(folder: str | Path, corpus, epochs: int = 60, seed: int = 0,
     folder = Path(folder)
     spec = corpus.spec
     splits = {s: corpus.split_grids(s) for s in ("train", "validation", "test")}
-    data_card = {"name": corpus.path.name if corpus.path else "corpus",
-                 "manifest_hash": corpus.manifest_hash}
+    data_card = corpus_card(corpus)
     base = TrainConfig(kind="paper", hidden=400, zdim=20, beta=1.0, epochs=epochs, seed=seed)
     rng = np.random.default_rng(seed)
     z_fixed = rng.standard_normal((N_SAMPLES, base.zdim)).astype(np.float32)
@@ -137,9 +136,9 @@ def paper_report(folder: str | Path, corpus, epochs: int = 60, seed: int = 0,
             rep.grids(f"fig2-epoch{e}", snapshots[e],
                       [f"sample {i + 1}, epoch {e}" for i in range(N_SAMPLES)],
                       f"Samples after {e} epoch(s)")
-        else:
-            rep.text(f"(Samples after epoch {e} were not kept: the training was resumed "
-                     "after that epoch.)")
+        elif e < epochs:
+            rep.text(f"(Samples after epoch {e} are missing: this report resumed a training "
+                     "interrupted after that epoch.)")
     rep.grids("fig2-final", _raw(main, z_fixed),
               [f"sample {i + 1}, final" for i in range(N_SAMPLES)], "Samples after training")
     if shipped is not None:
@@ -153,7 +152,7 @@ def paper_report(folder: str | Path, corpus, epochs: int = 60, seed: int = 0,
     pz = pca.sample_latent(N_SAMPLES, rng=seed)
     _, velocity = pca.decode_scores(pz)
     rep.text("## Fig. 3: samples from PCA space\n\nPCA with 20 components on the same "
-             "training loops, sampled from N(0, diag(explained variance)). Left raw (clipped "
+             "training loops, sampled from N(0, diag(explained variance)). First raw (clipped "
              "to [0, 1]) as in the paper, then thresholded at the F1-best threshold "
              f"{pca.hit_threshold[0]:.2f} chosen on the validation split.")
     rep.grids("fig3-pca-raw", velocity, [f"PCA sample {i + 1}, raw" for i in range(N_SAMPLES)],

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import time
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +20,8 @@ from evodrum.grid import GridSpec
 from evodrum.kit import KIT_VERSION
 from vae import metrics
 from vae.calibrate import calibrate
-from vae.files import card_path, parse_card
+from vae.evaluate import CARD_METRICS, measure
+from vae.files import card_path, corpus_card, parse_card
 from vae.representation import Representation
 
 PCA_FORMAT = "evodrum-pca-1"
@@ -76,6 +78,18 @@ def fit_pca(train: np.ndarray, validation: np.ndarray, spec: GridSpec,
     return model
 
 
+def fit_corpus_pca(corpus, zdim: int = 20) -> PCAModel:
+    """PCA fitted on a corpus's train split (threshold on validation), test metrics in its card."""
+    splits = {s: corpus.split_grids(s) for s in ("train", "validation", "test")}
+    data = corpus_card(corpus)
+    card = {"corpus": data, **({"credits": data["credits"]} if "credits" in data else {})}
+    model = fit_pca(splits["train"], splits["validation"], corpus.spec, zdim, card)
+    if len(splits["test"]):
+        row = measure(model, splits["test"], splits["train"])
+        model.card["metrics"]["test"] = {k: row[k] for k in CARD_METRICS if k in row}
+    return model
+
+
 def save_pca(path: str | Path, model: PCAModel) -> None:
     """Write the PCA arrays and card (.npz) atomically, and the card as JSON beside it."""
     model.card = dict(model.card, format=PCA_FORMAT, hit_threshold=model.hit_threshold.tolist())
@@ -93,7 +107,7 @@ def load_pca(path: str | Path) -> PCAModel:
     try:
         with np.load(path, allow_pickle=False) as data:
             arrays = {k: data[k] for k in ("mean", "components", "variance", "card")}
-    except (OSError, ValueError, KeyError, EOFError) as e:
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:
         raise EvodrumError(f"{path}: not a readable PCA file ({type(e).__name__}: {e})") from None
     card = parse_card(path, arrays["card"])
     if card.get("format") != PCA_FORMAT:
@@ -104,4 +118,7 @@ def load_pca(path: str | Path) -> PCAModel:
     if (comps.ndim != 2 or comps.shape[1] != inputs or arrays["mean"].shape != (inputs,)
             or arrays["variance"].shape != (len(comps),)):
         raise EvodrumError(f"{path}: PCA arrays do not fit {spec.describe()}")
-    return PCAModel(arrays["mean"], comps, arrays["variance"], spec, card)
+    try:
+        return PCAModel(arrays["mean"], comps, arrays["variance"], spec, card)
+    except ValueError as e:
+        raise EvodrumError(f"{path}: damaged PCA card ({e})") from None

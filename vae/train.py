@@ -26,7 +26,7 @@ from evodrum.grid import GridSpec
 from evodrum.kit import KIT_VERSION
 from vae import metrics
 from vae.calibrate import calibrate
-from vae.evaluate import measure
+from vae.evaluate import CARD_METRICS, measure
 from vae.files import (CHECKPOINT_FORMAT, load_torch, load_vae, network_from, parse_card,
                        save_model, save_torch)
 from vae.model import DrumModel
@@ -44,6 +44,7 @@ class TrainConfig:
     kind: str = "twohead"
     hidden: int = 400
     zdim: int = 20
+    velocity_rank: int = 64
     beta: float = 1.0
     kl_warmup: int = 0
     free_bits: float = 0.0
@@ -55,7 +56,8 @@ class TrainConfig:
     threads: int = 2
 
     def arch(self, spec: GridSpec) -> Arch:
-        return Arch(self.kind, spec.shape[0] * spec.steps, self.hidden, self.zdim)
+        return Arch(self.kind, spec.shape[0] * spec.steps, self.hidden, self.zdim,
+                    self.velocity_rank)
 
     def loss_weights(self) -> LossWeights:
         return LossWeights(self.beta, self.kl_warmup, self.free_bits)
@@ -97,6 +99,7 @@ class TrainResult:
     folder: Path
     best_epoch: int
     stopped_early: bool
+    seconds: float
 
 
 def _tensor(grids: np.ndarray, spec: GridSpec, what: str) -> torch.Tensor:
@@ -194,6 +197,7 @@ class Trainer:
             "name": f"{self.config.kind}-z{self.config.zdim}-h{self.config.hidden}",
             "kind": self.config.kind, "arch": self.config.arch(self.spec).to_dict(),
             "spec": self.spec.to_dict(), "kit": KIT_VERSION, "corpus": self.data_card,
+            **({"credits": self.data_card["credits"]} if "credits" in self.data_card else {}),
             "training": {"config": self.config.to_dict(), "epochs_done": len(self.history),
                          "best_epoch": self.best_epoch + 1, "seconds": round(self.seconds, 2),
                          "torch": torch.__version__},
@@ -227,7 +231,8 @@ class Trainer:
         finally:
             torch.set_num_threads(threads)
         model = self.best_model()
-        return TrainResult(model, self.history, self.folder, self.best_epoch + 1, stopped)
+        return TrainResult(model, self.history, self.folder, self.best_epoch + 1, stopped,
+                           self.seconds)
 
     def _epochs(self, on_epoch) -> bool:
         cfg, weights, n = self.config, self.config.loss_weights(), len(self.x)
@@ -267,12 +272,6 @@ class Trainer:
         return load_vae(self.folder / "model.pt")
 
 
-#: Test metrics copied into a model's card.
-CARD_METRICS = ("precision", "recall", "f1", "f1_at_0.5", "velocity_error", "kl", "active_dims",
-                "sample_density", "corpus_density", "density_error", "soft_cells", "ghost_rate",
-                "soft_share")
-
-
 def finish(result: TrainResult, validation: np.ndarray, reference: np.ndarray,
            test: np.ndarray | None = None, threshold: str | None = None) -> DrumModel:
     """Set the best model's hit thresholds and record its test metrics in its card.
@@ -289,6 +288,8 @@ def finish(result: TrainResult, validation: np.ndarray, reference: np.ndarray,
     if test is not None:
         row = measure(model, test, reference)
         card_metrics["test"] = {k: row[k] for k in CARD_METRICS if k in row}
-    model.card = dict(model.card, metrics=card_metrics)
+    training = dict(model.card.get("training", {}), epochs_done=len(result.history),
+                    seconds=round(result.seconds, 2))
+    model.card = dict(model.card, metrics=card_metrics, training=training)
     save_model(result.folder / "model.pt", model)
     return model

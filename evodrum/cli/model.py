@@ -5,6 +5,7 @@ inside the commands (through `vae`), so `evodrum --help` stays fast.
 """
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -68,21 +69,19 @@ def _write(folder: Path, stem: str, grids: np.ndarray, titles: list[str], spec, 
 
 # --- training ----------------------------------------------------------------
 
-TRAIN_OPTIONS = ("kind", "hidden", "zdim", "beta", "kl_warmup", "free_bits", "batch_size", "lr",
-                 "seed", "patience", "threads")
-
-
 @main.command()
 @corpus_option
 @cache_option
-@click.option("--kind", type=click.Choice(["twohead", "paper"]), default="twohead",
+@click.option("--kind", type=click.Choice(["twohead", "paper", "pca"]), default="twohead",
               show_default=True,
               help="twohead: separate hit and velocity heads (clean hits); paper: McDermott "
-                   "(2018), one sigmoid per cell.")
+                   "(2018), one sigmoid per cell; pca: the linear baseline (writes pca.npz).")
 @click.option("-z", "--zdim", type=click.IntRange(1), default=20, show_default=True,
               help="Latent dimensions.")
 @click.option("--hidden", type=click.IntRange(1), default=400, show_default=True,
               help="Hidden units in encoder and decoder.")
+@click.option("--velocity-rank", type=click.IntRange(0), default=64, show_default=True,
+              help="twohead: rank of the velocity head (0: full layer; low rank decodes faster).")
 @click.option("--beta", "--lambda", "beta", type=click.FloatRange(0), default=1.0,
               show_default=True, help="Weight of the KL term (the paper's lambda).")
 @click.option("--kl-warmup", type=click.IntRange(0), default=0, show_default=True,
@@ -121,8 +120,10 @@ def train(ctx, corpus_name, cache_dir, epochs, threshold, out, resume, **options
       evodrum train                                 # default model, 300 epochs
       evodrum train --kind paper --out runs/paper   # McDermott (2018)
       evodrum train --out runs/paper --resume       # continue after Ctrl-C
+      evodrum train --kind pca                      # PCA-20 baseline, in seconds
     """
     from evodrum.corpus import load_corpus
+    from vae.files import corpus_card
     from vae.train import TrainConfig, Trainer, finish, saved_config
 
     if resume:
@@ -138,6 +139,8 @@ def train(ctx, corpus_name, cache_dir, epochs, threshold, out, resume, **options
         config = TrainConfig.from_dict({**saved.config.to_dict(),
                                         "epochs": epochs or saved.config.epochs})
         corpus_name = corpus_name or saved.corpus.get("path") or saved.corpus.get("name")
+    elif options["kind"] == "pca":
+        return _fit_pca(load_corpus(corpus_name, cache_dir), options["zdim"], out)
     else:
         config = TrainConfig(epochs=epochs or 300, **options)
     corpus = load_corpus(corpus_name, cache_dir)
@@ -145,11 +148,8 @@ def train(ctx, corpus_name, cache_dir, epochs, threshold, out, resume, **options
     splits = {s: corpus.split_grids(s) for s in ("train", "validation", "test")}
     if not len(splits["validation"]):
         raise EvodrumError(f"corpus {corpus.path}: has no validation split to choose epochs on")
-    data_card = {"name": corpus.path.name, "path": str(corpus.path),
-                 "manifest_hash": corpus.manifest_hash,
-                 "windows": {s: len(g) for s, g in splits.items()}}
     trainer = Trainer(folder, splits["train"], splits["validation"], corpus.spec, config,
-                      data_card, resume=resume)
+                      corpus_card(corpus), resume=resume)
     done = len(trainer.history)
     click.echo(f"training {config.kind} (z={config.zdim}, h={config.hidden}, "
                f"lambda={config.beta}) on {len(splits['train'])} loops -> {folder}")
@@ -157,7 +157,7 @@ def train(ctx, corpus_name, cache_dir, epochs, threshold, out, resume, **options
         click.echo(f"resuming after epoch {done}")
     with click.progressbar(length=config.epochs - done, label="epochs",
                            item_show_func=lambda row: _epoch_line(row) if row else None,
-                           file=click.get_text_stream("stderr")) as bar:
+                           file=sys.stderr) as bar:
         try:
             result = trainer.run(on_epoch=lambda row: bar.update(1, row))
         except KeyboardInterrupt:
@@ -173,6 +173,18 @@ def train(ctx, corpus_name, cache_dir, epochs, threshold, out, resume, **options
     if test:
         click.echo("test split: " + ", ".join(f"{k} {v:.3f}" for k, v in test.items()
                                               if isinstance(v, float)))
+
+
+def _fit_pca(corpus, zdim: int, out) -> None:
+    from vae.pca import fit_corpus_pca, save_pca
+    model = fit_corpus_pca(corpus, zdim)
+    path = new_run_dir("train-pca", out) / "pca.npz"
+    save_pca(path, model)
+    test = model.card["metrics"].get("test", {})
+    click.echo(f"PCA-{zdim} explains {model.card['explained_variance_ratio']:.1%} of the "
+               f"variance; hit threshold {model.hit_threshold[0]:.2f}; wrote {path}")
+    if test:
+        click.echo("test split: " + ", ".join(f"{k} {v:.3f}" for k, v in test.items()))
 
 
 def _epoch_line(row: dict) -> str:
