@@ -3,7 +3,6 @@ resuming, favourites and the player's lifecycle, all with the shipped model."""
 from __future__ import annotations
 
 import json
-import os
 import time
 
 import mido
@@ -31,7 +30,7 @@ from evodrum.interactive.summary import write_summary
 from evodrum.kit import ROWS
 
 #: The model the tests evolve with: None is the shipped one.
-MODEL = os.environ.get("EVODRUM_INTERACTIVE_TEST_MODEL") or None
+MODEL = None
 BD = ROWS.index("BD")
 
 

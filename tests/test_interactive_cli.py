@@ -3,7 +3,6 @@ killed mid-session and resumed, and the loops it wrote with --no-audio."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -20,16 +19,13 @@ from evodrum.audio.wav import read_wav
 from evodrum.cli import main
 from evodrum.interactive import store
 
-MODEL = os.environ.get("EVODRUM_INTERACTIVE_TEST_MODEL")
-MODEL_ARGS = ["--model", MODEL] if MODEL else []
 EVODRUM = [sys.executable, "-c", "from evodrum.cli import main; main()"]
 SCRIPT = ["1 7, 3 9", "f 3", "n", "2 8", "4 2", "n", "6 9, s 6", "n", "q"]
 
 
-def command(folder, *extra):
+def command(folder):
     return [*EVODRUM, "interactive", "--no-audio", "--synth", "builtin", "--seed", "5",
-            "--out", str(folder),
-            *MODEL_ARGS, *extra]
+            "--out", str(folder)]
 
 
 def saved(folder) -> dict | None:
@@ -161,6 +157,20 @@ def test_help_teaches_the_keys():
         assert text in result.output
 
 
+def test_pca_space_with_an_explicit_model_file(tmp_path):
+    from vae.files import DEFAULT_MODEL
+    result = CliRunner().invoke(main, [
+        "interactive", "--no-audio", "--space", "pca", "--model", str(DEFAULT_MODEL),
+        "--seed", "3", "--loops", "4", "--fresh", "0", "--out", str(tmp_path)],
+        input="1 9, 2 5\nn\nq\n")
+    assert result.exit_code == 0, result.output
+    d = saved(tmp_path)
+    assert d["settings"]["space"] == "pca" and d["settings"]["model"] == str(DEFAULT_MODEL)
+    assert d["fingerprint"].startswith("pca:")
+    assert [len(g["loops"]) for g in d["generations"]] == [4, 4]
+    assert {p for lp in d["loops"] if lp["born"] == 1 for p in lp["parents"]} <= {1, 2}
+
+
 @pytest.mark.parametrize("args, problem", [
     (["--resume", "{whole}", "--loops", "4"], "drop --loops"),
     (["--seed-loops", "{bad}"], "bad.mid"),
@@ -172,8 +182,7 @@ def test_bad_options_are_one_line_errors(args, problem, whole, tmp_path):
     (tmp_path / "empty").mkdir()
     args = [a.format(whole=whole, bad=tmp_path / "bad.mid", empty=tmp_path / "empty")
             for a in args]
-    model = [] if "--resume" in args else MODEL_ARGS
-    result = CliRunner().invoke(main, ["interactive", "--no-audio", *model, *args,
+    result = CliRunner().invoke(main, ["interactive", "--no-audio", *args,
                                        "--out", str(tmp_path / "run")], input="q\n")
     assert result.exit_code == 1, result.output
     assert problem in result.output and result.output.count("\n") == 1
