@@ -13,7 +13,7 @@ import click
 from evodrum.errors import EvodrumError
 
 #: Modules that register commands on `main`, in the order `--help` lists them.
-COMMAND_MODULES: tuple[str, ...] = ("data", "model", "features", "search", "listen", "compare")
+COMMAND_MODULES: tuple[str, ...] = ("data", "model", "features", "search", "listen", "interactive", "compare")
 
 
 class EvodrumGroup(click.Group):
