@@ -187,3 +187,13 @@ def test_bad_options_are_one_line_errors(args, problem, whole, tmp_path):
     assert result.exit_code == 1, result.output
     assert problem in result.output and result.output.count("\n") == 1
     assert "Traceback" not in result.output
+
+
+def test_no_sound_output_is_a_one_line_error_leaving_no_folder(tmp_path, monkeypatch):
+    from evodrum.audio import outputs
+    monkeypatch.setenv("PATH", str(tmp_path))  # no aplay, paplay, ... here
+    monkeypatch.setattr(outputs, "_load_sounddevice", lambda: (None, "disabled for the test"))
+    result = CliRunner().invoke(main, ["interactive", "--synth", "builtin",
+                                       "--out", str(tmp_path / "run")], input="q\n")
+    assert result.exit_code == 1 and "use --no-audio" in result.output
+    assert not (tmp_path / "run").exists()

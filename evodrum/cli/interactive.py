@@ -1,6 +1,7 @@
 """`evodrum interactive`: evolve drum loops by ear, rating them generation by generation."""
 from __future__ import annotations
 
+import contextlib
 import secrets
 import sys
 from dataclasses import replace
@@ -120,9 +121,15 @@ def interactive(ctx, loops, fresh, adventure, blend, keep_favourites, space, mod
         folder = new_run_dir("interactive", out)
 
     tty = sys.stdin.isatty() and sys.stdout.isatty()
-    player = open_player(output=output, midi_port=midi_port, no_audio=no_audio,
-                         out_dir=out_dir if given("out_dir") else folder / "listen",
-                         synth_name=synth_name, soundfont=soundfont, sr=sr)
+    try:
+        player = open_player(output=output, midi_port=midi_port, no_audio=no_audio,
+                             out_dir=out_dir if given("out_dir") else folder / "listen",
+                             synth_name=synth_name, soundfont=soundfont, sr=sr)
+    except EvodrumError:
+        if not resume:
+            with contextlib.suppress(OSError):
+                folder.rmdir()  # the new session folder, still empty
+        raise
     click.echo(f"session {folder} · seed {session.settings.seed} · {player.description}")
     with player:
         controller = Controller(session, folder, space_, player,
