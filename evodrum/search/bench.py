@@ -1,0 +1,82 @@
+"""Benchmark of the search: one generation's time split, and a whole default run.
+
+    python -m evodrum.search.bench [--space vae] [--generations 100]
+
+Goals on a 2-core machine: one generation of population 100 in the vae space
+(decode + features + well-formedness + DEAP variation) under 20 ms; a default
+`evodrum target` run (100 x 100) under 5 s including start-up.
+"""
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+from evodrum.search import models
+from evodrum.search.config import SearchConfig
+from evodrum.search.engine import run_search
+from evodrum.search.objective import Objective
+from evodrum.search.spaces import make_space
+from fitness import parse_target
+
+TARGET = "density=0.7,syncopation=0.1,hats.density=0.4"
+
+
+def time_split(space_name: str, generations: int) -> None:
+    """Run a default search with its phases timed separately."""
+    space = make_space(space_name)
+    reference = models.load_reference()
+    objective = Objective(space, parse_target(TARGET), reference, wellformed_weight=0.1)
+    spent = {"decode": 0.0, "features": 0.0, "well-formedness": 0.0}
+
+    def timed(name, fn):
+        def wrapper(*args, **kw):
+            t = time.perf_counter()
+            out = fn(*args, **kw)
+            spent[name] += time.perf_counter() - t
+            return out
+        return wrapper
+
+    space.decode = timed("decode", space.decode)
+    objective.target = type("TimedTarget", (), {
+        "distance": staticmethod(timed("features", objective.target.distance)),
+        "names": objective.target.names})()
+    objective.wellformed = timed("well-formedness", objective.wellformed)
+    config = SearchConfig(space=space_name, generations=generations, wellformed_weight=0.1)
+    start = time.perf_counter()
+    result = run_search(objective, config)
+    total = time.perf_counter() - start
+    gens = result.generations + 1
+    deap = total - sum(spent.values())
+    print(f"{space_name} space, population {config.population}, {gens} generations "
+          f"(incl. the initial one), {result.evaluations} evaluations:")
+    for name, t in [*spent.items(), ("DEAP variation, selection, bookkeeping", deap)]:
+        print(f"  {name:<40} {1000 * t / gens:7.2f} ms/generation  ({100 * t / total:4.1f}%)")
+    print(f"  {'total':<40} {1000 * total / gens:7.2f} ms/generation  (goal < 20 ms in vae space)")
+    print(f"  best target error {result.best_distance[0]:.4f}")
+
+
+def time_command() -> None:
+    """A default `evodrum target` run as a user starts it, start-up included."""
+    with tempfile.TemporaryDirectory() as out:
+        times = []
+        for _ in range(2):
+            t = time.perf_counter()
+            subprocess.run([sys.executable, "-m", "evodrum", "target", "--features", TARGET,
+                            "--out", out], check=True, capture_output=True)
+            times.append(time.perf_counter() - t)
+    print(f"default `evodrum target` (100 x 100, vae): {np.min(times):.2f} s wall, best of 2 "
+          "(goal < 5 s)")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--space", default="vae", choices=("vae", "pca", "grid"))
+    parser.add_argument("--generations", type=int, default=100)
+    args = parser.parse_args()
+    time_split(args.space, args.generations)
+    time_command()

@@ -1,0 +1,241 @@
+"""Search over genotype spaces: encode/decode, operators in bounds, seeding, resume, targets."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from evodrum.cli import main
+from evodrum.errors import EvodrumError
+from evodrum.search import models
+from evodrum.search.config import SearchConfig
+from evodrum.search.engine import run_search
+from evodrum.search.objective import Objective
+from evodrum.search.spaces import GridSpace, make_space
+from fitness import parse_target
+
+
+@pytest.fixture(scope="module")
+def reference():
+    return models.load_reference()
+
+
+@pytest.fixture(scope="module")
+def spaces():
+    return {name: make_space(name) for name in ("vae", "pca", "grid")}
+
+
+def onset_f1(a: np.ndarray, b: np.ndarray) -> float:
+    a, b = a > 0, b > 0
+    tp = (a & b).sum()
+    return 2 * tp / (a.sum() + b.sum())
+
+
+def test_spaces_decode_batches_of_the_right_shape(spaces):
+    rng = np.random.default_rng(0)
+    for space in spaces.values():
+        g = space.random(16, rng)
+        assert g.shape == (16, space.dim)
+        grids = space.decode(g)
+        assert grids.shape == (16, 9, 64) and grids.dtype == np.float32
+        assert grids.min() >= 0 and grids.max() <= 1
+    assert spaces["vae"].dim == spaces["pca"].dim == 20 and spaces["grid"].dim == 576
+
+
+def test_encode_then_decode_recovers_real_loops(spaces, groove_corpus):
+    loops = groove_corpus.split_grids("test")[::40]
+    grid = spaces["grid"]
+    np.testing.assert_allclose(grid.decode(grid.encode(loops)), loops, atol=1 / 127)
+    f1 = {n: onset_f1(spaces[n].decode(spaces[n].encode(loops)), loops) for n in ("vae", "pca")}
+    assert f1["vae"] > 0.7 and f1["pca"] > 0.6
+    assert f1["vae"] > f1["pca"]
+
+
+def test_pca_space_is_scaled_to_a_standard_normal_prior(spaces, groove_corpus):
+    z = spaces["pca"].encode(groove_corpus.split_grids("train")[::5])
+    assert np.allclose(z.std(axis=0), 1.0, atol=0.1)
+    assert np.allclose(z.mean(axis=0), 0.0, atol=0.1)
+
+
+def test_grid_prior_is_as_dense_as_real_drumming():
+    grids = GridSpace().decode(GridSpace().random(200, np.random.default_rng(1)))
+    assert 0.11 < (grids > 0).mean() < 0.15
+
+
+@pytest.mark.parametrize("space_name,algorithm", [("vae", "ga"), ("pca", "cmaes"),
+                                                  ("grid", "ga"), ("grid", "cmaes")])
+def test_operators_keep_genotypes_in_bounds(spaces, reference, space_name, algorithm):
+    space = spaces[space_name]
+    obj = Objective(space, parse_target("density=0.9"), reference)
+    seen = []
+    cfg = SearchConfig(space=space_name, algorithm=algorithm, population=20, generations=5,
+                       sigma=2.0)
+    from evodrum.search import engine
+    algo = engine.ALGORITHM_CLASSES[algorithm](obj, cfg)
+    algo.start(np.random.default_rng(0))
+    for _ in range(5):
+        algo.step()
+        seen.append(np.asarray(algo.population))
+    seen = np.concatenate(seen)
+    assert seen.min() >= space.low and seen.max() <= space.high
+
+
+def test_penalty_repair_lets_latents_roam_but_costs_fitness(spaces, reference):
+    space = spaces["vae"]
+    far = np.full((1, 20), 4.0)
+    obj = Objective(space, parse_target("density=0.5"), reference, prior_weight=0.05)
+    free = Objective(space, parse_target("density=0.5"), reference)
+    assert obj.evaluate(far)[1].fitness[0] == pytest.approx(free.evaluate(far)[1].fitness[0] + 0.05 * 15)
+    assert obj.evaluate(np.zeros((1, 20)))[1].fitness[0] == free.evaluate(np.zeros((1, 20)))[1].fitness[0]
+
+
+def _run(space, reference, **kw):
+    target = parse_target("density=0.5,syncopation=0.2")
+    cfg = SearchConfig(space=space.name, population=30, generations=kw.pop("generations", 8), **kw)
+    return run_search(Objective(space, target, reference), cfg)
+
+
+@pytest.mark.parametrize("algorithm", ["ga", "cmaes"])
+def test_same_seed_same_result_and_search_improves(spaces, reference, algorithm):
+    a = _run(spaces["vae"], reference, seed=5, algorithm=algorithm)
+    b = _run(spaces["vae"], reference, seed=5, algorithm=algorithm)
+    c = _run(spaces["vae"], reference, seed=6, algorithm=algorithm)
+    np.testing.assert_array_equal(a.best_genotypes, b.best_genotypes)
+    assert a.logbook.select("best") == b.logbook.select("best")
+    assert not np.array_equal(a.best_genotypes, c.best_genotypes)
+    curve = a.logbook.select("best_so_far")
+    assert curve[-1] <= curve[0] and all(x >= y for x, y in zip(curve, curve[1:]))
+    assert a.evaluations == a.logbook.select("evals")[-1]
+
+
+def test_vae_search_reaches_a_held_out_loops_features(spaces, reference, groove_corpus):
+    from fitness import Target
+    loop = groove_corpus.split_grids("test")[123]
+    target = Target.like(loop, names=("density", "syncopation", "symmetry"))
+    cfg = SearchConfig(space="vae", population=60, generations=40, seed=1)
+    result = run_search(Objective(spaces["vae"], target, reference), cfg)
+    assert result.best_distance[0] < 0.03
+    assert result.best_distance[0] == pytest.approx(target.distance(result.best_grids[:1])[0])
+
+
+def test_seed_loops_start_the_search(spaces, reference, groove_corpus):
+    loop = groove_corpus.split_grids("test")[7]
+    space = spaces["vae"]
+    seeds = space.encode(loop[None])
+    obj = Objective(space, parse_target("density=0.5"), reference)
+    from evodrum.search.ga import GA
+    ga = GA(obj, SearchConfig(population=20))
+    ga.start(np.random.default_rng(0), seeds)
+    first = np.asarray(ga.population)
+    np.testing.assert_allclose(first[0], np.clip(seeds[0], -3, 3), atol=1e-6)
+    assert np.linalg.norm(first[1:10] - seeds, axis=1).max() < 3.0  # variations near it
+    assert obj.evaluations == 20
+
+
+INTERRUPT = """
+import sys
+import numpy as np
+from evodrum.search import models
+from evodrum.search.config import SearchConfig
+from evodrum.search.engine import run_search
+from evodrum.search.objective import Objective
+from evodrum.search.spaces import make_space
+from fitness import parse_target
+space = make_space(sys.argv[1])
+obj = Objective(space, parse_target("density=0.5,syncopation=0.2"), models.load_reference(), 0.1)
+cfg = SearchConfig(space=sys.argv[1], algorithm=sys.argv[2], population=20, generations=9,
+                   checkpoint_every=3, seed=11, wellformed_weight=0.1)
+stop = int(sys.argv[4])
+def interrupt(gen, record):
+    if gen == stop:
+        raise KeyboardInterrupt
+try:
+    r = run_search(obj, cfg, checkpoint=__import__("pathlib").Path(sys.argv[3]),
+                   resume=stop == 0, on_generation=interrupt)
+    np.save(sys.argv[3] + ".best.npy", r.best_genotypes)
+    print(r.evaluations, len(r.logbook))
+except KeyboardInterrupt:
+    print("interrupted")
+"""
+
+
+@pytest.mark.parametrize("space_name,algorithm", [("vae", "ga"), ("grid", "cmaes")])
+def test_resume_in_a_new_process_continues_exactly(tmp_path, space_name, algorithm):
+    script = tmp_path / "run.py"
+    script.write_text(INTERRUPT)
+
+    def run(ckpt, stop):
+        out = subprocess.run([sys.executable, str(script), space_name, algorithm, str(ckpt),
+                              str(stop)], capture_output=True, text=True, check=True)
+        return out.stdout.strip()
+
+    straight = run(tmp_path / "straight.pkl", -1)
+    assert run(tmp_path / "cut.pkl", 5) == "interrupted"  # last checkpoint: generation 3
+    assert run(tmp_path / "cut.pkl", 0) == straight
+    np.testing.assert_array_equal(np.load(f"{tmp_path}/cut.pkl.best.npy"),
+                                  np.load(f"{tmp_path}/straight.pkl.best.npy"))
+
+
+def test_resume_with_other_settings_is_refused(tmp_path, spaces, reference):
+    space = spaces["grid"]
+    obj = Objective(space, parse_target("density=0.5"), reference)
+    ckpt = tmp_path / "c.pkl"
+    run_search(obj, SearchConfig(space="grid", population=10, generations=2), checkpoint=ckpt)
+    with pytest.raises(EvodrumError, match="population"):
+        run_search(obj, SearchConfig(space="grid", population=12, generations=2),
+                   checkpoint=ckpt, resume=True)
+    ckpt.write_bytes(b"garbage")
+    with pytest.raises(EvodrumError, match="cannot read"):
+        run_search(obj, SearchConfig(space="grid", population=10, generations=2),
+                   checkpoint=ckpt, resume=True)
+
+
+# --- the command --------------------------------------------------------------
+
+def run_cli(*args):
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+def test_target_command_writes_a_run_folder(tmp_path):
+    out = tmp_path / "run"
+    r = run_cli("target", "--features", "density=0.5,hats.syncopation=0.2", "-g", "5", "-p", "20",
+                "--out", out, "--top", "2", "--ascii")
+    assert r.exit_code == 0, r.output
+    assert "distance" in r.output and "BD  |" in r.output
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["evaluations"] > 20 and len(summary["best"]) == 2
+    assert (out / "best_01.mid").exists() and (out / "logbook.csv").read_text().count("\n") == 7
+    best = summary["best"][0]
+    from evodrum import midi
+    from fitness import compute
+    feats = compute(midi.read_loop(out / "best_01.mid"))
+    assert feats["all.density"][0] == pytest.approx(best["features"]["all.density"])
+
+
+def test_target_resume_finishes_an_interrupted_run(tmp_path):
+    out = tmp_path / "run"
+    args = ["target", "-f", "density=0.4", "-g", "6", "-p", "10", "--space", "pca"]
+    assert run_cli(*args, "--out", out).exit_code == 0
+    done = json.loads((out / "summary.json").read_text())
+    (out / "summary.json").unlink()
+    r = run_cli("target", "--resume", out)
+    assert r.exit_code == 0, r.output
+    assert json.loads((out / "summary.json").read_text())["best"] == done["best"]
+
+
+@pytest.mark.parametrize("args,message", [
+    (["-f", "loudness=0.5"], "unknown target feature 'loudness'"),
+    (["-f", "density=1.5"], "within [0, 1]"),
+    (["-f", "density"], "NAME=VALUE"),
+    ([], "give --features"),
+    (["--like", "missing.mid"], "missing.mid"),
+    (["-f", "density=0.3", "--mutation", "flip"], "grid space's native operator"),
+])
+def test_bad_targets_are_one_clear_line(tmp_path, args, message):
+    r = run_cli("target", *args, "--out", tmp_path / "x")
+    assert r.exit_code != 0
+    assert message in r.output and "Traceback" not in r.output
