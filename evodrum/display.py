@@ -1,5 +1,10 @@
 """Terminal rendering of drum grids: rows labelled, bars and beats marked,
-velocity shown by glyph. Every command that shows a loop uses `render`."""
+velocity shown by glyph. Every command that shows a loop uses `render`.
+
+A 4-bar loop fits an 80-column terminal: '|' separates bars, the header
+numbers the bars and puts a tick over each beat, and a rest on a beat is drawn
+with its own glyph so the pulse stays visible inside the rows.
+"""
 from __future__ import annotations
 
 import numpy as np
@@ -7,50 +12,45 @@ import numpy as np
 from evodrum.grid import GridSpec
 from evodrum.kit import ROWS
 
-#: Rest glyph, then hits from softest to loudest (velocity quartiles).
-UNICODE_GLYPHS = ("·", "░", "▒", "▓", "█")
-ASCII_GLYPHS = (".", "-", "o", "O", "X")
-LEGEND = "velocity: soft {1} {2} {3} {4} loud, {0} rest"
+#: Rest off the beat, rest on a beat, then hits from softest to loudest (velocity quartiles).
+UNICODE_GLYPHS = ("·", "┊", "░", "▒", "▓", "█")
+ASCII_GLYPHS = (".", ":", "-", "o", "O", "X")
+LEGEND = "velocity: soft {2} {3} {4} {5} loud; rest {0} (on a beat {1})"
 
 
-def _cells(row: np.ndarray, glyphs: tuple[str, ...]) -> np.ndarray:
-    level = np.where(row > 0, np.minimum(np.ceil(row * 4), 4), 0).astype(int)
+def _cells(row: np.ndarray, on_beat: np.ndarray, glyphs: tuple[str, ...]) -> np.ndarray:
+    level = np.where(row > 0, 1 + np.minimum(np.ceil(row * 4), 4), on_beat).astype(int)
     return np.asarray(glyphs)[level]
+
+
+def _header(spec: GridSpec) -> str:
+    """Bar numbers over each bar's first step and a tick over every other beat."""
+    marks = []
+    for bar in range(spec.bars):
+        cells = [" "] * spec.steps_per_bar
+        for beat in range(1, spec.beats_per_bar):
+            cells[beat * spec.steps_per_beat] = "'"
+        label = str(bar + 1)
+        cells[:len(label)] = label
+        marks.append("".join(cells))
+    return " " + " ".join(marks)
 
 
 def render(grid: np.ndarray, spec: GridSpec, title: str | None = None,
            ascii: bool = False, legend: bool = False) -> str:
-    """A multi-line string showing one (9, S) grid; '|' marks bars, spaces beats."""
+    """A multi-line string showing one (9, S) grid."""
     grid = np.asarray(grid)
     if grid.shape != spec.shape:
         raise ValueError(f"grid shape {grid.shape} does not match {spec.describe()}")
     glyphs = ASCII_GLYPHS if ascii else UNICODE_GLYPHS
-    bar_sep = "|"
-
-    def layout(cells) -> str:
-        bars = []
-        for b in range(spec.bars):
-            beats = []
-            for beat in range(spec.beats_per_bar):
-                start = b * spec.steps_per_bar + beat * spec.steps_per_beat
-                beats.append("".join(cells[start:start + spec.steps_per_beat]))
-            bars.append(" ".join(beats))
-        return bar_sep + bar_sep.join(bars) + bar_sep
-
-    width = len(layout([" "] * spec.steps))
-    header = [" "] * width
-    pos = 1
-    bar_width = spec.beats_per_bar * (spec.steps_per_beat + 1) - 1
-    for b in range(spec.bars):
-        label = str(b + 1)
-        header[pos:pos + len(label)] = label
-        pos += bar_width + 1
-    lines = []
-    if title:
-        lines.append(title)
-    lines.append("    " + "".join(header))
+    on_beat = (np.arange(spec.steps) % spec.steps_per_beat == 0).astype(int)
+    lines = [title] if title else []
+    lines.append("    " + _header(spec))
     for name, row in zip(ROWS, grid):
-        lines.append(f"{name:<3} " + layout(_cells(row, glyphs)))
+        cells = _cells(row, on_beat, glyphs)
+        bars = ["".join(cells[b * spec.steps_per_bar:(b + 1) * spec.steps_per_bar])
+                for b in range(spec.bars)]
+        lines.append(f"{name:<3} |" + "|".join(bars) + "|")
     if legend:
         lines.append("    " + LEGEND.format(*glyphs))
     return "\n".join(lines)
@@ -61,5 +61,9 @@ def render_many(grids: np.ndarray, spec: GridSpec, titles: list[str] | None = No
     """Several grids one under another, separated by blank lines, legend once at the end."""
     titles = titles or [None] * len(grids)
     parts = [render(g, spec, t, ascii) for g, t in zip(grids, titles)]
-    glyphs = ASCII_GLYPHS if ascii else UNICODE_GLYPHS
-    return "\n\n".join(parts) + "\n    " + LEGEND.format(*glyphs)
+    return "\n\n".join(parts) + "\n    " + legend_line(ascii)
+
+
+def legend_line(ascii: bool = False) -> str:
+    """The glyph legend for grids drawn with `ascii` or not."""
+    return LEGEND.format(*(ASCII_GLYPHS if ascii else UNICODE_GLYPHS))

@@ -136,8 +136,7 @@ def show(files, spec, window, show_all, ascii):
         for i in picks:
             title = f"{path}  (window {i + 1} of {len(grids)}; {spec_used.describe()}){note}"
             click.echo(display.render(grids[i], spec_used, title, ascii=ascii) + "\n")
-    click.echo("    " + display.LEGEND.format(*(display.ASCII_GLYPHS if ascii
-                                                  else display.UNICODE_GLYPHS)))
+    click.echo("    " + display.legend_line(ascii))
 
 
 def _read_any(path: str, spec):
