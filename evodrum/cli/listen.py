@@ -45,8 +45,9 @@ listening_options = _options(
                       "playing audio; needs evodrum[midi]."),
     click.option("--no-audio", is_flag=True,
                  help="Play nothing: write each loop as MIDI and WAV for your own player."),
-    click.option("--out-dir", type=click.Path(file_okay=False), default=".",
-                 show_default=True, help="Where --no-audio writes its files."),
+    click.option("--out-dir", type=click.Path(file_okay=False), default=None,
+                 help="Where --no-audio writes its files [default: the current folder; "
+                      "interactive: the session's listen/ folder]."),
 )
 
 
@@ -54,7 +55,8 @@ def player_from_options(*, output, midi_port, no_audio, out_dir, synth_name, sou
     """The Player the listening options describe (see evodrum.audio.open_player);
     a command decorated with `listening_options` passes its parameters by name."""
     from evodrum.audio import open_player
-    return open_player(output=output, midi_port=midi_port, no_audio=no_audio, out_dir=out_dir,
+    return open_player(output=output, midi_port=midi_port, no_audio=no_audio,
+                       out_dir=out_dir or ".",
                        synth_name=synth_name, soundfont=soundfont, sr=sr, report=click.echo)
 
 
