@@ -76,7 +76,8 @@ def time_command() -> None:
           "(goal < 5 s)")
 
 
-def heldout_targets(space_name: str, n: int, wellformed_weight: float) -> None:
+def heldout_targets(space_name: str, n: int, wellformed_weight: float,
+                    repair: str = "clip") -> None:
     """Default searches towards the features of `n` held-out test loops."""
     from evodrum.corpus import load_corpus
     from fitness import FEATURE_NAMES, Target
@@ -88,14 +89,16 @@ def heldout_targets(space_name: str, n: int, wellformed_weight: float) -> None:
     errors, scores = [], []
     for i, pick in enumerate(picks):
         target = Target.like(test[pick], corpus.spec, FEATURE_NAMES)
-        objective = Objective(space, target, reference, wellformed_weight)
-        config = SearchConfig(space=space_name, seed=i, wellformed_weight=wellformed_weight)
+        config = SearchConfig(space=space_name, seed=i, wellformed_weight=wellformed_weight,
+                              repair=repair)
+        objective = Objective(space, target, reference, wellformed_weight,
+                              config.prior_weight if repair == "penalty" else 0.0)
         result = run_search(objective, config)
         errors.append(result.best_distance[0])
         scores.append(reference.score(result.best_grids[:1])[0])
     real = reference.score(test[picks])
     print(f"{space_name} space, {n} targets copied from held-out loops (all 12 features), "
-          f"default budget, wellformed weight {wellformed_weight}:")
+          f"default budget, wellformed weight {wellformed_weight}, repair {repair}:")
     print(f"  mean absolute feature error of the best loop: mean {np.mean(errors):.4f}, "
           f"median {np.median(errors):.4f}, max {np.max(errors):.4f} (goal < 0.02)")
     print(f"  well-formedness of the best loops: mean {np.mean(scores):.2f}, median "
@@ -110,8 +113,9 @@ if __name__ == "__main__":
     parser.add_argument("--heldout", type=int, default=0, metavar="N",
                         help="also search towards N held-out corpus loops' features")
     parser.add_argument("--wellformed", type=float, default=0.1)
+    parser.add_argument("--repair", default="clip", choices=("clip", "penalty"))
     args = parser.parse_args()
     time_split(args.space, args.generations)
     time_command()
     if args.heldout:
-        heldout_targets(args.space, args.heldout, args.wellformed)
+        heldout_targets(args.space, args.heldout, args.wellformed, args.repair)
