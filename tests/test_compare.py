@@ -71,7 +71,7 @@ def records(tiny):
 
 
 def test_every_run_leaves_a_consistent_result(tiny, records):
-    config, folder, output = tiny
+    config, _, output = tiny
     assert len(records) == 16 and "ran 16 runs in" in output
     reference = models.load_reference()
     for key, r in records.items():
@@ -98,7 +98,8 @@ def test_summary_table_matches_the_runs(tiny, records):
         errors = [r["error"] for r in recs]
         wf = [r["wellformed"] for r in recs]
         assert float(row["error_median"]) == pytest.approx(np.median(errors), rel=1e-5, abs=1e-9)
-        assert float(row["error_q75"]) == pytest.approx(np.percentile(errors, 75), rel=1e-5, abs=1e-9)
+        assert float(row["error_q75"]) == pytest.approx(np.percentile(errors, 75), rel=1e-5,
+                                                        abs=1e-9)
         assert float(row["wellformed_mean"]) == pytest.approx(np.mean(wf), rel=1e-5, abs=1e-9)
         reached = [min(r["curve"]["error"]) <= config.threshold for r in recs]
         assert float(row["success_rate"]) == pytest.approx(np.mean(reached))
@@ -116,7 +117,7 @@ def test_summary_table_matches_the_runs(tiny, records):
 
 
 def test_tests_table_is_mann_whitney_with_holm(tiny, records):
-    config, folder, _ = tiny
+    _, folder, _ = tiny
     rows = read_csv(folder / "tests.csv")
     assert {r["metric"] for r in rows} == {"error", "wellformed"} and len(rows) == 8
     for metric in ("error", "wellformed"):
@@ -137,7 +138,7 @@ def test_tests_table_is_mann_whitney_with_holm(tiny, records):
 
 
 def test_report_shows_the_numbers_and_figures(tiny):
-    config, folder, output = tiny
+    _, folder, output = tiny
     text = (folder / "report.md").read_text()
     for row in read_csv(folder / "summary.csv"):
         assert f"{float(row['error_median']):.4f} [{float(row['error_q25']):.4f}, " \

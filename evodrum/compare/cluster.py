@@ -15,7 +15,7 @@ from __future__ import annotations
 import random
 import threading
 import uuid
-from typing import Callable
+from collections.abc import Callable
 
 from evodrum.compare import runner
 from evodrum.compare.config import CompareConfig, RunKey
@@ -24,7 +24,8 @@ from evodrum.errors import EvodrumError
 #: One search at a time per worker process, whatever its thread count.
 _SEARCH_LOCK = threading.Lock()
 #: The `random` module's functions that draw from (or seed) its shared generator.
-_SHARED = [n for n in random.__all__ if getattr(getattr(random, n), "__self__", None) is random._inst]
+_SHARED = [n for n in random.__all__
+           if getattr(getattr(random, n), "__self__", None) is random._inst]
 
 
 class _ThreadStreams(threading.local):

@@ -51,7 +51,7 @@ def convergence(config: CompareConfig, records: dict[RunKey, dict], task: str, p
             q = summary.curve_quartiles(config, records, (task, space, algorithm))
             if not q:
                 continue
-            floor = lambda v: np.maximum(v, ERROR_FLOOR)  # noqa: E731
+            floor = lambda v: np.maximum(v, ERROR_FLOOR)
             ax.plot(q["evaluations"], floor(q["median"]), color=COLOURS[space], label=space,
                     drawstyle="steps-post")
             ax.fill_between(q["evaluations"], floor(q["q25"]), floor(q["q75"]), step="post",
@@ -92,7 +92,8 @@ def best_loops(config: CompareConfig, records: dict[RunKey, dict], task: str, pa
             ax.set_title(f"{space} / {algorithm}: error {best['error']:.4f}, "
                          f"well-formed {best['wellformed']:.2f} (seed {best['run']['seed']})",
                          fontsize=8)
-    fig.suptitle(f"{task}: best loop per space and algorithm (darker = louder; bars marked in red)", fontsize=9)
+    fig.suptitle(f"{task}: best loop per space and algorithm "
+                 "(darker = louder; bars marked in red)", fontsize=9)
     try:
         return _save(fig, path)
     finally:

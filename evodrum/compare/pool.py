@@ -10,8 +10,8 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from typing import Callable, Iterator
 
 from evodrum.compare import runner
 from evodrum.compare.config import CompareConfig, RunKey

@@ -27,13 +27,13 @@ def single_thread() -> None:
     torch.set_num_threads(1)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def reference(model: str | None):
     """The well-formedness reference beside `model` (or the shipped one), once per process."""
     return models.load_reference(model)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def space(name: str, model: str | None):
     """The genotype space `name` decoded by `model`'s files, once per process."""
     spec = reference(model).spec

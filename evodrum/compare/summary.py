@@ -96,8 +96,9 @@ def pairwise_tests(config: CompareConfig, records: dict[RunKey, dict]) -> list[d
         for task in config.tasks:
             for algorithm in config.algorithms:
                 for a, b in combinations(config.spaces, 2):
-                    x = [r[metric] for r in cell_records(config, records, (task.name, a, algorithm))]
-                    y = [r[metric] for r in cell_records(config, records, (task.name, b, algorithm))]
+                    x, y = ([r[metric] for r in
+                             cell_records(config, records, (task.name, s, algorithm))]
+                            for s in (a, b))
                     if len(x) < 2 or len(y) < 2:
                         continue
                     u, p = stats.mann_whitney(x, y)

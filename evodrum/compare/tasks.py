@@ -52,7 +52,8 @@ def tasks_toml(tasks: list[Task]) -> str:
     blocks = []
     for t in tasks:
         goals = ", ".join(f'"{k}" = {v:g}' for k, v in t.target.goals.items())
-        lines = ["[[tasks]]", f'name = "{t.name}"', f'source = "{t.source}"', f"goals = {{ {goals} }}"]
+        lines = ["[[tasks]]", f'name = "{t.name}"', f'source = "{t.source}"',
+                 f"goals = {{ {goals} }}"]
         weights = {k: w for k, w in t.target.weights.items() if w != 1}
         if weights:
             lines.append("weights = { " + ", ".join(f'"{k}" = {w:g}' for k, w in weights.items())
