@@ -162,6 +162,14 @@ def test_density_calibration_matches_corpus_rows(groove):
     assert model.card["threshold_method"] == "density"
 
 
+def test_prior_gap_is_zero_when_encodings_fill_the_prior():
+    rng = np.random.default_rng(0)
+    mu = rng.standard_normal((20000, 5)) * 0.6
+    fits = np.full((20000, 5), np.log(0.64))  # var(mu) + posterior variance = 1
+    assert metrics.prior_gap(mu, fits) < 0.01
+    assert metrics.prior_gap(mu * 3 + 1, fits) > 5
+
+
 def test_interpolation_and_variation_paths():
     a, b = np.full(20, -1.0, np.float32), np.linspace(-2, 2, 20).astype(np.float32)
     for path in (latent.lerp(a, b, 5), latent.slerp(a, b, 5)):

@@ -26,6 +26,6 @@ def load_default_pca() -> PCAModel:
     return load_pca(DEFAULT_PCA)
 
 
-__all__ = ["DEFAULT_MODEL", "DEFAULT_PCA", "DrumModel", "PCAModel", "Representation",
+__all__ = ["DEFAULT_MODEL", "DEFAULT_PCA", "DrumModel", "PCAModel", "Representation", "resolve",
            "fit_pca", "load_default_pca", "load_model", "load_pca", "load_vae",
            "save_model", "save_pca"]

@@ -17,7 +17,7 @@ from vae.representation import Representation, to_grids
 SAMPLES = 2000
 #: The test metrics a model's card records.
 CARD_METRICS = ("precision", "recall", "f1", "f1_at_0.5", "velocity_error", "kl", "active_dims",
-                "sample_density", "corpus_density", "density_error", "soft_cells", "ghost_rate",
+                "prior_gap", "sample_density", "corpus_density", "density_error", "soft_cells", "ghost_rate",
                 "soft_share")
 
 
@@ -45,6 +45,7 @@ def measure(rep: Representation, test: np.ndarray, reference: np.ndarray,
         mu, logvar = rep.posterior(test)
         row["kl"] = float(metrics.gaussian_kl(mu, logvar).mean())
         row["active_dims"] = metrics.active_units(mu)
+        row["prior_gap"] = metrics.prior_gap(mu, logvar)
     zs = rep.sample_latent(samples, rng=seed)
     s_presence, s_velocity = rep.decode_scores(zs)
     sampled = to_grids(s_presence, s_velocity, t)
@@ -83,7 +84,8 @@ TABLE_COLUMNS = (
     ("precision", "precision", False), ("recall", "recall", False), ("F1", "f1", False),
     ("F1 @0.5", "f1_at_0.5", False), ("F1 best thr. (test)", "f1_at_best_threshold", False),
     ("vel. error", "velocity_error", False), ("KL (nats)", "kl", False),
-    ("active dims", "active_dims", False), ("sample density / corpus", "density_ratio", False),
+    ("active dims", "active_dims", False), ("prior gap (nats)", "prior_gap", False),
+    ("sample density / corpus", "density_ratio", False),
     ("row density error", "density_error", True), ("soft cells", "soft_cells", True),
     ("ghost notes", "ghost_rate", True), ("soft hits", "soft_share", True),
 )
@@ -120,7 +122,9 @@ GLOSSARY = """\
   itself (an optimistic upper bound, as in the issue's figures).
 - **vel. error**: mean absolute velocity difference (0..1 scale) on correctly found hits.
 - **KL**: mean KL(q(z|x) || N(0, I)) on the test split, in nats; **active dims**: latent
-  dimensions whose posterior mean has variance > 0.01 over the test split.
+  dimensions whose posterior mean has variance > 0.01 over the test split; **prior gap**:
+  KL from a Gaussian fitted to the test loops' aggregate posterior to N(0, I), i.e. how
+  far the prior a search samples from is from where real loops encode (0 = no holes).
 - Sample columns use {samples} loops from each prior (N(0, I), or N(0, diag(variance))
   for PCA): **sample density / corpus** is the overall hit density ratio; **row density
   error** is sum over rows of |sample - corpus| density divided by the corpus density;

@@ -94,3 +94,15 @@ def active_units(mu: np.ndarray, threshold: float = ACTIVE_VARIANCE) -> int:
 def gaussian_kl(mu: np.ndarray, logvar: np.ndarray) -> np.ndarray:
     """KL(q(z|x) || N(0, I)) per loop, in nats."""
     return 0.5 * (mu ** 2 + np.exp(logvar) - 1.0 - logvar).sum(axis=-1)
+
+
+def prior_gap(mu: np.ndarray, logvar: np.ndarray) -> float:
+    """KL (nats) from a Gaussian fitted to the aggregate posterior to the prior N(0, I).
+
+    0 when the encodings of real loops fill the prior exactly; large when the prior
+    has "holes" where samples decode to loops unlike any in the corpus.
+    """
+    mu = np.asarray(mu, dtype=np.float64)
+    cov = np.cov(mu.T).reshape(mu.shape[1], mu.shape[1]) + np.diag(np.exp(logvar).mean(axis=0))
+    mean = mu.mean(axis=0)
+    return float(0.5 * (np.trace(cov) + mean @ mean - len(mean) - np.linalg.slogdet(cov)[1]))

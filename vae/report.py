@@ -14,33 +14,38 @@ PAPER_DECODING_THRESHOLD = 0.05
 
 
 def evaluation_rows(models: list[Representation], test, reference, samples: int = SAMPLES,
-                    seed: int = 0) -> list[dict]:
+                    seed: int = 0, labels: list[str] | None = None) -> list[dict]:
     """One table row per model; paper models get a second row decoded as in the paper."""
     rows = []
-    for model in models:
-        rows.append(measure(model, test, reference, samples, seed))
+    for model, label in zip(models, labels or [m.name for m in models]):
+        rows.append(dict(measure(model, test, reference, samples, seed), name=label))
         if getattr(model, "kind", None) == "paper":
             row = measure(model, test, reference, samples, seed, PAPER_DECODING_THRESHOLD)
-            rows.append(dict(row, name=f"{model.name} as decoded in the paper"))
+            rows.append(dict(row, name=f"{label} as decoded in the paper"))
     return rows
 
 
 def evaluation_report(folder: str | Path, models: list[Representation], corpus,
-                      samples: int = SAMPLES, seed: int = 0) -> Path:
-    """Measure `models` on the corpus's test split; write report.md and metrics.json."""
+                      samples: int = SAMPLES, seed: int = 0, notes: str = "",
+                      labels: list[str] | None = None) -> Path:
+    """Measure `models` on the corpus's test split; write report.md (with `notes`, a
+    markdown commentary, at the end) and metrics.json. `labels` name the table rows
+    [default: the models' card names]."""
     folder = Path(folder)
+    labels = labels or [m.name for m in models]
     test, reference = corpus.split_grids("test"), corpus.split_grids("train")
-    rows = evaluation_rows(models, test, reference, samples, seed)
+    rows = evaluation_rows(models, test, reference, samples, seed, labels)
     described = "\n".join(
-        f"- **{m.name}**: {m.card.get('kind')}, z = {m.zdim}"
+        f"- **{label}**: {m.card.get('kind')}, z = {m.zdim}"
         + (f", trained {m.card['training']['epochs_done']} epochs (best "
            f"{m.card['training']['best_epoch']}), settings "
            f"`{json.dumps(m.card['training']['config'])}`" if "training" in m.card else "")
-        for m in models)
-    notes = (f"Corpus `{corpus.path}` (manifest {corpus.manifest_hash}): {len(test)} test "
-             f"windows; sample statistics against its {len(reference)} training windows. "
-             f"Written {time.strftime('%Y-%m-%d %H:%M')}.\n\nModels:\n{described}")
+        for m, label in zip(models, labels))
+    summary = (f"Corpus `{corpus.path}` (manifest {corpus.manifest_hash}): {len(test)} test "
+               f"windows; sample statistics against its {len(reference)} training windows. "
+               f"Written {time.strftime('%Y-%m-%d %H:%M')}.\n\nModels:\n{described}")
     path = folder / "report.md"
-    write_text(path, report(rows, "Evaluation on the held-out test split", notes))
+    text = report(rows, "Evaluation on the held-out test split", summary)
+    write_text(path, text + (f"\n## Notes\n\n{notes.strip()}\n" if notes.strip() else ""))
     write_json(folder / "metrics.json", rows)
     return path

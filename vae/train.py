@@ -55,6 +55,10 @@ class TrainConfig:
     patience: int = 0       # epochs without a better validation loss before stopping; 0 = never
     threads: int = 2
 
+    def __post_init__(self):
+        if self.kind == "paper" and self.velocity_rank:
+            object.__setattr__(self, "velocity_rank", 0)  # the paper model has no velocity head
+
     def arch(self, spec: GridSpec) -> Arch:
         return Arch(self.kind, spec.shape[0] * spec.steps, self.hidden, self.zdim,
                     self.velocity_rank)
@@ -181,15 +185,19 @@ class Trainer:
             raise EvodrumError(f"{self.checkpoint_path}: trained on another corpus "
                                f"({saved_hash}); resume with the same corpus")
         self.config = config
-        self.net = network_from(self.checkpoint_path, card, payload["weights"])
+        self.net = network_from(self.checkpoint_path, card, payload.get("weights"))
         self.optimizer = torch.optim.Adam(self.net.parameters(), lr=config.lr)
-        self.optimizer.load_state_dict(payload["optimizer"])
-        self.generator.set_state(payload["generator"])
-        state = json.loads(payload["progress"])
-        self.history = state["history"]
-        self.best_loss = state["best_loss"]
-        self.best_epoch = state["best_epoch"]
-        self.seconds = state["seconds"]
+        try:
+            self.optimizer.load_state_dict(payload["optimizer"])
+            self.generator.set_state(payload["generator"])
+            state = json.loads(payload["progress"])
+            self.history = list(state["history"])
+            self.best_loss = float(state["best_loss"])
+            self.best_epoch = int(state["best_epoch"])
+            self.seconds = float(state["seconds"])
+        except (KeyError, TypeError, ValueError, RuntimeError) as e:
+            raise EvodrumError(f"{self.checkpoint_path}: damaged checkpoint, cannot resume "
+                               f"({type(e).__name__}: {e})") from None
 
     def card(self, **extra) -> dict:
         """The card shared by checkpoint and model files."""

@@ -339,8 +339,10 @@ def vary(file, count, amount, window, seed, model_path, out, bpm, ascii):
 @click.option("--samples", type=click.IntRange(10), default=2000, show_default=True,
               help="Prior samples per model for the sample statistics.")
 @seed_option
+@click.option("--notes", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="A markdown file of commentary to include in the report.")
 @out_option
-def evaluate(model_paths, corpus_name, cache_dir, samples, seed, out):
+def evaluate(model_paths, corpus_name, cache_dir, samples, seed, notes, out):
     """Compare representations on the corpus's held-out test split; writes report.md.
 
     Measures onset precision/recall/F1, velocity error, KL and active latent
@@ -357,10 +359,14 @@ def evaluate(model_paths, corpus_name, cache_dir, samples, seed, out):
     from evodrum.corpus import load_corpus
     from vae.report import evaluation_report
     corpus = load_corpus(corpus_name, cache_dir)
-    models = ([vae.load_model(p) for p in model_paths] if model_paths
-              else [vae.load_default_pca(), vae.load_model()])
+    paths = model_paths or (str(vae.DEFAULT_PCA), None)
+    models = [vae.load_model(p) for p in paths]
+    names = [m.name for m in models]
+    labels = [f"{m.name} ({'shipped' if p is None else vae.resolve(p).parent.name})"
+              if names.count(m.name) > 1 else m.name for m, p in zip(models, paths)]
     folder = new_run_dir("evaluate", out)
-    path = evaluation_report(folder, models, corpus, samples=samples, seed=seed or 0)
+    path = evaluation_report(folder, models, corpus, samples=samples, seed=seed or 0,
+                             notes=Path(notes).read_text() if notes else "", labels=labels)
     click.echo(path.read_text())
     click.echo(f"wrote {path}")
 
