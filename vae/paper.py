@@ -102,14 +102,15 @@ def _train(folder: Path, name: str, config: TrainConfig, splits: dict, spec, dat
     return result.model, result.history
 
 
-def paper_report(folder: str | Path, corpus, epochs: int = 60, seed: int = 0,
+def paper_report(folder: str | Path, corpus, epochs: int = 60, seed: int = 0, threads: int = 2,
                  progress: Callable[[str], None] = print) -> Path:
     """Run every experiment and write folder/report.md (plus PNGs and MIDI); returns its path."""
     folder = Path(folder)
     spec = corpus.spec
     splits = {s: corpus.split_grids(s) for s in ("train", "validation", "test")}
     data_card = corpus_card(corpus)
-    base = TrainConfig(kind="paper", hidden=400, zdim=20, beta=1.0, epochs=epochs, seed=seed)
+    base = TrainConfig(kind="paper", hidden=400, zdim=20, beta=1.0, epochs=epochs, seed=seed,
+                       threads=threads)
     rng = np.random.default_rng(seed)
     z_fixed = rng.standard_normal((N_SAMPLES, base.zdim)).astype(np.float32)
     rep = PaperReport(folder, spec, progress)

@@ -377,8 +377,10 @@ def evaluate(model_paths, corpus_name, cache_dir, samples, seed, notes, out):
 @click.option("--epochs", type=click.IntRange(1), default=60, show_default=True,
               help="Epochs for each of the report's trainings (the paper: 300).")
 @click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--threads", type=click.IntRange(1), default=2, show_default=True,
+              help="torch threads per training (1 is steadier on a busy machine).")
 @out_option
-def paper_report(corpus_name, cache_dir, epochs, seed, out):
+def paper_report(corpus_name, cache_dir, epochs, seed, threads, out):
     """Reproduce McDermott (2018)'s experiments; writes report.md, pictures and MIDI.
 
     Trains the paper's model (and a sweep over latent size z and hidden size h,
@@ -396,6 +398,6 @@ def paper_report(corpus_name, cache_dir, epochs, seed, out):
     from vae.paper import paper_report as run
     corpus = load_corpus(corpus_name, cache_dir)
     folder = new_run_dir("paper-report", out)
-    path = run(folder, corpus, epochs=epochs, seed=seed,
+    path = run(folder, corpus, epochs=epochs, seed=seed, threads=threads,
                progress=lambda msg: click.echo(msg, err=True))
     click.echo(f"wrote {path}")
