@@ -46,11 +46,11 @@ def model_fingerprint(config: CompareConfig) -> dict[str, str]:
     well-formedness reference every run is scored against."""
     from evodrum.search import models
     from vae.files import resolve
-    files = {"wellformed": models._beside_or_shipped(config.model, models.WELLFORMED_FILE)}
+    files = {"wellformed": models.beside_or_shipped(config.model, models.WELLFORMED_FILE)}
     if "vae" in config.spaces:
         files["vae"] = resolve(config.model)
     if "pca" in config.spaces:
-        files["pca"] = models._beside_or_shipped(config.model, models.PCA_FILE)
+        files["pca"] = models.beside_or_shipped(config.model, models.PCA_FILE)
     return {name: file_digest(path) for name, path in files.items()}
 
 

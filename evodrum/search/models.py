@@ -17,7 +17,8 @@ def model_dir(model: str | None) -> Path:
     return resolve(model).parent
 
 
-def _beside_or_shipped(model: str | None, name: str) -> Path:
+def beside_or_shipped(model: str | None, name: str) -> Path:
+    """The file `name` in the model's folder, else the shipped one (which may not exist)."""
     here = model_dir(model) / name
     return here if here.exists() else model_dir(None) / name
 
@@ -31,7 +32,7 @@ def load_vae(model: str | None = None):
 def load_pca(model: str | None = None):
     """The PCA baseline beside `model`, else the shipped one."""
     from vae.pca import load_pca as load
-    return load(_beside_or_shipped(model, PCA_FILE))
+    return load(beside_or_shipped(model, PCA_FILE))
 
 
 def load_reference(model: str | None = None, corpus: str | None = None) -> WellFormedness:
@@ -40,7 +41,7 @@ def load_reference(model: str | None = None, corpus: str | None = None) -> WellF
     if corpus is not None:
         from evodrum.corpus import load_corpus
         return WellFormedness.from_corpus(load_corpus(corpus))
-    path = _beside_or_shipped(model, WELLFORMED_FILE)
+    path = beside_or_shipped(model, WELLFORMED_FILE)
     if not path.exists():
         raise EvodrumError(f"{path}: no well-formedness reference; give --corpus NAME to "
                            "build one from a corpus")
