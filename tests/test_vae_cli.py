@@ -23,12 +23,22 @@ def run(*args):
     return CliRunner().invoke(main, [str(a) for a in args])
 
 
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """One torch thread: steady timings when other jobs share the two cores."""
+    import torch
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="module")
 def trained(groove_corpus, tmp_path_factory):
     """A small model trained through the CLI on the real corpus (2 epochs, then resumed to 3)."""
     out = tmp_path_factory.mktemp("train") / "run"
     args = ("train", "--corpus", groove_corpus.path, "--hidden", "64", "--batch-size", "256",
-            "--out", out)
+            "--threads", "1", "--out", out)
     r = run(*args, "--epochs", "2")
     assert r.exit_code == 0, r.output
     r = run("train", "--out", out, "--resume", "--epochs", "3")
@@ -113,3 +123,31 @@ def test_bad_model_files_are_one_line_errors(tmp_path):
         r = run(*args)
         assert r.exit_code == 1, (args, r.output)
         assert r.output.startswith("error: ") and r.output.count("\n") == 1, r.output
+
+
+def test_paper_report_runs_every_experiment_and_reuses_trainings(tmp_path, groove_corpus):
+    """On a subset of the corpus (every 8th window) for speed; the CLI only adds options."""
+    from dataclasses import replace
+
+    from vae import plot
+    from vae.paper import paper_report
+    subset = replace(groove_corpus, grids=groove_corpus.grids[::8],
+                     split=groove_corpus.split[::8])
+    out = tmp_path / "report"
+    messages = []
+    paper_report(out, subset, epochs=2, threads=1, progress=messages.append)
+    text = (out / "report.md").read_text()
+    for fig in range(2, 8):
+        assert f"## Fig. {fig}" in text
+    assert "**Each training runs 2 epochs**" in text
+    sweep = [line.split("|")[1].strip() for line in text.splitlines() if line.startswith("| ")]
+    assert [v for v in sweep if v.isdigit()] == ["2", "5", "10", "20", "40", "100", "200", "400",
+                                                  "800"]
+    midi_dirs = {p.parent.name for p in out.glob("midi/*/*.mid")}
+    assert {"fig2-epoch1", "fig3-pca", "fig6-reconstruction", "fig7-interpolation"} <= midi_dirs
+    assert len(list(out.glob("models/*/model.pt"))) == 9
+    if plot.available():
+        assert (out / "fig4-z.png").stat().st_size > 1000
+    messages.clear()
+    paper_report(out, subset, epochs=2, threads=1, progress=messages.append)
+    assert sum("reusing the finished training" in m for m in messages) == 9

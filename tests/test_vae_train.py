@@ -32,7 +32,7 @@ def _trainer(folder, splits, config, train=None, resume=False):
 
 
 def test_loss_falls_and_run_folder_is_complete(tmp_path, splits):
-    config = TrainConfig(hidden=64, epochs=4, batch_size=64)
+    config = TrainConfig(hidden=64, epochs=4, batch_size=64, threads=1)
     result = _trainer(tmp_path, splits, config, _small(splits)).run()
     losses = [row["loss"] for row in result.history]
     val = [row["val_loss"] for row in result.history]
@@ -49,7 +49,7 @@ def test_loss_falls_and_run_folder_is_complete(tmp_path, splits):
 def test_twohead_reconstructs_better_than_pca(tmp_path, splits):
     """Four epochs on the full train split already beat PCA-20 on unseen loops."""
     test = splits["test"]
-    result = _trainer(tmp_path, splits, TrainConfig(epochs=4, batch_size=32)).run()
+    result = _trainer(tmp_path, splits, TrainConfig(epochs=4, batch_size=32, threads=1)).run()
     model = finish(result, splits["validation"], splits["train"], test, threshold="f1")
     pca = fit_pca(splits["train"], splits["validation"], model.spec)
     vae_f1 = metrics.onset_scores(test, model.decode(model.encode(test)))["f1"]
@@ -72,7 +72,7 @@ def _weights(folder):
 
 def test_same_seed_same_run_and_resume_after_interrupt_is_exact(tmp_path, splits):
     train = _small(splits, 1000)
-    config = TrainConfig(hidden=48, epochs=3, batch_size=128, seed=7)
+    config = TrainConfig(hidden=48, epochs=3, batch_size=128, seed=7, threads=1)
     _trainer(tmp_path / "a", splits, config, train).run()
     _trainer(tmp_path / "b", splits, config, train).run()
 
@@ -92,7 +92,8 @@ def test_same_seed_same_run_and_resume_after_interrupt_is_exact(tmp_path, splits
     for key, state in oa["state"].items():
         for k, v in state.items():
             assert torch.equal(v, oc["state"][key][k])
-    other = _trainer(tmp_path / "d", splits, TrainConfig(hidden=48, epochs=1, seed=8), train)
+    other_config = TrainConfig(hidden=48, epochs=1, seed=8, threads=1)
+    other = _trainer(tmp_path / "d", splits, other_config, train)
     other.run()
     assert not torch.equal(_weights(tmp_path / "d")[0]["enc_hidden.weight"],
                            wa["enc_hidden.weight"])

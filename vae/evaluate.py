@@ -17,8 +17,8 @@ from vae.representation import Representation, to_grids
 SAMPLES = 2000
 #: The test metrics a model's card records.
 CARD_METRICS = ("precision", "recall", "f1", "f1_at_0.5", "velocity_error", "kl", "active_dims",
-                "prior_gap", "sample_density", "corpus_density", "density_error", "soft_cells", "ghost_rate",
-                "soft_share")
+                "prior_gap", "sample_density", "corpus_density", "density_error", "soft_cells",
+                "ghost_rate", "soft_share")
 
 
 def measure(rep: Representation, test: np.ndarray, reference: np.ndarray,

@@ -35,11 +35,12 @@ def _save(fig, path: Path) -> None:
 def _draw_grid(ax, grid: np.ndarray, spec: GridSpec, title: str | None) -> None:
     """One grid as a step sequencer: darker cells are louder hits, lines mark beats and bars."""
     ax.imshow(grid, cmap="Greys", vmin=0.0, vmax=1.0, aspect="auto", interpolation="nearest")
-    for x in range(0, spec.steps + 1, spec.steps_per_beat):
-        bar = x % spec.steps_per_bar == 0
-        ax.axvline(x - 0.5, color="tab:blue" if bar else "0.8", lw=1.0 if bar else 0.5)
-    for y in range(len(ROWS) + 1):
-        ax.axhline(y - 0.5, color="0.85", lw=0.4)
+    top, bottom = -0.5, len(ROWS) - 0.5
+    beats = np.arange(0, spec.steps + 1, spec.steps_per_beat) - 0.5
+    ax.vlines(beats, top, bottom, colors="0.8", lw=0.5)
+    ax.vlines(np.arange(0, spec.steps + 1, spec.steps_per_bar) - 0.5, top, bottom,
+              colors="tab:blue", lw=1.0)
+    ax.hlines(np.arange(len(ROWS) + 1) - 0.5, -0.5, spec.steps - 0.5, colors="0.85", lw=0.4)
     ax.set_yticks(range(len(ROWS)), ROWS, fontsize=7)
     ax.set_xticks([b * spec.steps_per_bar for b in range(spec.bars)],
                   [str(b + 1) for b in range(spec.bars)], fontsize=7)
