@@ -79,6 +79,7 @@ def target(features, like, space, algorithm, generations, population, seed, sigm
     from evodrum.search.config import SearchConfig
     from evodrum.search.target import TargetJob, load_job, run_target
 
+    single_torch_thread()
     if resume_dir:
         folder = Path(resume_dir)
         job = load_job(folder)
@@ -115,6 +116,13 @@ def target(features, like, space, algorithm, generations, population, seed, sigm
                                    [f"best {i}: {folder / f'best_{i:02d}.mid'}"
                                     for i in range(1, len(loops) + 1)], ascii=ascii))
     click.echo(f"\nwrote {len(loops)} MIDI files, logbook.csv and summary.json to {folder}")
+
+
+def single_torch_thread() -> None:
+    """Population-sized decodes (100 loops) take ~1 ms on one thread; a second torch
+    thread gains little and, when another program holds a core, stalls every decode."""
+    import torch
+    torch.set_num_threads(1)
 
 
 def _target(features: str | None, like: str | None, model: str | None):

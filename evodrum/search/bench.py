@@ -115,6 +115,8 @@ if __name__ == "__main__":
     parser.add_argument("--wellformed", type=float, default=0.1)
     parser.add_argument("--repair", default="clip", choices=("clip", "penalty"))
     args = parser.parse_args()
+    from evodrum.cli.search import single_torch_thread
+    single_torch_thread()  # as `evodrum target` runs
     time_split(args.space, args.generations)
     time_command()
     if args.heldout:
