@@ -116,8 +116,11 @@ def test_evaluate_compares_models_on_the_test_split(tmp_path, trained, groove_co
 def test_bad_model_files_are_one_line_errors(tmp_path):
     bad = tmp_path / "bad.pt"
     bad.write_bytes(b"\x80\x04garbage")
+    text = tmp_path / "notes.pt"
+    text.write_text("root:x:0:0:root:/root:/bin/bash\n")  # torch.load raises IndexError on this
     loop = drum_file(tmp_path / "a.mid", basic_beat(1), length_beats=4)
-    for args in (["sample", "--model", bad], ["encode", loop, "--model", tmp_path / "none.pt"],
+    for args in (["sample", "--model", bad], ["sample", "--model", text],
+                 ["encode", loop, "--model", tmp_path / "none.pt"],
                  ["reconstruct", tmp_path / "missing.mid", "--model", bad],
                  ["train", "--resume"]):
         r = run(*args)

@@ -54,7 +54,8 @@ def load_torch(path: str | Path, expected_format: str) -> dict:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise EvodrumError(f"{path}: refused to load, the file holds objects other than "
                            f"weights (possibly code): {first}") from None
-    except (RuntimeError, OSError, EOFError, ValueError, zipfile.BadZipFile, KeyError) as e:
+    except (RuntimeError, OSError, EOFError, ValueError, zipfile.BadZipFile, KeyError,
+            IndexError, TypeError, AttributeError, UnicodeDecodeError) as e:
         raise EvodrumError(f"{path}: not a readable model file "
                            f"(corrupt or not a torch archive: {type(e).__name__})") from None
     if not isinstance(payload, dict) or payload.get("format") != expected_format:
