@@ -234,8 +234,11 @@ def test_target_resume_finishes_an_interrupted_run(tmp_path):
     ([], "give --features"),
     (["--like", "missing.mid"], "missing.mid"),
     (["-f", "density=0.3", "--mutation", "flip"], "grid space's native operator"),
+    (["-f", "density=0.3", "--model", "missing.pt"], "missing.pt: no such model file"),
+    (["-f", "density=0.3", "--seed-loops", "missing.mid"], "missing.mid"),
 ])
 def test_bad_targets_are_one_clear_line(tmp_path, args, message):
     r = run_cli("target", *args, "--out", tmp_path / "x")
     assert r.exit_code != 0
     assert message in r.output and "Traceback" not in r.output
+    assert not (tmp_path / "x").exists()  # no empty run folder left behind

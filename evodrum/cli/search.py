@@ -77,18 +77,18 @@ def target(features, like, space, algorithm, generations, population, seed, sigm
     from evodrum import display
     from evodrum.runs import new_run_dir
     from evodrum.search.config import SearchConfig
-    from evodrum.search.target import TargetJob, load_job, run_target
+    from evodrum.search.target import TargetJob, load_job, prepare_target, run_target
 
     single_torch_thread()
     if resume_dir:
-        folder = Path(resume_dir)
-        job = load_job(folder)
+        job = load_job(Path(resume_dir))
     else:
         job = TargetJob(_target(features, like, model), SearchConfig(
             space=space, algorithm=algorithm, population=population, generations=generations,
             seed=seed, sigma=sigma, indpb=indpb, mutation=mutation, repair=repair,
             wellformed_weight=wellformed_weight), model, list(seed_loops), corpus)
-        folder = new_run_dir("target", out)
+    prepared = prepare_target(job)  # bad models or loops fail here, before a folder exists
+    folder = Path(resume_dir) if resume_dir else new_run_dir("target", out)
     cfg = job.config
     click.echo(f"target: {job.target}   space: {cfg.space}   algorithm: {cfg.algorithm}   "
                f"{cfg.population} x {cfg.generations}   seed: {cfg.seed}")
@@ -99,7 +99,7 @@ def target(features, like, space, algorithm, generations, population, seed, sigm
         def on_generation(generation, record):
             if generation:
                 bar.update(1, record)
-        result, loops = run_target(job, folder, resume=resume_dir is not None, top=top,
+        result, loops = run_target(prepared, folder, resume=resume_dir is not None, top=top,
                                    bpm=bpm, on_generation=on_generation)
 
     click.echo(f"\n{result.evaluations} evaluations; best loops "

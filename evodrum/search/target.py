@@ -117,11 +117,27 @@ def logbook_csv(result: SearchResult) -> str:
     return buf.getvalue()
 
 
-def run_target(job: TargetJob, folder: Path, *, resume: bool = False, top: int = 4,
+@dataclass
+class PreparedTarget:
+    """A job with its models loaded and seed loops encoded, ready to run."""
+
+    job: TargetJob
+    objective: Objective
+    reference: WellFormedness
+    seeds: np.ndarray | None
+
+
+def prepare_target(job: TargetJob) -> PreparedTarget:
+    """Load what the job needs, so bad models or loops fail before any search starts."""
+    objective, reference = build_objective(job)
+    return PreparedTarget(job, objective, reference, seed_genotypes(objective.space, job.seed_loops))
+
+
+def run_target(prepared: PreparedTarget, folder: Path, *, resume: bool = False, top: int = 4,
                bpm: float = 120.0, on_generation=None) -> tuple[SearchResult, list[BestLoop]]:
     """Run (or resume) the job in `folder`; writes the logbook, summary and best loops."""
-    objective, reference = build_objective(job)
-    seeds = seed_genotypes(objective.space, job.seed_loops)
+    job, objective, reference, seeds = (prepared.job, prepared.objective, prepared.reference,
+                                        prepared.seeds)
     if not resume:
         atomic.write_json(folder / JOB_FILE, job.to_dict())
     result = run_search(objective, job.config, seeds=seeds, checkpoint=folder / CHECKPOINT_FILE,
