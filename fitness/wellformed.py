@@ -10,6 +10,7 @@ self-match). Per set of loops: feature distributions against the corpus (see
 from __future__ import annotations
 
 import json
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -160,13 +161,21 @@ class WellFormedness:
             with np.load(path, allow_pickle=False) as data:
                 meta = json.loads(str(data["meta"]))
                 packed, heldout = data["train"], data["heldout"]
-        except (OSError, ValueError, KeyError) as e:
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile) as e:
             raise EvodrumError(f"{path}: not a well-formedness reference ({e})") from None
-        if meta.get("format") != FORMAT or meta.get("kit") != KIT_VERSION:
-            raise EvodrumError(f"{path}: well-formedness reference is format "
-                               f"{meta.get('format')} / kit {meta.get('kit')}, expected "
-                               f"{FORMAT} / {KIT_VERSION}; rebuild it from the corpus")
-        shape = tuple(meta["train_shape"])
-        bits = shape[1] * shape[2]
-        train = np.unpackbits(packed, axis=1, count=bits).astype(bool).reshape(shape)
-        return cls(OnsetIndex(train), heldout, GridSpec.from_dict(meta["spec"]), meta["info"])
+        if not isinstance(meta, dict) or meta.get("format") != FORMAT or meta.get("kit") != KIT_VERSION:
+            found = meta.get("format") if isinstance(meta, dict) else None
+            kit = meta.get("kit") if isinstance(meta, dict) else None
+            raise EvodrumError(f"{path}: well-formedness reference is format {found} / kit "
+                               f"{kit}, expected {FORMAT} / {KIT_VERSION}; rebuild it from the corpus")
+        try:
+            spec = GridSpec.from_dict(meta["spec"])
+            shape = tuple(int(n) for n in meta["train_shape"])
+            if shape[1:] != spec.shape or len(heldout) == 0:
+                raise ValueError("arrays do not fit its grid resolution")
+            train = np.unpackbits(packed, axis=1, count=shape[1] * shape[2]).astype(bool)
+            train = train.reshape(shape)
+            info = dict(meta["info"])
+        except (KeyError, TypeError, AttributeError, ValueError, IndexError) as e:
+            raise EvodrumError(f"{path}: damaged well-formedness reference ({e})") from None
+        return cls(OnsetIndex(train), heldout, spec, info)
