@@ -23,7 +23,7 @@ import numpy as np
 
 from evodrum import atomic
 from evodrum.errors import EvodrumError
-from evodrum.grid import DEFAULT_SPEC, GridSpec, from_midi_velocity
+from evodrum.grid import DEFAULT_SPEC, GridSpec, from_midi_velocity, to_midi_velocity
 from evodrum.kit import KIT_VERSION
 from evodrum.midi import BadMidiFile, read_drums, to_grids
 
@@ -133,12 +133,16 @@ def _process(job: tuple[str, Settings]) -> dict:
     """Read one file into grids; runs in a worker process, so it never raises."""
     path, settings = job
     try:
+        sha1 = file_digest(Path(path))
+    except OSError as e:
+        return {"status": "skipped", "reason": f"cannot read the file ({e.strerror})", "sha1": ""}
+    try:
         hits = read_drums(path)
         grids, q = to_grids(hits, settings.spec, settings.hop_bars)
     except BadMidiFile as e:
-        return {"status": "skipped", "reason": e.reason}
+        return {"status": "skipped", "reason": e.reason, "sha1": sha1}
     keep = (grids > 0).sum(axis=(1, 2)) >= settings.min_hits
-    result = {"status": "ok", "grids": grids[keep], "windows": int(keep.sum()),
+    result = {"status": "ok", "sha1": sha1, "grids": grids[keep], "windows": int(keep.sum()),
               "sparse_windows": int((~keep).sum()), "hits": int(len(hits.beats)),
               "mean_shift": q.mean_shift, "max_shift": q.max_shift,
               "collisions": q.collisions, "unmapped": hits.unmapped}
@@ -231,10 +235,10 @@ def _assemble(root: Path, sources: list[Source], results: list[dict], settings: 
     """Concatenate per-file results into a Corpus with a manifest."""
     grids, files, fps = [], [], _fingerprint(root, sources)
     for src, res, fp in zip(sources, results, fps):
-        entry = {"file": src.file, "sha1": file_digest(root / src.file), **fp,
-                 "split": src.split, "style": src.style, "beat_type": src.beat_type,
-                 "drummer": src.drummer, "status": res["status"]}
-        entry.update({k: v for k, v in res.items() if k not in ("grids", "status")})
+        entry = {"file": src.file, "sha1": res["sha1"], **fp, "split": src.split,
+                 "style": src.style, "beat_type": src.beat_type, "drummer": src.drummer,
+                 "status": res["status"]}
+        entry.update({k: v for k, v in res.items() if k not in ("grids", "status", "sha1")})
         if res["status"] == "ok":
             grids.append(res["grids"])
         files.append(entry)
@@ -252,7 +256,7 @@ def _assemble(root: Path, sources: list[Source], results: list[dict], settings: 
 
 def _save(corpus: Corpus, folder: Path) -> None:
     """Arrays first, manifest last: a manifest on disk always has its arrays."""
-    velocities = np.rint(corpus.grids * 127).astype(np.uint8)
+    velocities = to_midi_velocity(corpus.grids)
     with atomic.atomic_path(folder / "grids.npz") as tmp:
         with open(tmp, "wb") as f:
             np.savez_compressed(f, velocities=velocities, split=corpus.split,

@@ -126,3 +126,18 @@ def test_folder_without_midi_is_refused(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(EvodrumError, match="no MIDI files"):
         C.build_corpus(tmp_path / "empty", cache_dir=tmp_path / "c", progress=False)
+
+
+def test_file_listed_in_info_csv_but_missing_is_skipped(tmp_path):
+    """A partial unzip of the Groove corpus: the build goes on and names the file."""
+    root = tmp_path / "groove"
+    root.mkdir()
+    drum_file(root / "a.mid", basic_beat(4), length_beats=16)
+    (root / "info.csv").write_text(
+        "drummer,session,id,style,bpm,beat_type,time_signature,midi_filename,"
+        "audio_filename,duration,split\n"
+        "d1,s1,1,rock,120,beat,4-4,a.mid,,8,train\n"
+        "d1,s1,2,rock,120,beat,4-4,missing.mid,,8,test\n")
+    c = C.build_corpus(root, cache_dir=tmp_path / "cache", workers=1, progress=False)
+    reasons = dict(C.summary(c)["skipped_files"])
+    assert "cannot read the file" in reasons["missing.mid"] and len(c) == 1
