@@ -46,6 +46,10 @@ def test_show_convert_round_trip(tmp_path):
     np.testing.assert_array_equal(midi.read_loop(tmp_path / "back.mid"), midi.read_loop(src))
     assert run("convert", src, tmp_path / "loop.npy").exit_code == 0
     assert np.load(tmp_path / "loop.npy").shape == (1, 9, 64)
+    # grid to grid: a bare .npy gains its resolution in an .npz
+    assert run("convert", tmp_path / "loop.npy", tmp_path / "again.NPZ").exit_code == 0
+    np.testing.assert_array_equal(np.load(tmp_path / "again.NPZ")["grids"],
+                                  np.load(tmp_path / "loop.npy"))
 
 
 def test_bad_input_is_one_line_and_nonzero(tmp_path):

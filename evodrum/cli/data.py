@@ -141,7 +141,7 @@ def show(files, spec, window, show_all, ascii):
 
 def _read_any(path: str, spec):
     """Grids from a MIDI or grid file, with a note on how much timing moved."""
-    if Path(path).suffix in gridfile.SUFFIXES:
+    if Path(path).suffix.lower() in gridfile.SUFFIXES:
         grids, spec = gridfile.load_grids(path, spec)
         return grids, spec, ""
     grids, q = midi.read_grids_quantised(path, spec)
@@ -158,7 +158,7 @@ def _read_any(path: str, spec):
 @click.option("--type", "midi_type", type=click.Choice(["0", "1"]), default="1",
               show_default=True, help="MIDI file type to write.")
 def convert(source, target, spec, bpm, midi_type):
-    """Convert between MIDI files and grid arrays.
+    """Convert between MIDI files and grid arrays (either way, or grid to grid).
 
     \b
     MIDI -> .npy: an array (N, 9, S) of velocities in [0, 1], one grid per window.
@@ -171,20 +171,20 @@ def convert(source, target, spec, bpm, midi_type):
       evodrum convert loops.npz loop.mid --bpm 96
     """
     src, dst = Path(source), Path(target)
-    if src.suffix in gridfile.SUFFIXES and dst.suffix.lower() in C.MIDI_SUFFIXES:
-        grids, spec = gridfile.load_grids(src, spec)
-        names = [dst] if len(grids) == 1 else [dst.with_name(f"{dst.stem}_{i + 1:03d}{dst.suffix}")
-                                              for i in range(len(grids))]
-        for g, name in zip(grids, names):
-            midi.write_midi(name, g, spec, bpm, int(midi_type))
-        click.echo(f"wrote {len(names)} MIDI file(s): {names[0]}" + (" ..." if len(names) > 1 else ""))
-    elif dst.suffix in gridfile.SUFFIXES:
-        grids = midi.read_grids(src, spec)
+    kind = dst.suffix.lower()
+    if kind not in C.MIDI_SUFFIXES and kind not in gridfile.SUFFIXES:
+        raise EvodrumError(f"{dst}: write MIDI (.mid) or a grid file (.npy, .npz), "
+                           f"not {dst.suffix or 'a file without a suffix'}")
+    grids, spec = gridfile.read_any(src, spec)
+    if kind in gridfile.SUFFIXES:
         gridfile.save_grids(dst, grids, spec)
         click.echo(f"wrote {dst}: {len(grids)} grid(s) of {spec.describe()}")
-    else:
-        raise EvodrumError(f"cannot convert {src.suffix or src} to {dst.suffix or dst}: convert "
-                           "MIDI to .npy/.npz or .npy/.npz to .mid")
+        return
+    names = [dst] if len(grids) == 1 else [dst.with_name(f"{dst.stem}_{i + 1:03d}{dst.suffix}")
+                                          for i in range(len(grids))]
+    for g, name in zip(grids, names):
+        midi.write_midi(name, g, spec, bpm, int(midi_type))
+    click.echo(f"wrote {len(names)} MIDI file(s): {names[0]}" + (" ..." if len(names) > 1 else ""))
 
 
 @main.command("kit")
