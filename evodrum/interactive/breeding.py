@@ -183,7 +183,7 @@ def new_session(settings: Settings, space: Space) -> Session:
         for lp in seeds:
             session.loops[lp.id] = lp
     n_new = settings.loops - len(seeds)
-    n_children = n_new - settings.fresh if seeds else 0
+    n_children = max(0, n_new - settings.fresh) if seeds else 0  # seeds may fill it all
     loops = _new_loops(session, space, rng, seeds, {lp.id: 1 for lp in seeds}, n_children,
                        n_new - n_children, [lp.grid for lp in seeds])
     session.adopt(loops, seeds, None, rng.bit_generator.state)

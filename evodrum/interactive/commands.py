@@ -54,13 +54,18 @@ class Command:
 def _rating(text: str, line: str) -> int | None:
     if text == "-":
         return None
-    if not text.isdigit() or int(text) > RATING_MAX:
+    if not _digits(text) or int(text) > RATING_MAX:
         raise EvodrumError(f"{line!r}: a rating is a digit from 0 to {RATING_MAX} (or - to clear)")
     return int(text)
 
 
+def _digits(text: str) -> bool:
+    """ASCII digits only: str.isdigit() also accepts '²', which int() refuses."""
+    return text.isascii() and text.isdigit()
+
+
 def _number(text: str, line: str, what: str) -> int:
-    if not text.isdigit() or int(text) < 1:
+    if not _digits(text) or int(text) < 1:
         raise EvodrumError(f"{line!r}: {what} must be a number from 1")
     return int(text)
 
@@ -73,7 +78,7 @@ def parse_one(text: str) -> Command | None:
     head, args = words[0].lower(), words[1:]
     if head.startswith("=") and len(head) > 1:
         head, args = "=", [head[1:], *args]
-    if head.isdigit():
+    if _digits(head):
         loop = _number(head, text, "a loop number") - 1
         if not args:
             return Command("play", loop)

@@ -78,6 +78,10 @@ def from_dict(d: dict) -> Session:
     missing = {i for g in generations for i in g.loop_ids} - set(loops)
     if missing or not generations:
         raise ValueError("generations refer to missing loops" if missing else "no generations")
+    if not 0 <= session.current < len(generations):
+        raise ValueError(f"current generation {session.current} does not exist")
+    if not 0 <= session.selected < len(generations[session.current].loop_ids):
+        raise ValueError(f"selected loop {session.selected} is not in the current generation")
     return session
 
 
