@@ -357,3 +357,16 @@ def test_playing_replaces_the_loop_and_quitting_silences_the_port(space, tmp_pat
         notes = {m.note for m in sent if m.type == "note_on"}
         assert notes <= {int(midi.ROW_PITCH[r]) for r in np.nonzero(loop.grid)[0]}
     assert not run.player.is_playing
+
+
+def test_seed_loops_that_fill_the_generation_leave_no_room_for_more(space, groove_path):
+    files = sorted(groove_path.glob("drummer1/session1/*.mid"))[:3]
+    s = new_session(settings(seed=2, loops=3, fresh=1, seed_loops=tuple(map(str, files))), space)
+    assert [lp.op for lp in s.shown()] == ["seed"] * 3
+
+
+def test_a_typed_superscript_is_a_clear_error_not_a_crash():
+    from evodrum.errors import EvodrumError
+    for text in ("²", "1 ²", "g ³"):
+        with pytest.raises(EvodrumError):
+            parse_one(text)
