@@ -77,18 +77,28 @@ def target(features, like, space, algorithm, generations, population, seed, sigm
     from evodrum import display
     from evodrum.runs import new_run_dir
     from evodrum.search.config import SearchConfig
-    from evodrum.search.target import TargetJob, load_job, prepare_target, run_target
+    from evodrum.search.target import (CHECKPOINT_FILE, TargetJob, load_job, prepare_target,
+                                       run_target)
 
     single_torch_thread()
     if resume_dir:
+        clash = [f"--{n.replace('_', '-')}" for n in JOB_OPTIONS if _given(n)]
+        if clash:
+            raise EvodrumError(f"--resume continues with the run's own settings: leave out "
+                               f"{', '.join(clash)}")
         job = load_job(Path(resume_dir))
     else:
         job = TargetJob(_target(features, like, model), SearchConfig(
             space=space, algorithm=algorithm, population=population, generations=generations,
             seed=seed, sigma=sigma, indpb=indpb, mutation=mutation, repair=repair,
-            wellformed_weight=wellformed_weight), model, list(seed_loops), corpus)
-    prepared = prepare_target(job)  # bad models or loops fail here, before a folder exists
+            wellformed_weight=wellformed_weight), _absolute(model),
+            [_absolute(p) for p in seed_loops], corpus)
+    # bad models or loops fail here, before a run folder exists
+    prepared = prepare_target(job, resume=resume_dir is not None)
     folder = Path(resume_dir) if resume_dir else new_run_dir("target", out)
+    if resume_dir and not (folder / CHECKPOINT_FILE).exists():
+        click.echo("no checkpoint yet (the run stopped before its first one): starting it "
+                   "again from generation 0; the same seed gives the same result")
     cfg = job.config
     click.echo(f"target: {job.target}   space: {cfg.space}   algorithm: {cfg.algorithm}   "
                f"{cfg.population} x {cfg.generations}   seed: {cfg.seed}")
@@ -116,6 +126,23 @@ def target(features, like, space, algorithm, generations, population, seed, sigm
                                    [f"best {i}: {folder / f'best_{i:02d}.mid'}"
                                     for i in range(1, len(loops) + 1)], ascii=ascii))
     click.echo(f"\nwrote {len(loops)} MIDI files, logbook.csv and summary.json to {folder}")
+
+
+#: Options that define a run; a resumed run keeps its own.
+JOB_OPTIONS = ("features", "like", "space", "algorithm", "generations", "population", "seed",
+               "sigma", "indpb", "mutation", "repair", "wellformed_weight", "seed_loops",
+               "model", "corpus")
+
+
+def _given(name: str) -> bool:
+    """Whether the user typed option `name` (rather than it taking its default)."""
+    source = click.get_current_context().get_parameter_source(name)
+    return source is click.core.ParameterSource.COMMANDLINE
+
+
+def _absolute(path: str | None) -> str | None:
+    """Paths stored in a run's job.json are absolute, so --resume works from anywhere."""
+    return str(Path(path).resolve()) if path else None
 
 
 def single_torch_thread() -> None:

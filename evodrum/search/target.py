@@ -127,10 +127,12 @@ class PreparedTarget:
     seeds: np.ndarray | None
 
 
-def prepare_target(job: TargetJob) -> PreparedTarget:
-    """Load what the job needs, so bad models or loops fail before any search starts."""
+def prepare_target(job: TargetJob, resume: bool = False) -> PreparedTarget:
+    """Load what the job needs, so bad models or loops fail before any search starts.
+    A resumed run continues from its checkpoint, so its seed loops are not read again."""
     objective, reference = build_objective(job)
-    return PreparedTarget(job, objective, reference, seed_genotypes(objective.space, job.seed_loops))
+    seeds = None if resume else seed_genotypes(objective.space, job.seed_loops)
+    return PreparedTarget(job, objective, reference, seeds)
 
 
 def run_target(prepared: PreparedTarget, folder: Path, *, resume: bool = False, top: int = 4,
