@@ -22,7 +22,7 @@ import torch
 
 from evodrum.atomic import write_text
 from evodrum.errors import EvodrumError
-from evodrum.grid import GridSpec
+from evodrum.grid import GridSpec, check_grids
 from evodrum.kit import KIT_VERSION
 from vae import metrics
 from vae.calibrate import calibrate
@@ -84,15 +84,20 @@ class SavedRun:
     epochs_done: int
 
 
+def card_config(path: Path, card: dict) -> TrainConfig:
+    """The training settings a checkpoint's card records; EvodrumError if it has none."""
+    try:
+        return TrainConfig.from_dict(card["training"]["config"])
+    except (KeyError, TypeError, ValueError) as e:
+        raise EvodrumError(f"{path}: checkpoint card has no valid training settings ({e})") \
+            from None
+
+
 def saved_config(folder: str | Path) -> SavedRun:
     """The settings and corpus of the run in `folder`, read from its checkpoint."""
     path = Path(folder) / "checkpoint.pt"
     card = parse_card(path, load_torch(path, CHECKPOINT_FORMAT).get("card"))
-    try:
-        config = TrainConfig.from_dict(card["training"]["config"])
-    except (KeyError, TypeError, ValueError) as e:
-        raise EvodrumError(f"{path}: checkpoint card has no valid training settings ({e})") \
-            from None
+    config = card_config(path, card)
     return SavedRun(config, card.get("corpus", {}), int(card["training"].get("epochs_done", 0)))
 
 
@@ -107,10 +112,13 @@ class TrainResult:
 
 
 def _tensor(grids: np.ndarray, spec: GridSpec, what: str) -> torch.Tensor:
-    arr = np.asarray(grids, dtype=np.float32)
-    if arr.ndim != 3 or arr.shape[1:] != spec.shape or len(arr) == 0:
-        raise EvodrumError(f"{what} grids must be a non-empty (N, {spec.shape[0]}, "
-                           f"{spec.steps}) batch, got {arr.shape}")
+    """Training data as a flat tensor; EvodrumError for an empty batch or bad values."""
+    try:
+        arr = check_grids(grids, spec)
+    except ValueError as e:
+        raise EvodrumError(f"{what} grids: {e}") from None
+    if len(arr) == 0:
+        raise EvodrumError(f"{what} grids: the batch is empty")
     return torch.from_numpy(np.ascontiguousarray(arr.reshape(len(arr), -1)))
 
 
@@ -172,7 +180,7 @@ class Trainer:
     def _restore(self, config: TrainConfig) -> None:
         payload = load_torch(self.checkpoint_path, CHECKPOINT_FORMAT)
         card = parse_card(self.checkpoint_path, payload.get("card"))
-        saved = TrainConfig.from_dict(card["training"]["config"])
+        saved = card_config(self.checkpoint_path, card)
         if {**saved.to_dict(), "epochs": 0} != {**config.to_dict(), "epochs": 0}:
             changed = [k for k, v in saved.to_dict().items()
                        if k != "epochs" and getattr(config, k) != v]
