@@ -58,8 +58,7 @@ def run_one(config: CompareConfig, key: RunKey) -> dict:
     ref = reference(config.model)
     target = config.task(key.task).target
     search = config.search_config(key)
-    objective = Objective(genotypes, target, ref, search.wellformed_weight,
-                          search.prior_weight if search.repair == "penalty" else 0.0)
+    objective = Objective.for_config(genotypes, target, ref, search)
     wall, cpu = time.perf_counter(), time.process_time()
     result = run_search(objective, search)
     best = result.best_grids[:1]

@@ -91,8 +91,7 @@ def heldout_targets(space_name: str, n: int, wellformed_weight: float,
         target = Target.like(test[pick], corpus.spec, FEATURE_NAMES)
         config = SearchConfig(space=space_name, seed=i, wellformed_weight=wellformed_weight,
                               repair=repair)
-        objective = Objective(space, target, reference, wellformed_weight,
-                              config.prior_weight if repair == "penalty" else 0.0)
+        objective = Objective.for_config(space, target, reference, config)
         result = run_search(objective, config)
         errors.append(result.best_distance[0])
         scores.append(reference.score(result.best_grids[:1])[0])

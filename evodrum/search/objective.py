@@ -57,6 +57,14 @@ class Objective:
             self._wf_cache.update(zip(new, scores.tolist()))
         return np.array([self._wf_cache[k] for k in keys], dtype=np.float32)
 
+    @classmethod
+    def for_config(cls, space: Space, target: Target, reference: WellFormedness | None,
+                   config) -> "Objective":
+        """The objective a SearchConfig describes: its well-formedness weight, and the
+        prior penalty only when it repairs bounds by penalty rather than clipping."""
+        return cls(space, target, reference, config.wellformed_weight,
+                   config.prior_weight if config.repair == "penalty" else 0.0)
+
     def score_grids(self, grids: np.ndarray) -> Scores:
         """Target distance and, when it counts, well-formedness of decoded grids."""
         distance = self.target.distance(grids, self.space.spec)

@@ -76,8 +76,7 @@ def build_objective(job: TargetJob) -> tuple[Objective, WellFormedness]:
         raise EvodrumError(f"well-formedness reference is for {reference.spec.describe()}, "
                            f"the {space.name} space decodes {space.spec.describe()}: "
                            "give --corpus NAME built at the model's resolution")
-    objective = Objective(space, job.target, reference, job.config.wellformed_weight,
-                          job.config.prior_weight if job.config.repair == "penalty" else 0.0)
+    objective = Objective.for_config(space, job.target, reference, job.config)
     return objective, reference
 
 
