@@ -3,6 +3,11 @@
 `.ci/run` points EVODRUM_GROOVE at ../shared/data/groove; a developer checkout
 beside shared/ finds it there too. Without it, tests that need it are skipped
 with a note on where to get it.
+
+Two tiers: every test that needs the corpus (through the `groove_path` fixture,
+directly or via another fixture) is marked `corpus` at collection, so
+`pytest -m "not corpus"` is the fast tier (synthetic MIDI and grids only) and
+plain `pytest` runs both.
 """
 from __future__ import annotations
 
@@ -24,6 +29,26 @@ def groove_dir() -> Path | None:
         if c and (Path(c) / "info.csv").is_file():
             return Path(c)
     return None
+
+
+def require_real_part(available: bool, what: str) -> None:
+    """Skip a test whose real part (FluidSynth, Chromium, ...) is missing, but fail under CI.
+
+    `.ci/run` installs every real part, so there a missing one is a broken set-up,
+    not a reason to skip.
+    """
+    if available:
+        return
+    if os.environ.get("CI"):
+        pytest.fail(f"{what} is missing, and CI installs it: the set-up is broken")
+    pytest.skip(f"{what} is not installed on this machine")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark every test that reaches the Groove corpus, so the fast tier can leave it out."""
+    for item in items:
+        if "groove_path" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.corpus)
 
 
 @pytest.fixture(scope="session")

@@ -14,6 +14,7 @@ import mido
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from conftest import require_real_part
 from midi_files import basic_beat, drum_file
 from scipy.ndimage import maximum_filter1d
 
@@ -391,10 +392,9 @@ def test_fluidsynth_missing_is_a_clear_error(fake_bin, tmp_path):
     assert open_renderer("auto")[1] == "built-in kit"  # nothing asked for, nothing installed
 
 
-@pytest.mark.skipif(not (shutil.which("fluidsynth") and find_soundfont()),
-                    reason="needs the fluidsynth program and a GM soundfont "
-                           "(apt install fluidsynth timgm6mb-soundfont)")
 def test_real_fluidsynth_puts_kicks_on_the_beats():
+    require_real_part(bool(shutil.which("fluidsynth") and find_soundfont()),
+                      "the fluidsynth program and a GM soundfont (apt install fluidsynth fluid-soundfont-gm)")
     renderer = FluidSynthRenderer(find_soundfont())
     audio = renderer(grid_with(BD, slice(0, None, 4)), DEFAULT_SPEC, 120, SR, "wrap")
     assert audio.shape[0] == 8 * SR
