@@ -1,32 +1,126 @@
 """Atomic file writes: a reader sees the old file or the new one, never half of one.
 
 Everything a person spent effort on (ratings, models, run results) is saved this way.
+Only regular files are replaced: a symbolic link is followed and its target replaced
+(the link stays), a character device (/dev/null, /dev/full, a terminal) or a named
+pipe with a reader is written through, and a folder, block device, socket or pipe
+that nobody reads is refused. A failed write (disk full, read-only, no permission)
+is a `CannotWrite` error naming the path; the old file is left as it was.
 """
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
+import stat
 import tempfile
 from pathlib import Path
+
+from evodrum.errors import EvodrumError
+
+
+class CannotWrite(EvodrumError, OSError):
+    """A write that failed (disk full, read-only, no permission, not a file), in one line.
+
+    It is an OSError too (with the errno of the cause), so code that retries on a full
+    disk can catch it as such.
+    """
+
+    def __init__(self, path, problem: str, errno_: int | None = None):
+        self.message = f"{path}: cannot write ({problem})"
+        super().__init__(self.message)
+        self.errno = errno_
+        self.filename = str(path)
+
+    def __str__(self) -> str:
+        return self.message
 
 
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike):
-    """Yield a temporary path beside `path`; on success it replaces `path` atomically."""
+    """Yield a path to write; on success the written file replaces `path` atomically.
+
+    For a device or named pipe, the yielded path is the output itself (written through).
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
+    target = _write_target(path)
+    try:
+        mode = os.stat(target).st_mode
+    except FileNotFoundError:
+        mode = None
+    if mode is not None and not stat.S_ISREG(mode):
+        with _write_through(path, target, mode):
+            yield target
+        return
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        os.close(fd)
+    except OSError as e:
+        raise _cannot_write(target.parent if not target.parent.is_dir() else target, e) \
+            from None
     try:
         yield Path(tmp)
         _fsync(tmp)
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual file mode
-        os.replace(tmp, path)
+        os.replace(tmp, target)
+    except OSError as e:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        if isinstance(e, CannotWrite):
+            raise
+        raise _cannot_write(path, e) from None
     except BaseException:
-        with contextlib.suppress(FileNotFoundError):
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def _write_target(path: Path) -> Path:
+    """`path`, or for a symbolic link the file it points to (so the link survives)."""
+    if not path.is_symlink():
+        return path
+    try:
+        os.stat(path)
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            raise CannotWrite(path, "a loop of symbolic links", e.errno) from None
+    return Path(os.path.realpath(path))
+
+
+@contextlib.contextmanager
+def _write_through(path: Path, target: Path, mode: int):
+    """Let the caller write straight into a character device or a read pipe."""
+    if stat.S_ISDIR(mode):
+        raise CannotWrite(path, "it is a folder, not a file", errno.EISDIR)
+    if stat.S_ISFIFO(mode):
+        try:   # non-blocking: a pipe nobody reads is refused instead of hanging forever
+            keep_open = os.open(target, os.O_WRONLY | os.O_NONBLOCK)
+        except OSError as e:
+            if e.errno == errno.ENXIO:
+                raise CannotWrite(path, "a named pipe that no program is reading", e.errno) \
+                    from None
+            raise _cannot_write(path, e) from None
+        try:                # holding our end open, the reader sees one continuous stream
+            yield
+        except OSError as e:
+            raise _cannot_write(path, e) from None
+        finally:
+            os.close(keep_open)
+        return
+    if not stat.S_ISCHR(mode):
+        raise CannotWrite(path, "a device or socket, not a file: give a file name")
+    try:
+        yield
+    except OSError as e:
+        if isinstance(e, CannotWrite):
+            raise
+        raise _cannot_write(path, e) from None
+
+
+def _cannot_write(path, e: OSError) -> CannotWrite:
+    return CannotWrite(path, (e.strerror or str(e)).lower(), e.errno)
 
 
 def _fsync(path) -> None:
