@@ -65,10 +65,12 @@ def compare(config_file, out, workers, scheduler, report_only, no_plots, make_ta
         raise EvodrumError("give a comparison file, e.g. evodrum compare "
                            "runs/compare-default.toml (or --make-tasks N)")
     from evodrum.compare.config import load_config
-    from evodrum.runs import new_run_dir, runs_root
+    from evodrum.compare.execute import CONFIG_COPY, META_FILE
+    from evodrum.runs import claim_run_dir, runs_root
 
     config = load_config(config_file)
-    folder = new_run_dir("compare", out or runs_root() / config.name)
+    folder = click.get_current_context().with_resource(claim_run_dir(
+        "compare", out or runs_root() / config.name, own_files=(META_FILE, CONFIG_COPY)))
     click.echo(f"comparison {config.name}: {len(config.tasks)} tasks x {len(config.spaces)} "
                f"spaces x {len(config.algorithms)} algorithms x {config.seeds} seeds, "
                f"{config.budget} evaluations each")

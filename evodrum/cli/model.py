@@ -15,7 +15,7 @@ from evodrum import display
 from evodrum.cli import main
 from evodrum.cli.options import ascii_option, bpm_option
 from evodrum.errors import EvodrumError
-from evodrum.runs import new_run_dir
+from evodrum.runs import claim_run_dir, new_run_dir, refuse_if_used
 
 model_option = click.option(
     "--model", "model_path", type=click.Path(), default=None,
@@ -126,6 +126,8 @@ def train(ctx, corpus_name, cache_dir, epochs, threshold, out, resume, **options
     from vae.files import corpus_card
     from vae.train import TrainConfig, Trainer, finish, saved_config
 
+    if not resume:
+        refuse_if_used(out)
     if resume:
         if out is None:
             raise EvodrumError("--resume needs --out: the folder of the run to continue")
@@ -140,11 +142,12 @@ def train(ctx, corpus_name, cache_dir, epochs, threshold, out, resume, **options
                                         "epochs": epochs or saved.config.epochs})
         corpus_name = corpus_name or saved.corpus.get("path") or saved.corpus.get("name")
     elif options["kind"] == "pca":
-        return _fit_pca(load_corpus(corpus_name, cache_dir), options["zdim"], out)
+        return _fit_pca(load_corpus(corpus_name, cache_dir), options["zdim"],
+                        ctx.with_resource(claim_run_dir("train-pca", out)))
     else:
         config = TrainConfig(epochs=epochs or 300, **options)
     corpus = load_corpus(corpus_name, cache_dir)
-    folder = Path(out) if out else new_run_dir("train")
+    folder = ctx.with_resource(claim_run_dir("train", out, resume=resume))
     splits = {s: corpus.split_grids(s) for s in ("train", "validation", "test")}
     if not len(splits["validation"]):
         raise EvodrumError(f"corpus {corpus.path}: has no validation split to choose epochs on")
@@ -175,10 +178,10 @@ def train(ctx, corpus_name, cache_dir, epochs, threshold, out, resume, **options
                                               if isinstance(v, float)))
 
 
-def _fit_pca(corpus, zdim: int, out) -> None:
+def _fit_pca(corpus, zdim: int, folder: Path) -> None:
     from vae.pca import fit_corpus_pca, save_pca
     model = fit_corpus_pca(corpus, zdim)
-    path = new_run_dir("train-pca", out) / "pca.npz"
+    path = folder / "pca.npz"
     save_pca(path, model)
     test = model.card["metrics"].get("test", {})
     click.echo(f"PCA-{zdim} explains {model.card['explained_variance_ratio']:.1%} of the "

@@ -75,7 +75,7 @@ def target(features, like, space, algorithm, generations, population, seed, sigm
       evodrum target --resume runs/target-20261124-101500
     """
     from evodrum import display
-    from evodrum.runs import new_run_dir
+    from evodrum.runs import claim_run_dir
     from evodrum.search.config import SearchConfig
     from evodrum.search.target import (CHECKPOINT_FILE, TargetJob, load_job, prepare_target,
                                        run_target)
@@ -95,7 +95,8 @@ def target(features, like, space, algorithm, generations, population, seed, sigm
             [_absolute(p) for p in seed_loops], corpus)
     # bad models or loops fail here, before a run folder exists
     prepared = prepare_target(job, resume=resume_dir is not None)
-    folder = Path(resume_dir) if resume_dir else new_run_dir("target", out)
+    folder = click.get_current_context().with_resource(
+        claim_run_dir("target", resume_dir or out, resume=resume_dir is not None))
     if resume_dir and not (folder / CHECKPOINT_FILE).exists():
         click.echo("no checkpoint yet (the run stopped before its first one): starting it "
                    "again from generation 0; the same seed gives the same result")
