@@ -25,6 +25,10 @@ class EvodrumGroup(click.Group):
         except EvodrumError as e:
             click.echo(f"error: {e}", err=True)
             sys.exit(1)
+        except OSError as e:   # a disk or file problem no closer code put into words
+            where = f"{e.filename}: " if e.filename else ""
+            click.echo(f"error: {where}{(e.strerror or str(e)).lower()}", err=True)
+            sys.exit(1)
         except KeyboardInterrupt:
             click.echo("\ninterrupted", err=True)
             sys.exit(130)
