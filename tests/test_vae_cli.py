@@ -79,7 +79,7 @@ def test_reconstruct_encode_vary_interpolate(tmp_path, trained):
 
     r = run("encode", a, "--model", trained)
     assert r.exit_code == 0
-    code = np.array(r.output.split(), dtype=float)
+    code = np.array(r.stdout.split(), dtype=float)
     assert code.shape == (20,)
 
     r = run("vary", a, "-n", "4", "--amount", "0.3", "--seed", "1", "--model", trained,

@@ -24,6 +24,15 @@ def onset_scores(true: np.ndarray, pred: np.ndarray) -> dict[str, float]:
     return {"precision": precision, "recall": recall, "f1": f1}
 
 
+def loop_f1(true: np.ndarray, pred: np.ndarray) -> np.ndarray:
+    """Per-loop onset F1 (N,) of predicted against true grids (1 when both are empty)."""
+    t = np.asarray(true).reshape(len(true), -1) > 0
+    p = np.asarray(pred).reshape(len(pred), -1) > 0
+    tp = np.count_nonzero(t & p, axis=1)
+    total = np.count_nonzero(t, axis=1) + np.count_nonzero(p, axis=1)
+    return np.where(total > 0, 2 * tp / np.maximum(total, 1), 1.0)
+
+
 def f1_by_threshold(true: np.ndarray, scores: np.ndarray,
                     thresholds: np.ndarray = THRESHOLDS) -> np.ndarray:
     """Onset F1 of `scores >= t` against the true hits, for every threshold t."""

@@ -13,7 +13,7 @@ import numpy as np
 
 from evodrum import display
 from evodrum.cli import main
-from evodrum.cli.options import ascii_option, bpm_option
+from evodrum.cli.options import ascii_option, bpm_option, refine_option
 from evodrum.errors import EvodrumError
 from evodrum.runs import claim_run_dir, new_run_dir, refuse_if_used
 
@@ -36,6 +36,15 @@ cache_option = click.option(
 def _load(model_path):
     import vae
     return vae.load_model(model_path)
+
+
+def _encode(model, grids: np.ndarray, steps: int, names: list[str]):
+    """Codes of `grids`, refined by `steps` Adam steps; says how faithful each is (stderr)."""
+    from vae import refine
+    encoding = refine.encode(model, grids, steps)
+    for i, name in enumerate(names):
+        click.echo(f"{name}: {encoding.describe(i)}", err=True)
+    return encoding
 
 
 def _read_all(path: str, spec) -> np.ndarray:
@@ -230,21 +239,24 @@ def sample(count, temperature, seed, model_path, out, bpm, ascii):
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--window", type=click.IntRange(1), default=1, show_default=True,
               help="Which window of a long performance.")
+@refine_option
 @model_option
 @out_option
 @bpm_option
 @ascii_option
-def reconstruct(file, window, model_path, out, bpm, ascii):
+def reconstruct(file, window, refine_steps, model_path, out, bpm, ascii):
     """Encode a MIDI loop and decode it again: what the model keeps of it.
 
     \b
     Example:
       evodrum reconstruct loop.mid
+      evodrum reconstruct loop.mid --refine 0     # the encoder's first guess only
     """
     from vae.metrics import onset_scores
     model = _load(model_path)
     original = _read(file, model.spec, window)
-    recon = model.decode(model.encode(original))[0]
+    codes = _encode(model, original, refine_steps, [f"{file} (window {window})"]).codes
+    recon = model.decode(codes)[0]
     score = onset_scores(original, recon)
     folder = new_run_dir("reconstruct", out)
     _write(folder, "reconstruction", np.stack([original, recon]),
@@ -260,11 +272,12 @@ def reconstruct(file, window, model_path, out, bpm, ascii):
               help="Loops from A to B, both ends included.")
 @click.option("--method", type=click.Choice(["slerp", "lerp", "both"]), default="both",
               show_default=True, help="Spherical, linear, or both interpolations.")
+@refine_option
 @model_option
 @out_option
 @bpm_option
 @ascii_option
-def interpolate(file_a, file_b, steps, method, model_path, out, bpm, ascii):
+def interpolate(file_a, file_b, steps, method, refine_steps, model_path, out, bpm, ascii):
     """Morph between two MIDI loops through the latent space.
 
     \b
@@ -273,7 +286,8 @@ def interpolate(file_a, file_b, steps, method, model_path, out, bpm, ascii):
     """
     from vae import latent
     model = _load(model_path)
-    za, zb = model.encode(np.stack([_read(file_a, model.spec), _read(file_b, model.spec)]))
+    ends = np.stack([_read(file_a, model.spec), _read(file_b, model.spec)])
+    za, zb = _encode(model, ends, refine_steps, [file_a, file_b]).codes
     folder = new_run_dir("interpolate", out)
     for name in (["slerp", "lerp"] if method == "both" else [method]):
         path = getattr(latent, name)(za, zb, steps)
@@ -285,17 +299,26 @@ def interpolate(file_a, file_b, steps, method, model_path, out, bpm, ascii):
 @main.command()
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--all", "every", is_flag=True, help="Every window of a long performance.")
+@refine_option
 @model_option
-def encode(file, every, model_path):
-    """Print a MIDI loop's latent code (posterior mean), one line per window.
+def encode(file, every, refine_steps, model_path):
+    """Print a MIDI loop's latent code, one line per window.
+
+    The code is refined until it decodes to the loop as closely as the model
+    can (--refine 0: the encoder's posterior mean). How faithful (onset F1 of
+    its decoding) and how typical (prior log-density) each code is goes to
+    stderr, so stdout stays one code per line.
 
     \b
     Example:
       evodrum encode loop.mid
+      evodrum encode performance.mid --all --refine 0
     """
     model = _load(model_path)
     grids = _read_all(file, model.spec)
-    codes = model.encode(grids if every else grids[:1])
+    grids = grids if every else grids[:1]
+    codes = _encode(model, grids, refine_steps,
+                    [f"{file} (window {i + 1})" for i in range(len(grids))]).codes
     for z in codes:
         click.echo(" ".join(f"{v:+.3f}" for v in z))
 
@@ -308,12 +331,13 @@ def encode(file, every, model_path):
               help="Step size, in prior standard deviations per latent dimension.")
 @click.option("--window", type=click.IntRange(1), default=1, show_default=True,
               help="Which window of a long performance.")
+@refine_option
 @seed_option
 @model_option
 @out_option
 @bpm_option
 @ascii_option
-def vary(file, count, amount, window, seed, model_path, out, bpm, ascii):
+def vary(file, count, amount, window, refine_steps, seed, model_path, out, bpm, ascii):
     """Variations of a MIDI loop: small random moves around its latent code.
 
     \b
@@ -323,7 +347,7 @@ def vary(file, count, amount, window, seed, model_path, out, bpm, ascii):
     from vae import latent
     model = _load(model_path)
     original = _read(file, model.spec, window)
-    z = model.encode(original)[0]
+    z = _encode(model, original, refine_steps, [f"{file} (window {window})"]).codes[0]
     codes = latent.vary(z, count, amount, model.latent_std, np.random.default_rng(seed))
     folder = new_run_dir("vary", out)
     titles = [f"variation {i + 1} of {count} (amount {amount})" for i in range(count)]
@@ -344,8 +368,11 @@ def vary(file, count, amount, window, seed, model_path, out, bpm, ascii):
 @seed_option
 @click.option("--notes", type=click.Path(exists=True, dir_okay=False), default=None,
               help="A markdown file of commentary to include in the report.")
+@click.option("--refinement", is_flag=True,
+              help="Instead: test-split F1 of the first model's codes with and without "
+                   "refinement (--refine), written as refinement.md.")
 @out_option
-def evaluate(model_paths, corpus_name, cache_dir, samples, seed, notes, out):
+def evaluate(model_paths, corpus_name, cache_dir, samples, seed, notes, refinement, out):
     """Compare representations on the corpus's held-out test split; writes report.md.
 
     Measures onset precision/recall/F1, velocity error, KL and active latent
@@ -357,11 +384,17 @@ def evaluate(model_paths, corpus_name, cache_dir, samples, seed, notes, out):
     Example:
       evodrum evaluate
       evodrum evaluate --model runs/train-paper --model vae/default/model.pt
+      evodrum evaluate --refinement --out runs/evaluation   # faithful-encoding table
     """
     import vae
     from evodrum.corpus import load_corpus
-    from vae.report import evaluation_report
+    from vae.report import evaluation_report, refinement_report
     corpus = load_corpus(corpus_name, cache_dir)
+    if refinement:
+        path = refinement_report(new_run_dir("evaluate", out),
+                                 vae.load_model(model_paths[0] if model_paths else None), corpus)
+        click.echo(path.read_text())
+        return click.echo(f"wrote {path}")
     paths = model_paths or (str(vae.DEFAULT_PCA), None)
     models = [vae.load_model(p) for p in paths]
     names = [m.name for m in models]

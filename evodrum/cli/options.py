@@ -24,3 +24,9 @@ ascii_option = click.option(
 bpm_option = click.option(
     "--bpm", type=click.FloatRange(20, 400), default=120.0, show_default=True,
     help="Tempo in quarter-note beats per minute.")
+
+refine_option = click.option(
+    "--refine", "refine_steps", type=click.IntRange(0), default=50, show_default=True,
+    help="Adam steps refining each loop's latent code so that it decodes to your loop as "
+         "you wrote it (never less faithful than the encoder's guess; ~1 ms per loop). "
+         "0: the encoder's mean.")

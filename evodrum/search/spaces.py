@@ -10,7 +10,8 @@ One interface, three implementations, so representations are compared honestly:
   value is above 0.5, its velocity rising from 1/127 at 0.5 to 1 at 1.0.
 
 Every space draws initial genotypes from its prior, decodes whole batches in one
-call and encodes grids back (so a search can start from a user's own loops).
+call and encodes grids back (so a search can start from a user's own loops; the
+latent spaces refine the code so that it decodes to the loop as written).
 """
 from __future__ import annotations
 
@@ -86,8 +87,12 @@ class LatentSpace(Space):
     def decode(self, genotypes):
         return self.representation.decode(np.asarray(genotypes, np.float32) * self._std)
 
-    def encode(self, grids):
-        return self.representation.encode(check_grids(grids, self.spec)) / self._std
+    def encode(self, grids, refine_steps: int | None = None):
+        """Codes refined so they decode to the grids as written (vae.refine; 0 = encoder mean)."""
+        from vae import refine
+        steps = refine.DEFAULT_STEPS if refine_steps is None else refine_steps
+        codes = refine.encode(self.representation, check_grids(grids, self.spec), steps).codes
+        return codes / self._std
 
     def prior_excess(self, genotypes):
         """Mean squared z beyond 1 (its prior expectation): 0 in the typical set."""

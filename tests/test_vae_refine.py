@@ -1,0 +1,86 @@
+"""Faithful encoding on real loops: refinement never lowers a loop's reconstruction F1,
+raises it on average, keeps codes in the prior's bulk, and reaches every command."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+import vae
+from evodrum import midi
+from evodrum.cli import main
+from evodrum.cli.options import refine_option
+from evodrum.search.spaces import make_space
+from vae import metrics, refine
+
+
+@pytest.fixture(scope="module")
+def model():
+    import torch
+    torch.set_num_threads(1)
+    return vae.load_model()
+
+
+@pytest.fixture(scope="module")
+def test_loops(groove_corpus):
+    return groove_corpus.split_grids("test")[::7]
+
+
+def test_refinement_never_lowers_a_loops_f1_and_raises_the_mean(model, test_loops):
+    enc = refine.encode(model, test_loops, steps=refine.DEFAULT_STEPS)
+    mean_f1 = metrics.loop_f1(test_loops, model.decode(model.encode(test_loops)))
+    np.testing.assert_allclose(enc.f1_mean, mean_f1)
+    np.testing.assert_allclose(enc.f1, metrics.loop_f1(test_loops, model.decode(enc.codes)))
+    assert (enc.f1 >= enc.f1_mean).all()
+    assert enc.f1.mean() > enc.f1_mean.mean() + 0.03          # measured: 0.74 -> 0.80
+    assert (enc.f1 > enc.f1_mean).mean() > 0.5                # most loops gain
+    # the prior term keeps codes typical: no coordinate beyond 3.5 prior sds
+    assert np.abs(enc.codes).max() < 3.5 and np.median(enc.typicality) > 0.2
+
+
+def test_zero_steps_is_the_encoder_mean_and_pca_is_its_projection(model, test_loops):
+    loops = test_loops[:20]
+    enc = refine.encode(model, loops, steps=0)
+    np.testing.assert_array_equal(enc.codes, model.encode(loops))
+    assert enc.steps == 0 and "encoder mean" in enc.describe(0)
+    pca = vae.load_default_pca()
+    enc = refine.encode(pca, loops, steps=50)
+    np.testing.assert_array_equal(enc.codes, pca.encode(loops))
+    with pytest.raises(ValueError):
+        refine.encode(model, loops, steps=-1)
+
+
+def test_seed_loops_are_encoded_faithfully(model, test_loops):
+    space = make_space("vae", model=model)
+    loops = test_loops[:30]
+    refined = metrics.loop_f1(loops, space.decode(space.encode(loops)))
+    plain = metrics.loop_f1(loops, space.decode(space.encode(loops, refine_steps=0)))
+    assert (refined >= plain).all() and refined.mean() > plain.mean()
+
+
+def test_cli_refine_default_matches_the_library():
+    assert refine_option(lambda: None).__click_params__[0].default == refine.DEFAULT_STEPS
+
+
+def test_commands_report_faithfulness_and_leave_input_unchanged(tmp_path, groove_corpus):
+    loop = groove_corpus.split_grids("test")[100]
+    path = tmp_path / "mine.mid"
+    midi.write_midi(path, loop, groove_corpus.spec, 100)
+    before = path.read_bytes()
+    runner = CliRunner()
+    r = runner.invoke(main, ["encode", str(path)])
+    assert r.exit_code == 0, r.output
+    refined = np.array(r.stdout.split(), dtype=float)
+    assert "refined 50 steps" in r.stderr and "prior log-density" in r.stderr
+    r = runner.invoke(main, ["encode", str(path), "--refine", "0"])
+    plain = np.array(r.stdout.split(), dtype=float)
+    np.testing.assert_allclose(plain, vae.load_model().encode(midi.read_loop(path))[0], atol=1e-3)
+    assert not np.allclose(plain, refined, atol=1e-3)
+    for args in (["reconstruct", str(path)], ["vary", str(path), "-n", "2"],
+                 ["interpolate", str(path), str(path), "--steps", "3"]):
+        r = runner.invoke(main, [*args, "--out", str(tmp_path / args[0]), "--ascii"])
+        assert r.exit_code == 0, r.output
+        assert "onset F1" in r.stderr
+    recon = np.load(tmp_path / "reconstruct" / "reconstruction.npz")["grids"]
+    assert metrics.onset_scores(recon[0], recon[1])["f1"] >= 0.8
+    assert path.read_bytes() == before
