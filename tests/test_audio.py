@@ -443,7 +443,9 @@ def test_render_command_writes_the_loop_as_wav(tmp_path):
     np.testing.assert_allclose(audio, synth.render(midi.read_loop(src)), atol=1e-4)
     r = run("render", src, "--bpm", 60, "--sample-rate", 22050, "--synth", "builtin")
     assert r.exit_code == 0, r.output
-    audio, sr = read_wav(tmp_path / "beat.wav")
+    assert "beat-2.wav" in r.output  # beat.wav was not made by this run: kept
+    assert read_wav(tmp_path / "beat.wav")[1] == SR
+    audio, sr = read_wav(tmp_path / "beat-2.wav")
     assert sr == 22050 and len(audio) == 16 * 22050
 
 
@@ -480,3 +482,37 @@ def test_play_without_any_output_suggests_no_audio(fake_bin, tmp_path):
     src = drum_file(tmp_path / "beat.mid", basic_beat(1), length_beats=4)
     r = run("play", src, "--synth", "builtin")
     assert r.exit_code == 1 and "--no-audio" in r.output and "Traceback" not in r.output
+
+
+def test_soft_limiter_bends_every_loud_sample_of_mono_and_stereo_alike():
+    """Regression: flat indices of a (n, 2) array were used as row indices."""
+    rng = np.random.default_rng(0)
+    stereo = rng.uniform(-2, 2, (1000, 2)).astype(np.float32)
+    limited = synth.soft_limit(stereo)
+    assert limited.shape == stereo.shape and np.abs(limited).max() < 1
+    quiet = np.abs(stereo) <= synth.LIMIT_KNEE
+    np.testing.assert_array_equal(limited[quiet], stereo[quiet])
+    assert (np.abs(limited[~quiet]) > synth.LIMIT_KNEE).all()
+    np.testing.assert_array_equal(np.sign(limited), np.sign(stereo))
+    for channel in range(2):  # each channel limits exactly as mono would
+        np.testing.assert_array_equal(limited[:, channel], synth.soft_limit(stereo[:, channel]))
+
+
+def test_real_fluidsynth_renders_a_loud_dense_loop_without_clipping(tmp_path):
+    """A full grid at velocity 127 drives FluidSynth past full scale: the limiter
+    must bend it (it crashed with an IndexError on the stereo array)."""
+    require_real_part(bool(shutil.which("fluidsynth") and find_soundfont()),
+                      "the fluidsynth program and a GM soundfont (apt install fluidsynth fluid-soundfont-gm)")
+    loud = np.ones((9, 64), np.float32)
+    renderer = FluidSynthRenderer(find_soundfont())
+    for tail in ("wrap", "ring"):
+        audio = renderer(loud, DEFAULT_SPEC, 120, SR, tail)
+        assert audio.ndim == 2 and audio.shape[1] == 2
+        assert synth.LIMIT_KNEE < np.abs(audio).max() < 1.0
+    src = drum_file(tmp_path / "loud.mid", [(s / 4, p, 127) for s in range(64)
+                                            for p in (36, 38, 42, 49, 51, 45, 48, 50)],
+                    length_beats=16)
+    r = run("render", src, "-o", tmp_path / "loud.wav", "--synth", "fluidsynth")
+    assert r.exit_code == 0, r.output
+    written, _ = read_wav(tmp_path / "loud.wav")
+    assert written.shape == (8 * SR, 2) and np.abs(written).max() < 1.0

@@ -45,9 +45,12 @@ def velocity_gain(velocity: np.ndarray) -> np.ndarray:
 
 
 def soft_limit(x: np.ndarray, knee: float = LIMIT_KNEE) -> np.ndarray:
-    """Identity below `knee`, a tanh bend above it so dense loops never clip past +-1."""
+    """Identity below `knee`, a tanh bend above it so dense loops never clip past +-1.
+
+    Works sample by sample on any shape: mono (n,) or multichannel (n, channels).
+    """
     out = np.array(x, dtype=np.float32)
-    loud = np.flatnonzero(np.abs(out) > knee)
+    loud = np.abs(out) > knee
     mag = np.abs(out[loud])
     out[loud] = np.sign(out[loud]) * (knee + (1 - knee) * np.tanh((mag - knee) / (1 - knee)))
     return out
