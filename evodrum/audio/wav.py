@@ -1,4 +1,5 @@
-"""16-bit PCM WAV files through the stdlib `wave` module (no audio library needed).
+"""Audio files: 16-bit PCM WAV through the stdlib `wave` module (no audio library
+needed), and FLAC or Ogg Vorbis through soundfile (libsndfile) when it is installed.
 
 Audio arrays are float32 in [-1, 1], shaped (samples,) for mono or
 (samples, channels). Writes are atomic: a half-written file never replaces a
@@ -35,6 +36,38 @@ def write_wav(path, audio: np.ndarray, sr: int = 44100) -> Path:
         w.setsampwidth(2)
         w.setframerate(int(sr))
         w.writeframes(to_pcm16(audio).tobytes())
+    return path
+
+
+#: Formats `write_audio` chooses by suffix: soundfile's (format, subtype), None for WAV.
+AUDIO_FORMATS = {".wav": None, ".flac": ("FLAC", "PCM_16"), ".ogg": ("OGG", "VORBIS")}
+
+
+def check_audio_suffix(path) -> str:
+    """The lower-case suffix of an audio file evodrum can write; EvodrumError if none."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in AUDIO_FORMATS:
+        raise EvodrumError(f"{path}: evodrum writes audio as {', '.join(AUDIO_FORMATS)}, "
+                           f"not {path.suffix or 'a file without a suffix'}")
+    return suffix
+
+
+def write_audio(path, audio: np.ndarray, sr: int = 44100) -> Path:
+    """Write `audio` in the format its suffix names (.wav, .flac, .ogg), atomically."""
+    path = Path(path)
+    suffix = check_audio_suffix(path)
+    if AUDIO_FORMATS[suffix] is None:
+        return write_wav(path, audio, sr)
+    try:
+        import soundfile
+    except (ImportError, OSError):
+        raise EvodrumError(f"{path}: writing {suffix[1:].upper()} needs soundfile: "
+                           "pip install 'evodrum[audio]' (or write .wav)") from None
+    fmt, subtype = AUDIO_FORMATS[suffix]
+    with atomic_path(path) as tmp:
+        soundfile.write(str(tmp), np.clip(np.asarray(audio, np.float32), -1, 1), int(sr),
+                        format=fmt, subtype=subtype)
     return path
 
 
