@@ -38,11 +38,16 @@ def open_renderer(synth_name: str = "auto", soundfont: str | Path | None = None
 def open_player(output: str = "auto", midi_port: str | None = None, no_audio: bool = False,
                 out_dir: str | Path = ".", synth_name: str = "auto",
                 soundfont: str | Path | None = None, sr: int = synth.DEFAULT_SR,
-                report: Callable[[str], None] | None = None) -> Player:
-    """A Player: a MIDI port if named, files if no_audio, else audio on `output`."""
+                report: Callable[[str], None] | None = None, owned: bool = False,
+                outputs=None) -> Player:
+    """A Player: a MIDI port if named, files if no_audio, else audio on `output`.
+
+    With no_audio, `owned` says out_dir is evodrum's own folder (files there are
+    replaced); otherwise files the player did not write keep their names.
+    """
     if midi_port:
         return MidiPortPlayer.open(midi_port)
     renderer, described = open_renderer(synth_name, soundfont)
     if no_audio:
-        return FilePlayer(out_dir, renderer, sr, report)
+        return FilePlayer(out_dir, renderer, sr, report, owned, outputs)
     return AudioPlayer(open_output(output), renderer, sr, described)

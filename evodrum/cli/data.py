@@ -170,18 +170,21 @@ def convert(source, target, spec, bpm, midi_type):
       evodrum convert loop.mid loop.npy
       evodrum convert loops.npz loop.mid --bpm 96
     """
+    from evodrum.outpaths import Outputs
     src, dst = Path(source), Path(target)
     kind = dst.suffix.lower()
     if kind not in C.MIDI_SUFFIXES and kind not in gridfile.SUFFIXES:
         raise EvodrumError(f"{dst}: write MIDI (.mid) or a grid file (.npy, .npz), "
                            f"not {dst.suffix or 'a file without a suffix'}")
+    outputs = Outputs([src])
     grids, spec = gridfile.read_any(src, spec)
     if kind in gridfile.SUFFIXES:
-        gridfile.save_grids(dst, grids, spec)
+        gridfile.save_grids(outputs.explicit(dst), grids, spec)
         click.echo(f"wrote {dst}: {len(grids)} grid(s) of {spec.describe()}")
         return
-    names = [dst] if len(grids) == 1 else [dst.with_name(f"{dst.stem}_{i + 1:03d}{dst.suffix}")
-                                          for i in range(len(grids))]
+    names = ([outputs.explicit(dst)] if len(grids) == 1 else
+             [outputs.derived(dst.with_name(f"{dst.stem}_{i + 1:03d}{dst.suffix}"))
+              for i in range(len(grids))])
     for g, name in zip(grids, names):
         midi.write_midi(name, g, spec, bpm, int(midi_type))
     click.echo(f"wrote {len(names)} MIDI file(s): {names[0]}" + (" ..." if len(names) > 1 else ""))

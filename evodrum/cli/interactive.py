@@ -123,7 +123,7 @@ def interactive(ctx, loops, fresh, adventure, blend, keep_favourites, space, mod
     tty = sys.stdin.isatty() and sys.stdout.isatty()
     try:
         player = open_player(output=output, midi_port=midi_port, no_audio=no_audio,
-                             out_dir=out_dir or folder / "listen",
+                             out_dir=out_dir or folder / "listen", owned=out_dir is None,
                              synth_name=synth_name, soundfont=soundfont, sr=sr)
     except EvodrumError:
         if not resume:

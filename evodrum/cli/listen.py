@@ -46,34 +46,41 @@ listening_options = _options(
     click.option("--no-audio", is_flag=True,
                  help="Play nothing: write each loop as MIDI and WAV for your own player."),
     click.option("--out-dir", type=click.Path(file_okay=False), default=None,
-                 help="Where --no-audio writes its files [default: the current folder; "
-                      "interactive: the session's listen/ folder]."),
+                 help="Where --no-audio writes its files (never over a file it did not "
+                      "write) [default: a new folder under runs/; interactive: the "
+                      "session's listen/ folder]."),
 )
 
 
-def player_from_options(*, output, midi_port, no_audio, out_dir, synth_name, soundfont, sr):
+def player_from_options(*, output, midi_port, no_audio, out_dir, synth_name, soundfont, sr,
+                        outputs=None):
     """The Player the listening options describe (see evodrum.audio.open_player);
-    a command decorated with `listening_options` passes its parameters by name."""
+    a command decorated with `listening_options` passes its parameters by name.
+    --no-audio without --out-dir writes into a new run folder."""
     from evodrum.audio import open_player
+    from evodrum.runs import new_run_dir
+    if no_audio and out_dir is None:
+        out_dir = new_run_dir(click.get_current_context().info_name)
     return open_player(output=output, midi_port=midi_port, no_audio=no_audio,
-                       out_dir=out_dir or ".",
-                       synth_name=synth_name, soundfont=soundfont, sr=sr, report=click.echo)
+                       out_dir=out_dir or ".", synth_name=synth_name, soundfont=soundfont,
+                       sr=sr, report=click.echo, outputs=outputs)
 
 
 def _read_grid(path: str, spec, index: int):
-    """Grid number `index` of a MIDI or grid (.npy/.npz) file, and its resolution."""
+    """Grid number `index` (from 1) of a MIDI or grid (.npy/.npz) file, and its resolution."""
     from evodrum import gridfile
 
     grids, spec = gridfile.read_any(path, spec)
-    if not -len(grids) <= index < len(grids):
-        raise EvodrumError(f"{path}: --index {index} is out of range "
-                           f"(the file has {len(grids)} grid{'s' if len(grids) != 1 else ''})")
-    return grids[index], spec
+    if not 1 <= index <= len(grids):
+        raise EvodrumError(f"{path}: --index {index} is out of range: the file has "
+                           f"{len(grids)} grid{'s' if len(grids) != 1 else ''}, "
+                           f"numbered from 1")
+    return grids[index - 1], spec
 
 
 index_option = click.option(
-    "--index", type=int, default=0, show_default=True,
-    help="Which grid of the file (a long performance gives one per bar).")
+    "--index", type=click.IntRange(1), default=1, show_default=True,
+    help="Which grid of the file, counting from 1 (a long performance gives one per bar).")
 
 
 @main.command()
@@ -102,11 +109,12 @@ def play(file, spec, bpm, index, once, output, midi_port, no_audio, out_dir,
       evodrum play loop.mid --no-audio --out-dir listen/
     """
     from evodrum import display
+    from evodrum.outpaths import Outputs
 
     grid, spec = _read_grid(file, spec, index)
     with player_from_options(output=output, midi_port=midi_port, no_audio=no_audio,
                              out_dir=out_dir, synth_name=synth_name, soundfont=soundfont,
-                             sr=sr) as player:
+                             sr=sr, outputs=Outputs([file])) as player:
         click.echo(display.render(grid, spec, title=Path(file).name, ascii=ascii))
         player.play(grid, spec, bpm, loop=not once, name=Path(file).stem)
         if no_audio:
@@ -123,7 +131,8 @@ def play(file, spec, bpm, index, once, output, midi_port, no_audio, out_dir,
 @main.command()
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option("-o", "--out", type=click.Path(dir_okay=False), default=None,
-              help="WAV file to write [default: FILE with a .wav suffix].")
+              help="Audio file to write: .wav, .flac or .ogg, as its suffix says "
+                   "[default: FILE with a .wav suffix, or FILE-2.wav, ... when that exists].")
 @grid_option
 @bpm_option
 @index_option
@@ -131,21 +140,29 @@ def play(file, spec, bpm, index, once, output, midi_port, no_audio, out_dir,
               show_default=True, help=TAIL_HELP)
 @synth_options
 def render(file, out, spec, bpm, index, tail, synth_name, soundfont, sr):
-    """Render a drum loop from a MIDI or grid file to a WAV file.
+    """Render a drum loop from a MIDI or grid file to an audio file.
 
-    The audio is 16-bit PCM, exactly one pass of the loop long (4 bars at
-    120 BPM: 8.0 s), with decays wrapped onto the start so it loops
-    seamlessly in any player. Needs no sound card.
+    The audio is exactly one pass of the loop long (4 bars at 120 BPM: 8.0 s),
+    with decays wrapped onto the start so it loops seamlessly in any player.
+    WAV is 16-bit PCM; FLAC and Ogg Vorbis need soundfile (evodrum[audio]).
+    Needs no sound card. An existing file is only replaced when named with -o.
 
     \b
     Examples:
       evodrum render loop.mid -o loop.wav
+      evodrum render loop.mid -o loop.flac
       evodrum render loop.mid --bpm 90 --tail ring --sample-rate 48000
     """
-    from evodrum.audio import open_renderer, write_wav
+    from evodrum.audio import open_renderer, write_audio
+    from evodrum.audio.wav import check_audio_suffix
+    from evodrum.outpaths import Outputs
 
+    outputs = Outputs([file])
+    if out is not None:
+        check_audio_suffix(out)
+    path = outputs.choose(out or Path(file).with_suffix(".wav"), given=out is not None)
     grid, spec = _read_grid(file, spec, index)
     renderer, described = open_renderer(synth_name, soundfont)
     audio = renderer(grid, spec, bpm, sr, tail)
-    out = write_wav(out or Path(file).with_suffix(".wav"), audio, sr)
+    out = write_audio(path, audio, sr)
     click.echo(f"wrote {out}: {len(audio) / sr:.2f} s at {sr} Hz with {described}")

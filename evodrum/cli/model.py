@@ -66,14 +66,21 @@ def _read(path: str, spec, window: int = 1) -> np.ndarray:
 
 
 def _write(folder: Path, stem: str, grids: np.ndarray, titles: list[str], spec, bpm: float,
-           ascii: bool) -> None:
-    """Write one MIDI file per grid, a grids.npz of all, and show them in the terminal."""
+           ascii: bool, inputs=()) -> None:
+    """Write one MIDI file per grid, a grids.npz of all, and show them in the terminal.
+
+    Files already in the folder (and the command's inputs) are never replaced:
+    a taken name becomes NAME-2.mid (see evodrum.outpaths).
+    """
     from evodrum import gridfile, midi
-    for i, g in enumerate(grids):
-        midi.write_midi(folder / f"{stem}_{i + 1:02d}.mid", g, spec, bpm)
-    gridfile.save_grids(folder / f"{stem}.npz", grids, spec)
+    from evodrum.outpaths import Outputs
+    outputs = Outputs(inputs)
+    paths = [midi.write_midi(outputs.derived(folder / f"{stem}_{i + 1:02d}.mid"), g, spec, bpm)
+             for i, g in enumerate(grids)]
+    npz = gridfile.save_grids(outputs.derived(folder / f"{stem}.npz"), grids, spec)
     click.echo(display.render_many(grids, spec, titles, ascii=ascii))
-    click.echo(f"\nwrote {len(grids)} MIDI file(s) {stem}_01.mid ... and {stem}.npz to {folder}")
+    click.echo(f"\nwrote {len(grids)} MIDI file(s) {paths[0].name}"
+               f"{' ...' if len(paths) > 1 else ''} and {npz.name} to {folder}")
 
 
 # --- training ----------------------------------------------------------------
@@ -262,7 +269,8 @@ def reconstruct(file, window, refine_steps, model_path, out, bpm, ascii):
     _write(folder, "reconstruction", np.stack([original, recon]),
            [f"{file} (window {window})",
             f"reconstruction by {model.name}: onset precision {score['precision']:.2f}, "
-            f"recall {score['recall']:.2f}, F1 {score['f1']:.2f}"], model.spec, bpm, ascii)
+            f"recall {score['recall']:.2f}, F1 {score['f1']:.2f}"], model.spec, bpm, ascii,
+           inputs=[file])
 
 
 @main.command()
@@ -293,7 +301,8 @@ def interpolate(file_a, file_b, steps, method, refine_steps, model_path, out, bp
         path = getattr(latent, name)(za, zb, steps)
         titles = [f"{name} {i + 1}/{steps}: {Path(file_a).name} -> {Path(file_b).name}"
                   for i in range(steps)]
-        _write(folder, name, model.decode(path), titles, model.spec, bpm, ascii)
+        _write(folder, name, model.decode(path), titles, model.spec, bpm, ascii,
+               inputs=[file_a, file_b])
 
 
 @main.command()
@@ -353,7 +362,8 @@ def vary(file, count, amount, window, refine_steps, seed, model_path, out, bpm, 
     titles = [f"variation {i + 1} of {count} (amount {amount})" for i in range(count)]
     click.echo(display.render(model.decode(z)[0], model.spec, f"{file}, as the model hears it",
                               ascii=ascii) + "\n")
-    _write(folder, "variation", model.decode(codes), titles, model.spec, bpm, ascii)
+    _write(folder, "variation", model.decode(codes), titles, model.spec, bpm, ascii,
+           inputs=[file])
 
 
 # --- evaluation and the paper's experiments -----------------------------------

@@ -122,7 +122,8 @@ class Controller:
         name = self._file_name(pos)
         self.player.play(loop.grid, self.session.spec, self.session.settings.bpm, name=name)
         if self.files_only:
-            return f"loop {pos + 1} (#{loop.id}): {self.player.out_dir / name}.wav and .mid"
+            mid, wav = self.player.written[-2:]
+            return f"loop {pos + 1} (#{loop.id}): {wav} and {mid.name}"
         return f"playing loop {pos + 1} (#{loop.id}) · {self.player.description}"
 
     def _move(self, name: str, command: Command) -> list[str]:
@@ -157,7 +158,9 @@ class Controller:
         if not self.files_only:
             return []
         s = self.session
+        first = len(self.player.written)
         for pos, loop in enumerate(s.shown()):
             self.player.play(loop.grid, s.spec, s.settings.bpm, name=self._file_name(pos))
+        wavs = self.player.written[first + 1::2]
         return [(f"generation {s.current + 1} written as MIDI and WAV: "
-                 f"{self.player.out_dir}/loop1.wav ... loop{len(s.shown())}.wav")]
+                 f"{wavs[0]} ... {wavs[-1].name}")]

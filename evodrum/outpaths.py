@@ -1,0 +1,71 @@
+"""Where a command may write: never over its inputs, never over a file it did not make.
+
+Every command that writes asks an `Outputs` for its paths. A path the user typed
+(`-o` / `--out`) may replace an existing file, but never one of the command's own
+inputs; a name the command chose itself (a default beside the input, a file in a
+folder) never replaces a file this run did not create: it moves on to the next
+free name (`funk.wav`, `funk-2.wav`, ...).
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from evodrum.errors import EvodrumError
+
+#: Free names tried before giving up (a folder with this many copies is a mistake).
+MAX_TRIES = 10_000
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return a.resolve() == b.resolve()
+
+
+class Outputs:
+    """The paths one run of a command writes, checked against its inputs and the disk."""
+
+    def __init__(self, inputs=()):
+        self.inputs = [Path(p) for p in inputs if p is not None]
+        self.created: set[Path] = set()
+
+    def _is_input(self, path: Path) -> bool:
+        return any(_same_file(path, p) for p in self.inputs if p.exists())
+
+    def _mine(self, path: Path) -> bool:
+        return path.resolve() in self.created
+
+    def explicit(self, path: str | os.PathLike) -> Path:
+        """A path the user asked for: it may replace a file, but not an input of this run."""
+        path = Path(path)
+        if path.exists() and self._is_input(path):
+            raise EvodrumError(f"{path}: is an input of this command; writing it would "
+                               "destroy it, so give another output name")
+        self.created.add(path.resolve())
+        return path
+
+    def derived(self, path: str | os.PathLike) -> Path:
+        """A name the command chose: `path`, or the first free `stem-N.suffix` beside it."""
+        path = Path(path)
+        return self.derived_set(path.parent, path.stem, [path.suffix])[0]
+
+    def derived_set(self, folder: str | os.PathLike, stem: str, suffixes) -> list[Path]:
+        """Files sharing one free stem (`funk.mid` and `funk.wav`, or `funk-2.*`)."""
+        folder = Path(folder)
+        for n in range(1, MAX_TRIES + 1):
+            name = stem if n == 1 else f"{stem}-{n}"
+            paths = [folder / f"{name}{suffix}" for suffix in suffixes]
+            if all(self._free(p) for p in paths):
+                self.created.update(p.resolve() for p in paths)
+                return paths
+        raise EvodrumError(f"{folder}: no free name like {stem}{suffixes[0]} after "
+                           f"{MAX_TRIES} tries; give an output path")
+
+    def _free(self, path: Path) -> bool:
+        return not (path.exists() or path.is_symlink()) or self._mine(path)
+
+    def choose(self, path: str | os.PathLike, given: bool) -> Path:
+        """`explicit(path)` when the user typed it, else `derived(path)`."""
+        return self.explicit(path) if given else self.derived(path)
