@@ -13,7 +13,7 @@ import click
 from evodrum.errors import EvodrumError
 
 #: Modules that register commands on `main`, in the order `--help` lists them.
-COMMAND_MODULES: tuple[str, ...] = ("data", "model", "features", "search", "listen", "interactive", "compare")
+COMMAND_MODULES: tuple[str, ...] = ("examples", "data", "model", "features", "search", "listen", "interactive", "compare")
 
 
 class EvodrumGroup(click.Group):
@@ -51,6 +51,7 @@ def main():
 
     \b
     Start here:
+      evodrum examples --copy loops     six example loops to try things on
       evodrum sample -n 4               loops from the shipped model
       evodrum target --features density=0.3,syncopation=0.2
       evodrum interactive               rate loops by ear, breed the next ones
