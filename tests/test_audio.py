@@ -92,9 +92,12 @@ def fake_bin(tmp_path, monkeypatch):
 
 @pytest.fixture
 def fake_aplay(fake_bin, tmp_path):
-    """An `aplay` that logs its argv, keeps a copy of each WAV and 'plays' for $PLAY_SECONDS."""
+    """An `aplay` that logs its argv, keeps a copy of each WAV and 'plays' for $PLAY_SECONDS
+    (the test sound played when an output is opened is not logged: see test_probe_*)."""
     log = tmp_path / "aplay.log"
     script(fake_bin, "aplay", f"""
+if sys.argv[-1].endswith("probe.wav"):
+    sys.exit(0)
 with open({str(log)!r}, "a") as f:
     f.write(" ".join(sys.argv[1:]) + "\\n")
 n = sum(1 for _ in open({str(log)!r}))
@@ -336,11 +339,53 @@ def test_stop_ends_a_long_running_command_at_once(fake_aplay, monkeypatch):
 
 
 def test_failing_command_is_reported_in_one_line(fake_bin):
-    script(fake_bin, "paplay", "print('Connection refused', file=sys.stderr); sys.exit(1)")
+    """A player that worked when opened but fails later (the device went away)."""
+    script(fake_bin, "paplay", "if not sys.argv[-1].endswith('probe.wav'):\n"
+                               "    print('Connection refused', file=sys.stderr); sys.exit(1)")
     with open_player(synth_name="builtin") as player:
         player.play(beat_grid(), loop=False)
         with pytest.raises(EvodrumError, match="paplay failed .*Connection refused"):
             player.wait(timeout=10)
+
+
+def test_probe_plays_a_short_silence_through_the_real_command(fake_bin, tmp_path):
+    script(fake_bin, "aplay", f"shutil.copy(sys.argv[-1], {str(tmp_path / 'probe.wav')!r})")
+    assert outputs.probe("aplay") is None
+    audio, sr = read_wav(tmp_path / "probe.wav")
+    assert sr == outputs.PROBE_SR and 0 < len(audio) <= sr and not audio.any()
+    assert outputs.probe("paplay") == "paplay is not installed"
+
+
+def test_an_output_that_cannot_open_a_device_fails_at_start(fake_bin, tmp_path):
+    """Installed but no sound card: the error comes before anything says "playing"."""
+    script(fake_bin, "aplay", "print('aplay: main:850: audio open error: No such file or "
+                              "directory', file=sys.stderr); sys.exit(1)")
+    with pytest.raises(EvodrumError, match="no audio output works here: aplay cannot play "
+                                           r"here \(aplay: main:850: audio open error.*--no-audio"):
+        open_player(synth_name="builtin")
+    src = drum_file(tmp_path / "beat.mid", basic_beat(1), length_beats=4)
+    for args in (["play", src], ["interactive", "--out", tmp_path / "session"]):
+        r = run(*args, "--synth", "builtin")
+        assert r.exit_code == 1 and r.output.startswith("error: no audio output works here")
+        assert "--no-audio" in r.output and r.output.count("\n") == 1, r.output
+        assert "playing" not in r.output
+    assert not (tmp_path / "session").exists()
+
+
+def test_auto_takes_the_first_output_that_really_plays(fake_bin, fake_aplay):
+    script(fake_bin, "paplay", "print('Connection refused', file=sys.stderr); sys.exit(1)")
+    with open_player(synth_name="builtin") as player:
+        assert player.description == "built-in kit through aplay"
+    with pytest.raises(EvodrumError, match="paplay cannot play here .Connection refused"):
+        open_player(output="paplay", synth_name="builtin")
+
+
+def test_a_hanging_output_is_given_up_on(fake_bin, monkeypatch):
+    monkeypatch.setattr(outputs, "PROBE_TIMEOUT", 0.3)
+    script(fake_bin, "pw-play", "time.sleep(30)")
+    started = time.perf_counter()
+    assert "did not play" in outputs.probe("pw-play")
+    assert time.perf_counter() - started < 5
 
 
 def test_no_audio_output_is_a_clear_error(fake_bin):

@@ -29,8 +29,14 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     "aplay": ("aplay", "-q"),
 }
 OUTPUT_NAMES = ("sounddevice", *COMMANDS)
-NO_OUTPUT_HINT = ("no audio output found: pip install 'evodrum[audio]' (sounddevice), "
-                  "install one of afplay/paplay/pw-play/aplay, or use --no-audio to write files")
+INSTALL_HINT = ("pip install 'evodrum[audio]' (sounddevice), or install one of "
+                "afplay/paplay/pw-play/aplay")
+NO_AUDIO_HINT = "or use --no-audio to write WAV files (`evodrum doctor` checks what is here)"
+NO_OUTPUT_HINT = f"no audio output found: {INSTALL_HINT}, {NO_AUDIO_HINT}"
+#: The test sound every output must play before a command relies on it.
+PROBE_SECONDS = 0.05
+PROBE_SR = 44100
+PROBE_TIMEOUT = 5.0
 
 
 class SoundDeviceOutput(AudioOutput):
@@ -133,23 +139,64 @@ def _load_sounddevice():
 
 
 def available_outputs() -> list[str]:
-    """Names of the outputs usable on this machine, best first."""
+    """Names of the outputs installed on this machine, best first (not yet tried)."""
     found = [name for name, argv in COMMANDS.items() if shutil.which(argv[0])]
     return (["sounddevice"] if _load_sounddevice()[0] else []) + found
 
 
-def open_output(name: str = "auto") -> AudioOutput:
-    """The named output, or the best available one for "auto"; EvodrumError if none."""
-    if name == "auto":
-        found = available_outputs()
-        if not found:
-            raise EvodrumError(NO_OUTPUT_HINT)
-        name = found[0]
+def probe(name: str) -> str | None:
+    """Play PROBE_SECONDS of silence on output `name`: None if it played, else why not.
+
+    Being installed is not enough: a player with no sound card or no sound server
+    fails only when it opens the device, so this opens it for real.
+    """
+    silence = np.zeros(int(PROBE_SECONDS * PROBE_SR), np.float32)
     if name == "sounddevice":
-        return SoundDeviceOutput()
+        sd, problem = _load_sounddevice()
+        if problem:
+            return problem
+        try:
+            sd.play(silence, PROBE_SR)
+            sd.wait()
+        except Exception as e:  # PortAudioError and friends
+            return f"sounddevice cannot open the output device ({e})"
+        return None
     if name not in COMMANDS:
         raise EvodrumError(f"unknown audio output {name!r}: choose from {', '.join(OUTPUT_NAMES)}")
-    if not shutil.which(COMMANDS[name][0]):
+    argv = COMMANDS[name]
+    if not shutil.which(argv[0]):
+        return f"{name} is not installed"
+    with tempfile.TemporaryDirectory(prefix="evodrum-probe-") as tmp:
+        wav = write_wav(Path(tmp) / "probe.wav", silence, PROBE_SR)
+        try:
+            done = subprocess.run([*argv, str(wav)], check=False, stdin=subprocess.DEVNULL,
+                                  capture_output=True, timeout=PROBE_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            return f"{name} did not play {PROBE_SECONDS} s of silence within {PROBE_TIMEOUT:g} s"
+        except OSError as e:
+            return f"{name} cannot be run ({e.strerror})"
+    if done.returncode != 0:
+        lines = (done.stderr or done.stdout).decode(errors="replace").strip().splitlines()
+        return f"{name} cannot play here ({lines[-1] if lines else f'exit {done.returncode}'})"
+    return None
+
+
+def open_output(name: str = "auto") -> AudioOutput:
+    """The named output, or the best working one for "auto", after it played a test
+    sound (see `probe`); EvodrumError, suggesting --no-audio, if none works."""
+    if name != "auto" and name not in OUTPUT_NAMES:
+        raise EvodrumError(f"unknown audio output {name!r}: choose from {', '.join(OUTPUT_NAMES)}")
+    if name != "auto" and name != "sounddevice" and not shutil.which(COMMANDS[name][0]):
         raise EvodrumError(f"audio output {name!r} is not installed here; "
                            f"available: {', '.join(available_outputs()) or 'none'}")
-    return CommandOutput(COMMANDS[name])
+    candidates = available_outputs() if name == "auto" else [name]
+    if not candidates:
+        raise EvodrumError(NO_OUTPUT_HINT)
+    problems = []
+    for candidate in candidates:
+        problem = probe(candidate)
+        if problem is None:
+            return SoundDeviceOutput() if candidate == "sounddevice" \
+                else CommandOutput(COMMANDS[candidate])
+        problems.append(problem)
+    raise EvodrumError(f"no audio output works here: {'; '.join(problems)}; {NO_AUDIO_HINT}")

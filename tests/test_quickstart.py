@@ -1,0 +1,59 @@
+"""The README's quick start, run line by line as a new user would type it.
+
+The commands come from the README itself, so the quick start cannot drift from
+what works: no dataset, no sound card (`--no-audio`), only the shipped model
+and example loops.
+"""
+from __future__ import annotations
+
+import re
+import shlex
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from evodrum import examples
+from evodrum.audio import read_wav
+from evodrum.cli import main
+from evodrum.midi import read_loop
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def quick_start() -> list[tuple[list[str], str]]:
+    """(evodrum arguments, text typed at its prompt) for each command of the quick start."""
+    section = README.read_text(encoding="utf-8").split("## Quick start", 1)[1]
+    block = re.search(r"```sh\n(.*?)```", section, re.S).group(1)
+    steps: list[tuple[list[str], str]] = []
+    for line in block.splitlines():
+        line = re.sub(r"\s+#.*$", "", line).strip()
+        if line.startswith("> "):
+            args, typed = steps[-1]
+            steps[-1] = (args, typed + line[2:] + "\n")
+        elif line.startswith("evodrum "):
+            steps.append((shlex.split(line)[1:], ""))
+        else:
+            assert line.startswith("pip install") or not line, line
+    return steps
+
+
+def test_the_readme_quick_start_runs_offline_without_a_sound_card(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    shipped = {n: examples.path(n).read_bytes() for n in examples.names()}
+    steps = quick_start()
+    assert [a[0] for a, _ in steps][:3] == ["doctor", "examples", "show"]
+    for args, typed in steps:
+        r = CliRunner().invoke(main, args, input=typed or None)
+        assert r.exit_code == 0, (args, r.output)
+        assert "error:" not in r.output, (args, r.output)
+
+    assert sorted(p.stem for p in Path("loops").glob("*.mid")) == sorted(shipped)
+    audio, sr = read_wav("funk.wav")
+    assert sr == 44100 and len(audio) > 4 * sr and abs(audio).max() > 0.05
+    assert read_wav("listen/funk.wav")[0].size and read_loop("listen/funk.mid").any()
+    assert read_loop("runs/like-funk/best_01.mid").any()
+    assert len(list(Path("runs/funk-variations").glob("*.mid"))) >= 4
+    favourites = list(Path("runs/my-session/favourites").glob("*.mid"))
+    assert favourites and read_loop(favourites[0]).any()
+    assert read_wav("my-loop.wav")[0].size
+    assert {n: examples.path(n).read_bytes() for n in shipped} == shipped
