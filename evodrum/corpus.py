@@ -5,23 +5,31 @@ official split, style and beat/fill labels are used) and any folder of drum
 MIDI files (a user's own library, split deterministically by file). A built
 corpus is stored as compressed arrays plus a JSON manifest (source files and
 their hashes, settings, split, labels) and reused while nothing has changed.
+
+A corpus is identified by its files' content and the settings alone (never by
+modification times), so every copy of the same files has the same hash. A cache
+is checked by its content when loaded (array names, shapes, velocity range, split
+names), so a damaged or hand-edited one is reported in one line and rebuilt.
 """
 from __future__ import annotations
 
 import csv
+import errno
 import hashlib
 import json
 import os
-import sys
+import re
+import stat
+import zipfile
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import click
 import numpy as np
 
-from evodrum import atomic
+from evodrum import atomic, checks
 from evodrum.errors import EvodrumError
 from evodrum.grid import DEFAULT_SPEC, GridSpec, from_midi_velocity, to_midi_velocity
 from evodrum.kit import KIT_VERSION
@@ -31,6 +39,10 @@ FORMAT_VERSION = 1
 SPLITS = ("train", "validation", "test")
 LABELS = ("file", "style", "beat_type", "drummer")
 MIDI_SUFFIXES = {".mid", ".midi", ".smf"}
+#: What of a manifest's file entry identifies the corpus: content, place and labels.
+IDENTITY_KEYS = ("file", "sha1", "split", "style", "beat_type", "drummer")
+#: The arrays a cache's grids.npz holds, and nothing else.
+ARRAYS = ("velocities", "split", *(f"label_{k}" for k in LABELS))
 
 
 def cache_root(cache_dir: str | os.PathLike | None = None) -> Path:
@@ -73,9 +85,16 @@ class Corpus:
 
     @property
     def manifest_hash(self) -> str:
-        """A short hash that changes whenever the corpus content or settings change."""
+        """A short hash of the settings and the source files' content, paths and labels.
+
+        Modification times and where the folder lives play no part: a copy of the same
+        files gives the same hash on any machine.
+        """
         if not self._hash:
-            text = json.dumps({k: self.manifest[k] for k in ("settings", "files")}, sort_keys=True)
+            files = [{k: f.get(k, "") for k in IDENTITY_KEYS}
+                     for f in self.manifest["files"] if f.get("sha1")]
+            text = json.dumps({"settings": self.manifest["settings"], "files": files},
+                              sort_keys=True)
             self._hash = hashlib.sha1(text.encode()).hexdigest()[:16]
         return self._hash
 
@@ -97,6 +116,7 @@ class Source:
     style: str = ""
     beat_type: str = ""
     drummer: str = ""
+    problem: str = ""   # why it cannot be read at all (a pipe, a dangling link), if so
 
 
 def split_by_file(relative_path: str) -> str:
@@ -106,15 +126,62 @@ def split_by_file(relative_path: str) -> str:
 
 
 def find_sources(root: Path) -> list[Source]:
-    """The files of a corpus: Groove's info.csv when present, else every MIDI file."""
+    """The files of a corpus: Groove's info.csv when present, else every MIDI file.
+
+    Special entries (pipes, devices, sockets, link loops, dangling links) are listed
+    with their problem, so a build names them as skipped instead of hanging on a pipe.
+    """
     info = root / "info.csv"
     if info.is_file():
-        with open(info, newline="") as f:
-            return [Source(r["midi_filename"], r["split"], r["style"], r["beat_type"], r["drummer"])
-                    for r in csv.DictReader(f)]
-    files = sorted(p.relative_to(root).as_posix() for p in root.rglob("*")
-                   if p.suffix.lower() in MIDI_SUFFIXES and p.is_file())
-    return [Source(f, split_by_file(f), style=_folder_style(f)) for f in files]
+        sources = _groove_sources(info)
+    else:
+        found = []
+        for folder, _, names in os.walk(root):
+            for n in names:
+                rel = (Path(folder) / n).relative_to(root).as_posix()
+                if Path(n).suffix.lower() in MIDI_SUFFIXES or _special_problem(root / rel):
+                    found.append(rel)
+        sources = [Source(f, split_by_file(f), style=_folder_style(f)) for f in sorted(found)]
+    for s in sources:
+        s.problem = _special_problem(root / s.file)
+    return sources
+
+
+def _groove_sources(info: Path) -> list[Source]:
+    """The files, splits and labels listed in the Groove MIDI Dataset's info.csv."""
+    try:
+        with open(info, newline="", encoding="utf-8") as f:
+            rows = list(csv.DictReader(f))
+        sources = [Source(r["midi_filename"], r["split"], r["style"], r["beat_type"],
+                          r["drummer"]) for r in rows]
+    except (OSError, UnicodeDecodeError, csv.Error, KeyError, TypeError) as e:
+        raise EvodrumError(f"{info}: not a Groove info.csv (needs columns midi_filename, "
+                           f"split, style, beat_type, drummer; {e})") from None
+    for s in sources:
+        if s.split not in SPLITS or not s.file or Path(s.file).is_absolute() \
+                or ".." in Path(s.file).parts:
+            raise EvodrumError(f"{info}: row for {s.file!r} has split {s.split!r} or a path "
+                               f"outside the folder; use {', '.join(SPLITS)} and relative paths")
+    return sources
+
+
+def _special_problem(path: Path) -> str:
+    """Why `path` is not a regular file to read ('' for a regular or missing file)."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            return "a loop of symbolic links"
+        return "a symbolic link to a missing file" if path.is_symlink() else ""
+    if stat.S_ISREG(mode):
+        return ""
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO), not a file"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device node, not a file"
+    if stat.S_ISSOCK(mode):
+        return "a socket, not a file"
+    return "a folder, not a file" if stat.S_ISDIR(mode) else "not a regular file"
 
 
 def _folder_style(relative_path: str) -> str:
@@ -124,7 +191,14 @@ def _folder_style(relative_path: str) -> str:
 
 
 def file_digest(path: Path) -> str:
+    """SHA-1 of a file's bytes, its identity in a corpus."""
     return hashlib.sha1(path.read_bytes()).hexdigest()
+
+
+def default_name(root: Path) -> str:
+    """A corpus name from its folder's name, made safe for use as a folder name."""
+    cleaned = re.sub(r"[^A-Za-z0-9_-]+", "-", root.resolve().name).strip("-_")[:100]
+    return cleaned or "corpus"
 
 
 # --- building --------------------------------------------------------------
@@ -141,6 +215,11 @@ def _process(job: tuple[str, Settings]) -> dict:
         grids, q = to_grids(hits, settings.spec, settings.hop_bars)
     except BadMidiFile as e:
         return {"status": "skipped", "reason": e.reason, "sha1": sha1}
+    except MemoryError:
+        return {"status": "skipped", "reason": "too large to read into memory", "sha1": sha1}
+    except Exception as e:   # noqa: BLE001 -- one strange file must not end a batch
+        return {"status": "skipped", "reason": f"could not be read ({e or 'unexpected problem'})",
+                "sha1": sha1}
     keep = (grids > 0).sum(axis=(1, 2)) >= settings.min_hits
     result = {"status": "ok", "sha1": sha1, "grids": grids[keep], "windows": int(keep.sum()),
               "sparse_windows": int((~keep).sum()), "hits": int(len(hits.beats)),
@@ -152,32 +231,31 @@ def _process(job: tuple[str, Settings]) -> dict:
     return result
 
 
-def _fingerprint(root: Path, sources: list[Source]) -> list[dict]:
-    """Size and modification time of each source, for the quick unchanged-check."""
-    out = []
-    for s in sources:
-        try:
-            st = (root / s.file).stat()
-            out.append({"size": st.st_size, "mtime_ns": st.st_mtime_ns})
-        except OSError:
-            out.append({"size": -1, "mtime_ns": -1})
-    return out
+def _content_digest(path: Path) -> str:
+    """SHA-1 of a source's bytes, '' when it cannot be read."""
+    try:
+        return file_digest(path)
+    except OSError:
+        return ""
 
 
 def _cached(folder: Path, root: Path, sources: list[Source], settings: Settings) -> Corpus | None:
-    """The cached corpus when its sources and settings are unchanged, else None."""
+    """The cached corpus when its files' content and the settings are unchanged, else None.
+
+    A damaged cache counts as out of date, so a build replaces it.
+    """
     try:
-        manifest = json.loads((folder / "manifest.json").read_text())
-    except (OSError, ValueError):
+        manifest = read_manifest(folder)
+    except EvodrumError:
         return None
-    files = manifest.get("files", [])
-    if (manifest.get("settings") != settings.to_dict()
-            or [f["file"] for f in files] != [s.file for s in sources]):
+    files = manifest["files"]
+    if (manifest["settings"] != settings.to_dict()
+            or [f.get("file") for f in files] != [s.file for s in sources]):
         return None
-    for entry, fp, src in zip(files, _fingerprint(root, sources), sources):
-        if (entry["size"], entry["mtime_ns"]) != (fp["size"], fp["mtime_ns"]):
-            if fp["size"] < 0 or file_digest(root / src.file) != entry["sha1"]:
-                return None
+    for entry, src in zip(files, sources):
+        digest = "" if src.problem else _content_digest(root / src.file)
+        if digest != entry.get("sha1", ""):
+            return None
     try:
         return load_corpus(folder)
     except EvodrumError:
@@ -187,32 +265,40 @@ def _cached(folder: Path, root: Path, sources: list[Source], settings: Settings)
 def build_corpus(source_dir: str | os.PathLike, spec: GridSpec = DEFAULT_SPEC, *,
                  name: str | None = None, cache_dir: str | os.PathLike | None = None,
                  hop_bars: int = 1, min_hits: int = 8, workers: int | None = None,
-                 progress: bool = True, force: bool = False) -> Corpus:
-    """Build (or reuse from cache) the corpus of all MIDI files under `source_dir`."""
+                 progress: Callable[[int, int], None] | None = None,
+                 force: bool = False) -> Corpus:
+    """Build (or reuse from cache) the corpus of all MIDI files under `source_dir`.
+
+    `progress(done, total)` is called as files are read. Files that cannot be used
+    are skipped with their reason; the build goes on.
+    """
     root = Path(source_dir)
     if not root.is_dir():
         raise EvodrumError(f"{root}: not a folder of MIDI files")
+    name = checks.name(name, "corpus name") if name is not None else default_name(root)
+    hop_bars = checks.integer(hop_bars, "hop (bars between windows)", 1, 1024)
+    min_hits = checks.integer(min_hits, "min-hits", 0, spec.shape[0] * spec.shape[1])
     settings = Settings(spec, hop_bars, min_hits)
     sources = find_sources(root)
     if not sources:
         raise EvodrumError(f"{root}: no MIDI files (.mid, .midi) found")
-    folder = cache_root(cache_dir) / "corpora" / (name or root.resolve().name)
+    folder = cache_root(cache_dir) / "corpora" / name
     if not force and (cached := _cached(folder, root, sources, settings)) is not None:
         cached.manifest["reused"] = True
         return cached
 
-    jobs = [(str(root / s.file), settings) for s in sources]
-    workers = max(1, workers or os.cpu_count() or 1)
-    results = []
+    readable = [s for s in sources if not s.problem]
+    jobs = [(str(root / s.file), settings) for s in readable]
+    workers = max(1, min(workers or os.cpu_count() or 1, len(jobs) or 1))
+    results = {}
     with ProcessPoolExecutor(workers) if workers > 1 else _Serial() as pool:
-        stream = pool.map(_process, jobs, chunksize=16)
-        if progress:
-            with click.progressbar(stream, length=len(jobs), label="reading MIDI",
-                                   file=sys.stderr) as bar:
-                results.extend(bar)
-        else:
-            results.extend(stream)
-    corpus = _assemble(root, sources, results, settings)
+        for i, (src, res) in enumerate(zip(readable, pool.map(_process, jobs, chunksize=16))):
+            results[src.file] = res
+            if progress:
+                progress(i + 1, len(jobs))
+    skipped = {"status": "skipped", "sha1": ""}
+    corpus = _assemble(root, sources, [results.get(s.file) or dict(skipped, reason=s.problem)
+                                       for s in sources], settings)
     _save(corpus, folder)
     corpus.manifest["reused"] = False
     return corpus
@@ -233,9 +319,9 @@ class _Serial:
 
 def _assemble(root: Path, sources: list[Source], results: list[dict], settings: Settings) -> Corpus:
     """Concatenate per-file results into a Corpus with a manifest."""
-    grids, files, fps = [], [], _fingerprint(root, sources)
-    for src, res, fp in zip(sources, results, fps):
-        entry = {"file": src.file, "sha1": res["sha1"], **fp, "split": src.split,
+    grids, files = [], []
+    for src, res in zip(sources, results):
+        entry = {"file": src.file, "sha1": res["sha1"], "split": src.split,
                  "style": src.style, "beat_type": src.beat_type, "drummer": src.drummer,
                  "status": res["status"]}
         entry.update({k: v for k, v in res.items() if k not in ("grids", "status", "sha1")})
@@ -274,6 +360,9 @@ def corpus_folder(name_or_path: str | os.PathLike | None = None,
     if name_or_path is not None and (Path(name_or_path) / "manifest.json").is_file():
         return Path(name_or_path)
     name = str(name_or_path or "groove")
+    if not checks.NAME_PATTERN.fullmatch(name):
+        raise EvodrumError(f"no corpus folder {name!r} (a folder holding manifest.json), and "
+                           "not a corpus name (letters, digits, '-' or '_')")
     folder = cache_root(cache_dir) / "corpora" / name
     if not (folder / "manifest.json").is_file():
         raise EvodrumError(f"no corpus {name!r} in {folder.parent}: build one with "
@@ -281,23 +370,96 @@ def corpus_folder(name_or_path: str | os.PathLike | None = None,
     return folder
 
 
+class DamagedCache(EvodrumError):
+    """A corpus cache whose files are unreadable or whose content is not what a build writes."""
+
+    def __init__(self, folder: Path, problem: str):
+        super().__init__(f"{folder}: corpus cache is damaged ({problem}); rebuild it with "
+                         "`evodrum data build DIR` (it replaces a damaged cache)")
+
+
+def read_manifest(folder: Path) -> dict:
+    """A cache's manifest.json, checked to have the shape a build writes; DamagedCache if not."""
+    path = Path(folder) / "manifest.json"
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise DamagedCache(folder, f"manifest.json unreadable: {e}") from None
+    except RecursionError:
+        raise DamagedCache(folder, "manifest.json is nested too deeply") from None
+    if not isinstance(manifest, dict):
+        raise DamagedCache(folder, f"manifest.json holds a {type(manifest).__name__}, not a "
+                           "table")
+    files, settings = manifest.get("files"), manifest.get("settings")
+    if not isinstance(files, list) or not all(isinstance(f, dict) for f in files):
+        raise DamagedCache(folder, "manifest.json has no list of files")
+    if not isinstance(settings, dict) or not isinstance(settings.get("spec"), dict):
+        raise DamagedCache(folder, "manifest.json has no settings")
+    return manifest
+
+
 def load_corpus(name_or_path: str | os.PathLike | None = None,
                 cache_dir: str | os.PathLike | None = None) -> Corpus:
-    """Load a built corpus by name (default 'groove') or folder; EvodrumError if broken."""
+    """Load a built corpus by name (default 'groove') or folder; EvodrumError if damaged.
+
+    Its content is checked: the array names, shapes and types a build writes,
+    velocities within MIDI's 0-127, split names, and the manifest's window count.
+    """
     folder = corpus_folder(name_or_path, cache_dir)
+    manifest = read_manifest(folder)
     try:
-        manifest = json.loads((folder / "manifest.json").read_text())
-        with np.load(folder / "grids.npz", allow_pickle=False) as data:
-            velocities = data["velocities"]
-            split = data["split"]
-            labels = {k: data[f"label_{k}"] for k in LABELS}
         spec = GridSpec.from_dict(manifest["settings"]["spec"])
-    except (OSError, ValueError, KeyError) as e:
-        raise EvodrumError(f"{folder}: corpus cache is damaged ({e}); rebuild it with "
-                           "`evodrum data build DIR --force`") from None
-    if velocities.shape[1:] != spec.shape or len(velocities) != manifest.get("windows"):
-        raise EvodrumError(f"{folder}: corpus arrays do not match the manifest; rebuild it")
+    except (EvodrumError, ValueError, KeyError, TypeError) as e:
+        raise DamagedCache(folder, f"grid settings unreadable: {e}") from None
+    arrays = _read_arrays(folder)
+    velocities, split = arrays["velocities"], arrays["split"]
+    labels = {k: arrays[f"label_{k}"] for k in LABELS}
+    n = len(velocities)
+    if velocities.dtype != np.uint8 or velocities.shape[1:] != spec.shape:
+        raise DamagedCache(folder, f"velocities are {velocities.dtype} {velocities.shape[1:]}, "
+                           f"not uint8 {spec.shape}")
+    if n != manifest.get("windows"):
+        raise DamagedCache(folder, f"{n} windows in grids.npz, {manifest.get('windows')} in "
+                           "manifest.json")
+    if n and int(velocities.max()) > 127:
+        raise DamagedCache(folder, f"velocity {int(velocities.max())} is beyond MIDI's 127")
+    for key, values in [("split", split), *((f"label_{k}", v) for k, v in labels.items())]:
+        if values.shape != (n,) or values.dtype.kind != "U":
+            raise DamagedCache(folder, f"{key} holds {values.shape} {values.dtype}, not {n} names")
+    if not np.isin(split, SPLITS).all():
+        raise DamagedCache(folder, f"unknown split names {sorted(set(split) - set(SPLITS))[:3]}")
     return Corpus(from_midi_velocity(velocities), spec, split, labels, manifest, folder)
+
+
+def _read_arrays(folder: Path) -> dict[str, np.ndarray]:
+    """The arrays of grids.npz (no pickles), after checking no header claims more than the
+    archive holds, so a doctored header cannot ask for terabytes."""
+    path = folder / "grids.npz"
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = sorted(i.filename.removesuffix(".npy") for i in archive.infolist())
+            if names != sorted(ARRAYS):
+                raise DamagedCache(folder, f"grids.npz holds arrays {names[:8]}, not "
+                                   f"{list(ARRAYS)}")
+            for info in archive.infolist():
+                with archive.open(info) as member:
+                    shape, _, dtype = _npy_header(member)
+                if int(np.prod(shape, dtype=object)) * dtype.itemsize > info.file_size:
+                    raise DamagedCache(folder, f"{info.filename} claims more data than it holds")
+        with np.load(path, allow_pickle=False) as data:
+            return {k: data[k] for k in ARRAYS}
+    except DamagedCache:
+        raise
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:
+        raise DamagedCache(folder, f"grids.npz unreadable: {e}") from None
+
+
+def _npy_header(member) -> tuple:
+    """(shape, fortran_order, dtype) from the header of one .npy inside an archive."""
+    major, _ = np.lib.format.read_magic(member)
+    read = np.lib.format.read_array_header_1_0 if major == 1 else \
+        np.lib.format.read_array_header_2_0
+    return read(member)
 
 
 def summary(corpus: Corpus) -> dict:

@@ -1,6 +1,8 @@
 """Corpus and file commands: data build, data info, show, convert, kit."""
 from __future__ import annotations
 
+import contextlib
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -34,7 +36,8 @@ def data():
 
 @data.command()
 @click.argument("directory", type=click.Path(exists=True, file_okay=False))
-@click.option("--name", help="Corpus name [default: the folder's name, e.g. groove].")
+@click.option("--name", help="Corpus name: letters, digits, '-' or '_' [default: the folder's "
+                             "name, e.g. groove].")
 @grid_option
 @click.option("--hop", "hop_bars", type=click.IntRange(1), default=1, show_default=True,
               help="Bars between the starts of windows cut from long performances.")
@@ -59,8 +62,10 @@ def build(directory, name, spec, hop_bars, min_hits, workers, force, list_skippe
       evodrum data build ~/data/groove
       evodrum data build ~/my-loops --name mine --grid paper
     """
-    corpus = C.build_corpus(directory, spec, name=name, cache_dir=cache_dir, hop_bars=hop_bars,
-                            min_hits=min_hits, workers=workers, force=force)
+    with contextlib.ExitStack() as stack:
+        corpus = C.build_corpus(directory, spec, name=name, cache_dir=cache_dir,
+                                hop_bars=hop_bars, min_hits=min_hits, workers=workers,
+                                force=force, progress=_progress_bar(stack, "reading MIDI"))
     s = C.summary(corpus)
     state = "up to date, reused cache" if corpus.manifest.get("reused") else "built"
     click.echo(f"corpus {corpus.path.name!r} {state}: {corpus.path}")
@@ -78,6 +83,18 @@ def build(directory, name, spec, hop_bars, min_hits, workers, force, list_skippe
     if list_skipped:
         for file, reason in s["skipped_files"]:
             click.echo(f"skipped {file}: {reason}")
+
+
+def _progress_bar(stack: contextlib.ExitStack, label: str):
+    """A progress(done, total) callback drawing a click bar on stderr, opened on first call."""
+    bars = []
+
+    def progress(done: int, total: int) -> None:
+        if not bars:
+            bars.append(stack.enter_context(click.progressbar(length=total, label=label,
+                                                              file=sys.stderr)))
+        bars[0].update(done - bars[0].pos)
+    return progress
 
 
 @data.command()
