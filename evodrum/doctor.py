@@ -109,7 +109,7 @@ def check_model() -> list[Check]:
     import numpy as np
 
     import vae
-    from evodrum.search.models import load_reference
+    from evodrum.genotypes.files import load_reference
     rows = []
     for name, load in (("shipped VAE", vae.load_model), ("shipped PCA-20", vae.load_default_pca)):
         start = time.perf_counter()

@@ -9,24 +9,24 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from evodrum import genotypes
 from evodrum.cli import main
 from evodrum.errors import EvodrumError
-from evodrum.search import models
+from evodrum.genotypes import GridSpace, files
 from evodrum.search.config import SearchConfig
 from evodrum.search.engine import run_search
 from evodrum.search.objective import Objective
-from evodrum.search.spaces import GridSpace, make_space
 from fitness import parse_target
 
 
 @pytest.fixture(scope="module")
 def reference():
-    return models.load_reference()
+    return files.load_reference()
 
 
 @pytest.fixture(scope="module")
 def spaces():
-    return {name: make_space(name) for name in ("vae", "pca", "grid")}
+    return {name: genotypes.open_space(name) for name in ("vae", "pca", "grid")}
 
 
 def onset_f1(a: np.ndarray, b: np.ndarray) -> float:
@@ -72,14 +72,14 @@ def test_operators_keep_genotypes_in_bounds(spaces, reference, space_name, algor
     space = spaces[space_name]
     obj = Objective(space, parse_target("density=0.9"), reference)
     seen = []
-    cfg = SearchConfig(space=space_name, algorithm=algorithm, population=20, generations=5,
-                       sigma=2.0)
-    from evodrum.search import engine
-    algo = engine.ALGORITHM_CLASSES[algorithm](obj, cfg)
-    algo.start(np.random.default_rng(0))
+    cfg = SearchConfig.from_options(shared=True, space=space_name, algorithm=algorithm,
+                                    population=20, generations=5, sigma=2.0)
+    from evodrum.search.engine import Run
+    run = Run(obj, cfg)
+    run.algorithm.start(np.random.default_rng(0))
     for _ in range(5):
-        algo.step()
-        seen.append(np.asarray(algo.population))
+        run.step(None)
+        seen.append(run.algorithm.population.genotypes)
     seen = np.concatenate(seen)
     assert seen.min() >= space.low and seen.max() <= space.high
 
@@ -127,10 +127,11 @@ def test_seed_loops_start_the_search(spaces, reference, groove_corpus):
     space = spaces["vae"]
     seeds = space.encode(loop[None])
     obj = Objective(space, parse_target("density=0.5"), reference)
-    from evodrum.search.ga import GA
-    ga = GA(obj, SearchConfig(population=20))
-    ga.start(np.random.default_rng(0), seeds)
-    first = np.asarray(ga.population)
+    from evodrum.search.engine import Run
+    run = Run(obj, SearchConfig(population=20))
+    run.algorithm.start(np.random.default_rng(0), seeds)
+    run.step(None)
+    first = run.algorithm.population.genotypes
     np.testing.assert_allclose(first[0], np.clip(seeds[0], -3, 3), atol=1e-6)
     assert np.linalg.norm(first[1:10] - seeds, axis=1).max() < 3.0  # variations near it
     assert obj.evaluations == 20
@@ -139,14 +140,14 @@ def test_seed_loops_start_the_search(spaces, reference, groove_corpus):
 INTERRUPT = """
 import sys
 import numpy as np
-from evodrum.search import models
+from evodrum import genotypes
+from evodrum.genotypes import files
 from evodrum.search.config import SearchConfig
 from evodrum.search.engine import run_search
 from evodrum.search.objective import Objective
-from evodrum.search.spaces import make_space
 from fitness import parse_target
-space = make_space(sys.argv[1])
-obj = Objective(space, parse_target("density=0.5,syncopation=0.2"), models.load_reference(), 0.1)
+space = genotypes.open_space(sys.argv[1])
+obj = Objective(space, parse_target("density=0.5,syncopation=0.2"), files.load_reference(), 0.1)
 cfg = SearchConfig(space=sys.argv[1], algorithm=sys.argv[2], population=20, generations=9,
                    checkpoint_every=3, seed=11, wellformed_weight=0.1)
 stop = int(sys.argv[4])
@@ -173,17 +174,17 @@ def test_resume_in_a_new_process_continues_exactly(tmp_path, space_name, algorit
                               str(stop)], capture_output=True, text=True, check=True)
         return out.stdout.strip()
 
-    straight = run(tmp_path / "straight.pkl", -1)
-    assert run(tmp_path / "cut.pkl", 5) == "interrupted"  # last checkpoint: generation 3
-    assert run(tmp_path / "cut.pkl", 0) == straight
-    np.testing.assert_array_equal(np.load(f"{tmp_path}/cut.pkl.best.npy"),
-                                  np.load(f"{tmp_path}/straight.pkl.best.npy"))
+    straight = run(tmp_path / "straight.npz", -1)
+    assert run(tmp_path / "cut.npz", 5) == "interrupted"  # last checkpoint: generation 3
+    assert run(tmp_path / "cut.npz", 0) == straight
+    np.testing.assert_array_equal(np.load(f"{tmp_path}/cut.npz.best.npy"),
+                                  np.load(f"{tmp_path}/straight.npz.best.npy"))
 
 
 def test_resume_with_other_settings_is_refused(tmp_path, spaces, reference):
     space = spaces["grid"]
     obj = Objective(space, parse_target("density=0.5"), reference)
-    ckpt = tmp_path / "c.pkl"
+    ckpt = tmp_path / "c.npz"
     run_search(obj, SearchConfig(space="grid", population=10, generations=2), checkpoint=ckpt)
     with pytest.raises(EvodrumError, match="population"):
         run_search(obj, SearchConfig(space="grid", population=12, generations=2),

@@ -10,7 +10,7 @@ import vae
 from evodrum import midi
 from evodrum.cli import main
 from evodrum.cli.options import refine_option
-from evodrum.search.spaces import make_space
+from evodrum.genotypes import LatentSpace
 from vae import metrics, refine
 
 
@@ -51,7 +51,7 @@ def test_zero_steps_is_the_encoder_mean_and_pca_is_its_projection(model, test_lo
 
 
 def test_seed_loops_are_encoded_faithfully(model, test_loops):
-    space = make_space("vae", model=model)
+    space = LatentSpace("vae", model)
     loops = test_loops[:30]
     refined = metrics.loop_f1(loops, space.decode(space.encode(loops)))
     plain = metrics.loop_f1(loops, space.decode(space.encode(loops, refine_steps=0)))

@@ -12,7 +12,7 @@ from click.core import ParameterSource
 
 from evodrum.cli import main
 from evodrum.cli.listen import listening_options
-from evodrum.cli.options import ascii_option, bpm_option
+from evodrum.cli.options import ascii_option, bpm_option, space_option
 from evodrum.errors import EvodrumError
 from evodrum.interactive.commands import KEYS
 
@@ -65,9 +65,7 @@ Examples:
               help="Share of children that blend two liked loops (the rest vary one).")
 @click.option("--keep-favourites/--no-keep-favourites", default=True, show_default=True,
               help="Elitism: favourites join every next generation unchanged.")
-@click.option("--space", type=click.Choice(["vae", "pca", "grid"]), default="vae",
-              show_default=True, help="Genotype space: the VAE, the PCA baseline, or raw "
-                                      "grids (to compare maps by ear).")
+@space_option
 @click.option("--model", type=click.Path(exists=True), default=None,
               help="VAE model file or training run folder [default: the shipped model].")
 @click.option("--seed-loops", multiple=True, type=click.Path(exists=True, dir_okay=False),

@@ -18,6 +18,35 @@ grid_option = click.option(
     help=f"Grid resolution: {' or '.join(PRESETS)} (the paper's 8 bars of eighth notes), "
          "or BARSxBEATSxSTEPS such as 4x4x4.")
 
+def _space_help() -> str:
+    from evodrum import genotypes
+    return "Genotype space: " + "; ".join(f"{e.name}: {e.help}" for e in genotypes.SPACES.values())
+
+
+def _space_choice() -> click.Choice:
+    from evodrum import genotypes
+    return click.Choice(genotypes.names())
+
+
+space_option = click.option(
+    "--space", type=_space_choice(), default="vae", show_default=True, help=_space_help())
+
+
+def _algorithm_help() -> str:
+    from evodrum.search import algorithms
+    return "Search algorithm: " + "; ".join(f"{e.name}: {e.help}"
+                                            for e in algorithms.ALGORITHMS.values())
+
+
+def _algorithm_choice() -> click.Choice:
+    from evodrum.search import algorithms
+    return click.Choice(algorithms.names())
+
+
+algorithm_option = click.option(
+    "--algorithm", type=_algorithm_choice(), default="ga", show_default=True,
+    help=_algorithm_help())
+
 ascii_option = click.option(
     "--ascii", is_flag=True, help="Draw grids with plain ASCII glyphs.")
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import click
 
 from evodrum.cli import main
-from evodrum.cli.options import ascii_option, bpm_option
+from evodrum.cli.options import algorithm_option, ascii_option, bpm_option, space_option
 from evodrum.errors import EvodrumError
 
 
@@ -22,10 +22,8 @@ def _progress_line(record: dict | None) -> str:
                    "named: hats.density=0.6; weight a term with :W, e.g. density=0.4:2).")
 @click.option("--like", type=click.Path(dir_okay=False), metavar="FILE.mid",
               help="Match the features of this loop (values from --features override).")
-@click.option("--space", type=click.Choice(["vae", "pca", "grid"]), default="vae",
-              show_default=True, help="Genotype space searched.")
-@click.option("--algorithm", type=click.Choice(["ga", "cmaes"]), default="ga", show_default=True,
-              help="Genetic algorithm (blend crossover, Gaussian mutation) or CMA-ES.")
+@space_option
+@algorithm_option
 @click.option("--generations", "-g", type=click.IntRange(1), default=100, show_default=True)
 @click.option("--population", "-p", type=click.IntRange(4), default=100, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True,
@@ -76,22 +74,31 @@ def target(features, like, space, algorithm, generations, population, seed, sigm
     """
     from evodrum import display
     from evodrum.runs import claim_run_dir
+    from evodrum.runtime import single_thread
     from evodrum.search.config import SearchConfig
-    from evodrum.search.target import (CHECKPOINT_FILE, TargetJob, load_job, prepare_target,
-                                       run_target)
-
-    single_torch_thread()
+    from evodrum.search.target import (
+        CHECKPOINT_FILE,
+        TargetJob,
+        check_resumable,
+        load_job,
+        prepare_target,
+        run_target,
+    )
+    single_thread()
     if resume_dir:
         clash = [f"--{n.replace('_', '-')}" for n in JOB_OPTIONS if _given(n)]
         if clash:
             raise EvodrumError(f"--resume continues with the run's own settings: leave out "
                                f"{', '.join(clash)}")
         job = load_job(Path(resume_dir))
+        check_resumable(Path(resume_dir))
     else:
-        job = TargetJob(_target(features, like, model), SearchConfig(
+        operators = {n: v for n, v in (("sigma", sigma), ("indpb", indpb), ("mutation", mutation))
+                     if _given(n)}
+        job = TargetJob(_target(features, like, model), SearchConfig.from_options(
             space=space, algorithm=algorithm, population=population, generations=generations,
-            seed=seed, sigma=sigma, indpb=indpb, mutation=mutation, repair=repair,
-            wellformed_weight=wellformed_weight), _absolute(model),
+            seed=seed, repair=repair, wellformed_weight=wellformed_weight, **operators),
+            _absolute(model),
             [_absolute(p) for p in seed_loops], corpus)
     # bad models or loops fail here, before a run folder exists
     prepared = prepare_target(job, resume=resume_dir is not None)
@@ -146,13 +153,6 @@ def _absolute(path: str | None) -> str | None:
     return str(Path(path).resolve()) if path else None
 
 
-def single_torch_thread() -> None:
-    """Population-sized decodes (100 loops) take ~1 ms on one thread; a second torch
-    thread gains little and, when another program holds a core, stalls every decode."""
-    import torch
-    torch.set_num_threads(1)
-
-
 def _target(features: str | None, like: str | None, model: str | None):
     """The Target from --features and/or --like."""
     from fitness import Target, parse_target
@@ -163,7 +163,7 @@ def _target(features: str | None, like: str | None, model: str | None):
     if not like:
         return explicit
     from evodrum import midi
-    from evodrum.search.models import load_reference
+    from evodrum.genotypes.files import load_reference
     spec = load_reference(model).spec
     base = Target.like(midi.read_loop(like, spec), spec)
     goals = dict(base.goals)

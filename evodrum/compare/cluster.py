@@ -20,6 +20,7 @@ from collections.abc import Callable
 from evodrum.compare import runner
 from evodrum.compare.config import CompareConfig, RunKey
 from evodrum.errors import EvodrumError
+from evodrum.runtime import single_thread
 
 #: One search at a time per worker process, whatever its thread count.
 _SEARCH_LOCK = threading.Lock()
@@ -62,7 +63,7 @@ def run_serially(config: CompareConfig, key: RunKey) -> dict:
     """The task a Dask worker runs: one search at a time, on its own random stream."""
     with _SEARCH_LOCK:
         isolate_random_streams()
-        runner.single_thread()
+        single_thread()
         return runner.run_one(config, key)
 
 

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
+from evodrum import genotypes
 from evodrum.errors import EvodrumError
-from evodrum.search.config import ALGORITHMS, SearchConfig
-from evodrum.search.spaces import SPACES
+from evodrum.search import algorithms
+from evodrum.search.config import SearchConfig, setting_defaults
 from fitness import Target
 
 #: Settings a comparison fixes itself; the [search] table may not override them.
@@ -52,8 +53,8 @@ class CompareConfig:
 
     name: str
     tasks: tuple[Task, ...]
-    spaces: tuple[str, ...] = SPACES
-    algorithms: tuple[str, ...] = ALGORITHMS
+    spaces: tuple[str, ...] = genotypes.names()
+    algorithms: tuple[str, ...] = ("ga", "cmaes")   # the single-objective ones
     budget: int = 10_000          # evaluations per run
     population: int = 100         # generations = budget // population
     seeds: int = 30               # independent runs per (space, algorithm, task)
@@ -77,8 +78,9 @@ class CompareConfig:
     def search_config(self, key: RunKey) -> SearchConfig:
         """The search settings of one run: population x budget // population generations."""
         settings = dict(self.search, **self.search_by_space.get(key.space, {}))
-        return SearchConfig(space=key.space, algorithm=key.algorithm, population=self.population,
-                            generations=self.generations, seed=key.seed, **settings)
+        return SearchConfig.from_options(shared=True, space=key.space, algorithm=key.algorithm,
+                                         population=self.population,
+                                         generations=self.generations, seed=key.seed, **settings)
 
 
 def load_config(path: str | Path) -> CompareConfig:
@@ -103,8 +105,10 @@ def parse_config(data: dict, default_name: str = "comparison") -> CompareConfig:
     config = CompareConfig(
         name=_name(data.get("name", default_name), "name"),
         tasks=_tasks(data.get("tasks")),
-        spaces=_choices(data.get("spaces", list(SPACES)), SPACES, "spaces"),
-        algorithms=_choices(data.get("algorithms", list(ALGORITHMS)), ALGORITHMS, "algorithms"),
+        spaces=_choices(data.get("spaces", list(CompareConfig.spaces)), genotypes.names(),
+                        "spaces"),
+        algorithms=_choices(data.get("algorithms", list(CompareConfig.algorithms)),
+                            algorithms.names(), "algorithms"),
         budget=_integer(data.get("budget", 10_000), "budget", 1),
         population=_integer(data.get("population", 100), "population", 4),
         seeds=_integer(data.get("seeds", 30), "seeds", 1),
@@ -174,10 +178,10 @@ def _search_tables(table) -> tuple[dict, dict]:
     """The common [search] settings and the per-space [search.SPACE] overrides."""
     if not isinstance(table, dict):
         raise EvodrumError("[search] must be a table of SearchConfig settings")
-    allowed = [f.name for f in fields(SearchConfig) if f.name not in FIXED]
+    allowed = [name for name in setting_defaults() if name not in FIXED]
     common, by_space = {}, {}
     for key, value in table.items():
-        if key in SPACES and isinstance(value, dict):
+        if key in genotypes.SPACES and isinstance(value, dict):
             _no_unknown(value, allowed, f"[search.{key}] setting")
             by_space[key] = dict(value)
         elif key in FIXED:
@@ -194,7 +198,7 @@ def _search_tables(table) -> tuple[dict, dict]:
 
 def _check_type(key: str, value) -> None:
     """A setting has the type of SearchConfig's default (a number for numeric ones)."""
-    default = SearchConfig.__dataclass_fields__[key].default
+    default = setting_defaults()[key]
     numeric = default is None or isinstance(default, (int, float))
     ok = (isinstance(value, (int, float)) and not isinstance(value, bool)) if numeric \
         else isinstance(value, type(default))

@@ -6,15 +6,13 @@ from pathlib import Path
 
 import numpy as np
 
-from evodrum import atomic
+from evodrum import atomic, genotypes
 from evodrum.compare import summary
 from evodrum.compare.config import CompareConfig, RunKey
 from evodrum.compare.store import text_grid
 from evodrum.grid import GridSpec
 from evodrum.kit import ROWS
 
-#: One colour per space, the same in every figure.
-COLOURS = {"vae": "tab:blue", "pca": "tab:orange", "grid": "tab:green"}
 #: Errors are drawn on a log axis; exact zeros are shown at this floor.
 ERROR_FLOOR = 1e-4
 
@@ -52,10 +50,10 @@ def convergence(config: CompareConfig, records: dict[RunKey, dict], task: str, p
             if not q:
                 continue
             floor = lambda v: np.maximum(v, ERROR_FLOOR)
-            ax.plot(q["evaluations"], floor(q["median"]), color=COLOURS[space], label=space,
+            ax.plot(q["evaluations"], floor(q["median"]), color=genotypes.entry(space).colour, label=space,
                     drawstyle="steps-post")
             ax.fill_between(q["evaluations"], floor(q["q25"]), floor(q["q75"]), step="post",
-                            color=COLOURS[space], alpha=0.2, linewidth=0)
+                            color=genotypes.entry(space).colour, alpha=0.2, linewidth=0)
         ax.axhline(config.threshold, color="grey", linestyle="--", linewidth=1,
                    label=f"threshold {config.threshold:g}")
         ax.set_yscale("log")

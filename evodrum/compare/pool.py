@@ -7,31 +7,13 @@ contend for two cores.
 """
 from __future__ import annotations
 
-import contextlib
 import multiprocessing
-import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 
 from evodrum.compare import runner
 from evodrum.compare.config import CompareConfig, RunKey
-
-THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
-
-
-@contextlib.contextmanager
-def single_threaded_environment() -> Iterator[None]:
-    """BLAS thread variables set to 1 for processes started inside the block."""
-    old = {k: os.environ.get(k) for k in THREAD_VARIABLES}
-    os.environ.update({k: "1" for k in THREAD_VARIABLES})
-    try:
-        yield
-    finally:
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+from evodrum.runtime import single_thread, single_threaded_environment
 
 
 def run_on_pool(config: CompareConfig, keys: list[RunKey], workers: int,
@@ -39,7 +21,7 @@ def run_on_pool(config: CompareConfig, keys: list[RunKey], workers: int,
     """Run `keys` on `workers` processes; `on_result(key, record)` as each one finishes."""
     context = multiprocessing.get_context("spawn")
     with single_threaded_environment():
-        pool = ProcessPoolExecutor(workers, mp_context=context, initializer=runner.single_thread)
+        pool = ProcessPoolExecutor(workers, mp_context=context, initializer=single_thread)
         try:
             futures = {pool.submit(runner.run_one, config, key): key for key in keys}
             for future in as_completed(futures):

@@ -10,41 +10,25 @@ from __future__ import annotations
 import functools
 import time
 
+from evodrum import genotypes
 from evodrum.compare.config import CompareConfig, RunKey
 from evodrum.compare.store import grid_text
-from evodrum.errors import EvodrumError
-from evodrum.search import models
+from evodrum.genotypes import files
 from evodrum.search.engine import run_search
 from evodrum.search.objective import Objective
-from evodrum.search.spaces import make_space
 from fitness import compute
-
-
-def single_thread() -> None:
-    """Worker set-up: one torch thread (BLAS threads are set by the environment the
-    worker was started with), so parallel runs do not contend for the cores."""
-    import torch
-    torch.set_num_threads(1)
 
 
 @functools.cache
 def reference(model: str | None):
     """The well-formedness reference beside `model` (or the shipped one), once per process."""
-    return models.load_reference(model)
+    return files.load_reference(model)
 
 
 @functools.cache
 def space(name: str, model: str | None):
     """The genotype space `name` decoded by `model`'s files, once per process."""
-    spec = reference(model).spec
-    if name == "grid":
-        return make_space("grid", spec=spec)
-    learned = make_space(name, model=models.load_vae(model) if name == "vae" else None,
-                         pca=models.load_pca(model) if name == "pca" else None)
-    if learned.spec != spec:
-        raise EvodrumError(f"the {name} space decodes {learned.spec.describe()}, the "
-                           f"well-formedness reference is for {spec.describe()}")
-    return learned
+    return genotypes.open_space(name, model, reference(model).spec)
 
 
 def run_one(config: CompareConfig, key: RunKey) -> dict:

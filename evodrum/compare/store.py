@@ -42,16 +42,16 @@ def file_digest(path: Path) -> str:
 
 
 def model_fingerprint(config: CompareConfig) -> dict[str, str]:
-    """Digests of the model files the comparison's spaces decode with, and of the
-    well-formedness reference every run is scored against."""
-    from evodrum.search import models
-    from vae.files import resolve
-    files = {"wellformed": models.beside_or_shipped(config.model, models.WELLFORMED_FILE)}
-    if "vae" in config.spaces:
-        files["vae"] = resolve(config.model)
-    if "pca" in config.spaces:
-        files["pca"] = models.beside_or_shipped(config.model, models.PCA_FILE)
-    return {name: file_digest(path) for name, path in files.items()}
+    """Each space's registry fingerprint (how it decodes, see `evodrum.genotypes`), and
+    the digest of the well-formedness reference every run is scored against."""
+    from evodrum import genotypes
+    from evodrum.compare.runner import space
+    from evodrum.genotypes import files
+    reference = files.beside_or_shipped(config.model, files.WELLFORMED_FILE)
+    prints = {"wellformed": file_digest(reference)}
+    prints.update({name: genotypes.fingerprint(space(name, config.model))
+                   for name in config.spaces})
+    return prints
 
 
 def run_hash(config: CompareConfig, key: RunKey, fingerprint: dict[str, str]) -> str:

@@ -26,11 +26,11 @@ from pathlib import Path
 import numpy as np
 from deap import base, tools
 
+from evodrum.genotypes import Space
 from evodrum.grid import quantize_velocity
 from evodrum.interactive.models import fingerprint
 from evodrum.interactive.session import RATING_MAX, Generation, Loop, Session, Settings
 from evodrum.search.individuals import Individual, genotypes
-from evodrum.search.spaces import Space
 
 #: Favourites kept per generation, as a share of its loops (the rest is new).
 KEPT_SHARE = 0.5

@@ -14,13 +14,13 @@ from pathlib import Path
 
 from evodrum.audio import Player
 from evodrum.errors import EvodrumError
+from evodrum.genotypes import Space
 from evodrum.interactive import store
 from evodrum.interactive.breeding import breed
 from evodrum.interactive.commands import Command, parse_one, split
 from evodrum.interactive.screen import Screen
 from evodrum.interactive.session import Loop, Session
 from evodrum.midi import write_midi
-from evodrum.search.spaces import Space
 
 SAVED_DIR = "saved"
 PLURAL = ("variation", "blend", "seed")

@@ -19,11 +19,11 @@ import time
 
 import numpy as np
 
-from evodrum.search import models
+from evodrum import genotypes
+from evodrum.genotypes import files as models
 from evodrum.search.config import SearchConfig
 from evodrum.search.engine import run_search
 from evodrum.search.objective import Objective
-from evodrum.search.spaces import make_space
 from fitness import parse_target
 
 TARGET = "density=0.7,syncopation=0.1,hats.density=0.4"
@@ -31,7 +31,7 @@ TARGET = "density=0.7,syncopation=0.1,hats.density=0.4"
 
 def time_split(space_name: str, generations: int) -> None:
     """Run a default search with its phases timed separately."""
-    space = make_space(space_name)
+    space = genotypes.open_space(space_name)
     reference = models.load_reference()
     objective = Objective(space, parse_target(TARGET), reference, wellformed_weight=0.1)
     spent = {"decode": 0.0, "features": 0.0, "well-formedness": 0.0}
@@ -84,7 +84,7 @@ def heldout_targets(space_name: str, n: int, wellformed_weight: float,
     corpus = load_corpus()
     test = corpus.split_grids("test")
     picks = np.random.default_rng(0).choice(len(test), n, replace=False)
-    space = make_space(space_name)
+    space = genotypes.open_space(space_name)
     reference = models.load_reference()
     errors, scores = [], []
     for i, pick in enumerate(picks):
@@ -114,8 +114,8 @@ if __name__ == "__main__":
     parser.add_argument("--wellformed", type=float, default=0.1)
     parser.add_argument("--repair", default="clip", choices=("clip", "penalty"))
     args = parser.parse_args()
-    from evodrum.cli.search import single_torch_thread
-    single_torch_thread()  # as `evodrum target` runs
+    from evodrum.runtime import single_thread
+    single_thread()  # as `evodrum target` runs
     time_split(args.space, args.generations)
     time_command()
     if args.heldout:

@@ -1,85 +1,122 @@
-"""Search settings: everything that, with the seed, determines a run's result."""
+"""Search settings: everything that, with the seed, determines a run's result.
+
+`SearchConfig` holds what every algorithm shares (space, budget, seed, objective,
+bounds repair); `settings` holds the chosen algorithm's own settings, checked and
+completed by that algorithm's `Settings` dataclass (see `evodrum.search.algorithms`).
+"""
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 
+from evodrum import genotypes
 from evodrum.errors import EvodrumError
 
-ALGORITHMS = ("ga", "cmaes")
 REPAIRS = ("clip", "penalty")
-MUTATIONS = ("gaussian", "flip")
 
 
 @dataclass(frozen=True)
 class SearchConfig:
-    """One search: space, algorithm, budget, operators and seed.
-
-    The GA and CMA-ES use the same operators and budget in every space; `sigma`
-    and `indpb` are in genotype units. `indpb=None` mutates 4 genes per
-    individual on average (4 / dim), the same expected number in every space.
-    """
+    """One search: space, algorithm, budget, objective, bounds repair, seed and the
+    algorithm's own settings (`settings`, completed with its defaults)."""
 
     space: str = "vae"
     algorithm: str = "ga"
     population: int = 100
     generations: int = 100
     seed: int = 0
-    # GA operators (DEAP: cxBlend, mutGaussian, selTournament) and elitism
-    cxpb: float = 0.7
-    alpha: float = 0.3
-    mutpb: float = 0.9
-    sigma: float = 0.3
-    indpb: float | None = None
-    mutation: str = "gaussian"
-    tournsize: int = 3
-    elite: int = 2
     # bounds: clip into them, or (latent spaces) a penalty on leaving the prior's bulk
     repair: str = "clip"
     prior_weight: float = 0.05
     # objective
     wellformed_weight: float = 0.0
     checkpoint_every: int = 10
+    settings: dict = field(default_factory=dict)
 
     def __post_init__(self):
+        from evodrum.search.algorithms import algorithm_class
         def bad(name, allowed):
             raise EvodrumError(f"{name} must be {allowed}, got {getattr(self, name)!r}")
-        if self.algorithm not in ALGORITHMS:
-            bad("algorithm", " or ".join(ALGORITHMS))
+        genotypes.entry(self.space)
+        cls = algorithm_class(self.algorithm)
         if self.repair not in REPAIRS:
             bad("repair", " or ".join(REPAIRS))
-        if self.mutation not in MUTATIONS:
-            bad("mutation", " or ".join(MUTATIONS))
-        if self.mutation == "flip" and self.space != "grid":
-            raise EvodrumError("mutation 'flip' is the grid space's native operator: use it "
-                               "with space grid")
         if self.population < 4:
             bad("population", "at least 4")
         if self.generations < 1:
             bad("generations", "at least 1")
-        if not 0 <= self.elite < self.population:
-            bad("elite", f"between 0 and population - 1 ({self.population - 1})")
-        for name in ("cxpb", "mutpb"):
-            if not 0 <= getattr(self, name) <= 1:
-                bad(name, "within [0, 1]")
-        if self.indpb is not None and not 0 < self.indpb <= 1:
-            bad("indpb", "within (0, 1]")
-        if self.sigma <= 0 or self.alpha < 0 or self.tournsize < 1:
-            raise EvodrumError("sigma must be > 0, alpha >= 0 and tournsize >= 1")
+        if self.checkpoint_every < 1:
+            bad("checkpoint_every", "at least 1")
         if self.wellformed_weight < 0 or self.prior_weight < 0:
             raise EvodrumError("weights must be >= 0")
+        known = {f.name for f in fields(cls.Settings)}
+        unknown = sorted(set(self.settings) - known)
+        if unknown:
+            raise EvodrumError(f"{', '.join(unknown)}: not a setting of algorithm "
+                               f"{self.algorithm} (its settings: {', '.join(sorted(known)) or 'none'})")
+        operators = cls.Settings(**self.settings)
+        operators.check(self)
+        object.__setattr__(self, "settings", asdict(operators))
 
-    def gene_probability(self, dim: int) -> float:
-        """Per-gene mutation probability for a genotype of `dim` genes."""
-        return self.indpb if self.indpb is not None else min(1.0, 4.0 / dim)
+    @property
+    def operators(self):
+        """The algorithm's own settings as its `Settings` dataclass."""
+        from evodrum.search.algorithms import algorithm_class
+        return algorithm_class(self.algorithm).Settings(**self.settings)
 
     def to_dict(self) -> dict:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, d: dict) -> "SearchConfig":
-        names = {f.name for f in fields(cls)}
-        unknown = set(d) - names
-        if unknown:
-            raise EvodrumError(f"unknown search settings: {', '.join(sorted(unknown))}; "
-                               f"allowed: {', '.join(sorted(names))}")
-        return cls(**d)
+        """The config `to_dict` wrote (flat algorithm settings, as older job files hold
+        them, are accepted too)."""
+        d = dict(d)
+        settings = dict(d.pop("settings", {}))
+        return cls.from_options(settings=settings, **d)
+
+    @classmethod
+    def from_options(cls, *, shared: bool = False, settings: dict | None = None,
+                     **options) -> "SearchConfig":
+        """A config from flat options (CLI flags, a comparison's [search] table): the
+        common ones by name, the rest routed to the algorithm's settings.
+
+        With `shared=True` (one table for several algorithms) a setting that belongs to
+        another registered algorithm is left out rather than refused.
+        """
+        from evodrum.search.algorithms import algorithm_class, loadable
+        common = {f.name for f in fields(cls)} - {"settings"}
+        mine = {f.name for f in fields(algorithm_class(options.get("algorithm", "ga")).Settings)}
+        others = {f.name for a in loadable() for f in fields(a.Settings)} - mine
+        settings = dict(settings or {})
+        kwargs = {}
+        for key, value in options.items():
+            if key in common:
+                kwargs[key] = value
+            elif key in mine:
+                settings[key] = value
+            elif key in others and shared:
+                continue
+            elif key in others:
+                raise EvodrumError(f"{key} is not a setting of algorithm "
+                                   f"{options.get('algorithm', 'ga')}")
+            else:
+                raise EvodrumError(f"unknown search setting {key!r}; allowed: "
+                                   f"{', '.join(sorted(setting_defaults()))}")
+        return cls(settings=settings, **kwargs)
+
+
+def setting_defaults() -> dict:
+    """Every search setting a user may give (common and every algorithm's) with its
+    default, for checking a comparison file's [search] table."""
+    from evodrum.search.algorithms import loadable
+    defaults = {f.name: f.default for f in fields(SearchConfig) if f.name != "settings"}
+    for cls in loadable():
+        defaults.update({f.name: f.default for f in fields(cls.Settings)})
+    return defaults
+
+
+def changed_settings(old: dict, new: dict) -> list[str]:
+    """Names of the settings that differ between two `to_dict()`s (nested settings too)."""
+    flat = lambda d: {**{k: v for k, v in d.items() if k != "settings"}, **d.get("settings", {})}
+    a, b = flat(old), flat(new)
+    return sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))

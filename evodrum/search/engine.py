@@ -1,29 +1,30 @@
-"""Runs a search generation by generation: seeding, logbook, hall of fame, and
-checkpoints from which `resume` continues exactly where a run stopped."""
+"""Runs any registered algorithm generation by generation: ask, evaluate the batch,
+tell; seeding, logbook, hall of fame, and checkpoints from which `resume`
+continues exactly where a run stopped (the same result as an uninterrupted run)."""
 from __future__ import annotations
 
-import pickle
 import random
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 from deap import tools
 
-from evodrum.atomic import atomic_path
+from evodrum import genotypes
 from evodrum.errors import EvodrumError
 from evodrum.grid import GridSpec
-from evodrum.search.cmaes import CMAES
-from evodrum.search.config import SearchConfig
-from evodrum.search.ga import GA
-from evodrum.search.individuals import genotypes
+from evodrum.search import checkpoint as checkpoints
+from evodrum.search.algorithms import algorithm_class
+from evodrum.search.algorithms.base import Algorithm, Evaluation
+from evodrum.search.config import SearchConfig, changed_settings
+from evodrum.search.individuals import individuals
 from evodrum.search.objective import Objective
 
-ALGORITHM_CLASSES = {"ga": GA, "cmaes": CMAES}
 HALL_OF_FAME_SIZE = 10
-CHECKPOINT_FORMAT = "evodrum-search-checkpoint-1"
+CHECKPOINT_FORMAT = "evodrum-search-checkpoint-2"
+LOGBOOK_HEADER = ["gen", "evals", "best", "mean", "std", "best_distance", "best_so_far"]
 
 
 @dataclass
@@ -39,6 +40,7 @@ class SearchResult:
     logbook: tools.Logbook
     evaluations: int
     generations: int
+    algorithm: Algorithm | None = None   # its final state (e.g. a Pareto front, an archive)
 
 
 def seed_everything(seed: int) -> None:
@@ -49,53 +51,100 @@ def seed_everything(seed: int) -> None:
         sys.modules["torch"].manual_seed(seed)
 
 
-def _statistics() -> tools.Statistics:
-    stats = tools.Statistics(key=lambda ind: ind.fitness.values[0])
-    stats.register("best", np.min)
-    stats.register("mean", np.mean)
-    stats.register("std", np.std)
-    return stats
+def make_algorithm(space, config: SearchConfig) -> Algorithm:
+    """The algorithm `config` names, set up for `space`."""
+    return algorithm_class(config.algorithm)(space, config)
 
 
-def _rng_states() -> dict:
-    states = {"random": random.getstate(), "numpy": np.random.get_state()}
-    if "torch" in sys.modules:
-        states["torch"] = sys.modules["torch"].get_rng_state()
-    return states
+class Run:
+    """The mutable state of one search: algorithm, hall of fame, logbook, counters."""
 
+    def __init__(self, objective: Objective, config: SearchConfig):
+        self.objective, self.config = objective, config
+        self.algorithm = make_algorithm(objective.space, config)
+        self.hof = tools.HallOfFame(HALL_OF_FAME_SIZE)
+        self.logbook = tools.Logbook()
+        self.logbook.header = list(LOGBOOK_HEADER)
+        self.generation = self.evaluations = 0
 
-def _restore_rngs(states: dict) -> None:
-    random.setstate(states["random"])
-    np.random.set_state(states["numpy"])
-    if "torch" in states and "torch" in sys.modules:
-        sys.modules["torch"].set_rng_state(states["torch"])
+    def evaluate(self, genes: np.ndarray) -> Evaluation:
+        """Decode and score one batch, as the algorithm's objectives (a vector each)."""
+        if not len(genes):
+            m = 2 if self.algorithm.multi_objective else 1
+            return Evaluation(np.zeros((0, self.objective.space.dim)), np.zeros((0, m)),
+                              np.zeros(0), np.zeros(0), None)
+        grids, scores = self.objective.evaluate(genes)
+        values = self.objective.vector(scores) if self.algorithm.multi_objective \
+            else scores.fitness[:, None]
+        return Evaluation(np.asarray(genes, np.float64), values, scores.fitness, scores.distance,
+                          scores.wellformed, grids)
 
+    def step(self, on_generation) -> None:
+        genes = self.algorithm.ask()
+        self.algorithm.tell(self.evaluate(genes))
+        self.evaluations += len(genes)
+        self.record(on_generation)
 
-def save_checkpoint(path: Path, config: SearchConfig, algorithm, hof, logbook,
-                    generation: int, evaluations: int) -> None:
-    """Everything needed to continue the run, pickled atomically."""
-    payload = {"format": CHECKPOINT_FORMAT, "config": config.to_dict(), "generation": generation,
-               "evaluations": evaluations, "algorithm": algorithm.state(), "halloffame": hof,
-               "logbook": logbook, "rng": _rng_states()}
-    with atomic_path(path) as tmp:
-        with open(tmp, "wb") as f:
-            pickle.dump(payload, f, protocol=pickle.HIGHEST_PROTOCOL)
+    def record(self, on_generation) -> None:
+        """Hall of fame and one logbook line from the algorithm's current population."""
+        pop = self.algorithm.population
+        fitness = pop.fitness
+        worst = self.hof.keys[0].values[0] if len(self.hof) == HALL_OF_FAME_SIZE else np.inf
+        candidates = np.flatnonzero(fitness < worst)   # only these can enter the hall of fame
+        if len(candidates):
+            inds = individuals(pop.genotypes[candidates], fitness[candidates, None])
+            for ind, i in zip(inds, candidates):
+                ind.distance = float(pop.distance[i])
+            self.hof.update(inds)
+        best = int(np.argmin(fitness))
+        so_far = float(pop.distance.min())
+        if len(self.logbook):
+            so_far = min(so_far, self.logbook[-1]["best_so_far"])
+        record = {"best": float(fitness[best]), "mean": float(np.mean(fitness)),
+                  "std": float(np.std(fitness)), "best_distance": float(pop.distance[best]),
+                  "best_so_far": so_far}
+        self.logbook.record(gen=self.generation, evals=self.evaluations, **record)
+        if on_generation is not None:
+            on_generation(self.generation, record)
 
+    # --- checkpoints ------------------------------------------------------------
 
-def load_checkpoint(path: Path, config: SearchConfig) -> dict:
-    """A checkpoint written by this run's settings; EvodrumError if it is another run's."""
-    try:
-        with open(path, "rb") as f:
-            payload = pickle.load(f)
-    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError) as e:
-        raise EvodrumError(f"{path}: cannot read search checkpoint ({e})") from None
-    if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
-        raise EvodrumError(f"{path}: not an evodrum search checkpoint")
-    if payload["config"] != config.to_dict():
-        changed = sorted(k for k, v in config.to_dict().items() if payload["config"].get(k) != v)
-        raise EvodrumError(f"{path}: checkpoint was written with other settings "
-                           f"({', '.join(changed)}); resume with the same options")
-    return payload
+    def save(self, path: Path) -> None:
+        hof = self.hof.items
+        checkpoints.save(path, {
+            "format": CHECKPOINT_FORMAT, "config": self.config.to_dict(),
+            "fingerprint": genotypes.fingerprint(self.objective.space),
+            "generation": self.generation, "evaluations": self.evaluations,
+            "algorithm": self.algorithm.state(),
+            "halloffame": {"genotypes": np.asarray(hof, np.float64).reshape(len(hof), -1),
+                           "fitness": np.array([i.fitness.values[0] for i in hof]),
+                           "distance": np.array([i.distance for i in hof])},
+            "logbook": [dict(r) for r in self.logbook], "rng": _rng_states()})
+
+    def restore(self, path: Path) -> None:
+        state = checkpoints.load(path)
+        if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
+            raise EvodrumError(f"{path}: not an evodrum search checkpoint")
+        if state["config"] != self.config.to_dict():
+            changed = changed_settings(state["config"], self.config.to_dict())
+            raise EvodrumError(f"{path}: checkpoint was written with other settings "
+                               f"({', '.join(changed)}); resume with the same options")
+        genotypes.check_fingerprint(state["fingerprint"], self.objective.space, str(path))
+        try:
+            self.algorithm.restore(state["algorithm"])
+            self.generation, self.evaluations = int(state["generation"]), int(state["evaluations"])
+            h = state["halloffame"]
+            inds = individuals(h["genotypes"], np.asarray(h["fitness"])[:, None])
+            for ind, d in zip(inds, np.asarray(h["distance"]).tolist()):
+                ind.distance = d
+            self.hof.items = inds                    # best first; keys are worst first
+            self.hof.keys = [ind.fitness for ind in reversed(inds)]
+            for r in state["logbook"]:
+                self.logbook.record(**r)
+            _restore_rngs(state["rng"])
+        except (KeyError, TypeError, ValueError, IndexError) as e:
+            raise EvodrumError(f"{path}: damaged search checkpoint ({e})") from None
+        self.objective.evaluations = self.evaluations
 
 
 def run_search(objective: Objective, config: SearchConfig, *,
@@ -106,52 +155,53 @@ def run_search(objective: Objective, config: SearchConfig, *,
 
     `seeds` are genotypes to start from (e.g. encoded user loops). With a
     `checkpoint` path, state is saved every `config.checkpoint_every` generations
-    and at the end; `resume=True` continues from it exactly. `on_generation` gets
-    (generation, logbook record) after each one, for progress display.
+    and at the end; `resume=True` continues from it exactly (refusing other settings
+    or a model that decodes differently). `on_generation` gets (generation, logbook
+    record) after each one, for progress display.
     """
-    algorithm = ALGORITHM_CLASSES[config.algorithm](objective, config)
-    hof = tools.HallOfFame(HALL_OF_FAME_SIZE)
-    stats = _statistics()
-    logbook = tools.Logbook()
-    logbook.header = ["gen", "evals", "best", "mean", "std", "best_distance", "best_so_far"]
+    run = Run(objective, config)
     if resume and checkpoint is not None and checkpoint.exists():
-        state = load_checkpoint(checkpoint, config)
-        algorithm.restore(state["algorithm"])
-        hof, logbook = state["halloffame"], state["logbook"]
-        generation, evaluations = state["generation"], state["evaluations"]
-        _restore_rngs(state["rng"])
-        objective.evaluations = evaluations
+        run.restore(checkpoint)
     else:
         seed_everything(config.seed)
-        rng = np.random.default_rng(config.seed)
-        generation, evaluations = 0, algorithm.start(rng, seeds)
-        if evaluations:
-            _record(logbook, stats, hof, algorithm.population, 0, evaluations, on_generation)
+        run.algorithm.start(np.random.default_rng(config.seed), seeds)
+        if run.algorithm.initial_generation:
+            run.step(on_generation)
 
-    while generation < config.generations:
-        generation += 1
-        evaluations += algorithm.step()
-        _record(logbook, stats, hof, algorithm.population, generation, evaluations, on_generation)
-        if checkpoint is not None and (generation % config.checkpoint_every == 0
-                                       or generation == config.generations):
-            save_checkpoint(checkpoint, config, algorithm, hof, logbook, generation, evaluations)
+    while run.generation < config.generations:
+        run.generation += 1
+        run.step(on_generation)
+        if checkpoint is not None and (run.generation % config.checkpoint_every == 0
+                                       or run.generation == config.generations):
+            run.save(checkpoint)
 
-    best = genotypes(hof.items)
+    best = np.asarray(run.hof.items, np.float64).reshape(len(run.hof), -1)
     return SearchResult(
-        config=config, spec=objective.space.spec, best_genotypes=best, best_grids=objective.space.decode(best),
-        best_fitness=np.array([ind.fitness.values[0] for ind in hof.items]),
-        best_distance=np.array([ind.distance for ind in hof.items]),
-        logbook=logbook, evaluations=evaluations, generations=generation)
+        config=config, spec=objective.space.spec, best_genotypes=best,
+        best_grids=objective.space.decode(best),
+        best_fitness=np.array([ind.fitness.values[0] for ind in run.hof.items]),
+        best_distance=np.array([ind.distance for ind in run.hof.items]),
+        logbook=run.logbook, evaluations=run.evaluations, generations=run.generation,
+        algorithm=run.algorithm)
 
 
-def _record(logbook, stats, hof, population, generation, evaluations, on_generation) -> None:
-    hof.update(population)
-    record = stats.compile(population)
-    best = min(population, key=lambda ind: ind.fitness.values[0])
-    so_far = min(ind.distance for ind in population)
-    if len(logbook):
-        so_far = min(so_far, logbook[-1]["best_so_far"])
-    record.update(best_distance=best.distance, best_so_far=so_far)
-    logbook.record(gen=generation, evals=evaluations, **record)
-    if on_generation is not None:
-        on_generation(generation, record)
+def _rng_states() -> dict:
+    """Python's, numpy's global and torch's random states as plain data."""
+    version, keys, gauss = random.getstate()
+    name, mt, pos, has_gauss, cached = np.random.get_state()
+    states = {"random": [version, np.array(keys, dtype=np.uint64), gauss],
+              "numpy": [name, mt, pos, has_gauss, cached]}
+    if "torch" in sys.modules:
+        states["torch"] = sys.modules["torch"].get_rng_state().numpy()
+    return states
+
+
+def _restore_rngs(states: dict) -> None:
+    version, keys, gauss = states["random"]
+    random.setstate((int(version), tuple(int(k) for k in keys), gauss))
+    name, mt, pos, has_gauss, cached = states["numpy"]
+    np.random.set_state((name, np.asarray(mt, dtype=np.uint32), int(pos), int(has_gauss),
+                         float(cached)))
+    if "torch" in states and "torch" in sys.modules:
+        torch = sys.modules["torch"]
+        torch.set_rng_state(torch.from_numpy(np.asarray(states["torch"], dtype=np.uint8)))

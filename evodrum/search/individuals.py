@@ -1,7 +1,8 @@
-"""DEAP's creator types for evodrum's searches, created once at import.
+"""DEAP's creator types for evodrum's searches, created once at import or on first use.
 
-Genotypes are lists of floats (what DEAP's operators expect) with a minimising
-fitness. The guard keeps a re-import (or a user's own script) from redefining them.
+Genotypes are lists of floats (what DEAP's operators expect) with minimised
+objectives: `Individual` has one, `individual_type(m)` m of them (Pareto search).
+The guards keep a re-import (or a user's own script) from redefining them.
 """
 from __future__ import annotations
 
@@ -16,19 +17,40 @@ if not hasattr(creator, "EvodrumIndividual"):
 Individual = creator.EvodrumIndividual
 
 
-def individuals(genotypes: np.ndarray) -> list:
-    """DEAP individuals from a (N, dim) array."""
-    return [Individual(row) for row in np.asarray(genotypes, dtype=float).tolist()]
+def individual_type(m: int) -> type:
+    """The individual class with `m` minimised objectives."""
+    if m == 1:
+        return Individual
+    name = f"EvodrumIndividual{m}"
+    if not hasattr(creator, name):
+        creator.create(f"EvodrumFitness{m}", base.Fitness, weights=(-1.0,) * m)
+        creator.create(name, list, fitness=getattr(creator, f"EvodrumFitness{m}"))
+    return getattr(creator, name)
+
+
+def individuals(genotypes: np.ndarray, values: np.ndarray | None = None) -> list:
+    """DEAP individuals from a (N, dim) array, with fitness `values` (N, m) if given;
+    each remembers its row in the arrays as `row`."""
+    m = 1 if values is None else values.shape[1]
+    cls = individual_type(m)
+    out = [cls(g) for g in np.asarray(genotypes, dtype=float).tolist()]
+    for i, ind in enumerate(out):
+        ind.row = i
+        if values is not None:
+            ind.fitness.values = tuple(values[i].tolist())
+    return out
+
+
+def clone(ind):
+    """A shallow copy (genes, fitness, row): all a DEAP operator can change, at a
+    fraction of `copy.deepcopy`'s cost."""
+    new = type(ind)(ind)
+    if ind.fitness.valid:
+        new.fitness.values = ind.fitness.values
+    new.row = ind.row
+    return new
 
 
 def genotypes(population: list) -> np.ndarray:
     """The (N, dim) float64 array of a population's genotypes."""
     return np.asarray(population, dtype=np.float64)
-
-
-def repair(space, config, population) -> np.ndarray:
-    """Genotypes clipped into the space's bounds, unless latent genotypes are kept free
-    and a prior penalty in the fitness holds them (`repair='penalty'`); grid values
-    are always clipped into [0, 1]."""
-    g = genotypes(population)
-    return space.clip(g) if config.repair == "clip" or space.name == "grid" else g

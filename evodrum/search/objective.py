@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from evodrum.genotypes import Space
 from fitness import Target, WellFormedness
-from evodrum.search.spaces import Space
 
 #: Distinct onset patterns whose well-formedness is remembered during a run.
 WF_CACHE_SIZE = 200_000

@@ -1,6 +1,6 @@
 """`evodrum target` as a library call: a feature-target search that writes a run folder.
 
-The folder holds job.json (what was asked), checkpoint.pkl (to resume),
+The folder holds job.json (what was asked), checkpoint.npz (to resume),
 logbook.csv (one row per generation), summary.json and the best loops as MIDI.
 """
 from __future__ import annotations
@@ -12,17 +12,18 @@ from pathlib import Path
 
 import numpy as np
 
-from evodrum import atomic, midi
+from evodrum import atomic, genotypes, midi
 from evodrum.errors import EvodrumError
-from evodrum.search import models
+from evodrum.genotypes import Space, files
 from evodrum.search.config import SearchConfig
 from evodrum.search.engine import SearchResult, run_search
 from evodrum.search.objective import Objective
-from evodrum.search.spaces import Space, make_space
 from fitness import Target, WellFormedness, compute
 
 JOB_FILE = "job.json"
-CHECKPOINT_FILE = "checkpoint.pkl"
+CHECKPOINT_FILE = "checkpoint.npz"
+#: What runs before evodrum 0.2 checkpointed to (a pickle, never loaded).
+LEGACY_CHECKPOINT = "checkpoint.pkl"
 
 
 @dataclass
@@ -68,14 +69,8 @@ def load_job(folder: Path) -> TargetJob:
 
 def build_objective(job: TargetJob) -> tuple[Objective, WellFormedness]:
     """The space, target and well-formedness reference the job names."""
-    model = models.load_vae(job.model) if job.config.space == "vae" else None
-    pca = models.load_pca(job.model) if job.config.space == "pca" else None
-    space = make_space(job.config.space, model=model, pca=pca)
-    reference = models.load_reference(job.model, job.corpus)
-    if reference.spec != space.spec:
-        raise EvodrumError(f"well-formedness reference is for {reference.spec.describe()}, "
-                           f"the {space.name} space decodes {space.spec.describe()}: "
-                           "give --corpus NAME built at the model's resolution")
+    reference = files.load_reference(job.model, job.corpus)
+    space = genotypes.open_space(job.config.space, job.model, reference.spec)
     objective = Objective.for_config(space, job.target, reference, job.config)
     return objective, reference
 
@@ -132,6 +127,14 @@ def prepare_target(job: TargetJob, resume: bool = False) -> PreparedTarget:
     objective, reference = build_objective(job)
     seeds = None if resume else seed_genotypes(objective.space, job.seed_loops)
     return PreparedTarget(job, objective, reference, seeds)
+
+
+def check_resumable(folder: Path) -> None:
+    """EvodrumError for a run folder whose only checkpoint is an old pickle."""
+    if (folder / LEGACY_CHECKPOINT).exists() and not (folder / CHECKPOINT_FILE).exists():
+        raise EvodrumError(f"{folder / LEGACY_CHECKPOINT}: a checkpoint from an older evodrum "
+                           "(a pickle, which is never loaded); start the run again with the "
+                           f"settings in {folder / JOB_FILE}")
 
 
 def run_target(prepared: PreparedTarget, folder: Path, *, resume: bool = False, top: int = 4,

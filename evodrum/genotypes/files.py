@@ -1,5 +1,6 @@
-"""Where a search's learned parts come from: the VAE, the PCA baseline and the
-well-formedness reference, each from beside a user's model or else the shipped ones."""
+"""Where the learned parts behind a run come from: the VAE, the PCA baseline and the
+well-formedness reference, each from beside a user's model (a .pt file or a training
+run folder) or else the shipped ones."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -25,7 +26,8 @@ def beside_or_shipped(model: str | None, name: str) -> Path:
 
 def load_vae(model: str | None = None):
     """The VAE at `model` (a .pt file or a training run folder), or the shipped one."""
-    from vae.files import load_vae as load, resolve
+    from vae.files import load_vae as load
+    from vae.files import resolve
     return load(resolve(model))
 
 

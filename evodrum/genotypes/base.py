@@ -1,0 +1,57 @@
+"""What every genotype space offers a search: a prior to sample, batch decode and
+encode (latent spaces refine the code so that it decodes to the loop as written),
+bounds and their repair. Spaces are registered in `evodrum.genotypes`."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+
+from evodrum.grid import GridSpec
+
+
+@dataclass
+class Space:
+    """A genotype space: `dim` reals within [low, high], decoded to (N, 9, S) grids."""
+
+    name: str
+    dim: int
+    low: float
+    high: float
+    spec: GridSpec
+    #: Genes outside [low, high] mean nothing (grid cells), so they are always clipped,
+    #: even when a prior penalty repairs latent genotypes.
+    hard_bounds: ClassVar[bool] = False
+    #: Each gene is one cell's hit/rest value, so a bit-flip mutation means something.
+    cell_genes: ClassVar[bool] = False
+
+    def random(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """`n` genotypes drawn from the space's prior, (n, dim) float64."""
+        raise NotImplementedError
+
+    def decode(self, genotypes: np.ndarray) -> np.ndarray:
+        """Grids (N, 9, S) float32 for genotypes (N, dim)."""
+        raise NotImplementedError
+
+    def encode(self, grids: np.ndarray) -> np.ndarray:
+        """Genotypes (N, dim) whose decoding is (close to) the given grids."""
+        raise NotImplementedError
+
+    def clip(self, genotypes: np.ndarray) -> np.ndarray:
+        """Genotypes moved back inside the bounds."""
+        return np.clip(genotypes, self.low, self.high)
+
+    def prior_excess(self, genotypes: np.ndarray) -> np.ndarray:
+        """How far each genotype lies outside the bulk of the prior (0 inside), (N,)."""
+        return np.zeros(len(genotypes))
+
+    @property
+    def centre(self) -> np.ndarray:
+        """The prior's mean, where CMA-ES starts."""
+        return np.zeros(self.dim)
+
+    @property
+    def prior_std(self) -> float:
+        """The prior's standard deviation per gene, CMA-ES's initial step size."""
+        return 1.0
