@@ -84,3 +84,12 @@ def groove_corpus(groove_path, cache_dir):
     """The real groove corpus at the default resolution, built once per session."""
     from evodrum.corpus import build_corpus
     return build_corpus(groove_path, cache_dir=cache_dir, workers=2, progress=False)
+
+
+@pytest.fixture
+def heldout_loop_file(tmp_path, groove_corpus):
+    """A real held-out loop (test window 101) written as a MIDI file a user would bring."""
+    from evodrum import midi
+    path = tmp_path / "mine.mid"
+    midi.write_midi(path, groove_corpus.split_grids("test")[100], groove_corpus.spec, 100)
+    return path

@@ -3,6 +3,7 @@ encode, vary, evaluate, and one-line errors for bad models."""
 from __future__ import annotations
 
 import csv
+import json
 
 import numpy as np
 import pytest
@@ -50,6 +51,11 @@ def trained(groove_corpus, tmp_path_factory):
 def test_train_resume_writes_curve_and_model(trained):
     rows = list(csv.DictReader(open(trained / "history.csv")))
     assert [int(r["epoch"]) for r in rows] == [1, 2, 3]
+    # train builds and measures the latent directions and names them in the card
+    card = json.loads((trained / "model.json").read_text())
+    assert card["directions"]["file"] == "model.directions.json"
+    r = run("steer", "--list", "--model", trained)
+    assert r.exit_code == 0 and "kick_snare.syncopation" in r.output and "funk" in r.output
     assert float(rows[-1]["loss"]) < float(rows[0]["loss"])
     r = run("train", "--out", trained, "--resume", "--zdim", "8")
     assert r.exit_code == 1 and "keeps the run's settings" in r.output and "zdim=20" in r.output

@@ -62,10 +62,8 @@ def test_cli_refine_default_matches_the_library():
     assert refine_option(lambda: None).__click_params__[0].default == refine.DEFAULT_STEPS
 
 
-def test_commands_report_faithfulness_and_leave_input_unchanged(tmp_path, groove_corpus):
-    loop = groove_corpus.split_grids("test")[100]
-    path = tmp_path / "mine.mid"
-    midi.write_midi(path, loop, groove_corpus.spec, 100)
+def test_commands_report_faithfulness_and_leave_input_unchanged(tmp_path, heldout_loop_file):
+    path = heldout_loop_file
     before = path.read_bytes()
     runner = CliRunner()
     r = runner.invoke(main, ["encode", str(path)])

@@ -4,6 +4,9 @@
 (.pt, or a training run folder) or a PCA baseline (.npz). Every representation
 offers `decode(z) -> grids`, `encode(grids) -> z`, `sample(n)`, `spec`, `zdim`
 and `latent_std` (the prior's per-dimension std, for scaling a search).
+`vae.refine.encode` gives codes that decode to the loop as written;
+`vae.directions.steer(model, code, {name: amount})` moves a code along the
+model's attribute and style directions.
 """
 from __future__ import annotations
 
@@ -18,7 +21,9 @@ from vae.representation import Representation
 def load_model(path: str | Path | None = None) -> Representation:
     """The representation in `path`: a VAE (.pt or run folder), a PCA (.npz), or the shipped VAE."""
     path = resolve(path)
-    return load_pca(path) if path.suffix == ".npz" else load_vae(path)
+    rep = load_pca(path) if path.suffix == ".npz" else load_vae(path)
+    rep.source = path  # where its directions (vae.directions) are looked up
+    return rep
 
 
 def load_default_pca() -> PCAModel:

@@ -84,3 +84,50 @@ def refinement_report(folder: str | Path, model: Representation, corpus) -> Path
     write_text(path, text)
     write_json(folder / "refinement.json", rows)
     return path
+
+
+DIRECTIONS_NOTES = """\
+Each held-out loop is encoded (refined, as `evodrum steer` does), moved by
+-2, -1, 0, +1, +2 along a direction and decoded. *Slope* is the least-squares
+change of the direction's own attribute per +1 (attribute units, then corpus
+standard deviations); *monotonic* says whether the mean rises at every step;
+*loops never falling* is the share of loops whose own value never drops from
+-2 to +2 (integer hit counts make small steps flat). *Off-target* is the
+absolute slope of the other 11 features of `fitness` in corpus sds (leaving out
+densities that contain the direction's rows), mean and largest. A direction
+*works* when it is monotonic with a slope of at least {works} sds per +1, and
+is *selective* when it also moves its own attribute more than any other.
+Style directions are judged by a vote that knows nothing of the model: the
+share of the loop's {k} nearest training loops (Jaccard distance on onsets)
+that are of the style, for held-out loops of *other* styles, at 0, +1, +2; it
+*works* when the vote rises at both steps and by at least {gain:.0%} at +2. `disentanglement.csv` holds every
+direction's slope on every attribute (corpus sds per +1)."""
+
+
+def directions_report(folder: str | Path, model: Representation, directions,
+                      matrix) -> Path:
+    """The disentanglement report of a model's directions: report.md + disentanglement.csv."""
+    from vae import disentangle
+    folder = Path(folder)
+    works = [n for n in directions.names() if directions[n].measured.get("works")]
+    fails = [n for n in directions.names() if not directions[n].measured.get("works")]
+    text = "\n".join([
+        f"# Latent directions of {model.name}: do the sliders do what they say?", "",
+        f"{len(directions.items)} directions built from {directions.info.get('windows')} "
+        f"training windows of corpus `{directions.info.get('corpus')}` (manifest "
+        f"{directions.info.get('manifest_hash')}), measured on "
+        f"{directions.info.get('measured_on', 'no held-out loops')}. Written "
+        f"{time.strftime('%Y-%m-%d %H:%M')}.", "",
+        f"**Working** ({len(works)}): {', '.join(works) or 'none'}.", "",
+        f"**Not working** ({len(fails)}): {', '.join(fails) or 'none'}.", "",
+        f"**Working but not selective** (they move another feature more than their own): "
+        f"{', '.join(n for n in directions.names('attribute') if directions[n].measured.get('works') and not directions[n].measured.get('selective')) or 'none'}.", "",
+        "## Attributes", "", disentangle.table(directions), "",
+        "## Styles", "", disentangle.style_table(directions), "",
+        "## How it is measured", "",
+        DIRECTIONS_NOTES.format(works=disentangle.WORKS_SLOPE_SD, k=disentangle.NEIGHBOURS,
+                                gain=disentangle.WORKS_VOTE_GAIN), ""])
+    path = folder / "report.md"
+    write_text(path, text)
+    write_text(folder / "disentanglement.csv", disentangle.matrix_csv(directions, matrix))
+    return path

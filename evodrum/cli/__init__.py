@@ -13,7 +13,7 @@ import click
 from evodrum.errors import EvodrumError
 
 #: Modules that register commands on `main`, in the order `--help` lists them.
-COMMAND_MODULES: tuple[str, ...] = ("examples", "data", "model", "features", "search", "listen", "interactive", "compare", "doctor")
+COMMAND_MODULES: tuple[str, ...] = ("examples", "data", "model", "steer", "features", "search", "listen", "interactive", "compare", "doctor")
 
 
 class EvodrumGroup(click.Group):

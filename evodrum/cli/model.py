@@ -140,6 +140,7 @@ def train(ctx, corpus_name, cache_dir, epochs, threshold, out, resume, **options
     """
     from evodrum.corpus import load_corpus
     from vae.files import corpus_card
+    from vae import disentangle
     from vae.train import TrainConfig, Trainer, finish, saved_config
 
     if not resume:
@@ -187,6 +188,9 @@ def train(ctx, corpus_name, cache_dir, epochs, threshold, out, resume, **options
         click.echo(f"stopped early after epoch {len(result.history)}")
     model = finish(result, splits["validation"], splits["train"],
                    splits["test"] if len(splits["test"]) else None, threshold)
+    directions = disentangle.attach(model, folder / "model.pt", corpus)
+    click.echo(f"{len(directions.items)} latent directions (evodrum steer --list --model "
+               f"{folder}): {folder / 'model.directions.json'}")
     test = model.card.get("metrics", {}).get("test", {})
     click.echo(f"best epoch {result.best_epoch}; model: {folder / 'model.pt'}")
     if test:

@@ -1,0 +1,175 @@
+"""`evodrum steer`: move a loop along the model's attribute and style directions."""
+from __future__ import annotations
+
+import click
+import numpy as np
+
+from evodrum import display
+from evodrum.cli import main
+from evodrum.cli.model import (_encode, _load, _read, _write, cache_option, corpus_option,
+                               model_option, out_option)
+from evodrum.cli.options import ascii_option, bpm_option, refine_option
+from evodrum.errors import EvodrumError
+from evodrum.runs import new_run_dir, refuse_if_used
+
+
+def _amounts(ctx, param, values) -> list[tuple[str, float]]:
+    """NAME=AMOUNT pairs, e.g. syncopation=+1 or hats.density=-0.5."""
+    pairs = []
+    for text in values:
+        name, sep, amount = text.partition("=")
+        try:
+            if not sep or not name.strip():
+                raise ValueError
+            value = float(amount)
+            if not np.isfinite(value):
+                raise ValueError
+        except ValueError:
+            raise click.BadParameter(f"{text!r}: use NAME=AMOUNT, e.g. syncopation=+1") from None
+        pairs.append((name.strip(), value))
+    return pairs
+
+
+@main.command()
+@click.argument("file", type=click.Path(dir_okay=False), required=False)
+@click.option("--attribute", "-a", "attributes", multiple=True, callback=_amounts,
+              metavar="NAME=AMOUNT",
+              help="Move along an attribute direction (repeatable): a feature such as "
+                   "syncopation or hats.density, or a row density such as BD.density.")
+@click.option("--style", "-s", "styles", multiple=True, callback=_amounts,
+              metavar="NAME=AMOUNT", help="Move towards (+) or away from (-) a corpus style, "
+                                          "e.g. funk=+1 (repeatable).")
+@click.option("-n", "count", type=click.IntRange(1), default=1, show_default=True,
+              help="Loops in a sweep: loop k of n moves by k/n of every amount.")
+@click.option("--window", type=click.IntRange(1), default=1, show_default=True,
+              help="Which window of a long performance.")
+@click.option("--list", "listing", is_flag=True,
+              help="List the model's directions with their measured slopes, and exit.")
+@click.option("--build", is_flag=True,
+              help="Build (and measure) directions for --model from --corpus, saved beside "
+                   "the model file as MODEL.directions.json; the report goes to --out.")
+@refine_option
+@model_option
+@corpus_option
+@cache_option
+@out_option
+@bpm_option
+@ascii_option
+def steer(file, attributes, styles, count, window, listing, build, refine_steps, model_path,
+          corpus_name, cache_dir, out, bpm, ascii):
+    """Steer a loop with semantic sliders: more syncopation, fewer hi-hats, more funk.
+
+    The loop is encoded (refined, so the code decodes to your loop), moved by
+    AMOUNT along each named direction and decoded. +1 is each direction's unit
+    (see --list: about from a typical loop to a typical top-quartile one for an
+    attribute; a style's typical offset for a style); -2..+2 is the measured
+    range. Writes the steered loops as MIDI files and steered.npz to a new run
+    folder, shows them, and prints every feature before and after.
+
+    \b
+    Example:
+      evodrum steer loop.mid --attribute syncopation=+1 --attribute hats.density=-0.5
+      evodrum steer loop.mid --style funk=+1 -n 5        # a sweep of 5 loops
+      evodrum steer --list                                # directions and their slopes
+      evodrum steer --build --model runs/train-.../model.pt --out runs/directions
+    """
+    from vae import directions as latent_directions
+    if build:
+        return _build(model_path, corpus_name, cache_dir, out)
+    model = _load(model_path)
+    found = latent_directions.for_model(model)
+    if listing:
+        return click.echo(_listing(found))
+    if file is None:
+        raise EvodrumError("steer needs a MIDI or grid file (or --list / --build)")
+    amounts = {found.resolve(n): v for n, v in attributes}
+    amounts.update({found.resolve(f"style:{n}" if ":" not in n else n): v for n, v in styles})
+    if not amounts:
+        raise EvodrumError("nothing to steer: give --attribute NAME=AMOUNT or --style NAME=AMOUNT"
+                           " (evodrum steer --list shows the names)")
+    low, high = latent_directions.RANGE
+    for name, value in amounts.items():
+        if not low <= value <= high:
+            click.echo(f"note: {name}={value:+g} is outside the measured range "
+                       f"{low:+g}..{high:+g}", err=True)
+    refuse_if_used(out)
+    original = _read(file, model.spec, window)
+    code = _encode(model, original, refine_steps, [f"{file} (window {window})"]).codes[0]
+    fractions = np.arange(1, count + 1) / count
+    codes = np.stack([found.apply(code, {n: f * v for n, v in amounts.items()})
+                      for f in fractions])
+    steered = model.decode(codes)
+    encoded = model.decode(code)[0]
+    folder = new_run_dir("steer", out)
+    click.echo(display.render(encoded, model.spec, f"{file}, as encoded", ascii=ascii) + "\n")
+    what = ", ".join(f"{n} {v:+g}" for n, v in amounts.items())
+    titles = [f"steered {i + 1} of {count}: " + ", ".join(
+        f"{n} {f * v:+.2g}" for n, v in amounts.items()) for i, f in enumerate(fractions)]
+    _write(folder, "steered", steered, titles, model.spec, bpm, ascii)
+    click.echo(f"\nfeatures ({what}):")
+    click.echo(_feature_table(original, encoded, steered, list(amounts), model.spec))
+
+
+def _feature_table(original, encoded, steered, steered_names, spec) -> str:
+    """Every feature (and each steered row density) of the loop, as encoded, and steered."""
+    import fitness
+    from vae.directions import attribute_values
+    names = list(fitness.FEATURE_NAMES) + [n for n in steered_names
+                                           if n not in fitness.FEATURE_NAMES
+                                           and not n.startswith("style:")]
+    values = attribute_values(np.concatenate([original[None], encoded[None], steered]), spec)
+    head = ["your loop", "as encoded"] + [f"steered {i + 1}" for i in range(len(steered))]
+    lines = [f"  {'feature':<24}" + "".join(f"{h:>12}" for h in head)]
+    for name in names:
+        mark = "*" if name in steered_names else " "
+        lines.append(f"{mark} {name:<24}" + "".join(f"{v:>12.3f}" for v in values[name]))
+    return "\n".join(lines)
+
+
+def _listing(found) -> str:
+    """The directions, one line each, with what +1 does on held-out loops."""
+    lines = [f"{'direction':<24} {'slope per +1':>13} {'in sds':>7} {'monotonic':>10}  "
+             "works  notes"]
+    for item in found.items.values():
+        m = item.measured
+        if item.kind == "attribute":
+            lines.append(f"{item.name:<24} {m.get('slope', float('nan')):>+13.3f} "
+                         f"{m.get('slope_sd', float('nan')):>+7.2f} "
+                         f"{'yes' if m.get('monotonic') else 'no':>10}  "
+                         f"{'yes' if m.get('works') else 'no':<5}  "
+                         f"largest side effect {m.get('off_target_max', '?')} "
+                         f"{m.get('off_target_max_sd', float('nan')):+.2f} sds")
+        else:
+            vote = " -> ".join(f"{100 * v:.0f}%" for v in m.get("vote", []))
+            lines.append(f"{item.name[6:]:<24} {'(style)':>13} {'':>7} {'':>10}  "
+                         f"{'yes' if m.get('works') else 'no':<5}  "
+                         f"nearest-style vote at 0/+1/+2: {vote or 'not measured'}")
+    from vae.directions import RANGE
+    lines.append(f"\nrange {RANGE[0]:+g}..{RANGE[1]:+g}; use: evodrum steer FILE --attribute NAME=AMOUNT "
+                 "--style NAME=AMOUNT")
+    return "\n".join(lines)
+
+
+def _build(model_path, corpus_name, cache_dir, out) -> None:
+    """Build, measure and save directions for a model; write the disentanglement report."""
+    import vae
+    from evodrum.corpus import load_corpus
+    from vae import disentangle
+    from vae.directions import directions_path
+    from vae.report import directions_report
+    path = vae.resolve(model_path)
+    target = directions_path(path)
+    if target.exists():
+        raise EvodrumError(f"{target}: already exists; remove it to rebuild the directions")
+    refuse_if_used(out)
+    model = _load(model_path)
+    corpus = load_corpus(corpus_name, cache_dir)
+    if corpus.spec != model.spec:
+        raise EvodrumError(f"corpus {corpus.path} is at {corpus.spec.describe()}, the model "
+                           f"decodes {model.spec.describe()}")
+    click.echo(f"building directions for {model.name} from {corpus.path} ...", err=True)
+    directions, matrix = disentangle.build_and_measure(model, corpus)
+    directions.save(target)
+    report = directions_report(new_run_dir("directions", out), model, directions, matrix)
+    click.echo(_listing(directions))
+    click.echo(f"\nwrote {target} and {report}")
