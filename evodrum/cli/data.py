@@ -239,3 +239,51 @@ def reference(corpus_name, out, cache_dir):
     ref.save(out)
     click.echo(f"wrote {out}: {ref.info['distinct_train_loops']} distinct training loops, "
                f"{ref.info['heldout_loops']} held-out loops")
+
+
+@data.command("judges")
+@click.argument("corpus_name", metavar="[CORPUS]", required=False)
+@click.option("--out", "-o", type=click.Path(file_okay=False), required=True,
+              help="Folder to write judge-markov.npz and judge-classifier.npz (+ .json cards) into.")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Seed of the classifier's corrupted examples: the same corpus and seed "
+                   "give the same files.")
+@click.option("--force", is_flag=True, help="Replace judge files already in the folder.")
+@cache_option
+def judges(corpus_name, out, seed, force, cache_dir):
+    """Train the judges of real drumming on a corpus and print their probes.
+
+    Both judges learn from the training split and are calibrated on the
+    validation split; the probes (real test loops, shifted, re-voiced,
+    corrupted, per style) are printed and recorded in each judge's card.
+    Searches and `evodrum judge` load judge-*.npz from beside their model (the
+    shipped model has them, made from the Groove corpus).
+
+    \b
+    Example:
+      evodrum data judges groove -o runs/train-20261124
+    """
+    from fitness.judges import build_judges, judge_file, save_judges
+    from fitness.probes import probe_table, style_table
+    from vae.files import corpus_card
+    corpus = C.load_corpus(corpus_name, cache_dir)
+    existing = [judge_file(out, n) for n in ("markov", "classifier") if judge_file(out, n).exists()]
+    if existing and not force:
+        raise EvodrumError(f"{existing[0]}: already exists; give --force to replace it")
+    built = build_judges(corpus, seed, card={"corpus": corpus_card(corpus)})
+    scorers = {name: j.score for name, j in built.items()}
+    test = corpus.split == "test"
+    probes = probe_table(scorers, corpus.grids[test], seed)
+    styles = style_table(scorers, corpus.grids[test], corpus.labels["style"][test])
+    for j in built.values():
+        j.info.update({"probes": probes, "styles": styles})
+    Path(out).mkdir(parents=True, exist_ok=True)
+    for path in save_judges(built, out):
+        click.echo(f"wrote {path}")
+    names = list(built)
+    click.echo("\nmedian score on probes of the test split's real loops")
+    click.echo(_table([(p, *(f"{v[n]:.3f}" for n in names)) for p, v in probes.items()],
+                      ("probe", *names)))
+    click.echo("\nmean score of the test split's real loops per style")
+    click.echo(_table([(s, v["loops"], *(f"{v[n]:.3f}" for n in names)) for s, v in styles.items()],
+                      ("style", "loops", *names)))
