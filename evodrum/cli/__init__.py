@@ -13,7 +13,8 @@ import click
 from evodrum.errors import EvodrumError
 
 #: Modules that register commands on `main`, in the order `--help` lists them.
-COMMAND_MODULES: tuple[str, ...] = ("examples", "data", "model", "steer", "features", "search", "listen", "interactive", "compare", "doctor")
+COMMAND_MODULES: tuple[str, ...] = ("examples", "data", "model", "steer", "features", "judge", "search", "listen",
+                                    "interactive", "compare", "doctor")
 
 
 class EvodrumGroup(click.Group):

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from evodrum.errors import EvodrumError
 from fitness import WellFormedness
+from fitness.judges import judge_file, load_judges as load_judge_folder
 
 WELLFORMED_FILE = "wellformed.npz"
 PCA_FILE = "pca.npz"
@@ -48,3 +49,9 @@ def load_reference(model: str | None = None, corpus: str | None = None) -> WellF
         raise EvodrumError(f"{path}: no well-formedness reference; give --corpus NAME to "
                            "build one from a corpus")
     return WellFormedness.load(path)
+
+
+def load_judges(model: str | None = None) -> dict:
+    """The judges of real drumming beside `model`, else the shipped ones."""
+    here = model_dir(model)
+    return load_judge_folder(here if judge_file(here, "markov").exists() else model_dir(None))
