@@ -1,5 +1,6 @@
 """Benchmark of the fitness package: features per second on 10,000 grids, and the
-time to score a population of 100 for well-formedness.
+time to score a population of 100 for well-formedness and by each judge of real
+drumming (the shipped judges; goal under 2 ms each on one core).
 
     python -m fitness.bench [--corpus groove] [--cache-dir DIR] [--reference REF.npz]
 
@@ -18,7 +19,9 @@ from evodrum.corpus import load_corpus
 from evodrum.errors import EvodrumError
 from evodrum.grid import DEFAULT_SPEC
 from fitness.features import compute
+from fitness.judges import load_judges
 from fitness.wellformed import WellFormedness
+from vae.files import DEFAULT_DIR
 
 
 def best_time(fn, repeats: int) -> float:
@@ -53,6 +56,11 @@ def main(argv: list[str] | None = None) -> None:
     t = best_time(lambda: compute(grids, spec), 5)
     print(f"features: {len(grids)} grids x 12 features in {t * 1000:.1f} ms "
           f"= {len(grids) / t:,.0f} grids/s (goal > 100,000)")
+    population = grids[:100]
+    for name, judge in load_judges(DEFAULT_DIR).items():
+        if judge.spec == spec:
+            t = best_time(lambda j=judge: j.score(population), 200)
+            print(f"judge {name}: population of 100 in {t * 1000:.2f} ms (goal < 2 ms)")
 
     if corpus is None and args.reference is None:
         return

@@ -1,0 +1,88 @@
+"""`evodrum judge` and `evodrum data judges` as a user runs them."""
+from __future__ import annotations
+
+import hashlib
+import json
+
+import numpy as np
+from click.testing import CliRunner
+from midi_files import basic_beat, drum_file
+
+from evodrum import gridfile
+from evodrum.cli import main
+from evodrum.grid import DEFAULT_SPEC, GridSpec
+
+
+def run(*args):
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+def digests(folder) -> dict:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*"))
+            if p.is_file()}
+
+
+def library(tmp_path):
+    """A folder with a 4-bar MIDI loop, an 8-bar performance, a grid file of noise, a
+    damaged MIDI file and a grid file at another resolution."""
+    lib = tmp_path / "lib"
+    (lib / "more").mkdir(parents=True)
+    drum_file(lib / "loop.mid", basic_beat(4), length_beats=16)
+    drum_file(lib / "more" / "long.mid", basic_beat(8), length_beats=32)
+    rng = np.random.default_rng(0)
+    noise = ((rng.random((2, 9, 64)) < 0.3) * 0.8).astype(np.float32)
+    gridfile.save_grids(lib / "noise.npz", noise, DEFAULT_SPEC)
+    (lib / "broken.mid").write_bytes(b"MThd garbage")
+    gridfile.save_grids(lib / "short.npz", np.zeros((1, 9, 32), np.float32), GridSpec(bars=2))
+    return lib
+
+
+def test_judge_a_folder_as_json(tmp_path):
+    lib = library(tmp_path)
+    before = digests(lib)
+    r = CliRunner().invoke(main, ["judge", str(lib), "--json"])
+    assert r.exit_code == 1  # two bad files were skipped
+    entries = json.loads(r.stdout)
+    assert [(e["file"].split("lib/")[1], e["window"]) for e in entries] == [
+        ("loop.mid", 1), ("more/long.mid", 1), ("more/long.mid", 2), ("more/long.mid", 3),
+        ("more/long.mid", 4), ("more/long.mid", 5), ("noise.npz", 1), ("noise.npz", 2)]
+    for e in entries:
+        assert set(e["scores"]) == {"markov", "classifier", "wellformed"}
+        assert all(0 <= v <= 1 for v in e["scores"].values())
+    beat, noise = entries[0]["scores"], entries[-1]["scores"]
+    assert beat["markov"] > 0.2 and beat["classifier"] > 0.2
+    assert noise["markov"] < 0.05 and noise["classifier"] < 0.05
+    assert "broken.mid: not a readable MIDI file" in r.stderr
+    assert "short.npz: a grid of 2 bars" in r.stderr and "(skipped)" in r.stderr
+    assert digests(lib) == before
+
+
+def test_judge_table_and_missing_file(tmp_path):
+    loop = drum_file(tmp_path / "loop.mid", basic_beat(4), length_beats=16)
+    r = run("judge", loop)
+    assert r.exit_code == 0, r.output
+    header, line = r.output.splitlines()[:2]
+    assert header.split()[-3:] == ["markov", "classifier", "wellformed"]
+    assert line.split()[1] == "1"
+    r = CliRunner().invoke(main, ["judge", str(tmp_path / "nope.mid")])
+    assert r.exit_code == 1 and "nope.mid: no such file" in r.stderr
+
+
+def test_judge_has_help():
+    r = run("judge", "--help")
+    assert r.exit_code == 0 and "markov" in r.output and "classifier" in r.output
+
+
+def test_data_judges_builds_files_and_never_overwrites(groove_corpus, tmp_path):
+    out = tmp_path / "model"
+    r = run("data", "judges", groove_corpus.path, "-o", out)
+    assert r.exit_code == 0, r.output
+    assert "hi-hat moved to the ride" in r.output and "reggae" in r.output
+    assert sorted(p.name for p in out.iterdir()) == [
+        "judge-classifier.json", "judge-classifier.npz", "judge-markov.json", "judge-markov.npz"]
+    before = digests(out)
+    r = run("data", "judges", groove_corpus.path, "-o", out)
+    assert r.exit_code == 1 and "already exists; give --force" in r.output
+    assert digests(out) == before
+    r = run("judge", tmp_path / "x.mid", "--model", out)  # judges found beside a model folder
+    assert "x.mid: no such file" in r.output
