@@ -76,7 +76,7 @@ def judge(files, model_path, as_json):
       evodrum judge loop.mid
       evodrum judge runs/target-20261201/ --json
     """
-    from evodrum.search.models import load_judges, load_reference
+    from evodrum.genotypes.files import load_judges, load_reference
     judges = load_judges(model_path)
     spec = next(iter(judges.values())).spec
     scorers = {name: j.score for name, j in judges.items()}
