@@ -99,4 +99,5 @@ def test_copy_never_replaces_a_users_file(tmp_path):
 
 def test_unknown_example_names_the_real_ones():
     r = run("examples", "polka")
-    assert r.exit_code == 1 and "'polka'" in r.output and "bossa" in r.output
+    assert r.exit_code == 2 and r.output.startswith("error: ") and "'polka'" in r.output
+    assert "bossa" in r.output.splitlines()[0]

@@ -64,14 +64,14 @@ def test_train_resume_writes_curve_and_model(trained):
 def test_sample_writes_midi_that_reads_back(tmp_path, trained):
     r = run("sample", "-n", "3", "--seed", "4", "--model", trained, "--out", tmp_path, "--ascii")
     assert r.exit_code == 0, r.output
-    assert r.output.count("BD  |") == 3 and "wrote 3 MIDI file(s)" in r.output
-    grids = np.load(tmp_path / "sample.npz")["grids"]
+    assert r.output.count("BD  |") == 3 and "wrote 3 MIDI files" in r.output
+    grids = np.load(tmp_path / "samples.npz")["grids"]
     for i, g in enumerate(grids):
         back = midi.read_loop(tmp_path / f"sample_{i + 1:02d}.mid")
         np.testing.assert_array_equal(back, quantize_velocity(g))
     again = tmp_path / "again"
     run("sample", "-n", "3", "--seed", "4", "--model", trained, "--out", again)
-    np.testing.assert_array_equal(np.load(again / "sample.npz")["grids"], grids)
+    np.testing.assert_array_equal(np.load(again / "samples.npz")["grids"], grids)
 
 
 def test_reconstruct_encode_vary_interpolate(tmp_path, trained):
@@ -95,9 +95,10 @@ def test_reconstruct_encode_vary_interpolate(tmp_path, trained):
 
     r = run("interpolate", a, b, "--steps", "5", "--model", trained, "--out", tmp_path / "int")
     assert r.exit_code == 0, r.output
+    path = np.load(tmp_path / "int" / "interpolation.npz")["grids"]
+    assert len(path) == 10  # slerp, then lerp
     for name in ("slerp", "lerp"):
-        path = np.load(tmp_path / "int" / f"{name}.npz")["grids"]
-        assert len(path) == 5 and len(list((tmp_path / "int").glob(f"{name}_*.mid"))) == 5
+        assert len(list((tmp_path / "int").glob(f"interpolation_*_{name}.mid"))) == 5
 
 
 def test_evaluate_compares_models_on_the_test_split(tmp_path, trained, groove_corpus):

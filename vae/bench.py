@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     import vae
     torch.set_num_threads(args.threads)
-    print(f"torch {torch.__version__}, {args.threads} thread(s)")
+    print(f"torch {torch.__version__}, {args.threads} thread{'s' if args.threads != 1 else ''}")
     for line in bench_decode(vae.load_model(args.model), args.repeats):
         print(line, flush=True)
     for line in bench_decode(vae.load_default_pca(), args.repeats):

@@ -136,7 +136,7 @@ def paper_report(folder: str | Path, corpus, epochs: int = 60, seed: int = 0, th
         if e in snapshots:
             rep.grids(f"fig2-epoch{e}", snapshots[e],
                       [f"sample {i + 1}, epoch {e}" for i in range(N_SAMPLES)],
-                      f"Samples after {e} epoch(s)")
+                      f"Samples after {e} epoch{'s' if e != 1 else ''}")
         elif e < epochs:
             rep.text(f"(Samples after epoch {e} are missing: this report resumed a training "
                      "interrupted after that epoch.)")

@@ -17,12 +17,34 @@ COMMAND_MODULES: tuple[str, ...] = ("examples", "data", "model", "steer", "featu
                                     "interactive", "compare", "doctor")
 
 
+def usage_error(e: click.UsageError) -> None:
+    """Print a usage mistake as `error: ...` plus a one-line hint, and exit 2 (click's code)."""
+    message = e.format_message()
+    command = e.ctx.command_path if e.ctx else "evodrum"
+    click.echo(f"error: {message[:1].lower()}{message[1:]}", err=True)
+    click.echo(f"  (see: {command} --help)", err=True)
+    sys.exit(e.exit_code)
+
+
 class EvodrumGroup(click.Group):
-    """A click group that turns user-facing errors into one line and exit code 1."""
+    """A click group that turns user-facing errors into one line and exit code 1
+    (usage mistakes: an `error:` line and a hint, exit code 2)."""
+
+    def make_context(self, info_name, args, parent=None, **extra):
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.exceptions.NoArgsIsHelpError:
+            raise
+        except click.UsageError as e:  # an unknown or malformed option of `evodrum` itself
+            usage_error(e)
 
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
+        except click.exceptions.NoArgsIsHelpError:
+            raise
+        except click.UsageError as e:  # unknown command, bad option value, missing argument
+            usage_error(e)
         except EvodrumError as e:
             click.echo(f"error: {e}", err=True)
             sys.exit(1)

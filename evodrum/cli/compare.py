@@ -9,6 +9,7 @@ import click
 
 from evodrum.cli import main
 from evodrum.errors import EvodrumError
+from evodrum.text import count
 
 
 def _clock(seconds: float) -> str:
@@ -89,9 +90,9 @@ def _run(config, config_file: Path, folder: Path, workers, scheduler) -> None:
 
         def on_start(pending, finished):
             if finished:
-                click.echo(f"{finished} runs already finished, skipped")
+                click.echo(f"{count(finished, 'run')} already finished, skipped")
             where = f"Dask scheduler {scheduler}" if scheduler else "local worker processes"
-            click.echo(f"{pending} runs to do on {where}")
+            click.echo(f"{count(pending, 'run')} to do on {where}")
             bars.append(stack.enter_context(click.progressbar(
                 length=pending, label="runs", show_eta=True, show_pos=True,
                 item_show_func=lambda _: f"elapsed {_clock(time.perf_counter() - start)}")))
@@ -101,7 +102,7 @@ def _run(config, config_file: Path, folder: Path, workers, scheduler) -> None:
                               on_result=lambda key, record: bars[0].update(1, key))
     if done.runs:
         workers_text = f" on {done.workers} workers" if done.workers else ""
-        click.echo(f"ran {done.finished} runs in {_clock(done.seconds)} "
+        click.echo(f"ran {count(done.finished, 'run')} in {_clock(done.seconds)} "
                    f"({done.seconds:.1f} s){workers_text}")
 
 
@@ -112,7 +113,7 @@ def _report(config, folder: Path, with_plots: bool) -> None:
 
     records, stale = store.finished_runs(folder, config, store.model_fingerprint(config))
     if stale:
-        click.echo(f"not reported: {len(stale)} runs in {folder} made with other settings or "
+        click.echo(f"not reported: {count(len(stale), 'run')} in {folder} made with other settings or "
                    "model files")
     if not records:
         raise EvodrumError(f"{folder}: no finished runs of this comparison to report")

@@ -14,6 +14,7 @@ from evodrum import display, gridfile, kit, midi
 from evodrum.cli import main
 from evodrum.cli.options import ascii_option, bpm_option, grid_option
 from evodrum.errors import EvodrumError
+from evodrum.text import count
 
 cache_option = click.option(
     "--cache-dir", type=click.Path(file_okay=False), default=None,
@@ -108,7 +109,8 @@ def info(corpus_name, features, cache_dir):
     CORPUS is a corpus name (default: groove) or a corpus folder.
     """
     corpus = C.load_corpus(corpus_name, cache_dir)
-    click.echo(f"corpus {corpus.path.name!r}: {len(corpus)} windows, {corpus.spec.describe()}")
+    click.echo(f"corpus {corpus.path.name!r}: {count(len(corpus), 'window')}, "
+               f"{corpus.spec.describe()}")
     click.echo(f"source: {corpus.manifest['source']}\n")
     splits = [(s, int((corpus.split == s).sum())) for s in C.SPLITS]
     click.echo(_table(splits, ("split", "windows")) + "\n")
@@ -148,7 +150,7 @@ def show(files, spec, window, show_all, ascii):
     for path in files:
         grids, spec_used, note = _read_any(path, spec)
         if not show_all and window > len(grids):
-            raise EvodrumError(f"{path}: has {len(grids)} windows, not {window}")
+            raise EvodrumError(f"{path}: has {count(len(grids), 'window')}, not {window}")
         picks = range(len(grids)) if show_all else [window - 1]
         for i in picks:
             title = f"{path}  (window {i + 1} of {len(grids)}; {spec_used.describe()}){note}"
@@ -197,14 +199,15 @@ def convert(source, target, spec, bpm, midi_type):
     grids, spec = gridfile.read_any(src, spec)
     if kind in gridfile.SUFFIXES:
         gridfile.save_grids(outputs.explicit(dst), grids, spec)
-        click.echo(f"wrote {dst}: {len(grids)} grid(s) of {spec.describe()}")
+        click.echo(f"wrote {dst}: {count(len(grids), 'grid')} of {spec.describe()}")
         return
     names = ([outputs.explicit(dst)] if len(grids) == 1 else
              [outputs.derived(dst.with_name(f"{dst.stem}_{i + 1:03d}{dst.suffix}"))
               for i in range(len(grids))])
     for g, name in zip(grids, names):
         midi.write_midi(name, g, spec, bpm, int(midi_type))
-    click.echo(f"wrote {len(names)} MIDI file(s): {names[0]}" + (" ..." if len(names) > 1 else ""))
+    click.echo(f"wrote {count(len(names), 'MIDI file')}: {names[0]}"
+               + (f" ... {names[-1].name}" if len(names) > 1 else ""))
 
 
 @main.command("kit")

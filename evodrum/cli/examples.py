@@ -11,7 +11,7 @@ from evodrum.text import count
 
 
 @main.command("examples")
-@click.argument("names", nargs=-1, metavar="[NAME]...")
+@click.argument("names", nargs=-1, metavar="[NAME]...", type=click.Choice(E.names()))
 @click.option("--copy", "copy_dir", type=click.Path(file_okay=False), default=None,
               metavar="DIR", help="Copy the loops (all, or the NAMEs) into DIR as NAME.mid.")
 @click.option("--json", "as_json", is_flag=True,

@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 import numpy as np
 
-from evodrum import display
+from evodrum import display, text
 from evodrum.cli import main
 from evodrum.cli.options import ascii_option, bpm_option, refine_option
 from evodrum.errors import EvodrumError
@@ -61,13 +61,14 @@ def _read(path: str, spec, window: int = 1) -> np.ndarray:
     """One grid of a MIDI or grid file: the `window`-th of a long performance."""
     grids = _read_all(path, spec)
     if not 1 <= window <= len(grids):
-        raise EvodrumError(f"{path}: has {len(grids)} window(s), not {window}")
+        raise EvodrumError(f"{path}: has {text.count(len(grids), 'window')}, not {window}")
     return grids[window - 1]
 
 
-def _write(folder: Path, stem: str, grids: np.ndarray, titles: list[str], spec, bpm: float,
-           ascii: bool, inputs=()) -> None:
-    """Write one MIDI file per grid, a grids.npz of all, and show them in the terminal.
+def _write(folder: Path, names: list[str], grids: np.ndarray, titles: list[str], spec,
+           bpm: float, ascii: bool, grid_file: str, inputs=()) -> None:
+    """Write grids[i] as MIDI file names[i] and all of them as `grid_file` (.npz, in the
+    same order), show them titled by file, and say once where they went.
 
     Files already in the folder (and the command's inputs) are never replaced:
     a taken name becomes NAME-2.mid (see evodrum.outpaths).
@@ -75,12 +76,19 @@ def _write(folder: Path, stem: str, grids: np.ndarray, titles: list[str], spec, 
     from evodrum import gridfile, midi
     from evodrum.outpaths import Outputs
     outputs = Outputs(inputs)
-    paths = [midi.write_midi(outputs.derived(folder / f"{stem}_{i + 1:02d}.mid"), g, spec, bpm)
-             for i, g in enumerate(grids)]
-    npz = gridfile.save_grids(outputs.derived(folder / f"{stem}.npz"), grids, spec)
-    click.echo(display.render_many(grids, spec, titles, ascii=ascii))
-    click.echo(f"\nwrote {len(grids)} MIDI file(s) {paths[0].name}"
-               f"{' ...' if len(paths) > 1 else ''} and {npz.name} to {folder}")
+    paths = [midi.write_midi(outputs.derived(folder / name), g, spec, bpm)
+             for name, g in zip(names, grids)]
+    npz = gridfile.save_grids(outputs.derived(folder / grid_file), grids, spec)
+    click.echo(display.render_many(grids, spec, [f"{p.name}: {t}" for p, t in zip(paths, titles)],
+                                   ascii=ascii))
+    listed = ", ".join(p.name for p in paths) if len(paths) <= 3 else \
+        f"{paths[0].name} ... {paths[-1].name}"
+    click.echo(f"\nwrote {text.count(len(paths), 'MIDI file')} ({listed}) and {npz.name} to {folder}")
+
+
+def _numbered(stem: str, n: int, tail: str = "") -> list[str]:
+    """File names stem_01{tail}.mid ... stem_NN{tail}.mid."""
+    return [f"{stem}_{i:02d}{tail}.mid" for i in range(1, n + 1)]
 
 
 # --- training ----------------------------------------------------------------
@@ -181,7 +189,7 @@ def train(ctx, corpus_name, cache_dir, epochs, threshold, out, resume, **options
         try:
             result = trainer.run(on_epoch=lambda row: bar.update(1, row))
         except KeyboardInterrupt:
-            click.echo(f"\ninterrupted: {len(trainer.history)} epochs saved in {folder}; "
+            click.echo(f"\ninterrupted: {text.count(len(trainer.history), 'epoch')} saved in {folder}; "
                        f"continue with: evodrum train --out {folder} --resume", err=True)
             raise SystemExit(130) from None
     if result.stopped_early:
@@ -243,7 +251,8 @@ def sample(count, temperature, seed, model_path, out, bpm, ascii):
     folder = new_run_dir("sample", out)
     titles = [f"sample {i + 1} of {count} ({model.name}, temperature {temperature})"
               for i in range(count)]
-    _write(folder, "sample", grids, titles, model.spec, bpm, ascii)
+    _write(folder, _numbered("sample", count), grids, titles, model.spec, bpm, ascii,
+           "samples.npz")
 
 
 @main.command()
@@ -270,11 +279,11 @@ def reconstruct(file, window, refine_steps, model_path, out, bpm, ascii):
     recon = model.decode(codes)[0]
     score = onset_scores(original, recon)
     folder = new_run_dir("reconstruct", out)
-    _write(folder, "reconstruction", np.stack([original, recon]),
+    _write(folder, ["original.mid", "reconstruction.mid"], np.stack([original, recon]),
            [f"{file} (window {window})",
             f"reconstruction by {model.name}: onset precision {score['precision']:.2f}, "
             f"recall {score['recall']:.2f}, F1 {score['f1']:.2f}"], model.spec, bpm, ascii,
-           inputs=[file])
+           "reconstruction.npz", inputs=[file])
 
 
 @main.command()
@@ -301,12 +310,13 @@ def interpolate(file_a, file_b, steps, method, refine_steps, model_path, out, bp
     ends = np.stack([_read(file_a, model.spec), _read(file_b, model.spec)])
     za, zb = _encode(model, ends, refine_steps, [file_a, file_b]).codes
     folder = new_run_dir("interpolate", out)
-    for name in (["slerp", "lerp"] if method == "both" else [method]):
-        path = getattr(latent, name)(za, zb, steps)
-        titles = [f"{name} {i + 1}/{steps}: {Path(file_a).name} -> {Path(file_b).name}"
-                  for i in range(steps)]
-        _write(folder, name, model.decode(path), titles, model.spec, bpm, ascii,
-               inputs=[file_a, file_b])
+    methods = ["slerp", "lerp"] if method == "both" else [method]
+    grids = np.concatenate([model.decode(getattr(latent, m)(za, zb, steps)) for m in methods])
+    names = [n for m in methods for n in _numbered("interpolation", steps, f"_{m}")]
+    titles = [f"{m} {i + 1}/{steps}: {Path(file_a).name} -> {Path(file_b).name}"
+              for m in methods for i in range(steps)]
+    _write(folder, names, grids, titles, model.spec, bpm, ascii, "interpolation.npz",
+           inputs=[file_a, file_b])
 
 
 @main.command()
@@ -366,8 +376,8 @@ def vary(file, count, amount, window, refine_steps, seed, model_path, out, bpm, 
     titles = [f"variation {i + 1} of {count} (amount {amount})" for i in range(count)]
     click.echo(display.render(model.decode(z)[0], model.spec, f"{file}, as the model hears it",
                               ascii=ascii) + "\n")
-    _write(folder, "variation", model.decode(codes), titles, model.spec, bpm, ascii,
-           inputs=[file])
+    _write(folder, _numbered("variation", count), model.decode(codes), titles, model.spec,
+           bpm, ascii, "variations.npz", inputs=[file])
 
 
 # --- evaluation and the paper's experiments -----------------------------------
