@@ -177,7 +177,7 @@ def test_resume_reruns_only_missing_runs_and_reproduces_them(tiny, records, tmp_
     result = compare(config_file, "--out", copy, "--workers", 1)
     assert result.exit_code == 0, result.output
     assert "15 runs already finished, skipped" in result.output
-    assert "1 runs to do" in result.output and "ran 1 runs" in result.output
+    assert "1 run to do" in result.output and "ran 1 run " in result.output
     assert all(store.run_path(copy, k).stat().st_mtime_ns == t for k, t in others.items())
     again = json.loads(store.run_path(copy, missing).read_text())
     before = records[missing]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import sys
 from collections import Counter
 from pathlib import Path
@@ -102,34 +103,65 @@ def _progress_bar(stack: contextlib.ExitStack, label: str):
 @click.argument("corpus_name", metavar="[CORPUS]", required=False)
 @click.option("--features/--no-features", default=True, show_default=True,
               help="Also show the distribution of each rhythm feature.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print one JSON document (schema in the README) instead of tables.")
 @cache_option
-def info(corpus_name, features, cache_dir):
+def info(corpus_name, features, as_json, cache_dir):
     """Counts per split and style, hit density and rhythm features of a built corpus.
 
     CORPUS is a corpus name (default: groove) or a corpus folder.
+
+    \b
+    Example:
+      evodrum data info
+      evodrum data info mine --no-features --json
     """
-    corpus = C.load_corpus(corpus_name, cache_dir)
-    click.echo(f"corpus {corpus.path.name!r}: {count(len(corpus), 'window')}, "
-               f"{corpus.spec.describe()}")
-    click.echo(f"source: {corpus.manifest['source']}\n")
-    splits = [(s, int((corpus.split == s).sum())) for s in C.SPLITS]
-    click.echo(_table(splits, ("split", "windows")) + "\n")
-    styles = Counter(zip(corpus.labels["style"], corpus.labels["beat_type"]))
-    click.echo(_table([(st or "-", bt or "-", n) for (st, bt), n in sorted(styles.items())],
-                      ("style", "beat/fill", "windows")) + "\n")
-    hits = corpus.grids > 0
-    per_row = hits.mean(axis=(0, 2))
-    click.echo(_table([(r, f"{d:.3f}") for r, d in zip(kit.ROWS, per_row)],
+    facts = _corpus_facts(C.load_corpus(corpus_name, cache_dir), features)
+    if as_json:
+        click.echo(json.dumps(facts, indent=2))
+        return
+    click.echo(f"corpus {facts['corpus']!r}: {count(facts['windows'], 'window')}, "
+               f"{facts['grid']['describe']}")
+    click.echo(f"source: {facts['source']}\n")
+    click.echo(_table(list(facts["splits"].items()), ("split", "windows")) + "\n")
+    click.echo(_table([(s["style"] or "-", s["beat_type"] or "-", s["windows"])
+                       for s in facts["styles"]], ("style", "beat/fill", "windows")) + "\n")
+    click.echo(_table([(r, f"{d:.3f}") for r, d in facts["row_density"].items()],
                       ("row", "hit density")))
-    n_hits = hits.sum(axis=(1, 2))
-    q = np.percentile(n_hits, [5, 25, 50, 75, 95])
-    click.echo(f"\nhits per window: mean {n_hits.mean():.1f}, percentiles 5/25/50/75/95: "
-               + " / ".join(f"{v:.0f}" for v in q) + f"; cells with a hit: {hits.mean():.1%}")
-    if features:
-        from fitness import summarize
+    h = facts["hits_per_window"]
+    click.echo(f"\nhits per window: mean {h['mean']:.1f}, percentiles 5/25/50/75/95: "
+               + " / ".join(f"{h[k]:.0f}" for k in ("p5", "p25", "p50", "p75", "p95"))
+               + f"; cells with a hit: {facts['cells_with_hit']:.1%}")
+    if facts["features"]:
         from fitness.features import format_summary
         click.echo("\nrhythm features (see `evodrum features --help`):")
-        click.echo(format_summary(summarize(corpus.grids, corpus.spec)))
+        click.echo(format_summary(facts["features"]))
+
+
+def _corpus_facts(corpus, features: bool) -> dict:
+    """What `data info` reports, as the JSON document `--json` prints."""
+    styles = Counter(zip(corpus.labels["style"], corpus.labels["beat_type"]))
+    hits = corpus.grids > 0
+    n_hits = hits.sum(axis=(1, 2))
+    q = np.percentile(n_hits, [5, 25, 50, 75, 95])
+    summary = None
+    if features:
+        from fitness import summarize
+        summary = summarize(corpus.grids, corpus.spec)
+    return {
+        "corpus": corpus.path.name, "path": str(corpus.path), "source": corpus.manifest["source"],
+        "grid": {**corpus.spec.to_dict(), "steps": corpus.spec.steps,
+                 "describe": corpus.spec.describe()},
+        "windows": len(corpus),
+        "splits": {s: int((corpus.split == s).sum()) for s in C.SPLITS},
+        "styles": [{"style": st, "beat_type": bt, "windows": n}
+                   for (st, bt), n in sorted(styles.items())],
+        "row_density": {r: round(float(d), 6) for r, d in zip(kit.ROWS, hits.mean(axis=(0, 2)))},
+        "hits_per_window": {"mean": round(float(n_hits.mean()), 3),
+                            **{f"p{p}": float(v) for p, v in zip((5, 25, 50, 75, 95), q)}},
+        "cells_with_hit": round(float(hits.mean()), 6),
+        "features": summary,
+    }
 
 
 @main.command()

@@ -5,6 +5,7 @@ inside the commands (through `vae`), so `evodrum --help` stays fast.
 """
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import click
 import numpy as np
 
 from evodrum import display, text
+from evodrum.atomic import atomic_path
 from evodrum.cli import main
 from evodrum.cli.options import ascii_option, bpm_option, refine_option
 from evodrum.errors import EvodrumError
@@ -322,28 +324,60 @@ def interpolate(file_a, file_b, steps, method, refine_steps, model_path, out, bp
 @main.command()
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--all", "every", is_flag=True, help="Every window of a long performance.")
+@click.option("-o", "--out", type=click.Path(dir_okay=False), default=None, metavar="FILE.npy",
+              help="Also write the codes as a float32 array (windows x latent dimensions).")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print one JSON document {file, model, zdim, refine_steps, npy, windows} "
+                   "instead of one line per window.")
 @refine_option
 @model_option
-def encode(file, every, refine_steps, model_path):
+def encode(file, every, out, as_json, refine_steps, model_path):
     """Print a MIDI loop's latent code, one line per window.
 
     The code is refined until it decodes to the loop as closely as the model
     can (--refine 0: the encoder's posterior mean). How faithful (onset F1 of
     its decoding) and how typical (prior log-density) each code is goes to
-    stderr, so stdout stays one code per line.
+    stderr, so stdout stays one code per line (or the JSON document).
 
     \b
     Example:
       evodrum encode loop.mid
-      evodrum encode performance.mid --all --refine 0
+      evodrum encode performance.mid --all --refine 0 -o codes.npy
+      evodrum encode loop.mid --json
     """
+    from evodrum.outpaths import Outputs
+    if out and Path(out).suffix.lower() != ".npy":
+        raise EvodrumError(f"{out}: codes are written as .npy")
     model = _load(model_path)
     grids = _read_all(file, model.spec)
     grids = grids if every else grids[:1]
-    codes = _encode(model, grids, refine_steps,
-                    [f"{file} (window {i + 1})" for i in range(len(grids))]).codes
+    encoding = _encode(model, grids, refine_steps,
+                       [f"{file} (window {i + 1})" for i in range(len(grids))])
+    codes = np.asarray(encoding.codes, np.float32)
+    if out:
+        target = Outputs([file]).explicit(out)
+        with atomic_path(target) as tmp, open(tmp, "wb") as f:
+            np.save(f, codes)
+        click.echo(f"wrote {target}: {text.count(len(codes), 'code')} of {model.zdim} numbers",
+                   err=True)
+    if as_json:
+        click.echo(json.dumps(_encoding_json(file, model, encoding, out), indent=2))
+        return
     for z in codes:
         click.echo(" ".join(f"{v:+.3f}" for v in z))
+
+
+def _encoding_json(file: str, model, encoding, npy: str | None) -> dict:
+    """`evodrum encode --json`: the schema documented in the README."""
+    def r(x):
+        return round(float(x), 6)
+    return {"file": file, "model": model.name, "zdim": int(model.zdim),
+            "refine_steps": int(encoding.steps), "npy": npy,
+            "windows": [{"window": i + 1, "code": [r(v) for v in z], "onset_f1": r(encoding.f1[i]),
+                         "onset_f1_encoder_mean": r(encoding.f1_mean[i]),
+                         "log_prior": r(encoding.log_prior[i]),
+                         "typicality": r(encoding.typicality[i])}
+                        for i, z in enumerate(encoding.codes)]}
 
 
 @main.command()
