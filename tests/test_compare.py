@@ -240,3 +240,25 @@ def test_the_same_runs_on_a_local_dask_cluster(tiny, records, tmp_path):
         r = json.loads(store.run_path(tmp_path, key).read_text())
         assert (r["error"], r["curve"], r["best_grid"]) == \
             (before["error"], before["curve"], before["best_grid"])
+
+
+def test_summary_json_is_one_document_on_stdout(tiny, records, tmp_path):
+    config, folder, _ = tiny
+    copy = tmp_path / "tiny"
+    shutil.copytree(folder, copy)
+    (tmp_path / "tiny.toml").write_text(TINY)
+    result = CliRunner().invoke(main, ["compare", str(tmp_path / "tiny.toml"), "--out", str(copy),
+                                       "--report-only", "--no-plots", "--json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert set(doc) == {"comparison", "folder", "report", "runs_reported", "runs_not_reported",
+                        "threshold", "spaces", "cells"}
+    assert doc["comparison"] == "tiny" and doc["runs_reported"] == len(records) == 16
+    assert doc["runs_not_reported"] == 0 and doc["report"].endswith("report.md")
+    assert [r["space"] for r in doc["spaces"]] == list(config.spaces)
+    assert {"space", "runs", "error_median", "success_rate", "wellformed_median"} <= set(
+        doc["spaces"][0])
+    assert len(doc["cells"]) == len(config.tasks) * len(config.spaces) * len(config.algorithms)
+    vae_errors = [r["error"] for k, r in records.items() if k.space == "vae"]
+    assert doc["spaces"][0]["error_median"] == pytest.approx(float(np.median(vae_errors)))
+    assert "comparison tiny" in result.stderr

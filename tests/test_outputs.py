@@ -152,22 +152,24 @@ def test_convert_keeps_its_source_and_files_it_did_not_make(tmp_path):
     kept(before, tmp_path)
 
 
-@pytest.mark.parametrize("command,stem", [
-    (["sample", "-n", "2"], "sample"),
-    (["reconstruct", "{beat}"], "reconstruction"),
-    (["vary", "{beat}", "-n", "2"], "variation"),
-    (["interpolate", "{beat}", "{beat}", "--steps", "2", "--method", "lerp"], "lerp"),
+@pytest.mark.parametrize("command,first,grids", [
+    (["sample", "-n", "2"], "sample_01", "samples"),
+    (["reconstruct", "{beat}"], "original", "reconstruction"),
+    (["vary", "{beat}", "-n", "2"], "variation_01", "variations"),
+    (["interpolate", "{beat}", "{beat}", "--steps", "2", "--method", "lerp"],
+     "interpolation_01_lerp", "interpolation"),
 ])
-def test_model_commands_never_replace_files_in_their_out_folder(tmp_path, beat, command, stem):
+def test_model_commands_never_replace_files_in_their_out_folder(tmp_path, beat, command, first,
+                                                                grids):
     out = tmp_path / "out"
-    before = squatted(out, [f"{stem}_01.mid", f"{stem}.npz"])
+    before = squatted(out, [f"{first}.mid", f"{grids}.npz"])
     args = [a.format(beat=beat) for a in command]
     r = run(*args, "--out", out)
     assert r.exit_code == 0, r.output
     kept(before, out)
     kept({"funk.mid": checksums(tmp_path)["funk.mid"]}, tmp_path)
-    assert (out / f"{stem}_01-2.mid").is_file() and (out / f"{stem}-2.npz").is_file()
-    assert midi.read_loop(out / f"{stem}_01-2.mid").any()
+    assert (out / f"{first}-2.mid").is_file() and (out / f"{grids}-2.npz").is_file()
+    assert midi.read_loop(out / f"{first}-2.mid").any()
 
 
 def test_interactive_no_audio_out_dir_keeps_files_it_did_not_write(tmp_path):

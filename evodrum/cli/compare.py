@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import contextlib
+import json
+import sys
 import time
 from pathlib import Path
 
@@ -35,8 +37,10 @@ def _clock(seconds: float) -> str:
 @click.option("--corpus", default=None, help="Corpus for --make-tasks [default: groove].")
 @click.option("--task-seed", type=int, default=0, show_default=True,
               help="Which held-out windows --make-tasks draws.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the summary as one JSON document on stdout (progress goes to stderr).")
 def compare(config_file, out, workers, scheduler, report_only, no_plots, make_tasks, corpus,
-            task_seed):
+            task_seed, as_json):
     """Compare search spaces and algorithms on feature-target tasks, many seeds each.
 
     CONFIG is a TOML file naming spaces (vae, pca, grid), algorithms (ga, cmaes),
@@ -56,6 +60,7 @@ def compare(config_file, out, workers, scheduler, report_only, no_plots, make_ta
       evodrum compare runs/compare-default.toml --workers 1 --out runs/cmp-try
       evodrum compare runs/compare-default.toml --scheduler tcp://10.0.0.5:8786
       evodrum compare --make-tasks 2 >> my-comparison.toml
+      evodrum compare my-comparison.toml --json > summary.json
     """
     if make_tasks:
         from evodrum.compare.tasks import corpus_tasks, tasks_toml
@@ -72,16 +77,28 @@ def compare(config_file, out, workers, scheduler, report_only, no_plots, make_ta
     config = load_config(config_file)
     folder = click.get_current_context().with_resource(claim_run_dir(
         "compare", out or runs_root() / config.name, own_files=(META_FILE, CONFIG_COPY)))
-    click.echo(f"comparison {config.name}: {len(config.tasks)} tasks x {len(config.spaces)} "
-               f"spaces x {len(config.algorithms)} algorithms x {config.seeds} seeds, "
-               f"{config.budget} evaluations each")
-    click.echo(f"folder: {folder}")
+    def say(line: str = "") -> None:  # with --json, stdout holds only the JSON document
+        click.echo(line, err=as_json)
+
+    say(f"comparison {config.name}: {len(config.tasks)} tasks x {len(config.spaces)} "
+        f"spaces x {len(config.algorithms)} algorithms x {config.seeds} seeds, "
+        f"{config.budget} evaluations each")
+    say(f"folder: {folder}")
     if not report_only:
-        _run(config, Path(config_file), folder, workers, scheduler)
-    _report(config, folder, not no_plots)
+        _run(config, Path(config_file), folder, workers, scheduler, say)
+    summary = _report(config, folder, not no_plots, say)
+    if as_json:
+        click.echo(json.dumps(summary, indent=2))
+        return
+    say(f"\n{'space':<6} {'runs':>5} {'median error':>13} {'success':>8} "
+        f"{'median well-formed':>19}")
+    for r in summary["spaces"]:
+        say(f"{r['space']:<6} {r['runs']:>5} {r['error_median']:>13.4f} "
+            f"{r['success_rate']:>8.0%} {r['wellformed_median']:>19.2f}")
+    say(f"\nreport: {summary['report']}")
 
 
-def _run(config, config_file: Path, folder: Path, workers, scheduler) -> None:
+def _run(config, config_file: Path, folder: Path, workers, scheduler, say) -> None:
     from evodrum.compare.execute import run_comparison
 
     start = time.perf_counter()
@@ -90,11 +107,11 @@ def _run(config, config_file: Path, folder: Path, workers, scheduler) -> None:
 
         def on_start(pending, finished):
             if finished:
-                click.echo(f"{count(finished, 'run')} already finished, skipped")
+                say(f"{count(finished, 'run')} already finished, skipped")
             where = f"Dask scheduler {scheduler}" if scheduler else "local worker processes"
-            click.echo(f"{count(pending, 'run')} to do on {where}")
+            say(f"{count(pending, 'run')} to do on {where}")
             bars.append(stack.enter_context(click.progressbar(
-                length=pending, label="runs", show_eta=True, show_pos=True,
+                length=pending, label="runs", show_eta=True, show_pos=True, file=sys.stderr,
                 item_show_func=lambda _: f"elapsed {_clock(time.perf_counter() - start)}")))
 
         done = run_comparison(config, folder, workers=workers, scheduler=scheduler,
@@ -102,25 +119,25 @@ def _run(config, config_file: Path, folder: Path, workers, scheduler) -> None:
                               on_result=lambda key, record: bars[0].update(1, key))
     if done.runs:
         workers_text = f" on {done.workers} workers" if done.workers else ""
-        click.echo(f"ran {count(done.finished, 'run')} in {_clock(done.seconds)} "
-                   f"({done.seconds:.1f} s){workers_text}")
+        say(f"ran {count(done.finished, 'run')} in {_clock(done.seconds)} "
+            f"({done.seconds:.1f} s){workers_text}")
 
 
-def _report(config, folder: Path, with_plots: bool) -> None:
+def _report(config, folder: Path, with_plots: bool, say) -> dict:
+    """Write the report; return the summary `--json` prints (keys in the README)."""
     from evodrum.compare import store, summary
     from evodrum.compare.execute import read_meta
     from evodrum.compare.report import write_report
 
     records, stale = store.finished_runs(folder, config, store.model_fingerprint(config))
     if stale:
-        click.echo(f"not reported: {count(len(stale), 'run')} in {folder} made with other settings or "
-                   "model files")
+        say(f"not reported: {count(len(stale), 'run')} in {folder} made with other settings or "
+            "model files")
     if not records:
         raise EvodrumError(f"{folder}: no finished runs of this comparison to report")
     path = write_report(config, records, folder, read_meta(folder), with_plots)
-    click.echo(f"\n{'space':<6} {'runs':>5} {'median error':>13} {'success':>8} "
-               f"{'median well-formed':>19}")
-    for r in summary.space_rows(config, records):
-        click.echo(f"{r['space']:<6} {r['runs']:>5} {r['error_median']:>13.4f} "
-                   f"{r['success_rate']:>8.0%} {r['wellformed_median']:>19.2f}")
-    click.echo(f"\nreport: {path}")
+    return {"comparison": config.name, "folder": str(folder), "report": str(path),
+            "runs_reported": len(records), "runs_not_reported": len(stale),
+            "threshold": config.threshold,
+            "spaces": summary.space_rows(config, records),
+            "cells": summary.cell_rows(config, records)}
