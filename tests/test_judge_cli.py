@@ -86,3 +86,19 @@ def test_data_judges_builds_files_and_never_overwrites(groove_corpus, tmp_path):
     assert digests(out) == before
     r = run("judge", tmp_path / "x.mid", "--model", out)  # judges found beside a model folder
     assert "x.mid: no such file" in r.output
+
+
+def test_target_reports_the_judges_it_did_not_optimise(tmp_path):
+    for weight, optimised in (("0.1", ["wellformed"]), ("0", [])):
+        out = tmp_path / f"run-{weight}"
+        r = run("target", "--features", "density=0.3", "--generations", "2", "--population",
+                "8", "--wellformed", weight, "--out", out)
+        assert r.exit_code == 0, r.output
+        summary = json.loads((out / "summary.json").read_text())
+        assert summary["optimised_judges"] == optimised
+        assert summary["independent_judges"] == ["markov", "classifier"]
+        for best in summary["best"]:
+            assert set(best["judges"]) == {"markov", "classifier"}
+        line = next(x for x in r.output.splitlines() if x.startswith("  optimised:"))
+        assert line.startswith(f"  optimised: {', '.join(optimised) or 'none'};")
+        assert "markov, classifier" in line

@@ -81,6 +81,7 @@ def target(features, like, space, algorithm, generations, population, seed, sigm
         TargetJob,
         check_resumable,
         load_job,
+        optimised_judges,
         prepare_target,
         run_target,
     )
@@ -120,15 +121,25 @@ def target(features, like, space, algorithm, generations, population, seed, sigm
         result, loops = run_target(prepared, folder, resume=resume_dir is not None, top=top,
                                    bpm=bpm, on_generation=on_generation)
 
-    click.echo(f"\n{result.evaluations} evaluations; best loops "
-               "(wellformed: 1 = as close to real drumming as typical held-out loops):\n")
+    optimised = optimised_judges(cfg)
+    judges = list(loops[0].judges) if loops else []
+    click.echo(f"\n{result.evaluations} evaluations; best loops, with the judges of real "
+               "drumming (wellformed: 1 = as close to the corpus as typical held-out loops; "
+               "others: share of held-out real loops judged no more real):")
+    click.echo(f"  optimised: {', '.join(optimised) or 'none'}; independent (not optimised): "
+               f"{', '.join(j for j in ['wellformed', *judges] if j not in optimised)}\n")
     names = list(job.target.names)
-    header = ["#", "distance", "wellformed"] + [f"{n} ({job.target.goals[n]:.2f})" for n in names]
-    rows = [[str(i), f"{b.distance:.4f}", f"{b.wellformed:.2f}"]
+    mark = {j: f"{j}*" if j in optimised else j for j in ["wellformed", *judges]}
+    header = ["#", "distance", mark["wellformed"], *(mark[j] for j in judges)] + \
+        [f"{n} ({job.target.goals[n]:.2f})" for n in names]
+    rows = [[str(i), f"{b.distance:.4f}", f"{b.wellformed:.2f}",
+             *(f"{b.judges[j]:.2f}" for j in judges)]
             + [f"{b.features[n]:.3f}" for n in names] for i, b in enumerate(loops, 1)]
     widths = [max(len(r[c]) for r in [header, *rows]) for c in range(len(header))]
     for r in [header, *rows]:
         click.echo("  ".join(cell.rjust(w) for cell, w in zip(r, widths)))
+    if optimised:
+        click.echo("  * optimised by this search, so not evidence on its own")
     click.echo()
     click.echo(display.render_many([b.grid for b in loops], result.spec,
                                    [f"best {i}: {folder / f'best_{i:02d}.mid'}"

@@ -18,7 +18,7 @@ from evodrum.genotypes import Space, files
 from evodrum.search.config import SearchConfig
 from evodrum.search.engine import SearchResult, run_search
 from evodrum.search.objective import Objective
-from fitness import Target, WellFormedness, compute
+from fitness import Judge, Target, WellFormedness, compute
 
 JOB_FILE = "job.json"
 CHECKPOINT_FILE = "checkpoint.npz"
@@ -41,7 +41,7 @@ class TargetJob:
                 "model": self.model, "seed_loops": self.seed_loops, "corpus": self.corpus}
 
     @classmethod
-    def from_dict(cls, d: dict) -> "TargetJob":
+    def from_dict(cls, d: dict) -> TargetJob:
         return cls(Target.from_dict(d["target"]), SearchConfig.from_dict(d["config"]),
                    d.get("model"), list(d.get("seed_loops", [])), d.get("corpus"))
 
@@ -56,6 +56,17 @@ class BestLoop:
     wellformed: float
     typicality: float
     nearest_distance: float
+    judges: dict[str, float] = field(default_factory=dict)   # independent judges' scores
+
+
+def optimised_judges(config: SearchConfig) -> list[str]:
+    """The judges of real drumming a search's fitness includes (so its results say
+    nothing independent about them): well-formedness when weighted in, or as the
+    second objective of a multi-objective algorithm."""
+    from evodrum.search.algorithms import algorithm_class
+    if config.wellformed_weight > 0 or algorithm_class(config.algorithm).multi_objective:
+        return ["wellformed"]
+    return []
 
 
 def load_job(folder: Path) -> TargetJob:
@@ -84,8 +95,9 @@ def seed_genotypes(space: Space, paths: list[str]) -> np.ndarray | None:
 
 
 def best_loops(result: SearchResult, objective: Objective, reference: WellFormedness,
-               k: int) -> list[BestLoop]:
-    """Up to `k` distinct loops from the hall of fame, best first, fully scored."""
+               k: int, judges: dict[str, Judge] | None = None) -> list[BestLoop]:
+    """Up to `k` distinct loops from the hall of fame, best first, fully scored (by every
+    judge in `judges` too)."""
     _, first = np.unique(result.best_grids.reshape(len(result.best_grids), -1), axis=0,
                          return_index=True)
     pick = np.sort(first)[:k]
@@ -95,9 +107,12 @@ def best_loops(result: SearchResult, objective: Objective, reference: WellFormed
     typical = reference.typicality(grids)
     score = reference.score(grids)
     distance = objective.target.distance(grids, objective.space.spec)
+    judged = {name: j.score(grids) for name, j in (judges or {}).items()
+              if j.spec == objective.space.spec}
     return [BestLoop(grids[i], float(distance[i]),
                      {n: float(feats[n][i]) for n in objective.target.names},
-                     float(score[i]), float(typical[i]), float(dist[i]))
+                     float(score[i]), float(typical[i]), float(dist[i]),
+                     {n: float(s[i]) for n, s in judged.items()})
             for i in range(len(grids))]
 
 
@@ -119,6 +134,7 @@ class PreparedTarget:
     objective: Objective
     reference: WellFormedness
     seeds: np.ndarray | None
+    judges: dict[str, Judge] = field(default_factory=dict)
 
 
 def prepare_target(job: TargetJob, resume: bool = False) -> PreparedTarget:
@@ -126,7 +142,7 @@ def prepare_target(job: TargetJob, resume: bool = False) -> PreparedTarget:
     A resumed run continues from its checkpoint, so its seed loops are not read again."""
     objective, reference = build_objective(job)
     seeds = None if resume else seed_genotypes(objective.space, job.seed_loops)
-    return PreparedTarget(job, objective, reference, seeds)
+    return PreparedTarget(job, objective, reference, seeds, files.load_judges(job.model))
 
 
 def check_resumable(folder: Path) -> None:
@@ -146,7 +162,7 @@ def run_target(prepared: PreparedTarget, folder: Path, *, resume: bool = False, 
         atomic.write_json(folder / JOB_FILE, job.to_dict())
     result = run_search(objective, job.config, seeds=seeds, checkpoint=folder / CHECKPOINT_FILE,
                         resume=resume, on_generation=on_generation)
-    loops = best_loops(result, objective, reference, top)
+    loops = best_loops(result, objective, reference, top, prepared.judges)
     files = []
     for i, loop in enumerate(loops, 1):
         files.append(midi.write_midi(folder / f"best_{i:02d}.mid", loop.grid,
@@ -155,8 +171,10 @@ def run_target(prepared: PreparedTarget, folder: Path, *, resume: bool = False, 
     atomic.write_json(folder / "summary.json", {
         "job": job.to_dict(), "evaluations": result.evaluations,
         "generations": result.generations,
+        "optimised_judges": optimised_judges(job.config),
+        "independent_judges": [n for n in prepared.judges if n not in optimised_judges(job.config)],
         "best": [{"file": f, "distance": b.distance, "features": b.features,
                   "wellformed": b.wellformed, "typicality": b.typicality,
-                  "nearest_corpus_distance": b.nearest_distance}
+                  "nearest_corpus_distance": b.nearest_distance, "judges": b.judges}
                  for f, b in zip(files, loops)]})
     return result, loops
