@@ -15,7 +15,7 @@ from evodrum.audio.midiport import ALL_NOTES_OFF, MidiPortPlayer
 from evodrum.errors import EvodrumError
 from evodrum.interactive import store
 from evodrum.interactive.breeding import (
-    kept_favourites,
+    kept_loops,
     make_toolbox,
     new_session,
     offspring,
@@ -50,13 +50,15 @@ def kick_density(loops: list[Loop]) -> np.ndarray:
 class Run:
     """A controller over a fresh session in tmp, its screen output, and its player."""
 
-    def __init__(self, folder, genotype_space, player=None, tty=False, **kw):
+    def __init__(self, folder, genotype_space, player=None, tty=False, width=None, height=None,
+                 **kw):
         self.folder = folder
         self.out: list[str] = []
         self.player = player or FilePlayer(folder / "listen")
         self.session = new_session(settings(**kw), genotype_space)
         self.controller = Controller(self.session, folder, genotype_space, self.player,
-                                     Screen(str(folder), self.out.append, tty),
+                                     Screen(str(folder), self.out.append, tty, width=width,
+                                            height=height),
                                      files_only=isinstance(self.player, FilePlayer))
 
     def run(self, lines) -> str:
@@ -129,10 +131,11 @@ def test_children_lie_between_or_near_their_parents(space):
     s = new_session(settings(seed=4, adventure=0.05, blend=1.0), space)
     a, b = s.shown()[:2]
     tb = make_toolbox(s.settings, space)
-    children, ops, lineage = offspring(tb, [a, b], {a.id: 9, b.id: 9}, 200, blend=1.0)
+    rng = np.random.default_rng(0)
+    children, ops, lineage = offspring(tb, [a, b], {a.id: 9, b.id: 9}, 200, 1.0, rng)
     genes = np.asarray(children)
     blends = genes[[op == "blend" for op in ops]]
-    assert len(blends) > 50 and {tuple(sorted(p)) for p, op in zip(lineage, ops)
+    assert len(blends) == 200 and {tuple(sorted(p)) for p, op in zip(lineage, ops)
                                  if op == "blend"} == {(a.id, b.id)}
     lo, hi = np.minimum(a.genotype, b.genotype), np.maximum(a.genotype, b.genotype)
     slack = s.settings.alpha * (hi - lo) + 5 * 0.5 * 0.05 * space.prior_std
@@ -142,7 +145,8 @@ def test_children_lie_between_or_near_their_parents(space):
     assert np.linalg.norm(blends - a.genotype, axis=1).mean() < between
     assert np.linalg.norm(blends - b.genotype, axis=1).mean() < between
 
-    varied = offspring(make_toolbox(settings(adventure=0.3), space), [a], {a.id: 5}, 100, 0.0)[0]
+    varied = offspring(make_toolbox(settings(adventure=0.3), space), [a], {a.id: 5}, 100, 0.0,
+                       rng)[0]
     steps = np.linalg.norm(np.asarray(varied) - a.genotype, axis=1)
     expected = 0.3 * space.prior_std * np.sqrt(space.dim)
     assert steps.mean() == pytest.approx(expected, rel=0.15)
@@ -166,7 +170,8 @@ def test_favourites_survive_every_generation_unless_elitism_is_off(space, tmp_pa
     run.run(["6 8, f 6", "n", "2 9", "n", "3 9", "n", "q"])
     assert all(gen.loop_ids[0] == fav.id for gen in run.session.generations[1:])
     assert run.session.loops[fav.id].genotype.tolist() == fav.genotype.tolist()
-    assert kept_favourites(run.session) == [run.session.loops[fav.id]]
+    kept = kept_loops(run.session)                  # the favourite, then loops rated 9
+    assert kept[0] == run.session.loops[fav.id] and all(lp.rating == 9 for lp in kept[1:])
 
     no_elites = Run(tmp_path / "no-elites", space, seed=7, keep_favourites=False)
     no_elites.run(["6 8, f 6", "n", "q"])
@@ -304,17 +309,19 @@ def test_quit_writes_favourites_and_a_summary_with_lineage(space, tmp_path):
 
 
 def test_screen_shows_loops_ratings_and_keys(space, tmp_path):
-    run = Run(tmp_path, space, seed=6, tty=True)
+    run = Run(tmp_path, space, seed=6, tty=True, width=80, height=24)
     run.run(["2", "2 7, f 2"])
     last = run.out[-1]
     assert last.startswith(CLEAR) and "keys: N play" in last and "q quit" in last
+    assert len(last[len(CLEAR):].splitlines()) <= 23                # 80 x 24 with the prompt
+    assert max(map(len, last[len(CLEAR):].splitlines())) <= 80
     row = next(line for line in last.splitlines() if line.startswith("▶  2"))
     assert " 7 ★ " in row and "loop 2 (#2) rated 7" in last
     assert "loop 2 (#2)" in last and "BD  |" in last
     grids = np.stack([lp.grid for lp in run.session.shown()])
-    lanes = patterns(grids, space.spec.steps_per_bar)
-    assert lanes[1] in row and all(len(lane) == space.spec.steps + space.spec.bars + 1
-                                   for lane in lanes)
+    lanes = patterns(grids, space.spec.steps_per_bar, sep="")       # no bar lines at 80
+    assert lanes[1] in row and all(len(lane) == space.spec.steps for lane in lanes)
+    assert len(patterns(grids, space.spec.steps_per_bar)[0]) == space.spec.steps + 5
 
 
 def test_pattern_line_shows_the_strongest_drum_per_step():

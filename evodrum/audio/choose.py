@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Callable
 
 from evodrum.audio import synth
+from evodrum.audio.audition import Audition
 from evodrum.audio.files import FilePlayer
 from evodrum.audio.midiport import MidiPortPlayer
 from evodrum.audio.outputs import open_output
@@ -41,6 +42,7 @@ def open_player(output: str = "auto", midi_port: str | None = None, no_audio: bo
                 report: Callable[[str], None] | None = None, owned: bool = False,
                 outputs=None) -> Player:
     """A Player: a MIDI port if named, files if no_audio, else audio on `output`.
+    Audio is rendered for audition: loudness-normalised and cached (see `Audition`).
 
     With no_audio, `owned` says out_dir is evodrum's own folder (files there are
     replaced); otherwise files the player did not write keep their names.
@@ -48,6 +50,7 @@ def open_player(output: str = "auto", midi_port: str | None = None, no_audio: bo
     if midi_port:
         return MidiPortPlayer.open(midi_port)
     renderer, described = open_renderer(synth_name, soundfont)
+    renderer = Audition(renderer)
     if no_audio:
         return FilePlayer(out_dir, renderer, sr, report, owned, outputs)
     return AudioPlayer(open_output(output), renderer, sr, described)

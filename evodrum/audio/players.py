@@ -54,6 +54,11 @@ class Player(ABC):
         Raises EvodrumError when the backend failed while playing.
         """
 
+    def prefetch(self, grids: list[np.ndarray], spec: GridSpec = DEFAULT_SPEC,
+                 bpm: float = 120.0) -> None:
+        """Get these loops ready ahead of a play press (audio players render them in the
+        background); players with nothing to prepare ignore it."""
+
     @property
     def is_playing(self) -> bool:
         return not self.wait(0)
@@ -145,6 +150,10 @@ class AudioPlayer(Player):
         audio = self.renderer(grid, spec, bpm, self.sr, "wrap" if loop else "ring")
         self.output.start(audio, self.sr, loop)
 
+    def prefetch(self, grids, spec=DEFAULT_SPEC, bpm=120.0):
+        if hasattr(self.renderer, "prefetch"):
+            self.renderer.prefetch(grids, spec, bpm, self.sr)
+
     def stop(self):
         self.output.stop()
 
@@ -153,3 +162,5 @@ class AudioPlayer(Player):
 
     def close(self):
         self.output.close()
+        if hasattr(self.renderer, "close"):
+            self.renderer.close()

@@ -1,19 +1,26 @@
 """Breeding the next generation from the user's ratings, with DEAP's operators.
 
-Who may be a parent (the pool), from the generation on screen plus kept favourites:
+Who may be a parent (the pool), from the generation on screen plus kept loops:
 - a loop rated 1..9 weighs its rating; 0 means "dislike": never a parent;
 - a favourite without a rating weighs 9 (you marked it as a best one);
 - unrated loops are left out, unless you gave no opinion at all (no rating, no
   favourite): then every loop is neutral and the next generation explores around
   all of them.
 
-A new generation is, in screen order: the favourites (elitism, up to half of it,
-best rated first), children, then `fresh` new loops from the prior. Each child
-picks parents by binary tournament on rating (`tools.selTournament`); with
-probability `blend` two different parents are blended (`tools.cxBlend`) and
-nudged by half the mutation, otherwise one parent is varied (`tools.mutGaussian`
-on every gene, sigma = adventure x the prior's standard deviation). If nobody is
-in the pool (everything rated 0), the whole new part is fresh.
+A new generation is, in screen order: the kept loops (elitism: favourites, then
+loops rated 9, up to half of it, best rated first), children, then `fresh` new
+loops from the prior. Children are shared out by rating rank with stochastic
+universal sampling (SUS; Baker 1987): linear ranking, ties sharing their rank,
+so the user's own scale (5-9 or 1-9) does not matter. Two rules make the
+share a promise rather than an average: every loop at the pool's top rating
+gets a child when there are enough children, and the child counts go out in
+rank order, so a loop never has more children than a loop rated above it.
+Exactly round(blend x children) children are blends (`tools.cxBlend` of the
+child's parent and a second, different parent drawn by the same rank shares,
+nudged by half the mutation); the others are variations (`tools.mutGaussian` on
+every gene, sigma = adventure x the prior's standard deviation). With a single
+parent no blend is possible, and the controller says so. If nobody is in the
+pool (everything rated 0), the whole new part is fresh.
 
 All randomness comes from the session's numpy generator (it seeds Python's
 `random`, which DEAP's operators use), whose state is saved with the session.
@@ -26,14 +33,20 @@ from pathlib import Path
 import numpy as np
 from deap import base, tools
 
+from evodrum import midi
 from evodrum.genotypes import Space
 from evodrum.grid import quantize_velocity
 from evodrum.interactive.models import fingerprint
 from evodrum.interactive.session import RATING_MAX, Generation, Loop, Session, Settings
 from evodrum.search.individuals import Individual, genotypes
 
-#: Favourites kept per generation, as a share of its loops (the rest is new).
+#: Kept loops per generation (favourites, loops rated 9), as a share of its loops.
 KEPT_SHARE = 0.5
+#: Loops rated this are kept unchanged in the next generation, like favourites.
+KEEP_RATING = RATING_MAX
+#: Linear ranking's selection pressure: the best-ranked loop expects this many times
+#: the mean share of children, the worst 2 - this (Baker's s, within [1, 2]).
+SELECTION_PRESSURE = 1.7
 #: A blended child is also mutated, by this share of the adventure, so two blends
 #: of the same pair differ.
 BLEND_MUTATION = 0.5
@@ -42,13 +55,12 @@ DISTINCT_TRIES = 3
 
 
 def make_toolbox(settings: Settings, space: Space) -> base.Toolbox:
-    """mate (cxBlend), vary and nudge (mutGaussian, full and half sigma), select."""
+    """mate (cxBlend), vary and nudge (mutGaussian, full and half sigma)."""
     sigma = settings.adventure * space.prior_std
     tb = base.Toolbox()
     tb.register("mate", tools.cxBlend, alpha=settings.alpha)
     tb.register("vary", tools.mutGaussian, mu=0.0, sigma=sigma, indpb=1.0)
     tb.register("nudge", tools.mutGaussian, mu=0.0, sigma=BLEND_MUTATION * sigma, indpb=1.0)
-    tb.register("select", tools.selTournament, tournsize=2)
     return tb
 
 
@@ -68,35 +80,97 @@ def parent_weights(loops: list[Loop]) -> dict[int, int]:
     return weights
 
 
-def kept_favourites(session: Session) -> list[Loop]:
-    """The favourites that join the next generation (none without elitism)."""
+def kept_loops(session: Session) -> list[Loop]:
+    """The loops that join the next generation unchanged (none without elitism):
+    favourites (anywhere in the session), then loops on screen rated KEEP_RATING,
+    each best rated first, then newest, up to KEPT_SHARE of a generation."""
     if not session.settings.keep_favourites:
         return []
-    ranked = sorted(session.favourites(),
-                    key=lambda lp: (RATING_MAX if lp.rating is None else lp.rating, lp.id),
-                    reverse=True)
-    return ranked[:int(KEPT_SHARE * session.settings.loops)]
+
+    def best_first(loops):
+        return sorted(loops, key=lambda lp: (RATING_MAX if lp.rating is None else lp.rating,
+                                             lp.id), reverse=True)
+    loved = [lp for lp in session.shown() if lp.rating == KEEP_RATING and not lp.favourite]
+    return (best_first(session.favourites()) + best_first(loved))[
+        :int(KEPT_SHARE * session.settings.loops)]
+
+
+def rank_shares(weights: np.ndarray) -> np.ndarray:
+    """Each parent's share of the children (sums to 1): linear ranking on `weights`,
+    tied weights sharing the mean of their ranks."""
+    n = len(weights)
+    if n == 1:
+        return np.ones(1)
+    order = np.argsort(weights, kind="stable")
+    ranks = np.empty(n)
+    ranks[order] = np.arange(n)
+    _, tie, counts = np.unique(weights, return_inverse=True, return_counts=True)
+    ranks = np.bincount(tie, ranks)[tie] / counts[tie]          # ties: mean rank
+    s = SELECTION_PRESSURE
+    share = (2 - s) + 2 * (s - 1) * ranks / (n - 1)
+    return share / share.sum()
+
+
+def sus(expected: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Stochastic universal sampling: integer counts summing to round(expected.sum()),
+    each floor or ceil of its expectation (one random offset, evenly spaced pointers)."""
+    n = int(round(expected.sum()))
+    if n == 0:
+        return np.zeros(len(expected), int)
+    pointers = rng.random() + np.arange(n)
+    edges = np.cumsum(expected) * n / expected.sum()
+    return np.bincount(np.searchsorted(edges, pointers, side="right"), minlength=len(expected)
+                       )[:len(expected)]
+
+
+def allocate(weights: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    """Children per parent (sums to n): a child for each top-rated parent first (when n
+    allows), the rest by rank-share SUS, handed out in rank order (random among ties)
+    so a parent never gets more children than one rated above it."""
+    counts = np.zeros(len(weights), int)
+    top = weights == weights.max()
+    if n >= top.sum():
+        counts[top] = 1
+    rest = n - counts.sum()
+    drawn = np.sort(sus(rest * rank_shares(weights), rng))[::-1]
+    order = np.lexsort((rng.random(len(weights)), -weights))  # best first, ties shuffled
+    counts[order] += drawn
+    return counts
 
 
 def offspring(tb: base.Toolbox, pool: list[Loop], weights: dict[int, int], n: int,
-              blend: float) -> tuple[list, list[str], list[tuple[int, ...]]]:
-    """n children of the pool: (DEAP individuals, operator names, parent ids)."""
-    parents = [Individual(lp.genotype.tolist()) for lp in pool]
-    for ind, lp in zip(parents, pool):
-        ind.fitness.values = (RATING_MAX - weights[lp.id],)  # distance from "love it"
-        ind.loop_id = lp.id
+              blend: float, rng: np.random.Generator
+              ) -> tuple[list, list[str], list[tuple[int, ...]]]:
+    """n children of the pool: (DEAP individuals, operator names, parent ids).
+
+    Parents by `allocate`; exactly round(blend x n) of the children are blends
+    (when the pool has two loops or more), chosen at random among them."""
+    if n == 0:
+        return [], [], []
+    w = np.array([weights[lp.id] for lp in pool], float)
+    counts = allocate(w, n, rng)
+    firsts = np.repeat(np.arange(len(pool)), counts)
+    rng.shuffle(firsts)
+    n_blend = int(round(blend * n)) if len(pool) > 1 else 0
+    blends = np.zeros(n, bool)
+    blends[rng.choice(n, n_blend, replace=False)] = True
+    shares = rank_shares(w)
     children, ops, lineage = [], [], []
-    for _ in range(n):
-        a, b = map(tb.clone, tb.select(parents, 2))
-        if a.loop_id != b.loop_id and random.random() < blend:
+    for first, blended in zip(firsts, blends):
+        a = Individual(pool[first].genotype.tolist())
+        if blended:
+            others = shares.copy()
+            others[first] = 0.0
+            second = int(rng.choice(len(pool), p=others / others.sum()))
+            b = Individual(pool[second].genotype.tolist())
             tb.mate(a, b)
             tb.nudge(a)
             ops.append("blend")
-            lineage.append((a.loop_id, b.loop_id))
+            lineage.append((pool[first].id, pool[second].id))
         else:
             tb.vary(a)
             ops.append("vary")
-            lineage.append((a.loop_id,))
+            lineage.append((pool[first].id,))
         children.append(a)
     return children, ops, lineage
 
@@ -141,7 +215,8 @@ def _new_loops(session: Session, space: Space, rng: np.random.Generator, pool: l
                others: list[np.ndarray]) -> list[Loop]:
     """Children of the pool, then fresh prior samples, as Loops of a new generation."""
     tb = make_toolbox(session.settings, space)
-    children, ops, lineage = offspring(tb, pool, weights, n_children, session.settings.blend)
+    children, ops, lineage = offspring(tb, pool, weights, n_children, session.settings.blend,
+                                       rng)
     genes, grids = distinct(tb, space, children, others)
     fresh = space.clip(space.random(n_fresh, rng))
     genes = np.concatenate([genes, fresh])
@@ -154,9 +229,10 @@ def _new_loops(session: Session, space: Space, rng: np.random.Generator, pool: l
 
 
 def breed(session: Session, space: Space) -> Generation:
-    """Add the next generation, bred from the one on screen, and show it."""
+    """Add the next generation, bred from the one on screen, and show it. The ratings
+    it was bred on are recorded with it (they may change later; the record does not)."""
     settings = session.settings
-    kept = kept_favourites(session)
+    kept = kept_loops(session)
     candidates = {lp.id: lp for lp in session.shown() + kept}
     weights = parent_weights(list(candidates.values()))
     pool = [candidates[i] for i in weights]
@@ -165,21 +241,24 @@ def breed(session: Session, space: Space) -> Generation:
     rng = _rng(session)
     loops = _new_loops(session, space, rng, pool, weights, n_new - n_fresh, n_fresh,
                        [lp.grid for lp in candidates.values()])
-    return session.adopt(loops, kept, session.current, rng.bit_generator.state)
+    bred_on = {lp.id: lp.rating for lp in session.shown()}
+    return session.adopt(loops, kept, session.current, rng.bit_generator.state, bred_on)
 
 
 def new_session(settings: Settings, space: Space) -> Session:
-    """A session whose first generation is the seed loops (encoded), children bred from
-    them and fresh prior samples; without seed loops, prior samples only."""
-    from evodrum.search.target import seed_genotypes
+    """A session whose first generation is the seed loops (the model's reconstruction of
+    each file, which keeps the file's own grid to play), children bred from them and
+    fresh prior samples; without seed loops, prior samples only."""
     session = Session(settings, space.spec, fingerprint(space),
                       np.random.default_rng(settings.seed).bit_generator.state)
     rng = _rng(session)
     seeds = []
     if settings.seed_loops:
-        genes = space.clip(seed_genotypes(space, list(settings.seed_loops)))
-        seeds = [Loop(i + 1, genes[i], g, "seed", (), 0, Path(p).name)
-                 for i, (p, g) in enumerate(zip(settings.seed_loops, _decode(space, genes)))]
+        originals = np.stack([midi.read_loop(p, space.spec) for p in settings.seed_loops])
+        genes = space.clip(space.encode(originals))
+        seeds = [Loop(i + 1, genes[i], g, "seed", (), 0, Path(p).name, original=o)
+                 for i, (p, g, o) in enumerate(zip(settings.seed_loops, _decode(space, genes),
+                                                   quantize_velocity(originals)))]
         for lp in seeds:
             session.loops[lp.id] = lp
     n_new = settings.loops - len(seeds)

@@ -1,7 +1,9 @@
 """The session's command language: one line of input, one or more commands.
 
-Loops are numbered 1..N on screen. A number alone plays a loop; a number and a
-digit rates it ("3 7"), so playing and rating never clash. Letters do the rest.
+Loops are numbered 1..N on screen, and a loop can also be named by its id (#12),
+which stays the same in every generation. A number alone plays a loop; a number
+and a digit rates it ("3 7", "#12 7"), so playing and rating never clash.
+Letters do the rest.
 Several commands fit on one line, separated by commas ("1 7, 2 3, n"), which
 also makes sessions easy to script from a file. The KEYS table is the single
 source of the on-screen key line and of `evodrum interactive --help`.
@@ -16,11 +18,13 @@ from evodrum.interactive.session import RATING_MAX
 
 #: (what to type, what it does), in the order they are shown.
 KEYS: tuple[tuple[str, str], ...] = (
-    ("N", "play loop N (it becomes the selected loop)"),
-    ("N R", f"rate loop N with R: 0 dislike .. {RATING_MAX} love ('3 7'; 'N -' clears)"),
+    ("N", "play loop N (it becomes the selected loop); #ID names a loop by id instead"),
+    ("N R", f"rate loop N with R: 0 dislike .. {RATING_MAX} love ('3 7', '#12 7'; "
+            f"'N -' clears); {RATING_MAX} also keeps it"),
     ("=R", "rate the selected loop ('=7')"),
     ("f [N]", "favourite on/off: favourites are kept in every generation"),
     ("s [N]", "save the loop as MIDI in the session folder"),
+    ("o [N]", "play a seed loop's original file (seed loops show the model's version)"),
     ("p", "play the selected loop again"),
     ("x", "stop playback"),
     ("l", "show the grids of all loops"),
@@ -33,8 +37,8 @@ KEYS: tuple[tuple[str, str], ...] = (
 )
 
 #: The short reminder always on screen.
-KEY_LINE = ("N play · N R rate 0-9 · =R rate selected · f fav · s save · p replay · x stop · "
-            "l grids · n next gen · b back · g K go to gen · a X adventure · q quit · ? help")
+KEY_LINE = ("N play · N R rate 0-9 · #ID for a loop id · f fav · s save · o original · x stop · "
+            "l grids · n breed · b back · g K gen · q quit · ? all keys")
 
 SEPARATORS = re.compile(r"[,;]")
 #: Commands without arguments.
@@ -44,11 +48,12 @@ SIMPLE = {"p": "replay", "x": "stop", "l": "grids", "n": "next", "b": "back", "q
 
 @dataclass(frozen=True)
 class Command:
-    """A parsed command: its name, a 0-based loop position and/or a value."""
+    """A parsed command: its name, the loop (a 0-based position, or an id) and/or a value."""
 
     name: str
     loop: int | None = None
     value: float | int | None = None
+    loop_id: int | None = None
 
 
 def _rating(text: str, line: str) -> int | None:
@@ -70,6 +75,20 @@ def _number(text: str, line: str, what: str) -> int:
     return int(text)
 
 
+def _loop_ref(word: str, line: str) -> dict:
+    """A loop named by screen position ("3") or by id ("#12"), as Command fields."""
+    if word.startswith("#"):
+        return {"loop_id": _number(word[1:], line, "a loop id after #")}
+    return {"loop": _number(word, line, "a loop number") - 1}
+
+
+def _is_loop_ref(word: str) -> bool:
+    return _digits(word) or (word.startswith("#") and len(word) > 1)
+
+
+LOOP_COMMANDS = {"f": "favourite", "s": "save", "o": "original"}
+
+
 def parse_one(text: str) -> Command | None:
     """One command; None for an empty one. EvodrumError names what is wrong."""
     words = text.split()
@@ -78,17 +97,16 @@ def parse_one(text: str) -> Command | None:
     head, args = words[0].lower(), words[1:]
     if head.startswith("=") and len(head) > 1:
         head, args = "=", [head[1:], *args]
-    if _digits(head):
-        loop = _number(head, text, "a loop number") - 1
+    if _is_loop_ref(head):
+        loop = _loop_ref(head, text)
         if not args:
-            return Command("play", loop)
+            return Command("play", **loop)
         if len(args) == 1:
-            return Command("rate", loop, _rating(args[0], text))
+            return Command("rate", value=_rating(args[0], text), **loop)
     elif head == "=" and len(args) == 1:
         return Command("rate", None, _rating(args[0], text))
-    elif head in ("f", "s") and len(args) <= 1:
-        loop = _number(args[0], text, "a loop number") - 1 if args else None
-        return Command("favourite" if head == "f" else "save", loop)
+    elif head in LOOP_COMMANDS and len(args) <= 1:
+        return Command(LOOP_COMMANDS[head], **(_loop_ref(args[0], text) if args else {}))
     elif head == "g" and len(args) == 1:
         return Command("goto", value=_number(args[0], text, "a generation") - 1)
     elif head == "a" and len(args) == 1:

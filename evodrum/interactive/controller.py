@@ -3,11 +3,16 @@
 Input is any iterable of lines (the terminal, a piped file, or a test's script),
 so a whole session can be driven without a keyboard. Every command that changes
 the session is followed by an atomic save of the session file, so Ctrl-C, a
-crash or a killed terminal lose nothing that was rated. Playing a loop replaces
-the one playing; leaving the loop stops playback.
+crash or a killed terminal lose nothing that was rated. When the disk refuses
+(full, read-only), the session carries on in memory, says it cannot save, and
+tries again after every command; if it still cannot when the session ends, a
+rescue copy goes to the system's temporary folder. Playing a loop replaces the
+one playing, and a player that fails is reported with the play command that
+started it; leaving the loop stops playback.
 """
 from __future__ import annotations
 
+import tempfile
 from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
@@ -24,6 +29,9 @@ from evodrum.midi import write_midi
 
 SAVED_DIR = "saved"
 PLURAL = ("variation", "blend", "seed")
+#: How long a play press waits for the player to fail (a missing sound card, a busy
+#: device) before saying it is playing; the sound itself starts at once.
+PLAY_CHECK_SECONDS = 0.2
 
 
 class Controller:
@@ -34,6 +42,8 @@ class Controller:
         self.session, self.folder, self.space = session, Path(folder), space
         self.player, self.screen, self.files_only = player, screen, files_only
         self.path = self.folder / store.SESSION_FILE
+        self.save_problem: str | None = None   # why the last save failed, until one works
+        self._notes: list[str] = []              # what saving had to say, shown next
 
     # --- the loop ----------------------------------------------------------
 
@@ -57,7 +67,9 @@ class Controller:
     def start(self) -> None:
         """Show the generation on screen (and write its files with --no-audio)."""
         self.save()
-        self.screen.show(self.session, self._generation_files(), redraw=True)
+        self.screen.show(self.session, self._generation_files() + self._take_notes(),
+                         redraw=True)
+        self._prepare()
 
     def handle(self, line: str) -> bool:
         """Run every command on `line`; True when one of them was quit."""
@@ -75,22 +87,58 @@ class Controller:
             except EvodrumError as e:
                 messages.append(f"! {e}")
             self.save()
-        self.screen.show(self.session, messages, **view)
+        self.screen.show(self.session, messages + self._take_notes(), **view)
         return False
 
-    def save(self) -> None:
-        if self.session.dirty:
+    def save(self) -> bool:
+        """Save the session if it changed; on a disk error keep it in memory, say so once
+        and try again next time. True when everything is on disk."""
+        if not self.session.dirty:
+            return True
+        try:
             store.save(self.session, self.path)
+        except OSError as e:
+            if self.save_problem is None:
+                self._notes.append(f"! cannot save the session to {self.path} "
+                                   f"({e.strerror or e}): it is kept in memory and saving is "
+                                   "tried again after every command")
+            self.save_problem = e.strerror or str(e)
+            return False
+        if self.save_problem is not None:
+            self._notes.append(f"session saved again in {self.path}")
+            self.save_problem = None
+        return True
+
+    def rescue(self) -> Path | None:
+        """When the session folder still refuses the session, write it to a new folder in
+        the system's temporary folder; returns that file (None if nothing was unsaved)."""
+        if self.save() or not self.session.dirty:
+            return None
+        folder = Path(tempfile.mkdtemp(prefix="evodrum-rescued-session-"))
+        store.save(self.session, folder / store.SESSION_FILE)
+        return folder / store.SESSION_FILE
+
+    def _take_notes(self) -> list[str]:
+        notes, self._notes = self._notes, []
+        return notes
+
+    def _prepare(self) -> None:
+        """Let the player get the loops on screen ready before they are asked for."""
+        s = self.session
+        self.player.prefetch([lp.grid for lp in s.shown()], s.spec, s.settings.bpm)
 
     # --- commands ----------------------------------------------------------
 
     def execute(self, command: Command, messages: list[str]) -> dict:
         """Run one command, appending what it did to `messages`; returns how to redraw."""
         s = self.session
-        pos = s.selected if command.loop is None else command.loop
+        pos = (s.position_of(command.loop_id) if command.loop_id is not None
+               else s.selected if command.loop is None else command.loop)
         name = command.name
         if name in ("play", "replay"):
             messages.append(self._play(pos))
+        elif name == "original":
+            messages.append(self._play_original(pos))
         elif name == "rate":
             loop = s.rate(pos, command.value)
             verdict = "rating cleared" if loop.rating is None else f"rated {loop.rating}"
@@ -119,12 +167,31 @@ class Controller:
 
     def _play(self, pos: int) -> str:
         loop = self.session.select(pos)
-        name = self._file_name(pos)
-        self.player.play(loop.grid, self.session.spec, self.session.settings.bpm, name=name)
+        return self._sound(loop.grid, self._file_name(pos), f"loop {pos + 1} (#{loop.id})")
+
+    def _play_original(self, pos: int) -> str:
+        loop = self.session.select(pos)
+        if loop.original is None:
+            raise EvodrumError(f"loop {pos + 1} (#{loop.id}) is not a seed loop: only loops "
+                               "started from your files (--seed-loops) have an original")
+        return self._sound(loop.original, f"{self._file_name(pos)}-original",
+                           f"{loop.source} as written (loop {pos + 1} is the model's version)")
+
+    def _sound(self, grid, name: str, what: str) -> str:
+        """Play `grid`; a player that fails within PLAY_CHECK_SECONDS is reported now."""
+        s = self.session
+        self.player.play(grid, s.spec, s.settings.bpm, name=name)
         if self.files_only:
             mid, wav = self.player.written[-2:]
-            return f"loop {pos + 1} (#{loop.id}): {wav} and {mid.name}"
-        return f"playing loop {pos + 1} (#{loop.id}) · {self.player.description}"
+            return f"{what}: {wav} and {mid.name}"
+        try:
+            ended = self.player.wait(PLAY_CHECK_SECONDS)
+        except EvodrumError as e:
+            raise EvodrumError(f"could not play {what}: {e}") from None
+        if ended:
+            raise EvodrumError(f"could not play {what}: {self.player.description} stopped at "
+                               "once; try another --output, or --no-audio to write files")
+        return f"playing {what} · {self.player.description}"
 
     def _move(self, name: str, command: Command) -> list[str]:
         """Breed the next generation or go to another one; playback stops."""
@@ -137,10 +204,15 @@ class Controller:
                               for what, n in made.items())
             messages = [(f"generation {generation.index + 1} bred from generation "
                          f"{generation.bred_from + 1}: {parts}")]
+            children = made["variation"] + made["blend"]
+            if made["blend"] < round(s.settings.blend * children):
+                messages.append("only one loop to breed from, so no blends: rate two or more "
+                                "loops above 0 to blend them")
         else:
             s.go_to(s.previous() if name == "back" else command.value)
             messages = [f"generation {s.current + 1}"]
         self.save()
+        self._prepare()
         return messages + self._generation_files()
 
     @staticmethod

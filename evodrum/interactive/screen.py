@@ -1,14 +1,16 @@
 """What the session shows: a table of the generation's loops, the selected loop's
-grid, and the key line.
+grid, and the key line, fitting an 80 x 24 terminal with 8 loops per generation.
 
 Each loop gets a one-line pattern (a drum-tab style summary of its grid: K kick,
 S snare, B both, t tom, * crash, o open hat, x hat or ride) so a whole
 generation can be compared at a glance; the full grid of the selected loop (and
 of all loops, with `l`) comes from `evodrum.display`. On a terminal the screen
-is redrawn after every command; piped input gets a plain log instead.
+is redrawn after every command; piped input gets a plain log instead. When the
+window is too short for everything, the selected loop's grid gives way first.
 """
 from __future__ import annotations
 
+import os
 import shutil
 import textwrap
 from collections.abc import Callable
@@ -57,34 +59,47 @@ def origin(loop: Loop, generation: int) -> str:
     return f"kept from gen {loop.born + 1}" if loop.born != generation else loop.origin()
 
 
-def header(session: Session, folder: str) -> str:
+def header(session: Session, folder: str, width: int = 1000) -> str:
+    """One line: generation, space, adventure, tempo, then the session folder (shortened
+    to its name, then cut, to fit `width`)."""
     gen, s = session.generation(), session.settings
     bred = "" if gen.bred_from is None else f" (bred from {gen.bred_from + 1})"
-    return (f"generation {gen.index + 1} of {len(session.generations)}{bred} · {s.space} space · "
-            f"adventure {s.adventure:g} · {s.bpm:g} BPM · session {folder}")
+    head = (f"generation {gen.index + 1} of {len(session.generations)}{bred} · {s.space} space · "
+            f"adventure {s.adventure:g} · {s.bpm:g} BPM · session ")
+    for where in (folder, folder.rstrip("/").rsplit("/", 1)[-1]):
+        if len(head + where) <= width:
+            return head + where
+    return (head + where)[:width - 1] + "…"
 
 
 def table(session: Session, width: int, ascii: bool = False) -> list[str]:
-    """The generation's loops, one row each (the selected one marked), then the legend.
-    Bar lines and lineage are dropped from the rows when the terminal is too narrow."""
+    """The generation's loops, one row each (the selected one marked: position, id,
+    rating and star, pattern, lineage). Bar lines and lineage are dropped from the
+    rows when the terminal is too narrow (the selected loop's title keeps its lineage)."""
     loops, gen, spec = session.shown(), session.current, session.spec
     sep = "|" if ROW_PREFIX + spec.steps + spec.bars + 1 <= width else ""
     lanes = patterns(np.stack([lp.grid for lp in loops]), spec.steps_per_bar,
                      "." if ascii else "·", sep)
     mark = ">" if ascii else "▶"
-    rows = ["   #  id   rate  pattern"]
+    rows = []
     for pos, (loop, lane) in enumerate(zip(loops, lanes)):
         row = (f"{mark if pos == session.selected else ' '} {pos + 1:>2} #{loop.id:<4}"
                f"{loop_status(loop, ascii)}  {lane}")
         label = origin(loop, gen)
         rows.append(row + f"  {label}" if len(row) + 2 + len(label) <= width else row)
-    return [*rows, LANE_LEGEND]
+    return rows
+
+
+def seed_note(loop: Loop) -> str:
+    """For a seed loop: how far the model's version is from the file, and how to hear it."""
+    changed = loop.changed_onsets()
+    return "" if changed is None else f" · {changed:.0%} of hits differ; o plays the file"
 
 
 def selected_grid(session: Session, ascii: bool = False) -> str:
     loop = session.loop_at(session.selected)
     title = (f"loop {session.selected + 1} (#{loop.id}) · {origin(loop, session.current)} · "
-             f"rating {loop_status(loop, ascii).strip() or '-'}")
+             f"rating {loop_status(loop, ascii).strip() or '-'}{seed_note(loop)}")
     return display.render(loop.grid, session.spec, title=title, ascii=ascii)
 
 
@@ -107,27 +122,37 @@ class Screen:
     """Writes the session to the terminal: redrawn on a TTY, logged when piped."""
 
     def __init__(self, folder: str, echo: Callable[[str], None] = print, tty: bool = False,
-                 ascii: bool = False, width: int | None = None):
+                 ascii: bool = False, width: int | None = None, height: int | None = None):
         self.folder, self.echo, self.tty, self.ascii = folder, echo, tty, ascii
-        self.width = width
+        self.width, self.height = width, height
 
-    def _width(self) -> int:
-        return self.width or shutil.get_terminal_size((100, 30)).columns
+    def _size(self) -> tuple[int, int]:
+        """The terminal's columns and lines; a piped log is 100 wide and never cut short."""
+        size = shutil.get_terminal_size((80, 24)) if self.tty else os.terminal_size((100, 10**6))
+        return self.width or size.columns, self.height or size.lines
 
-    def full(self, session: Session, extra: str | None = None) -> str:
-        """Header, loop table, the selected loop's grid (or `extra`), key line."""
-        width = self._width()
-        parts = [header(session, self.folder), "\n".join(table(session, width, self.ascii)),
-                 extra or selected_grid(session, self.ascii), key_lines(width)]
-        return "\n\n".join(parts)
+    def full(self, session: Session, extra: str | None = None,
+             messages: list[str] = ()) -> str:
+        """Header, loop table, the selected loop's grid (or `extra`), key line, messages.
+        Without `extra`, the grid is left out when all of it would not fit the height
+        with the prompt below (`extra`, asked for, may scroll)."""
+        width, height = self._size()
+        said = textwrap.wrap(" · ".join(messages), width) if messages else []
+        top = [header(session, self.folder, width), *table(session, width, self.ascii)]
+        bottom = [*key_lines(width).splitlines(), *said]
+        middle = (extra or selected_grid(session, self.ascii)).splitlines()
+        if not extra and len(top) + len(middle) + len(bottom) + 1 > height:
+            middle = []
+        return "\n".join(top + middle + bottom)
 
     def show(self, session: Session, messages: list[str], redraw: bool = False,
              grids: bool = False, help: bool = False) -> None:
         """After a command: on a TTY redraw everything; piped, print the messages and
         the full screen only when asked to (`redraw`: a new generation is on screen)."""
-        extra = all_grids(session, self.ascii) if grids else help_text() if help else None
+        extra = all_grids(session, self.ascii) if grids else (
+            help_text() + "\n" + LANE_LEGEND) if help else None
         if self.tty:
-            self.echo(CLEAR + self.full(session, extra) + "".join(f"\n{m}" for m in messages))
+            self.echo(CLEAR + self.full(session, extra, messages))
             return
         for m in messages:
             self.echo(m)

@@ -20,7 +20,7 @@ RATING_MAX = 9
 #: How each loop was made (its lineage operator).
 OPERATORS = {
     "prior": "new from the prior",
-    "seed": "your own loop, encoded",
+    "seed": "your own loop as the model hears it (its reconstruction)",
     "blend": "blend of two liked loops",
     "vary": "variation of a liked loop",
 }
@@ -79,12 +79,21 @@ class Loop:
     source: str | None = None          # file name of a seed loop
     rating: int | None = None
     favourite: bool = False
+    original: np.ndarray | None = None  # a seed loop's own grid, before the model's encoding
 
     def origin(self) -> str:
-        """Short lineage label, e.g. 'blend #3 #5'."""
+        """Short lineage label, e.g. 'blend #3 #5', or 'seed mine.mid (model's version)'."""
         if self.op == "seed":
-            return f"seed {self.source}"
+            return f"seed {self.source} (model's version)"
         return " ".join([self.op, *(f"#{p}" for p in self.parents)])
+
+    def changed_onsets(self) -> float | None:
+        """For a seed loop, the share of onsets (in either grid) that the model's
+        version adds or drops compared with the user's file."""
+        if self.original is None:
+            return None
+        mine, heard = self.original > 0, self.grid > 0
+        return float((mine ^ heard).sum() / max(1, (mine | heard).sum()))
 
 
 @dataclass
@@ -95,6 +104,7 @@ class Generation:
     loop_ids: list[int]
     bred_from: int | None = None       # None for the first generation
     adventure: float | None = None     # mutation setting used to breed it
+    bred_on: dict[int, int | None] | None = None  # bred_from's ratings when it was bred
 
 
 @dataclass
@@ -119,6 +129,16 @@ class Session:
     def shown(self, index: int | None = None) -> list[Loop]:
         """The loops of a generation (default: the one on screen), in screen order."""
         return [self.loops[i] for i in self.generation(index).loop_ids]
+
+    def position_of(self, loop_id: int) -> int:
+        """The 0-based screen position of loop `#loop_id`; EvodrumError if not on screen."""
+        ids = self.generation().loop_ids
+        if loop_id not in ids:
+            where = "" if loop_id not in self.loops else (
+                f" (it was in generation {self.loops[loop_id].born + 1}; 'g K' goes there)")
+            raise EvodrumError(f"loop #{loop_id} is not on screen: this generation holds "
+                               f"#{min(ids)} to #{max(ids)}{where}")
+        return ids.index(loop_id)
 
     def loop_at(self, position: int) -> Loop:
         """The loop at 0-based `position` on screen; EvodrumError if there is none."""
@@ -171,12 +191,13 @@ class Session:
         return bred_from
 
     def adopt(self, loops: list[Loop], kept: list[Loop], bred_from: int | None,
-              rng_state: dict) -> Generation:
+              rng_state: dict, bred_on: dict[int, int | None] | None = None) -> Generation:
         """Append a generation of `kept` loops then the new `loops`, and show it."""
         for loop in loops:
             self.loops[loop.id] = loop
         generation = Generation(len(self.generations), [lp.id for lp in kept + loops], bred_from,
-                                self.settings.adventure if bred_from is not None else None)
+                                self.settings.adventure if bred_from is not None else None,
+                                bred_on)
         self.generations.append(generation)
         self.rng_state = rng_state
         self.current, self.selected = generation.index, 0

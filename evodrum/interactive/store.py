@@ -42,15 +42,35 @@ def _grid(hits: list, spec: GridSpec) -> np.ndarray:
 
 
 def _loop_dict(loop: Loop) -> dict:
-    return {"id": loop.id, "op": loop.op, "parents": list(loop.parents), "born": loop.born,
-            "source": loop.source, "rating": loop.rating, "favourite": loop.favourite,
-            "genotype": loop.genotype.tolist(), "hits": _hits(loop.grid)}
+    d = {"id": loop.id, "op": loop.op, "parents": list(loop.parents), "born": loop.born,
+         "source": loop.source, "rating": loop.rating, "favourite": loop.favourite,
+         "genotype": loop.genotype.tolist(), "hits": _hits(loop.grid)}
+    if loop.original is not None:
+        d["original_hits"] = _hits(loop.original)
+    return d
 
 
 def _loop(d: dict, spec: GridSpec) -> Loop:
+    original = d.get("original_hits")
     return Loop(int(d["id"]), np.asarray(d["genotype"], dtype=np.float64), _grid(d["hits"], spec),
                 d["op"], tuple(d["parents"]), int(d["born"]), d.get("source"), d.get("rating"),
-                bool(d.get("favourite", False)))
+                bool(d.get("favourite", False)),
+                None if original is None else _grid(original, spec))
+
+
+def _generation_dict(g: Generation) -> dict:
+    d = {"index": g.index, "loops": g.loop_ids, "bred_from": g.bred_from,
+         "adventure": g.adventure}
+    if g.bred_on is not None:
+        d["bred_on"] = {str(i): r for i, r in g.bred_on.items()}
+    return d
+
+
+def _generation(d: dict) -> Generation:
+    bred_on = d.get("bred_on")
+    return Generation(int(d["index"]), [int(i) for i in d["loops"]], d.get("bred_from"),
+                      d.get("adventure"),
+                      None if bred_on is None else {int(i): r for i, r in bred_on.items()})
 
 
 def to_dict(session: Session) -> dict:
@@ -62,8 +82,7 @@ def to_dict(session: Session) -> dict:
         "rng_state": session.rng_state,
         "current": session.current,
         "selected": session.selected,
-        "generations": [{"index": g.index, "loops": g.loop_ids, "bred_from": g.bred_from,
-                         "adventure": g.adventure} for g in session.generations],
+        "generations": [_generation_dict(g) for g in session.generations],
         "loops": [_loop_dict(loop) for loop in session.loops.values()],
     }
 
@@ -71,8 +90,7 @@ def to_dict(session: Session) -> dict:
 def from_dict(d: dict) -> Session:
     spec = GridSpec.from_dict(d["spec"])
     loops = {loop.id: loop for loop in (_loop(x, spec) for x in d["loops"])}
-    generations = [Generation(int(g["index"]), [int(i) for i in g["loops"]], g.get("bred_from"),
-                              g.get("adventure")) for g in d["generations"]]
+    generations = [_generation(g) for g in d["generations"]]
     session = Session(Settings.from_dict(d["settings"]), spec, d.get("fingerprint"),
                       d["rng_state"], loops, generations, int(d["current"]), int(d["selected"]))
     missing = {i for g in generations for i in g.loop_ids} - set(loops)

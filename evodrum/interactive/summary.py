@@ -16,12 +16,23 @@ def rated(session: Session) -> int:
     return sum(lp.rating is not None for lp in session.loops.values())
 
 
+def ratings_heard(session: Session, index: int) -> dict[int, int | None]:
+    """The ratings generation `index` had when the user last bred from it (what the
+    breeding used); for a generation never bred from, its ratings now."""
+    bred = [g.bred_on for g in session.generations if g.bred_from == index and g.bred_on]
+    return bred[-1] if bred else {i: session.loops[i].rating
+                                  for i in session.generation(index).loop_ids}
+
+
 def generation_rows(session: Session) -> list[dict]:
-    """Per generation: where it came from, its loops and how they were rated."""
+    """Per generation: where it came from, its loops and how they were rated. The mean
+    covers the loops new in that generation: a kept loop's rating was given earlier."""
     rows = []
     for gen in session.generations:
         loops = session.shown(gen.index)
-        ratings = [lp.rating for lp in loops if lp.rating is not None]
+        heard = ratings_heard(session, gen.index)
+        new = [heard.get(lp.id) for lp in loops if lp.born == gen.index]
+        ratings = [r for r in new if r is not None]
         rows.append({
             "generation": gen.index + 1,
             "bred_from": None if gen.bred_from is None else gen.bred_from + 1,
@@ -29,7 +40,7 @@ def generation_rows(session: Session) -> list[dict]:
             "rated": len(ratings),
             "mean_rating": round(sum(ratings) / len(ratings), 2) if ratings else None,
             "loops": [{"position": pos + 1, "id": lp.id, "op": lp.op, "parents": list(lp.parents),
-                       "kept": lp.born != gen.index, "rating": lp.rating,
+                       "kept": lp.born != gen.index, "rating": heard.get(lp.id),
                        "favourite": lp.favourite} for pos, lp in enumerate(loops)],
         })
     return rows
@@ -64,11 +75,14 @@ def markdown(session: Session, rows: list[dict], favourites: list[tuple[Loop, Pa
            f"favourites kept: {'yes' if s.keep_favourites else 'no'}, seed {s.seed}, "
            f"{s.bpm:g} BPM."), "",
            "## Generations", "",
+           "Ratings are as they were when you bred from the generation; the mean covers the",
+           "loops new in it (kept loops, marked k, were rated where they first appeared).", "",
            "| generation | bred from | rated | mean rating | loops (id: rating, * favourite) |",
            "|---|---|---|---|---|"]
     for r in rows:
         loops = " ".join(f"#{x['id']}:{'-' if x['rating'] is None else x['rating']}"
-                         f"{'*' if x['favourite'] else ''}" for x in r["loops"])
+                         f"{'*' if x['favourite'] else ''}{'k' if x['kept'] else ''}"
+                         for x in r["loops"])
         mean = "-" if r["mean_rating"] is None else f"{r['mean_rating']:.2f}"
         out.append(f"| {r['generation']} | {r['bred_from'] or '-'} | {r['rated']} | {mean} "
                    f"| {loops} |")
