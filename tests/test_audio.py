@@ -282,17 +282,23 @@ def test_midi_port_plays_once_and_ends_by_itself():
         assert len(ons) == 2 and ons[1] - ons[0] == pytest.approx(0.5, abs=0.03)
 
 
-def test_a_new_loop_replaces_the_playing_one_on_the_port():
+def test_a_new_loop_on_the_port_starts_on_the_next_bar_line():
+    """Like a DAW's clip launch: the playing loop finishes its bar, then the new one
+    starts from its first step, after the old notes are ended."""
     port = RecordingPort()
+    two_bars = GridSpec(bars=2, beats_per_bar=4, steps_per_beat=4)
     with MidiPortPlayer(port) as player:
-        player.play(grid_with(BD, [0], spec=ONE_BAR), ONE_BAR, bpm=240)
-        time.sleep(0.1)
-        player.play(grid_with(SD, [0], spec=ONE_BAR), ONE_BAR, bpm=240)
-        time.sleep(0.1)
+        player.play(grid_with(BD, [0, 8, 16, 24], spec=two_bars), two_bars, bpm=240)  # 1 s a bar
+        time.sleep(0.3)
+        player.play(grid_with(SD, [0], spec=two_bars), two_bars, bpm=240)
+        time.sleep(1.0)
     types = [(m.type, getattr(m, "note", None)) for _, m in port.sent]
     first_cc = types.index(("control_change", None))
     assert ("note_on", 36) in types[:first_cc] and ("note_on", 38) in types[first_cc:]
     assert ("note_on", 36) not in types[first_cc:]
+    kicks = [t for t, m in port.sent if m.type == "note_on" and m.note == 36]
+    snare = next(t for t, m in port.sent if m.type == "note_on" and m.note == 38)
+    assert len(kicks) == 2 and snare - kicks[0] == pytest.approx(1.0, abs=0.04)  # bar line
 
 
 # --- speakers through a system command --------------------------------------------------
@@ -561,3 +567,51 @@ def test_real_fluidsynth_renders_a_loud_dense_loop_without_clipping(tmp_path):
     assert r.exit_code == 0, r.output
     written, _ = read_wav(tmp_path / "loud.wav")
     assert written.shape == (8 * SR, 2) and np.abs(written).max() < 1.0
+
+
+# --- auditions: same loudness, rendered once ----------------------------------------------
+
+def test_auditions_are_normalised_to_one_loudness():
+    """Sparse soft loops and dense loud ones differ by > 10 dB raw; auditioned, < 1 LU."""
+    from evodrum.audio.audition import Audition
+    from evodrum.audio.loudness import TARGET_LUFS, lufs
+    soft = grid_with(CH, slice(0, None, 4), velocity=0.3)
+    soft[BD, ::32] = soft[SD, 16::32] = 0.4
+    loud = grid_with(BD, slice(0, None, 2))
+    loud[SD, 4::8] = 1.0
+    loud[CR, ::16] = 1.0
+    raw = [lufs(synth.render(g), 44100) for g in (soft, loud)]
+    assert raw[1] - raw[0] > 10
+    audition = Audition(synth.render)
+    heard = [lufs(audition(g, DEFAULT_SPEC, 120.0, 44100, "wrap"), 44100) for g in (soft, loud)]
+    assert abs(heard[1] - heard[0]) < 1.0 and abs(heard[1] - TARGET_LUFS) < 1.0
+    assert not audition(np.zeros(DEFAULT_SPEC.shape, np.float32), DEFAULT_SPEC, 120.0, 44100,
+                        "wrap").any()
+
+
+def test_loudness_meter_reads_the_standards_reference_tone():
+    from evodrum.audio.loudness import lufs
+    t = np.arange(48000 * 3) / 48000
+    assert lufs(np.sin(2 * np.pi * 997 * t), 48000) == pytest.approx(-3.01, abs=0.05)
+    assert lufs(np.zeros(48000), 48000) < -100
+
+
+def test_a_prefetched_render_is_served_from_the_cache():
+    from evodrum.audio.audition import Audition
+    calls = []
+
+    def slow(grid, spec, bpm, sr, tail):
+        calls.append(grid.copy())
+        time.sleep(0.2)
+        return synth.render(grid, spec, bpm, sr, tail)
+    audition = Audition(slow)
+    grids = [grid_with(BD, [0, 8]), grid_with(SD, [4, 12])]
+    audition.prefetch(grids, DEFAULT_SPEC, 120.0, 44100)
+    first = audition(grids[0], DEFAULT_SPEC, 120.0, 44100, "wrap")   # waits for the worker
+    time.sleep(0.3)
+    start = time.perf_counter()
+    second = audition(grids[1], DEFAULT_SPEC, 120.0, 44100, "wrap")
+    assert time.perf_counter() - start < 0.05 and len(calls) == 2
+    assert audition.cached(grids[0], DEFAULT_SPEC, 120.0, 44100, "wrap")
+    assert first.shape == second.shape and not second.flags.writeable
+    audition.close()

@@ -24,9 +24,9 @@ from evodrum.interactive.breeding import (
 from evodrum.interactive.commands import Command, parse_one, split
 from evodrum.interactive.controller import Controller
 from evodrum.interactive.models import check_same_model, fingerprint, open_space
-from evodrum.interactive.screen import CLEAR, Screen, patterns
+from evodrum.interactive.screen import CLEAR, Screen, loop_title, patterns
 from evodrum.interactive.session import Loop, Settings
-from evodrum.interactive.summary import write_summary
+from evodrum.interactive.summary import generation_rows, write_summary
 from evodrum.kit import ROWS
 
 #: The model the tests evolve with: None is the shipped one.
@@ -353,8 +353,8 @@ def test_playing_replaces_the_loop_and_quitting_silences_the_port(space, tmp_pat
     def lines():
         yield "1"
         time.sleep(0.3)
-        yield "2"
-        time.sleep(0.3)
+        yield "2"          # starts on the next bar line (1 s a bar at 240 BPM)
+        time.sleep(1.0)
         yield "q"
     assert run.run(lines()) == "quit"
     kinds = [(m.type, getattr(m, "control", None)) for m in port.sent]
@@ -377,3 +377,113 @@ def test_a_typed_superscript_is_a_clear_error_not_a_crash():
     for text in ("²", "1 ²", "g ³"):
         with pytest.raises(EvodrumError):
             parse_one(text)
+
+
+# --- the by-ear loop's promises ----------------------------------------------------------
+
+def test_loops_can_be_named_by_id_as_well_as_position(space, tmp_path):
+    run = Run(tmp_path, space, seed=12)
+    run.run(["#3 7", "#5", "f #5", "n"])
+    first = run.session.generations[0]
+    assert run.session.loops[3].rating == 7 and run.session.loops[5].favourite
+    assert run.session.generation(0).loop_ids[first.loop_ids.index(5)] == 5
+    run.run(["#3 2"])                       # #3 is not on screen in generation 2
+    assert any("loop #3 is not on screen" in line and "generation 1" in line
+               for line in run.out)
+    assert parse_one("#12 7") == Command("rate", value=7, loop_id=12)
+    with pytest.raises(EvodrumError, match="loop id"):
+        parse_one("#x")
+
+
+def test_summary_keeps_the_ratings_the_breeding_used_and_means_count_new_loops(space,
+                                                                             tmp_path):
+    run = Run(tmp_path, space, seed=13)
+    run.run(["1 8, 2 4, f 1", "n", "1 2, 2 6, 3 8", "b", "2 9", "q"])
+    rows = {r["generation"]: r for r in generation_rows(run.session)}
+    first = {x["id"]: x["rating"] for x in rows[1]["loops"]}
+    assert first[1] == 8 and first[2] == 4          # as bred from, not re-rated 2 / 9 later
+    assert rows[1]["mean_rating"] == 6.0
+    second = rows[2]
+    assert second["loops"][0]["kept"] and second["loops"][0]["id"] == 1
+    new = [x["rating"] for x in second["loops"] if not x["kept"] and x["rating"] is not None]
+    assert second["mean_rating"] == round(sum(new) / len(new), 2)
+    saved = store.load(tmp_path)
+    assert saved.generations[1].bred_on[1] == 8 and saved.generations[1].bred_on[2] == 4
+
+
+def test_seed_loops_are_labelled_as_the_models_version_and_the_original_plays(
+        space, groove_path, tmp_path):
+    files = sorted(groove_path.glob("drummer1/session1/*.mid"))[:1]
+    run = Run(tmp_path, space, seed=2, tty=True, width=80, height=24,
+              seed_loops=tuple(map(str, files)))
+    seed = run.session.shown()[0]
+    np.testing.assert_array_equal(seed.original, midi.read_loop(files[0], space.spec))
+    run.run(["1", "o", "o 2"])
+    screen = "\n".join(run.out)
+    assert f"model's version of {files[0].name[:20]}" in screen        # cut to 80 columns
+    assert "of hits differ, o plays the file" in loop_title(run.session, 0)
+    assert (tmp_path / "listen" / "loop1-original.wav").is_file()
+    np.testing.assert_array_equal(midi.read_loop(tmp_path / "listen" / "loop1-original.mid",
+                                                 space.spec), seed.original)
+    assert "loop 2 (#2) is not a seed loop" in screen
+    back = store.load(tmp_path).loops[seed.id]
+    np.testing.assert_array_equal(back.original, seed.original)
+
+
+class FlakyDisk:
+    """store.save that fails with ENOSPC while `full`, like a full disk."""
+
+    def __init__(self, save):
+        self.save, self.full, self.refused = save, True, 0
+
+    def __call__(self, session, path):
+        if self.full:
+            self.refused += 1
+            raise OSError(28, "No space left on device")
+        self.save(session, path)
+
+
+def test_a_full_disk_keeps_the_session_in_memory_and_loses_no_rating(space, tmp_path,
+                                                                     monkeypatch):
+    disk = FlakyDisk(store.save)
+    monkeypatch.setattr(store, "save", disk)
+    run = Run(tmp_path, space, seed=14)
+
+    def lines():
+        yield "1 7"
+        yield "2 3, f 2"
+        yield "n"
+        disk.full = False
+        yield "3 9"
+    assert run.run(lines()) == "end of input"
+    said = "\n".join(run.out)
+    assert said.count("cannot save the session") == 1 and "No space left" in said
+    assert "session saved again" in said and disk.refused >= 3
+    saved = store.load(tmp_path)
+    assert saved.loops[1].rating == 7 and saved.loops[2].favourite
+    assert len(saved.generations) == 2 and saved.shown()[2].rating == 9
+
+
+def test_a_disk_that_never_recovers_gets_a_rescue_copy(space, tmp_path, monkeypatch):
+    rescue_dir = tmp_path / "tmp"
+    rescue_dir.mkdir()
+    monkeypatch.setattr("tempfile.tempdir", str(rescue_dir))
+    real_save = store.save
+
+    def read_only_session_folder(session, path):
+        if not str(path).startswith(str(rescue_dir)):
+            raise OSError(30, "Read-only file system")
+        real_save(session, path)
+    monkeypatch.setattr(store, "save", read_only_session_folder)
+    run = Run(tmp_path / "session", space, seed=15)
+    run.run(["1 6, f 1"])
+    assert run.controller.save_problem == "Read-only file system"
+    rescued = run.controller.rescue()
+    assert rescued is not None and rescued.parent.parent == rescue_dir
+    assert store.load(rescued).loops[1].rating == 6 and store.load(rescued).loops[1].favourite
+
+
+def test_breeding_with_one_parent_says_why_there_are_no_blends(space, tmp_path):
+    run = Run(tmp_path, space, seed=16)
+    run.run(["1 6", "n"])
+    assert any("only one loop to breed from, so no blends" in line for line in run.out)

@@ -199,3 +199,20 @@ def test_no_sound_output_is_a_one_line_error_leaving_no_folder(tmp_path, monkeyp
                                        "--out", str(tmp_path / "run")], input="q\n")
     assert result.exit_code == 1 and "use --no-audio" in result.output
     assert not (tmp_path / "run").exists()
+
+
+def test_out_refuses_a_folder_holding_a_session_unless_resumed(whole):
+    before = (whole / store.SESSION_FILE).read_bytes()
+    result = CliRunner().invoke(main, ["interactive", "--no-audio", "--synth", "builtin",
+                                       "--out", str(whole)], input="1 9\nq\n")
+    assert result.exit_code == 1 and "holds a session already" in result.output
+    assert f"--resume {whole}" in result.output and "Traceback" not in result.output
+    assert (whole / store.SESSION_FILE).read_bytes() == before
+
+
+def test_a_session_folder_in_use_is_refused(whole):
+    from evodrum.runs import folder_lock
+    with folder_lock(whole):
+        result = CliRunner().invoke(main, ["interactive", "--no-audio", "--synth", "builtin",
+                                           "--resume", str(whole)], input="q\n")
+    assert result.exit_code == 1 and "in use by another evodrum run" in result.output

@@ -91,7 +91,7 @@ def interactive(ctx, loops, fresh, adventure, blend, keep_favourites, space, mod
     from evodrum.interactive.screen import Screen
     from evodrum.interactive.session import Settings
     from evodrum.interactive.summary import write_summary
-    from evodrum.runs import new_run_dir
+    from evodrum.runs import folder_lock, new_run_dir, refuse_if_used
 
     def given(name):
         return ctx.get_parameter_source(name) not in (ParameterSource.DEFAULT, None)
@@ -110,6 +110,10 @@ def interactive(ctx, loops, fresh, adventure, blend, keep_favourites, space, mod
         if given("bpm"):
             session.settings = replace(session.settings, bpm=bpm)
     else:
+        if out is not None and store.session_path(out).is_file():
+            raise EvodrumError(f"{out}: holds a session already; continue it with "
+                               f"--resume {out}, or give --out a new folder")
+        refuse_if_used(out)
         settings = Settings(space=space, model=str(Path(model).resolve()) if model else None,
                             loops=loops, fresh=fresh, adventure=adventure, blend=blend,
                             keep_favourites=keep_favourites, seed_loops=tuple(seed_loops),
@@ -129,11 +133,20 @@ def interactive(ctx, loops, fresh, adventure, blend, keep_favourites, space, mod
                 folder.rmdir()  # the new session folder, still empty
         raise
     click.echo(f"session {folder} · seed {session.settings.seed} · {player.description}")
-    with player:
+    with folder_lock(folder), player:  # one program at a time writes a session
         controller = Controller(session, folder, space_, player,
                                 Screen(str(folder), click.echo, tty, ascii), no_audio)
         ended = controller.run(_terminal_lines() if tty else sys.stdin, echo_input=not tty)
-    favourites = write_summary(session, folder)
+        rescued = controller.rescue()
+        if rescued is not None:
+            raise EvodrumError(f"{folder}: the session could not be saved there "
+                               f"({controller.save_problem}); it is safe in {rescued} "
+                               f"(continue: evodrum interactive --resume {rescued.parent})")
+        try:
+            favourites = write_summary(session, folder)
+        except OSError as e:
+            raise EvodrumError(f"{folder}: the session is saved, but the favourites and "
+                               f"summary could not be written ({e.strerror or e})") from None
     click.echo(f"{ended}: session saved in {folder / store.SESSION_FILE} "
                f"(continue: evodrum interactive --resume {folder})")
     click.echo(f"{len(favourites)} favourite{'s' * (len(favourites) != 1)} in "

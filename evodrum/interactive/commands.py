@@ -19,8 +19,8 @@ from evodrum.interactive.session import RATING_MAX
 #: (what to type, what it does), in the order they are shown.
 KEYS: tuple[tuple[str, str], ...] = (
     ("N", "play loop N (it becomes the selected loop); #ID names a loop by id instead"),
-    ("N R", f"rate loop N with R: 0 dislike .. {RATING_MAX} love ('3 7', '#12 7'; "
-            f"'N -' clears); {RATING_MAX} also keeps it"),
+    ("N R", (f"rate loop N with R: 0 dislike .. {RATING_MAX} love ('3 7', '#12 7'; "
+             f"'N -' clears); {RATING_MAX} also keeps it")),
     ("=R", "rate the selected loop ('=7')"),
     ("f [N]", "favourite on/off: favourites are kept in every generation"),
     ("s [N]", "save the loop as MIDI in the session folder"),
@@ -36,9 +36,8 @@ KEYS: tuple[tuple[str, str], ...] = (
     ("?", "this help"),
 )
 
-#: The short reminder always on screen.
-KEY_LINE = ("N play · N R rate 0-9 · #ID for a loop id · f fav · s save · o original · x stop · "
-            "l grids · n breed · b back · g K gen · q quit · ? all keys")
+#: The short reminder always on screen (one line of an 80-column terminal).
+KEY_LINE = "N play · N R rate 0-9 · f fav · n breed · b back · q quit · ? all keys"
 
 SEPARATORS = re.compile(r"[,;]")
 #: Commands without arguments.

@@ -175,7 +175,7 @@ class Controller:
             raise EvodrumError(f"loop {pos + 1} (#{loop.id}) is not a seed loop: only loops "
                                "started from your files (--seed-loops) have an original")
         return self._sound(loop.original, f"{self._file_name(pos)}-original",
-                           f"{loop.source} as written (loop {pos + 1} is the model's version)")
+                           f"{loop.source} as written")
 
     def _sound(self, grid, name: str, what: str) -> str:
         """Play `grid`; a player that fails within PLAY_CHECK_SECONDS is reported now."""

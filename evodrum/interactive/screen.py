@@ -90,23 +90,29 @@ def table(session: Session, width: int, ascii: bool = False) -> list[str]:
     return rows
 
 
-def seed_note(loop: Loop) -> str:
-    """For a seed loop: how far the model's version is from the file, and how to hear it."""
+def loop_title(session: Session, pos: int, ascii: bool = False) -> str:
+    """'loop 3 (#12) · rating 7 · blend #4 #9'; a seed loop says it is the model's
+    version of the user's file, how far it is from it, and how to hear the file."""
+    loop = session.shown()[pos]
+    head = f"loop {pos + 1} (#{loop.id}) · rating {loop_status(loop, ascii).strip() or '-'} · "
     changed = loop.changed_onsets()
-    return "" if changed is None else f" · {changed:.0%} of hits differ; o plays the file"
+    if changed is None:
+        return head + origin(loop, session.current)
+    return head + (f"model's version of {loop.source}: {changed:.0%} of hits differ, "
+                   "o plays the file")
 
 
-def selected_grid(session: Session, ascii: bool = False) -> str:
+def selected_grid(session: Session, ascii: bool = False, width: int = 1000) -> str:
     loop = session.loop_at(session.selected)
-    title = (f"loop {session.selected + 1} (#{loop.id}) · {origin(loop, session.current)} · "
-             f"rating {loop_status(loop, ascii).strip() or '-'}{seed_note(loop)}")
+    title = loop_title(session, session.selected, ascii)
+    if len(title) > width:
+        title = title[:width - 1] + "…"
     return display.render(loop.grid, session.spec, title=title, ascii=ascii)
 
 
 def all_grids(session: Session, ascii: bool = False) -> str:
     loops = session.shown()
-    titles = [f"loop {pos + 1} (#{lp.id}) · {origin(lp, session.current)} · "
-              f"rating {loop_status(lp, ascii).strip()}" for pos, lp in enumerate(loops)]
+    titles = [loop_title(session, pos, ascii) for pos in range(len(loops))]
     return display.render_many(np.stack([lp.grid for lp in loops]), session.spec, titles, ascii)
 
 
@@ -140,9 +146,9 @@ class Screen:
         said = textwrap.wrap(" · ".join(messages), width) if messages else []
         top = [header(session, self.folder, width), *table(session, width, self.ascii)]
         bottom = [*key_lines(width).splitlines(), *said]
-        middle = (extra or selected_grid(session, self.ascii)).splitlines()
+        middle = (extra or selected_grid(session, self.ascii, width)).splitlines()
         if not extra and len(top) + len(middle) + len(bottom) + 1 > height:
-            middle = []
+            middle = middle[:1]      # the selected loop's title; 'l' shows the grids
         return "\n".join(top + middle + bottom)
 
     def show(self, session: Session, messages: list[str], redraw: bool = False,
