@@ -227,7 +227,7 @@ def test_target_resume_finishes_an_interrupted_run(tmp_path):
     assert r.exit_code == 0, r.output
     assert json.loads((out / "summary.json").read_text())["best"] == done["best"]
     r = run_cli("target", "--resume", out, "--generations", "50")
-    assert r.exit_code == 1 and "leave out --generations" in r.output
+    assert r.exit_code == 1 and "drop --generations" in r.output
 
 
 @pytest.mark.parametrize("args,message", [

@@ -15,6 +15,7 @@ from evodrum.cli.listen import listening_options
 from evodrum.cli.options import ascii_option, bpm_option, space_option
 from evodrum.errors import EvodrumError
 from evodrum.interactive.commands import KEYS
+from evodrum.resume import refuse_changed_options
 
 #: Options that shape the evolution: fixed for a session, so not with --resume.
 SESSION_OPTIONS = ("loops", "fresh", "adventure", "blend", "keep_favourites", "space", "model",
@@ -97,11 +98,8 @@ def interactive(ctx, loops, fresh, adventure, blend, keep_favourites, space, mod
         return ctx.get_parameter_source(name) not in (ParameterSource.DEFAULT, None)
 
     if resume:
-        clash = [n for n in SESSION_OPTIONS if given(n)]
-        if clash:
-            raise EvodrumError(f"--resume continues with the session's own settings; drop "
-                               f"{', '.join('--' + n.replace('_', '-') for n in clash)} "
-                               "(change adventure inside the session with 'a X')")
+        refuse_changed_options([n for n in SESSION_OPTIONS if given(n)], "session",
+                               " (change adventure inside the session with 'a X')")
         path = store.session_path(resume)
         session = store.load(path)
         folder = path.parent

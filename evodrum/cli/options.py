@@ -47,6 +47,14 @@ algorithm_option = click.option(
     "--algorithm", type=_algorithm_choice(), default="ga", show_default=True,
     help=_algorithm_help())
 
+def given_options(names) -> list[str]:
+    """Which of the current command's options `names` the user typed (rather than
+    their defaults), in the given order."""
+    ctx = click.get_current_context()
+    return [n for n in names
+            if ctx.get_parameter_source(n) is click.core.ParameterSource.COMMANDLINE]
+
+
 ascii_option = click.option(
     "--ascii", is_flag=True, help="Draw grids with plain ASCII glyphs.")
 

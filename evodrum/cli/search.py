@@ -6,8 +6,15 @@ from pathlib import Path
 import click
 
 from evodrum.cli import main
-from evodrum.cli.options import algorithm_option, ascii_option, bpm_option, space_option
+from evodrum.cli.options import (
+    algorithm_option,
+    ascii_option,
+    bpm_option,
+    given_options,
+    space_option,
+)
 from evodrum.errors import EvodrumError
+from evodrum.resume import refuse_changed_options
 
 
 def _progress_line(record: dict | None) -> str:
@@ -87,15 +94,12 @@ def target(features, like, space, algorithm, generations, population, seed, sigm
     )
     single_thread()
     if resume_dir:
-        clash = [f"--{n.replace('_', '-')}" for n in JOB_OPTIONS if _given(n)]
-        if clash:
-            raise EvodrumError(f"--resume continues with the run's own settings: leave out "
-                               f"{', '.join(clash)}")
+        refuse_changed_options(given_options(JOB_OPTIONS))
         job = load_job(Path(resume_dir))
         check_resumable(Path(resume_dir))
     else:
         operators = {n: v for n, v in (("sigma", sigma), ("indpb", indpb), ("mutation", mutation))
-                     if _given(n)}
+                     if n in given_options(("sigma", "indpb", "mutation"))}
         job = TargetJob(_target(features, like, model), SearchConfig.from_options(
             space=space, algorithm=algorithm, population=population, generations=generations,
             seed=seed, repair=repair, wellformed_weight=wellformed_weight, **operators),
@@ -145,18 +149,17 @@ def target(features, like, space, algorithm, generations, population, seed, sigm
                                    [f"best {i}: {folder / f'best_{i:02d}.mid'}"
                                     for i in range(1, len(loops) + 1)], ascii=ascii))
     click.echo(f"\nwrote {len(loops)} MIDI files, logbook.csv and summary.json to {folder}")
+    front = _read_json(folder / "summary.json").get("front")
+    if front is not None:
+        click.echo(f"Pareto front (target error vs well-formedness): {len(front)} loops, "
+                   f"front_01.mid ... in front.csv" + (", drawn in front.png"
+                                                       if (folder / "front.png").exists() else ""))
 
 
 #: Options that define a run; a resumed run keeps its own.
 JOB_OPTIONS = ("features", "like", "space", "algorithm", "generations", "population", "seed",
                "sigma", "indpb", "mutation", "repair", "wellformed_weight", "seed_loops",
                "model", "corpus")
-
-
-def _given(name: str) -> bool:
-    """Whether the user typed option `name` (rather than it taking its default)."""
-    source = click.get_current_context().get_parameter_source(name)
-    return source is click.core.ParameterSource.COMMANDLINE
 
 
 def _absolute(path: str | None) -> str | None:
@@ -183,3 +186,112 @@ def _target(features: str | None, like: str | None, model: str | None):
         goals.update(explicit.goals)
         weights = explicit.weights
     return Target(goals, weights)
+
+
+@main.command("map")
+@click.option("--features", "feature_names", default="all.density,all.syncopation",
+              show_default=True, metavar="NAME,NAME[,NAME]",
+              help="Two or three rhythm features the atlas is laid out by (LEVEL.FEATURE, "
+                   "see `evodrum features --help`).")
+@space_option
+@click.option("--cells", type=click.IntRange(2, 100), default=16, show_default=True,
+              help="Cells per feature (16 x 16 = 256 cells for two features).")
+@click.option("--generations", "-g", type=click.IntRange(1), default=100, show_default=True)
+@click.option("--population", "-p", type=click.IntRange(4), default=100, show_default=True,
+              help="Loops tried per generation.")
+@click.option("--sigma", type=click.FloatRange(0, min_open=True), default=0.3, show_default=True,
+              help="Gaussian step from an elite, in prior standard deviations.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--model", type=click.Path(), default=None,
+              help="VAE model file or training run folder [default: the shipped model].")
+@click.option("--corpus", default=None,
+              help="Build the well-formedness reference from this corpus [default: shipped].")
+@click.option("--out", type=click.Path(file_okay=False), default=None,
+              help="Run folder [default: runs/map-DATE-TIME].")
+@click.option("--resume", "resume_dir", type=click.Path(exists=True, file_okay=False),
+              default=None, help="Continue an interrupted atlas in this folder.")
+@bpm_option
+def map_command(feature_names, space, cells, generations, population, sigma, seed, model, corpus,
+                out, resume_dir, bpm):
+    """Make an atlas of the loops a genotype space can make.
+
+    MAP-Elites (pyribs; install the `qd` extra) lays loops out on a grid of two or
+    three rhythm features and keeps, in each cell, the most well-formed loop it
+    finds. The folder gets every elite as MIDI (elites/cell_XX_YY.mid), an index
+    to pick from (atlas.csv, best-formed first), a heat map (atlas.png, with the
+    `plot` extra; a terminal view is printed either way) and summary.json with the
+    coverage (share of cells filled) and QD-score (summed well-formedness).
+
+    \b
+    Examples:
+      evodrum map
+      evodrum map --features hats.density,kick_snare.syncopation --space vae
+      evodrum map --features all.density,all.syncopation,all.symmetry --cells 8 --space pca
+    """
+    from evodrum import genotypes
+    from evodrum.genotypes import files
+    from evodrum.runs import claim_run_dir
+    from evodrum.runtime import single_thread
+    from evodrum.search.atlas import (
+        CHECKPOINT_FILE,
+        atlas_config,
+        make_atlas,
+        terminal_view,
+    )
+
+    single_thread()
+    job_file = "job.json"
+    if resume_dir:
+        refuse_changed_options(given_options(MAP_OPTIONS), "atlas")
+        job = _read_json(Path(resume_dir) / job_file)
+        feature_names, space, cells = ",".join(job["features"]), job["space"], job["cells"]
+        generations, population, seed, sigma = (job["generations"], job["population"],
+                                                job["seed"], job["sigma"])
+        model, corpus = job["model"], job["corpus"]
+    features = tuple(f.strip() if "." in f else f"all.{f.strip()}"
+                     for f in feature_names.split(",") if f.strip())
+    config = atlas_config(space, features, cells, population, generations, seed, sigma)
+    reference = files.load_reference(model, corpus)
+    genotype_space = genotypes.open_space(space, model, reference.spec)
+    folder = click.get_current_context().with_resource(
+        claim_run_dir("map", resume_dir or out, resume=resume_dir is not None))
+    from evodrum import atomic
+    if not resume_dir:
+        atomic.write_json(folder / job_file, {
+            "features": list(features), "space": space, "cells": cells,
+            "generations": generations, "population": population, "seed": seed,
+            "sigma": sigma, "model": _absolute(model), "corpus": corpus})
+    click.echo(f"atlas: {' x '.join(features)}   space: {space}   {cells} cells per feature   "
+               f"{population} x {generations}   seed: {seed}")
+    click.echo(f"run folder: {folder}")
+    with click.progressbar(length=generations, label="mapping", show_pos=True) as bar:
+        def on_generation(generation, record):
+            if generation:
+                bar.update(1)
+        atlas = make_atlas(genotype_space, reference, config, folder,
+                           resume=resume_dir is not None and (folder / CHECKPOINT_FILE).exists(),
+                           bpm=bpm, on_generation=on_generation)
+    click.echo()
+    click.echo(terminal_view(atlas))
+    total = cells ** len(features)
+    click.echo(f"\n{len(atlas.rows)} of {total} cells filled (coverage {atlas.coverage:.1%}), "
+               f"QD-score {atlas.qd_score:.1f} (summed well-formedness), "
+               f"{atlas.evaluations} evaluations")
+    from evodrum import plotting
+    picture = "atlas.png, " if plotting.available() else ""
+    click.echo(f"wrote {len(atlas.rows)} MIDI files to {folder / 'elites'}, the index atlas.csv, "
+               f"{picture}summary.json"
+               + ("" if picture else f" (for a heat map: {plotting.INSTALL_HINT})"))
+
+
+#: Options that define an atlas; a resumed one keeps its own.
+MAP_OPTIONS = ("feature_names", "space", "cells", "generations", "population", "sigma", "seed",
+               "model", "corpus")
+
+
+def _read_json(path: Path) -> dict:
+    import json
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as e:
+        raise EvodrumError(f"{path}: not a run folder's job file ({e})") from None

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from evodrum import atomic, genotypes
+from evodrum import genotypes, plotting
 from evodrum.compare import summary
 from evodrum.compare.config import CompareConfig, RunKey
 from evodrum.compare.store import text_grid
@@ -17,31 +17,13 @@ from evodrum.kit import ROWS
 ERROR_FLOOR = 1e-4
 
 
-def available() -> bool:
-    try:
-        import matplotlib  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-def _pyplot():
-    import matplotlib
-    matplotlib.use("Agg")
-    from matplotlib import pyplot
-    return pyplot
-
-
-def _save(fig, path: Path) -> Path:
-    with atomic.atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
-    return path
+available = plotting.available
 
 
 def convergence(config: CompareConfig, records: dict[RunKey, dict], task: str, path: Path) -> Path:
     """Best error so far vs evaluations: median line and interquartile band per space,
     one panel per algorithm, the success threshold dashed."""
-    plt = _pyplot()
+    plt = plotting.pyplot()
     fig, axes = plt.subplots(1, len(config.algorithms), figsize=(5.2 * len(config.algorithms), 3.8),
                              sharey=True, squeeze=False)
     for ax, algorithm in zip(axes[0], config.algorithms):
@@ -62,15 +44,12 @@ def convergence(config: CompareConfig, records: dict[RunKey, dict], task: str, p
         ax.grid(alpha=0.3)
     axes[0][0].set_ylabel("best target error so far (median, IQR)")
     axes[0][-1].legend(loc="upper right", fontsize=8)
-    try:
-        return _save(fig, path)
-    finally:
-        plt.close(fig)
+    return plotting.save_png(fig, path)
 
 
 def best_loops(config: CompareConfig, records: dict[RunKey, dict], task: str, path: Path) -> Path:
     """The lowest-error loop of every (space, algorithm) for one task, as velocity images."""
-    plt = _pyplot()
+    plt = plotting.pyplot()
     n_rows, n_cols = len(config.spaces), len(config.algorithms)
     fig, axes = plt.subplots(n_rows, n_cols, figsize=(6.4 * n_cols, 1.9 * n_rows), squeeze=False)
     for i, space in enumerate(config.spaces):
@@ -92,7 +71,4 @@ def best_loops(config: CompareConfig, records: dict[RunKey, dict], task: str, pa
                          fontsize=8)
     fig.suptitle(f"{task}: best loop per space and algorithm "
                  "(darker = louder; bars marked in red)", fontsize=9)
-    try:
-        return _save(fig, path)
-    finally:
-        plt.close(fig)
+    return plotting.save_png(fig, path)

@@ -3,6 +3,7 @@ tell; seeding, logbook, hall of fame, and checkpoints from which `resume`
 continues exactly where a run stopped (the same result as an uninterrupted run)."""
 from __future__ import annotations
 
+import json
 import random
 import sys
 from collections.abc import Callable
@@ -62,6 +63,7 @@ class Run:
     def __init__(self, objective: Objective, config: SearchConfig):
         self.objective, self.config = objective, config
         self.algorithm = make_algorithm(objective.space, config)
+        objective.needs_wellformed = objective.needs_wellformed or self.algorithm.multi_objective
         self.hof = tools.HallOfFame(HALL_OF_FAME_SIZE)
         self.logbook = tools.Logbook()
         self.logbook.header = list(LOGBOOK_HEADER)
@@ -74,7 +76,7 @@ class Run:
             return Evaluation(np.zeros((0, self.objective.space.dim)), np.zeros((0, m)),
                               np.zeros(0), np.zeros(0), None)
         grids, scores = self.objective.evaluate(genes)
-        values = self.objective.vector(scores) if self.algorithm.multi_objective \
+        values = self.objective.vector(scores, genes) if self.algorithm.multi_objective \
             else scores.fitness[:, None]
         return Evaluation(np.asarray(genes, np.float64), values, scores.fitness, scores.distance,
                           scores.wellformed, grids)
@@ -125,8 +127,9 @@ class Run:
         state = checkpoints.load(path)
         if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
             raise EvodrumError(f"{path}: not an evodrum search checkpoint")
-        if state["config"] != self.config.to_dict():
-            changed = changed_settings(state["config"], self.config.to_dict())
+        ours = json.loads(json.dumps(self.config.to_dict()))   # tuples read back as lists
+        if state["config"] != ours:
+            changed = changed_settings(state["config"], ours)
             raise EvodrumError(f"{path}: checkpoint was written with other settings "
                                f"({', '.join(changed)}); resume with the same options")
         genotypes.check_fingerprint(state["fingerprint"], self.objective.space, str(path))

@@ -4,7 +4,9 @@ fitness = target distance
         + wellformed_weight * (1 - well-formedness score)   (optional second objective)
         + prior_weight * prior excess                        (optional latent repair)
 
-All three terms are computed on the batch of decoded grids at once.
+All three terms are computed on the batch of decoded grids at once. Pareto search
+gets them as a vector instead: (target distance + prior term, 1 - well-formedness).
+Without a target (an atlas of what a space makes) the distance is 0.
 """
 from __future__ import annotations
 
@@ -33,10 +35,12 @@ class Objective:
     """A target in one genotype space, with optional well-formedness and prior terms."""
 
     space: Space
-    target: Target
+    target: Target | None
     wellformedness: WellFormedness | None = None
     wellformed_weight: float = 0.0
     prior_weight: float = 0.0
+    #: compute well-formedness even at weight 0 (Pareto search, archives use it)
+    needs_wellformed: bool = False
     evaluations: int = field(default=0, init=False)
     _wf_cache: dict = field(default_factory=dict, init=False, repr=False)
 
@@ -67,13 +71,24 @@ class Objective:
 
     def score_grids(self, grids: np.ndarray) -> Scores:
         """Target distance and, when it counts, well-formedness of decoded grids."""
-        distance = self.target.distance(grids, self.space.spec)
+        distance = np.zeros(len(grids), np.float32) if self.target is None \
+            else self.target.distance(grids, self.space.spec)
         fitness = distance.astype(np.float64)
         wf = None
-        if self.wellformed_weight > 0 and self.wellformedness is not None:
+        wanted = self.wellformed_weight > 0 or self.needs_wellformed
+        if wanted and self.wellformedness is not None:
             wf = self.wellformed(grids)
             fitness = fitness + self.wellformed_weight * (1.0 - wf)
         return Scores(fitness, distance, wf)
+
+    def vector(self, scores: Scores, genotypes: np.ndarray) -> np.ndarray:
+        """The objectives as columns (N, 2), each minimised: target distance (plus the
+        prior term when it repairs bounds) and 1 - well-formedness."""
+        first = scores.distance.astype(np.float64)
+        if self.prior_weight > 0:
+            first = first + self.prior_weight * self.space.prior_excess(genotypes)
+        wf = scores.wellformed if scores.wellformed is not None else np.ones(len(first))
+        return np.column_stack([first, 1.0 - wf.astype(np.float64)])
 
     def evaluate(self, genotypes: np.ndarray) -> tuple[np.ndarray, Scores]:
         """Decode and score a batch of genotypes (N, dim); returns (grids, scores)."""

@@ -101,7 +101,12 @@ def best_loops(result: SearchResult, objective: Objective, reference: WellFormed
     _, first = np.unique(result.best_grids.reshape(len(result.best_grids), -1), axis=0,
                          return_index=True)
     pick = np.sort(first)[:k]
-    grids = result.best_grids[pick]
+    return scored_loops(result.best_grids[pick], objective, reference, judges)
+
+
+def scored_loops(grids: np.ndarray, objective: Objective, reference: WellFormedness,
+                 judges: dict[str, Judge] | None = None) -> list[BestLoop]:
+    """Loops with their target distance, features, well-formedness and judges' scores."""
     feats = compute(grids, objective.space.spec)
     dist, _ = reference.nearest(grids)
     typical = reference.typicality(grids)
@@ -168,13 +173,51 @@ def run_target(prepared: PreparedTarget, folder: Path, *, resume: bool = False, 
         files.append(midi.write_midi(folder / f"best_{i:02d}.mid", loop.grid,
                                      objective.space.spec, bpm).name)
     atomic.write_text(folder / "logbook.csv", logbook_csv(result))
-    atomic.write_json(folder / "summary.json", {
-        "job": job.to_dict(), "evaluations": result.evaluations,
+    summary = {
+        "job": job.to_dict(), "folder": str(folder), "evaluations": result.evaluations,
         "generations": result.generations,
         "optimised_judges": optimised_judges(job.config),
         "independent_judges": [n for n in prepared.judges if n not in optimised_judges(job.config)],
-        "best": [{"file": f, "distance": b.distance, "features": b.features,
-                  "wellformed": b.wellformed, "typicality": b.typicality,
-                  "nearest_corpus_distance": b.nearest_distance, "judges": b.judges}
-                 for f, b in zip(files, loops)]})
+        "best": [_loop_record(f, b) for f, b in zip(files, loops)]}
+    if hasattr(result.algorithm, "front"):
+        summary["front"] = write_front(result, prepared, folder, bpm)
+    atomic.write_json(folder / "summary.json", summary)
     return result, loops
+
+
+def _loop_record(file: str, loop: BestLoop) -> dict:
+    return {"file": file, "distance": loop.distance, "features": loop.features,
+            "wellformed": loop.wellformed, "typicality": loop.typicality,
+            "nearest_corpus_distance": loop.nearest_distance, "judges": loop.judges}
+
+
+def write_front(result: SearchResult, prepared: PreparedTarget, folder: Path,
+                bpm: float) -> list[dict]:
+    """A Pareto search's front: front_NN.mid per member (lowest target error first),
+    front.csv, and front.png when matplotlib is installed."""
+    from evodrum import plotting
+    objective, reference = prepared.objective, prepared.reference
+    front = result.algorithm.front()
+    grids = objective.space.decode(front.genotypes)
+    _, first = np.unique(grids.reshape(len(grids), -1), axis=0, return_index=True)
+    keep = np.sort(first)
+    loops = scored_loops(grids[keep], objective, reference, prepared.judges)
+    records = []
+    for i, loop in enumerate(loops, 1):
+        path = midi.write_midi(folder / f"front_{i:02d}.mid", loop.grid, objective.space.spec, bpm)
+        records.append(_loop_record(path.name, loop))
+    names = list(objective.target.names)
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(["file", "distance", "wellformed", "typicality", *names])
+    for r in records:
+        writer.writerow([r["file"], f"{r['distance']:.6f}", f"{r['wellformed']:.6f}",
+                         f"{r['typicality']:.6f}", *(f"{r['features'][n]:.6f}" for n in names)])
+    atomic.write_text(folder / "front.csv", buf.getvalue())
+    if plotting.available():
+        from evodrum.search import plots
+        values = np.column_stack([[r["distance"] for r in records],
+                                  [1 - r["wellformed"] for r in records]])
+        plots.front(result.algorithm.population.values, values, folder / "front.png",
+                    f"{objective.target}: {len(records)} loops on the front")
+    return records

@@ -48,6 +48,10 @@ ALGORITHMS: dict[str, AlgorithmEntry] = {e.name: e for e in (
     AlgorithmEntry("cmaes", "CMA-ES (deap.cma) from the prior's centre", f"{_BASE}.cmaes:CMAES"),
     AlgorithmEntry("random", "prior samples with the same budget (the baseline)",
                    f"{_BASE}.random_search:RandomSearch"),
+    AlgorithmEntry("nsga2", "NSGA-II: a Pareto front of target error vs well-formedness",
+                   f"{_BASE}.nsga2:NSGA2"),
+    AlgorithmEntry("map-elites", "MAP-Elites (pyribs): the best loop in each cell of a "
+                   "feature grid", f"{_BASE}.map_elites:MapElites", needs=("ribs", "qd")),
 )}
 
 

@@ -1,0 +1,127 @@
+"""MAP-Elites (Mouret & Clune 2015) with pyribs: a GridArchive over two or three
+rhythm features, filled by a Gaussian emitter through pyribs' Scheduler.
+
+Each cell keeps its best loop: the one with the lowest fitness (with no target,
+as `evodrum map` runs it, the most well-formed). pyribs maximises, so it is told
+-fitness; `qd_score_offset` makes the QD-score the sum over elites of
+(worst possible fitness - fitness), the summed well-formedness for an atlas.
+Needs the `qd` extra (pyribs pulls numba, pandas and scikit-learn, so it is not core).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from ribs.archives import GridArchive
+from ribs.emitters import GaussianEmitter
+from ribs.schedulers import Scheduler
+
+from evodrum.errors import EvodrumError
+from evodrum.search.algorithms.base import Algorithm, Evaluation
+from fitness import FEATURE_NAMES, compute
+
+DEFAULT_FEATURES = ("all.density", "all.syncopation")
+
+
+@dataclass(frozen=True)
+class MapElitesSettings:
+    """The archive's features (2 or 3, each in [0, 1]), cells per feature, and the
+    emitter's Gaussian step in genotype units."""
+
+    features: tuple[str, ...] = DEFAULT_FEATURES
+    cells: int = 16
+    sigma: float = 0.3
+
+    def __post_init__(self):
+        object.__setattr__(self, "features", tuple(self.features))
+
+    def check(self, config) -> None:
+        unknown = [f for f in self.features if f not in FEATURE_NAMES]
+        if unknown:
+            raise EvodrumError(f"unknown feature {unknown[0]!r}: use LEVEL.FEATURE names "
+                               f"such as {', '.join(FEATURE_NAMES[:3])}")
+        if not 2 <= len(self.features) <= 3 or len(set(self.features)) != len(self.features):
+            raise EvodrumError(f"map-elites needs 2 or 3 distinct features, got "
+                               f"{', '.join(self.features)}")
+        if not 2 <= self.cells <= 100:
+            raise EvodrumError(f"cells must be between 2 and 100, got {self.cells}")
+        if self.sigma <= 0:
+            raise EvodrumError(f"sigma must be > 0, got {self.sigma}")
+
+
+class MapElites(Algorithm):
+    name = "map-elites"
+    help = "MAP-Elites over rhythm features (pyribs)"
+    Settings = MapElitesSettings
+
+    def start(self, rng, seeds=None):
+        s, dim = self.settings, self.space.dim
+        # fitness is at most 1 (target distance) + the well-formedness weight
+        worst = (1.0 if self.config.wellformed_weight == 0 else 0.0) + \
+            self.config.wellformed_weight
+        self.archive = GridArchive(solution_dim=dim, dims=[s.cells] * len(s.features),
+                                   ranges=[(0.0, 1.0)] * len(s.features),
+                                   qd_score_offset=-worst, seed=int(rng.integers(2**31)))
+        initial = self.space.random(self.config.population, rng)
+        if seeds is not None and len(seeds):
+            initial[:len(seeds)] = seeds[:len(initial)]
+        self.emitter = GaussianEmitter(
+            self.archive, sigma=s.sigma * self.space.prior_std,
+            initial_solutions=self.repair(initial), bounds=self._bounds(),
+            batch_size=self.config.population, seed=int(rng.integers(2**31)))
+        self.scheduler = Scheduler(self.archive, [self.emitter])
+
+    def _bounds(self):
+        clipped = self.config.repair == "clip" or self.space.hard_bounds
+        return [(self.space.low, self.space.high)] * self.space.dim if clipped else None
+
+    def ask(self) -> np.ndarray:
+        return self.repair(self.scheduler.ask())
+
+    def measures(self, grids: np.ndarray) -> np.ndarray:
+        """The archive's features of decoded loops, (N, k) in [0, 1]."""
+        feats = compute(grids, self.space.spec)
+        return np.column_stack([feats[f] for f in self.settings.features]).astype(np.float64)
+
+    def tell(self, evaluation: Evaluation) -> None:
+        self.scheduler.tell(-evaluation.values[:, 0], self.measures(evaluation.grids))
+        self.population = evaluation.take(np.arange(len(evaluation)))
+
+    # --- the archive as users see it --------------------------------------------
+
+    def elites(self) -> dict:
+        """Every elite: genotype, fitness, features and cell (grid index per feature)."""
+        data = self.archive.data()
+        order = np.argsort(data["index"])
+        cells = np.stack(self.archive.int_to_grid_index(data["index"][order]), axis=0) \
+            if len(order) else np.zeros((0, len(self.settings.features)), int)
+        return {"genotypes": data["solution"][order].astype(np.float64),
+                "fitness": -data["objective"][order].astype(np.float64),
+                "measures": data["measures"][order].astype(np.float64),
+                "cells": np.asarray(cells).reshape(len(order), -1)}
+
+    def coverage(self) -> float:
+        return float(self.archive.stats.coverage)
+
+    def qd_score(self) -> float:
+        return float(self.archive.stats.qd_score)
+
+    # --- checkpoints ------------------------------------------------------------
+
+    def state(self) -> dict:
+        data = self.archive.data()
+        return {"elites": {"solution": data["solution"], "objective": data["objective"],
+                           "measures": data["measures"]},
+                "archive_rng": self.archive._rng.bit_generator.state,
+                "emitter_rng": self.emitter._rng.bit_generator.state,
+                "population": self.population.state()}
+
+    def restore(self, state: dict) -> None:
+        self.start(np.random.default_rng(0))
+        e = state["elites"]
+        for solution, objective, measures in zip(e["solution"], e["objective"], e["measures"]):
+            # one at a time, in the archive's own order, so elite sampling continues exactly
+            self.archive.add_single(solution, objective, measures)
+        self.archive._rng.bit_generator.state = state["archive_rng"]
+        self.emitter._rng.bit_generator.state = state["emitter_rng"]
+        self.population = Evaluation.from_state(state["population"])

@@ -1,0 +1,114 @@
+"""`evodrum map` as a library call: an atlas of the loops a genotype space can make.
+
+MAP-Elites (pyribs) fills a grid over two or three rhythm features; each cell keeps
+the most well-formed loop found there. The run folder holds every elite as MIDI
+(elites/cell_03_07.mid: 1-based cell numbers per feature), atlas.csv (the index to
+pick loops from: file, cell, features, well-formedness), atlas.png (heat map, with
+the `plot` extra), summary.json (coverage, QD-score) and checkpoint.npz (--resume).
+"""
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from evodrum import atomic, midi
+from evodrum.genotypes import Space
+from evodrum.search.config import SearchConfig
+from evodrum.search.engine import run_search
+from evodrum.search.objective import Objective
+from fitness import WellFormedness
+
+CHECKPOINT_FILE = "checkpoint.npz"
+ELITES_DIR = "elites"
+#: Terminal view: empty cell, then rising well-formedness.
+SHADES = " .:-=+*#%@"
+
+
+@dataclass
+class Atlas:
+    """A finished atlas: its elites (features, cells, well-formedness) and scores."""
+
+    features: tuple[str, ...]
+    cells: int
+    rows: list[dict]              # one per elite: file, cell (1-based), features, wellformed
+    quality: np.ndarray           # (cells,) * k, NaN where empty
+    coverage: float
+    qd_score: float
+    evaluations: int
+
+
+def atlas_config(space: str, features: tuple[str, ...], cells: int, population: int,
+                 generations: int, seed: int, sigma: float) -> SearchConfig:
+    """The MAP-Elites search an atlas runs: quality = well-formedness alone."""
+    return SearchConfig(space=space, algorithm="map-elites", population=population,
+                        generations=generations, seed=seed, wellformed_weight=1.0,
+                        settings={"features": tuple(features), "cells": cells, "sigma": sigma})
+
+
+def make_atlas(space: Space, reference: WellFormedness, config: SearchConfig, folder: Path, *,
+               resume: bool = False, bpm: float = 120.0, on_generation=None) -> Atlas:
+    """Run (or resume) the atlas search in `folder` and write its files."""
+    objective = Objective(space, None, reference, wellformed_weight=1.0)
+    result = run_search(objective, config, checkpoint=folder / CHECKPOINT_FILE, resume=resume,
+                        on_generation=on_generation)
+    algo = result.algorithm
+    elites = algo.elites()
+    grids = space.decode(elites["genotypes"])
+    wellformed = reference.score(grids) if len(grids) else np.zeros(0)
+    features = config.operators.features
+    cells = config.operators.cells
+    quality = np.full((cells,) * len(features), np.nan)
+    rows = []
+    for grid, cell, measures, wf in zip(grids, elites["cells"], elites["measures"], wellformed):
+        name = "cell_" + "_".join(f"{c + 1:02d}" for c in cell) + ".mid"
+        midi.write_midi(folder / ELITES_DIR / name, grid, space.spec, bpm)
+        quality[tuple(cell)] = wf
+        rows.append({"file": f"{ELITES_DIR}/{name}", "cell": [int(c) + 1 for c in cell],
+                     "features": {f: float(m) for f, m in zip(features, measures)},
+                     "wellformed": float(wf)})
+    atlas = Atlas(features, cells, rows, quality, algo.coverage(), algo.qd_score(),
+                  result.evaluations)
+    atomic.write_text(folder / "atlas.csv", index_csv(atlas))
+    atomic.write_json(folder / "summary.json", {
+        "config": config.to_dict(), "folder": str(folder), "evaluations": result.evaluations,
+        "cells": cells ** len(features), "elites": len(rows), "coverage": atlas.coverage,
+        "qd_score": atlas.qd_score, "index": "atlas.csv"})
+    from evodrum import plotting
+    if plotting.available():
+        from evodrum.search import plots
+        plots.atlas(quality, features, folder / "atlas.png",
+                    f"{space.name} space: {len(rows)} of {cells ** len(features)} cells filled")
+    return atlas
+
+
+def index_csv(atlas: Atlas) -> str:
+    """The atlas index: one row per elite, best-formed first."""
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(["file", "cell", *atlas.features, "wellformed"])
+    for r in sorted(atlas.rows, key=lambda r: -r["wellformed"]):
+        writer.writerow([r["file"], ",".join(map(str, r["cell"])),
+                         *(f"{r['features'][f]:.4f}" for f in atlas.features),
+                         f"{r['wellformed']:.4f}"])
+    return buf.getvalue()
+
+
+def terminal_view(atlas: Atlas) -> str:
+    """The atlas as characters: rows = the second feature (high at the top), columns =
+    the first; darker = more well-formed, blank = no loop found (max over a third)."""
+    q = atlas.quality if atlas.quality.ndim == 2 else np.nanmax(
+        np.where(np.isnan(atlas.quality), -1.0, atlas.quality), axis=2)
+    q = np.where(q < 0, np.nan, q)
+    levels = np.where(np.isnan(q), 0, 1 + np.minimum(len(SHADES) - 2,
+                                                     np.nan_to_num(q) * (len(SHADES) - 1)).astype(int))
+    lines = [f"{atlas.features[1]} ^"]
+    for y in range(q.shape[1] - 1, -1, -1):
+        lines.append(f"{(y + 0.5) / q.shape[1]:5.2f} |" + "".join(SHADES[v] * 2 for v in levels[:, y]) + "|")
+    lines.append("      +" + "-" * (2 * q.shape[0]) + f"> {atlas.features[0]} (0 to 1)")
+    lines.append(f"shades: '{SHADES[1]}' barely well-formed ... '{SHADES[-1]}' as typical as real "
+                 "loops; blank: no loop found")
+    return "\n".join(lines)

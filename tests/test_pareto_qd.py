@@ -1,0 +1,166 @@
+"""NSGA-II and MAP-Elites through the ask/tell interface, against random search at
+the same budget, and the `target --algorithm nsga2` and `evodrum map` commands."""
+from __future__ import annotations
+
+import csv
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from evodrum import genotypes, midi
+from evodrum.cli import main
+from evodrum.errors import EvodrumError
+from evodrum.genotypes import files
+from evodrum.search.config import SearchConfig
+from evodrum.search.engine import run_search
+from evodrum.search.objective import Objective
+from evodrum.search.pareto import hypervolume_2d, non_dominated
+from fitness import compute, parse_target
+
+pytest.importorskip("ribs")   # the `qd` extra, in the `test` extra
+
+
+@pytest.fixture(scope="module")
+def reference():
+    return files.load_reference()
+
+
+@pytest.fixture(scope="module")
+def vae():
+    return genotypes.open_space("vae")
+
+
+def test_non_dominated_and_hypervolume_on_known_points():
+    pts = np.array([[0.1, 0.9], [0.5, 0.5], [0.6, 0.6], [0.9, 0.1], [0.5, 0.5]])
+    assert non_dominated(pts).tolist() == [True, True, False, True, True]
+    # staircase: 0.4*0.1 + 0.4*0.5 + 0.1*0.9 (reference (1, 1))
+    assert hypervolume_2d(pts, (1.0, 1.0)) == pytest.approx(0.4 * 0.1 + 0.4 * 0.5 + 0.1 * 0.9)
+    assert hypervolume_2d(np.array([[2.0, 0.1]]), (1.0, 1.0)) == 0.0
+
+
+def test_nsga2_front_is_non_dominated_and_beats_random_hypervolume(vae, reference):
+    # a hard target (off the corpus): error and well-formedness pull apart
+    target = parse_target("density=0.9,syncopation=0.8,symmetry=0.1")
+    volumes = {"nsga2": [], "random": []}
+    for seed in range(3):
+        cfg = SearchConfig(algorithm="nsga2", population=40, generations=15, seed=seed)
+        result = run_search(Objective(vae, target, reference), cfg)
+        front = result.algorithm.front()
+        assert len(front) >= 1 and non_dominated(front.values).all()
+        everyone = result.algorithm.population.values
+        for v in front.values:          # nothing in the final population dominates a member
+            assert not ((everyone <= v).all(axis=1) & (everyone < v).any(axis=1)).any()
+        volumes["nsga2"].append(hypervolume_2d(front.values, (1.0, 1.0)))
+        # random search's best trade-offs among every loop it evaluates at the same budget
+        volumes["random"].append(hypervolume_2d(random_all(vae, target, reference, cfg), (1.0, 1.0)))
+    assert np.mean(volumes["nsga2"]) > np.mean(volumes["random"])
+
+
+def random_all(space, target, reference, cfg):
+    """Objective vectors of every loop random search evaluates at this budget."""
+    rng = np.random.default_rng(cfg.seed)
+    genes = space.clip(space.random(cfg.population * cfg.generations, rng))
+    grids = space.decode(genes)
+    return np.column_stack([target.distance(grids, space.spec), 1 - reference.score(grids)])
+
+
+def test_map_elites_covers_more_cells_than_random_sampling(vae, reference):
+    cfg = SearchConfig(algorithm="map-elites", population=50, generations=12, seed=0,
+                       wellformed_weight=1.0, settings={"cells": 12})
+    result = run_search(Objective(vae, None, reference, 1.0), cfg)
+    algo = result.algorithm
+    # random sampling with the same 600 evaluations, binned into the same cells
+    rng = np.random.default_rng(0)
+    grids = vae.decode(vae.clip(vae.random(600, rng)))
+    feats = compute(grids, vae.spec)
+    cells = np.stack([np.minimum(((feats[f] + 1e-6) * 12).astype(int), 11)
+                      for f in ("all.density", "all.syncopation")], axis=1)
+    random_coverage = len(np.unique(cells, axis=0)) / 144
+    assert algo.coverage() > random_coverage
+    elites = algo.elites()
+    # each elite's features fall in its cell, and its fitness is 1 - well-formedness
+    decoded = vae.decode(elites["genotypes"])
+    f = compute(decoded, vae.spec)
+    np.testing.assert_allclose(f["all.density"], elites["measures"][:, 0], atol=1e-6)
+    # pyribs bins [k/12, (k+1)/12) with a 1e-6 tolerance at the lower edge
+    assert (np.minimum(((elites["measures"] + 1e-6) * 12).astype(int), 11) == elites["cells"]).all()
+    np.testing.assert_allclose(1 - reference.score(decoded), elites["fitness"], atol=1e-6)
+    assert algo.qd_score() == pytest.approx(np.sum(1 - elites["fitness"]), rel=1e-5)
+
+
+@pytest.mark.parametrize("algorithm", ["nsga2", "map-elites"])
+def test_pareto_and_qd_runs_resume_exactly(tmp_path, reference, algorithm):
+    space = genotypes.open_space("pca")
+    cfg = SearchConfig(algorithm=algorithm, space="pca", population=12, generations=7,
+                       checkpoint_every=3, seed=2, wellformed_weight=0.1)
+    target = parse_target("density=0.5,syncopation=0.2")
+    straight = run_search(Objective(space, target, reference, 0.1), cfg,
+                          checkpoint=tmp_path / "a.npz")
+
+    def stop(gen, record):
+        if gen == 5:
+            raise KeyboardInterrupt
+    with pytest.raises(KeyboardInterrupt):
+        run_search(Objective(space, target, reference, 0.1), cfg, checkpoint=tmp_path / "b.npz",
+                   on_generation=stop)
+    resumed = run_search(Objective(space, target, reference, 0.1), cfg,
+                         checkpoint=tmp_path / "b.npz", resume=True)
+    np.testing.assert_array_equal(resumed.best_genotypes, straight.best_genotypes)
+    assert [dict(r) for r in resumed.logbook] == [dict(r) for r in straight.logbook]
+
+
+def test_settings_are_checked():
+    with pytest.raises(EvodrumError, match="divisible by 4"):
+        SearchConfig(algorithm="nsga2", population=10)
+    with pytest.raises(EvodrumError, match="unknown feature 'all.loudness'"):
+        SearchConfig(algorithm="map-elites", settings={"features": ("all.density", "all.loudness")})
+    with pytest.raises(EvodrumError, match="2 or 3 distinct features"):
+        SearchConfig(algorithm="map-elites", settings={"features": ("all.density",)})
+
+
+def run_cli(*args):
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+def test_target_nsga2_writes_the_front(tmp_path):
+    out = tmp_path / "run"
+    r = run_cli("target", "--algorithm", "nsga2", "-f", "density=0.9,syncopation=0.8",
+                "-g", "6", "-p", "20", "--out", out)
+    assert r.exit_code == 0, r.output
+    assert "Pareto front" in r.output
+    summary = json.loads((out / "summary.json").read_text())
+    rows = list(csv.DictReader((out / "front.csv").open()))
+    assert len(rows) == len(summary["front"]) >= 1
+    values = np.array([[float(r["distance"]), 1 - float(r["wellformed"])] for r in rows])
+    assert non_dominated(values).all()
+    for r in rows:
+        loop = midi.read_loop(out / r["file"])
+        assert compute(loop)["all.density"][0] == pytest.approx(float(r["all.density"]))
+    from evodrum import plotting
+    assert (out / "front.png").exists() == plotting.available()
+
+
+def test_map_command_makes_an_atlas(tmp_path):
+    out = tmp_path / "atlas"
+    r = run_cli("map", "--features", "hats.density,kick_snare.syncopation", "--space", "vae",
+                "--cells", "8", "-g", "5", "-p", "40", "--out", out)
+    assert r.exit_code == 0, r.output
+    assert "coverage" in r.output and "QD-score" in r.output
+    summary = json.loads((out / "summary.json").read_text())
+    rows = list(csv.DictReader((out / "atlas.csv").open()))
+    assert summary["elites"] == len(rows) == len(list((out / "elites").glob("*.mid"))) > 5
+    assert summary["coverage"] == pytest.approx(len(rows) / 64)
+    for r in rows[:5]:
+        loop = midi.read_loop(out / r["file"])
+        feats = compute(loop)
+        assert feats["hats.density"][0] == pytest.approx(float(r["hats.density"]), abs=1e-4)
+        x, y = (int(c) for c in r["cell"].split(","))
+        assert min(int((feats["hats.density"][0] + 1e-6) * 8), 7) + 1 == x
+        assert min(int((feats["kick_snare.syncopation"][0] + 1e-6) * 8), 7) + 1 == y
+    again = run_cli("map", "--resume", out, "--cells", "4")
+    assert again.exit_code == 1 and "drop --cells" in again.output
+    resumed = run_cli("map", "--resume", out)
+    assert resumed.exit_code == 0, resumed.output
+    assert json.loads((out / "summary.json").read_text())["elites"] == summary["elites"]
