@@ -6,7 +6,7 @@ import numpy as np
 
 from evodrum import display
 from evodrum.cli import main
-from evodrum.cli.model import (_encode, _load, _read, _write, cache_option, corpus_option,
+from evodrum.cli.model import (_encode, _load, _numbered, _read, _write, cache_option, corpus_option,
                                model_option, out_option)
 from evodrum.cli.options import ascii_option, bpm_option, refine_option
 from evodrum.errors import EvodrumError
@@ -105,7 +105,8 @@ def steer(file, attributes, styles, count, window, listing, build, refine_steps,
     what = ", ".join(f"{n} {v:+g}" for n, v in amounts.items())
     titles = [f"steered {i + 1} of {count}: " + ", ".join(
         f"{n} {f * v:+.2g}" for n, v in amounts.items()) for i, f in enumerate(fractions)]
-    _write(folder, "steered", steered, titles, model.spec, bpm, ascii)
+    _write(folder, _numbered("steered", count), steered, titles, model.spec, bpm, ascii,
+           "steered.npz", inputs=[file])
     click.echo(f"\nfeatures ({what}):")
     click.echo(_feature_table(original, encoded, steered, list(amounts), model.spec))
 
