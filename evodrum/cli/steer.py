@@ -6,8 +6,8 @@ import numpy as np
 
 from evodrum import display
 from evodrum.cli import main
-from evodrum.cli.model import (_encode, _load, _numbered, _read, _write, cache_option, corpus_option,
-                               model_option, out_option)
+from evodrum.cli.model import (_encode, _load, _numbered, _read, _write, cache_option,
+                               corpus_option, model_option, out_option)
 from evodrum.cli.options import ascii_option, bpm_option, refine_option
 from evodrum.errors import EvodrumError
 from evodrum.runs import new_run_dir, refuse_if_used
