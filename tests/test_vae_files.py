@@ -198,3 +198,21 @@ def test_shipped_models_load_without_a_corpus_and_credit_the_data():
     pca = vae.load_default_pca()
     assert pca.zdim == 20 and pca.latent_std.shape == (20,)
     assert os.path.getsize(DEFAULT_MODEL) < 4_000_000
+
+
+def test_encoder_input_choice_is_kept_by_the_file_and_changes_what_the_encoder_sees(tmp_path):
+    spec = DEFAULT_SPEC
+    grids = np.zeros((2, *spec.shape), np.float32)
+    grids[:, 0, ::4] = [[0.3], [0.9]]           # same onsets, different velocities
+    for choice in ("velocity", "onsets", "both"):
+        arch = Arch("twohead", spec.shape[0] * spec.steps, hidden=32, zdim=6,
+                    encoder_input=choice)
+        model = DrumModel(init_seeded(arch, 0), spec, {"name": choice})
+        save_model(tmp_path / f"{choice}.pt", model)
+        loaded = vae.load_model(tmp_path / f"{choice}.pt")
+        assert loaded.arch.encoder_input == choice
+        z = loaded.encode(grids)
+        np.testing.assert_array_equal(z, model.encode(grids))
+        assert np.allclose(z[0], z[1]) == (choice == "onsets")
+    with pytest.raises(ValueError, match="encoder input"):
+        Arch(encoder_input="midi")

@@ -15,6 +15,8 @@ from torch import nn
 from torch.nn import functional as F
 
 KINDS = ("twohead", "paper")
+#: What the encoder sees: velocities (the paper), onsets only, or both side by side.
+ENCODER_INPUTS = ("velocity", "onsets", "both")
 
 
 @dataclass(frozen=True)
@@ -26,10 +28,14 @@ class Arch:
     hidden: int = 400
     zdim: int = 20
     velocity_rank: int = 64   # twohead: rank of the velocity head (0 = a full h x inputs layer)
+    encoder_input: str = "velocity"   # one of ENCODER_INPUTS
 
     def __post_init__(self):
         if self.kind not in KINDS:
             raise ValueError(f"unknown model kind {self.kind!r}: use one of {', '.join(KINDS)}")
+        if self.encoder_input not in ENCODER_INPUTS:
+            raise ValueError(f"unknown encoder input {self.encoder_input!r}: use one of "
+                             f"{', '.join(ENCODER_INPUTS)}")
         if min(self.inputs, self.hidden, self.zdim) < 1 or self.velocity_rank < 0:
             raise ValueError("inputs, hidden and zdim must be positive, velocity_rank >= 0")
         if self.kind == "paper" and self.velocity_rank:
@@ -41,7 +47,7 @@ class Arch:
     @classmethod
     def from_dict(cls, d: dict) -> Arch:
         return cls(str(d["kind"]), int(d["inputs"]), int(d["hidden"]), int(d["zdim"]),
-                   int(d.get("velocity_rank", 0)))
+                   int(d.get("velocity_rank", 0)), str(d.get("encoder_input", "velocity")))
 
 
 @dataclass(frozen=True)
@@ -65,7 +71,8 @@ class DrumVAE(nn.Module):
     def __init__(self, arch: Arch):
         super().__init__()
         self.arch = arch
-        self.enc_hidden = nn.Linear(arch.inputs, arch.hidden)
+        width = 2 * arch.inputs if arch.encoder_input == "both" else arch.inputs
+        self.enc_hidden = nn.Linear(width, arch.hidden)
         self.enc_out = nn.Linear(arch.hidden, 2 * arch.zdim)
         self.dec_hidden = nn.Linear(arch.zdim, arch.hidden)
         self.dec_out = nn.Linear(arch.hidden, arch.inputs)
@@ -79,6 +86,9 @@ class DrumVAE(nn.Module):
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Posterior mean and log-variance."""
+        if self.arch.encoder_input != "velocity":
+            hits = (x > 0).to(x.dtype)
+            x = hits if self.arch.encoder_input == "onsets" else torch.cat([hits, x], dim=-1)
         mu, logvar = self.enc_out(F.relu(self.enc_hidden(x))).chunk(2, dim=-1)
         return mu, logvar
 

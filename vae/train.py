@@ -45,6 +45,7 @@ class TrainConfig:
     hidden: int = 400
     zdim: int = 20
     velocity_rank: int = 64
+    encoder_input: str = "velocity"
     beta: float = 1.0
     kl_warmup: int = 0
     free_bits: float = 0.0
@@ -61,7 +62,7 @@ class TrainConfig:
 
     def arch(self, spec: GridSpec) -> Arch:
         return Arch(self.kind, spec.shape[0] * spec.steps, self.hidden, self.zdim,
-                    self.velocity_rank)
+                    self.velocity_rank, self.encoder_input)
 
     def loss_weights(self) -> LossWeights:
         return LossWeights(self.beta, self.kl_warmup, self.free_bits)

@@ -108,6 +108,9 @@ def _numbered(stem: str, n: int, tail: str = "") -> list[str]:
               help="Hidden units in encoder and decoder.")
 @click.option("--velocity-rank", type=click.IntRange(0), default=64, show_default=True,
               help="twohead: rank of the velocity head (0: full layer; low rank decodes faster).")
+@click.option("--encoder-input", type=click.Choice(["velocity", "onsets", "both"]),
+              default="velocity", show_default=True,
+              help="What the encoder sees: velocities (the paper), onsets only, or both.")
 @click.option("--beta", "--lambda", "beta", type=click.FloatRange(0), default=1.0,
               show_default=True, help="Weight of the KL term (the paper's lambda).")
 @click.option("--kl-warmup", type=click.IntRange(0), default=0, show_default=True,
