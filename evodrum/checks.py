@@ -34,7 +34,7 @@ def number(value, what: str, low: float | None = None, high: float | None = None
     too_high = high is not None and (value >= high if high_open else value > high)
     if too_low or too_high:
         raise EvodrumError(f"{what} must be {describe_range(low, high, low_open, high_open)}, "
-                           f"got {value:g}")
+                           f"got {value!r}")
     return value
 
 
@@ -57,8 +57,8 @@ def weight(value, what: str, *, zero: bool = True) -> float:
     """A weight: 0 (when `zero`), or at least MIN_WEIGHT and at most 1e6."""
     value = number(value, what, 0, 1e6)
     if value < MIN_WEIGHT and not (zero and value == 0):
-        floor = f"0 or at least {MIN_WEIGHT:g}" if zero else f"at least {MIN_WEIGHT:g}"
-        raise EvodrumError(f"{what} must be {floor}, got {value:g}")
+        floor = f"0 or at least {MIN_WEIGHT:g}" if zero else f"positive, at least {MIN_WEIGHT:g}"
+        raise EvodrumError(f"{what} must be {floor}, got {value!r}")
     return value
 
 

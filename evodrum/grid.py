@@ -6,6 +6,7 @@ cards and saved grids carry along so features and MIDI export stay right.
 """
 from __future__ import annotations
 
+import numbers
 import re
 from dataclasses import asdict, dataclass
 
@@ -15,6 +16,9 @@ from evodrum.kit import N_ROWS
 
 #: MIDI velocities are 1..127; grids store velocity / 127.
 VELOCITY_LEVELS = 127
+#: The longest grid: 64 bars, and at most 4096 steps (a corpus of them still fits in memory).
+MAX_BARS = 64
+MAX_STEPS = 4096
 
 
 @dataclass(frozen=True)
@@ -26,9 +30,16 @@ class GridSpec:
     steps_per_beat: int = 4
 
     def __post_init__(self):
-        for name in ("bars", "beats_per_bar", "steps_per_beat"):
-            if int(getattr(self, name)) < 1:
-                raise ValueError(f"GridSpec.{name} must be at least 1")
+        """ValueError for a resolution no loop has (0 bars) or that no memory holds."""
+        for name, high in (("bars", MAX_BARS), ("beats_per_bar", 16), ("steps_per_beat", 48)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) \
+                    or not 1 <= value <= high:
+                raise ValueError(f"grid {name.replace('_', ' ')} must be a whole number from 1 "
+                                 f"to {high}, got {value!r}")
+        if self.steps > MAX_STEPS:
+            raise ValueError(f"a grid of {self.steps} steps is more than {MAX_STEPS}: use fewer "
+                             "bars or steps per beat")
 
     @property
     def steps_per_bar(self) -> int:

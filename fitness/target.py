@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from evodrum import checks
 from evodrum.errors import EvodrumError
 from evodrum.grid import DEFAULT_SPEC, GridSpec
 from fitness.features import FEATURE_NAMES, FEATURES, LEVELS, compute
@@ -54,17 +55,13 @@ class Target:
             full = canonical_name(name)
             if full in goals:
                 raise EvodrumError(f"target feature {full} is given twice")
-            if not 0.0 <= float(value) <= 1.0:
-                raise EvodrumError(f"target value for {full} must be within [0, 1], got {value}")
-            goals[full] = float(value)
+            goals[full] = checks.number(value, f"target value for {full}", 0, 1)
         weights = {full: 1.0 for full in goals}
         for name, w in self.weights.items():
             full = canonical_name(name)
             if full not in goals:
                 raise EvodrumError(f"weight given for {full}, which the target does not name")
-            if not float(w) > 0 or not np.isfinite(float(w)):
-                raise EvodrumError(f"weight for {full} must be a positive number, got {w}")
-            weights[full] = float(w)
+            weights[full] = checks.weight(w, f"weight for {full}", zero=False)
         object.__setattr__(self, "goals", goals)
         object.__setattr__(self, "weights", weights)
 

@@ -20,6 +20,7 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
+from evodrum import checks
 from evodrum.atomic import write_text
 from evodrum.errors import EvodrumError
 from evodrum.grid import GridSpec, check_grids
@@ -57,6 +58,16 @@ class TrainConfig:
     threads: int = 2
 
     def __post_init__(self):
+        """Refuse settings no training could use (NaN rates, negative sizes) before it starts."""
+        for name, low, high in (("hidden", 1, 16384), ("zdim", 1, 1024), ("epochs", 1, 100_000),
+                                ("batch_size", 1, 65_536), ("threads", 1, 256),
+                                ("velocity_rank", 0, 4096), ("kl_warmup", 0, 100_000),
+                                ("patience", 0, 100_000)):
+            checks.integer(getattr(self, name), name, low, high)
+        checks.number(self.lr, "lr", 0, 1, low_open=True)
+        checks.number(self.beta, "beta", 0, 1000)
+        checks.number(self.free_bits, "free_bits", 0, 100)
+        checks.seed(self.seed)
         if self.kind == "paper" and self.velocity_rank:
             object.__setattr__(self, "velocity_rank", 0)  # the paper model has no velocity head
 

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
 
-from evodrum import genotypes
+from evodrum import checks, genotypes
 from evodrum.errors import EvodrumError
 
 REPAIRS = ("clip", "penalty")
+#: The most evaluations one search may ask for (population x generations).
+MAX_EVALUATIONS = 10**8
 
 
 @dataclass(frozen=True)
@@ -40,14 +42,12 @@ class SearchConfig:
         cls = algorithm_class(self.algorithm)
         if self.repair not in REPAIRS:
             bad("repair", " or ".join(REPAIRS))
-        if self.population < 4:
-            bad("population", "at least 4")
-        if self.generations < 1:
-            bad("generations", "at least 1")
-        if self.checkpoint_every < 1:
-            bad("checkpoint_every", "at least 1")
-        if self.wellformed_weight < 0 or self.prior_weight < 0:
-            raise EvodrumError("weights must be >= 0")
+        checks.integer(self.population, "population", 4, 100_000)
+        checks.integer(self.generations, "generations", 1, MAX_EVALUATIONS // self.population)
+        checks.seed(self.seed)
+        checks.integer(self.checkpoint_every, "checkpoint_every", 1, 1_000_000)
+        checks.weight(self.wellformed_weight, "wellformed_weight")
+        checks.weight(self.prior_weight, "prior_weight")
         known = {f.name for f in fields(cls.Settings)}
         unknown = sorted(set(self.settings) - known)
         if unknown:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 from deap import tools
 
+from evodrum import checks
 from evodrum.errors import EvodrumError
 from evodrum.search.algorithms.base import Algorithm, Evaluation
 from evodrum.search.algorithms.variation import Variation
@@ -22,11 +23,8 @@ class GASettings(Variation):
 
     def check(self, config) -> None:
         super().check(config)
-        if self.tournsize < 1:
-            raise EvodrumError(f"tournsize must be at least 1, got {self.tournsize!r}")
-        if not 0 <= self.elite < config.population:
-            raise EvodrumError(f"elite must be between 0 and population - 1 "
-                               f"({config.population - 1}), got {self.elite!r}")
+        checks.integer(self.tournsize, "tournsize", 1, config.population)
+        checks.integer(self.elite, "elite", 0, config.population - 1)
 
 
 def seeded_population(space, n: int, sigma: float, rng: np.random.Generator,

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from deap import base, tools
 
-from evodrum import genotypes
+from evodrum import checks, genotypes
 from evodrum.errors import EvodrumError
 
 MUTATIONS = ("gaussian", "flip")
@@ -34,12 +34,11 @@ class Variation:
             raise EvodrumError("mutation 'flip' is the grid space's native operator: use it "
                                "with space grid")
         for name in ("cxpb", "mutpb"):
-            if not 0 <= getattr(self, name) <= 1:
-                raise EvodrumError(f"{name} must be within [0, 1], got {getattr(self, name)!r}")
-        if self.indpb is not None and not 0 < self.indpb <= 1:
-            raise EvodrumError(f"indpb must be within (0, 1], got {self.indpb!r}")
-        if self.sigma <= 0 or self.alpha < 0:
-            raise EvodrumError("sigma must be > 0 and alpha >= 0")
+            checks.number(getattr(self, name), name, 0, 1)
+        if self.indpb is not None:
+            checks.number(self.indpb, "indpb", 0, 1, low_open=True)
+        checks.number(self.sigma, "sigma", 0, 10, low_open=True)
+        checks.number(self.alpha, "alpha", 0, 10)
 
     def gene_probability(self, dim: int) -> float:
         """Per-gene mutation probability for a genotype of `dim` genes."""
