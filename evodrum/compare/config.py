@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
-from evodrum import genotypes
+from evodrum import checks, genotypes
 from evodrum.errors import EvodrumError
 from evodrum.search import algorithms
-from evodrum.search.config import SearchConfig, setting_defaults
+from evodrum.search.config import MAX_EVALUATIONS, SearchConfig, setting_defaults
 from fitness import Target
 
 #: Settings a comparison fixes itself; the [search] table may not override them.
@@ -22,7 +22,9 @@ FIXED = ("space", "algorithm", "population", "generations", "seed")
 TOP_KEYS = ("name", "spaces", "algorithms", "budget", "population", "seeds", "threshold",
             "model", "search", "tasks")
 TASK_KEYS = ("name", "goals", "weights", "source")
-NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
+#: At most this many seeds per (space, algorithm, task) and tasks per comparison.
+MAX_SEEDS = 1000
+MAX_TASKS = 1000
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,9 @@ def load_config(path: str | Path) -> CompareConfig:
         raise EvodrumError(f"{path}: cannot read comparison file ({e.strerror})") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise EvodrumError(f"{path}: not valid TOML ({e})") from None
+    except RecursionError:
+        raise EvodrumError(f"{path}: {_deepest_key(path)} is nested too deeply (tables or "
+                           "lists inside each other hundreds of levels down)") from None
     try:
         return parse_config(data, default_name=path.stem)
     except EvodrumError as e:
@@ -103,16 +108,16 @@ def parse_config(data: dict, default_name: str = "comparison") -> CompareConfig:
     _no_unknown(data, TOP_KEYS, "top-level key")
     search, by_space = _search_tables(data.get("search", {}))
     config = CompareConfig(
-        name=_name(data.get("name", default_name), "name"),
+        name=checks.name(data.get("name", default_name), "name"),
         tasks=_tasks(data.get("tasks")),
         spaces=_choices(data.get("spaces", list(CompareConfig.spaces)), genotypes.names(),
                         "spaces"),
         algorithms=_choices(data.get("algorithms", list(CompareConfig.algorithms)),
                             algorithms.names(), "algorithms"),
-        budget=_integer(data.get("budget", 10_000), "budget", 1),
-        population=_integer(data.get("population", 100), "population", 4),
-        seeds=_integer(data.get("seeds", 30), "seeds", 1),
-        threshold=_number(data.get("threshold", 0.02), "threshold"),
+        budget=checks.integer(data.get("budget", 10_000), "budget", 1, MAX_EVALUATIONS),
+        population=checks.integer(data.get("population", 100), "population", 4, 100_000),
+        seeds=checks.integer(data.get("seeds", 30), "seeds", 1, MAX_SEEDS),
+        threshold=checks.number(data.get("threshold", 0.02), "threshold", 0, 1),
         model=_optional_text(data.get("model"), "model"),
         search=search, search_by_space=by_space)
     if config.budget < config.population:
@@ -136,23 +141,16 @@ def _no_unknown(table: dict, allowed, what: str) -> None:
         raise EvodrumError(f"unknown {what} {unknown[0]!r} (allowed: {', '.join(allowed)})")
 
 
-def _name(value, key: str) -> str:
-    if not isinstance(value, str) or not NAME_PATTERN.fullmatch(value):
-        raise EvodrumError(f"{key} must be letters, digits, '-' or '_' (used in file names), "
-                           f"got {value!r}")
-    return value
+def _deepest_key(path: Path) -> str:
+    """The key whose value opens the most brackets, for a file too deep to parse."""
+    best, depth = "a value", 0
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        key = re.match(r"\s*([^=\s\[{]+)\s*=", line)
+        if key and line.count("[") + line.count("{") > depth:
+            best, depth = f"key {key.group(1)!r}", line.count("[") + line.count("{")
+    return best
 
 
-def _integer(value, key: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise EvodrumError(f"{key} must be an integer >= {minimum}, got {value!r}")
-    return value
-
-
-def _number(value, key: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
-        raise EvodrumError(f"{key} must be a number within [0, 1], got {value!r}")
-    return float(value)
 
 
 def _optional_text(value, key: str) -> str | None:
@@ -211,12 +209,14 @@ def _tasks(value) -> tuple[Task, ...]:
     if not isinstance(value, list) or not value:
         raise EvodrumError("no tasks: add [[tasks]] tables with name and goals "
                            "(e.g. goals = { density = 0.4 })")
+    if len(value) > MAX_TASKS:
+        raise EvodrumError(f"tasks: {len(value)} tasks, more than {MAX_TASKS}")
     tasks = []
     for i, t in enumerate(value, 1):
         if not isinstance(t, dict):
             raise EvodrumError(f"task {i} must be a [[tasks]] table")
         _no_unknown(t, TASK_KEYS, f"key in task {i}")
-        name = _name(t.get("name"), f"task {i} name")
+        name = checks.name(t.get("name"), f"task {i} name")
         goals, weights = t.get("goals"), t.get("weights", {})
         if not isinstance(goals, dict) or not isinstance(weights, dict):
             raise EvodrumError(f"task {name}: goals (and weights) must be tables such as "
