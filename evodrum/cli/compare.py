@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from evodrum.cli import main
+from evodrum.cli.options import SEED
 from evodrum.errors import EvodrumError
 from evodrum.text import count
 
@@ -35,7 +36,7 @@ def _clock(seconds: float) -> str:
 @click.option("--make-tasks", type=click.IntRange(1), metavar="N", default=None,
               help="Print N [[tasks]] tables whose targets are held-out corpus loops, and exit.")
 @click.option("--corpus", default=None, help="Corpus for --make-tasks [default: groove].")
-@click.option("--task-seed", type=int, default=0, show_default=True,
+@click.option("--task-seed", type=SEED, default=0, show_default=True,
               help="Which held-out windows --make-tasks draws.")
 @click.option("--json", "as_json", is_flag=True,
               help="Print the summary as one JSON document on stdout (progress goes to stderr).")

@@ -41,7 +41,7 @@ def data():
 @click.option("--name", help="Corpus name: letters, digits, '-' or '_' [default: the folder's "
                              "name, e.g. groove].")
 @grid_option
-@click.option("--hop", "hop_bars", type=click.IntRange(1), default=1, show_default=True,
+@click.option("--hop", "hop_bars", type=click.IntRange(1, 1024), default=1, show_default=True,
               help="Bars between the starts of windows cut from long performances.")
 @click.option("--min-hits", type=click.IntRange(0), default=8, show_default=True,
               help="Drop windows with fewer hits than this.")

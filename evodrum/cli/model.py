@@ -15,7 +15,7 @@ import numpy as np
 from evodrum import display, text
 from evodrum.atomic import atomic_path
 from evodrum.cli import main
-from evodrum.cli.options import ascii_option, bpm_option, refine_option
+from evodrum.cli.options import SEED, Number, ascii_option, bpm_option, refine_option
 from evodrum.errors import EvodrumError
 from evodrum.runs import claim_run_dir, new_run_dir, refuse_if_used
 
@@ -25,7 +25,7 @@ model_option = click.option(
 out_option = click.option(
     "--out", type=click.Path(file_okay=False), default=None,
     help="Folder for the results [default: a new folder under runs/].")
-seed_option = click.option("--seed", type=int, default=None,
+seed_option = click.option("--seed", type=SEED, default=None,
                            help="Random seed, for a repeatable result.")
 corpus_option = click.option(
     "--corpus", "corpus_name", default=None,
@@ -102,31 +102,31 @@ def _numbered(stem: str, n: int, tail: str = "") -> list[str]:
               show_default=True,
               help="twohead: separate hit and velocity heads (clean hits); paper: McDermott "
                    "(2018), one sigmoid per cell; pca: the linear baseline (writes pca.npz).")
-@click.option("-z", "--zdim", type=click.IntRange(1), default=20, show_default=True,
+@click.option("-z", "--zdim", type=click.IntRange(1, 1024), default=20, show_default=True,
               help="Latent dimensions.")
-@click.option("--hidden", type=click.IntRange(1), default=400, show_default=True,
+@click.option("--hidden", type=click.IntRange(1, 16384), default=400, show_default=True,
               help="Hidden units in encoder and decoder.")
-@click.option("--velocity-rank", type=click.IntRange(0), default=64, show_default=True,
+@click.option("--velocity-rank", type=click.IntRange(0, 4096), default=64, show_default=True,
               help="twohead: rank of the velocity head (0: full layer; low rank decodes faster).")
 @click.option("--encoder-input", type=click.Choice(["velocity", "onsets", "both"]),
               default="velocity", show_default=True,
               help="What the encoder sees: velocities (the paper), onsets only, or both.")
-@click.option("--beta", "--lambda", "beta", type=click.FloatRange(0), default=1.0,
+@click.option("--beta", "--lambda", "beta", type=Number(0, 1000), default=1.0,
               show_default=True, help="Weight of the KL term (the paper's lambda).")
-@click.option("--kl-warmup", type=click.IntRange(0), default=0, show_default=True,
+@click.option("--kl-warmup", type=click.IntRange(0, 100_000), default=0, show_default=True,
               help="Epochs over which the KL weight ramps up from 0.")
-@click.option("--free-bits", type=click.FloatRange(0), default=0.0, show_default=True,
+@click.option("--free-bits", type=Number(0, 100), default=0.0, show_default=True,
               help="Nats per latent dimension the KL term does not charge for.")
-@click.option("--epochs", type=click.IntRange(1), default=None,
+@click.option("--epochs", type=click.IntRange(1, 100_000), default=None,
               help="Epochs to train [default: 300; with --resume: the run's own].")
-@click.option("--batch-size", type=click.IntRange(1), default=128, show_default=True)
-@click.option("--lr", type=click.FloatRange(0, min_open=True), default=1e-3, show_default=True,
+@click.option("--batch-size", type=click.IntRange(1, 65_536), default=128, show_default=True)
+@click.option("--lr", type=Number(0, 1, low_open=True), default=1e-3, show_default=True,
               help="Adam learning rate.")
-@click.option("--seed", type=int, default=0, show_default=True,
+@click.option("--seed", type=SEED, default=0, show_default=True,
               help="Seed for weights, shuffling and noise: the same seed repeats a run exactly.")
-@click.option("--patience", type=click.IntRange(0), default=0, show_default=True,
+@click.option("--patience", type=click.IntRange(0, 100_000), default=0, show_default=True,
               help="Stop after this many epochs without a better validation loss (0: never).")
-@click.option("--threads", type=click.IntRange(1), default=2, show_default=True,
+@click.option("--threads", type=click.IntRange(1, 256), default=2, show_default=True,
               help="torch threads used for training.")
 @click.option("--threshold", type=click.Choice(["density", "f1", "half"]), default=None,
               help="How hit thresholds are set after training: density (per row, samples "
@@ -233,31 +233,80 @@ def _epoch_line(row: dict) -> str:
 
 # --- using a model -----------------------------------------------------------
 
+#: Up to this many samples are drawn on screen and written one MIDI file each.
+MANY_LOOPS = 16
+#: The most loops one `sample` call draws (100,000 loops: 230 MB of grids).
+MAX_SAMPLES = 100_000
+#: Loops decoded per step of the progress bar.
+SAMPLE_BATCH = 1024
+
+
 @main.command()
-@click.option("-n", "count", type=click.IntRange(1), default=4, show_default=True,
-              help="How many loops.")
-@click.option("--temperature", type=click.FloatRange(0), default=1.0, show_default=True,
+@click.option("-n", "count", type=click.IntRange(1, MAX_SAMPLES), default=4, show_default=True,
+              help=f"How many loops (up to {MAX_SAMPLES:,}; more than {MANY_LOOPS} go to one "
+                   "grid file with a summary on screen).")
+@click.option("--temperature", type=Number(0, 10), default=1.0, show_default=True,
               help="Scale of the prior: below 1 more typical loops, above 1 wilder ones.")
+@click.option("--midi-files/--no-midi-files", default=None,
+              help=f"One MIDI file per loop [default: for up to {MANY_LOOPS} loops].")
 @seed_option
 @model_option
 @out_option
 @bpm_option
 @ascii_option
-def sample(count, temperature, seed, model_path, out, bpm, ascii):
+def sample(count, temperature, midi_files, seed, model_path, out, bpm, ascii):
     """Draw loops from the model's prior and write them as MIDI files.
+
+    More than 16 loops are written to one grid file (samples.npz; play one with
+    `evodrum play FOLDER/samples.npz --index N`, or convert them with `evodrum
+    convert`) with a summary on screen instead of a grid each.
 
     \b
     Example:
       evodrum sample -n 8 --temperature 0.8
       evodrum sample --model runs/train-20260101-120000 --seed 3
+      evodrum sample -n 10000 --seed 1       # one grid file and a summary
     """
     model = _load(model_path)
-    grids = model.sample(count, temperature, np.random.default_rng(seed))
     folder = new_run_dir("sample", out)
-    titles = [f"sample {i + 1} of {count} ({model.name}, temperature {temperature})"
-              for i in range(count)]
-    _write(folder, _numbered("sample", count), grids, titles, model.spec, bpm, ascii,
-           "samples.npz")
+    if count <= MANY_LOOPS and midi_files is not False:
+        grids = model.sample(count, temperature, np.random.default_rng(seed))
+        titles = [f"sample {i + 1} of {count} ({model.name}, temperature {temperature})"
+                  for i in range(count)]
+        _write(folder, _numbered("sample", count), grids, titles, model.spec, bpm, ascii,
+               "samples.npz")
+        return
+    _sample_many(model, count, temperature, seed, folder, bpm, bool(midi_files))
+
+
+def _sample_many(model, count: int, temperature: float, seed, folder: Path, bpm: float,
+                 midi_files: bool) -> None:
+    """Many samples: decoded in batches under a progress bar, one grid file, a summary."""
+    from evodrum import gridfile, midi
+    from evodrum.outpaths import Outputs
+    z = model.sample_latent(count, temperature, np.random.default_rng(seed))
+    grids = np.empty((count, *model.spec.shape), np.float32)
+    with click.progressbar(range(0, count, SAMPLE_BATCH), label="decoding",
+                           file=sys.stderr) as starts:
+        for start in starts:
+            grids[start:start + SAMPLE_BATCH] = model.decode(z[start:start + SAMPLE_BATCH])
+    outputs = Outputs()
+    npz = gridfile.save_grids(outputs.derived(folder / "samples.npz"), grids, model.spec)
+    if midi_files:
+        with click.progressbar(enumerate(grids), length=count, label="writing MIDI",
+                               file=sys.stderr) as items:
+            for i, g in items:
+                midi.write_midi(outputs.derived(folder / f"sample_{i + 1:06d}.mid"), g,
+                                model.spec, bpm)
+    hits = (grids > 0).sum(axis=(1, 2))
+    distinct = len(np.unique(np.packbits(grids > 0, axis=-1).reshape(count, -1), axis=0))
+    low, mid, high = np.percentile(hits, [5, 50, 95])
+    click.echo(f"{count:,} loops from {model.name} (temperature {temperature}): {distinct:,} "
+               f"distinct hit patterns; hits per loop 5/50/95%: {low:.0f} / {mid:.0f} / "
+               f"{high:.0f}")
+    made = f"{count:,} MIDI files and " if midi_files else ""
+    click.echo(f"wrote {made}{npz} ({count:,} grids of {model.spec.describe()}); listen to "
+               f"one with: evodrum play {npz} --index 1")
 
 
 @main.command()
@@ -294,7 +343,7 @@ def reconstruct(file, window, refine_steps, model_path, out, bpm, ascii):
 @main.command()
 @click.argument("file_a", type=click.Path(dir_okay=False))
 @click.argument("file_b", type=click.Path(dir_okay=False))
-@click.option("--steps", type=click.IntRange(2), default=6, show_default=True,
+@click.option("--steps", type=click.IntRange(2, 256), default=6, show_default=True,
               help="Loops from A to B, both ends included.")
 @click.option("--method", type=click.Choice(["slerp", "lerp", "both"]), default="both",
               show_default=True, help="Spherical, linear, or both interpolations.")
@@ -385,9 +434,9 @@ def _encoding_json(file: str, model, encoding, npy: str | None) -> dict:
 
 @main.command()
 @click.argument("file", type=click.Path(dir_okay=False))
-@click.option("-n", "count", type=click.IntRange(1), default=8, show_default=True,
+@click.option("-n", "count", type=click.IntRange(1, 1000), default=8, show_default=True,
               help="How many variations.")
-@click.option("--amount", type=click.FloatRange(0), default=0.3, show_default=True,
+@click.option("--amount", type=Number(0, 10), default=0.3, show_default=True,
               help="Step size, in prior standard deviations per latent dimension.")
 @click.option("--window", type=click.IntRange(1), default=1, show_default=True,
               help="Which window of a long performance.")
@@ -471,10 +520,10 @@ def evaluate(model_paths, corpus_name, cache_dir, samples, seed, notes, refineme
 @main.command("paper-report")
 @corpus_option
 @cache_option
-@click.option("--epochs", type=click.IntRange(1), default=60, show_default=True,
+@click.option("--epochs", type=click.IntRange(1, 100_000), default=60, show_default=True,
               help="Epochs for each of the report's trainings (the paper: 300).")
-@click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--threads", type=click.IntRange(1), default=2, show_default=True,
+@click.option("--seed", type=SEED, default=0, show_default=True)
+@click.option("--threads", type=click.IntRange(1, 256), default=2, show_default=True,
               help="torch threads per training (1 is steadier on a busy machine).")
 @out_option
 def paper_report(corpus_name, cache_dir, epochs, seed, threads, out):

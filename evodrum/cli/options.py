@@ -3,7 +3,44 @@ from __future__ import annotations
 
 import click
 
+from evodrum import checks
+from evodrum.errors import EvodrumError
 from evodrum.grid import PRESETS, parse_spec
+
+
+class Number(click.ParamType):
+    """A finite number within bounds (nan and inf refused), checked by evodrum.checks."""
+
+    name = "number"
+
+    def __init__(self, low=None, high=None, *, low_open=False, high_open=False):
+        self.bounds = dict(low=low, high=high, low_open=low_open, high_open=high_open)
+
+    def convert(self, value, param, ctx):
+        try:
+            value = float(value) if isinstance(value, str) else value
+            return checks.number(value, "value", **self.bounds)
+        except ValueError:
+            self.fail(f"{value!r} is not a number", param, ctx)
+        except EvodrumError as e:
+            self.fail(str(e).removeprefix("value "), param, ctx)
+
+
+class Seed(click.ParamType):
+    """A random seed: a whole number from 0 to 2^64 - 1 (what numpy and torch take)."""
+
+    name = "seed"
+
+    def convert(self, value, param, ctx):
+        try:
+            return checks.seed(int(value) if isinstance(value, str) else value, "value")
+        except ValueError:
+            self.fail(f"{value!r} is not a whole number", param, ctx)
+        except EvodrumError as e:
+            self.fail(str(e).removeprefix("value "), param, ctx)
+
+
+SEED = Seed()
 
 
 def _spec(ctx, param, value):
@@ -59,7 +96,7 @@ ascii_option = click.option(
     "--ascii", is_flag=True, help="Draw grids with plain ASCII glyphs.")
 
 bpm_option = click.option(
-    "--bpm", type=click.FloatRange(20, 400), default=120.0, show_default=True,
+    "--bpm", type=Number(20, 400), default=120.0, show_default=True,
     help="Tempo in quarter-note beats per minute.")
 
 refine_option = click.option(

@@ -7,6 +7,8 @@ import click
 
 from evodrum.cli import main
 from evodrum.cli.options import (
+    SEED,
+    Number,
     algorithm_option,
     ascii_option,
     bpm_option,
@@ -31,20 +33,22 @@ def _progress_line(record: dict | None) -> str:
               help="Match the features of this loop (values from --features override).")
 @space_option
 @algorithm_option
-@click.option("--generations", "-g", type=click.IntRange(1), default=100, show_default=True)
-@click.option("--population", "-p", type=click.IntRange(4), default=100, show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True,
+@click.option("--generations", "-g", type=click.IntRange(1, 1_000_000), default=100,
+              show_default=True)
+@click.option("--population", "-p", type=click.IntRange(4, 100_000), default=100,
+              show_default=True)
+@click.option("--seed", type=SEED, default=0, show_default=True,
               help="Random seed: the same command and seed give the same loops.")
-@click.option("--sigma", type=click.FloatRange(0, min_open=True), default=0.3, show_default=True,
+@click.option("--sigma", type=Number(0, 10, low_open=True), default=0.3, show_default=True,
               help="Gaussian mutation step in genotype units (latent spaces: prior std).")
-@click.option("--indpb", type=click.FloatRange(0, 1, min_open=True), default=None,
+@click.option("--indpb", type=Number(0, 1, low_open=True), default=None,
               help="Per-gene mutation probability [default: 4 / genotype length].")
 @click.option("--mutation", type=click.Choice(["gaussian", "flip"]), default="gaussian",
               show_default=True, help="'flip' is the grid space's native bit-flip operator.")
 @click.option("--repair", type=click.Choice(["clip", "penalty"]), default="clip",
               show_default=True, help="Keep latent genotypes within +-3 by clipping, or by a "
                                       "fitness penalty for leaving the prior's bulk.")
-@click.option("--wellformed", "wellformed_weight", type=click.FloatRange(0), default=0.1,
+@click.option("--wellformed", "wellformed_weight", type=Number(0, 1e6), default=0.1,
               show_default=True, help="Weight of the second objective: stay like real "
                                       "drumming (0 = match the target only).")
 @click.option("--seed-loops", multiple=True, type=click.Path(dir_okay=False),
