@@ -57,7 +57,7 @@ def test_bounds_and_their_messages():
 ])
 def test_search_config_refuses_bad_numbers(settings, message):
     with pytest.raises(EvodrumError, match=message.replace("[", r"\[").replace("]", r"\]")):
-        SearchConfig(**settings)
+        SearchConfig.from_options(**settings)
 
 
 @pytest.mark.parametrize("settings, message", [

@@ -12,7 +12,7 @@ from click.core import ParameterSource
 
 from evodrum.cli import main
 from evodrum.cli.listen import listening_options
-from evodrum.cli.options import ascii_option, bpm_option, space_option
+from evodrum.cli.options import SEED, Number, ascii_option, bpm_option, space_option
 from evodrum.errors import EvodrumError
 from evodrum.interactive.commands import KEYS
 from evodrum.resume import refuse_changed_options
@@ -58,11 +58,11 @@ Examples:
               help="Loops per generation.")
 @click.option("--fresh", type=click.IntRange(0), default=1, show_default=True,
               help="New loops from the prior in every generation, to keep exploring.")
-@click.option("--adventure", type=click.FloatRange(0, 10, min_open=True), default=0.3,
+@click.option("--adventure", type=Number(0, 10, low_open=True), default=0.3,
               show_default=True, help="How far variations stray from their parents: Gaussian "
               "mutation in prior standard deviations (0.1 subtle, 1 wild). Change it during "
               "the session with 'a X'.")
-@click.option("--blend", type=click.FloatRange(0, 1), default=0.5, show_default=True,
+@click.option("--blend", type=Number(0, 1), default=0.5, show_default=True,
               help="Share of children that blend two liked loops (the rest vary one).")
 @click.option("--keep-favourites/--no-keep-favourites", default=True, show_default=True,
               help="Elitism: favourites join every next generation unchanged.")
@@ -71,7 +71,7 @@ Examples:
               help="VAE model file or training run folder [default: the shipped model].")
 @click.option("--seed-loops", multiple=True, type=click.Path(exists=True, dir_okay=False),
               metavar="FILE.mid", help="Start from your own loops (repeat for several).")
-@click.option("--seed", type=int, default=None,
+@click.option("--seed", type=SEED, default=None,
               help="Random seed: the same seed and ratings give the same loops [default: new].")
 @click.option("--resume", type=click.Path(exists=True), default=None, metavar="SESSION",
               help="Continue a session (its folder or session.json) where you stopped.")
