@@ -8,7 +8,6 @@ import numpy as np
 from deap import tools
 
 from evodrum import checks
-from evodrum.errors import EvodrumError
 from evodrum.search.algorithms.base import Algorithm, Evaluation
 from evodrum.search.algorithms.variation import Variation
 from evodrum.search.individuals import clone, individuals
