@@ -161,16 +161,16 @@ def test_many_samples_go_to_one_grid_file_with_a_summary(tmp_path):
     out = tmp_path / "many"
     r = CliRunner().invoke(main, ["sample", "-n", "2000", "--seed", "3", "--out", str(out)])
     assert r.exit_code == 0, r.output
-    assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == ["sample.npz"]
+    assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == ["samples.npz"]
     assert "2,000 loops" in r.output and "distinct hit patterns" in r.output
     assert len(r.output.splitlines()) < 10          # a summary, not 2,000 grids
     from evodrum.gridfile import load_grids
     from evodrum.grid import DEFAULT_SPEC
-    grids, _ = load_grids(out / "sample.npz", DEFAULT_SPEC)
+    grids, _ = load_grids(out / "samples.npz", DEFAULT_SPEC)
     assert grids.shape == (2000, 9, 64) and (grids > 0).sum(axis=(1, 2)).min() > 0
     small = CliRunner().invoke(main, ["sample", "-n", "3", "--seed", "3", "--out",
                                       str(tmp_path / "few")])
     assert small.exit_code == 0, small.output
-    few, _ = load_grids(tmp_path / "few" / "sample.npz", DEFAULT_SPEC)
+    few, _ = load_grids(tmp_path / "few" / "samples.npz", DEFAULT_SPEC)
     np.testing.assert_array_equal(few > 0, grids[:3] > 0)   # the same seed, the same loops
     np.testing.assert_allclose(few, grids[:3], atol=1e-6)   # (batched decoding: float noise)
