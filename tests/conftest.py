@@ -93,3 +93,20 @@ def heldout_loop_file(tmp_path, groove_corpus):
     path = tmp_path / "mine.mid"
     midi.write_midi(path, groove_corpus.split_grids("test")[100], groove_corpus.spec, 100)
     return path
+
+
+class _CodeOnLoad:
+    """Unpickling this runs code: it creates the marker file (the proof a loader ran it)."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+@pytest.fixture
+def malicious(tmp_path):
+    """(marker path, object whose unpickling would create the marker) for load-path audits."""
+    marker = tmp_path / "code-ran"
+    return marker, _CodeOnLoad(marker)
