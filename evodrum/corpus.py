@@ -23,13 +23,13 @@ import stat
 import zipfile
 from collections import Counter
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from evodrum import atomic, checks
+from evodrum.lifetime import worker_pool
 from evodrum.errors import EvodrumError
 from evodrum.grid import DEFAULT_SPEC, GridSpec, from_midi_velocity, to_midi_velocity
 from evodrum.kit import KIT_VERSION
@@ -291,7 +291,7 @@ def build_corpus(source_dir: str | os.PathLike, spec: GridSpec = DEFAULT_SPEC, *
     jobs = [(str(root / s.file), settings) for s in readable]
     workers = max(1, min(workers or os.cpu_count() or 1, len(jobs) or 1))
     results = {}
-    with ProcessPoolExecutor(workers) if workers > 1 else _Serial() as pool:
+    with worker_pool(workers) if workers > 1 else _Serial() as pool:
         for i, (src, res) in enumerate(zip(readable, pool.map(_process, jobs, chunksize=16))):
             results[src.file] = res
             if progress:

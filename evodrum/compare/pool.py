@@ -9,22 +9,24 @@ from __future__ import annotations
 
 import multiprocessing
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 
 from evodrum.compare import runner
 from evodrum.compare.config import CompareConfig, RunKey
+from evodrum.lifetime import worker_pool
 from evodrum.runtime import single_thread, single_threaded_environment
 
 
 def run_on_pool(config: CompareConfig, keys: list[RunKey], workers: int,
                 on_result: Callable[[RunKey, dict], None]) -> None:
-    """Run `keys` on `workers` processes; `on_result(key, record)` as each one finishes."""
+    """Run `keys` on `workers` processes; `on_result(key, record)` as each one finishes.
+
+    Workers end with this process (killed or Ctrl-C): finished runs are already saved,
+    and running ones are redone by the next `evodrum compare` on the folder.
+    """
     context = multiprocessing.get_context("spawn")
-    with single_threaded_environment():
-        pool = ProcessPoolExecutor(workers, mp_context=context, initializer=single_thread)
-        try:
-            futures = {pool.submit(runner.run_one, config, key): key for key in keys}
-            for future in as_completed(futures):
-                on_result(futures[future], future.result())
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+    with single_threaded_environment(), \
+            worker_pool(workers, mp_context=context, initializer=single_thread) as pool:
+        futures = {pool.submit(runner.run_one, config, key): key for key in keys}
+        for future in as_completed(futures):
+            on_result(futures[future], future.result())

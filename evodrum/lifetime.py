@@ -1,0 +1,66 @@
+"""Worker processes that end with their parent, and a pool that stops them on Ctrl-C.
+
+A process-pool worker blocks on its task queue, so when its parent is killed
+(SIGKILL, an out-of-memory kill) it would wait forever as an orphan. Each worker
+asks Linux to send it SIGKILL when the parent dies (prctl PR_SET_PDEATHSIG) and
+also watches its parent's pid once a second (other systems, and a parent that
+died before the request). Workers ignore Ctrl-C: the parent takes it, stops the
+pool and says what was saved.
+"""
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import ctypes.util
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+
+PR_SET_PDEATHSIG = 1
+WATCH_SECONDS = 1.0
+
+
+def end_with_parent(parent_pid: int) -> None:
+    """Make this process exit when `parent_pid` does (call it first thing in a worker)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+            libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent_pid:
+        os._exit(1)
+
+    def watch():
+        while os.getppid() == parent_pid:
+            time.sleep(WATCH_SECONDS)
+        os._exit(1)
+    threading.Thread(target=watch, name="end-with-parent", daemon=True).start()
+
+
+def _start_worker(parent_pid: int, initializer: Callable[[], None] | None) -> None:
+    end_with_parent(parent_pid)
+    if initializer is not None:
+        initializer()
+
+
+@contextlib.contextmanager
+def worker_pool(workers: int, *, mp_context=None,
+                initializer: Callable[[], None] | None = None) -> Iterator[ProcessPoolExecutor]:
+    """A ProcessPoolExecutor whose workers end with this process, and which is stopped
+    at once (running tasks killed, queued ones dropped) when the block is left by an
+    exception such as KeyboardInterrupt."""
+    pool = ProcessPoolExecutor(workers, mp_context=mp_context, initializer=_start_worker,
+                               initargs=(os.getpid(), initializer))
+    try:
+        yield pool
+    except BaseException:
+        for process in list((getattr(pool, "_processes", None) or {}).values()):
+            with contextlib.suppress(OSError):
+                process.terminate()
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)

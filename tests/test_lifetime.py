@@ -1,0 +1,110 @@
+"""Worker processes end with their parent: after SIGKILL or Ctrl-C of `evodrum compare`
+(and of `data build`), no worker stays behind as an orphan."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from evodrum.lifetime import worker_pool
+
+REPO = Path(__file__).resolve().parents[1]
+LONG = ('name = "long"\nspaces = ["grid"]\nalgorithms = ["ga"]\nbudget = 2000000\n'
+        'population = 100\nseeds = 4\n[[tasks]]\nname = "t"\ngoals = { density = 0.4 }\n')
+
+
+def descendants(pid: int) -> set[int]:
+    """Every living process below `pid` (by parent links in /proc)."""
+    parents = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if fields[0] != "Z":
+                parents[int(entry.name)] = int(fields[1])
+    found, frontier = set(), {pid}
+    while frontier:
+        frontier = {p for p, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return found
+
+
+def alive(pids) -> set[int]:
+    out = set()
+    for pid in pids:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if state != "Z":
+            out.add(pid)
+    return out
+
+
+def wait_for(condition, seconds: float):
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.1)
+    return condition()
+
+
+def start_compare(tmp_path):
+    config = tmp_path / "long.toml"
+    config.write_text(LONG)
+    env = dict(os.environ, PYTHONPATH=str(REPO), EVODRUM_RUNS=str(tmp_path / "runs"))
+    proc = subprocess.Popen([sys.executable, "-m", "evodrum", "compare", str(config),
+                             "--workers", "2", "--no-plots"], cwd=tmp_path, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            start_new_session=True)
+    workers = wait_for(lambda: len(descendants(proc.pid)) >= 2 and descendants(proc.pid), 60)
+    assert workers and len(workers) >= 2, "compare started no workers"
+    time.sleep(1.0)                        # let the workers start their first runs
+    return proc, descendants(proc.pid)
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads processes from /proc")
+def test_workers_end_when_compare_is_killed(tmp_path):
+    proc, workers = start_compare(tmp_path)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=10)
+    left = wait_for(lambda: not alive(workers), 10)
+    assert left, f"orphaned workers: {alive(workers)}"
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads processes from /proc")
+def test_ctrl_c_stops_compare_and_its_workers(tmp_path):
+    proc, workers = start_compare(tmp_path)
+    os.killpg(proc.pid, signal.SIGINT)     # what the terminal sends on Ctrl-C
+    try:
+        _, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 130 and "Traceback" not in err.decode(), err.decode()[-2000:]
+    assert wait_for(lambda: not alive(workers), 10), f"left behind: {alive(workers)}"
+
+
+def _sleep(seconds):
+    time.sleep(seconds)
+    return os.getpid()
+
+
+def test_a_pool_left_by_an_exception_stops_its_workers_at_once():
+    start = time.monotonic()
+    with pytest.raises(KeyboardInterrupt), worker_pool(2) as pool:
+        futures = [pool.submit(_sleep, 30) for _ in range(4)]
+        time.sleep(0.5)
+        workers = set(pool._processes)
+        raise KeyboardInterrupt
+    assert time.monotonic() - start < 15 and not alive(workers)
+    assert all(f.cancelled() or f.done() for f in futures)
