@@ -29,7 +29,8 @@ def _clock(seconds: float) -> str:
               help="Local worker processes [default: all cores].")
 @click.option("--scheduler", metavar="ADDRESS", default=None,
               help="Run on a Dask distributed cluster instead, e.g. tcp://10.0.0.5:8786 "
-                   "(needs the dask extra on this machine and the workers).")
+                   "(needs the dask extra on this machine and the workers). Only use a "
+                   "cluster you trust: Dask moves tasks and results with pickle.")
 @click.option("--report-only", is_flag=True,
               help="Rewrite the report from the finished runs without running any.")
 @click.option("--no-plots", is_flag=True, help="Skip the PNG figures (terminal grids instead).")

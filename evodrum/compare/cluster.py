@@ -9,9 +9,16 @@ A search draws from the `random` module (DEAP's operators do), while a worker's
 event-loop thread draws from it too (Dask sizes messages with `random.sample`).
 So that a run stays a pure function of its inputs, each thread of a worker process
 gets its own `random` stream (`isolate_random_streams`).
+
+Trust: Dask moves tasks and results between the client, the scheduler and the
+workers with pickle, so whoever runs the scheduler or a worker can run code on
+this machine (and this machine's tasks run code on theirs). Connect only to a
+cluster you control. Results come back as JSON text, checked to be a run record,
+so that what evodrum itself reads from the cluster is plain data.
 """
 from __future__ import annotations
 
+import json
 import random
 import threading
 import uuid
@@ -59,12 +66,25 @@ def isolate_random_streams() -> None:
         setattr(random, name, dispatcher(name))
 
 
-def run_serially(config: CompareConfig, key: RunKey) -> dict:
-    """The task a Dask worker runs: one search at a time, on its own random stream."""
+def run_serially(config: CompareConfig, key: RunKey) -> str:
+    """The task a Dask worker runs: one search at a time, on its own random stream; the
+    run's record comes back as JSON text (plain data, not a pickled object)."""
     with _SEARCH_LOCK:
         isolate_random_streams()
         single_thread()
-        return runner.run_one(config, key)
+        return json.dumps(runner.run_one(config, key))
+
+
+def _record(key: RunKey, text) -> dict:
+    """A worker's JSON result as a run record; EvodrumError for anything else."""
+    try:
+        record = json.loads(text) if isinstance(text, str) else None
+    except (ValueError, RecursionError):
+        record = None
+    if not isinstance(record, dict):
+        raise EvodrumError(f"run {key.label}: the Dask worker sent back something other "
+                           "than a run record")
+    return record
 
 
 def connect(address: str, timeout: float = 10.0):
@@ -92,7 +112,7 @@ def run_on_dask(config: CompareConfig, keys: list[RunKey], client,
                    for key in keys}
         try:
             for future in as_completed(futures):
-                on_result(futures[future], future.result())
+                on_result(futures[future], _record(futures[future], future.result()))
         except BaseException:
             client.cancel(list(futures))
             raise
