@@ -50,7 +50,8 @@ def test_doctor_on_this_machine_finds_fluidsynth_and_its_soundfont(no_sounddevic
     for name in ("python", "torch", "shipped VAE", "shipped PCA-20", "well-formedness reference",
                  "built-in kit", "fluidsynth", "FluidSynth test render"):
         assert checks[name]["status"] == "ok", checks[name]
-    assert checks["FluidSynth test render"]["detail"].startswith(f"FluidSynth ({find_soundfont().name})")
+    font = find_soundfont().name
+    assert checks["FluidSynth test render"]["detail"].startswith(f"FluidSynth ({font})")
     assert report["synth"] == f"FluidSynth ({find_soundfont().name})"
     assert checks[f"soundfont {find_soundfont().name}"]["status"] == "ok"
     assert checks["sounddevice"]["status"] == "missing"

@@ -83,9 +83,8 @@ def _write(folder: Path, names: list[str], grids: np.ndarray, titles: list[str],
     npz = gridfile.save_grids(outputs.derived(folder / grid_file), grids, spec)
     click.echo(display.render_many(grids, spec, [f"{p.name}: {t}" for p, t in zip(paths, titles)],
                                    ascii=ascii))
-    listed = ", ".join(p.name for p in paths) if len(paths) <= 3 else \
-        f"{paths[0].name} ... {paths[-1].name}"
-    click.echo(f"\nwrote {text.count(len(paths), 'MIDI file')} ({listed}) and {npz.name} to {folder}")
+    files = text.span([p.name for p in paths])
+    click.echo(f"\nwrote {text.count(len(paths), 'MIDI file')} ({files}) and {npz.name} to {folder}")
 
 
 def _numbered(stem: str, n: int, tail: str = "") -> list[str]:
@@ -194,7 +193,8 @@ def train(ctx, corpus_name, cache_dir, epochs, threshold, out, resume, **options
         try:
             result = trainer.run(on_epoch=lambda row: bar.update(1, row))
         except KeyboardInterrupt:
-            click.echo(f"\ninterrupted: {text.count(len(trainer.history), 'epoch')} saved in {folder}; "
+            saved = text.count(len(trainer.history), "epoch")
+            click.echo(f"\ninterrupted: {saved} saved in {folder}; "
                        f"continue with: evodrum train --out {folder} --resume", err=True)
             raise SystemExit(130) from None
     if result.stopped_early:

@@ -17,6 +17,7 @@ from evodrum.cli.options import (
 )
 from evodrum.errors import EvodrumError
 from evodrum.resume import refuse_changed_options
+from evodrum.text import count, span
 
 
 def _progress_line(record: dict | None) -> str:
@@ -150,14 +151,16 @@ def target(features, like, space, algorithm, generations, population, seed, sigm
         click.echo("  * optimised by this search, so not evidence on its own")
     click.echo()
     click.echo(display.render_many([b.grid for b in loops], result.spec,
-                                   [f"best {i}: {folder / f'best_{i:02d}.mid'}"
+                                   [f"best {i}: best_{i:02d}.mid"
                                     for i in range(1, len(loops) + 1)], ascii=ascii))
-    click.echo(f"\nwrote {len(loops)} MIDI files, logbook.csv and summary.json to {folder}")
+    files = [f"best_{i:02d}.mid" for i in range(1, len(loops) + 1)]
+    click.echo(f"\nwrote {count(len(files), 'MIDI file')} ({span(files)}), logbook.csv and "
+               f"summary.json to {folder}")
     front = _read_json(folder / "summary.json").get("front")
     if front is not None:
-        click.echo(f"Pareto front (target error vs well-formedness): {len(front)} loops, "
-                   f"front_01.mid ... in front.csv" + (", drawn in front.png"
-                                                       if (folder / "front.png").exists() else ""))
+        click.echo(f"Pareto front (target error vs well-formedness): "
+                   f"{count(len(front), 'loop')}, front_01.mid ... in front.csv"
+                   + (", drawn in front.png" if (folder / "front.png").exists() else ""))
 
 
 #: Options that define a run; a resumed run keeps its own.
