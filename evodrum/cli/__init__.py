@@ -14,7 +14,7 @@ from evodrum.errors import EvodrumError
 
 #: Modules that register commands on `main`, in the order `--help` lists them.
 COMMAND_MODULES: tuple[str, ...] = ("examples", "data", "model", "steer", "features", "judge", "search", "listen",
-                                    "interactive", "compare", "doctor")
+                                    "interactive", "studio", "compare", "doctor")
 
 
 def usage_error(e: click.UsageError) -> None:

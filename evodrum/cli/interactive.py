@@ -4,7 +4,6 @@ from __future__ import annotations
 import contextlib
 import secrets
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -86,13 +85,16 @@ def interactive(ctx, loops, fresh, adventure, blend, keep_favourites, space, mod
                 soundfont, sr, ascii):
     from evodrum.audio import open_player
     from evodrum.interactive import store
-    from evodrum.interactive.breeding import new_session
     from evodrum.interactive.controller import Controller
-    from evodrum.interactive.models import check_same_model, open_space
+    from evodrum.interactive.lifecycle import (
+        finish_session,
+        refuse_session_folder,
+        resume_session,
+        start_session,
+    )
     from evodrum.interactive.screen import Screen
     from evodrum.interactive.session import Settings
-    from evodrum.interactive.summary import write_summary
-    from evodrum.runs import folder_lock, new_run_dir, refuse_if_used
+    from evodrum.runs import folder_lock
 
     def given(name):
         return ctx.get_parameter_source(name) not in (ParameterSource.DEFAULT, None)
@@ -100,25 +102,14 @@ def interactive(ctx, loops, fresh, adventure, blend, keep_favourites, space, mod
     if resume:
         refuse_changed_options([n for n in SESSION_OPTIONS if given(n)], "session",
                                " (change adventure inside the session with 'a X')")
-        path = store.session_path(resume)
-        session = store.load(path)
-        folder = path.parent
-        space_ = open_space(session.settings)
-        check_same_model(session, space_, str(path))
-        if given("bpm"):
-            session.settings = replace(session.settings, bpm=bpm)
+        session, folder, space_ = resume_session(resume, bpm if given("bpm") else None)
     else:
-        if out is not None and store.session_path(out).is_file():
-            raise EvodrumError(f"{out}: holds a session already; continue it with "
-                               f"--resume {out}, or give --out a new folder")
-        refuse_if_used(out)
+        refuse_session_folder(out)
         settings = Settings(space=space, model=str(Path(model).resolve()) if model else None,
                             loops=loops, fresh=fresh, adventure=adventure, blend=blend,
                             keep_favourites=keep_favourites, seed_loops=tuple(seed_loops),
                             seed=secrets.randbelow(1_000_000) if seed is None else seed, bpm=bpm)
-        space_ = open_space(settings)
-        session = new_session(settings, space_)
-        folder = new_run_dir("interactive", out)
+        session, folder, space_ = start_session(settings, out)
 
     tty = sys.stdin.isatty() and sys.stdout.isatty()
     try:
@@ -135,16 +126,7 @@ def interactive(ctx, loops, fresh, adventure, blend, keep_favourites, space, mod
         controller = Controller(session, folder, space_, player,
                                 Screen(str(folder), click.echo, tty, ascii), no_audio)
         ended = controller.run(_terminal_lines() if tty else sys.stdin, echo_input=not tty)
-        rescued = controller.rescue()
-        if rescued is not None:
-            raise EvodrumError(f"{folder}: the session could not be saved there "
-                               f"({controller.save_problem}); it is safe in {rescued} "
-                               f"(continue: evodrum interactive --resume {rescued.parent})")
-        try:
-            favourites = write_summary(session, folder)
-        except OSError as e:
-            raise EvodrumError(f"{folder}: the session is saved, but the favourites and "
-                               f"summary could not be written ({e.strerror or e})") from None
+        favourites = finish_session(controller.saver, folder)
     click.echo(f"{ended}: session saved in {folder / store.SESSION_FILE} "
                f"(continue: evodrum interactive --resume {folder})")
     click.echo(f"{len(favourites)} favourite{'s' * (len(favourites) != 1)} in "

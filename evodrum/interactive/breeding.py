@@ -267,3 +267,24 @@ def new_session(settings: Settings, space: Space) -> Session:
                        n_new - n_children, [lp.grid for lp in seeds])
     session.adopt(loops, seeds, None, rng.bit_generator.state)
     return session
+
+
+def vary_from(session: Session, space: Space, genotype: np.ndarray,
+              edited: np.ndarray | None, parent: int | None) -> Generation:
+    """A new generation around a loop the user made by hand (steered, blended on the
+    palette or with cells toggled): that loop first (op "edit"; an `edited` grid is
+    encoded, its genotype's decoding is the loop and the edit is kept as its
+    original), then variations of it and the usual fresh loops."""
+    rng = _rng(session)
+    if edited is not None:
+        edited = quantize_velocity(edited)
+        genotype = space.encode(edited[None])[0]
+    genes = space.clip(np.asarray(genotype, np.float64)[None])
+    loop = Loop(session.next_id(), genes[0], _decode(space, genes)[0], "edit",
+                () if parent is None else (parent,), len(session.generations), original=edited)
+    session.loops[loop.id] = loop
+    n_fresh = min(session.settings.fresh, session.settings.loops - 1)
+    loops = _new_loops(session, space, rng, [loop], {loop.id: RATING_MAX},
+                       session.settings.loops - 1 - n_fresh, n_fresh, [loop.grid])
+    bred_on = {lp.id: lp.rating for lp in session.shown()}
+    return session.adopt(loops, [loop], session.current, rng.bit_generator.state, bred_on)

@@ -12,7 +12,6 @@ started it; leaving the loop stops playback.
 """
 from __future__ import annotations
 
-import tempfile
 from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
@@ -20,9 +19,9 @@ from pathlib import Path
 from evodrum.audio import Player
 from evodrum.errors import EvodrumError
 from evodrum.genotypes import Space
-from evodrum.interactive import store
 from evodrum.interactive.breeding import breed
 from evodrum.interactive.commands import Command, parse_one, split
+from evodrum.interactive.saving import Saver
 from evodrum.interactive.screen import Screen
 from evodrum.interactive.session import Loop, Session
 from evodrum.midi import write_midi
@@ -41,9 +40,7 @@ class Controller:
                  screen: Screen, files_only: bool = False):
         self.session, self.folder, self.space = session, Path(folder), space
         self.player, self.screen, self.files_only = player, screen, files_only
-        self.path = self.folder / store.SESSION_FILE
-        self.save_problem: str | None = None   # why the last save failed, until one works
-        self._notes: list[str] = []              # what saving had to say, shown next
+        self.saver = Saver(session, self.folder)
 
     # --- the loop ----------------------------------------------------------
 
@@ -67,7 +64,7 @@ class Controller:
     def start(self) -> None:
         """Show the generation on screen (and write its files with --no-audio)."""
         self.save()
-        self.screen.show(self.session, self._generation_files() + self._take_notes(),
+        self.screen.show(self.session, self._generation_files() + self.saver.take_notes(),
                          redraw=True)
         self._prepare()
 
@@ -87,40 +84,19 @@ class Controller:
             except EvodrumError as e:
                 messages.append(f"! {e}")
             self.save()
-        self.screen.show(self.session, messages + self._take_notes(), **view)
+        self.screen.show(self.session, messages + self.saver.take_notes(), **view)
         return False
 
     def save(self) -> bool:
-        """Save the session if it changed; on a disk error keep it in memory, say so once
-        and try again next time. True when everything is on disk."""
-        if not self.session.dirty:
-            return True
-        try:
-            store.save(self.session, self.path)
-        except OSError as e:
-            if self.save_problem is None:
-                self._notes.append(f"! cannot save the session to {self.path} "
-                                   f"({e.strerror or e}): it is kept in memory and saving is "
-                                   "tried again after every command")
-            self.save_problem = e.strerror or str(e)
-            return False
-        if self.save_problem is not None:
-            self._notes.append(f"session saved again in {self.path}")
-            self.save_problem = None
-        return True
+        """Save the session if it changed (see `Saver`); True when it is on disk."""
+        return self.saver.save()
 
     def rescue(self) -> Path | None:
-        """When the session folder still refuses the session, write it to a new folder in
-        the system's temporary folder; returns that file (None if nothing was unsaved)."""
-        if self.save() or not self.session.dirty:
-            return None
-        folder = Path(tempfile.mkdtemp(prefix="evodrum-rescued-session-"))
-        store.save(self.session, folder / store.SESSION_FILE)
-        return folder / store.SESSION_FILE
+        return self.saver.rescue()
 
-    def _take_notes(self) -> list[str]:
-        notes, self._notes = self._notes, []
-        return notes
+    @property
+    def save_problem(self) -> str | None:
+        return self.saver.problem
 
     def _prepare(self) -> None:
         """Let the player get the loops on screen ready before they are asked for."""
@@ -175,7 +151,7 @@ class Controller:
             raise EvodrumError(f"loop {pos + 1} (#{loop.id}) is not a seed loop: only loops "
                                "started from your files (--seed-loops) have an original")
         return self._sound(loop.original, f"{self._file_name(pos)}-original",
-                           f"{loop.source} as written")
+                           f"{loop.source or 'your edit'} as written")
 
     def _sound(self, grid, name: str, what: str) -> str:
         """Play `grid`; a player that fails within PLAY_CHECK_SECONDS is reported now."""
@@ -218,7 +194,8 @@ class Controller:
     @staticmethod
     def _made_by(loop: Loop, generation: int) -> str:
         return "kept" if loop.born != generation else {"prior": "new", "vary": "variation",
-                                                       "blend": "blend", "seed": "seed"}[loop.op]
+                                                       "blend": "blend", "seed": "seed",
+                                                       "edit": "edited"}[loop.op]
 
     @staticmethod
     def _file_name(pos: int) -> str:

@@ -98,8 +98,8 @@ def loop_title(session: Session, pos: int, ascii: bool = False) -> str:
     changed = loop.changed_onsets()
     if changed is None:
         return head + origin(loop, session.current)
-    return head + (f"model's version of {loop.source}: {changed:.0%} of hits differ, "
-                   "o plays the file")
+    return head + (f"model's version of {loop.source or 'your edit'}: {changed:.0%} of hits "
+                   "differ, o plays the file")
 
 
 def selected_grid(session: Session, ascii: bool = False, width: int = 1000) -> str:

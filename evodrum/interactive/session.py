@@ -23,6 +23,7 @@ OPERATORS = {
     "seed": "your own loop as the model hears it (its reconstruction)",
     "blend": "blend of two liked loops",
     "vary": "variation of a liked loop",
+    "edit": "made by hand in the studio (steered, blended or edited)",
 }
 
 
@@ -79,7 +80,7 @@ class Loop:
     source: str | None = None          # file name of a seed loop
     rating: int | None = None
     favourite: bool = False
-    original: np.ndarray | None = None  # a seed loop's own grid, before the model's encoding
+    original: np.ndarray | None = None  # the grid a seed file or an edit had before encoding
 
     def origin(self) -> str:
         """Short lineage label, e.g. 'blend #3 #5', or 'seed mine.mid (model's version)'."""
@@ -88,8 +89,8 @@ class Loop:
         return " ".join([self.op, *(f"#{p}" for p in self.parents)])
 
     def changed_onsets(self) -> float | None:
-        """For a seed loop, the share of onsets (in either grid) that the model's
-        version adds or drops compared with the user's file."""
+        """For a loop encoded from the user's grid (a seed file, an edit), the share of
+        onsets (in either grid) that the model's version adds or drops."""
         if self.original is None:
             return None
         mine, heard = self.original > 0, self.grid > 0

@@ -1,0 +1,127 @@
+"""`evodrum studio`: evolve, steer and audition loops in the browser."""
+from __future__ import annotations
+
+import secrets
+import socket
+import threading
+import webbrowser
+from pathlib import Path
+
+import click
+
+from evodrum.cli import main
+from evodrum.cli.options import bpm_option, space_option
+from evodrum.errors import EvodrumError
+
+HOST = "127.0.0.1"
+DEFAULT_PORT = 8765
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on now, on the loopback interface."""
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+def _check_port(port: int) -> None:
+    with socket.socket() as s:
+        try:
+            s.bind((HOST, port))
+        except OSError:
+            raise EvodrumError(f"port {port} is in use on {HOST}: give another with --port "
+                               "(--port 0 picks a free one)") from None
+
+
+@main.command()
+@click.option("--port", type=click.IntRange(0, 65535), default=DEFAULT_PORT, show_default=True,
+              help="Port on 127.0.0.1 (0: any free port).")
+@click.option("--no-browser", is_flag=True, help="Print the URL, do not open a browser.")
+@click.option("--resume", type=click.Path(exists=True), default=None, metavar="SESSION",
+              help="Continue a session (its folder or session.json), from the studio or "
+                   "from `evodrum interactive`.")
+@click.option("--out", type=click.Path(file_okay=False), default=None,
+              help="Folder of a new session [default: runs/interactive-DATE-TIME].")
+@click.option("--model", type=click.Path(exists=True), default=None,
+              help="VAE model file or training run folder [default: the shipped model].")
+@space_option
+@click.option("--loops", "-n", type=click.IntRange(2, 16), default=8, show_default=True,
+              help="Loops per generation (new sessions).")
+@click.option("--seed", type=int, default=None, help="Random seed of a new session.")
+@click.option("--seed-loops", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              metavar="FILE.mid", help="Start from your own loops (repeat for several).")
+@bpm_option
+def studio(port, no_browser, resume, out, model, space, loops, seed, seed_loops, bpm):
+    """Evolve, steer and audition drum loops in the browser.
+
+    Starts a local web app and opens it: the population side by side as
+    step-sequencer grids (click or press a number to hear a loop; the next
+    one starts on the bar line), star ratings, favourites and breeding
+    (Evolve); tempo, per-row mute and solo, A/B and loudness-matched
+    playback (Listen); latent and attribute sliders, a four-corner blending
+    palette and cell editing (Steer); feature goals searched with live
+    progress (Target); MIDI and WAV downloads (Export).
+
+    The session is an `evodrum interactive` session folder, saved after
+    every rating: start here and continue in the terminal, or the other way
+    round. The server listens on 127.0.0.1 only and answers only requests
+    carrying the token in the printed URL. Ctrl-C stops it and writes the
+    favourites and summary, as quitting `evodrum interactive` does.
+
+    \b
+    Examples:
+      evodrum studio
+      evodrum studio --resume runs/interactive-20261201-101500
+      evodrum studio --no-browser --port 0
+      evodrum studio --seed-loops mine.mid --space pca
+    """
+    try:
+        import uvicorn
+
+        from evodrum.studio.api import make_app
+    except ImportError:
+        raise EvodrumError("evodrum studio needs its web server: pip install "
+                           "'evodrum[studio]' (starlette and uvicorn)") from None
+    from evodrum.interactive import store
+    from evodrum.interactive.lifecycle import (
+        finish_session,
+        refuse_session_folder,
+        resume_session,
+        start_session,
+    )
+    from evodrum.interactive.session import Settings
+    from evodrum.runs import folder_lock
+    from evodrum.studio.state import Studio, directions_of
+
+    if port:
+        _check_port(port)
+    if resume:
+        session, folder, space_ = resume_session(resume)
+    else:
+        refuse_session_folder(out)
+        settings = Settings(space=space, model=str(Path(model).resolve()) if model else None,
+                            loops=loops, seed_loops=tuple(seed_loops), bpm=bpm,
+                            seed=secrets.randbelow(1_000_000) if seed is None else seed)
+        session, folder, space_ = start_session(settings, out)
+    port = port or free_port()
+    token = secrets.token_urlsafe(24)
+    url = f"http://{HOST}:{port}/?token={token}"
+    with folder_lock(folder):
+        the_studio = Studio(session, folder, space_, directions_of(space_, session.settings.model))
+        app = make_app(the_studio, token, {f"{HOST}:{port}", f"localhost:{port}"})
+        server = uvicorn.Server(uvicorn.Config(app, host=HOST, port=port, log_level="warning",
+                                               access_log=False))
+        click.echo(f"evodrum studio: session {folder}")
+        click.echo(f"open {url}")
+        click.echo("Ctrl-C stops the studio (the session is saved after every change)")
+        if not no_browser:
+            threading.Timer(1.0, webbrowser.open, (url,)).start()
+        try:
+            server.run()
+        except KeyboardInterrupt:  # uvicorn shuts down cleanly, then re-raises Ctrl-C
+            pass
+        favourites = finish_session(the_studio.saver, folder)
+    click.echo(f"session saved in {folder / store.SESSION_FILE} (continue: evodrum studio "
+               f"--resume {folder}, or evodrum interactive --resume {folder})")
+    click.echo(f"{len(favourites)} favourite{'s' * (len(favourites) != 1)} in "
+               f"{folder / 'favourites'}; summary in {folder / 'summary.md'}")

@@ -1,0 +1,64 @@
+"""Opening and closing a session, for the terminal and the studio alike: resume one
+from its folder (checking it decodes with the same model) or start a new one in a
+fresh folder (refusing a folder that already holds a session or other files);
+at the end, make sure it is on disk and write the favourites and summary."""
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+from evodrum.errors import EvodrumError
+from evodrum.genotypes import Space
+from evodrum.interactive import store
+from evodrum.interactive.breeding import new_session
+from evodrum.interactive.models import check_same_model, open_space
+from evodrum.interactive.saving import Saver
+from evodrum.interactive.session import Session, Settings
+from evodrum.interactive.summary import write_summary
+from evodrum.runs import new_run_dir, refuse_if_used
+
+
+def resume_session(where: str | Path, bpm: float | None = None
+                   ) -> tuple[Session, Path, Space]:
+    """(session, its folder, its space) of the session saved at `where`; `bpm` changes
+    the tempo (the only setting that may change on resume)."""
+    path = store.session_path(where)
+    session = store.load(path)
+    space = open_space(session.settings)
+    check_same_model(session, space, str(path))
+    if bpm is not None:
+        session.settings = replace(session.settings, bpm=bpm)
+    return session, path.parent, space
+
+
+def refuse_session_folder(out: str | Path | None) -> None:
+    """EvodrumError when `out` holds a session or other files (before any slow loading)."""
+    if out is not None and store.session_path(out).is_file():
+        raise EvodrumError(f"{out}: holds a session already; continue it with "
+                           f"--resume {out}, or give --out a new folder")
+    refuse_if_used(out)
+
+
+def start_session(settings: Settings, out: str | Path | None = None
+                  ) -> tuple[Session, Path, Space]:
+    """(session, its new folder, its space) for new `settings`, in `out` or
+    runs/interactive-DATE-TIME."""
+    refuse_session_folder(out)
+    space = open_space(settings)
+    session = new_session(settings, space)
+    return session, new_run_dir("interactive", out), space
+
+
+def finish_session(saver: Saver, folder: Path) -> list[Path]:
+    """Save the session (a rescue copy if its folder still refuses: EvodrumError naming
+    it), then write the favourites as MIDI and the summary; returns the MIDI paths."""
+    rescued = saver.rescue()
+    if rescued is not None:
+        raise EvodrumError(f"{folder}: the session could not be saved there "
+                           f"({saver.problem}); it is safe in {rescued} "
+                           f"(continue: evodrum interactive --resume {rescued.parent})")
+    try:
+        return write_summary(saver.session, folder)
+    except OSError as e:
+        raise EvodrumError(f"{folder}: the session is saved, but the favourites and "
+                           f"summary could not be written ({e.strerror or e})") from None

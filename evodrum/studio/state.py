@@ -1,0 +1,310 @@
+"""The studio's state: one interactive session and the operations its views call.
+
+Everything here is plain Python (no HTTP), so it is tested directly and the web
+layer only parses requests. Every change is saved at once through the same
+`Saver` as the terminal session (a disk that refuses keeps the session in
+memory and is retried). One lock serialises the operations: the web server may
+call them from several threads.
+"""
+from __future__ import annotations
+
+import io
+import threading
+import wave
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from evodrum.audio import synth
+from evodrum.audio.loudness import gain_db
+from evodrum.audio.voices import one_shots
+from evodrum.audio.wav import to_pcm16
+from evodrum.errors import EvodrumError
+from evodrum.genotypes import Space
+from evodrum.grid import (
+    VELOCITY_LEVELS,
+    from_midi_velocity,
+    quantize_velocity,
+    to_midi_velocity,
+)
+from evodrum.interactive import breeding
+from evodrum.interactive.saving import Saver
+from evodrum.interactive.session import OPERATORS, RATING_MAX, Loop, Session
+from evodrum.kit import ROWS
+from evodrum.midi import grid_to_midi
+
+SAMPLE_RATE = 44100
+
+
+def midi_bytes(grid: np.ndarray, spec, bpm: float) -> bytes:
+    """A loop as a standard MIDI file, in memory (what `evodrum convert` writes)."""
+    out = io.BytesIO()
+    grid_to_midi(grid, spec, bpm).save(file=out)
+    return out.getvalue()
+
+
+def wav_bytes(audio: np.ndarray, sr: int) -> bytes:
+    """16-bit mono WAV bytes of `audio`, in memory."""
+    out = io.BytesIO()
+    with wave.open(out, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(int(sr))
+        w.writeframes(to_pcm16(audio).tobytes())
+    return out.getvalue()
+
+
+def directions_of(space: Space, model: str | None = None):
+    """The named attribute/style directions beside a VAE space's model file (`model`,
+    or the shipped one), or None (PCA, grid, or a model without a directions file)."""
+    if space.name != "vae":
+        return None
+    from vae import directions
+    from vae.files import resolve
+    representation = space.representation
+    if getattr(representation, "directions", None) is None:
+        representation.source = getattr(representation, "source", None) or resolve(model)
+    try:
+        return directions.for_model(representation)
+    except EvodrumError:
+        return None
+
+
+class Studio:
+    """A session folder opened for the browser: read views, change the session."""
+
+    def __init__(self, session: Session, folder: Path, space: Space, directions=None):
+        self.session, self.folder, self.space = session, Path(folder), space
+        self.directions = directions          # vae.directions.Directions, or None
+        self.saver = Saver(session, self.folder)
+        self.lock = threading.RLock()
+        self._gains: dict[bytes, float] = {}
+        self.saver.save()
+
+    # --- what the page shows ------------------------------------------------------
+
+    def loop_view(self, loop: Loop, generation: int) -> dict:
+        """One loop for the page: its grid as MIDI velocities, lineage, verdict, gain."""
+        s = self.session
+        bred_from = s.generation(generation).bred_from
+        earlier = [] if bred_from is None else s.generation(bred_from).loop_ids
+        return {
+            "id": loop.id, "grid": to_midi_velocity(loop.grid).tolist(),
+            "rating": loop.rating, "favourite": loop.favourite, "op": loop.op,
+            "about": OPERATORS.get(loop.op, loop.op), "source": loop.source,
+            "parents": [{"id": p, "position": earlier.index(p) + 1 if p in earlier else None}
+                        for p in loop.parents],
+            "kept": loop.born != generation, "born": loop.born + 1,
+            "original": None if loop.original is None else to_midi_velocity(loop.original).tolist(),
+            "changed_onsets": loop.changed_onsets(),
+            "gain_db": self.gain(loop.grid),
+            "genotype": [round(float(g), 5) for g in loop.genotype] if self.space.dim <= 64 else None,
+        }
+
+    def view(self) -> dict:
+        """The whole page state: settings, the generation on screen and its loops."""
+        with self.lock:
+            s = self.session
+            gen = s.generation()
+            return {
+                "folder": str(self.folder), "space": s.settings.space, "bpm": s.settings.bpm,
+                "spec": s.spec.to_dict(), "rows": list(ROWS), "rating_max": RATING_MAX,
+                "generation": gen.index + 1, "generations": len(s.generations),
+                "bred_from": None if gen.bred_from is None else gen.bred_from + 1,
+                "is_last": gen.index == len(s.generations) - 1,
+                "adventure": s.settings.adventure, "selected": s.selected + 1,
+                "tree": [{"generation": g.index + 1,
+                          "bred_from": None if g.bred_from is None else g.bred_from + 1}
+                         for g in s.generations],
+                "loops": [self.loop_view(lp, gen.index) for lp in s.shown()],
+                "latent": self.space.dim if self.space.name != "grid" else 0,
+                "attributes": self.attributes(),
+                "save_problem": self.saver.problem, "notes": self.saver.take_notes(),
+            }
+
+    def attributes(self) -> list[dict]:
+        """The named attribute and style sliders the model has (helper 14's directions)."""
+        if self.directions is None:
+            return []
+        return [{"name": d["name"], "kind": d["kind"], "unit": d["unit"], "range": d["range"]}
+                for d in self.directions.listing()]
+
+    def gain(self, grid: np.ndarray) -> float:
+        """dB that bring this loop's built-in render to the audition loudness (cached)."""
+        key = np.ascontiguousarray(grid).tobytes()
+        if key not in self._gains:
+            audio = synth.render(grid, self.session.spec, self.session.settings.bpm, SAMPLE_RATE)
+            self._gains[key] = round(gain_db(audio, SAMPLE_RATE), 2)
+        return self._gains[key]
+
+    # --- changing the session ----------------------------------------------------
+
+    def _position(self, loop_id: int) -> int:
+        return self.session.position_of(int(loop_id))
+
+    def _changed(self) -> dict:
+        self.saver.save()
+        return self.view()
+
+    def rate(self, loop_id: int, rating: int | None) -> dict:
+        with self.lock:
+            self.session.rate(self._position(loop_id), rating)
+            return self._changed()
+
+    def favourite(self, loop_id: int) -> dict:
+        with self.lock:
+            self.session.toggle_favourite(self._position(loop_id))
+            return self._changed()
+
+    def select(self, loop_id: int) -> dict:
+        with self.lock:
+            self.session.select(self._position(loop_id))
+            return self._changed()
+
+    def breed(self) -> dict:
+        """The next generation from the one on screen (a branch when it is not the last)."""
+        with self.lock:
+            breeding.breed(self.session, self.space)
+            return self._changed()
+
+    def back(self) -> dict:
+        with self.lock:
+            self.session.go_to(self.session.previous())
+            return self._changed()
+
+    def go_to(self, generation: int) -> dict:
+        with self.lock:
+            self.session.go_to(int(generation) - 1)
+            return self._changed()
+
+    def set_adventure(self, adventure: float) -> dict:
+        if not 0 < adventure <= 10:
+            raise EvodrumError("adventure is a number above 0 and at most 10, e.g. 0.5")
+        with self.lock:
+            self.session.set_adventure(float(adventure))
+            return self._changed()
+
+    def vary_from(self, genotype: list[float] | None, grid: list | None,
+                  parent: int | None) -> dict:
+        """A new generation around a hand-made loop: a genotype (steered, blended) or an
+        edited grid (cells toggled; it is encoded)."""
+        with self.lock:
+            edited = None if grid is None else self.grid_from_levels(grid)
+            genes = None if genotype is None else self.genotype(genotype)
+            if edited is None and genes is None:
+                raise EvodrumError("vary from here needs the loop's genotype or its grid")
+            if parent is not None and int(parent) not in self.session.loops:
+                raise EvodrumError(f"there is no loop #{parent}")
+            breeding.vary_from(self.session, self.space, genes, edited,
+                               None if parent is None else int(parent))
+            return self._changed()
+
+    # --- decoding for the Steer view ---------------------------------------------
+
+    def genotype(self, values) -> np.ndarray:
+        """A genotype from the browser, checked: dim finite numbers, clipped to bounds."""
+        g = np.asarray(values, dtype=np.float64)
+        if g.shape != (self.space.dim,) or not np.isfinite(g).all():
+            raise EvodrumError(f"a genotype is {self.space.dim} finite numbers")
+        return self.space.clip(g)
+
+    def grid_from_levels(self, levels) -> np.ndarray:
+        """A (9, S) grid of MIDI velocities 0..127 from the browser, checked."""
+        arr = np.asarray(levels)
+        if arr.shape != self.session.spec.shape or not np.issubdtype(arr.dtype, np.number):
+            raise EvodrumError(f"a grid is {len(ROWS)} rows of {self.session.spec.steps} "
+                               "velocities 0-127")
+        if not np.isfinite(arr).all() or arr.min() < 0 or arr.max() > VELOCITY_LEVELS:
+            raise EvodrumError("grid velocities are whole numbers from 0 to 127")
+        return from_midi_velocity(np.rint(arr).astype(np.uint8))
+
+    def decode(self, genotype, amounts: dict | None = None) -> dict:
+        """The loop a genotype decodes to, after moving it along named directions."""
+        g = self.genotype(genotype)
+        if amounts:
+            g = self.steer(g, amounts)
+        grid = quantize_velocity(self.space.decode(g[None]))[0]
+        return {"grid": to_midi_velocity(grid).tolist(), "genotype": g.round(5).tolist(),
+                "gain_db": self.gain(grid)}
+
+    def steer(self, genotype: np.ndarray, amounts: dict) -> np.ndarray:
+        """The genotype moved by {direction name: amount} (in the model's latent units)."""
+        if self.directions is None:
+            raise EvodrumError("this model has no attribute directions "
+                               "(build them with `evodrum steer --build`)")
+        try:
+            moves = {str(k): float(v) for k, v in amounts.items()}
+        except (TypeError, ValueError):
+            raise EvodrumError("attribute amounts are numbers, e.g. {\"density\": 0.5}") from None
+        if not all(np.isfinite(v) and abs(v) <= 4 for v in moves.values()):
+            raise EvodrumError("attribute amounts lie within -4 and 4")
+        std = np.asarray(self.space.representation.latent_std, np.float64)
+        codes = self.directions.apply((genotype * std)[None], moves)[0]
+        return self.space.clip(np.asarray(codes, np.float64) / std)
+
+    def encode(self, levels) -> dict:
+        """An edited grid encoded, and what its genotype decodes to."""
+        grid = self.grid_from_levels(levels)
+        g = self.space.clip(self.space.encode(grid[None])[0])
+        return self.decode(g)
+
+    def palette(self, corner_ids: list[int], x: float, y: float) -> dict:
+        """Beat Blender's pad: the bilinear blend of four corner loops' genotypes at
+        (x, y) in [0, 1]^2 (corners: top-left, top-right, bottom-left, bottom-right)."""
+        if len(corner_ids) != 4:
+            raise EvodrumError("the palette needs four corner loops")
+        if not (0 <= float(x) <= 1 and 0 <= float(y) <= 1):
+            raise EvodrumError("palette positions lie within 0 and 1")
+        with self.lock:
+            missing = [i for i in corner_ids if int(i) not in self.session.loops]
+            if missing:
+                raise EvodrumError(f"there is no loop #{missing[0]}")
+            g = np.stack([self.session.loops[int(i)].genotype for i in corner_ids])
+        x, y = float(x), float(y)
+        weights = np.array([(1 - x) * (1 - y), x * (1 - y), (1 - x) * y, x * y])
+        return self.decode(weights @ g)
+
+    # --- export ------------------------------------------------------------------
+
+    def loop(self, loop_id: int) -> Loop:
+        loop = self.session.loops.get(int(loop_id))
+        if loop is None:
+            raise EvodrumError(f"there is no loop #{loop_id}")
+        return loop
+
+    def midi(self, loop_id: int) -> bytes:
+        with self.lock:
+            loop = self.loop(loop_id)
+            return midi_bytes(loop.grid, self.session.spec, self.session.settings.bpm)
+
+    def wav(self, loop_id: int, bpm: float | None = None) -> bytes:
+        """The loop rendered by the built-in kit, one seamless pass, audition loudness."""
+        from evodrum.audio.loudness import normalise
+        with self.lock:
+            loop = self.loop(loop_id)
+            bpm = self.session.settings.bpm if bpm is None else float(bpm)
+        if not 20 <= bpm <= 400:
+            raise EvodrumError("tempo is 20 to 400 BPM")
+        audio = synth.render(loop.grid, self.session.spec, bpm, SAMPLE_RATE)
+        return wav_bytes(normalise(audio, SAMPLE_RATE), SAMPLE_RATE)
+
+    def favourites_zip(self) -> bytes:
+        """Every favourite as MIDI and WAV, in one zip."""
+        with self.lock:
+            favourites = sorted(self.session.favourites(), key=lambda lp: lp.id)
+        if not favourites:
+            raise EvodrumError("no favourites yet: star a loop first")
+        out = io.BytesIO()
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+            for lp in favourites:
+                z.writestr(f"loop-{lp.id:03d}.mid", self.midi(lp.id))
+                z.writestr(f"loop-{lp.id:03d}.wav", self.wav(lp.id))
+        return out.getvalue()
+
+    @staticmethod
+    def kit_wav(row: str) -> bytes:
+        """The built-in kit's one-shot for `row`, for the browser's sampler."""
+        if row not in ROWS:
+            raise EvodrumError(f"no drum {row!r}: the rows are {', '.join(ROWS)}")
+        return wav_bytes(one_shots(SAMPLE_RATE)[ROWS.index(row)], SAMPLE_RATE)

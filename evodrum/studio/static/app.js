@@ -1,0 +1,479 @@
+// evodrum studio: the page. Plain JS, no build step.
+// State comes from the server (/api/state); audio is a WebAudio sampler of the
+// built-in kit's one-shots, scheduled ahead on the audio clock (sample-accurate),
+// so tempo, mute/solo and loop switches on the bar line happen in the browser.
+"use strict";
+
+const TOKEN = new URLSearchParams(location.search).get("token") || "";
+const $ = (sel) => document.querySelector(sel);
+const el = (tag, props = {}, ...kids) => {
+  const e = Object.assign(document.createElement(tag), props);
+  for (const k of kids) e.append(k);
+  return e;
+};
+
+let S = null;                 // the server's view of the session
+let selectedId = null;        // loop shown in Listen / Steer
+const timings = [];           // decode round trips (ms), for the meter
+
+// --- talking to the server ------------------------------------------------------
+
+async function api(path, body) {
+  const opts = { headers: { "X-Evodrum-Token": TOKEN } };
+  if (body !== undefined) {
+    opts.method = "POST";
+    opts.headers["Content-Type"] = "application/json";
+    opts.body = JSON.stringify(body);
+  }
+  const r = await fetch(path, opts);
+  const data = await r.json().catch(() => ({ error: `HTTP ${r.status}` }));
+  if (!r.ok) { say(data.error || `HTTP ${r.status}`, true); throw new Error(data.error); }
+  return data;
+}
+
+function say(text, error = false) {
+  const s = $("#status");
+  s.textContent = text || "";
+  s.className = error ? "error" : "";
+}
+
+function download(path) { return `${path}?token=${encodeURIComponent(TOKEN)}`; }
+
+async function refresh(state) {
+  S = state || await api("/api/state");
+  if (!S.loops.some((l) => l.id === selectedId)) selectedId = S.loops[S.selected - 1].id;
+  if (S.save_problem) say(`cannot save the session (${S.save_problem}): kept in memory, retrying after every change`, true);
+  else if (S.notes && S.notes.length) say(S.notes.join(" · "));
+  renderEvolve(); renderListen(); renderSteerChoices(); renderExport();
+  engine.refreshPlaying();
+}
+
+const loopById = (id) => S.loops.find((l) => l.id === id);
+const position = (id) => S.loops.findIndex((l) => l.id === id) + 1;
+
+// --- drawing grids --------------------------------------------------------------
+
+const ROW_COLOURS = ["#f2a33a", "#ff6b6b", "#4fc3a1", "#56b4e9", "#9d8df1", "#e6e26f", "#d08bd0", "#c9a27e", "#8fd18f"];
+
+function drawGrid(canvas, grid, opts = {}) {
+  const rows = grid.length, steps = grid[0].length, spec = S.spec;
+  const cw = opts.cell || 7, ch = opts.rowHeight || 9, label = opts.labels ? 26 : 0;
+  canvas.width = label + steps * cw; canvas.height = rows * ch;
+  const g = canvas.getContext("2d");
+  g.fillStyle = "#16191f"; g.fillRect(0, 0, canvas.width, canvas.height);
+  for (let s = 0; s < steps; s++) {
+    if (s % spec.steps_per_beat === 0) { g.fillStyle = s % (spec.steps_per_beat * spec.beats_per_bar) === 0 ? "#3a404c" : "#262b34"; g.fillRect(label + s * cw, 0, 1, canvas.height); }
+  }
+  for (let r = 0; r < rows; r++) {
+    if (opts.labels) { g.fillStyle = opts.muted && opts.muted(r) ? "#555" : "#aab"; g.font = `${Math.min(ch - 2, 12)}px system-ui`; g.fillText(S.rows[r], 2, r * ch + ch - 3); }
+    for (let s = 0; s < steps; s++) {
+      const v = grid[r][s];
+      if (!v) continue;
+      g.globalAlpha = 0.35 + 0.65 * (v / 127);
+      g.fillStyle = opts.muted && opts.muted(r) ? "#555" : ROW_COLOURS[r];
+      g.fillRect(label + s * cw + 1, r * ch + 1, cw - 2, ch - 2);
+    }
+    g.globalAlpha = 1;
+  }
+  if (opts.playhead != null) {
+    g.fillStyle = "rgba(255,255,255,0.25)";
+    g.fillRect(label + opts.playhead * cw, 0, cw, canvas.height);
+  }
+  canvas.dataset.label = label; canvas.dataset.cw = cw; canvas.dataset.ch = ch;
+}
+
+// --- the audio engine -----------------------------------------------------------
+
+class Engine {
+  constructor() {
+    this.ctx = null; this.buffers = []; this.current = null; this.pending = null;
+    this.step = 0; this.nextTime = 0; this.timer = null; this.mute = new Set(); this.solo = new Set();
+    this.bpm = 120; this.normalise = true; this.stepTimes = [];
+  }
+  async start() {
+    if (this.ctx) return;
+    this.ctx = new (window.AudioContext || window.webkitAudioContext)();
+    this.limiter = this.ctx.createDynamicsCompressor();
+    this.limiter.threshold.value = -3; this.limiter.ratio.value = 20; this.limiter.attack.value = 0.002;
+    this.master = this.ctx.createGain(); this.master.gain.value = 0.8;
+    this.master.connect(this.limiter).connect(this.ctx.destination);
+    this.buffers = await Promise.all(S.rows.map(async (row) => {
+      const r = await fetch(download(`/api/kit/${row}.wav`));
+      return this.ctx.decodeAudioData(await r.arrayBuffer());
+    }));
+  }
+  audible(row) { return this.solo.size ? this.solo.has(row) : !this.mute.has(row); }
+  // Play a loop: at once when stopped, else from its first step at the next bar line.
+  async play(loop) {
+    await this.start();
+    if (this.ctx.state === "suspended") await this.ctx.resume();
+    const cue = { id: loop.id, grid: loop.grid, gain: Math.pow(10, (loop.gain_db || 0) / 20), label: loop.label };
+    if (this.timer) { this.pending = cue; return; }
+    this.current = cue; this.step = 0; this.nextTime = this.ctx.currentTime + 0.05;
+    this.timer = setInterval(() => this.schedule(), 25);
+    this.schedule();
+    updatePlaying();
+  }
+  stop() {
+    clearInterval(this.timer); this.timer = null; this.current = this.pending = null;
+    if (this.ctx) { this.master.disconnect(); this.master = this.ctx.createGain(); this.master.gain.value = 0.8; this.master.connect(this.limiter); }
+    this.stepTimes = [];
+    updatePlaying();
+  }
+  stepSeconds() { return 60 / this.bpm / S.spec.steps_per_beat; }
+  schedule() {
+    const spb = S.spec.steps_per_beat * S.spec.beats_per_bar;
+    while (this.nextTime < this.ctx.currentTime + 0.12) {
+      if (this.step % spb === 0 && this.pending) {   // the bar line: switch loops here
+        this.current = this.pending; this.pending = null; this.step = 0; updatePlaying();
+      }
+      const steps = this.current.grid[0].length;
+      const s = this.step % steps;
+      for (let r = 0; r < this.current.grid.length; r++) {
+        const v = this.current.grid[r][s];
+        if (!v || !this.audible(r)) continue;
+        const src = this.ctx.createBufferSource(), amp = this.ctx.createGain();
+        src.buffer = this.buffers[r];
+        amp.gain.value = (v / 127) * (v / 127) * (this.normalise ? this.current.gain : 1);
+        src.connect(amp).connect(this.master);
+        src.start(this.nextTime);
+      }
+      this.stepTimes.push([this.nextTime, s, this.current.id]);
+      if (this.stepTimes.length > 64) this.stepTimes.shift();
+      this.nextTime += this.stepSeconds();
+      this.step += 1;
+    }
+  }
+  // The step sounding now, for the playhead.
+  playhead() {
+    if (!this.ctx || !this.timer) return null;
+    const now = this.ctx.currentTime;
+    let found = null;
+    for (const t of this.stepTimes) if (t[0] <= now) found = t;
+    return found;
+  }
+  // A steered or edited loop replaces the playing one's pattern at once.
+  replaceGrid(id, grid, gainDb) {
+    if (this.current && this.current.id === id) { this.current.grid = grid; this.current.gain = Math.pow(10, (gainDb || 0) / 20); }
+  }
+  refreshPlaying() {
+    if (this.current && typeof this.current.id === "number") {
+      const l = S.loops.find((x) => x.id === this.current.id);
+      if (!l) return;
+    }
+  }
+}
+const engine = new Engine();
+
+function updatePlaying() {
+  const c = engine.current;
+  $("#play-stop").textContent = engine.timer ? "■" : "▶";
+  $("#now-playing").textContent = !c ? "stopped" : `playing ${c.label}` + (engine.pending ? ` → ${engine.pending.label} on the bar` : "");
+  document.querySelectorAll(".card").forEach((card) => card.classList.toggle("playing", !!c && Number(card.dataset.id) === c.id));
+}
+
+function audition(loop) {
+  loop.label = `${position(loop.id) || "?"} (#${loop.id})`;
+  selectedId = loop.id;
+  engine.play(loop);
+  api("/api/select", { id: loop.id }).then((st) => { S = st; }).catch(() => {});
+  document.querySelectorAll(".card").forEach((card) => card.classList.toggle("selected", Number(card.dataset.id) === loop.id));
+  renderListen(); renderSteerChoices();
+}
+
+function animate() {
+  const p = engine.playhead();
+  document.querySelectorAll("canvas[data-loop]").forEach((cv) => {
+    const id = Number(cv.dataset.loop);
+    const on = p && p[2] === id ? p[1] : null;
+    if (cv._head !== on) { cv._head = on; cv._draw(on); }
+  });
+  requestAnimationFrame(animate);
+}
+
+// --- Evolve ---------------------------------------------------------------------
+
+function lineage(loop) {
+  if (loop.kept) return `kept from generation ${loop.born}` + (loop.rating != null ? `, rated ${loop.rating}` : "");
+  if (loop.op === "seed") return `your ${loop.source}, as the model hears it (${Math.round(100 * loop.changed_onsets)}% of hits differ)`;
+  if (loop.op === "prior") return "new from the prior";
+  const from = loop.parents.map((p) => p.position ? `${p.position} (#${p.id})` : `#${p.id}`).join(" and ");
+  const gen = S.bred_from ? ` of generation ${S.bred_from}` : "";
+  if (loop.op === "blend") return `blend of ${from}${gen}`;
+  if (loop.op === "vary") return `variation of ${from}${gen}`;
+  if (loop.op === "edit") return `made by hand from ${from || "the palette"}`;
+  return loop.about;
+}
+
+function stars(loop) {
+  const box = el("div", { className: "stars", title: "rating: ✕ = 0 dislike, 1-9 stars (9 also keeps it)" });
+  const zero = el("button", { textContent: "✕", className: "zero" + (loop.rating === 0 ? " lit" : "") });
+  zero.dataset.rating = 0;
+  box.append(zero);
+  for (let r = 1; r <= S.rating_max; r++) {
+    const b = el("button", { textContent: "★", className: loop.rating != null && loop.rating >= r && loop.rating > 0 ? "lit" : "" });
+    b.dataset.rating = r;
+    box.append(b);
+  }
+  box.addEventListener("click", (e) => {
+    e.stopPropagation();
+    const r = e.target.dataset.rating;
+    if (r === undefined) return;
+    rate(loop.id, Number(r) === loop.rating ? null : Number(r));
+  });
+  return box;
+}
+
+async function rate(id, rating) {
+  await refresh(await api("/api/rate", { id, rating }));
+  say(rating == null ? `#${id}: rating cleared` : `#${id} rated ${rating}`);
+}
+
+async function favourite(id) { await refresh(await api("/api/favourite", { id })); }
+
+function renderEvolve() {
+  $("#gen-title").textContent = `Generation ${S.generation} of ${S.generations}` + (S.bred_from ? ` (bred from ${S.bred_from})` : "") + ` · ${S.space} space`;
+  $("#back").disabled = !S.bred_from;
+  $("#next").textContent = S.is_last ? "breed next generation ▶" : "branch: breed from here ▶";
+  const go = $("#goto"); go.innerHTML = "";
+  for (const t of S.tree) go.append(el("option", { value: t.generation, textContent: `gen ${t.generation}` + (t.bred_from ? ` ← ${t.bred_from}` : ""), selected: t.generation === S.generation }));
+  $("#adventure").value = S.adventure; $("#adventure-out").textContent = S.adventure;
+  $("#bpm").value = engine.bpm = engine.bpm === 120 && S.bpm ? S.bpm : engine.bpm;
+  const box = $("#population"); box.innerHTML = "";
+  S.loops.forEach((loop, i) => {
+    const cv = el("canvas"); cv.dataset.loop = loop.id;
+    cv._draw = (head) => drawGrid(cv, loop.grid, { playhead: head });
+    cv._draw(null);
+    const fav = el("button", { className: "fav" + (loop.favourite ? " on" : ""), textContent: "♥", title: "favourite (f): kept in every generation" });
+    fav.addEventListener("click", (e) => { e.stopPropagation(); favourite(loop.id); });
+    const card = el("div", { className: "card" + (loop.id === selectedId ? " selected" : "") },
+      el("div", { className: "top" }, el("span", {}, el("span", { className: "num", textContent: `${i + 1}` }), el("span", { className: "id", textContent: `  #${loop.id}` })), stars(loop), fav),
+      cv, el("div", { className: "lineage", textContent: lineage(loop) }));
+    card.dataset.id = loop.id;
+    card.addEventListener("click", () => audition(loop));
+    box.append(card);
+  });
+  updatePlaying();
+}
+
+$("#next").addEventListener("click", async () => { say("breeding…"); await refresh(await api("/api/next", {})); say(`generation ${S.generation} bred from ${S.bred_from}`); });
+$("#back").addEventListener("click", async () => refresh(await api("/api/back", {})));
+$("#goto").addEventListener("change", async (e) => refresh(await api("/api/goto", { generation: Number(e.target.value) })));
+$("#adventure").addEventListener("change", async (e) => refresh(await api("/api/adventure", { adventure: Number(e.target.value) })));
+$("#adventure").addEventListener("input", (e) => { $("#adventure-out").textContent = e.target.value; });
+
+// --- transport and keys ---------------------------------------------------------
+
+$("#play-stop").addEventListener("click", () => engine.timer ? engine.stop() : audition(loopById(selectedId)));
+$("#bpm").addEventListener("change", (e) => { const v = Number(e.target.value); if (v >= 40 && v <= 300) engine.bpm = v; });
+
+document.addEventListener("keydown", (e) => {
+  if (e.target.tagName === "INPUT" || e.target.tagName === "SELECT") return;
+  const digit = /^Digit(\d)$/.exec(e.code);
+  if (digit && e.shiftKey) { rate(selectedId, Number(digit[1])); e.preventDefault(); return; }
+  if (digit && !e.ctrlKey && !e.metaKey && !e.altKey) {
+    const loop = S.loops[Number(digit[1]) - 1];
+    if (loop) audition(loop);
+    return;
+  }
+  if (e.key === " ") { e.preventDefault(); $("#play-stop").click(); }
+  else if (e.key === "f") favourite(selectedId);
+  else if (e.key === "n") $("#next").click();
+  else if (e.key === "b" && !$("#listen").classList.contains("on")) $("#back").click();
+  else if ((e.key === "a" || e.key === "b") && $("#listen").classList.contains("on")) abSwitch(e.key);
+});
+
+document.querySelectorAll("#tabs button").forEach((b) => b.addEventListener("click", () => {
+  document.querySelectorAll("#tabs button").forEach((x) => x.classList.toggle("on", x === b));
+  document.querySelectorAll(".view").forEach((v) => v.classList.toggle("on", v.id === b.dataset.view));
+  if (b.dataset.view === "steer") loadSteer(loopById(selectedId));
+  if (b.dataset.view === "target") renderGoals();
+}));
+
+// --- Listen ---------------------------------------------------------------------
+
+let abSide = "A";
+function renderListen() {
+  for (const [sel, def] of [["#a-loop", 0], ["#b-loop", 1]]) {
+    const s = $(sel), keep = Number(s.value);
+    s.innerHTML = "";
+    S.loops.forEach((l, i) => s.append(el("option", { value: l.id, textContent: `${i + 1} (#${l.id})` })));
+    s.value = S.loops.some((l) => l.id === keep) ? keep : S.loops[Math.min(def, S.loops.length - 1)].id;
+  }
+  const mixer = $("#mixer"); mixer.innerHTML = "";
+  S.rows.forEach((row, r) => {
+    const m = el("button", { textContent: "M", className: "m" + (engine.mute.has(r) ? " on" : ""), title: `mute ${row}` });
+    const so = el("button", { textContent: "S", className: "s" + (engine.solo.has(r) ? " on" : ""), title: `solo ${row}` });
+    m.addEventListener("click", () => { engine.mute.has(r) ? engine.mute.delete(r) : engine.mute.add(r); renderListen(); });
+    so.addEventListener("click", () => { engine.solo.has(r) ? engine.solo.delete(r) : engine.solo.add(r); renderListen(); });
+    mixer.append(el("div", { className: "strip" }, el("b", { textContent: row }), m, so));
+  });
+  const loop = loopById(selectedId);
+  const cv = $("#listen-grid"); cv.dataset.loop = loop.id;
+  cv._draw = (head) => drawGrid(cv, loopById(Number(cv.dataset.loop)).grid, { cell: 16, rowHeight: 22, labels: true, playhead: head, muted: (r) => !engine.audible(r) });
+  cv._draw(null);
+}
+
+function abSwitch(side) {
+  abSide = side || (abSide === "A" ? "B" : "A");
+  const loop = loopById(Number($(abSide === "A" ? "#a-loop" : "#b-loop").value));
+  $("#ab").textContent = `A/B: playing ${abSide}`;
+  audition(loop);
+}
+$("#ab").addEventListener("click", () => abSwitch());
+$("#normalise").addEventListener("change", (e) => { engine.normalise = e.target.checked; });
+
+// --- Steer ----------------------------------------------------------------------
+
+let steer = null;   // { base, genotype, attributes: {}, grid, edited, parent }
+
+function renderSteerChoices() {
+  for (let c = 0; c < 4; c++) {
+    const s = $(`#c${c}`), keep = Number(s.value);
+    s.innerHTML = "";
+    S.loops.forEach((l, i) => s.append(el("option", { value: l.id, textContent: `${i + 1} (#${l.id})` })));
+    s.value = S.loops.some((l) => l.id === keep) ? keep : S.loops[Math.min(c, S.loops.length - 1)].id;
+  }
+}
+
+function slider(label, min, max, step, value, oninput, title = "") {
+  const input = el("input", { type: "range", min, max, step, value });
+  const out = el("output", { textContent: Number(value).toFixed(2) });
+  input.addEventListener("input", () => { out.textContent = Number(input.value).toFixed(2); oninput(Number(input.value)); });
+  const row = el("label", { className: "slider", title }, el("span", { textContent: label }), input, out);
+  row.input = input;
+  return row;
+}
+
+function loadSteer(loop) {
+  steer = { base: loop, genotype: loop.genotype ? loop.genotype.slice() : null, attributes: {}, grid: loop.grid.map((r) => r.slice()), edited: false, parent: loop.id, gain: loop.gain_db };
+  $("#steer-title").textContent = `Steering ${position(loop.id)} (#${loop.id})`;
+  const latent = $("#latent"); latent.innerHTML = "";
+  if (steer.genotype) steer.genotype.forEach((v, i) => latent.append(slider(`z${i + 1}`, -3, 3, 0.01, v, (x) => { steer.genotype[i] = x; steer.edited = false; decode(); })));
+  else latent.append(el("p", { className: "hint", textContent: "the grid space has no latent sliders: toggle cells instead" }));
+  const attrs = $("#attributes"); attrs.innerHTML = "";
+  if (!S.attributes.length) attrs.append(el("p", { className: "hint", textContent: "this model has no attribute directions (evodrum steer --build)" }));
+  for (const a of S.attributes) attrs.append(slider(a.kind === "style" ? a.name.replace("style:", "style ") : a.name, a.range[0], a.range[1], 0.05, 0, (x) => { steer.attributes[a.name] = x; steer.edited = false; decode(); }, a.unit));
+  drawSteer();
+}
+
+function drawSteer() {
+  const cv = $("#steer-grid"); cv.dataset.loop = steer.parent;
+  cv._draw = (head) => drawGrid(cv, steer.grid, { cell: 16, rowHeight: 22, labels: true, playhead: head });
+  cv._draw(null);
+}
+
+let inflight = false, again = null;
+async function decode(body) {
+  body = body || { genotype: steer.genotype, attributes: steer.attributes };
+  if (inflight) { again = body; return; }
+  inflight = true;
+  const t0 = performance.now();
+  try {
+    const out = await api(body.corners ? "/api/palette" : "/api/decode", body);
+    timings.push(performance.now() - t0); if (timings.length > 20) timings.shift();
+    const sorted = timings.slice().sort((a, b) => a - b);
+    $("#roundtrip").textContent = `decode round trip ${sorted[Math.floor(sorted.length / 2)].toFixed(0)} ms`;
+    steer.grid = out.grid; steer.decoded = out.genotype; steer.gain = out.gain_db;
+    if (body.corners) { steer.genotype = out.genotype.slice(); steer.attributes = {}; }
+    engine.replaceGrid(steer.parent, out.grid, out.gain_db);
+    drawSteer();
+  } finally {
+    inflight = false;
+    if (again) { const b = again; again = null; decode(b); }
+  }
+}
+
+$("#steer-grid").addEventListener("click", (e) => {
+  const cv = e.currentTarget, rect = cv.getBoundingClientRect();
+  const x = (e.clientX - rect.left) * cv.width / rect.width - Number(cv.dataset.label);
+  const y = (e.clientY - rect.top) * cv.height / rect.height;
+  const s = Math.floor(x / Number(cv.dataset.cw)), r = Math.floor(y / Number(cv.dataset.ch));
+  if (s < 0 || r < 0 || r >= steer.grid.length || s >= steer.grid[0].length) return;
+  steer.grid[r][s] = steer.grid[r][s] ? 0 : 100;
+  steer.edited = true;
+  engine.replaceGrid(steer.parent, steer.grid, steer.gain);
+  drawSteer();
+});
+
+$("#steer-reset").addEventListener("click", () => loadSteer(steer.base));
+$("#vary-here").addEventListener("click", async () => {
+  const body = steer.edited ? { grid: steer.grid, parent: steer.parent } : { genotype: steer.decoded || steer.genotype, parent: steer.parent };
+  say("encoding and varying…");
+  await refresh(await api("/api/vary", body));
+  say(`generation ${S.generation}: your loop first, then variations of it`);
+  document.querySelector('#tabs button[data-view="evolve"]').click();
+});
+
+function padMove(e) {
+  if (!(e.buttons & 1) && e.type !== "click") return;
+  const cv = $("#pad"), rect = cv.getBoundingClientRect();
+  const x = Math.min(1, Math.max(0, (e.clientX - rect.left) / rect.width));
+  const y = Math.min(1, Math.max(0, (e.clientY - rect.top) / rect.height));
+  const g = cv.getContext("2d");
+  g.clearRect(0, 0, cv.width, cv.height);
+  g.fillStyle = "#f2a33a"; g.beginPath(); g.arc(x * cv.width, y * cv.height, 7, 0, 7); g.fill();
+  steer.edited = false;
+  decode({ corners: [0, 1, 2, 3].map((c) => Number($(`#c${c}`).value)), x, y });
+}
+$("#pad").addEventListener("mousemove", padMove);
+$("#pad").addEventListener("mousedown", padMove);
+$("#pad").addEventListener("click", padMove);
+
+// --- Target ---------------------------------------------------------------------
+
+let features = null, targetTimer = null;
+async function renderGoals() {
+  if (features) return;
+  const info = await api("/api/target");
+  features = info.features;
+  const box = $("#goals");
+  for (const f of features) {
+    const on = el("input", { type: "checkbox", checked: f.default_on });
+    const row = slider(f.name, 0, 1, 0.01, f.value, () => { on.checked = true; }, f.about);
+    row.prepend(on); row.check = on; row.feature = f.name;
+    box.append(row);
+  }
+  showTarget(info);
+}
+
+$("#target-run").addEventListener("click", async () => {
+  const goals = {};
+  document.querySelectorAll("#goals .slider").forEach((row) => { if (row.check.checked) goals[row.feature] = Number(row.input.value); });
+  showTarget(await api("/api/target", { goals, generations: Number($("#target-gens").value) }));
+  clearInterval(targetTimer);
+  targetTimer = setInterval(async () => { const t = await api("/api/target"); showTarget(t); if (!t.running) clearInterval(targetTimer); }, 400);
+});
+
+function showTarget(t) {
+  const job = t.job;
+  if (!job) return;
+  $("#target-progress").value = job.generation / job.generations;
+  $("#target-status").textContent = job.error ? job.error : `generation ${job.generation} of ${job.generations} · best distance ${job.best_distance == null ? "-" : job.best_distance.toFixed(3)}` + (t.running ? "" : " · done");
+  const box = $("#target-results"); box.innerHTML = "";
+  (job.best || []).forEach((b, i) => {
+    const cv = el("canvas"); cv.dataset.loop = `t${i}`; cv._draw = (h) => drawGrid(cv, b.grid, { playhead: h }); cv._draw(null);
+    const play = el("button", { textContent: "▶ hear" });
+    play.addEventListener("click", () => engine.play({ id: `t${i}`, grid: b.grid, gain_db: b.gain_db, label: `target result ${i + 1}` }));
+    const vary = el("button", { textContent: "vary from here ▶", className: "primary" });
+    vary.addEventListener("click", async () => { await refresh(await api("/api/vary", { genotype: b.genotype })); document.querySelector('#tabs button[data-view="evolve"]').click(); });
+    box.append(el("div", { className: "card" }, el("div", { className: "top" }, el("b", { textContent: `result ${i + 1}` }), el("span", { className: "id", textContent: `distance ${b.distance.toFixed(3)}` }), play, vary), cv));
+  });
+}
+
+// --- Export ---------------------------------------------------------------------
+
+function renderExport() {
+  $("#export-folder").textContent = `Session folder: ${S.folder} · continue in a terminal: evodrum interactive --resume ${S.folder}`;
+  $("#export-favourites").href = download("/api/favourites.zip");
+  const body = $("#export-table tbody"); body.innerHTML = "";
+  S.loops.forEach((l, i) => body.append(el("tr", {},
+    el("td", { textContent: `${i + 1} (#${l.id})` + (l.favourite ? " ♥" : "") }),
+    el("td", { textContent: l.rating == null ? "-" : l.rating }),
+    el("td", { textContent: lineage(l) }),
+    el("td", {}, el("a", { href: download(`/api/loop/${l.id}.mid`), textContent: "MIDI", download: `loop-${l.id}.mid` }),
+      el("a", { href: download(`/api/loop/${l.id}.wav`), textContent: "WAV", download: `loop-${l.id}.wav` })))));
+}
+
+refresh().then(() => { requestAnimationFrame(animate); return engine.start(); })
+  .catch((e) => say(String(e), true));   // the kit loads at once; audio starts on a click
