@@ -142,7 +142,7 @@ def test_steer_a_slider_edit_a_cell_export_midi_and_refuse_strangers(browser, tm
         page.wait_for_function(f"JSON.stringify(steer.grid) !== {before!r}")
         page.locator("#attributes input").nth(8).fill("1.5")  # an attribute slider
         page.locator("#attributes input").nth(8).dispatch_event("input")
-        page.wait_for_function("steer.attributes && Object.keys(steer.attributes).length === 1")
+        page.wait_for_function("Object.keys(steer.attributes).length === 1 && !inflight && !again")
         box = page.locator("#steer-grid").bounding_box()
         was = page.evaluate("steer.grid[0][0]")
         page.mouse.click(box["x"] + 26 + 8, box["y"] + 11)      # BD, step 1

@@ -42,16 +42,16 @@ def _k_weighting(sr: int) -> list[tuple[np.ndarray, np.ndarray]]:
 def lufs(audio: np.ndarray, sr: int) -> float:
     """Integrated loudness of mono or (samples, channels) audio in LUFS (SILENCE if silent)."""
     x = np.asarray(audio, dtype=np.float64)
-    x = x[:, None] if x.ndim == 1 else x
-    for b, a in _k_weighting(sr):
-        x = signal.lfilter(b, a, x, axis=0)
+    channels = np.ascontiguousarray((x[:, None] if x.ndim == 1 else x).T)  # (ch, n)
+    sos = np.stack([np.concatenate([b, a]) for b, a in _k_weighting(sr)])
+    y = signal.sosfilt(sos, channels, axis=-1)
     size = int(round(BLOCK_SECONDS * sr))
-    if len(x) < size:
+    if y.shape[1] < size:
         return SILENCE
     hop = int(round(size * (1 - BLOCK_OVERLAP)))
-    power = np.square(x).sum(axis=1)
+    power = np.einsum("cn,cn->n", y, y)
     cumulative = np.concatenate([[0.0], np.cumsum(power)])
-    starts = np.arange(0, len(x) - size + 1, hop)
+    starts = np.arange(0, y.shape[1] - size + 1, hop)
     block = (cumulative[starts + size] - cumulative[starts]) / size
     with np.errstate(divide="ignore"):
         loud = -0.691 + 10 * np.log10(block)

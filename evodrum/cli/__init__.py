@@ -78,6 +78,7 @@ def main():
       evodrum sample -n 4               loops from the shipped model
       evodrum target --features density=0.3,syncopation=0.2
       evodrum interactive               rate loops by ear, breed the next ones
+      evodrum studio                    the same in the browser, with steering sliders
       evodrum data build DIR            build a corpus from MIDI files
     """
 

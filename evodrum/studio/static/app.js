@@ -239,6 +239,8 @@ function renderEvolve() {
   for (const t of S.tree) go.append(el("option", { value: t.generation, textContent: `gen ${t.generation}` + (t.bred_from ? ` ← ${t.bred_from}` : ""), selected: t.generation === S.generation }));
   $("#adventure").value = S.adventure; $("#adventure-out").textContent = S.adventure;
   $("#bpm").value = engine.bpm = engine.bpm === 120 && S.bpm ? S.bpm : engine.bpm;
+  const legend = $("#legend"); legend.innerHTML = "rows, top to bottom: ";
+  S.rows.forEach((row, r) => legend.append(el("span", { textContent: row, style: `color:${ROW_COLOURS[r]}` })));
   const box = $("#population"); box.innerHTML = "";
   S.loops.forEach((loop, i) => {
     const cv = el("canvas"); cv.dataset.loop = loop.id;
@@ -368,12 +370,13 @@ async function decode(body) {
   body = body || { genotype: steer.genotype, attributes: steer.attributes };
   if (inflight) { again = body; return; }
   inflight = true;
-  const t0 = performance.now();
+  const t0 = performance.now(), edits = steer.edits || 0;
   try {
     const out = await api(body.corners ? "/api/palette" : "/api/decode", body);
     timings.push(performance.now() - t0); if (timings.length > 20) timings.shift();
     const sorted = timings.slice().sort((a, b) => a - b);
     $("#roundtrip").textContent = `decode round trip ${sorted[Math.floor(sorted.length / 2)].toFixed(0)} ms`;
+    if ((steer.edits || 0) !== edits) return;   // a cell was toggled meanwhile: keep the edit
     steer.grid = out.grid; steer.decoded = out.genotype; steer.gain = out.gain_db;
     if (body.corners) { steer.genotype = out.genotype.slice(); steer.attributes = {}; }
     engine.replaceGrid(steer.parent, out.grid, out.gain_db);
@@ -391,7 +394,7 @@ $("#steer-grid").addEventListener("click", (e) => {
   const s = Math.floor(x / Number(cv.dataset.cw)), r = Math.floor(y / Number(cv.dataset.ch));
   if (s < 0 || r < 0 || r >= steer.grid.length || s >= steer.grid[0].length) return;
   steer.grid[r][s] = steer.grid[r][s] ? 0 : 100;
-  steer.edited = true;
+  steer.edited = true; steer.edits = (steer.edits || 0) + 1;
   engine.replaceGrid(steer.parent, steer.grid, steer.gain);
   drawSteer();
 });

@@ -1,0 +1,73 @@
+"""Take the README's screenshots of `evodrum studio`: python docs/studio/screenshots.py
+
+Starts a studio on a scratch session (seed 4), rates and breeds a little, and
+photographs each view with Playwright in headless Chromium (/usr/bin/chromium).
+"""
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+
+from playwright.sync_api import sync_playwright
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tests"))
+from test_studio_browser import CHROMIUM, FLAGS, Server  # noqa: E402
+
+OUT = Path(__file__).resolve().parent
+
+
+def main() -> None:
+    folder = Path(tempfile.mkdtemp()) / "session"
+    server = Server(folder, "--out", str(folder), "--seed", "4")
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
+            page = browser.new_page(viewport={"width": 1500, "height": 980})
+            page.goto(server.url)
+            page.wait_for_selector(".card canvas")
+            cards = page.locator(".card")
+            for i, stars in ((1, 8), (2, 9), (4, 6), (6, 3)):
+                cards.nth(i).locator(".stars button").nth(stars).click()
+            cards.nth(2).locator(".fav").click()
+            page.click("#next")
+            page.wait_for_function("S.generation === 2")
+            cards.nth(1).locator(".stars button").nth(7).click()
+            cards.nth(1).click()
+            page.wait_for_timeout(1500)
+            page.screenshot(path=OUT / "evolve.png")
+
+            page.click('#tabs button[data-view="listen"]')
+            page.locator("#mixer .strip").nth(2).locator("button.m").click()
+            page.wait_for_timeout(800)
+            page.screenshot(path=OUT / "listen.png")
+
+            page.click('#tabs button[data-view="steer"]')
+            page.wait_for_selector("#latent input")
+            for name, value in (("all.syncopation", "0.8"), ("kick_snare.density", "0.6")):
+                row = page.locator("#attributes .slider", has_text=name).first
+                row.locator("input").fill(value)
+                row.locator("input").dispatch_event("input")
+                page.wait_for_timeout(300)
+            box = page.locator("#pad").bounding_box()
+            page.mouse.click(box["x"] + 0.3 * box["width"], box["y"] + 0.6 * box["height"])
+            page.wait_for_timeout(800)
+            page.screenshot(path=OUT / "steer.png")
+
+            page.click('#tabs button[data-view="target"]')
+            page.wait_for_selector("#goals .slider")
+            page.fill("#target-gens", "25")
+            page.click("#target-run")
+            page.wait_for_function("document.querySelectorAll('#target-results .card').length > 0",
+                                   timeout=120000)
+            page.screenshot(path=OUT / "target.png")
+
+            page.click('#tabs button[data-view="export"]')
+            page.screenshot(path=OUT / "export.png")
+            browser.close()
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()
