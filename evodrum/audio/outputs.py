@@ -181,8 +181,8 @@ def probe(name: str) -> str | None:
     return None
 
 
-def open_output(name: str = "auto") -> AudioOutput:
-    """The named output, or the best working one for "auto", after it played a test
+def working_output(name: str = "auto") -> str:
+    """Output `name`, or for "auto" the first installed one, once it has played the test
     sound (see `probe`); EvodrumError, suggesting --no-audio, if none works."""
     if name != "auto" and name not in OUTPUT_NAMES:
         raise EvodrumError(f"unknown audio output {name!r}: choose from {', '.join(OUTPUT_NAMES)}")
@@ -196,7 +196,12 @@ def open_output(name: str = "auto") -> AudioOutput:
     for candidate in candidates:
         problem = probe(candidate)
         if problem is None:
-            return SoundDeviceOutput() if candidate == "sounddevice" \
-                else CommandOutput(COMMANDS[candidate])
+            return candidate
         problems.append(problem)
     raise EvodrumError(f"no audio output works here: {'; '.join(problems)}; {NO_AUDIO_HINT}")
+
+
+def open_output(name: str = "auto") -> AudioOutput:
+    """The `working_output` for `name`, ready to play."""
+    name = working_output(name)
+    return SoundDeviceOutput() if name == "sounddevice" else CommandOutput(COMMANDS[name])

@@ -84,6 +84,7 @@ def interactive(ctx, loops, fresh, adventure, blend, keep_favourites, space, mod
                 seed, resume, out, bpm, output, midi_port, no_audio, out_dir, synth_name,
                 soundfont, sr, ascii):
     from evodrum.audio import open_player
+    from evodrum.audio.outputs import working_output
     from evodrum.interactive import store
     from evodrum.interactive.controller import Controller
     from evodrum.interactive.lifecycle import (
@@ -99,6 +100,8 @@ def interactive(ctx, loops, fresh, adventure, blend, keep_favourites, space, mod
     def given(name):
         return ctx.get_parameter_source(name) not in (ParameterSource.DEFAULT, None)
 
+    if not (no_audio or midi_port):
+        output = working_output(output)  # no sound here: say so before the model loads
     if resume:
         refuse_changed_options([n for n in SESSION_OPTIONS if given(n)], "session",
                                " (change adventure inside the session with 'a X')")
