@@ -1,0 +1,44 @@
+"""Opening a file the user named: regular files only, never blocking on a pipe.
+
+A folder, a missing path, a FIFO or a device gets a plain-words reason
+(`NotAFile.reason`) instead of a hang or an exception class name.
+"""
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+from typing import BinaryIO
+
+from evodrum.errors import EvodrumError
+
+
+class NotAFile(EvodrumError):
+    """A path that is not a readable regular file; `reason` says why without the path."""
+
+    def __init__(self, path, reason: str):
+        super().__init__(f"{path}: {reason}")
+        self.path, self.reason = str(path), reason
+
+
+def open_regular(path: str | os.PathLike) -> tuple[BinaryIO, int]:
+    """(binary file object, size in bytes) of a regular file; NotAFile otherwise."""
+    path = Path(path)
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except FileNotFoundError:
+        raise NotAFile(path, "no such file") from None
+    except IsADirectoryError:
+        raise NotAFile(path, "is a folder, not a file") from None
+    except OSError as e:
+        raise NotAFile(path, f"cannot be opened ({e.strerror or e})") from None
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode):
+        os.close(fd)
+        if stat.S_ISDIR(st.st_mode):
+            raise NotAFile(path, "is a folder, not a file")
+        kind = "a pipe" if stat.S_ISFIFO(st.st_mode) else "a device or socket"
+        raise NotAFile(path, f"is {kind}, not a regular file: evodrum reads only files")
+    if hasattr(os, "set_blocking"):
+        os.set_blocking(fd, True)
+    return os.fdopen(fd, "rb"), st.st_size
