@@ -8,8 +8,13 @@ Input pitches cover every General MIDI percussion note (35-81), the GM2/Magenta
 extras around them (27-34, 82-87), and the Roland TD-11 articulations used by
 the Groove MIDI Dataset (22/26 hi-hat edge, 58 floor-tom rim, 55/52 crash edges,
 59/53 ride edge and bell). The tom split follows the Groove dataset's own
-9-class reduction (43/58 low, 45/47 mid, 48/50 high), so output pitches read
-back into the row they came from.
+9-class reduction (43/58 low, 45/47 mid, 48/50 high).
+
+Magenta (note_seq's drums_encoder_decoder, MusicVAE, GrooVAE) reads toms the
+other way round (45 low, 48 mid, 43 high) and 58 as crash: `DRUM_MAPS["magenta"]`
+reads files that way. Output pitches are chosen so that both readings agree
+(41 low floor tom, 47 mid, 50 high): what evodrum writes comes back in the same
+rows in evodrum, Magenta and the Groove tools.
 """
 from __future__ import annotations
 
@@ -36,7 +41,7 @@ ROW_DESCRIPTIONS: dict[str, str] = {
 #: The General MIDI pitch each row is written as.
 OUTPUT_PITCH: dict[str, int] = {
     "BD": 36, "SD": 38, "CH": 42, "OH": 46, "RD": 51,
-    "CR": 49, "LT": 43, "MT": 47, "HT": 50,
+    "CR": 49, "LT": 41, "MT": 47, "HT": 50,
 }
 
 #: Every input pitch that maps to each row.
@@ -60,6 +65,40 @@ PITCH_MAX = max(p for ps in INPUT_PITCHES.values() for p in ps)
 PITCH_TO_ROW = np.full(128, -1, dtype=np.int8)
 for _row, _pitches in enumerate(INPUT_PITCHES.values()):
     PITCH_TO_ROW[list(_pitches)] = _row
+
+#: Magenta's 9 drum classes (note_seq DEFAULT_DRUM_TYPE_PITCHES), by evodrum row.
+MAGENTA_INPUT_PITCHES: dict[str, tuple[int, ...]] = {
+    "BD": (36, 35),
+    "SD": (38, 27, 28, 31, 32, 33, 34, 37, 39, 40, 56, 65, 66, 75, 85),
+    "CH": (42, 44, 54, 68, 69, 70, 71, 73, 78, 80),
+    "OH": (46, 67, 72, 74, 79, 81),
+    "LT": (45, 29, 41, 61, 64, 84),
+    "MT": (48, 47, 60, 63, 77, 86, 87),
+    "HT": (50, 30, 43, 62, 76, 83),
+    "CR": (49, 55, 57, 58),
+    "RD": (51, 52, 53, 59, 82),
+}
+
+
+def _magenta_table() -> np.ndarray:
+    """Magenta's reading, with the Groove reading for pitches Magenta has no class
+    for (the TD-11 hi-hat edges 22 and 26), so nothing a Groove file holds is lost."""
+    out = PITCH_TO_ROW.copy()
+    for name, pitches in MAGENTA_INPUT_PITCHES.items():
+        out[list(pitches)] = ROWS.index(name)
+    return out
+
+
+#: How a file's pitches are read into rows: the Groove reduction (default) or Magenta's.
+DRUM_MAPS: dict[str, np.ndarray] = {"groove": PITCH_TO_ROW, "magenta": _magenta_table()}
+
+
+def pitch_table(drum_map: str = "groove") -> np.ndarray:
+    """The pitch -> row lookup (-1: no row) of a named drum map."""
+    if drum_map not in DRUM_MAPS:
+        raise ValueError(f"unknown drum map {drum_map!r}: use one of {', '.join(DRUM_MAPS)}")
+    return DRUM_MAPS[drum_map]
+
 
 #: Output pitch per row index.
 ROW_PITCH = np.array([OUTPUT_PITCH[r] for r in ROWS], dtype=np.int64)
