@@ -33,7 +33,7 @@ from evodrum.lifetime import worker_pool
 from evodrum.errors import EvodrumError
 from evodrum.grid import DEFAULT_SPEC, GridSpec, from_midi_velocity, to_midi_velocity
 from evodrum.kit import KIT_VERSION
-from evodrum.midi import BadMidiFile, read_drums, to_grids
+from evodrum.midi import BadMidiFile, read_windows
 
 FORMAT_VERSION = 1
 SPLITS = ("train", "validation", "test")
@@ -62,10 +62,14 @@ class Settings:
     spec: GridSpec = DEFAULT_SPEC
     hop_bars: int = 1
     min_hits: int = 8
+    drum_map: str = "groove"
 
     def to_dict(self) -> dict:
-        return {"spec": self.spec.to_dict(), "hop_bars": self.hop_bars,
-                "min_hits": self.min_hits, "kit": KIT_VERSION, "format": FORMAT_VERSION}
+        settings = {"spec": self.spec.to_dict(), "hop_bars": self.hop_bars,
+                    "min_hits": self.min_hits, "kit": KIT_VERSION, "format": FORMAT_VERSION}
+        if self.drum_map != "groove":  # caches built before the option stay valid
+            settings["drum_map"] = self.drum_map
+        return settings
 
 
 @dataclass
@@ -211,8 +215,7 @@ def _process(job: tuple[str, Settings]) -> dict:
     except OSError as e:
         return {"status": "skipped", "reason": f"cannot read the file ({e.strerror})", "sha1": ""}
     try:
-        hits = read_drums(path)
-        grids, q = to_grids(hits, settings.spec, settings.hop_bars)
+        hits, windows = read_windows(path, settings.spec, settings.hop_bars, settings.drum_map)
     except BadMidiFile as e:
         return {"status": "skipped", "reason": e.reason, "sha1": sha1}
     except MemoryError:
@@ -220,14 +223,16 @@ def _process(job: tuple[str, Settings]) -> dict:
     except Exception as e:   # noqa: BLE001 -- one strange file must not end a batch
         return {"status": "skipped", "reason": f"could not be read ({e or 'unexpected problem'})",
                 "sha1": sha1}
-    keep = (grids > 0).sum(axis=(1, 2)) >= settings.min_hits
-    result = {"status": "ok", "sha1": sha1, "grids": grids[keep], "windows": int(keep.sum()),
-              "sparse_windows": int((~keep).sum()), "hits": int(len(hits.beats)),
-              "mean_shift": q.mean_shift, "max_shift": q.max_shift,
-              "collisions": q.collisions, "unmapped": hits.unmapped}
+    keep = windows.hits >= settings.min_hits  # hits before tiling: a 2-hit file stays 2
+    q = windows.quantised
+    result = {"status": "ok", "sha1": sha1, "grids": windows.grids[keep],
+              "windows": int(keep.sum()), "sparse_windows": int((~keep).sum()),
+              "hits": int(len(hits.beats)), "mean_shift": q.mean_shift,
+              "max_shift": q.max_shift, "collisions": q.collisions, "unmapped": hits.unmapped,
+              "warnings": hits.warnings + windows.notes}
     if not keep.any():
         result.update(status="skipped", reason=f"fewer than {settings.min_hits} hits in "
-                      "every window" if len(grids) else "shorter than one window")
+                      "every window")
     return result
 
 
@@ -266,8 +271,10 @@ def build_corpus(source_dir: str | os.PathLike, spec: GridSpec = DEFAULT_SPEC, *
                  name: str | None = None, cache_dir: str | os.PathLike | None = None,
                  hop_bars: int = 1, min_hits: int = 8, workers: int | None = None,
                  progress: Callable[[int, int], None] | None = None,
-                 force: bool = False) -> Corpus:
+                 force: bool = False, drum_map: str = "groove") -> Corpus:
     """Build (or reuse from cache) the corpus of all MIDI files under `source_dir`.
+
+    `drum_map` is how pitches are read into rows (see evodrum.kit.DRUM_MAPS).
 
     `progress(done, total)` is called as files are read. Files that cannot be used
     are skipped with their reason; the build goes on.
@@ -278,7 +285,7 @@ def build_corpus(source_dir: str | os.PathLike, spec: GridSpec = DEFAULT_SPEC, *
     name = checks.name(name, "corpus name") if name is not None else default_name(root)
     hop_bars = checks.integer(hop_bars, "hop (bars between windows)", 1, 1024)
     min_hits = checks.integer(min_hits, "min-hits", 0, spec.shape[0] * spec.shape[1])
-    settings = Settings(spec, hop_bars, min_hits)
+    settings = Settings(spec, hop_bars, min_hits, drum_map)
     sources = find_sources(root)
     if not sources:
         raise EvodrumError(f"{root}: no MIDI files (.mid, .midi) found")

@@ -1,14 +1,19 @@
-"""Grids as numpy array files: .npy (bare array) or .npz (array plus its resolution)."""
+"""Grids as numpy array files: .npy (bare array) or .npz (array plus its resolution),
+and `read_file`, which every command uses to read the loops it is given (MIDI or grid files)."""
 from __future__ import annotations
 
 import json
+import zipfile
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from evodrum import limits
 from evodrum.atomic import atomic_path
 from evodrum.errors import EvodrumError
-from evodrum.grid import GridSpec, check_grids
+from evodrum.grid import GridSpec, check_grids, from_midi_velocity
+from evodrum.infile import NotAFile, open_regular
 
 SUFFIXES = (".npy", ".npz")
 
@@ -29,18 +34,48 @@ def save_grids(path: str | Path, grids: np.ndarray, spec: GridSpec) -> Path:
 
 
 def load_grids(path: str | Path, spec: GridSpec) -> tuple[np.ndarray, GridSpec]:
-    """Read a grid file as a (N, 9, S) batch; an .npz's own resolution wins over `spec`."""
+    """Read a grid file as a (N, 9, S) batch; an .npz's own resolution wins over `spec`.
+
+    Array headers are checked before any data is read, so a header claiming
+    10^13 cells is refused (see evodrum.limits) instead of exhausting memory.
+    """
     path = Path(path)
     try:
-        if path.suffix.lower() == ".npz":
-            with np.load(path, allow_pickle=False) as data:
-                grids = data["grids"]
-                spec = GridSpec.from_dict(json.loads(str(data["spec"])))
-        else:
-            grids = np.load(path, allow_pickle=False)
+        f, _ = open_regular(path)
+    except NotAFile as e:
+        raise EvodrumError(f"{path}: {e.reason.replace('not a file', 'not a grid file')}") from None
+    try:
+        with f:
+            if path.suffix.lower() != ".npz":
+                return check_grids(_bounded_array(path, f), spec), spec
+            with zipfile.ZipFile(f) as archive:
+                names = archive.namelist()
+                if "grids.npy" not in names:
+                    raise ValueError("it holds no array named 'grids'")
+                with archive.open("grids.npy") as member:
+                    grids = _bounded_array(path, member)
+                if "spec.npy" in names:
+                    with archive.open("spec.npy") as member:
+                        spec = GridSpec.from_dict(json.loads(str(_bounded_array(path, member))))
         return check_grids(grids, spec), spec
-    except (OSError, ValueError, KeyError) as e:
+    except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile) as e:
         raise EvodrumError(f"{path}: not a grid file ({e})") from None
+
+
+def _bounded_array(path: Path, f) -> np.ndarray:
+    """One .npy array from an open file, refused before reading when its header is too big."""
+    version = np.lib.format.read_magic(f)
+    if version == (1, 0):
+        shape, _, dtype = np.lib.format.read_array_header_1_0(f)
+    elif version == (2, 0):
+        shape, _, dtype = np.lib.format.read_array_header_2_0(f)
+    else:
+        raise ValueError(f".npy format version {version[0]}.{version[1]} is not supported")
+    if dtype.hasobject:
+        raise ValueError("it holds Python objects, which evodrum never loads")
+    limits.GRID_CELLS.check(path, int(np.prod(shape, dtype=object)), "the array's size")
+    f.seek(0)
+    return np.lib.format.read_array(f, allow_pickle=False)
 
 
 def read_any(path: str | Path, spec: GridSpec) -> tuple[np.ndarray, GridSpec]:
@@ -49,3 +84,55 @@ def read_any(path: str | Path, spec: GridSpec) -> tuple[np.ndarray, GridSpec]:
     if Path(path).suffix.lower() in SUFFIXES:
         return load_grids(path, spec)
     return midi.read_grids(path, spec), spec
+
+
+@dataclass
+class LoopFile:
+    """The grids of one input file (MIDI or grid file), with what commands say about them."""
+
+    path: str
+    grids: np.ndarray              # float32 (N, 9, S)
+    spec: GridSpec
+    hits: np.ndarray               # (N,) hits in each grid before tiling
+    start_bars: np.ndarray | None  # (N,) bar (from 1) where each window starts; None: grid file
+    bpms: np.ndarray | None        # (N,) the file's tempo where each window starts
+    warnings: list[str] = field(default_factory=list)
+    quantised: object = None       # midi.Quantised for MIDI files
+
+    def __len__(self) -> int:
+        return len(self.grids)
+
+    def index(self, window: int | None) -> int:
+        """0-based index of `window` (counted from 1), or where the drums come in when None."""
+        if window is None:
+            from evodrum.midi import first_window
+            return first_window(self.grids, self.spec)
+        if not 1 <= window <= len(self):
+            raise EvodrumError(f"{self.path}: has {len(self)} window"
+                               f"{'s' if len(self) != 1 else ''} (numbered from 1), "
+                               f"not {window}")
+        return window - 1
+
+    def describe(self, i: int) -> str:
+        """Where grid `i` comes from, e.g. 'window 3 of 12, from bar 3'."""
+        where = f", from bar {self.start_bars[i]}" if self.start_bars is not None else ""
+        return f"window {i + 1} of {len(self)}{where}"
+
+    def bpm(self, i: int, default: float = 120.0) -> float:
+        """The file's tempo at grid `i` (grid files have none: `default`)."""
+        return float(self.bpms[i]) if self.bpms is not None else default
+
+
+def read_file(path: str | Path, spec: GridSpec, drum_map: str = "groove",
+              hop_bars: int = 1) -> LoopFile:
+    """Every grid of a MIDI or grid file, with hit counts, bars, tempi and warnings."""
+    from evodrum import midi
+    if Path(path).suffix.lower() in SUFFIXES:
+        grids, spec = load_grids(path, spec)
+        return LoopFile(str(path), grids, spec, (grids > 0).sum(axis=(1, 2)), None, None)
+    hits, windows = midi.read_windows(path, spec, hop_bars, drum_map)
+    bpms = np.array([hits.bpm_at(b) for b in windows.start_beats])
+    skipped = ["not read as drums: " + "; ".join(hits.notes)] if hits.notes else []
+    return LoopFile(str(path), from_midi_velocity(windows.grids), spec, windows.hits,
+                    windows.start_bars, bpms, hits.warnings + windows.notes + skipped,
+                    windows.quantised)

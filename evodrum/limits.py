@@ -42,7 +42,7 @@ class Limit:
             raise EvodrumError(f"{self.env}={text!r}: must be at least 1")
         return value
 
-    def check(self, path, amount: int | float, what: str) -> None:
+    def check(self, path, amount: float, what: str) -> None:
         """LimitError naming the file, the amount, the limit and how to lift it."""
         if amount > self.value:
             raise LimitError(path, f"{what} ({amount:,.0f} {self.unit}) is over evodrum's "

@@ -38,9 +38,9 @@ TEMPO_RANGE = (20.0, 400.0)
 CORE_KIT_PITCHES = np.array([35, 36, 37, 38, 39, 40, 42, 44, 46, 49, 51, 57])
 #: Track or instrument names that say "drums", and names of melodic instruments.
 DRUM_NAMES = re.compile(r"drum|kit|perc|beat|groove|kick|snare|hi.?hat|cymbal|rhythm|808|909",
-                        re.I)
+                        re.IGNORECASE)
 MELODIC_NAMES = re.compile(r"piano|bass|guitar|lead|melod|string|organ|vocal|voice|pad|keys|"
-                           r"sax|flute|brass|violin|cello|choir|trumpet|horn|arp|chord", re.I)
+                           r"sax|flute|brass|violin|cello|choir|trumpet|horn|arp|chord", re.IGNORECASE)
 #: General MIDI program families (program // 8), for messages.
 GM_FAMILIES = ("piano", "chromatic percussion", "organ", "guitar", "bass", "strings",
                "ensemble", "brass", "reed", "pipe", "synth lead", "synth pad",

@@ -50,3 +50,142 @@ def basic_beat(bars: int = 1) -> list[tuple[float, int, int]]:
         hits += [(o + 0, 36, 100), (o + 2, 36, 90), (o + 1, 38, 110), (o + 3, 38, 105)]
         hits += [(o + e / 2, 42, 70) for e in range(8)]
     return hits
+
+
+# --- files written the way other tools write them ------------------------------------
+
+def note_seq_file(path: Path, hits: list[tuple[float, int, int]], *, bpm: float = 120.0,
+                  step: float = 0.25) -> Path:
+    """As note_seq (through pretty_midi) writes drums: 220 ticks per beat, a drum
+    instrument on channel 10, each note one step long, End of Track at the last note."""
+    import pretty_midi
+    pm = pretty_midi.PrettyMIDI(initial_tempo=bpm)
+    drums = pretty_midi.Instrument(program=0, is_drum=True)
+    spb = 60.0 / bpm
+    for beat, pitch, vel in hits:
+        drums.notes.append(pretty_midi.Note(velocity=vel, pitch=pitch, start=beat * spb,
+                                            end=(beat + step) * spb))
+    pm.instruments.append(drums)
+    pm.write(str(path))
+    return path
+
+
+def beat_studio_pattern(path: Path) -> Path:
+    """A 2-bar pattern as small pattern apps export it: type 0, 96 ticks per beat,
+    running status with note-on velocity 0 as note-off, no time signature, and End of
+    Track right after the last note-off (bar 2 ends in rests)."""
+    hits = [(0, 36, 110), (1, 38, 100), (2.5, 36, 90), (3, 38, 100), (4, 36, 110),
+            (5, 38, 100), (5.5, 42, 60)]
+    hits += [(e / 2, 42, 70) for e in range(10)]
+    return drum_file(path, hits, tpb=96, midi_type=0, time_signature=None)
+
+
+def melody_file(path: Path, *, low: int = 60, channel: int = 0, program: int | None = None,
+                name: str | None = None) -> Path:
+    """A stepwise melody (a scale up and down, middle-C rhythms) on a melodic channel."""
+    scale = [0, 2, 4, 5, 7, 9, 11, 12, 11, 9, 7, 5, 4, 2, 0, 2]
+    tpb, track = 480, mido.MidiTrack()
+    if name:
+        track.append(mido.MetaMessage("track_name", name=name))
+    if program is not None:
+        track.append(mido.Message("program_change", channel=channel, program=program))
+    for i, step in enumerate(scale):
+        track.append(mido.Message("note_on", channel=channel, note=low + step, velocity=80,
+                                  time=0 if i == 0 else tpb // 2))
+        track.append(mido.Message("note_off", channel=channel, note=low + step, time=tpb // 2))
+    mid = mido.MidiFile(type=0, ticks_per_beat=tpb)
+    mid.tracks.append(track)
+    mid.save(path)
+    return path
+
+
+def song_file(path: Path, *, intro_bars: int = 4, bars: int = 16) -> Path:
+    """A DAW song export: a conductor track with tempo changes (96, then 100 from bar 9,
+    then 90 from bar 13), a piano, a bass (program 34) and drums on channel 10 that come
+    in after a silent intro."""
+    tpb = 480
+    conductor = mido.MidiTrack([
+        mido.MetaMessage("track_name", name="Song"),
+        mido.MetaMessage("time_signature", numerator=4, denominator=4),
+        mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(96)),
+        mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(100), time=32 * tpb),
+        mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(90), time=16 * tpb),
+        # a DAW exports the whole arrangement: the file ends at the end of its last bar
+        mido.MetaMessage("end_of_track", time=(4 * bars - 48) * tpb)])
+
+    def part(name, channel, notes, program=None):
+        track = mido.MidiTrack([mido.MetaMessage("track_name", name=name)])
+        if program is not None:
+            track.append(mido.Message("program_change", channel=channel, program=program))
+        events = sorted([(round(b * tpb), 1, n, v) for b, n, v in notes]
+                        + [(round((b + 0.25) * tpb), 0, n, 0) for b, n, v in notes])
+        last = 0
+        for t, _, n, v in events:
+            track.append(mido.Message("note_on", channel=channel, note=n, velocity=v,
+                                      time=t - last))
+            last = t
+        return track
+
+    piano = [(4 * b + i, p, 70) for b in range(bars) for i, p in enumerate((60, 64, 67, 72))]
+    bass = [(4 * b + i, p, 90) for b in range(bars) for i, p in enumerate((36, 38, 40, 41))]
+    drums = [(4 * intro_bars + b, p, v) for b, p, v in basic_beat(bars - intro_bars)]
+    mid = mido.MidiFile(type=1, ticks_per_beat=tpb)
+    mid.tracks.extend([conductor, part("Piano", 0, piano, 0), part("Bass", 1, bass, 33),
+                       part("Drums", 9, drums)])
+    mid.save(path)
+    return path
+
+
+def mixed_metre_file(path: Path, *, before: int = 85, after: int = 6) -> Path:
+    """`before` bars of 4/4 (85 bars: 340 beats), one bar of 9/8, `after` bars of 4/4."""
+    tpb, events = 480, []
+    hits = basic_beat(before) + [(4 * before + e / 2, 42, 70) for e in range(9)]
+    start = 4 * before + 4.5
+    hits += [(start + b, p, v) for b, p, v in basic_beat(after)]
+    for beat, pitch, vel in hits:
+        t = round(beat * tpb)
+        events += [(t, 1, mido.Message("note_on", channel=9, note=pitch, velocity=vel)),
+                   (t + tpb // 4, 0, mido.Message("note_off", channel=9, note=pitch))]
+    events += [(0, -1, mido.MetaMessage("time_signature", numerator=4, denominator=4)),
+               (4 * before * tpb, -1, mido.MetaMessage("time_signature", numerator=9,
+                                                       denominator=8)),
+               (round(start * tpb), -1, mido.MetaMessage("time_signature", numerator=4,
+                                                         denominator=4))]
+    events.sort(key=lambda e: (e[0], e[1]))
+    track, last = mido.MidiTrack(), 0
+    for t, _, msg in events:
+        track.append(msg.copy(time=t - last))
+        last = t
+    track.append(mido.MetaMessage("end_of_track", time=round((start + 4 * after) * tpb) - last))
+    mid = mido.MidiFile(type=0, ticks_per_beat=tpb)
+    mid.tracks.append(track)
+    mid.save(path)
+    return path
+
+
+def _chunks(data: bytes) -> list[tuple[bytes, bytes]]:
+    out, pos = [], 0
+    while pos + 8 <= len(data):
+        size = int.from_bytes(data[pos + 4:pos + 8], "big")
+        out.append((data[pos:pos + 4], data[pos + 8:pos + 8 + size]))
+        pos += 8 + size
+    return out
+
+
+def strip_end_of_track(path: Path) -> Path:
+    """Remove every End of Track (with its zero delta), fixing the chunk lengths."""
+    out = b""
+    for kind, body in _chunks(path.read_bytes()):
+        if kind == b"MTrk" and body.endswith(b"\x00\xff\x2f\x00"):
+            body = body[:-4]
+        out += kind + len(body).to_bytes(4, "big") + body
+    path.write_bytes(out)
+    return path
+
+
+def raw_midi(path: Path, track_body: bytes, *, tpb: int = 480, fmt: int = 0) -> Path:
+    """A one-track file from raw track bytes (for damaged and hostile files)."""
+    header = b"MThd" + (6).to_bytes(4, "big") + fmt.to_bytes(2, "big") + (1).to_bytes(2, "big")
+    header += tpb.to_bytes(2, "big")
+    path.write_bytes(header + b"MTrk" + len(track_body).to_bytes(4, "big") + track_body)
+    return path

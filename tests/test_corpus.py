@@ -68,8 +68,8 @@ def test_user_folder_keeps_good_files_and_reports_bad_ones(library, tmp_path):
     reasons = dict(s["skipped_files"])
     assert "3/4" in reasons["waltz.mid"]
     assert "no drums" in reasons["junk/piano.mid"]
-    assert "not a readable MIDI file" in reasons["junk/empty.mid"]
-    assert "not a readable MIDI file" in reasons["junk/garbage.mid"]
+    assert reasons["junk/empty.mid"] == "the file is empty"
+    assert "not a MIDI file" in reasons["junk/garbage.mid"]
     per_file = {f: (c.labels["file"] == f).sum() for f in np.unique(c.labels["file"])}
     assert per_file == {"rock/one_bar.mid": 1, "rock/two_bar.mid": 1,
                         "rock/eight_bar.mid": 5, "ableton.mid": 1}

@@ -96,13 +96,13 @@ def test_a_bad_info_csv_is_one_line(tmp_path, text, message):
 def test_a_file_that_breaks_the_reader_is_skipped_and_the_build_goes_on(loops, tmp_path,
                                                                         monkeypatch):
     """Whatever a reader bug raises for one file, the batch keeps the others."""
-    real = C.read_drums
+    real = C.read_windows
 
-    def fragile(path):
+    def fragile(path, *args):
         if path.endswith("b.mid"):
             raise ZeroDivisionError("float division by zero")
-        return real(path)
-    monkeypatch.setattr(C, "read_drums", fragile)
+        return real(path, *args)
+    monkeypatch.setattr(C, "read_windows", fragile)
     c = build(loops, tmp_path / "cache")
     reasons = dict(C.summary(c)["skipped_files"])
     assert reasons == {"b.mid": "could not be read (float division by zero)"}

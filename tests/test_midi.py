@@ -147,18 +147,17 @@ def _bad(tmp_path, name, data: bytes):
 
 
 @pytest.mark.parametrize("name,data,reason", [
-    ("empty.mid", b"", "not a readable MIDI file"),
-    ("text.mid", b"hello, I am not MIDI at all", "not a readable MIDI file"),
-    ("truncated.mid", None, "not a readable MIDI file"),
+    ("empty.mid", b"", "the file is empty"),
+    ("text.mid", b"hello, I am not MIDI at all", "this is a text file, not MIDI"),
+    ("noise.mid", bytes(range(256)) * 4, "does not start with the MIDI header"),
+    ("header.mid", b"MThd\x00\x00\x00\x06\x00", "cut short inside its header"),
 ])
-def test_corrupt_files_raise_one_clear_error(tmp_path, name, data, reason):
-    if data is None:  # a real file cut in half
-        good = drum_file(tmp_path / "good.mid", basic_beat(4), length_beats=16).read_bytes()
-        data = good[: len(good) // 2]
+def test_unreadable_files_say_why_in_plain_words(tmp_path, name, data, reason):
     path = _bad(tmp_path, name, data)
     with pytest.raises(BadMidiFile, match=reason) as e:
         midi.read_drums(path)
     assert str(path) in str(e.value) and "\n" not in str(e.value)
+    assert "Error" not in str(e.value)  # no exception class names
 
 
 def test_type2_file_is_refused(tmp_path):
@@ -170,7 +169,7 @@ def test_type2_file_is_refused(tmp_path):
         midi.read_drums(path)
 
 
-def test_bad_key_signature_is_a_clear_error(tmp_path):
+def test_a_bad_key_signature_does_not_stop_the_drums_being_read(tmp_path):
     path = drum_file(tmp_path / "k.mid", basic_beat(1), length_beats=4)
     data = path.read_bytes()
     meta = bytes([0x00, 0xFF, 0x59, 0x02, 0x10, 0x00])  # key signature with 16 sharps
@@ -179,8 +178,9 @@ def test_bad_key_signature_is_a_clear_error(tmp_path):
     length = int.from_bytes(fixed[i - 4:i], "big") + len(meta)
     fixed[i - 4:i] = length.to_bytes(4, "big")
     path.write_bytes(bytes(fixed))
-    with pytest.raises(BadMidiFile, match="KeySignatureError"):
-        midi.read_drums(path)
+    np.testing.assert_array_equal(midi.read_loop(path),
+                                  midi.read_loop(drum_file(tmp_path / "ok.mid", basic_beat(1),
+                                                           length_beats=4)))
 
 
 def test_non_drum_and_empty_and_odd_metre_files_are_refused(tmp_path):
@@ -191,8 +191,8 @@ def test_non_drum_and_empty_and_odd_metre_files_are_refused(tmp_path):
     with pytest.raises(BadMidiFile, match="no notes"):
         midi.read_drums(empty)
     waltz = drum_file(tmp_path / "waltz.mid", basic_beat(1), time_signature=(3, 4), length_beats=3)
-    with pytest.raises(BadMidiFile, match="3/4"):
-        midi.read_drums(waltz)
+    with pytest.raises(BadMidiFile, match="in 3/4: only 2/4, 4/4 and 8/4 bars fit"):
+        midi.read_grids(waltz)
 
 
 # --- writing and round trips ----------------------------------------------

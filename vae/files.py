@@ -43,21 +43,38 @@ def save_torch(path: str | Path, payload: dict) -> None:
         torch.save(payload, tmp)
 
 
+def _check_looks_like_torch(path: Path) -> None:
+    """Say plainly what a file is when it is clearly not a torch archive (a MIDI file
+    given as --model, a WAV, a text file), before torch gets to read it."""
+    from evodrum import smf
+    with open(path, "rb") as f:
+        head = f.read(4096)
+    if head.startswith(b"PK\x03\x04") or head[:1] == b"\x80":
+        return  # a zip archive (torch.save) or a legacy pickle stream
+    if head.startswith(b"MThd"):
+        raise EvodrumError(f"{path}: this is a MIDI file, not a model: give it as the loop "
+                           "to read, and --model a .pt file or a training run folder")
+    what = smf.what_it_is(head)
+    if what.startswith("not a MIDI file"):
+        what = "it is not a torch archive saved by evodrum train"
+    raise EvodrumError(f"{path}: not a model file: {what.replace(', not MIDI', '')}")
+
+
 def load_torch(path: str | Path, expected_format: str) -> dict:
     """Load a torch archive without unpickling code; EvodrumError if it is not ours."""
     path = Path(path)
     if not path.is_file():
         raise EvodrumError(f"{path}: no such model file")
+    _check_looks_like_torch(path)
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise EvodrumError(f"{path}: refused to load, the file holds objects other than "
-                           f"weights (possibly code): {first}") from None
+    except pickle.UnpicklingError:
+        raise EvodrumError(f"{path}: refused to load: besides weights the file holds Python "
+                           "objects, which could run code, so evodrum never opens it") from None
     except (RuntimeError, OSError, EOFError, ValueError, zipfile.BadZipFile, KeyError,
-            IndexError, TypeError, AttributeError, UnicodeDecodeError) as e:
-        raise EvodrumError(f"{path}: not a readable model file "
-                           f"(corrupt or not a torch archive: {type(e).__name__})") from None
+            IndexError, TypeError, AttributeError, UnicodeDecodeError):
+        raise EvodrumError(f"{path}: not a readable model file (damaged, or not a model "
+                           "saved by evodrum train)") from None
     if not isinstance(payload, dict) or payload.get("format") != expected_format:
         found = payload.get("format") if isinstance(payload, dict) else type(payload).__name__
         raise EvodrumError(f"{path}: not an evodrum {expected_format} file (found {found!r})")

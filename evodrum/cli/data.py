@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import sys
 from collections import Counter
 from pathlib import Path
@@ -12,8 +13,9 @@ import numpy as np
 
 from evodrum import corpus as C
 from evodrum import display, gridfile, kit, midi
-from evodrum.cli import main
-from evodrum.cli.options import ascii_option, bpm_option, grid_option
+from evodrum.cli import inputs, main
+from evodrum.cli.inputs import bpm_from_file_option, drum_map_option, window_option
+from evodrum.cli.options import ascii_option, grid_option
 from evodrum.errors import EvodrumError
 from evodrum.text import count
 
@@ -31,6 +33,10 @@ def _table(rows: list[tuple], header: tuple) -> str:
     return "\n".join(lines)
 
 
+#: Files named in the skip and warning tables unless --list-skipped asks for all.
+SKIP_LINES = 20
+
+
 @main.group()
 def data():
     """Build and inspect corpora of drum loops from MIDI files."""
@@ -44,13 +50,17 @@ def data():
 @click.option("--hop", "hop_bars", type=click.IntRange(1, 1024), default=1, show_default=True,
               help="Bars between the starts of windows cut from long performances.")
 @click.option("--min-hits", type=click.IntRange(0), default=8, show_default=True,
-              help="Drop windows with fewer hits than this.")
+              help="Drop windows with fewer hits than this (counted before a short loop "
+                   "is tiled).")
+@drum_map_option
 @click.option("--workers", type=click.IntRange(1), default=None,
               help="Processes reading files [default: all cores].")
 @click.option("--force", is_flag=True, help="Rebuild even if the cache is up to date.")
-@click.option("--list-skipped", is_flag=True, help="Name every skipped file and why.")
+@click.option("--list-skipped", is_flag=True,
+              help=f"Name every skipped file and why [default: up to {SKIP_LINES}].")
 @cache_option
-def build(directory, name, spec, hop_bars, min_hits, workers, force, list_skipped, cache_dir):
+def build(directory, name, spec, hop_bars, min_hits, drum_map, workers, force, list_skipped,
+          cache_dir):
     """Build a corpus from every drum MIDI file under DIRECTORY.
 
     For the Groove MIDI Dataset (a folder with info.csv) its official
@@ -67,13 +77,14 @@ def build(directory, name, spec, hop_bars, min_hits, workers, force, list_skippe
     with contextlib.ExitStack() as stack:
         corpus = C.build_corpus(directory, spec, name=name, cache_dir=cache_dir,
                                 hop_bars=hop_bars, min_hits=min_hits, workers=workers,
-                                force=force, progress=_progress_bar(stack, "reading MIDI"))
+                                force=force, progress=_progress_bar(stack, "reading MIDI"),
+                                drum_map=drum_map)
     s = C.summary(corpus)
     state = "up to date, reused cache" if corpus.manifest.get("reused") else "built"
     click.echo(f"corpus {corpus.path.name!r} {state}: {corpus.path}")
     click.echo(f"grid: {corpus.spec.describe()}")
     rows = [("files read", s["files"]), ("files kept", s["kept"]),
-            *[(f"  skipped: {reason}", n) for reason, n in s["skipped"].items()],
+            *[(f"  skipped: {reason}", n) for reason, n in _kinds(s["skipped"]).items()],
             *[(f"windows: {split}", n) for split, n in s["windows"].items()],
             ("windows dropped (too few hits)", s["sparse_windows"]),
             ("timing moved by quantising, mean", f"{s['mean_shift_steps']:.3f} steps"),
@@ -82,9 +93,29 @@ def build(directory, name, spec, hop_bars, min_hits, workers, force, list_skippe
     if s["unmapped_pitches"]:
         rows.append(("notes on pitches outside the kit", s["unmapped_pitches"]))
     click.echo(_table(rows, ("", "count")))
-    if list_skipped:
-        for file, reason in s["skipped_files"]:
-            click.echo(f"skipped {file}: {reason}")
+    _file_table("skipped", s["skipped_files"], list_skipped)
+    warned = [(f["file"], w) for f in corpus.manifest["files"] if f["status"] == "ok"
+              for w in f.get("warnings", ())]
+    _file_table("read with a warning", warned, list_skipped)
+
+
+def _kinds(reasons: dict[str, int]) -> dict[str, int]:
+    """Skip reasons grouped by kind ('no drums', 'the file is empty'), for the counts."""
+    kinds = Counter()
+    for reason, n in reasons.items():
+        kinds[re.split(r":| \(", reason, maxsplit=1)[0]] += n
+    return dict(kinds.most_common())
+
+
+def _file_table(what: str, rows: list[tuple[str, str]], every: bool) -> None:
+    """Files and their reasons, as a table; the first SKIP_LINES unless `every`."""
+    if not rows:
+        return
+    shown = rows if every else rows[:SKIP_LINES]
+    click.echo(f"\n{count(len(rows), 'file')} {what}:")
+    click.echo(_table(shown, ("file", "why")))
+    if len(shown) < len(rows):
+        click.echo(f"... and {len(rows) - len(shown)} more (see them all with --list-skipped)")
 
 
 def _progress_bar(stack: contextlib.ExitStack, label: str):
@@ -167,48 +198,51 @@ def _corpus_facts(corpus, features: bool) -> dict:
 @main.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path())
 @grid_option
-@click.option("--window", type=click.IntRange(1), default=1, show_default=True,
-              help="Which window of a long performance to show.")
+@window_option
 @click.option("--all", "show_all", is_flag=True, help="Show every window.")
+@drum_map_option
 @ascii_option
-def show(files, spec, window, show_all, ascii):
+def show(files, spec, window, show_all, drum_map, ascii):
     """Show MIDI drum files (or .npy/.npz grid files) as grids in the terminal.
+
+    Each title says which window it is, the bar it starts at, the file's tempo
+    there, and how far quantising moved the hits.
 
     \b
     Example:
       evodrum show loop.mid
       evodrum show performance.mid --window 3
+      evodrum show magenta_output.mid --drum-map magenta
     """
     for path in files:
-        grids, spec_used, note = _read_any(path, spec)
-        if not show_all and window > len(grids):
-            raise EvodrumError(f"{path}: has {count(len(grids), 'window')}, not {window}")
-        picks = range(len(grids)) if show_all else [window - 1]
+        loops = inputs.load(path, spec, drum_map)
+        picks = range(len(loops)) if show_all else [loops.index(window)]
         for i in picks:
-            title = f"{path}  (window {i + 1} of {len(grids)}; {spec_used.describe()}){note}"
-            click.echo(display.render(grids[i], spec_used, title, ascii=ascii) + "\n")
+            title = f"{path}  ({loops.describe(i)}; {loops.spec.describe()}"
+            title += f"; {loops.bpm(i):g} BPM)" if loops.bpms is not None else ")"
+            click.echo(display.render(loops.grids[i], loops.spec, title + _moved(loops),
+                                      ascii=ascii) + "\n")
     click.echo("    " + display.legend_line(ascii))
 
 
-def _read_any(path: str, spec):
-    """Grids from a MIDI or grid file, with a note on how much timing moved."""
-    if Path(path).suffix.lower() in gridfile.SUFFIXES:
-        grids, spec = gridfile.load_grids(path, spec)
-        return grids, spec, ""
-    grids, q = midi.read_grids_quantised(path, spec)
-    note = (f"\n  quantising moved hits by {q.mean_shift:.2f} steps on average "
+def _moved(loops) -> str:
+    """A note on how much quantising moved a MIDI file's hits ('' for grid files)."""
+    q = loops.quantised
+    if q is None:
+        return ""
+    return (f"\n  quantising moved hits by {q.mean_shift:.2f} steps on average "
             f"(max {q.max_shift:.2f}); {q.collisions} hits merged into louder ones")
-    return grids, spec, note
 
 
 @main.command()
 @click.argument("source", type=click.Path())
 @click.argument("target", type=click.Path(dir_okay=False))
 @grid_option
-@bpm_option
+@bpm_from_file_option
+@drum_map_option
 @click.option("--type", "midi_type", type=click.Choice(["0", "1"]), default="1",
               show_default=True, help="MIDI file type to write.")
-def convert(source, target, spec, bpm, midi_type):
+def convert(source, target, spec, bpm, drum_map, midi_type):
     """Convert between MIDI files and grid arrays (either way, or grid to grid).
 
     \b
@@ -228,7 +262,8 @@ def convert(source, target, spec, bpm, midi_type):
         raise EvodrumError(f"{dst}: write MIDI (.mid) or a grid file (.npy, .npz), "
                            f"not {dst.suffix or 'a file without a suffix'}")
     outputs = Outputs([src])
-    grids, spec = gridfile.read_any(src, spec)
+    loops = inputs.load(source, spec, drum_map)
+    grids, spec = loops.grids, loops.spec
     if kind in gridfile.SUFFIXES:
         gridfile.save_grids(outputs.explicit(dst), grids, spec)
         click.echo(f"wrote {dst}: {count(len(grids), 'grid')} of {spec.describe()}")
@@ -236,8 +271,8 @@ def convert(source, target, spec, bpm, midi_type):
     names = ([outputs.explicit(dst)] if len(grids) == 1 else
              [outputs.derived(dst.with_name(f"{dst.stem}_{i + 1:03d}{dst.suffix}"))
               for i in range(len(grids))])
-    for g, name in zip(grids, names):
-        midi.write_midi(name, g, spec, bpm, int(midi_type))
+    for i, (g, name) in enumerate(zip(grids, names)):
+        midi.write_midi(name, g, spec, bpm or loops.bpm(i), int(midi_type))
     click.echo(f"wrote {count(len(names), 'MIDI file')}: {names[0]}"
                + (f" ... {names[-1].name}" if len(names) > 1 else ""))
 

@@ -5,8 +5,8 @@ import json
 
 import click
 
-from evodrum import gridfile
-from evodrum.cli import main
+from evodrum.cli import inputs, main
+from evodrum.cli.inputs import drum_map_option, window_option
 from evodrum.cli.options import grid_option
 from fitness.features import FEATURES, LEVELS, compute
 
@@ -27,7 +27,9 @@ def _block(title: str, values: dict[str, float]) -> str:
                    "not only the first.")
 @click.option("--json", "as_json", is_flag=True,
               help="Print a JSON list of {file, window, features} instead of tables.")
-def features(files, spec, all_windows, as_json):
+@window_option
+@drum_map_option
+def features(files, spec, all_windows, as_json, window, drum_map):
     """Rhythm features of drum loops in MIDI files (or .npy/.npz grid files).
 
     \b
@@ -38,7 +40,7 @@ def features(files, spec, all_windows, as_json):
       wnbd         weighted note-to-beat distance / its maximum (8 at sixteenths)
     Every value is in [0, 1]; feature targets use these names (e.g.
     density=0.4,hats.density=0.6). A long performance is cut into windows;
-    only the first is measured unless --all.
+    only one is measured unless --all: --window N, or where the drums come in.
 
     \b
     Example:
@@ -48,17 +50,21 @@ def features(files, spec, all_windows, as_json):
     """
     entries = []
     for path in files:
-        grids, spec_used = gridfile.read_any(path, spec)
-        picked = grids if all_windows else grids[:1]
-        values = compute(picked, spec_used)
-        for i in range(len(picked)):
+        if all_windows:
+            loops = inputs.load(path, spec, drum_map)
+            numbers = list(range(len(loops)))
+        else:
+            loops, i = inputs.pick(path, spec, window, drum_map)
+            numbers = [i]
+        values = compute(loops.grids[numbers], loops.spec)
+        for j, i in enumerate(numbers):
             entries.append({"file": path, "window": i + 1,
-                            "features": {k: round(float(v[i]), 6) for k, v in values.items()}})
+                            "features": {k: round(float(v[j]), 6) for k, v in values.items()}})
     if as_json:
         click.echo(json.dumps(entries, indent=2))
         return
     blocks = []
     for e in entries:
-        title = e["file"] + (f"  (window {e['window']})" if all_windows else "")
+        title = f"{e['file']}  (window {e['window']})"
         blocks.append(_block(title, e["features"]))
     click.echo("\n\n".join(blocks))

@@ -7,8 +7,8 @@ from pathlib import Path
 import click
 
 from evodrum.cli import main
-from evodrum.cli.options import ascii_option, bpm_option, grid_option
-from evodrum.errors import EvodrumError
+from evodrum.cli.inputs import bpm_from_file_option, drum_map_option
+from evodrum.cli.options import ascii_option, grid_option
 
 TAIL_HELP = ("Decays past the loop's end: wrap onto the start (seamless looping), cut, "
              "or ring (the file runs on until they fade).")
@@ -66,32 +66,30 @@ def player_from_options(*, output, midi_port, no_audio, out_dir, synth_name, sou
                        sr=sr, report=click.echo, outputs=outputs)
 
 
-def _read_grid(path: str, spec, index: int):
-    """Grid number `index` (from 1) of a MIDI or grid (.npy/.npz) file, and its resolution."""
-    from evodrum import gridfile
-
-    grids, spec = gridfile.read_any(path, spec)
-    if not 1 <= index <= len(grids):
-        raise EvodrumError(f"{path}: --index {index} is out of range: the file has "
-                           f"{len(grids)} grid{'s' if len(grids) != 1 else ''}, "
-                           f"numbered from 1")
-    return grids[index - 1], spec
+def _read_grid(path: str, spec, index: int | None, drum_map: str):
+    """(grid, resolution, the file's tempo there) of grid `index` (from 1) of a MIDI or
+    grid file, or of its first grid with hits."""
+    from evodrum.cli import inputs
+    loops, i = inputs.pick(path, spec, index, drum_map)
+    return loops.grids[i], loops.spec, loops.bpm(i)
 
 
 index_option = click.option(
-    "--index", type=click.IntRange(1), default=1, show_default=True,
-    help="Which grid of the file, counting from 1 (a long performance gives one per bar).")
+    "--index", "--window", "index", type=click.IntRange(1), default=None,
+    help="Which grid of the file, counting from 1 (a long performance gives one per bar) "
+         "[default: where the drums come in].")
 
 
 @main.command()
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @grid_option
-@bpm_option
+@bpm_from_file_option
 @index_option
+@drum_map_option
 @click.option("--once", is_flag=True, help="Play the loop once instead of until Ctrl-C.")
 @listening_options
 @ascii_option
-def play(file, spec, bpm, index, once, output, midi_port, no_audio, out_dir,
+def play(file, spec, bpm, index, drum_map, once, output, midi_port, no_audio, out_dir,
          synth_name, soundfont, sr, ascii):
     """Play a drum loop from a MIDI or grid file, looping until Ctrl-C.
 
@@ -111,7 +109,8 @@ def play(file, spec, bpm, index, once, output, midi_port, no_audio, out_dir,
     from evodrum import display
     from evodrum.outpaths import Outputs
 
-    grid, spec = _read_grid(file, spec, index)
+    grid, spec, file_bpm = _read_grid(file, spec, index, drum_map)
+    bpm = bpm or file_bpm
     with player_from_options(output=output, midi_port=midi_port, no_audio=no_audio,
                              out_dir=out_dir, synth_name=synth_name, soundfont=soundfont,
                              sr=sr, outputs=Outputs([file])) as player:
@@ -134,15 +133,17 @@ def play(file, spec, bpm, index, once, output, midi_port, no_audio, out_dir,
               help="Audio file to write: .wav, .flac or .ogg, as its suffix says "
                    "[default: FILE with a .wav suffix, or FILE-2.wav, ... when that exists].")
 @grid_option
-@bpm_option
+@bpm_from_file_option
 @index_option
+@drum_map_option
 @click.option("--tail", type=click.Choice(["wrap", "cut", "ring"]), default="wrap",
               show_default=True, help=TAIL_HELP)
 @synth_options
-def render(file, out, spec, bpm, index, tail, synth_name, soundfont, sr):
+def render(file, out, spec, bpm, index, drum_map, tail, synth_name, soundfont, sr):
     """Render a drum loop from a MIDI or grid file to an audio file.
 
-    The audio is exactly one pass of the loop long (4 bars at 120 BPM: 8.0 s),
+    The audio is exactly one pass of the loop long (4 bars at 120 BPM: 8.0 s)
+    at the file's own tempo unless --bpm is given,
     with decays wrapped onto the start so it loops seamlessly in any player.
     WAV is 16-bit PCM; FLAC and Ogg Vorbis need soundfile (evodrum[audio]).
     Needs no sound card. An existing file is only replaced when named with -o.
@@ -161,7 +162,8 @@ def render(file, out, spec, bpm, index, tail, synth_name, soundfont, sr):
     if out is not None:
         check_audio_suffix(out)
     path = outputs.choose(out or Path(file).with_suffix(".wav"), given=out is not None)
-    grid, spec = _read_grid(file, spec, index)
+    grid, spec, file_bpm = _read_grid(file, spec, index, drum_map)
+    bpm = bpm or file_bpm
     renderer, described = open_renderer(synth_name, soundfont)
     audio = renderer(grid, spec, bpm, sr, tail)
     out = write_audio(path, audio, sr)

@@ -15,6 +15,7 @@ import numpy as np
 from evodrum import display, text
 from evodrum.atomic import atomic_path
 from evodrum.cli import main
+from evodrum.cli.inputs import bpm_from_file_option, drum_map_option, window_option
 from evodrum.cli.options import SEED, Number, ascii_option, bpm_option, refine_option
 from evodrum.errors import EvodrumError
 from evodrum.runs import claim_run_dir, new_run_dir, refuse_if_used
@@ -49,22 +50,22 @@ def _encode(model, grids: np.ndarray, steps: int, names: list[str]):
     return encoding
 
 
-def _read_all(path: str, spec) -> np.ndarray:
-    """Every grid (window) of a MIDI or grid file, at the model's resolution."""
-    from evodrum import gridfile
-    grids, used = gridfile.read_any(path, spec)
-    if used != spec:
-        raise EvodrumError(f"{path}: holds grids of {used.describe()}, the model uses "
+def _read_all(path: str, spec, drum_map: str):
+    """Every grid (window) of a MIDI or grid file, at the model's resolution (a LoopFile)."""
+    from evodrum.cli import inputs
+    loops = inputs.load(path, spec, drum_map)
+    if loops.spec != spec:
+        raise EvodrumError(f"{path}: holds grids of {loops.spec.describe()}, the model uses "
                            f"{spec.describe()}")
-    return grids
+    return loops
 
 
-def _read(path: str, spec, window: int = 1) -> np.ndarray:
-    """One grid of a MIDI or grid file: the `window`-th of a long performance."""
-    grids = _read_all(path, spec)
-    if not 1 <= window <= len(grids):
-        raise EvodrumError(f"{path}: has {text.count(len(grids), 'window')}, not {window}")
-    return grids[window - 1]
+def _read(path: str, spec, window: int | None, drum_map: str):
+    """(grid, the file's tempo there, 'FILE (window 3 of 12, from bar 3)') of one window:
+    `window` (from 1), or where the drums come in."""
+    from evodrum.cli import inputs
+    loops, i = inputs.pick(path, spec, window, drum_map, model_spec=spec)
+    return loops.grids[i], loops.bpm(i), f"{path} ({loops.describe(i)})"
 
 
 def _write(folder: Path, names: list[str], grids: np.ndarray, titles: list[str], spec,
@@ -311,14 +312,14 @@ def _sample_many(model, count: int, temperature: float, seed, folder: Path, bpm:
 
 @main.command()
 @click.argument("file", type=click.Path(dir_okay=False))
-@click.option("--window", type=click.IntRange(1), default=1, show_default=True,
-              help="Which window of a long performance.")
+@window_option
+@drum_map_option
 @refine_option
 @model_option
 @out_option
-@bpm_option
+@bpm_from_file_option
 @ascii_option
-def reconstruct(file, window, refine_steps, model_path, out, bpm, ascii):
+def reconstruct(file, window, drum_map, refine_steps, model_path, out, bpm, ascii):
     """Encode a MIDI loop and decode it again: what the model keeps of it.
 
     \b
@@ -328,13 +329,14 @@ def reconstruct(file, window, refine_steps, model_path, out, bpm, ascii):
     """
     from vae.metrics import onset_scores
     model = _load(model_path)
-    original = _read(file, model.spec, window)
-    codes = _encode(model, original, refine_steps, [f"{file} (window {window})"]).codes
+    original, file_bpm, label = _read(file, model.spec, window, drum_map)
+    codes = _encode(model, original, refine_steps, [label]).codes
     recon = model.decode(codes)[0]
     score = onset_scores(original, recon)
     folder = new_run_dir("reconstruct", out)
+    bpm = bpm or file_bpm
     _write(folder, ["original.mid", "reconstruction.mid"], np.stack([original, recon]),
-           [f"{file} (window {window})",
+           [label,
             f"reconstruction by {model.name}: onset precision {score['precision']:.2f}, "
             f"recall {score['recall']:.2f}, F1 {score['f1']:.2f}"], model.spec, bpm, ascii,
            "reconstruction.npz", inputs=[file])
@@ -347,13 +349,18 @@ def reconstruct(file, window, refine_steps, model_path, out, bpm, ascii):
               help="Loops from A to B, both ends included.")
 @click.option("--method", type=click.Choice(["slerp", "lerp", "both"]), default="both",
               show_default=True, help="Spherical, linear, or both interpolations.")
+@drum_map_option
 @refine_option
 @model_option
 @out_option
-@bpm_option
+@bpm_from_file_option
 @ascii_option
-def interpolate(file_a, file_b, steps, method, refine_steps, model_path, out, bpm, ascii):
+def interpolate(file_a, file_b, steps, method, drum_map, refine_steps, model_path, out, bpm,
+                ascii):
     """Morph between two MIDI loops through the latent space.
+
+    Each file's window where the drums come in is used; the loops are written at
+    FILE_A's tempo unless --bpm is given.
 
     \b
     Example:
@@ -361,8 +368,10 @@ def interpolate(file_a, file_b, steps, method, refine_steps, model_path, out, bp
     """
     from vae import latent
     model = _load(model_path)
-    ends = np.stack([_read(file_a, model.spec), _read(file_b, model.spec)])
-    za, zb = _encode(model, ends, refine_steps, [file_a, file_b]).codes
+    (a, bpm_a, label_a), (b, _, label_b) = (_read(f, model.spec, None, drum_map)
+                                            for f in (file_a, file_b))
+    za, zb = _encode(model, np.stack([a, b]), refine_steps, [label_a, label_b]).codes
+    bpm = bpm or bpm_a
     folder = new_run_dir("interpolate", out)
     methods = ["slerp", "lerp"] if method == "both" else [method]
     grids = np.concatenate([model.decode(getattr(latent, m)(za, zb, steps)) for m in methods])
@@ -381,9 +390,11 @@ def interpolate(file_a, file_b, steps, method, refine_steps, model_path, out, bp
 @click.option("--json", "as_json", is_flag=True,
               help="Print one JSON document {file, model, zdim, refine_steps, npy, windows} "
                    "instead of one line per window.")
+@window_option
+@drum_map_option
 @refine_option
 @model_option
-def encode(file, every, out, as_json, refine_steps, model_path):
+def encode(file, every, out, as_json, window, drum_map, refine_steps, model_path):
     """Print a MIDI loop's latent code, one line per window.
 
     The code is refined until it decodes to the loop as closely as the model
@@ -397,14 +408,19 @@ def encode(file, every, out, as_json, refine_steps, model_path):
       evodrum encode performance.mid --all --refine 0 -o codes.npy
       evodrum encode loop.mid --json
     """
+    from evodrum.cli import inputs
     from evodrum.outpaths import Outputs
     if out and Path(out).suffix.lower() != ".npy":
         raise EvodrumError(f"{out}: codes are written as .npy")
     model = _load(model_path)
-    grids = _read_all(file, model.spec)
-    grids = grids if every else grids[:1]
-    encoding = _encode(model, grids, refine_steps,
-                       [f"{file} (window {i + 1})" for i in range(len(grids))])
+    if every:
+        loops = _read_all(file, model.spec, drum_map)
+        grids, numbers = loops.grids, list(range(1, len(loops) + 1))
+        labels = [f"{file} ({loops.describe(i)})" for i in range(len(loops))]
+    else:
+        loops, i = inputs.pick(file, model.spec, window, drum_map, model_spec=model.spec)
+        grids, numbers, labels = loops.grids[i:i + 1], [i + 1], [f"{file} ({loops.describe(i)})"]
+    encoding = _encode(model, grids, refine_steps, labels)
     codes = np.asarray(encoding.codes, np.float32)
     if out:
         target = Outputs([file]).explicit(out)
@@ -413,19 +429,19 @@ def encode(file, every, out, as_json, refine_steps, model_path):
         click.echo(f"wrote {target}: {text.count(len(codes), 'code')} of {model.zdim} numbers",
                    err=True)
     if as_json:
-        click.echo(json.dumps(_encoding_json(file, model, encoding, out), indent=2))
+        click.echo(json.dumps(_encoding_json(file, model, encoding, out, numbers), indent=2))
         return
     for z in codes:
         click.echo(" ".join(f"{v:+.3f}" for v in z))
 
 
-def _encoding_json(file: str, model, encoding, npy: str | None) -> dict:
+def _encoding_json(file: str, model, encoding, npy: str | None, numbers: list[int]) -> dict:
     """`evodrum encode --json`: the schema documented in the README."""
     def r(x):
         return round(float(x), 6)
     return {"file": file, "model": model.name, "zdim": int(model.zdim),
             "refine_steps": int(encoding.steps), "npy": npy,
-            "windows": [{"window": i + 1, "code": [r(v) for v in z], "onset_f1": r(encoding.f1[i]),
+            "windows": [{"window": numbers[i], "code": [r(v) for v in z], "onset_f1": r(encoding.f1[i]),
                          "onset_f1_encoder_mean": r(encoding.f1_mean[i]),
                          "log_prior": r(encoding.log_prior[i]),
                          "typicality": r(encoding.typicality[i])}
@@ -438,15 +454,16 @@ def _encoding_json(file: str, model, encoding, npy: str | None) -> dict:
               help="How many variations.")
 @click.option("--amount", type=Number(0, 10), default=0.3, show_default=True,
               help="Step size, in prior standard deviations per latent dimension.")
-@click.option("--window", type=click.IntRange(1), default=1, show_default=True,
-              help="Which window of a long performance.")
+@window_option
+@drum_map_option
 @refine_option
 @seed_option
 @model_option
 @out_option
-@bpm_option
+@bpm_from_file_option
 @ascii_option
-def vary(file, count, amount, window, refine_steps, seed, model_path, out, bpm, ascii):
+def vary(file, count, amount, window, drum_map, refine_steps, seed, model_path, out, bpm,
+         ascii):
     """Variations of a MIDI loop: small random moves around its latent code.
 
     \b
@@ -455,8 +472,9 @@ def vary(file, count, amount, window, refine_steps, seed, model_path, out, bpm, 
     """
     from vae import latent
     model = _load(model_path)
-    original = _read(file, model.spec, window)
-    z = _encode(model, original, refine_steps, [f"{file} (window {window})"]).codes[0]
+    original, file_bpm, label = _read(file, model.spec, window, drum_map)
+    z = _encode(model, original, refine_steps, [label]).codes[0]
+    bpm = bpm or file_bpm
     codes = latent.vary(z, count, amount, model.latent_std, np.random.default_rng(seed))
     folder = new_run_dir("vary", out)
     titles = [f"variation {i + 1} of {count} (amount {amount})" for i in range(count)]

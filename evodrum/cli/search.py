@@ -6,6 +6,7 @@ from pathlib import Path
 import click
 
 from evodrum.cli import main
+from evodrum.cli.inputs import bpm_from_file_option, drum_map_option, window_option
 from evodrum.cli.options import (
     SEED,
     Number,
@@ -16,6 +17,7 @@ from evodrum.cli.options import (
     space_option,
 )
 from evodrum.errors import EvodrumError
+from evodrum.midi import DEFAULT_BPM
 from evodrum.resume import refuse_changed_options
 from evodrum.text import count, span
 
@@ -30,8 +32,11 @@ def _progress_line(record: dict | None) -> str:
 @click.option("--features", "-f", "features", metavar="NAME=VALUE,...",
               help="Goal features, e.g. density=0.4,syncopation=0.3 (level 'all' unless "
                    "named: hats.density=0.6; weight a term with :W, e.g. density=0.4:2).")
-@click.option("--like", type=click.Path(dir_okay=False), metavar="FILE.mid",
-              help="Match the features of this loop (values from --features override).")
+@click.option("--like", type=click.Path(dir_okay=False), metavar="FILE",
+              help="Match the features of this loop, a MIDI or grid file (.npy/.npz) "
+                   "(values from --features override).")
+@window_option
+@drum_map_option
 @space_option
 @algorithm_option
 @click.option("--generations", "-g", type=click.IntRange(1, 1_000_000), default=100,
@@ -65,11 +70,11 @@ def _progress_line(record: dict | None) -> str:
 @click.option("--resume", "resume_dir", type=click.Path(exists=True, file_okay=False),
               default=None, help="Continue an interrupted run in this folder (its own "
                                  "settings are used).")
-@bpm_option
+@bpm_from_file_option
 @ascii_option
-def target(features, like, space, algorithm, generations, population, seed, sigma, indpb,
-           mutation, repair, wellformed_weight, seed_loops, model, corpus, top, out, resume_dir,
-           bpm, ascii):
+def target(features, like, window, drum_map, space, algorithm, generations, population, seed,
+           sigma, indpb, mutation, repair, wellformed_weight, seed_loops, model, corpus, top, out,
+           resume_dir, bpm, ascii):
     """Search for drum loops whose rhythm features match goals.
 
     A genetic algorithm (or CMA-ES) moves through the VAE's latent space; each
@@ -82,6 +87,7 @@ def target(features, like, space, algorithm, generations, population, seed, sigm
       evodrum target --features density=0.4,syncopation=0.3
       evodrum target --features hats.density=0.5,kick_snare.syncopation=0.4 --space pca
       evodrum target --like groove.mid --seed 3
+      evodrum target --like song.mid --window 9      # the window from bar 9
       evodrum target --resume runs/target-20261124-101500
     """
     from evodrum import display
@@ -105,7 +111,9 @@ def target(features, like, space, algorithm, generations, population, seed, sigm
     else:
         operators = {n: v for n, v in (("sigma", sigma), ("indpb", indpb), ("mutation", mutation))
                      if n in given_options(("sigma", "indpb", "mutation"))}
-        job = TargetJob(_target(features, like, model), SearchConfig.from_options(
+        goal, like_bpm = _target(features, like, model, window, drum_map)
+        bpm = bpm or like_bpm
+        job = TargetJob(goal, SearchConfig.from_options(
             space=space, algorithm=algorithm, population=population, generations=generations,
             seed=seed, repair=repair, wellformed_weight=wellformed_weight, **operators),
             _absolute(model),
@@ -128,7 +136,7 @@ def target(features, like, space, algorithm, generations, population, seed, sigm
             if generation:
                 bar.update(1, record)
         result, loops = run_target(prepared, folder, resume=resume_dir is not None, top=top,
-                                   bpm=bpm, on_generation=on_generation)
+                                   bpm=bpm or DEFAULT_BPM, on_generation=on_generation)
 
     optimised = optimised_judges(cfg)
     judges = list(loops[0].judges) if loops else []
@@ -164,9 +172,9 @@ def target(features, like, space, algorithm, generations, population, seed, sigm
 
 
 #: Options that define a run; a resumed run keeps its own.
-JOB_OPTIONS = ("features", "like", "space", "algorithm", "generations", "population", "seed",
-               "sigma", "indpb", "mutation", "repair", "wellformed_weight", "seed_loops",
-               "model", "corpus")
+JOB_OPTIONS = ("features", "like", "window", "drum_map", "space", "algorithm", "generations",
+               "population", "seed", "sigma", "indpb", "mutation", "repair", "wellformed_weight",
+               "seed_loops", "model", "corpus")
 
 
 def _absolute(path: str | None) -> str | None:
@@ -174,25 +182,27 @@ def _absolute(path: str | None) -> str | None:
     return str(Path(path).resolve()) if path else None
 
 
-def _target(features: str | None, like: str | None, model: str | None):
-    """The Target from --features and/or --like."""
+def _target(features: str | None, like: str | None, model: str | None, window: int | None,
+            drum_map: str):
+    """The Target from --features and/or --like, and the tempo of the --like loop (or None)."""
     from fitness import Target, parse_target
     if not features and not like:
         raise EvodrumError("give --features NAME=VALUE,... or --like FILE.mid "
                            "(e.g. --features density=0.4,syncopation=0.3)")
     explicit = parse_target(features) if features else None
     if not like:
-        return explicit
-    from evodrum import midi
+        return explicit, None
+    from evodrum.cli import inputs
     from evodrum.genotypes.files import load_reference
     spec = load_reference(model).spec
-    base = Target.like(midi.read_loop(like, spec), spec)
+    loops, i = inputs.pick(like, spec, window, drum_map, model_spec=spec)
+    base = Target.like(loops.grids[i], spec)
     goals = dict(base.goals)
     weights = {}
     if explicit:
         goals.update(explicit.goals)
         weights = explicit.weights
-    return Target(goals, weights)
+    return Target(goals, weights), loops.bpms[i] if loops.bpms is not None else None
 
 
 @main.command("map")
