@@ -33,7 +33,7 @@ from evodrum.lifetime import worker_pool
 from evodrum.errors import EvodrumError
 from evodrum.grid import DEFAULT_SPEC, GridSpec, from_midi_velocity, to_midi_velocity
 from evodrum.kit import KIT_VERSION
-from evodrum.midi import BadMidiFile, read_windows
+from evodrum.midi import READER_VERSION, BadMidiFile, read_windows
 
 FORMAT_VERSION = 1
 SPLITS = ("train", "validation", "test")
@@ -66,7 +66,8 @@ class Settings:
 
     def to_dict(self) -> dict:
         settings = {"spec": self.spec.to_dict(), "hop_bars": self.hop_bars,
-                    "min_hits": self.min_hits, "kit": KIT_VERSION, "format": FORMAT_VERSION}
+                    "min_hits": self.min_hits, "kit": KIT_VERSION, "format": FORMAT_VERSION,
+                    "reader": READER_VERSION}
         if self.drum_map != "groove":  # caches built before the option stay valid
             settings["drum_map"] = self.drum_map
         return settings

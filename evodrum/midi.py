@@ -26,6 +26,9 @@ from evodrum.errors import EvodrumError
 from evodrum.grid import DEFAULT_SPEC, GridSpec
 from evodrum.kit import N_ROWS, ROW_PITCH, pitch_table
 
+#: Changes whenever reading the same file can give different grids; corpora record it,
+#: so a cache built by an older reader is rebuilt, not reused.
+READER_VERSION = 2
 #: Time signatures whose bars fit a 4/4 grid (as in McDermott 2018).
 SUPPORTED_TIME_SIGNATURES = {(2, 4), (4, 4), (8, 4)}
 DRUM_CHANNEL = 9  # MIDI channel 10, zero-based

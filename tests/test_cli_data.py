@@ -71,4 +71,4 @@ def test_bad_input_is_one_line_and_nonzero(tmp_path):
 def test_groove_build_command(groove_path, cache_dir):
     r = run("data", "build", groove_path, "--cache-dir", cache_dir)
     assert r.exit_code == 0, r.output
-    assert "windows: train" in r.output and "time signature 3/4" in r.output
+    assert "windows: train" in r.output and "its bars are in 3/4" in r.output

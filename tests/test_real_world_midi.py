@@ -144,14 +144,15 @@ def test_show_and_features_say_which_window_they_used(tmp_path):
 
 def test_model_commands_keep_the_inputs_tempo(tmp_path):
     path = song_file(tmp_path / "song.mid")
-    for args, stem in ((["reconstruct", path, "--refine", 0], "reconstruction_01"),
+    for args, stem in ((["reconstruct", path, "--refine", 0], "reconstruction"),
                        (["vary", path, "-n", 1, "--window", 9, "--refine", 0], "variation_01"),
                        (["interpolate", path, path, "--steps", 2, "--method", "lerp",
-                         "--refine", 0], "lerp_01")):
+                         "--refine", 0], "interpolation_01")):
         out = tmp_path / stem
         r = run(*args, "--out", out)
         assert r.exit_code == 0, r.stderr
-        [written] = [p for p in out.glob("*.mid") if p.stem.startswith(stem[:4])][:1]
+        written = out / f"{stem}.mid" if stem != "interpolation_01" else next(out.glob(
+            "interpolation_01*.mid"))
         tempo = next(m.tempo for t in mido.MidiFile(written).tracks for m in t
                      if m.type == "set_tempo")
         assert mido.tempo2bpm(tempo) == pytest.approx(100 if "--window" in args else 96)
