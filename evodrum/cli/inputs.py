@@ -29,7 +29,8 @@ def load(path: str, spec, drum_map: str = "groove") -> LoopFile:
     """Read a MIDI or grid file, printing its warnings as 'warning:' lines on stderr."""
     loops = read_file(path, spec, drum_map)
     for line in loops.warnings:
-        click.echo(f"warning: {path}: {line}", err=True)
+        kind = "note" if line.startswith("not read as drums") else "warning"
+        click.echo(f"{kind}: {path}: {line}", err=True)
     return loops
 
 
@@ -42,9 +43,8 @@ def pick(path: str, spec, window: int | None, drum_map: str = "groove", *,
                            f"{model_spec.describe()}")
     i = loops.index(window)
     if window is None and len(loops) > 1:
-        silent = f"; windows 1-{i} have no hits" if i > 1 else (
-            "; window 1 has no hits" if i == 1 else "")
-        click.echo(f"{path}: using {loops.describe(i)} (choose with --window){silent}",
+        passed = "; the windows before it open with a silent bar" if i else ""
+        click.echo(f"{path}: using {loops.describe(i)} (choose with --window){passed}",
                    err=True)
     if not loops.hits[i]:
         silent = "every window is silent" if not loops.hits.any() else (

@@ -8,7 +8,8 @@ from evodrum import display
 from evodrum.cli import main
 from evodrum.cli.model import (_encode, _load, _numbered, _read, _write, cache_option,
                                corpus_option, model_option, out_option)
-from evodrum.cli.options import ascii_option, bpm_option, refine_option
+from evodrum.cli.inputs import bpm_from_file_option, window_option
+from evodrum.cli.options import ascii_option, refine_option
 from evodrum.errors import EvodrumError
 from evodrum.runs import new_run_dir, refuse_if_used
 
@@ -41,8 +42,7 @@ def _amounts(ctx, param, values) -> list[tuple[str, float]]:
                                           "e.g. funk=+1 (repeatable).")
 @click.option("-n", "count", type=click.IntRange(1), default=1, show_default=True,
               help="Loops in a sweep: loop k of n moves by k/n of every amount.")
-@click.option("--window", type=click.IntRange(1), default=1, show_default=True,
-              help="Which window of a long performance.")
+@window_option
 @click.option("--list", "listing", is_flag=True,
               help="List the model's directions with their measured slopes, and exit.")
 @click.option("--build", is_flag=True,
@@ -53,7 +53,7 @@ def _amounts(ctx, param, values) -> list[tuple[str, float]]:
 @corpus_option
 @cache_option
 @out_option
-@bpm_option
+@bpm_from_file_option
 @ascii_option
 def steer(file, attributes, styles, count, window, listing, build, refine_steps, model_path,
           corpus_name, cache_dir, out, bpm, ascii):
@@ -93,8 +93,9 @@ def steer(file, attributes, styles, count, window, listing, build, refine_steps,
             click.echo(f"note: {name}={value:+g} is outside the measured range "
                        f"{low:+g}..{high:+g}", err=True)
     refuse_if_used(out)
-    original = _read(file, model.spec, window)
-    code = _encode(model, original, refine_steps, [f"{file} (window {window})"]).codes[0]
+    original, file_bpm, label = _read(file, model.spec, window, "groove")
+    bpm = bpm or file_bpm
+    code = _encode(model, original, refine_steps, [label]).codes[0]
     fractions = np.arange(1, count + 1) / count
     codes = np.stack([found.apply(code, {n: f * v for n, v in amounts.items()})
                       for f in fractions])
