@@ -260,7 +260,11 @@ def check_midi_ports() -> list[Check]:
 # --- optional extras ----------------------------------------------------------------
 
 def extras() -> dict[str, list[str]]:
-    """{extra: [requirement names]} from the installed package's metadata, or setup.cfg."""
+    """{extra: [requirement names]}: from setup.cfg in a source checkout (the truth for
+    the code that runs), else from the installed package's metadata."""
+    source = _extras_from_setup_cfg()
+    if source:
+        return source
     try:
         requires = importlib.metadata.requires("evodrum") or []
     except importlib.metadata.PackageNotFoundError:
@@ -270,7 +274,7 @@ def extras() -> dict[str, list[str]]:
         m = re.match(r"([A-Za-z0-9_.\-]+).*;\s*extra\s*==\s*['\"]([^'\"]+)['\"]", req)
         if m:
             found.setdefault(m.group(2), []).append(m.group(1))
-    return found or _extras_from_setup_cfg()
+    return found
 
 
 def _extras_from_setup_cfg() -> dict[str, list[str]]:
@@ -279,7 +283,7 @@ def _extras_from_setup_cfg() -> dict[str, list[str]]:
     cfg.read(Path(__file__).resolve().parents[1] / "setup.cfg")
     if not cfg.has_section("options.extras_require"):
         return {}
-    return {extra: [re.match(r"[A-Za-z0-9_.\-]+", line).group(0)
+    return {extra: [re.match(r"[A-Za-z0-9_.\-]+", line.strip()).group(0)
                     for line in text.split("\n") if line.strip()]
             for extra, text in cfg.items("options.extras_require")}
 

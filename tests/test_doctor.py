@@ -1,10 +1,12 @@
 """`evodrum doctor` on this machine and with parts hidden, read as a user and as a script."""
 from __future__ import annotations
 
+import configparser
 import json
 import shutil
 import stat
 import sys
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -14,6 +16,7 @@ from evodrum.audio.soundfont import find_soundfont
 from evodrum.cli import main
 from evodrum.doctor import STATUSES
 
+REPO = Path(__file__).resolve().parents[1]
 CHECK_KEYS = {"area", "name", "status", "detail", "fix", "required"}
 
 
@@ -55,7 +58,11 @@ def test_doctor_on_this_machine_finds_fluidsynth_and_its_soundfont(no_sounddevic
     assert report["synth"] == f"FluidSynth ({find_soundfont().name})"
     assert checks[f"soundfont {find_soundfont().name}"]["status"] == "ok"
     assert checks["sounddevice"]["status"] == "missing"
-    assert checks["evodrum[test]"]["status"] == "ok"  # this test runs, so pytest is there
+    assert checks["evodrum[test]"]["status"] == "ok"  # the test extra is what runs this test
+    cfg = configparser.ConfigParser()
+    cfg.read(REPO / "setup.cfg")
+    assert {n for n in checks if n.startswith("evodrum[")} == {
+        f"evodrum[{extra}]" for extra in cfg["options.extras_require"]}
     assert "CPU" in checks["torch"]["detail"] or "CUDA" in checks["torch"]["detail"]
 
 
