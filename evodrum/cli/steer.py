@@ -8,7 +8,7 @@ from evodrum import display
 from evodrum.cli import main
 from evodrum.cli.model import (_encode, _load, _numbered, _read, _write, cache_option,
                                corpus_option, model_option, out_option)
-from evodrum.cli.inputs import bpm_from_file_option, window_option
+from evodrum.cli.inputs import bpm_from_file_option, drum_map_option, window_option
 from evodrum.cli.options import ascii_option, refine_option
 from evodrum.errors import EvodrumError
 from evodrum.runs import new_run_dir, refuse_if_used
@@ -43,6 +43,7 @@ def _amounts(ctx, param, values) -> list[tuple[str, float]]:
 @click.option("-n", "count", type=click.IntRange(1), default=1, show_default=True,
               help="Loops in a sweep: loop k of n moves by k/n of every amount.")
 @window_option
+@drum_map_option
 @click.option("--list", "listing", is_flag=True,
               help="List the model's directions with their measured slopes, and exit.")
 @click.option("--build", is_flag=True,
@@ -55,8 +56,8 @@ def _amounts(ctx, param, values) -> list[tuple[str, float]]:
 @out_option
 @bpm_from_file_option
 @ascii_option
-def steer(file, attributes, styles, count, window, listing, build, refine_steps, model_path,
-          corpus_name, cache_dir, out, bpm, ascii):
+def steer(file, attributes, styles, count, window, drum_map, listing, build, refine_steps,
+          model_path, corpus_name, cache_dir, out, bpm, ascii):
     """Steer a loop with semantic sliders: more syncopation, fewer hi-hats, more funk.
 
     The loop is encoded (refined, so the code decodes to your loop), moved by
@@ -93,7 +94,7 @@ def steer(file, attributes, styles, count, window, listing, build, refine_steps,
             click.echo(f"note: {name}={value:+g} is outside the measured range "
                        f"{low:+g}..{high:+g}", err=True)
     refuse_if_used(out)
-    original, file_bpm, label = _read(file, model.spec, window, "groove")
+    original, file_bpm, label = _read(file, model.spec, window, drum_map)
     bpm = bpm or file_bpm
     code = _encode(model, original, refine_steps, [label]).codes[0]
     fractions = np.arange(1, count + 1) / count
