@@ -1,6 +1,7 @@
 """The studio in a real browser: headless Chromium (Debian's, through Playwright)
 against a real `evodrum studio` process on a free port. Load, audition, rate, breed,
-reload and resume, steer with a slider, export MIDI, and refused requests."""
+reload and resume, steer with a slider, browse the atlas, export MIDI, and refused
+requests."""
 from __future__ import annotations
 
 import re
@@ -151,6 +152,20 @@ def test_steer_a_slider_edit_a_cell_export_midi_and_refuse_strangers(browser, tm
         page.wait_for_function("S.generation === 2")
         made = page.evaluate("S.loops[0]")
         assert made["op"] == "edit" and made["original"][0][0] == (0 if was else 100)
+
+        page.click('#tabs button[data-view="map"]')              # the MAP-Elites atlas
+        page.wait_for_selector("#map-x option", state="attached")
+        page.fill("#map-cells", "6")
+        page.fill("#map-gens", "5")
+        page.click("#map-run")
+        page.wait_for_function("atlasJob && atlasJob.done && atlasJob.elites.length > 3",
+                               timeout=60000)
+        cell = page.evaluate("atlasJob.elites[0].cell")
+        box = page.locator("#atlas").bounding_box()
+        page.mouse.click(box["x"] + (cell[0] + 0.5) * box["width"] / 6,
+                         box["y"] + box["height"] - (cell[1] + 0.5) * box["height"] / 6)
+        page.wait_for_function("engine.current && engine.current.id === 'atlas'")
+        assert "well-formedness" in page.inner_text("#map-cell")
 
         page.click('#tabs button[data-view="export"]')
         with page.expect_download() as info:

@@ -62,6 +62,19 @@ def main() -> None:
                                    timeout=120000)
             page.screenshot(path=OUT / "target.png")
 
+            page.click('#tabs button[data-view="map"]')
+            page.wait_for_selector("#map-x option", state="attached")
+            page.fill("#map-gens", "80")
+            page.click("#map-run")
+            page.wait_for_function("atlasJob && atlasJob.done", timeout=180000)
+            best = page.evaluate("atlasJob.elites.reduce((a, b) => a.wellformed > b.wellformed ? a : b).cell")
+            box = page.locator("#atlas").bounding_box()
+            size = box["width"] / 12
+            page.mouse.click(box["x"] + (best[0] + 0.5) * size,
+                             box["y"] + box["height"] - (best[1] + 0.5) * size)
+            page.wait_for_timeout(800)
+            page.screenshot(path=OUT / "map.png")
+
             page.click('#tabs button[data-view="export"]')
             page.screenshot(path=OUT / "export.png")
             browser.close()

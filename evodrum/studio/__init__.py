@@ -2,8 +2,8 @@
 
 Modules, one job each: `state` (the session and everything the views ask of
 it, no HTTP), `api` (the Starlette app: routes, the token and Host checks,
-JSON errors), `target` (a feature-target search run in the background with
-progress), `static/` (the page: plain HTML, JS and CSS, no build step). The
-session is an `evodrum interactive` session folder: start in one, resume in
-the other.
+JSON errors), `searches` (the Target and Map views' searches, run in the
+background with progress), `static/` (the page: plain HTML, JS and CSS, no
+build step). The session is an `evodrum interactive` session folder: start in
+one, resume in the other.
 """

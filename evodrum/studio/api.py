@@ -25,8 +25,8 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from evodrum.errors import EvodrumError
+from evodrum.studio.searches import AtlasRun, TargetRun
 from evodrum.studio.state import Studio
-from evodrum.studio.target import TargetRun
 
 TOKEN_HEADER = "x-evodrum-token"
 log = logging.getLogger("evodrum.studio")
@@ -87,7 +87,7 @@ def _get(body: dict, name: str, kind, required: bool = True):
 def make_app(studio: Studio, token: str, hosts: set[str]) -> Starlette:
     """The app for one studio; `hosts` are the Host header values it answers to."""
     static = resources.files("evodrum.studio") / "static"
-    search = TargetRun(studio)
+    search, atlas = TargetRun(studio), AtlasRun(studio)
 
     def page(request):
         html = (static / "index.html").read_text(encoding="utf-8")
@@ -133,6 +133,13 @@ def make_app(studio: Studio, token: str, hosts: set[str]) -> Starlette:
         return JSONResponse(search.start(_get(body, "goals", dict),
                                          _get(body, "generations", int)))
 
+    async def atlas_view(request):
+        if request.method == "GET":
+            return JSONResponse(atlas.view())
+        body = await _json(request)
+        return JSONResponse(atlas.start(_get(body, "features", list), _get(body, "cells", int),
+                                        _get(body, "generations", int)))
+
     def kit(request):
         return Response(studio.kit_wav(request.path_params["row"]), media_type="audio/wav")
 
@@ -162,6 +169,7 @@ def make_app(studio: Studio, token: str, hosts: set[str]) -> Starlette:
             _get(b, "genotype", list, required=False), _get(b, "grid", list, required=False),
             _get(b, "parent", int, required=False))), methods=["POST"]),
         Route("/api/target", target, methods=["GET", "POST"]),
+        Route("/api/atlas", atlas_view, methods=["GET", "POST"]),
         Route("/api/loop/{id:int}.mid", loop_midi),
         Route("/api/loop/{id:int}.wav", loop_wav),
         Route("/api/favourites.zip", favourites),

@@ -290,6 +290,7 @@ document.querySelectorAll("#tabs button").forEach((b) => b.addEventListener("cli
   document.querySelectorAll(".view").forEach((v) => v.classList.toggle("on", v.id === b.dataset.view));
   if (b.dataset.view === "steer") loadSteer(loopById(selectedId));
   if (b.dataset.view === "target") renderGoals();
+  if (b.dataset.view === "map") renderMapChoices();
 }));
 
 // --- Listen ---------------------------------------------------------------------
@@ -463,6 +464,59 @@ function showTarget(t) {
     box.append(el("div", { className: "card" }, el("div", { className: "top" }, el("b", { textContent: `result ${i + 1}` }), el("span", { className: "id", textContent: `distance ${b.distance.toFixed(3)}` }), play, vary), cv));
   });
 }
+
+// --- Map -----------------------------------------------------------------------
+
+let atlasJob = null, mapTimer = null;
+async function renderMapChoices() {
+  if ($("#map-x").options.length) return;
+  const info = await api("/api/atlas");
+  for (const [sel, def] of [["#map-x", "all.density"], ["#map-y", "all.syncopation"]]) {
+    for (const f of info.features) $(sel).append(el("option", { value: f, textContent: f, selected: f === def }));
+  }
+  showAtlas(info);
+}
+
+$("#map-run").addEventListener("click", async () => {
+  const body = { features: [$("#map-x").value, $("#map-y").value], cells: Number($("#map-cells").value), generations: Number($("#map-gens").value) };
+  showAtlas(await api("/api/atlas", body));
+  clearInterval(mapTimer);
+  mapTimer = setInterval(async () => { const t = await api("/api/atlas"); showAtlas(t); if (t.job && t.job.done) clearInterval(mapTimer); }, 400);
+});
+
+function showAtlas(info) {
+  const job = atlasJob = info.job;
+  if (!job) return;
+  $("#map-progress").value = job.generation / job.generations;
+  $("#map-status").textContent = job.error ? job.error : `generation ${job.generation} of ${job.generations}` + (job.done ? ` · ${job.elites.length} of ${job.cells * job.cells} cells filled` : "");
+  const cv = $("#atlas"), g = cv.getContext("2d"), n = job.cells, size = cv.width / n;
+  g.fillStyle = "#16191f"; g.fillRect(0, 0, cv.width, cv.height);
+  for (const e of job.elites) {
+    const light = Math.round(20 + 60 * e.wellformed);
+    g.fillStyle = `hsl(${35 - 25 * e.wellformed}, 85%, ${light}%)`;
+    g.fillRect(e.cell[0] * size + 1, cv.height - (e.cell[1] + 1) * size + 1, size - 2, size - 2);
+  }
+  g.fillStyle = "#8b93a1"; g.font = "12px system-ui";
+  g.fillText(`${job.features[0]} →`, 6, cv.height - 6);
+  g.save(); g.translate(14, cv.height - 30); g.rotate(-Math.PI / 2); g.fillText(`${job.features[1]} →`, 0, 0); g.restore();
+}
+
+$("#atlas").addEventListener("click", (e) => {
+  if (!atlasJob || !atlasJob.elites.length) return;
+  const cv = e.currentTarget, rect = cv.getBoundingClientRect(), n = atlasJob.cells;
+  const x = Math.floor((e.clientX - rect.left) / rect.width * n);
+  const y = n - 1 - Math.floor((e.clientY - rect.top) / rect.height * n);
+  const elite = atlasJob.elites.find((el_) => el_.cell[0] === x && el_.cell[1] === y);
+  const box = $("#map-cell"); box.innerHTML = "";
+  if (!elite) { box.append(el("p", { className: "hint", textContent: `cell ${x + 1}, ${y + 1}: no loop found there` })); return; }
+  const grid = el("canvas"); grid.dataset.loop = "atlas"; grid._draw = (h) => drawGrid(grid, elite.grid, { cell: 10, rowHeight: 14, labels: true, playhead: h }); grid._draw(null);
+  const play = el("button", { textContent: "▶ hear" });
+  play.addEventListener("click", () => engine.play({ id: "atlas", grid: elite.grid, gain_db: elite.gain_db, label: `atlas cell ${x + 1}, ${y + 1}` }));
+  const vary = el("button", { textContent: "vary from here ▶", className: "primary" });
+  vary.addEventListener("click", async () => { await refresh(await api("/api/vary", { genotype: elite.genotype })); document.querySelector('#tabs button[data-view="evolve"]').click(); });
+  box.append(el("h3", { textContent: `cell ${x + 1}, ${y + 1}: ${atlasJob.features[0]} ${elite.measures[0]}, ${atlasJob.features[1]} ${elite.measures[1]} · well-formedness ${elite.wellformed.toFixed(2)}` }), grid, el("div", { className: "bar" }, play, vary));
+  engine.play({ id: "atlas", grid: elite.grid, gain_db: elite.gain_db, label: `atlas cell ${x + 1}, ${y + 1}` });
+});
 
 // --- Export ---------------------------------------------------------------------
 
