@@ -139,7 +139,7 @@ class Directions:
             zdim = int(d["zdim"])
             if any(x.vector.shape != (zdim,) or not np.isfinite(x.vector).all() for x in items):
                 raise ValueError(f"a direction is not {zdim} finite numbers")
-        except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError) as e:
             raise EvodrumError(f"{path}: damaged directions file ({e})") from None
         return cls({x.name: x for x in items}, zdim, dict(d.get("info", {})))
 

@@ -86,7 +86,7 @@ def parse_card(path: Path, text) -> dict:
     try:
         card = json.loads(str(text))
         spec = GridSpec.from_dict(card["spec"])
-    except (ValueError, KeyError, TypeError) as e:
+    except (ValueError, KeyError, TypeError, RecursionError) as e:
         raise EvodrumError(f"{path}: damaged model card ({type(e).__name__}: {e})") from None
     if card.get("kit") != KIT_VERSION:
         raise EvodrumError(f"{path}: made for drum kit {card.get('kit')!r}, this evodrum uses "

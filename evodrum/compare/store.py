@@ -71,11 +71,16 @@ def save_run(folder: Path, key: RunKey, record: dict, digest: str) -> Path:
 
 
 def read_json(path: Path) -> dict:
+    """A JSON object from `path`; EvodrumError naming the file for anything else."""
     try:
-        return json.loads(Path(path).read_text())
-    except (OSError, ValueError) as e:
-        raise EvodrumError(f"{path}: unreadable ({e}); delete it to rerun that run") \
-            from None
+        record = json.loads(Path(path).read_text())
+    except (OSError, ValueError, RecursionError) as e:
+        raise EvodrumError(f"{path}: unreadable ({e or 'nested too deeply'}); delete it to "
+                           "rerun that run") from None
+    if not isinstance(record, dict):
+        raise EvodrumError(f"{path}: holds a {type(record).__name__}, not a run record; "
+                           "delete it to rerun that run")
+    return record
 
 
 def finished_runs(folder: Path, config: CompareConfig,

@@ -125,7 +125,7 @@ def load(path: str | Path) -> Session:
     except FileNotFoundError:
         raise EvodrumError(f"{path}: no session file (give a folder made by "
                            "`evodrum interactive`, or its session.json)") from None
-    except (OSError, UnicodeDecodeError, ValueError) as e:
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as e:
         raise EvodrumError(f"{path}: cannot read the session file ({e})") from None
     if not isinstance(d, dict) or d.get("format") != FORMAT:
         raise EvodrumError(f"{path}: not an evodrum interactive session file")

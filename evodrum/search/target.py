@@ -74,8 +74,11 @@ def load_job(folder: Path) -> TargetJob:
     import json
     try:
         return TargetJob.from_dict(json.loads((folder / JOB_FILE).read_text()))
-    except (OSError, ValueError, KeyError) as e:
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
         raise EvodrumError(f"{folder}: not a target run folder ({e})") from None
+    except RecursionError:
+        raise EvodrumError(f"{folder}: not a target run folder ({JOB_FILE} is nested too "
+                           "deeply)") from None
 
 
 def build_objective(job: TargetJob) -> tuple[Objective, WellFormedness]:
