@@ -17,11 +17,17 @@ from evodrum.errors import EvodrumError
 MAX_TRIES = 10_000
 
 
+def _real(path: Path) -> Path:
+    """The absolute path with links followed; never raises (a link loop stays as it is,
+    for the writer to refuse in one line)."""
+    return Path(os.path.realpath(path))
+
+
 def _same_file(a: Path, b: Path) -> bool:
     try:
         return os.path.samefile(a, b)
     except OSError:
-        return a.resolve() == b.resolve()
+        return _real(a) == _real(b)
 
 
 class Outputs:
@@ -35,7 +41,7 @@ class Outputs:
         return any(_same_file(path, p) for p in self.inputs if p.exists())
 
     def _mine(self, path: Path) -> bool:
-        return path.resolve() in self.created
+        return _real(path) in self.created
 
     def explicit(self, path: str | os.PathLike) -> Path:
         """A path the user asked for: it may replace a file, but not an input of this run."""
@@ -43,7 +49,7 @@ class Outputs:
         if path.exists() and self._is_input(path):
             raise EvodrumError(f"{path}: is an input of this command; writing it would "
                                "destroy it, so give another output name")
-        self.created.add(path.resolve())
+        self.created.add(_real(path))
         return path
 
     def derived(self, path: str | os.PathLike) -> Path:
@@ -58,7 +64,7 @@ class Outputs:
             name = stem if n == 1 else f"{stem}-{n}"
             paths = [folder / f"{name}{suffix}" for suffix in suffixes]
             if all(self._free(p) for p in paths):
-                self.created.update(p.resolve() for p in paths)
+                self.created.update(_real(p) for p in paths)
                 return paths
         raise EvodrumError(f"{folder}: no free name like {stem}{suffixes[0]} after "
                            f"{MAX_TRIES} tries; give an output path")
