@@ -1,0 +1,231 @@
+"""The bad-input suite: hostile options, comparison files, caches, state files and
+destinations, each generated here. Every case ends with one `error:` line naming the
+problem and a non-zero exit, never a traceback, and leaves its input files unchanged.
+Cases that used to hang or exhaust memory run as a real process under a time limit
+and an address-space limit (RLIMIT_AS), so a regression fails instead of hanging."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from midi_files import basic_beat, drum_file
+
+from evodrum.cli import main
+
+REPO = Path(__file__).resolve().parents[1]
+#: The memory one bad-input case may take (the CLI with torch loaded needs ~1 GiB).
+MEMORY_LIMIT = 3 * 2**30
+SECONDS = 120   # generous on a shared machine: the guard is against hanging, not speed
+
+COMPARE = ('name = "c"\nspaces = ["grid"]\nalgorithms = ["ga"]\nbudget = 40\npopulation = 4\n'
+           'seeds = 1\n[search]\nsigma = 0.3\n[[tasks]]\nname = "t"\ngoals = { density = 0.4 }\n')
+
+
+def loop(tmp: Path) -> Path:
+    return drum_file(tmp / "loop.mid", basic_beat(4), length_beats=16)
+
+
+def toml(tmp: Path, old: str, new: str) -> Path:
+    path = tmp / "c.toml"
+    path.write_text(COMPARE.replace(old, new))
+    return path
+
+
+def damaged_cache(tmp: Path, damage) -> list:
+    from evodrum.corpus import build_corpus
+    root = tmp / "lib"
+    root.mkdir()
+    drum_file(root / "a.mid", basic_beat(4), length_beats=16)
+    c = build_corpus(root, cache_dir=tmp / "cache", workers=1)
+    damage(c.path)
+    return ["data", "info", "lib", "--cache-dir", tmp / "cache"]
+
+
+def used_folder(tmp: Path) -> Path:
+    out = tmp / "mine"
+    out.mkdir()
+    (out / "notes.txt").write_text("someone's notes")
+    return out
+
+
+#: (case, builder(tmp) -> CLI arguments, words the error line must hold)
+CASES = {
+    "sample --temperature nan": (lambda t: ["sample", "--temperature", "nan"], "finite"),
+    "sample --temperature inf": (lambda t: ["sample", "--temperature", "inf"], "finite"),
+    "sample -n 10^10": (lambda t: ["sample", "-n", "10000000000"], "100000"),
+    "sample --seed -1": (lambda t: ["sample", "--seed", "-1"], "2^64 - 1"),
+    "sample --seed 2^64": (lambda t: ["sample", "--seed", str(2**64)], "2^64 - 1"),
+    "sample --bpm nan": (lambda t: ["sample", "--bpm", "nan"], "finite"),
+    "vary --amount nan": (lambda t: ["vary", loop(t), "--amount", "nan"], "finite"),
+    "interpolate --steps 100000": (lambda t: ["interpolate", loop(t), loop(t), "--steps",
+                                              "100000"], "256"),
+    "target --sigma nan": (lambda t: ["target", "-f", "density=0.3", "--sigma", "nan"], "finite"),
+    "target --sigma inf": (lambda t: ["target", "-f", "density=0.3", "--sigma", "inf"], "finite"),
+    "target --wellformed nan": (lambda t: ["target", "-f", "density=0.3", "--wellformed", "nan"],
+                                "finite"),
+    "target weight 1e-320": (lambda t: ["target", "-f", "density=0.3:1e-320"], "weight"),
+    "target --seed 2^64": (lambda t: ["target", "-f", "density=0.3", "--seed", str(2**64)],
+                           "2^64 - 1"),
+    "train --lr nan": (lambda t: ["train", "--lr", "nan"], "finite"),
+    "train --beta nan": (lambda t: ["train", "--beta", "nan"], "finite"),
+    "data build --grid 1000000x4x4": (lambda t: ["data", "build", t, "--grid", "1000000x4x4"],
+                                      "bars"),
+    "data build --name ../../x": (lambda t: ["data", "build", loop(t).parent, "--name", "../../x",
+                                             "--cache-dir", t / "cache"], "corpus name"),
+    "compare elite 1.5": (lambda t: ["compare", toml(t, "sigma = 0.3", "elite = 1.5")],
+                          "elite must be a whole number"),
+    "compare sigma nan": (lambda t: ["compare", toml(t, "sigma = 0.3", "sigma = nan")],
+                          "sigma must be a finite number"),
+    "compare weight 1e-320": (lambda t: ["compare", toml(t, "sigma = 0.3",
+                                                         "wellformed_weight = 1e-320")],
+                              "wellformed_weight"),
+    "compare file is binary": (lambda t: ["compare", _file(t, "c.toml", bytes(range(256)))],
+                               "not valid TOML"),
+    "cache: manifest a list": (lambda t: damaged_cache(
+        t, lambda p: (p / "manifest.json").write_text("[]")), "holds a list"),
+    "cache: velocities 255": (lambda t: damaged_cache(t, lambda p: np.savez_compressed(
+        p / "grids.npz", **{**dict(np.load(p / "grids.npz")),
+                            "velocities": np.full((1, 9, 64), 255, np.uint8)})), "velocity 255"),
+    "cache: half a file": (lambda t: damaged_cache(t, lambda p: (p / "grids.npz").write_bytes(
+        (p / "grids.npz").read_bytes()[:100])), "damaged"),
+    "target --out holding files": (lambda t: ["target", "-f", "density=0.3", "-g", "1", "-p", "4",
+                                              "--out", used_folder(t)], "already holds files"),
+    "target --resume: job.json a list": (lambda t: ["target", "--resume", _file(t, "run/job.json",
+                                                                          b"[]").parent],
+                                         "not a target run folder"),
+    "compare run record a list": (lambda t: _compare_with_bad_record(t, "[1, 2]"), "run record"),
+    "compare run record nested": (lambda t: _compare_with_bad_record(t, "[" * 100_000),
+                                  "unreadable"),
+    "convert to a link loop": (lambda t: ["convert", loop(t), _link_loop(t)], "loop of symbolic"),
+    "convert to a folder": (lambda t: ["convert", loop(t), _folder(t, "out.npy")], "directory"),
+    "convert to a pipe nobody reads": (lambda t: ["convert", loop(t), _fifo(t, "out.npy")],
+                                       "named pipe"),
+}
+
+
+_FINISHED: dict[str, Path] = {}
+
+
+def _compare_with_bad_record(tmp: Path, text: str) -> list:
+    """A finished tiny comparison (run once per session, copied) with one run file replaced."""
+    config = toml(tmp, "", "")
+    if "folder" not in _FINISHED:
+        first = tmp.parent / f"{tmp.name}-finished"
+        assert CliRunner().invoke(main, ["compare", str(config), "--out", str(first),
+                                         "--workers", "1", "--no-plots"]).exit_code == 0
+        _FINISHED["folder"] = first
+    out = tmp / "out"
+    shutil.copytree(_FINISHED["folder"], out)
+    (out / ".lock").unlink(missing_ok=True)
+    next((out / "runs").rglob("*.json")).write_text(text)
+    return ["compare", config, "--out", out, "--report-only", "--no-plots"]
+
+
+def _file(tmp: Path, name: str, data: bytes) -> Path:
+    path = tmp / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return path
+
+
+def _link_loop(tmp: Path) -> Path:
+    (tmp / "a.npy").symlink_to("b.npy")
+    (tmp / "b.npy").symlink_to("a.npy")
+    return tmp / "a.npy"
+
+
+def _folder(tmp: Path, name: str) -> Path:
+    (tmp / name).mkdir()
+    return tmp / name
+
+
+def _fifo(tmp: Path, name: str) -> Path:
+    os.mkfifo(tmp / name)
+    return tmp / name
+
+
+def checksums(folder: Path) -> dict:
+    """Content of every regular file under `folder` (links and pipes left alone)."""
+    return {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.rglob("*")
+            if p.is_file() and not p.is_symlink() and ".lock" not in p.name}
+
+
+def assert_one_error_line(code: int, output: str, words: str) -> None:
+    """A non-zero exit, no traceback, and output that ends with one `error:` line (a usage
+    mistake may add its `(see: ... --help)` hint after it)."""
+    assert code not in (0, None) and "Traceback" not in output, output[-3000:]
+    lines = [line for line in output.splitlines() if line.strip()]
+    errors = [i for i, line in enumerate(lines) if line.startswith("error:")]
+    assert len(errors) == 1, output[-3000:]
+    assert all(line.startswith("  (see:") for line in lines[errors[0] + 1:]), output[-3000:]
+    assert words in lines[errors[0]], lines[errors[0]]
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_bad_input_is_one_error_line(case, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    build, words = CASES[case]
+    args = [str(a) for a in build(tmp_path)]
+    before = checksums(tmp_path)
+    result = CliRunner().invoke(main, args)
+    assert_one_error_line(result.exit_code, result.output, words)
+    assert checksums(tmp_path) == before, "an input file was changed"
+
+
+# --- cases that used to hang or exhaust memory: a real process, limited ----------------
+
+def limited():
+    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
+
+
+def run_limited(args, cwd: Path) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PYTHONPATH=str(REPO), EVODRUM_RUNS=str(cwd / "runs"),
+               OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    return subprocess.run([sys.executable, "-m", "evodrum", *map(str, args)], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=SECONDS, preexec_fn=limited)
+
+
+LIMITED = {
+    "compare budget 10^12": (("budget = 40", "budget = 1000000000000"), "budget must be within"),
+    "compare budget 1e12": (("budget = 40", "budget = 1e12"), "budget must be a whole number"),
+    "compare tournsize 10^9": (("sigma = 0.3", "tournsize = 1000000000"), "tournsize"),
+    "compare population 10^6": (("population = 4", "population = 1000000"), "population"),
+    "compare seeds 10^9": (("seeds = 1", "seeds = 1000000000"), "seeds must be within"),
+    "compare deep TOML": (("goals = { density = 0.4 }", "goals = " + "[" * 200_000
+                           + "]" * 200_000), "key 'goals' is nested too deeply"),
+}
+
+
+@pytest.mark.parametrize("case", LIMITED)
+def test_costly_bad_input_ends_quickly_within_bounded_memory(case, tmp_path):
+    change, words = LIMITED[case]
+    config = toml(tmp_path, *change)
+    result = run_limited(["compare", config, "--out", tmp_path / "out"], tmp_path)
+    assert_one_error_line(result.returncode, result.stderr, words)
+    assert not (tmp_path / "out").exists()
+
+
+def test_sample_far_beyond_the_limit_in_a_real_process(tmp_path):
+    result = run_limited(["sample", "-n", "10000000000"], tmp_path)
+    assert_one_error_line(result.returncode, result.stderr, "100000")
+    assert len(result.stdout) < 1000
+
+
+def test_a_damaged_cache_in_a_real_process(tmp_path):
+    args = damaged_cache(tmp_path, lambda p: (p / "manifest.json").write_text(
+        "[" * 100_000 + "]" * 100_000))
+    result = run_limited(args, tmp_path)
+    assert_one_error_line(result.returncode, result.stderr, "nested too deeply")
+    rebuilt = run_limited(["data", "build", tmp_path / "lib", "--cache-dir", tmp_path / "cache"],
+                          tmp_path)
+    assert rebuilt.returncode == 0 and "built" in rebuilt.stdout, rebuilt.stderr[-2000:]
+    assert json.loads((tmp_path / "cache" / "corpora" / "lib" / "manifest.json").read_text())
