@@ -410,3 +410,25 @@ def test_every_command_that_reads_a_file_leaves_it_unchanged(tmp_path):
         assert r.exit_code == 0, (args, r.stderr)
         now = {**digests(lib), "grids.npz": digests(tmp_path)["grids.npz"]}
         assert {k: now.get(k) for k in before} == before, args
+
+
+def test_a_midi_file_given_as_model_is_named_as_such(tmp_path):
+    """Never torch's or numpy's advice to load unsafely (weights_only=False, allow_pickle)."""
+    loop = drum_file(tmp_path / "loop.mid", basic_beat(1), length_beats=4)
+    as_npz = tmp_path / "model.npz"
+    as_npz.write_bytes(loop.read_bytes())
+    text = tmp_path / "model.pt"
+    text.write_text("a note, not a model\n")
+    for model, reason in ((loop, "this is a MIDI file, not a model"),
+                          (as_npz, "this is a MIDI file, not a model"),
+                          (text, "not a model file: this is a text file")):
+        r = run("reconstruct", loop, "--model", model)
+        assert r.exit_code == 1 and reason in r.stderr, r.stderr
+        assert "weights_only" not in r.stderr and "pickle" not in r.stderr
+
+
+def test_a_midi_file_over_the_size_limit_is_refused_by_name(tmp_path, monkeypatch):
+    path = drum_file(tmp_path / "big.mid", basic_beat(8))
+    monkeypatch.setenv("EVODRUM_MAX_MIDI_BYTES", "100")
+    with pytest.raises(BadMidiFile, match="file's size .* EVODRUM_MAX_MIDI_BYTES"):
+        midi.read_drums(path)

@@ -43,20 +43,20 @@ def save_torch(path: str | Path, payload: dict) -> None:
         torch.save(payload, tmp)
 
 
-def _check_looks_like_torch(path: Path) -> None:
-    """Say plainly what a file is when it is clearly not a torch archive (a MIDI file
-    given as --model, a WAV, a text file), before torch gets to read it."""
+def refuse_foreign(path: Path, magics: tuple[bytes, ...]) -> None:
+    """Say plainly what a file is when it does not start like a model file (`magics`):
+    a MIDI file given as --model, a WAV, a text file; never a loader's unsafe advice."""
     from evodrum import smf
     with open(path, "rb") as f:
         head = f.read(4096)
-    if head.startswith(b"PK\x03\x04") or head[:1] == b"\x80":
-        return  # a zip archive (torch.save) or a legacy pickle stream
+    if head.startswith(magics):
+        return
     if head.startswith(b"MThd"):
         raise EvodrumError(f"{path}: this is a MIDI file, not a model: give it as the loop "
                            "to read, and --model a .pt file or a training run folder")
     what = smf.what_it_is(head)
     if what.startswith("not a MIDI file"):
-        what = "it is not a torch archive saved by evodrum train"
+        what = "it is not a model saved by evodrum train"
     raise EvodrumError(f"{path}: not a model file: {what.replace(', not MIDI', '')}")
 
 
@@ -65,7 +65,7 @@ def load_torch(path: str | Path, expected_format: str) -> dict:
     path = Path(path)
     if not path.is_file():
         raise EvodrumError(f"{path}: no such model file")
-    _check_looks_like_torch(path)
+    refuse_foreign(path, (b"PK\x03\x04", b"\x80"))  # torch.save's zip, or a legacy pickle
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError:

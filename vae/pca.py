@@ -21,7 +21,7 @@ from evodrum.kit import KIT_VERSION
 from vae import metrics
 from vae.calibrate import calibrate
 from vae.evaluate import CARD_METRICS, measure
-from vae.files import card_path, corpus_card, parse_card
+from vae.files import card_path, corpus_card, parse_card, refuse_foreign
 from vae.representation import Representation
 
 PCA_FORMAT = "evodrum-pca-1"
@@ -104,11 +104,13 @@ def load_pca(path: str | Path) -> PCAModel:
     path = Path(path)
     if not path.is_file():
         raise EvodrumError(f"{path}: no such PCA file")
+    refuse_foreign(path, (b"PK\x03\x04",))  # an .npz is a zip archive
     try:
         with np.load(path, allow_pickle=False) as data:
             arrays = {k: data[k] for k in ("mean", "components", "variance", "card")}
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:
-        raise EvodrumError(f"{path}: not a readable PCA file ({type(e).__name__}: {e})") from None
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+        raise EvodrumError(f"{path}: not a readable PCA file (damaged, or not one saved by "
+                           "evodrum train --kind pca)") from None
     card = parse_card(path, arrays["card"])
     if card.get("format") != PCA_FORMAT:
         raise EvodrumError(f"{path}: not an evodrum PCA file (format {card.get('format')!r})")
