@@ -207,15 +207,21 @@ class Studio:
 
     def genotype(self, values) -> np.ndarray:
         """A genotype from the browser, checked: dim finite numbers, clipped to bounds."""
-        g = np.asarray(values, dtype=np.float64)
+        try:
+            g = np.asarray(values, dtype=np.float64)
+        except (TypeError, ValueError):
+            g = np.zeros(0)
         if g.shape != (self.space.dim,) or not np.isfinite(g).all():
             raise EvodrumError(f"a genotype is {self.space.dim} finite numbers")
         return self.space.clip(g)
 
     def grid_from_levels(self, levels) -> np.ndarray:
         """A (9, S) grid of MIDI velocities 0..127 from the browser, checked."""
-        arr = np.asarray(levels)
-        if arr.shape != self.session.spec.shape or not np.issubdtype(arr.dtype, np.number):
+        try:
+            arr = np.asarray(levels, dtype=np.float64)
+        except (TypeError, ValueError):
+            arr = np.zeros(0)
+        if arr.shape != self.session.spec.shape:
             raise EvodrumError(f"a grid is {len(ROWS)} rows of {self.session.spec.steps} "
                                "velocities 0-127")
         if not np.isfinite(arr).all() or arr.min() < 0 or arr.max() > VELOCITY_LEVELS:

@@ -1,0 +1,111 @@
+"""The studio's API in-process (Starlette's test client, no browser): every route
+answers bad input with a 4xx and a one-line JSON error, never a 500; the session
+the studio writes is the terminal's, and nothing lands outside its folder."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from starlette.testclient import TestClient
+
+from evodrum.interactive import store
+from evodrum.interactive.breeding import new_session
+from evodrum.interactive.models import open_space
+from evodrum.interactive.session import Settings
+from evodrum.studio.api import make_app
+from evodrum.studio.state import Studio, directions_of
+
+HOST = "127.0.0.1:9999"
+TOKEN = "t0ken"
+
+
+@pytest.fixture(scope="module")
+def space():
+    return open_space(Settings())
+
+
+@pytest.fixture
+def client(space, tmp_path):
+    session = new_session(Settings(seed=3), space)
+    studio = Studio(session, tmp_path / "session", space, directions_of(space))
+    app = make_app(studio, TOKEN, {HOST})
+    with TestClient(app, base_url=f"http://{HOST}", raise_server_exceptions=False) as c:
+        c.headers["X-Evodrum-Token"] = TOKEN
+        c.studio = studio
+        yield c
+
+
+JUNK = [b"", b"[]", b"null", b"{", b'{"id": "x"}', b'{"id": 1.5}', b'{"id": true}',
+        b'{"id": 99999}', b'{"rating": 12, "id": 1}', b'{"genotype": [1, 2]}',
+        b'{"genotype": [[1], [2, 3]]}', b'{"genotype": "abc"}', b'{"grid": [[1, 2], [3]]}',
+        b'{"grid": [[300]]}', b'{"corners": [1, 2], "x": 0.5, "y": 0.5}',
+        b'{"corners": [1, 2, 3, 4], "x": NaN, "y": 0.5}', b'{"adventure": -1}',
+        b'{"adventure": NaN}', b'{"generation": 42}', b'{"attributes": {"nope": 1}, '
+        b'"genotype": [0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0]}',
+        b'{"goals": {"nothing": 0.5}, "generations": 3}', b'{"goals": {}, "generations": 3}',
+        b'{"goals": {"all.density": 2}, "generations": 3}',
+        b'{"features": ["x", "y"], "cells": 4, "generations": 2}',
+        b'{"features": ["all.density", "all.density"], "cells": 4, "generations": 2}',
+        b'{"features": ["all.density", "all.syncopation"], "cells": 99, "generations": 2}']
+ROUTES = ["/api/rate", "/api/favourite", "/api/select", "/api/goto", "/api/adventure",
+          "/api/decode", "/api/encode", "/api/palette", "/api/vary", "/api/target", "/api/atlas"]
+
+
+def test_bad_requests_get_a_4xx_json_error_never_a_500(client):
+    for route in ROUTES:
+        for body in JUNK:
+            r = client.post(route, content=body)
+            if r.status_code == 200:        # a body that happens to be valid for this route
+                continue
+            assert 400 <= r.status_code < 500, (route, body, r.status_code, r.text)
+            error = r.json()["error"]
+            assert error and "\n" not in error and "Traceback" not in error, (route, body)
+    for path in ("/api/loop/99999.mid", "/api/loop/1.wav?bpm=nan", "/api/loop/1.wav?bpm=x",
+                 "/api/kit/XX.wav", "/api/nothing", "/static/../x"):
+        r = client.get(path)
+        assert 400 <= r.status_code < 500, (path, r.status_code)
+    assert client.get("/api/rate").status_code == 405
+
+
+def test_token_and_host_are_checked_on_every_route(client):
+    for path in ("/", "/api/state", "/api/loop/1.mid", "/api/kit/BD.wav"):
+        assert client.get(path, headers={"X-Evodrum-Token": "wrong"}).status_code == 403
+        assert client.get(path, headers={"Host": "evil.example"}).status_code == 403
+    assert client.get("/?token=" + TOKEN, headers={"X-Evodrum-Token": ""}).status_code == 200
+
+
+def test_the_studio_writes_the_terminals_session_and_nothing_else(client, tmp_path):
+    folder = client.studio.folder
+    ids = [lp["id"] for lp in client.get("/api/state").json()["loops"]]
+    client.post("/api/rate", json={"id": ids[1], "rating": 8}).raise_for_status()
+    assert store.load(folder).loops[ids[1]].rating == 8       # saved at once
+    client.post("/api/favourite", json={"id": ids[1]}).raise_for_status()
+    grid = np.array(client.get("/api/state").json()["loops"][0]["grid"])
+    grid[1, 4] = 0 if grid[1, 4] else 100                      # toggle a snare
+    state = client.post("/api/vary", json={"grid": grid.tolist(), "parent": ids[0]}).json()
+    made = state["loops"][0]
+    assert made["op"] == "edit" and made["original"][1][4] == grid[1, 4]
+    assert [p["id"] for p in made["parents"]] == [ids[0]]
+    resumed = store.load(folder)
+    assert resumed.shown()[0].op == "edit" and len(resumed.generations) == 2
+    zipped = client.get("/api/favourites.zip")
+    assert zipped.status_code == 200 and zipped.content[:2] == b"PK"
+    assert sorted(p.name for p in folder.iterdir()) == [store.SESSION_FILE]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["session"]
+    assert json.loads((folder / store.SESSION_FILE).read_text())["format"]
+
+
+def test_steering_moves_the_loop_and_the_palette_blends_corners(client):
+    loops = client.get("/api/state").json()["loops"]
+    g = loops[0]["genotype"]
+    same = client.post("/api/decode", json={"genotype": g}).json()
+    assert same["grid"] == loops[0]["grid"]
+    denser = client.post("/api/decode", json={"genotype": g,
+                                              "attributes": {"all.density": 2.0}}).json()
+    assert np.count_nonzero(denser["grid"]) > np.count_nonzero(same["grid"])
+    corners = [lp["id"] for lp in loops[:4]]
+    at = client.post("/api/palette", json={"corners": corners, "x": 0, "y": 0}).json()
+    assert at["grid"] == loops[0]["grid"]
+    far = client.post("/api/palette", json={"corners": corners, "x": 1, "y": 1}).json()
+    assert far["grid"] == loops[3]["grid"]
