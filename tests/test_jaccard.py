@@ -1,0 +1,73 @@
+"""Exact bit-packed Jaccard nearest neighbour: the numpy and numba paths give the
+distances, indices and ties of the plain 0/1 matrix product, on synthetic onsets."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from fitness import jaccard
+from fitness.wellformed import OnsetIndex, pack_onsets
+
+
+def matrix_product_nearest(queries: np.ndarray, train: np.ndarray):
+    """The reference: |a AND b| by a float32 product of 0/1 matrices, first max wins."""
+    q = queries.reshape(len(queries), -1).astype(np.float32)
+    t = train.reshape(len(train), -1).astype(np.float32)
+    inter = q @ t.T
+    union = q.sum(axis=1, keepdims=True) + t.sum(axis=1) - inter
+    sim = inter / np.maximum(union, 1.0)
+    best = sim.argmax(axis=1)
+    return 1.0 - sim[np.arange(len(q)), best], best
+
+
+@pytest.fixture(scope="module")
+def onsets():
+    rng = np.random.default_rng(3)
+    train = rng.random((700, 9, 64)) < 0.13
+    train[5] = train[9]                      # a tie: the first of equals must win
+    queries = rng.random((120, 9, 64)) < 0.13
+    queries[0] = False                       # empty: distance 1 from everything
+    queries[1:4] = train[[9, 5, 300]]        # exact matches
+    queries[4] = train[42] | (rng.random((9, 64)) < 0.02)
+    return queries, train
+
+
+@pytest.mark.parametrize("method", ["numpy", "compiled"])
+def test_same_distances_indices_and_ties_as_the_matrix_product(onsets, method):
+    queries, train = onsets
+    if method == "compiled":
+        pytest.importorskip("numba")
+    fn = jaccard.nearest_numpy if method == "numpy" else jaccard.nearest_compiled
+    dist, idx = fn(pack_onsets(queries), pack_onsets(train))
+    ref_dist, ref_idx = matrix_product_nearest(queries, train)
+    np.testing.assert_array_equal(dist, ref_dist)
+    np.testing.assert_array_equal(idx, ref_idx)
+    assert dist.dtype == np.float32 and dist[0] == 1.0
+    assert idx[1] == 5 and idx[2] == 5 and dist[1] == 0.0 and idx[3] == 300
+
+
+def test_numpy_popcount_fallback_without_bitwise_count(onsets, monkeypatch):
+    queries, train = onsets
+    expected = jaccard.nearest_numpy(pack_onsets(queries), pack_onsets(train))
+    monkeypatch.delattr(np, "bitwise_count")          # numpy < 2: the lookup table
+    got = jaccard.nearest_numpy(pack_onsets(queries), pack_onsets(train))
+    np.testing.assert_array_equal(got[0], expected[0])
+    np.testing.assert_array_equal(got[1], expected[1])
+
+
+def test_without_numba_the_index_falls_back_to_numpy(onsets, monkeypatch):
+    queries, train = onsets
+    monkeypatch.setattr(jaccard, "_KERNEL", None)
+    monkeypatch.setattr(jaccard, "_TRIED", True)       # as if numba were not installed
+    with pytest.raises(ValueError, match="numba"):
+        jaccard.nearest_compiled(pack_onsets(queries), pack_onsets(train))
+    dist, idx = OnsetIndex(train).nearest(queries)
+    np.testing.assert_array_equal(idx, matrix_product_nearest(queries, train)[1])
+
+
+def test_packing_pads_odd_sizes_to_whole_words():
+    on = np.zeros((2, 3, 5), bool)
+    on[1, 2, 4] = True
+    packed = pack_onsets(on)
+    assert packed.shape == (2, 1) and packed.dtype == np.uint64
+    assert packed[0, 0] == 0 and bin(int(packed[1, 0])).count("1") == 1
