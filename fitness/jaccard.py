@@ -41,66 +41,49 @@ def nearest_numpy(queries: np.ndarray, train: np.ndarray) -> tuple[np.ndarray, n
     return dist, idx
 
 
-def _compile():
-    """The numba kernel, or None when numba is not installed."""
-    try:
-        import numba
-    except ImportError:
-        return None
-
-    @numba.njit(cache=True, nogil=True)
-    def kernel(queries, train, t_counts, dist, idx):
-        words = queries.shape[1]
-        for i in range(queries.shape[0]):
-            qc = 0
-            for w in range(words):
-                qc += _popcount64(queries[i, w])
-            best_sim = np.float32(-1.0)
-            best = 0
-            for j in range(train.shape[0]):
-                inter = 0
-                for w in range(words):
-                    inter += _popcount64(queries[i, w] & train[j, w])
-                union = max(qc + t_counts[j] - inter, 1)
-                sim = np.float32(inter) / np.float32(union)
-                if sim > best_sim:
-                    best_sim = sim
-                    best = j
-            idx[i] = best
-            dist[i] = np.float32(1.0) - best_sim
-
-    @numba.njit(inline="always")
-    def _popcount64(x):
-        # SWAR popcount; LLVM turns it into the popcnt instruction
-        x = x - ((x >> np.uint64(1)) & np.uint64(0x5555555555555555))
-        x = (x & np.uint64(0x3333333333333333)) + ((x >> np.uint64(2)) & np.uint64(0x3333333333333333))
-        x = (x + (x >> np.uint64(4))) & np.uint64(0x0F0F0F0F0F0F0F0F)
-        return int((x * np.uint64(0x0101010101010101)) >> np.uint64(56))
-
-    return kernel
+def _kernel():
+    """The numba kernel, or None when numba is not installed (imported on first use:
+    numba's own import costs ~0.7 s, paid only by processes that score loops)."""
+    global _KERNEL, _TRIED
+    if not _TRIED:
+        _TRIED = True
+        try:
+            from fitness.jaccard_numba import nearest_kernel
+            _KERNEL = nearest_kernel
+        except ImportError:
+            _KERNEL = None
+    return _KERNEL
 
 
 _KERNEL = None
 _TRIED = False
 
 
-def nearest_compiled(queries: np.ndarray, train: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """`nearest_numpy`'s result from the numba kernel (ValueError without numba)."""
-    global _KERNEL, _TRIED
-    if not _TRIED:
-        _KERNEL, _TRIED = _compile(), True
-    if _KERNEL is None:
+def nearest_compiled(queries: np.ndarray, train: np.ndarray,
+                     t_counts: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """`nearest_numpy`'s result from the numba kernel (ValueError without numba);
+    `t_counts` are the train sets' sizes, if already known."""
+    kernel = _kernel()
+    if kernel is None:
         raise ValueError("numba is not installed")
-    t_counts = _popcount_numpy(train).sum(axis=1, dtype=np.int64)
+    if t_counts is None:
+        t_counts = _popcount_numpy(train).sum(axis=1, dtype=np.int64)
     dist = np.empty(len(queries), dtype=np.float32)
     idx = np.empty(len(queries), dtype=np.int64)
-    _KERNEL(np.ascontiguousarray(queries), np.ascontiguousarray(train), t_counts, dist, idx)
+    kernel(np.ascontiguousarray(queries), np.ascontiguousarray(train), t_counts, dist, idx)
     return dist, idx
 
 
-def nearest(queries: np.ndarray, train: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The compiled kernel when numba is installed, else numpy."""
-    try:
-        return nearest_compiled(queries, train)
-    except ValueError:
-        return nearest_numpy(queries, train)
+class Index:
+    """Exact Jaccard nearest neighbour over fixed train sets (uint64 words): the
+    compiled kernel when numba is installed, else numpy."""
+
+    def __init__(self, train: np.ndarray):
+        self.train = np.ascontiguousarray(train)
+        self.compiled = _kernel() is not None
+        self._counts = _popcount_numpy(train).sum(axis=1, dtype=np.int64)
+
+    def nearest(self, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if self.compiled:
+            return nearest_compiled(queries, self.train, self._counts)
+        return nearest_numpy(queries, self.train)

@@ -46,7 +46,7 @@ class OnsetIndex:
 
     def __init__(self, train_onsets: np.ndarray):
         self.onsets = train_onsets
-        self._packed = pack_onsets(train_onsets)
+        self._index = jaccard.Index(pack_onsets(train_onsets))
 
     def __len__(self) -> int:
         return len(self.onsets)
@@ -56,7 +56,7 @@ class OnsetIndex:
 
         An empty query is at distance 1 from everything.
         """
-        return jaccard.nearest(pack_onsets(query_onsets), self._packed)
+        return self._index.nearest(pack_onsets(query_onsets))
 
 
 def pack_onsets(on: np.ndarray) -> np.ndarray:

@@ -61,8 +61,24 @@ def test_without_numba_the_index_falls_back_to_numpy(onsets, monkeypatch):
     monkeypatch.setattr(jaccard, "_TRIED", True)       # as if numba were not installed
     with pytest.raises(ValueError, match="numba"):
         jaccard.nearest_compiled(pack_onsets(queries), pack_onsets(train))
-    dist, idx = OnsetIndex(train).nearest(queries)
+    index = OnsetIndex(train)
+    assert not index._index.compiled
+    dist, idx = index.nearest(queries)
     np.testing.assert_array_equal(idx, matrix_product_nearest(queries, train)[1])
+
+
+def test_real_loops_give_the_matrix_product_s_answer():
+    """On the shipped reference's 16,012 real training loops, with real-like queries
+    (its own loops, lightly changed), where the compiled search prunes most rows."""
+    pytest.importorskip("numba")
+    from evodrum.genotypes import files
+    train = files.load_reference().index.onsets
+    rng = np.random.default_rng(0)
+    queries = train[rng.choice(len(train), 60)] ^ (rng.random((60, 9, 64)) < 0.03)
+    dist, idx = jaccard.nearest_compiled(pack_onsets(queries), pack_onsets(train))
+    ref_dist, ref_idx = matrix_product_nearest(queries, train)
+    np.testing.assert_array_equal(dist, ref_dist)
+    np.testing.assert_array_equal(idx, ref_idx)
 
 
 def test_packing_pads_odd_sizes_to_whole_words():

@@ -86,22 +86,24 @@ class SearchConfig:
         from evodrum.search.algorithms import algorithm_class, loadable
         common = {f.name for f in fields(cls)} - {"settings"}
         mine = {f.name for f in fields(algorithm_class(options.get("algorithm", "ga")).Settings)}
-        others = {f.name for a in loadable() for f in fields(a.Settings)} - mine
         settings = dict(settings or {})
         kwargs = {}
         for key, value in options.items():
             if key in common:
                 kwargs[key] = value
-            elif key in mine:
-                settings[key] = value
-            elif key in others and shared:
                 continue
-            elif key in others:
+            if key in mine:
+                settings[key] = value
+                continue
+            # only now look at the other algorithms (importing some costs a second)
+            others = {f.name for a in loadable() for f in fields(a.Settings)} - mine
+            if key in others and shared:
+                continue
+            if key in others:
                 raise EvodrumError(f"{key} is not a setting of algorithm "
                                    f"{options.get('algorithm', 'ga')}")
-            else:
-                raise EvodrumError(f"unknown search setting {key!r}; allowed: "
-                                   f"{', '.join(sorted(setting_defaults()))}")
+            raise EvodrumError(f"unknown search setting {key!r}; allowed: "
+                               f"{', '.join(sorted(setting_defaults()))}")
         return cls(settings=settings, **kwargs)
 
 

@@ -1,7 +1,7 @@
 """Benchmark of a comparison's cost: one run per (space, algorithm) on one
 single-threaded worker, and the whole comparison's estimated time on this machine.
 
-    python -m evodrum.compare.bench [CONFIG] [SEEDS]
+    python -m benchmarks.compare [CONFIG] [SEEDS]
 
 CONFIG defaults to runs/compare-default.toml, SEEDS (runs timed per cell) to 2.
 Goal on a 2-core machine: the default comparison under 15 minutes.

@@ -1,6 +1,6 @@
 """Benchmark of the grid and MIDI layer: corpus build (cold, warm) and MIDI round trips.
 
-    python -m evodrum.bench [GROOVE_DIR]
+    python -m benchmarks.corpus [GROOVE_DIR]
 
 GROOVE_DIR defaults to $EVODRUM_GROOVE. Goals on a 2-core machine: cold build of
 the whole groove corpus under 15 s, warm load under 0.5 s.
@@ -10,22 +10,19 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
-import time
 
 import numpy as np
 
+from benchmarks.timing import once
 from evodrum import midi
 from evodrum.corpus import build_corpus
 
 
 def bench_corpus(groove: str) -> None:
     with tempfile.TemporaryDirectory() as cache:
-        t = time.perf_counter()
+        cold = once(lambda: build_corpus(groove, cache_dir=cache, progress=False))
+        warm = once(lambda: build_corpus(groove, cache_dir=cache, progress=False))
         c = build_corpus(groove, cache_dir=cache, progress=False)
-        cold = time.perf_counter() - t
-        t = time.perf_counter()
-        build_corpus(groove, cache_dir=cache, progress=False)
-        warm = time.perf_counter() - t
     print(f"corpus cold build: {cold:6.2f} s  ({len(c)} windows, {os.cpu_count()} cores; goal < 15 s)")
     print(f"corpus warm load:  {warm:6.3f} s  (goal < 0.5 s)")
 
@@ -35,11 +32,11 @@ def bench_round_trips(n: int = 300) -> None:
     grids = (rng.random((n, 9, 64)) < 0.13) * rng.random((n, 9, 64))
     with tempfile.TemporaryDirectory() as d:
         path = os.path.join(d, "loop.mid")
-        t = time.perf_counter()
-        for g in grids:
-            midi.write_midi(path, g)
-            midi.read_loop(path)
-        rate = n / (time.perf_counter() - t)
+        def round_trips():
+            for g in grids:
+                midi.write_midi(path, g)
+                midi.read_loop(path)
+        rate = n / once(round_trips)
     print(f"MIDI write+read round trips: {rate:6.0f} /s")
 
 

@@ -1,4 +1,4 @@
-"""Benchmark the built-in synthesiser: `python -m evodrum.audio.bench`.
+"""Benchmark the built-in synthesiser: `python -m benchmarks.audio`.
 
 Prints the one-off costs (synthesising the kit's one-shots, laying out a new
 tempo) and the time to render one loop, which the interactive session pays
@@ -7,10 +7,10 @@ for every loop it plays. Goal: well under 50 ms for 4 bars at 44.1 kHz.
 from __future__ import annotations
 
 import argparse
-import time
 
 import numpy as np
 
+from benchmarks.timing import measure
 from evodrum.audio import synth, voices
 from evodrum.grid import DEFAULT_SPEC, PAPER_SPEC
 
@@ -20,13 +20,8 @@ CASES = [("4 bars of 16ths, 120 BPM, 44.1 kHz", DEFAULT_SPEC, 120.0, 44100),
 
 
 def _ms(fn, repeats: int = 1) -> float:
-    """Median wall time of fn() in milliseconds."""
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return 1000 * float(np.median(times))
+    """Median wall time of fn() in milliseconds (the first call included: it is the figure)."""
+    return 1000 * measure(fn, repeats, warmup=False).median
 
 
 def main(argv=None) -> None:

@@ -1,4 +1,4 @@
-"""Speed figures for the README: `python -m vae.bench [--model PATH] [--threads N] [--no-train]`.
+"""Speed figures for the README: `python -m benchmarks.model [--model PATH] [--threads N] [--no-train]`.
 
 Measures decode throughput in batches of 10,000 loops, single-loop decode
 latency, encode throughput, PCA decode, and the time of one training epoch over
@@ -10,23 +10,18 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import time
 
 import numpy as np
 import torch
+
+from benchmarks.timing import measure
 
 BATCH = 10_000
 GOALS = {"decode": 250_000, "single_ms": 0.1, "epoch_s": 1.0}
 
 
 def _timed(fn, repeats: int) -> list[float]:
-    fn()  # warm-up
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return times
+    return measure(fn, repeats).times
 
 
 def _line(name: str, best: float, median: float, unit: str, goal: str = "") -> str:
@@ -85,7 +80,7 @@ def bench_train(repeats: int) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m vae.bench", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.model", description=__doc__)
     parser.add_argument("--model", default=None, help="model file [default: shipped model]")
     parser.add_argument("--threads", type=int, default=2, help="torch threads [default: 2]")
     parser.add_argument("--repeats", type=int, default=5)

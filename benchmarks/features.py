@@ -2,7 +2,7 @@
 time to score a population of 100 for well-formedness and by each judge of real
 drumming (the shipped judges; goal under 2 ms each on one core).
 
-    python -m fitness.bench [--corpus groove] [--cache-dir DIR] [--reference REF.npz]
+    python -m benchmarks.features [--corpus groove] [--cache-dir DIR] [--reference REF.npz]
 
 Uses corpus loops when a corpus is built (else random grids of 13% hits, the
 groove corpus's cell density, for the features only). Goals: over 100,000
@@ -11,10 +11,10 @@ grids/s for features; well under 50 ms for a population of 100.
 from __future__ import annotations
 
 import argparse
-import time
 
 import numpy as np
 
+from benchmarks.timing import measure, once
 from evodrum.corpus import load_corpus
 from evodrum.errors import EvodrumError
 from evodrum.grid import DEFAULT_SPEC
@@ -26,17 +26,11 @@ from vae.files import DEFAULT_DIR
 
 def best_time(fn, repeats: int) -> float:
     """Fastest of `repeats` calls, in seconds, after one warm-up call."""
-    fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
+    return measure(fn, repeats).best
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m fitness.bench", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.features", description=__doc__.split("\n")[0])
     parser.add_argument("--corpus", default="groove", help="corpus name or folder (default groove)")
     parser.add_argument("--cache-dir", default=None, help="corpus cache folder")
     parser.add_argument("--reference", default=None, help="a saved well-formedness .npz")
@@ -65,13 +59,14 @@ def main(argv: list[str] | None = None) -> None:
     if corpus is None and args.reference is None:
         return
     if args.reference:
-        start = time.perf_counter()
+        seconds = once(lambda: WellFormedness.load(args.reference))
         ref = WellFormedness.load(args.reference)
-        print(f"well-formedness reference loaded in {time.perf_counter() - start:.2f} s")
+        print(f"well-formedness reference loaded in {seconds:.2f} s")
     else:
-        start = time.perf_counter()
-        ref = WellFormedness.from_corpus(corpus)
-        print(f"well-formedness reference built in {time.perf_counter() - start:.2f} s "
+        built = []
+        seconds = once(lambda: built.append(WellFormedness.from_corpus(corpus)))
+        ref = built[0]
+        print(f"well-formedness reference built in {seconds:.2f} s "
               f"({len(ref.index)} distinct train loops, {len(ref.heldout)} held-out)")
     population = ref.index.onsets[rng.choice(len(ref.index), 100)].astype(np.float32)
     t = best_time(lambda: ref.score(population), 20)
