@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import pickle
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -176,3 +177,38 @@ def test_a_run_folder_with_an_old_pickle_checkpoint_is_refused(tmp_path):
     r = CliRunner().invoke(main, ["target", "--resume", str(out)])
     assert r.exit_code == 1 and "never loaded" in r.output and "Traceback" not in r.output
     assert (out / "checkpoint.pkl").read_bytes() == before
+
+
+def test_target_prints_logbook_lines_when_not_a_terminal_and_json_on_request(tmp_path):
+    out = tmp_path / "run"
+    r = CliRunner().invoke(main, ["target", "-f", "density=0.4", "-g", "20", "-p", "8",
+                                  "--space", "pca", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    lines = [ln for ln in r.output.splitlines() if ln.count("\t") == 6]
+    assert lines[0].split("\t") == ["gen", "evals", "best", "mean", "std", "best_distance",
+                                    "best_so_far"]
+    assert [int(ln.split("\t")[0]) for ln in lines[1:]] == list(range(0, 21, 2))  # 0: initial
+    logbook = (out / "logbook.csv").read_text().splitlines()
+    last = dict(zip(logbook[0].split(","), logbook[-1].split(",")))
+    assert float(lines[-1].split("\t")[-1]) == pytest.approx(float(last["best_so_far"]), abs=1e-4)
+
+    out2 = tmp_path / "json"
+    r = CliRunner().invoke(main, ["target", "-f", "density=0.4", "-g", "4", "-p", "8",
+                                  "--space", "pca", "--json", "--out", str(out2)])
+    assert r.exit_code == 0, r.stderr
+    doc = json.loads(r.stdout)                      # stdout is the document alone
+    assert doc == json.loads((out2 / "summary.json").read_text())
+    assert doc["evaluations"] > 8 and doc["best"][0]["file"] == "best_01.mid"
+    assert "run folder" in r.stderr and "gen\tevals" in r.stderr
+
+
+def test_map_elites_without_pyribs_names_the_extra_to_install(monkeypatch, tmp_path):
+    import sys
+    for name in [m for m in sys.modules if m == "ribs" or m.startswith("ribs.")] + ["ribs"]:
+        monkeypatch.setitem(sys.modules, name, None)        # as if pyribs were absent
+    monkeypatch.delitem(sys.modules, "evodrum.search.algorithms.map_elites", raising=False)
+    with pytest.raises(EvodrumError, match=r"needs ribs: pip install 'evodrum\[qd\]'"):
+        SearchConfig(algorithm="map-elites")
+    r = CliRunner().invoke(main, ["map", "--out", str(tmp_path / "atlas")])
+    assert r.exit_code == 1 and "evodrum[qd]" in r.output and "Traceback" not in r.output
+    assert "qd =\n    ribs" in (Path(__file__).parents[1] / "setup.cfg").read_text()

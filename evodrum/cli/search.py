@@ -1,6 +1,9 @@
 """`evodrum target`: search a genotype space for loops whose rhythm features match goals."""
 from __future__ import annotations
 
+import contextlib
+import functools
+import json
 from pathlib import Path
 
 import click
@@ -20,6 +23,31 @@ from evodrum.errors import EvodrumError
 from evodrum.midi import DEFAULT_BPM
 from evodrum.resume import refuse_changed_options
 from evodrum.text import count, span
+
+#: Logbook lines a run prints when its output is not a terminal (about this many).
+LOG_LINES = 10
+
+
+@contextlib.contextmanager
+def _progress(generations: int, to_stderr: bool):
+    """`on_generation` for a run: a progress bar on a terminal, else a DEAP-style
+    logbook line (gen, evals, best, mean, std, best_distance, best_so_far) every
+    generations / LOG_LINES generations and at the last."""
+    stream = click.get_text_stream("stderr" if to_stderr else "stdout")
+    if stream.isatty():
+        with click.progressbar(length=generations, label="searching", file=stream,
+                               item_show_func=_progress_line, show_pos=True) as bar:
+            yield lambda generation, record: bar.update(1, record) if generation else None
+        return
+    every = max(1, generations // LOG_LINES)
+    fields = ("gen", "evals", "best", "mean", "std", "best_distance", "best_so_far")
+    click.echo("\t".join(fields), file=stream)
+
+    def log(generation, record):
+        if generation % every == 0 or generation == generations:
+            click.echo("\t".join(str(record[f]) if f in ("gen", "evals") else f"{record[f]:.4f}"
+                                 for f in fields), file=stream)
+    yield log
 
 
 def _progress_line(record: dict | None) -> str:
@@ -70,11 +98,14 @@ def _progress_line(record: dict | None) -> str:
 @click.option("--resume", "resume_dir", type=click.Path(exists=True, file_okay=False),
               default=None, help="Continue an interrupted run in this folder (its own "
                                  "settings are used).")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the summary (summary.json) as one JSON document on stdout; "
+                   "everything else goes to stderr.")
 @bpm_from_file_option
 @ascii_option
 def target(features, like, window, drum_map, space, algorithm, generations, population, seed,
            sigma, indpb, mutation, repair, wellformed_weight, seed_loops, model, corpus, top, out,
-           resume_dir, bpm, ascii):
+           resume_dir, as_json, bpm, ascii):
     """Search for drum loops whose rhythm features match goals.
 
     A genetic algorithm (or CMA-ES) moves through the VAE's latent space; each
@@ -122,21 +153,21 @@ def target(features, like, window, drum_map, space, algorithm, generations, popu
     prepared = prepare_target(job, resume=resume_dir is not None)
     folder = click.get_current_context().with_resource(
         claim_run_dir("target", resume_dir or out, resume=resume_dir is not None))
+    say = functools.partial(click.echo, err=as_json)
     if resume_dir and not (folder / CHECKPOINT_FILE).exists():
-        click.echo("no checkpoint yet (the run stopped before its first one): starting it "
+        say("no checkpoint yet (the run stopped before its first one): starting it "
                    "again from generation 0; the same seed gives the same result")
     cfg = job.config
-    click.echo(f"target: {job.target}   space: {cfg.space}   algorithm: {cfg.algorithm}   "
-               f"{cfg.population} x {cfg.generations}   seed: {cfg.seed}")
-    click.echo(f"run folder: {folder}")
+    say(f"target: {job.target}   space: {cfg.space}   algorithm: {cfg.algorithm}   "
+        f"{cfg.population} x {cfg.generations}   seed: {cfg.seed}")
+    say(f"run folder: {folder}")
 
-    with click.progressbar(length=cfg.generations, label="searching",
-                           item_show_func=_progress_line, show_pos=True) as bar:
-        def on_generation(generation, record):
-            if generation:
-                bar.update(1, record)
+    with _progress(cfg.generations, as_json) as on_generation:
         result, loops = run_target(prepared, folder, resume=resume_dir is not None, top=top,
                                    bpm=bpm or DEFAULT_BPM, on_generation=on_generation)
+    if as_json:
+        click.echo(json.dumps(_read_json(folder / "summary.json"), indent=2))
+        return
 
     optimised = optimised_judges(cfg)
     judges = list(loops[0].judges) if loops else []
@@ -307,7 +338,6 @@ MAP_OPTIONS = ("feature_names", "space", "cells", "generations", "population", "
 
 
 def _read_json(path: Path) -> dict:
-    import json
     try:
         return json.loads(path.read_text())
     except (OSError, ValueError) as e:

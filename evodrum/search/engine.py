@@ -107,7 +107,8 @@ class Run:
                   "best_so_far": so_far}
         self.logbook.record(gen=self.generation, evals=self.evaluations, **record)
         if on_generation is not None:
-            on_generation(self.generation, record)
+            on_generation(self.generation, {"gen": self.generation, "evals": self.evaluations,
+                                            **record})
 
     # --- checkpoints ------------------------------------------------------------
 
