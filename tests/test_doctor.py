@@ -107,3 +107,19 @@ def test_a_broken_corpus_variable_is_reported(bare_path, tmp_path):
     _, _, checks = doctor_json(EVODRUM_GROOVE=str(tmp_path / "nowhere"))
     assert checks["EVODRUM_GROOVE"]["status"] == "broken"
     assert "info.csv" in checks["EVODRUM_GROOVE"]["detail"]
+
+
+def test_a_broken_model_fails_doctor_in_plain_words(bare_path, monkeypatch):
+    import vae
+
+    def broken(*_):
+        raise RuntimeError("model.pt: truncated file")
+    monkeypatch.setattr(vae, "load_model", broken)
+    code, report, checks = doctor_json()
+    assert code == 1 and not report["ok"]
+    assert checks["shipped VAE"]["status"] == "broken"
+    assert checks["shipped VAE"]["detail"] == "model.pt: truncated file"
+    assert "reinstall" in checks["shipped VAE"]["fix"]
+    r = CliRunner().invoke(main, ["doctor"])
+    assert r.exit_code == 1 and "Traceback" not in r.output
+    assert r.output.rstrip().splitlines()[-1].startswith("error: evodrum itself is not working")
