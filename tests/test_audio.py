@@ -365,11 +365,11 @@ def test_probe_plays_a_short_silence_through_the_real_command(fake_bin, tmp_path
 def test_an_output_that_cannot_open_a_device_fails_at_start(fake_bin, tmp_path, monkeypatch):
     """Installed but no sound card: the error comes before anything says "playing"
     (for interactive, before the model is even loaded)."""
-    from evodrum.interactive import models
+    from evodrum import genotypes
 
-    def no_model_needed(*_):
+    def no_model_needed(*_, **__):
         raise AssertionError("the model was loaded before the sound check")
-    monkeypatch.setattr(models, "open_space", no_model_needed)
+    monkeypatch.setattr(genotypes, "open_space", no_model_needed)  # looked up at each call
     script(fake_bin, "aplay", "print('aplay: main:850: audio open error: No such file or "
                               "directory', file=sys.stderr); sys.exit(1)")
     with pytest.raises(EvodrumError, match="no audio output works here: aplay cannot play "
