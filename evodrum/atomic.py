@@ -49,6 +49,8 @@ def atomic_path(path: str | os.PathLike):
         mode = os.stat(target).st_mode
     except FileNotFoundError:
         mode = None
+    except OSError as e:   # a parent that is a file, no permission to look
+        raise _cannot_write(path, e) from None
     if mode is not None and not stat.S_ISREG(mode):
         with _write_through(path, target, mode):
             yield target

@@ -295,6 +295,7 @@ def build_corpus(source_dir: str | os.PathLike, spec: GridSpec = DEFAULT_SPEC, *
         cached.manifest["reused"] = True
         return cached
 
+    _check_writable(folder)      # before reading every file, not after
     readable = [s for s in sources if not s.problem]
     jobs = [(str(root / s.file), settings) for s in readable]
     workers = max(1, min(workers or os.cpu_count() or 1, len(jobs) or 1))
@@ -310,6 +311,18 @@ def build_corpus(source_dir: str | os.PathLike, spec: GridSpec = DEFAULT_SPEC, *
     _save(corpus, folder)
     corpus.manifest["reused"] = False
     return corpus
+
+
+def _check_writable(folder: Path) -> None:
+    """EvodrumError naming `folder` when the cache cannot be written there."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / f".write-test-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as e:
+        raise EvodrumError(f"{folder}: cannot write the corpus cache "
+                           f"({(e.strerror or str(e)).lower()})") from None
 
 
 class _Serial:
