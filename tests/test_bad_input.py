@@ -1,5 +1,5 @@
-"""The bad-input suite: hostile options, comparison files, caches, state files and
-destinations, each generated here. Every case ends with one `error:` line naming the
+"""The bad-input suite: hostile options, comparison files, caches, state files, MIDI and
+grid files and destinations, each generated here. Every case ends with one `error:` line naming the
 problem and a non-zero exit, never a traceback, and leaves its input files unchanged.
 Cases that used to hang or exhaust memory run as a real process under a time limit
 and an address-space limit (RLIMIT_AS), so a regression fails instead of hanging."""
@@ -10,10 +10,12 @@ import json
 import os
 import resource
 import shutil
+import struct
 import subprocess
 import sys
 from pathlib import Path
 
+import mido
 import numpy as np
 import pytest
 from click.testing import CliRunner
@@ -105,6 +107,12 @@ CASES = {
     "compare run record a list": (lambda t: _compare_with_bad_record(t, "[1, 2]"), "run record"),
     "compare run record nested": (lambda t: _compare_with_bad_record(t, "[" * 100_000),
                                   "unreadable"),
+    "data build: the cache under a file": (lambda t: ["data", "build", loop(t).parent,
+                                                      "--cache-dir", _file(t, "f", b"x") / "c"],
+                                           "cannot write the corpus cache"),
+    "target: the runs root under a file": (lambda t: ["target", "-f", "density=0.3", "-g", "1",
+                                                      "-p", "4", "--out", _file(t, "g", b"x") / "r"],
+                                           "cannot create the folder"),
     "convert to a link loop": (lambda t: ["convert", loop(t), _link_loop(t)], "loop of symbolic"),
     "convert to a folder": (lambda t: ["convert", loop(t), _folder(t, "out.npy")], "directory"),
     "convert to a pipe nobody reads": (lambda t: ["convert", loop(t), _fifo(t, "out.npy")],
@@ -229,3 +237,71 @@ def test_a_damaged_cache_in_a_real_process(tmp_path):
                           tmp_path)
     assert rebuilt.returncode == 0 and "built" in rebuilt.stdout, rebuilt.stderr[-2000:]
     assert json.loads((tmp_path / "cache" / "corpora" / "lib" / "manifest.json").read_text())
+
+
+# --- files that cost too much to read: limits named in one line, in a real process -----
+
+def _long_midi(tmp: Path) -> Path:
+    """Ticks-per-beat 1 and a delta of 10^8 beats: 25 million bars of silence."""
+    mid = mido.MidiFile(ticks_per_beat=1)
+    track = mido.MidiTrack([mido.Message("note_on", channel=9, note=36, velocity=100),
+                            mido.Message("note_on", channel=9, note=36, velocity=0, time=10**8)])
+    mid.tracks.append(track)
+    mid.save(tmp / "long.mid")
+    return tmp / "long.mid"
+
+
+def _overflowing_delta(tmp: Path) -> Path:
+    """A delta time of 9 bytes (MIDI allows 4)."""
+    events = b"\xff" * 8 + b"\x7f" + b"\x99\x24\x64" + b"\x00\xff\x2f\x00"
+    data = (b"MThd" + struct.pack(">IHHH", 6, 0, 1, 480)
+            + b"MTrk" + struct.pack(">I", len(events)) + events)
+    return _file(tmp, "delta.mid", data)
+
+
+def _huge_npy(tmp: Path) -> Path:
+    """An .npy whose header claims 10^13 grids."""
+    header = repr({"descr": "<f4", "fortran_order": False, "shape": (10**13, 9, 64)})
+    text = header.encode().ljust(118) + b"\n"
+    return _file(tmp, "huge.npy", b"\x93NUMPY\x01\x00" + len(text).to_bytes(2, "little") + text
+                 + bytes(64))
+
+
+FILES = {
+    "show: 25 million bars": (lambda t: ["show", _long_midi(t)], "EVODRUM_MAX_BARS"),
+    "reconstruct: 25 million bars": (lambda t: ["reconstruct", _long_midi(t)], "limit"),
+    "features: a 9-byte delta time": (lambda t: ["features", _overflowing_delta(t)], "4 bytes"),
+    "show: a pipe as input": (lambda t: ["show", _fifo(t, "pipe.mid")], "pipe"),
+    "target --like: a header claiming 10^13 grids": (
+        lambda t: ["target", "--like", _huge_npy(t)], "EVODRUM_MAX_GRID_CELLS"),
+}
+
+
+@pytest.mark.parametrize("case", FILES)
+def test_costly_files_are_refused_within_bounded_memory(case, tmp_path):
+    build, words = FILES[case]
+    args = build(tmp_path)
+    before = checksums(tmp_path)
+    result = run_limited(args, tmp_path)
+    assert_one_error_line(result.returncode, result.stderr, words)
+    assert checksums(tmp_path) == before
+
+
+def test_a_batch_skips_costly_and_special_files_and_keeps_the_rest(tmp_path):
+    root = tmp_path / "folder"
+    root.mkdir()
+    drum_file(root / "good.mid", basic_beat(4), length_beats=16)
+    _long_midi(root)
+    _overflowing_delta(root)
+    _fifo(root, "pipe.mid")
+    (root / "dangling.mid").symlink_to(root / "gone.mid")
+    before = checksums(root)
+    result = run_limited(["data", "build", root, "--cache-dir", tmp_path / "cache",
+                          "--list-skipped"], tmp_path)
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr[-3000:]
+    out = result.stdout
+    for name in ("long.mid", "delta.mid", "pipe.mid", "dangling.mid"):
+        assert name in out, out
+    assert checksums(root) == before
+    from evodrum.corpus import load_corpus
+    assert set(load_corpus("folder", tmp_path / "cache").labels["file"]) == {"good.mid"}
