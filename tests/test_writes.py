@@ -199,3 +199,28 @@ def test_a_runs_root_that_cannot_be_a_folder_is_one_line(tmp_path, monkeypatch):
     monkeypatch.setenv("EVODRUM_RUNS", str(blocker / "runs"))
     one_error_line(run_cli("target", "-f", "density=0.4", "-g", "1", "-p", "4", "--space", "pca"),
                    str(blocker / "runs"), "cannot create the folder")
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full on this system")
+def test_a_full_disk_during_target_and_compare_is_one_line(tmp_path):
+    """/dev/full behind a run's own file stands in for a disk that fills up mid-run."""
+    out = tmp_path / "run"
+    args = ["target", "-f", "density=0.4", "-g", "2", "-p", "8", "--space", "grid"]
+    assert run_cli(*args, "--out", out).exit_code == 0
+    (out / "logbook.csv").unlink()
+    (out / "logbook.csv").symlink_to("/dev/full")
+    result = run_cli("target", "--resume", out)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    last = result.output.strip().splitlines()[-1]
+    assert last.startswith(f"error: {out / 'logbook.csv'}: cannot write (no space left"), last
+    assert stat.S_ISCHR(os.stat("/dev/full").st_mode)
+
+    config = tmp_path / "c.toml"
+    config.write_text('name = "c"\nbudget = 8\npopulation = 4\nseeds = 1\nspaces = ["grid"]\n'
+                      'algorithms = ["ga"]\n[[tasks]]\nname = "t"\ngoals = { density = 0.4 }\n')
+    folder = tmp_path / "c"
+    (folder / "runs" / "t").mkdir(parents=True)
+    (folder / "comparison.toml").symlink_to("/dev/full")
+    result = run_cli("compare", config, "--out", folder, "--workers", 1, "--no-plots")
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert result.output.strip().splitlines()[-1].startswith(f"error: {folder / 'comparison.toml'}")
