@@ -1,4 +1,4 @@
-"""Benchmark the studio's steering round trip: `python -m evodrum.studio.bench`.
+"""Benchmark the studio's steering round trip: `python -m benchmarks.studio`.
 
 Serves a scratch session on a free port (uvicorn, as `evodrum studio` does) and
 times real HTTP requests from a client: a latent slider move (/api/decode), an
@@ -13,6 +13,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+from benchmarks.timing import once
 
 
 def main(argv=None) -> None:
@@ -54,12 +56,9 @@ def main(argv=None) -> None:
     with httpx.Client(base_url=f"http://{HOST}:{port}",
                       headers={"X-Evodrum-Token": token}) as client:
         for label, make in cases.items():
-            times = []
-            for _ in range(args.n):
-                path, body = make()
-                start = time.perf_counter()
-                client.post(path, json=body).raise_for_status()
-                times.append(1000 * (time.perf_counter() - start))
+            requests = [make() for _ in range(args.n)]
+            times = [1000 * once(lambda r=r: client.post(r[0], json=r[1]).raise_for_status())
+                     for r in requests]
             print(f"{label:32} median {np.median(times):5.1f} ms, "
                   f"90th percentile {np.percentile(times, 90):5.1f} ms")
     server.should_exit = True

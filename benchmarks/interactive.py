@@ -1,4 +1,4 @@
-"""Benchmark what a listener feels: `python -m evodrum.interactive.bench`.
+"""Benchmark what a listener feels: `python -m benchmarks.interactive`.
 
 Prints, for loops sampled from the shipped model: the loudness spread of
 auditions before and after normalisation (RMS dB, as the issue measured it,
@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import time
 
 import numpy as np
 
+from benchmarks.timing import measure, once
 from evodrum.audio import synth
 from evodrum.audio.audition import Audition
 from evodrum.audio.loudness import lufs, normalise, rms_db
@@ -39,20 +39,12 @@ def loudness(grids: np.ndarray, renderer, name: str, sr: int = 44100) -> None:
 def play_press(grids: np.ndarray, renderer, name: str, sr: int = 44100) -> None:
     """Press-to-audio times: cold (nothing cached) and after the screen's prefetch."""
     cold = Audition(renderer)
-    t = []
-    for g in grids[:3]:
-        start = time.perf_counter()
-        cold(g, _spec, 120.0, sr, "wrap")
-        t.append(time.perf_counter() - start)
+    t = [once(lambda g=g: cold(g, _spec, 120.0, sr, "wrap")) for g in grids[:3]]
     warm = Audition(renderer)
     warm.prefetch(list(grids[3:6]), _spec, 120.0, sr)
     for g in grids[3:6]:                      # wait until the worker is done, as a listener
         warm(g, _spec, 120.0, sr, "wrap")     # reading the screen would
-    w = []
-    for g in grids[3:6]:
-        start = time.perf_counter()
-        warm(g, _spec, 120.0, sr, "wrap")
-        w.append(time.perf_counter() - start)
+    w = [once(lambda g=g: warm(g, _spec, 120.0, sr, "wrap")) for g in grids[3:6]]
     print(f"  {name:10} cold {1000 * np.median(t):7.1f} ms   prefetched "
           f"{1000 * np.median(w):6.2f} ms   (median of 3)")
     cold.close()
@@ -81,13 +73,12 @@ def main(argv=None) -> None:
     for name, r in renderers:
         play_press(grids, r, name)
     session = new_session(Settings(seed=0), space)
-    times = []
-    for _ in range(20):
+
+    def rate_and_breed():
         for pos in range(3):
             session.rate(pos, 9 - 2 * pos)
-        start = time.perf_counter()
         breed(session, space)
-        times.append(time.perf_counter() - start)
+    times = measure(rate_and_breed, 20).times
     print(f"breeding a generation of 8: {1000 * np.median(times):.1f} ms (median of 20)")
 
 
