@@ -2,6 +2,8 @@
 raises it on average, keeps codes in the prior's bulk, and reaches every command."""
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from click.testing import CliRunner
@@ -82,3 +84,20 @@ def test_commands_report_faithfulness_and_leave_input_unchanged(tmp_path, heldou
     recon = np.load(tmp_path / "reconstruct" / "reconstruction.npz")["grids"]
     assert metrics.onset_scores(recon[0], recon[1])["f1"] >= 0.8
     assert path.read_bytes() == before
+
+
+def test_seed_loop_refinement_is_part_of_target_jobs_and_sessions(heldout_loop_file):
+    from evodrum.interactive.session import Settings
+    from evodrum.search.target import TargetJob, seed_genotypes
+    job = TargetJob.from_dict(json.loads(json.dumps(
+        {"target": {"goals": {"all.density": 0.5}}, "config": {}, "refine": 0})))
+    assert job.refine == 0 and TargetJob.from_dict(job.to_dict()).refine == 0
+    assert Settings.from_dict(Settings(refine=7).to_dict()).refine == 7
+    space = LatentSpace("vae", vae.load_model())
+    plain = seed_genotypes(space, [str(heldout_loop_file)], 0)
+    np.testing.assert_allclose(plain, space.representation.encode(
+        midi.read_loop(heldout_loop_file))[None][0], atol=1e-6)
+    refined = seed_genotypes(space, [str(heldout_loop_file)])
+    original = midi.read_loop(heldout_loop_file)[None]
+    assert metrics.loop_f1(original, space.decode(refined)) > \
+        metrics.loop_f1(original, space.decode(plain))

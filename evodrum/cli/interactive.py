@@ -11,14 +11,15 @@ from click.core import ParameterSource
 
 from evodrum.cli import main
 from evodrum.cli.listen import listening_options
-from evodrum.cli.options import SEED, Number, ascii_option, bpm_option, space_option
+from evodrum.cli.options import (SEED, Number, ascii_option, bpm_option, refine_option,
+                                 space_option)
 from evodrum.errors import EvodrumError
 from evodrum.interactive.commands import KEYS
 from evodrum.resume import refuse_changed_options
 
 #: Options that shape the evolution: fixed for a session, so not with --resume.
 SESSION_OPTIONS = ("loops", "fresh", "adventure", "blend", "keep_favourites", "space", "model",
-                   "seed_loops", "seed")
+                   "seed_loops", "refine_steps", "seed")
 
 HELP = """Evolve drum loops by ear: listen, rate, breed the next generation.
 
@@ -70,6 +71,7 @@ Examples:
               help="VAE model file or training run folder [default: the shipped model].")
 @click.option("--seed-loops", multiple=True, type=click.Path(exists=True, dir_okay=False),
               metavar="FILE.mid", help="Start from your own loops (repeat for several).")
+@refine_option
 @click.option("--seed", type=SEED, default=None,
               help="Random seed: the same seed and ratings give the same loops [default: new].")
 @click.option("--resume", type=click.Path(exists=True), default=None, metavar="SESSION",
@@ -81,7 +83,7 @@ Examples:
 @ascii_option
 @click.pass_context
 def interactive(ctx, loops, fresh, adventure, blend, keep_favourites, space, model, seed_loops,
-                seed, resume, out, bpm, output, midi_port, no_audio, out_dir, synth_name,
+                refine_steps, seed, resume, out, bpm, output, midi_port, no_audio, out_dir, synth_name,
                 soundfont, sr, ascii):
     from evodrum.audio import open_player
     from evodrum.audio.outputs import working_output
@@ -111,6 +113,7 @@ def interactive(ctx, loops, fresh, adventure, blend, keep_favourites, space, mod
         settings = Settings(space=space, model=str(Path(model).resolve()) if model else None,
                             loops=loops, fresh=fresh, adventure=adventure, blend=blend,
                             keep_favourites=keep_favourites, seed_loops=tuple(seed_loops),
+                            refine=refine_steps,
                             seed=secrets.randbelow(1_000_000) if seed is None else seed, bpm=bpm)
         session, folder, space_ = start_session(settings, out)
 

@@ -17,6 +17,7 @@ from evodrum.cli.options import (
     ascii_option,
     bpm_option,
     given_options,
+    refine_option,
     space_option,
 )
 from evodrum.errors import EvodrumError
@@ -87,6 +88,7 @@ def _progress_line(record: dict | None) -> str:
                                       "drumming (0 = match the target only).")
 @click.option("--seed-loops", multiple=True, type=click.Path(dir_okay=False),
               metavar="FILE.mid", help="Start from these loops (repeat the option for several).")
+@refine_option
 @click.option("--model", type=click.Path(), default=None,
               help="VAE model file or training run folder [default: the shipped model].")
 @click.option("--corpus", default=None,
@@ -104,8 +106,8 @@ def _progress_line(record: dict | None) -> str:
 @bpm_from_file_option
 @ascii_option
 def target(features, like, window, drum_map, space, algorithm, generations, population, seed,
-           sigma, indpb, mutation, repair, wellformed_weight, seed_loops, model, corpus, top, out,
-           resume_dir, as_json, bpm, ascii):
+           sigma, indpb, mutation, repair, wellformed_weight, seed_loops, refine_steps, model,
+           corpus, top, out, resume_dir, as_json, bpm, ascii):
     """Search for drum loops whose rhythm features match goals.
 
     A genetic algorithm (or CMA-ES) moves through the VAE's latent space; each
@@ -148,7 +150,7 @@ def target(features, like, window, drum_map, space, algorithm, generations, popu
             space=space, algorithm=algorithm, population=population, generations=generations,
             seed=seed, repair=repair, wellformed_weight=wellformed_weight, **operators),
             _absolute(model),
-            [_absolute(p) for p in seed_loops], corpus)
+            [_absolute(p) for p in seed_loops], corpus, refine_steps)
     # bad models or loops fail here, before a run folder exists
     prepared = prepare_target(job, resume=resume_dir is not None)
     folder = click.get_current_context().with_resource(
@@ -205,7 +207,7 @@ def target(features, like, window, drum_map, space, algorithm, generations, popu
 #: Options that define a run; a resumed run keeps its own.
 JOB_OPTIONS = ("features", "like", "window", "drum_map", "space", "algorithm", "generations",
                "population", "seed", "sigma", "indpb", "mutation", "repair", "wellformed_weight",
-               "seed_loops", "model", "corpus")
+               "seed_loops", "refine_steps", "model", "corpus")
 
 
 def _absolute(path: str | None) -> str | None:

@@ -34,8 +34,11 @@ class Space:
         """Grids (N, 9, S) float32 for genotypes (N, dim)."""
         raise NotImplementedError
 
-    def encode(self, grids: np.ndarray) -> np.ndarray:
-        """Genotypes (N, dim) whose decoding is (close to) the given grids."""
+    def encode(self, grids: np.ndarray, refine_steps: int | None = None) -> np.ndarray:
+        """Genotypes (N, dim) whose decoding is (close to) the given grids.
+
+        `refine_steps`: latent spaces refine codes by that many steps (vae.refine;
+        None = its default, 0 = the encoder mean); other spaces ignore it."""
         raise NotImplementedError
 
     def clip(self, genotypes: np.ndarray) -> np.ndarray:

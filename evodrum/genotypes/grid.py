@@ -31,7 +31,7 @@ class GridSpace(Space):
         velocity = np.clip((g - 0.5) * 2.0, 1.0 / VELOCITY_LEVELS, 1.0)
         return np.where(g > 0.5, velocity, 0.0).astype(np.float32)
 
-    def encode(self, grids):
+    def encode(self, grids, refine_steps=None):
         grids = check_grids(grids, self.spec).reshape(-1, self.dim).astype(np.float64)
         return np.where(grids > 0, 0.5 + grids / 2.0, 0.25)
 

@@ -255,7 +255,7 @@ def new_session(settings: Settings, space: Space) -> Session:
     seeds = []
     if settings.seed_loops:
         originals = np.stack([midi.read_loop(p, space.spec) for p in settings.seed_loops])
-        genes = space.clip(space.encode(originals))
+        genes = space.clip(space.encode(originals, settings.refine))
         seeds = [Loop(i + 1, genes[i], g, "seed", (), 0, Path(p).name, original=o)
                  for i, (p, g, o) in enumerate(zip(settings.seed_loops, _decode(space, genes),
                                                    quantize_velocity(originals)))]

@@ -41,6 +41,7 @@ class Settings:
     keep_favourites: bool = True       # elitism: favourites join every next generation
     seed: int = 0                      # random seed of the session
     seed_loops: tuple[str, ...] = ()   # MIDI files the first generation starts from
+    refine: int | None = None          # refinement steps encoding them (None = vae.refine's)
     bpm: float = 120.0                 # tempo of played and saved loops
 
     def __post_init__(self):

@@ -35,15 +35,18 @@ class TargetJob:
     model: str | None = None          # VAE (and its PCA/well-formedness files); None = shipped
     seed_loops: list[str] = field(default_factory=list)
     corpus: str | None = None         # build the well-formedness reference from this corpus
+    refine: int | None = None         # refinement steps for seed loops (None = vae.refine's)
 
     def to_dict(self) -> dict:
         return {"target": self.target.to_dict(), "config": self.config.to_dict(),
-                "model": self.model, "seed_loops": self.seed_loops, "corpus": self.corpus}
+                "model": self.model, "seed_loops": self.seed_loops, "corpus": self.corpus,
+                "refine": self.refine}
 
     @classmethod
     def from_dict(cls, d: dict) -> TargetJob:
         return cls(Target.from_dict(d["target"]), SearchConfig.from_dict(d["config"]),
-                   d.get("model"), list(d.get("seed_loops", [])), d.get("corpus"))
+                   d.get("model"), list(d.get("seed_loops", [])), d.get("corpus"),
+                   d.get("refine"))
 
 
 @dataclass
@@ -89,12 +92,14 @@ def build_objective(job: TargetJob) -> tuple[Objective, WellFormedness]:
     return objective, reference
 
 
-def seed_genotypes(space: Space, paths: list[str]) -> np.ndarray | None:
-    """Genotypes of the user's own loops (first window of each file)."""
+def seed_genotypes(space: Space, paths: list[str],
+                   refine_steps: int | None = None) -> np.ndarray | None:
+    """Genotypes of the user's own loops (first window of each file), refined so they
+    decode to the loops as written (`refine_steps`, see Space.encode)."""
     if not paths:
         return None
     grids = np.stack([midi.read_loop(p, space.spec) for p in paths])
-    return space.encode(grids)
+    return space.encode(grids, refine_steps)
 
 
 def best_loops(result: SearchResult, objective: Objective, reference: WellFormedness,
@@ -149,7 +154,7 @@ def prepare_target(job: TargetJob, resume: bool = False) -> PreparedTarget:
     """Load what the job needs, so bad models or loops fail before any search starts.
     A resumed run continues from its checkpoint, so its seed loops are not read again."""
     objective, reference = build_objective(job)
-    seeds = None if resume else seed_genotypes(objective.space, job.seed_loops)
+    seeds = None if resume else seed_genotypes(objective.space, job.seed_loops, job.refine)
     return PreparedTarget(job, objective, reference, seeds, files.load_judges(job.model))
 
 
