@@ -11,8 +11,14 @@ from click.core import ParameterSource
 
 from evodrum.cli import main
 from evodrum.cli.listen import listening_options
-from evodrum.cli.options import (SEED, Number, ascii_option, bpm_option, refine_option,
-                                 space_option)
+from evodrum.cli.options import (
+    SEED,
+    Number,
+    ascii_option,
+    bpm_option,
+    refine_option,
+    space_option,
+)
 from evodrum.errors import EvodrumError
 from evodrum.interactive.commands import KEYS
 from evodrum.resume import refuse_changed_options
