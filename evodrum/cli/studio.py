@@ -60,7 +60,8 @@ def studio(port, no_browser, resume, out, model, space, loops, seed, seed_loops,
     (Evolve); tempo, per-row mute and solo, A/B and loudness-matched
     playback (Listen); latent and attribute sliders, a four-corner blending
     palette and cell editing (Steer); feature goals searched with live
-    progress (Target); MIDI and WAV downloads (Export).
+    progress (Target); the space's MAP-Elites atlas as a clickable heat map
+    (Map, needs the qd extra); MIDI and WAV downloads (Export).
 
     The session is an `evodrum interactive` session folder, saved after
     every rating: start here and continue in the terminal, or the other way
