@@ -83,6 +83,13 @@ class Target:
         values = compute(grid, spec)
         return cls({n: float(values[canonical_name(n)][0]) for n in names})
 
+    def overridden_by(self, explicit: "Target | None") -> "Target":
+        """These goals with `explicit`'s replacing or adding to them, weighted as
+        `explicit` says (1 elsewhere): `--like FILE --features ...` as every caller means it."""
+        if explicit is None:
+            return self
+        return Target({**self.goals, **explicit.goals}, dict(explicit.weights))
+
     def __str__(self) -> str:
         return ",".join(f"{n}={g:.3g}" + (f":{self.weights[n]:g}" if self.weights[n] != 1 else "")
                         for n, g in self.goals.items())

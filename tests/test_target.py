@@ -101,3 +101,15 @@ def test_targets_work_at_the_paper_resolution():
     t = parse_target("hats.density=0.5,hats.syncopation=1")
     assert t.distance(g, PAPER_SPEC)[0] < parse_target("hats.density=0.5,hats.syncopation=0").distance(
         g, PAPER_SPEC)[0]
+
+
+def test_like_goals_overridden_by_explicit_ones_keep_their_weights():
+    from fitness import Target
+    rng = np.random.default_rng(0)
+    loop = ((rng.random((9, 64)) < 0.2) * 0.8).astype(np.float32)
+    base = Target.like(loop, names=("density", "syncopation", "hats.density"))
+    merged = base.overridden_by(parse_target("density=0.9:3,kick_snare.density=0.2"))
+    assert merged.goals["all.density"] == 0.9 and merged.weights["all.density"] == 3
+    assert merged.goals["all.syncopation"] == base.goals["all.syncopation"]
+    assert merged.weights["all.syncopation"] == 1 and "kick_snare.density" in merged.goals
+    assert base.overridden_by(None) is base

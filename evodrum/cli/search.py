@@ -229,13 +229,8 @@ def _target(features: str | None, like: str | None, model: str | None, window: i
     from evodrum.genotypes.files import load_reference
     spec = load_reference(model).spec
     loops, i = inputs.pick(like, spec, window, drum_map, model_spec=spec)
-    base = Target.like(loops.grids[i], spec)
-    goals = dict(base.goals)
-    weights = {}
-    if explicit:
-        goals.update(explicit.goals)
-        weights = explicit.weights
-    return Target(goals, weights), loops.bpms[i] if loops.bpms is not None else None
+    target = Target.like(loops.grids[i], spec).overridden_by(explicit)
+    return target, loops.bpms[i] if loops.bpms is not None else None
 
 
 @main.command("map")
