@@ -6,6 +6,8 @@ The guards keep a re-import (or a user's own script) from redefining them.
 """
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 from deap import base, creator
 
@@ -28,25 +30,44 @@ def individual_type(m: int) -> type:
     return getattr(creator, name)
 
 
+def _fitness_template(cls: type):
+    """A fresh, empty fitness of `cls` to copy (DEAP's constructor checks its weights
+    on every call, which dominated a generation's bookkeeping)."""
+    if "_template" not in cls.__dict__:
+        cls._template = cls().fitness
+    return cls._template
+
+
+def _new(cls: type, genes, fitness) -> list:
+    """An individual of `cls` without DEAP's per-instance set-up: the genes and a copy
+    of `fitness` are all it holds."""
+    ind = list.__new__(cls)
+    list.extend(ind, genes)
+    ind.fitness = copy.copy(fitness)
+    return ind
+
+
 def individuals(genotypes: np.ndarray, values: np.ndarray | None = None) -> list:
     """DEAP individuals from a (N, dim) array, with fitness `values` (N, m) if given;
     each remembers its row in the arrays as `row`."""
     m = 1 if values is None else values.shape[1]
     cls = individual_type(m)
-    out = [cls(g) for g in np.asarray(genotypes, dtype=float).tolist()]
+    empty = _fitness_template(cls)
+    weights = np.asarray(empty.weights, dtype=np.float64)
+    out = [_new(cls, g, empty) for g in np.asarray(genotypes, dtype=float).tolist()]
+    if values is not None:
+        weighted = (np.asarray(values, dtype=np.float64) * weights).tolist()
+        for ind, w in zip(out, weighted):
+            ind.fitness.wvalues = tuple(w)
     for i, ind in enumerate(out):
         ind.row = i
-        if values is not None:
-            ind.fitness.values = tuple(values[i].tolist())
     return out
 
 
 def clone(ind):
     """A shallow copy (genes, fitness, row): all a DEAP operator can change, at a
     fraction of `copy.deepcopy`'s cost."""
-    new = type(ind)(ind)
-    if ind.fitness.valid:
-        new.fitness.values = ind.fitness.values
+    new = _new(type(ind), ind, ind.fitness)
     new.row = ind.row
     return new
 
