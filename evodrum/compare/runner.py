@@ -2,11 +2,13 @@
 the same result on any worker. Models are loaded once per worker process.
 
 The search minimises the task's target error (plus well-formedness only if the
-config weights it, 0 by default); well-formedness is measured on the best loop
-afterwards, so the report can show what chasing the target costs.
+config weights it, 0 by default); well-formedness and the independent judges of
+real drumming are measured on the best loop afterwards, so the report can show
+what chasing the target costs.
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 import time
 
@@ -26,17 +28,31 @@ def reference(model: str | None):
 
 
 @functools.cache
+def judges(model: str | None) -> dict:
+    """The judges of real drumming beside `model` (or the shipped ones), once per process."""
+    return files.load_judges(model)
+
+
+@functools.cache
 def space(name: str, model: str | None):
     """The genotype space `name` decoded by `model`'s files, once per process."""
     return genotypes.open_space(name, model, reference(model).spec)
+
+
+def judge_loop(config: CompareConfig, grids) -> dict[str, float]:
+    """Every independent judge's score of one loop (1, 9, S)."""
+    return {n: float(j.score(grids)[0]) for n, j in judges(config.model).items()
+            if j.spec.shape == grids.shape[1:]}
 
 
 def run_one(config: CompareConfig, key: RunKey) -> dict:
     """Search one (task, space, algorithm, seed) and score its best loop.
 
     Returns the run's record: final target error, well-formedness of the best loop
-    (score, typicality, nearest corpus distance), the convergence curve (best error
-    so far vs evaluations), wall and CPU time, and the best loop itself.
+    (score, typicality, nearest corpus distance), the judges' scores of it, the same
+    at each smaller budget of the config (a shorter run with the same seed), the
+    convergence curve (best error so far vs evaluations), wall and CPU time, and the
+    best loop itself.
     """
     genotypes = space(key.space, config.model)
     ref = reference(config.model)
@@ -48,6 +64,18 @@ def run_one(config: CompareConfig, key: RunKey) -> dict:
     best = result.best_grids[:1]
     nearest, _ = ref.nearest(best)
     features = compute(best, genotypes.spec)
+    judged = judge_loop(config, best)
+    at_budget = {str(config.budget): {"error": float(result.best_distance[0]),
+                                      "evaluations": int(result.evaluations),
+                                      "wellformed": float(ref.score(best)[0]), "judges": judged}}
+    for budget in config.all_budgets[:-1]:
+        shorter = dataclasses.replace(search, generations=max(1, budget // config.population))
+        early = run_search(Objective.for_config(genotypes, target, ref, shorter), shorter)
+        loop = early.best_grids[:1]
+        at_budget[str(budget)] = {"error": float(early.best_distance[0]),
+                                  "evaluations": int(early.evaluations),
+                                  "wellformed": float(ref.score(loop)[0]),
+                                  "judges": judge_loop(config, loop)}
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     return {
         "run": key._asdict(),
@@ -56,6 +84,8 @@ def run_one(config: CompareConfig, key: RunKey) -> dict:
         "wellformed": float(ref.score(best)[0]),
         "typicality": float(ref.typicality(best)[0]),
         "nearest_distance": float(nearest[0]),
+        "judges": judged,
+        "budgets": at_budget,
         "features": {n: round(float(features[n][0]), 6) for n in target.names},
         "evaluations": int(result.evaluations),
         "generations": int(result.generations),

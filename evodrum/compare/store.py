@@ -49,6 +49,9 @@ def model_fingerprint(config: CompareConfig) -> dict[str, str]:
     from evodrum.genotypes import files
     reference = files.beside_or_shipped(config.model, files.WELLFORMED_FILE)
     prints = {"wellformed": file_digest(reference)}
+    from fitness.judges import NAMES, judge_file
+    folder = files.judges_dir(config.model)
+    prints.update({f"judge-{n}": file_digest(judge_file(folder, n)) for n in NAMES})
     prints.update({name: genotypes.fingerprint(space(name, config.model))
                    for name in config.spaces})
     return prints
@@ -57,9 +60,10 @@ def model_fingerprint(config: CompareConfig) -> dict[str, str]:
 def run_hash(config: CompareConfig, key: RunKey, fingerprint: dict[str, str]) -> str:
     """What determines a run's result besides code: its search settings, target and
     model files. A finished run with another hash belongs to other settings."""
-    identity = {"search": config.search_config(key).to_dict(),
+    identity = {"search": config.search_config(key).to_dict(), "budgets": config.all_budgets,
                 "target": config.task(key.task).target.to_dict(),
-                "model": {k: v for k, v in fingerprint.items() if k in (key.space, "wellformed")}}
+                "model": {k: v for k, v in fingerprint.items()
+                          if k in (key.space, "wellformed") or k.startswith("judge-")}}
     return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:16]
 
 

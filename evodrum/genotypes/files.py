@@ -51,7 +51,12 @@ def load_reference(model: str | None = None, corpus: str | None = None) -> WellF
     return WellFormedness.load(path)
 
 
+def judges_dir(model: str | None = None) -> Path:
+    """The folder holding the judges of real drumming: beside `model`, else the shipped one."""
+    here = model_dir(model)
+    return here if judge_file(here, "markov").exists() else model_dir(None)
+
+
 def load_judges(model: str | None = None) -> dict:
     """The judges of real drumming beside `model`, else the shipped ones."""
-    here = model_dir(model)
-    return load_judge_folder(here if judge_file(here, "markov").exists() else model_dir(None))
+    return load_judge_folder(judges_dir(model))
