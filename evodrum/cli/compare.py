@@ -67,7 +67,9 @@ def compare(config_file, out, workers, scheduler, report_only, no_plots, make_ta
     if make_tasks:
         from evodrum.compare.tasks import corpus_tasks, tasks_toml
         from evodrum.corpus import load_corpus
-        click.echo(tasks_toml(corpus_tasks(load_corpus(corpus), make_tasks, task_seed)), nl=False)
+        from evodrum.genotypes.files import load_judges
+        tasks = corpus_tasks(load_corpus(corpus), make_tasks, task_seed, judges=load_judges(None))
+        click.echo(tasks_toml(tasks), nl=False)
         return
     if not config_file:
         raise EvodrumError("give a comparison file, e.g. evodrum compare "
@@ -92,11 +94,12 @@ def compare(config_file, out, workers, scheduler, report_only, no_plots, make_ta
     if as_json:
         click.echo(json.dumps(summary, indent=2))
         return
-    say(f"\n{'space':<6} {'runs':>5} {'median error':>13} {'success':>8} "
-        f"{'median well-formed':>19}")
+    say(f"\n{'budget':>6} {'algorithm':<9} {'space':<6} {'runs':>5} {'median error':>13} "
+        f"{'success':>8} {'markov':>7} {'classifier':>10} {'well-formed':>11}")
     for r in summary["spaces"]:
-        say(f"{r['space']:<6} {r['runs']:>5} {r['error_median']:>13.4f} "
-            f"{r['success_rate']:>8.0%} {r['wellformed_median']:>19.2f}")
+        say(f"{r['budget']:>6} {r['algorithm']:<9} {r['space']:<6} {r['runs']:>5} "
+            f"{r['error_median']:>13.4f} {r['success_rate']:>8.0%} {r['markov_median']:>7.2f} "
+            f"{r['classifier_median']:>10.2f} {r['wellformed_median']:>11.2f}")
     say(f"\nreport: {summary['report']}")
 
 

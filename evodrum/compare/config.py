@@ -19,9 +19,9 @@ from fitness import Target
 
 #: Settings a comparison fixes itself; the [search] table may not override them.
 FIXED = ("space", "algorithm", "population", "generations", "seed")
-TOP_KEYS = ("name", "spaces", "algorithms", "budget", "population", "seeds", "threshold",
-            "model", "search", "tasks")
-TASK_KEYS = ("name", "goals", "weights", "source")
+TOP_KEYS = ("name", "spaces", "algorithms", "budget", "budgets", "population", "seeds",
+            "threshold", "model", "search", "tasks")
+TASK_KEYS = ("name", "goals", "weights", "source", "loop")
 #: At most this many seeds per (space, algorithm, task) and tasks per comparison.
 MAX_SEEDS = 1000
 MAX_TASKS = 1000
@@ -34,6 +34,7 @@ class Task:
     name: str
     target: Target
     source: str = ""
+    loop: dict = field(default_factory=dict)    # judges' scores of the loop it copies
 
 
 class RunKey(NamedTuple):
@@ -58,6 +59,7 @@ class CompareConfig:
     spaces: tuple[str, ...] = genotypes.names()
     algorithms: tuple[str, ...] = ("ga", "cmaes")   # the single-objective ones
     budget: int = 10_000          # evaluations per run
+    budgets: tuple[int, ...] = ()  # smaller budgets read off the same runs' curves
     population: int = 100         # generations = budget // population
     seeds: int = 30               # independent runs per (space, algorithm, task)
     threshold: float = 0.02       # target error counted as reaching the goal
@@ -68,6 +70,11 @@ class CompareConfig:
     @property
     def generations(self) -> int:
         return self.budget // self.population
+
+    @property
+    def all_budgets(self) -> tuple[int, ...]:
+        """Every budget the report reads, ascending, the run's own last."""
+        return tuple(sorted(set(self.budgets) | {self.budget}))
 
     def task(self, name: str) -> Task:
         return next(t for t in self.tasks if t.name == name)
@@ -107,6 +114,7 @@ def parse_config(data: dict, default_name: str = "comparison") -> CompareConfig:
     """A CompareConfig from the parsed TOML tables (EvodrumError without the file name)."""
     _no_unknown(data, TOP_KEYS, "top-level key")
     search, by_space = _search_tables(data.get("search", {}))
+    budgets = _budgets(data.get("budgets"), data.get("budget"))
     config = CompareConfig(
         name=checks.name(data.get("name", default_name), "name"),
         tasks=_tasks(data.get("tasks")),
@@ -114,7 +122,9 @@ def parse_config(data: dict, default_name: str = "comparison") -> CompareConfig:
                         "spaces"),
         algorithms=_choices(data.get("algorithms", list(CompareConfig.algorithms)),
                             algorithms.names(), "algorithms"),
-        budget=checks.integer(data.get("budget", 10_000), "budget", 1, MAX_EVALUATIONS),
+        budget=max(budgets) if budgets else checks.integer(data.get("budget", 10_000), "budget",
+                                                           1, MAX_EVALUATIONS),
+        budgets=tuple(budgets),
         population=checks.integer(data.get("population", 100), "population", 4, 100_000),
         seeds=checks.integer(data.get("seeds", 30), "seeds", 1, MAX_SEEDS),
         threshold=checks.number(data.get("threshold", 0.02), "threshold", 0, 1),
@@ -122,6 +132,9 @@ def parse_config(data: dict, default_name: str = "comparison") -> CompareConfig:
         search=search, search_by_space=by_space)
     if config.budget < config.population:
         raise EvodrumError(f"budget ({config.budget}) must be at least population "
+                           f"({config.population}): generations = budget // population")
+    if config.all_budgets[0] < config.population:
+        raise EvodrumError(f"budgets ({config.all_budgets[0]}) must be at least population "
                            f"({config.population}): generations = budget // population")
     for space in config.spaces:               # surface operator mistakes now, not in a worker
         for algorithm in config.algorithms:
@@ -151,6 +164,21 @@ def _deepest_key(path: Path) -> str:
     return best
 
 
+
+
+def _budgets(value, budget) -> list[int]:
+    """`budgets = [1000, 10000]`: each run gets the largest; the report also reads every
+    run at the smaller ones (an algorithm's first N evaluations do not depend on its
+    total budget, so that is the N-evaluation run)."""
+    if value is None:
+        return []
+    if not isinstance(value, list) or not value:
+        raise EvodrumError(f"budgets must be a non-empty list such as [1000, 10000], got {value!r}")
+    budgets = [checks.integer(b, "budgets", 1, MAX_EVALUATIONS) for b in value]
+    if budget is not None and budget != max(budgets):
+        raise EvodrumError(f"budget ({budget}) must be the largest of budgets {budgets} "
+                           "(or left out)")
+    return sorted(set(budgets))
 
 
 def _optional_text(value, key: str) -> str | None:
@@ -225,7 +253,12 @@ def _tasks(value) -> tuple[Task, ...]:
             target = Target(goals, weights)
         except (EvodrumError, TypeError, ValueError) as e:
             raise EvodrumError(f"task {name}: {e}") from None
-        tasks.append(Task(name, target, str(t.get("source", ""))))
+        loop = t.get("loop", {})
+        if not isinstance(loop, dict) or not all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) for v in loop.values()):
+            raise EvodrumError(f"task {name}: loop must be a table of judge scores such as "
+                               "{ markov = 0.6, classifier = 0.4 }")
+        tasks.append(Task(name, target, str(t.get("source", "")), dict(loop)))
     names = [t.name for t in tasks]
     if len(set(names)) != len(names):
         raise EvodrumError(f"task names must be distinct, got {names}")

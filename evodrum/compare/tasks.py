@@ -3,7 +3,7 @@ drumming by construction. Their values are stored in the comparison file (the co
 may be absent on a user's machine), with the window they came from, so they can be
 regenerated and checked from a built corpus.
 
-    evodrum compare --make-tasks 2 [--corpus NAME]   # prints [[tasks]] tables
+    evodrum compare --make-tasks 20 [--corpus NAME]   # prints [[tasks]] tables
 """
 from __future__ import annotations
 
@@ -16,6 +16,8 @@ from fitness import FEATURE_NAMES, Target
 
 #: Windows with fewer hits than this share of cells are skipped (near-silent loops).
 MIN_HIT_SHARE = 0.05
+#: Styles with fewer test windows than this are left out of the stratified draw.
+MIN_STYLE_WINDOWS = 20
 
 
 def window_source(corpus, index: int) -> str:
@@ -24,27 +26,40 @@ def window_source(corpus, index: int) -> str:
             f"(file {corpus.labels['file'][index]}, style {corpus.labels['style'][index]})")
 
 
-def window_task(corpus, index: int, name: str) -> Task:
-    """A task whose goals are all features of corpus window `index` (rounded to 4 places)."""
+def window_task(corpus, index: int, name: str, judges: dict | None = None) -> Task:
+    """A task whose goals are all features of corpus window `index` (rounded to 4 places),
+    with every judge's score of that window (how real the loop it copies reads)."""
     target = Target.like(corpus.grids[index], corpus.spec, names=FEATURE_NAMES)
     goals = {n: round(v, 4) for n, v in target.goals.items()}
-    return Task(name, Target(goals), window_source(corpus, index))
+    loop = {n: round(float(j.score(corpus.grids[index:index + 1])[0]), 4)
+            for n, j in (judges or {}).items()}
+    return Task(name, Target(goals), window_source(corpus, index), loop)
 
 
-def corpus_tasks(corpus, n: int, seed: int = 0, prefix: str = "heldout") -> list[Task]:
-    """`n` tasks from distinct test-split windows of distinct styles, drawn with `seed`."""
+def top_style(style: str) -> str:
+    """'latin/samba' -> 'latin'."""
+    return str(style).split("/")[0]
+
+
+def corpus_tasks(corpus, n: int, seed: int = 0, prefix: str = "heldout",
+                 judges: dict | None = None) -> list[Task]:
+    """`n` tasks from distinct test-split windows, stratified by style: one window of each
+    top-level style with at least MIN_STYLE_WINDOWS test windows (largest styles first),
+    then a second of each, and so on; drawn with `seed`."""
     test = np.flatnonzero(corpus.split == "test")
-    order = np.random.default_rng(seed).permutation(test)
-    hits = (corpus.grids[order] > 0).mean(axis=(1, 2))
-    picked, styles = [], set()
-    for index, share in zip(order.tolist(), hits):
-        style = str(corpus.labels["style"][index]).split("/")[0]
-        if share >= MIN_HIT_SHARE and style not in styles:
-            picked.append(index)
-            styles.add(style)
-        if len(picked) == n:
-            break
-    return [window_task(corpus, i, f"{prefix}-{i}") for i in picked]
+    test = test[(corpus.grids[test] > 0).mean(axis=(1, 2)) >= MIN_HIT_SHARE]
+    styles = np.array([top_style(s) for s in corpus.labels["style"][test]])
+    names, counts = np.unique(styles, return_counts=True)
+    kept = names[counts >= MIN_STYLE_WINDOWS][np.argsort(-counts[counts >= MIN_STYLE_WINDOWS],
+                                                         kind="stable")]
+    rng = np.random.default_rng(seed)
+    pools = {style: rng.permutation(test[styles == style]).tolist() for style in kept}
+    picked = []
+    while len(picked) < n and any(pools.values()):
+        for style in kept:
+            if pools[style] and len(picked) < n:
+                picked.append((style, pools[style].pop(0)))
+    return [window_task(corpus, i, f"{prefix}-{style}-{i}", judges) for style, i in picked]
 
 
 def tasks_toml(tasks: list[Task]) -> str:
@@ -58,6 +73,8 @@ def tasks_toml(tasks: list[Task]) -> str:
         if weights:
             lines.append("weights = { " + ", ".join(f'"{k}" = {w:g}' for k, w in weights.items())
                          + " }")
+        if t.loop:
+            lines.append("loop = { " + ", ".join(f"{k} = {v:g}" for k, v in t.loop.items()) + " }")
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks) + "\n"
 
