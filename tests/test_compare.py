@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from scipy import stats as scipy_stats
 
 from evodrum.cli import main
-from evodrum.compare import plots, store
+from evodrum.compare import plots, store, summary
 from evodrum.compare.config import RunKey, load_config
 from evodrum.compare.execute import read_meta, run_comparison
 from evodrum.compare.report import write_report
@@ -24,7 +24,7 @@ TINY = """
 name = "tiny"
 spaces = ["vae", "grid"]
 algorithms = ["ga", "cmaes"]
-budget = 300
+budgets = [100, 300]
 population = 20
 seeds = 2
 threshold = 0.05
@@ -119,13 +119,16 @@ def test_summary_table_matches_the_runs(tiny, records):
 def test_tests_table_is_mann_whitney_with_holm(tiny, records):
     _, folder, _ = tiny
     rows = read_csv(folder / "tests.csv")
-    assert {r["metric"] for r in rows} == {"error", "wellformed"} and len(rows) == 8
-    for metric in ("error", "wellformed"):
-        family = [r for r in rows if r["metric"] == metric]
+    metrics = {"error", "wellformed", "markov", "classifier"}
+    assert {r["metric"] for r in rows} == metrics and len(rows) == 2 * 4 * 4
+    for budget, metric in ((b, m) for b in (100, 300) for m in metrics):
+        family = [r for r in rows if r["metric"] == metric and int(r["budget"]) == budget]
         raw = []
         for r in family:
-            x = [records[RunKey(r["task"], "vae", r["algorithm"], s)][metric] for s in range(2)]
-            y = [records[RunKey(r["task"], "grid", r["algorithm"], s)][metric] for s in range(2)]
+            x = [summary.value(records[RunKey(r["task"], "vae", r["algorithm"], s)], metric,
+                               budget) for s in range(2)]
+            y = [summary.value(records[RunKey(r["task"], "grid", r["algorithm"], s)], metric,
+                               budget) for s in range(2)]
             p = 1.0 if np.ptp(x + y) == 0 else \
                 scipy_stats.mannwhitneyu(x, y, alternative="two-sided").pvalue
             assert float(r["p"]) == pytest.approx(p, rel=1e-5)
@@ -137,13 +140,47 @@ def test_tests_table_is_mann_whitney_with_holm(tiny, records):
         np.testing.assert_allclose(got, expected, rtol=1e-5)
 
 
+def test_runs_record_the_judges_and_the_smaller_budget(tiny, records):
+    """Each run's best loop is scored by every judge; its 100-evaluation result is the same
+    search stopped earlier (never better than the 300-evaluation one)."""
+    config = tiny[0]
+    from evodrum.compare.store import text_grid
+    judges = models.load_judges(None)
+    for key, r in list(records.items())[::3]:
+        grid = text_grid(r["best_grid"])[None]
+        for name, judge in judges.items():
+            assert r["judges"][name] == pytest.approx(float(judge.score(grid)[0]))
+        assert set(r["budgets"]) == {"100", "300"}
+        assert r["budgets"]["300"]["error"] == r["error"]
+        assert r["budgets"]["100"]["error"] >= r["error"]
+        curve = dict(zip(r["curve"]["evaluations"], r["curve"]["error"]))
+        early = r["budgets"]["100"]
+        assert early["evaluations"] <= 100 + config.population   # + the initial population
+        assert early["error"] == pytest.approx(curve[early["evaluations"]], abs=1e-6), key
+
+
+def test_corpus_lookup_is_the_best_matching_training_loop(tiny):
+    from evodrum.compare.baselines import corpus_lookup
+    config, folder, _ = tiny
+    lookup = corpus_lookup(config)
+    reference = models.load_reference(None)
+    train = reference.index.onsets.astype(np.float32) * 0.8
+    rows = {r["task"]: r for r in read_csv(folder / "lookup.csv")}
+    for task in config.tasks:
+        best = float(task.target.distance(train, reference.spec).min())
+        assert lookup[task.name]["error"] == pytest.approx(best)
+        assert float(rows[task.name]["error"]) == pytest.approx(best, rel=1e-5)
+        assert set(lookup[task.name]["judges"]) == {"markov", "classifier"}
+
+
 def test_report_shows_the_numbers_and_figures(tiny):
     _, folder, output = tiny
     text = (folder / "report.md").read_text()
     for row in read_csv(folder / "summary.csv"):
         assert f"{float(row['error_median']):.4f} [{float(row['error_q25']):.4f}, " \
                f"{float(row['error_q75']):.4f}]" in text
-    for section in ("## Results per task", "## Findings", "## Statistics", "### groove",
+    for section in ("## Results per task", "## The answer", "### 100 evaluations",
+                    "### 300 evaluations", "corpus look-up", "## Statistics", "### groove",
                     "### sparse", "Mann-Whitney", "Holm", "A12", "## Time"):
         assert section in text
     for task in ("groove", "sparse"):
@@ -202,7 +239,13 @@ def test_runs_of_other_settings_are_refused(tiny, tmp_path):
 BAD_CONFIGS = [
     ("spaces = [\"vae\", ", "not valid TOML"),
     (TINY.replace('spaces = ["vae", "grid"]', 'spaces = ["vae", "vea"]'), "spaces: unknown 'vea'"),
-    (TINY.replace("budget = 300", "budget = 10"), "budget (10) must be at least population (20)"),
+    (TINY.replace("budgets = [100, 300]", "budget = 10"),
+     "budget (10) must be at least population (20)"),
+    (TINY.replace("budgets = [100, 300]", "budgets = [10, 300]"),
+     "budgets (10) must be at least population (20)"),
+    (TINY.replace("budgets = [100, 300]", "budgets = [100, 300]\nbudget = 500"),
+     "budget (500) must be the largest of budgets [100, 300]"),
+    (TINY.replace("budgets = [100, 300]", "budgets = 300"), "budgets must be a non-empty list"),
     (TINY.replace("density = 0.7", "loudness = 0.7"), "task groove: unknown target feature"),
     (TINY.replace("sigma = 0.4", "sigma = \"big\""), "[search] sigma must be a number"),
     (TINY.replace("sigma = 0.4", "population = 50"), "[search] may not set 'population'"),
@@ -255,10 +298,13 @@ def test_summary_json_is_one_document_on_stdout(tiny, records, tmp_path):
                         "threshold", "spaces", "cells"}
     assert doc["comparison"] == "tiny" and doc["runs_reported"] == len(records) == 16
     assert doc["runs_not_reported"] == 0 and doc["report"].endswith("report.md")
-    assert [r["space"] for r in doc["spaces"]] == list(config.spaces)
-    assert {"space", "runs", "error_median", "success_rate", "wellformed_median"} <= set(
-        doc["spaces"][0])
+    assert [(r["budget"], r["algorithm"], r["space"]) for r in doc["spaces"]] == [
+        (b, a, s) for b in (100, 300) for a in config.algorithms for s in config.spaces]
+    assert {"space", "runs", "error_median", "success_rate", "wellformed_median",
+            "markov_median", "classifier_median"} <= set(doc["spaces"][0])
     assert len(doc["cells"]) == len(config.tasks) * len(config.spaces) * len(config.algorithms)
-    vae_errors = [r["error"] for k, r in records.items() if k.space == "vae"]
-    assert doc["spaces"][0]["error_median"] == pytest.approx(float(np.median(vae_errors)))
+    final = next(r for r in doc["spaces"] if (r["budget"], r["algorithm"], r["space"]) ==
+                 (300, "ga", "vae"))
+    vae_errors = [r["error"] for k, r in records.items() if (k.space, k.algorithm) == ("vae", "ga")]
+    assert final["error_median"] == pytest.approx(float(np.median(vae_errors)))
     assert "comparison tiny" in result.stderr

@@ -11,8 +11,16 @@ from evodrum.compare.config import CompareConfig, RunKey
 
 #: Family-wise significance level after Holm's correction.
 ALPHA = 0.05
-#: Measures compared between spaces, and whether lower is better.
-METRICS = {"error": True, "wellformed": False}
+#: Measures compared between spaces, and whether lower is better: the target error,
+#: the well-formedness score, and the independent judges of real drumming.
+METRICS = {"error": True, "wellformed": False, "markov": False, "classifier": False}
+JUDGES = ("markov", "classifier")
+
+
+def value(record: dict, metric: str, budget: int | None = None) -> float:
+    """A run's `metric` at `budget` evaluations (its own budget when None or absent)."""
+    source = record.get("budgets", {}).get(str(budget), record) if budget else record
+    return float(source["judges"].get(metric, np.nan) if metric in JUDGES else source[metric])
 
 
 def evals_to_threshold(record: dict, threshold: float) -> int | None:
@@ -38,9 +46,12 @@ def run_rows(config: CompareConfig, records: dict[RunKey, dict]) -> list[dict]:
     for key in config.runs():
         if key in records:
             r = records[key]
+            at_budgets = {f"{m}_at_{b}": value(r, m, b) for b in config.all_budgets[:-1]
+                          for m in METRICS}
             rows.append({**key._asdict(), "error": r["error"],
                          "evals_to_threshold": evals_to_threshold(r, config.threshold),
                          "evaluations": r["evaluations"], "wellformed": r["wellformed"],
+                         **{j: value(r, j) for j in JUDGES}, **at_budgets,
                          "typicality": r["typicality"], "nearest_distance": r["nearest_distance"],
                          "wall_seconds": r["wall_seconds"], "cpu_seconds": r["cpu_seconds"]})
     return rows
@@ -57,9 +68,13 @@ def cell_rows(config: CompareConfig, records: dict[RunKey, dict]) -> list[dict]:
         reach = [evals_to_threshold(r, config.threshold) for r in recs]
         hits = [e for e in reach if e is not None]
         row = dict(zip(("task", "space", "algorithm"), cell), runs=len(recs))
-        for name in ("error", "wellformed"):
-            d = stats.describe([r[name] for r in recs])
+        for name in METRICS:
+            d = stats.describe([value(r, name) for r in recs])
             row.update({f"{name}_{k}": d[k] for k in ("mean", "median", "q25", "q75", "iqr")})
+        for budget in config.all_budgets[:-1]:
+            row.update({f"{m}_median_at_{budget}": float(np.median([value(r, m, budget)
+                                                                    for r in recs]))
+                        for m in METRICS})
         row.update(success_rate=len(hits) / len(recs),
                    evals_to_threshold_median=float(np.median(hits)) if hits else None,
                    typicality_median=float(np.median([r["typicality"] for r in recs])),
@@ -72,47 +87,56 @@ def cell_rows(config: CompareConfig, records: dict[RunKey, dict]) -> list[dict]:
 
 
 def space_rows(config: CompareConfig, records: dict[RunKey, dict]) -> list[dict]:
-    """Per space, its runs pooled over tasks, algorithms and seeds: error and
-    well-formedness side by side."""
+    """Per space, algorithm and budget, its runs pooled over tasks and seeds: error,
+    well-formedness and the independent judges side by side."""
     rows = []
-    for space in config.spaces:
-        recs = [r for k, r in records.items() if k.space == space]
-        if recs:
-            reached = [evals_to_threshold(r, config.threshold) is not None for r in recs]
-            rows.append({"space": space, "runs": len(recs),
-                         "error_median": float(np.median([r["error"] for r in recs])),
-                         "success_rate": float(np.mean(reached)),
-                         "wellformed_median": float(np.median([r["wellformed"] for r in recs])),
-                         "wellformed_mean": float(np.mean([r["wellformed"] for r in recs]))})
+    for budget in config.all_budgets:
+        for algorithm in config.algorithms:
+            for space in config.spaces:
+                recs = [r for k, r in records.items()
+                        if k.space == space and k.algorithm == algorithm]
+                if not recs:
+                    continue
+                errors = np.array([value(r, "error", budget) for r in recs])
+                row = {"budget": budget, "algorithm": algorithm, "space": space,
+                       "runs": len(recs), "error_median": float(np.median(errors)),
+                       "success_rate": float(np.mean(errors <= config.threshold))}
+                for m in list(METRICS)[1:]:
+                    row[f"{m}_median"] = float(np.median([value(r, m, budget) for r in recs]))
+                    row[f"{m}_mean"] = float(np.mean([value(r, m, budget) for r in recs]))
+                rows.append(row)
     return rows
 
 
 def pairwise_tests(config: CompareConfig, records: dict[RunKey, dict]) -> list[dict]:
-    """Mann-Whitney U between every two spaces, per task, algorithm and metric, with
-    Holm's correction over all tests of a metric and A12 as P(space A does better)."""
+    """Mann-Whitney U between every two spaces, per budget, task, algorithm and metric,
+    with Holm's correction over all tests of a (metric, budget) and A12 as
+    P(space A does better)."""
     rows = []
-    for metric, lower_better in METRICS.items():
-        family = []
-        for task in config.tasks:
-            for algorithm in config.algorithms:
-                for a, b in combinations(config.spaces, 2):
-                    x, y = ([r[metric] for r in
-                             cell_records(config, records, (task.name, s, algorithm))]
-                            for s in (a, b))
-                    if len(x) < 2 or len(y) < 2:
-                        continue
-                    u, p = stats.mann_whitney(x, y)
-                    better = stats.a12(y, x) if lower_better else stats.a12(x, y)
-                    family.append({"metric": metric, "task": task.name, "algorithm": algorithm,
-                                   "space_a": a, "space_b": b, "median_a": float(np.median(x)),
-                                   "median_b": float(np.median(y)), "n_a": len(x), "n_b": len(y),
-                                   "u": u, "p": p, "a_better": better,
-                                   "magnitude": stats.magnitude(better)})
-        for row, adjusted in zip(family, stats.holm([r["p"] for r in family])):
-            row["p_holm"] = float(adjusted)
-            row["winner"] = (row["space_a"] if row["a_better"] > 0.5 else row["space_b"]) \
-                if adjusted < ALPHA else ""
-        rows.extend(family)
+    for budget in config.all_budgets:
+        for metric, lower_better in METRICS.items():
+            family = []
+            for task in config.tasks:
+                for algorithm in config.algorithms:
+                    for a, b in combinations(config.spaces, 2):
+                        x, y = ([value(r, metric, budget) for r in
+                                 cell_records(config, records, (task.name, s, algorithm))]
+                                for s in (a, b))
+                        if len(x) < 2 or len(y) < 2:
+                            continue
+                        u, p = stats.mann_whitney(x, y)
+                        better = stats.a12(y, x) if lower_better else stats.a12(x, y)
+                        family.append({"budget": budget, "metric": metric, "task": task.name,
+                                       "algorithm": algorithm, "space_a": a, "space_b": b,
+                                       "median_a": float(np.median(x)),
+                                       "median_b": float(np.median(y)), "n_a": len(x),
+                                       "n_b": len(y), "u": u, "p": p, "a_better": better,
+                                       "magnitude": stats.magnitude(better)})
+            for row, adjusted in zip(family, stats.holm([r["p"] for r in family])):
+                row["p_holm"] = float(adjusted)
+                row["winner"] = (row["space_a"] if row["a_better"] > 0.5 else row["space_b"]) \
+                    if adjusted < ALPHA else ""
+            rows.extend(family)
     return rows
 
 
@@ -135,3 +159,16 @@ def best_record(config: CompareConfig, records: dict[RunKey, dict], cell) -> dic
     """The cell's run with the lowest error (ties: the better-formed loop)."""
     recs = cell_records(config, records, cell)
     return min(recs, key=lambda r: (r["error"], -r["wellformed"])) if recs else None
+
+
+def win_counts(config: CompareConfig, tests: list[dict]) -> list[dict]:
+    """Per budget, metric, algorithm and pair of spaces: in how many tasks each space
+    did significantly better, and in how many neither did."""
+    counts: dict[tuple, list[int]] = {}
+    for t in tests:
+        key = (t["budget"], t["metric"], t["algorithm"], t["space_a"], t["space_b"])
+        c = counts.setdefault(key, [0, 0, 0])
+        c[0 if t["winner"] == t["space_a"] else 1 if t["winner"] else 2] += 1
+    return [{"budget": k[0], "metric": k[1], "algorithm": k[2], "space_a": k[3],
+             "space_b": k[4], "a_wins": c[0], "b_wins": c[1], "ties": c[2]}
+            for k, c in counts.items()]
