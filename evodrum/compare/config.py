@@ -20,7 +20,14 @@ from fitness import Target
 #: Settings a comparison fixes itself; the [search] table may not override them.
 FIXED = ("space", "algorithm", "population", "generations", "seed")
 TOP_KEYS = ("name", "spaces", "algorithms", "budget", "budgets", "population", "seeds",
-            "threshold", "model", "search", "tasks")
+            "threshold", "judge", "model", "search", "tasks")
+#: Algorithms that search without a target: one run per space and seed, not per task.
+TASKLESS = ("map-elites",)
+#: The task name those runs are filed under.
+ATLAS = "atlas"
+#: Taskless runs per space: this many times `seeds` (they are cheap, and their samples
+#: then carry as much weight in the tests as the task suite's).
+ATLAS_SEED_FACTOR = 4
 TASK_KEYS = ("name", "goals", "weights", "source", "loop")
 #: At most this many seeds per (space, algorithm, task) and tasks per comparison.
 MAX_SEEDS = 1000
@@ -63,6 +70,7 @@ class CompareConfig:
     population: int = 100         # generations = budget // population
     seeds: int = 30               # independent runs per (space, algorithm, task)
     threshold: float = 0.02       # target error counted as reaching the goal
+    judge: str = "markov"         # what Pareto (nsga2) and archive (map-elites) runs optimise
     model: str | None = None      # VAE file or run folder (PCA, well-formedness beside it)
     search: dict = field(default_factory=dict)            # SearchConfig operator settings
     search_by_space: dict = field(default_factory=dict)   # per-space overrides
@@ -79,14 +87,32 @@ class CompareConfig:
     def task(self, name: str) -> Task:
         return next(t for t in self.tasks if t.name == name)
 
+    def uses_judge(self, algorithm: str) -> bool:
+        """Whether `algorithm` optimises the config's judge (Pareto or archive search)."""
+        return algorithm in TASKLESS or algorithms.algorithm_class(algorithm).multi_objective
+
+    def target(self, task: str) -> Target | None:
+        """The target of a task; None for the taskless (atlas) runs."""
+        return None if task == ATLAS else self.task(task).target
+
+    @property
+    def task_algorithms(self) -> tuple[str, ...]:
+        """The algorithms run once per task (all but the taskless ones)."""
+        return tuple(a for a in self.algorithms if a not in TASKLESS)
+
     def runs(self) -> list[RunKey]:
-        """Every (task, space, algorithm, seed), in a fixed order."""
-        return [RunKey(t.name, s, a, seed) for t in self.tasks for s in self.spaces
-                for a in self.algorithms for seed in range(self.seeds)]
+        """Every (task, space, algorithm, seed), in a fixed order; taskless algorithms
+        once per space and seed (ATLAS_SEED_FACTOR x seeds), under the task name `atlas`."""
+        keys = [RunKey(t.name, s, a, seed) for t in self.tasks for s in self.spaces
+                for a in self.task_algorithms for seed in range(self.seeds)]
+        return keys + [RunKey(ATLAS, s, a, seed) for a in self.algorithms if a in TASKLESS
+                       for s in self.spaces for seed in range(self.seeds * ATLAS_SEED_FACTOR)]
 
     def search_config(self, key: RunKey) -> SearchConfig:
         """The search settings of one run: population x budget // population generations."""
         settings = dict(self.search, **self.search_by_space.get(key.space, {}))
+        if key.algorithm in TASKLESS:
+            settings["wellformed_weight"] = 1.0     # an elite's quality is the judge's score
         return SearchConfig.from_options(shared=True, space=key.space, algorithm=key.algorithm,
                                          population=self.population,
                                          generations=self.generations, seed=key.seed, **settings)
@@ -128,6 +154,7 @@ def parse_config(data: dict, default_name: str = "comparison") -> CompareConfig:
         population=checks.integer(data.get("population", 100), "population", 4, 100_000),
         seeds=checks.integer(data.get("seeds", 30), "seeds", 1, MAX_SEEDS),
         threshold=checks.number(data.get("threshold", 0.02), "threshold", 0, 1),
+        judge=_judge(data.get("judge", "markov")),
         model=_optional_text(data.get("model"), "model"),
         search=search, search_by_space=by_space)
     if config.budget < config.population:
@@ -179,6 +206,13 @@ def _budgets(value, budget) -> list[int]:
         raise EvodrumError(f"budget ({budget}) must be the largest of budgets {budgets} "
                            "(or left out)")
     return sorted(set(budgets))
+
+
+def _judge(value) -> str:
+    from fitness.judges import NAMES
+    if value not in NAMES:
+        raise EvodrumError(f"judge must be one of {', '.join(NAMES)}, got {value!r}")
+    return value
 
 
 def _optional_text(value, key: str) -> str | None:
@@ -260,6 +294,8 @@ def _tasks(value) -> tuple[Task, ...]:
                                "{ markov = 0.6, classifier = 0.4 }")
         tasks.append(Task(name, target, str(t.get("source", "")), dict(loop)))
     names = [t.name for t in tasks]
+    if ATLAS in names:
+        raise EvodrumError(f"task name {ATLAS!r} is kept for the map-elites runs")
     if len(set(names)) != len(names):
         raise EvodrumError(f"task names must be distinct, got {names}")
     return tuple(tasks)

@@ -32,15 +32,16 @@ class Invocation:
 
 def pending_runs(config: CompareConfig, folder: Path,
                  fingerprint: dict[str, str]) -> tuple[list[RunKey], int]:
-    """(runs still to do, biggest genotypes first so the slowest do not finish last;
-    number already finished). EvodrumError if the folder holds another config's runs."""
+    """(runs still to do, seed by seed (so an interrupted comparison is complete for its
+    first seeds), biggest genotypes first within a seed so the slowest do not finish
+    last; number already finished). EvodrumError if the folder holds another config's runs."""
     done, stale = store.finished_runs(folder, config, fingerprint)
     if stale:
         raise EvodrumError(f"{folder}: {len(stale)} finished runs (e.g. {stale[0].label}) were "
                            "made with other settings or model files; give --out NEW_FOLDER, or "
                            f"delete {folder / store.RUNS_DIR} to start over")
     todo = [k for k in config.runs() if k not in done]
-    todo.sort(key=lambda k: (k.space != "grid", k.algorithm != "cmaes"))
+    todo.sort(key=lambda k: (k.seed, k.space != "grid", k.algorithm != "cmaes"))
     return todo, len(done)
 
 

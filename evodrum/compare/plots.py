@@ -24,9 +24,9 @@ def convergence(config: CompareConfig, records: dict[RunKey, dict], task: str, p
     """Best error so far vs evaluations: median line and interquartile band per space,
     one panel per algorithm, the success threshold dashed."""
     plt = plotting.pyplot()
-    fig, axes = plt.subplots(1, len(config.algorithms), figsize=(5.2 * len(config.algorithms), 3.8),
+    fig, axes = plt.subplots(1, len(config.task_algorithms), figsize=(5.2 * len(config.task_algorithms), 3.8),
                              sharey=True, squeeze=False)
-    for ax, algorithm in zip(axes[0], config.algorithms):
+    for ax, algorithm in zip(axes[0], config.task_algorithms):
         for space in config.spaces:
             q = summary.curve_quartiles(config, records, (task, space, algorithm))
             if not q:
@@ -50,10 +50,10 @@ def convergence(config: CompareConfig, records: dict[RunKey, dict], task: str, p
 def best_loops(config: CompareConfig, records: dict[RunKey, dict], task: str, path: Path) -> Path:
     """The lowest-error loop of every (space, algorithm) for one task, as velocity images."""
     plt = plotting.pyplot()
-    n_rows, n_cols = len(config.spaces), len(config.algorithms)
+    n_rows, n_cols = len(config.spaces), len(config.task_algorithms)
     fig, axes = plt.subplots(n_rows, n_cols, figsize=(6.4 * n_cols, 1.9 * n_rows), squeeze=False)
     for i, space in enumerate(config.spaces):
-        for j, algorithm in enumerate(config.algorithms):
+        for j, algorithm in enumerate(config.task_algorithms):
             ax = axes[i][j]
             best = summary.best_record(config, records, (task, space, algorithm))
             if best is None:

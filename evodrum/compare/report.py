@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 
 from evodrum import atomic, display
-from evodrum.compare import baselines, plots, summary
-from evodrum.compare.config import FIXED, CompareConfig, RunKey
+from evodrum.compare import baselines, plots, runner, summary
+from evodrum.compare.config import ATLAS_SEED_FACTOR, FIXED, CompareConfig, RunKey
 from evodrum.compare.store import text_grid
 from evodrum.grid import GridSpec
 
@@ -80,7 +80,7 @@ def setup_section(config: CompareConfig, total: int, done: int, meta: dict,
              "- model files (SHA-256 prefixes): "
              + ", ".join(f"{k} `{v}`" for k, v in meta.get("model", {}).items())]
     for space in config.spaces:
-        key = RunKey(config.tasks[0].name, space, config.algorithms[0], 0)
+        key = RunKey(config.tasks[0].name, space, (config.task_algorithms or config.algorithms)[0], 0)
         shown = {k: v for k, v in config.search_config(key).to_dict().items()
                  if k not in FIXED + ("checkpoint_every",)}
         lines.append(f"- search settings, {space}: "
@@ -104,12 +104,55 @@ def _median(values) -> float | None:
     return float(np.median(values)) if values else None
 
 
+def _pair(test: dict) -> str:
+    mark = f" **{test['winner']}**" if test["winner"] else ""
+    return f"A12 {test['a_better']:.2f}, p {test['p_holm']:.2g}{mark}"
+
+
+def headline_section(config: CompareConfig, records: dict[RunKey, dict]) -> str:
+    """Per budget: each kind of search's headline measure per space (median over seeds of
+    the per-seed mean over tasks), with Mann-Whitney U + Holm and A12 between spaces."""
+    rows = summary.headline(config, records)
+    if not rows:
+        return ""
+    pairs = [f"{a} vs {b}" for i, a in enumerate(config.spaces) for b in config.spaces[i + 1:]]
+    out = ["## Headline: both axes at once", "",
+           (f"Medians over each space's runs: {len(config.tasks)} tasks x {config.seeds} "
+            f"seeds (map-elites, which has no task: {config.seeds * ATLAS_SEED_FACTOR} seeds). "
+            f"*nsga2* searches "
+            f"the Pareto front of target error against the `{config.judge}` judge; its "
+            f"*hypervolume* is the area the front dominates up to error "
+            f"{runner.HV_REFERENCE[0]:g} and score 0 (higher = better on both axes), read with "
+            f"the optimised judge and, for the same loops, with the judges it did not "
+            f"optimise. *map-elites* fills an archive over all.density x all.syncopation "
+            f"({config.search.get('cells', 16)} cells each, no target) with the loops the "
+            f"`{config.judge}` judge likes most: *coverage* is the share of cells filled, "
+            f"*QD-score* the sum of the elites' scores. *ga* and *random* (each space's prior, "
+            f"the baseline) minimise the error alone. Tests: Mann-Whitney U between two "
+            f"spaces' runs (independent runs; the tasks are a stratified sample of held-out "
+            f"loops plus the hand-written goals), Holm-corrected over every test at one budget "
+            f"(alpha {summary.ALPHA}); A12 = P(a random run of the first space does better); "
+            f"a bold name is a significant winner.")]
+    for budget in config.all_budgets:
+        table = []
+        for r in (r for r in rows if r["budget"] == budget):
+            tests = {f"{t['space_a']} vs {t['space_b']}": t for t in r["tests"]}
+            digits = 4 if r["measure"] == "error" else 3
+            table.append([r["algorithm"], r["measure"] + (" (optimised)" if r["optimised"]
+                                                          else ""),
+                          *(_num(r["medians"].get(s), digits) for s in config.spaces),
+                          *(_pair(tests[p]) if p in tests else "–" for p in pairs)])
+        out += ["", f"### {budget} evaluations", "", _table(
+            ["algorithm", "measure", *config.spaces, *pairs], table)]
+    return "\n".join(out)
+
+
 def answer_section(config: CompareConfig, records: dict[RunKey, dict], tests: list[dict],
                    lookup: dict[str, dict]) -> str:
     """The headline: per budget, each space's error and judges pooled over tasks, beside
     the baselines, and in how many tasks each space beat another on each axis."""
     judges = summary.JUDGES
-    out = ["## The answer", "",
+    out = ["## Single-objective searches and baselines", "",
            ("Each row pools a space's runs over all tasks and seeds (medians). *error*: target "
             "error of the best loop; *success*: share of runs reaching the threshold; then the "
             "judges' scores of the same loop. The baselines: random search in each space "
@@ -182,8 +225,10 @@ def tasks_section(config: CompareConfig, cell_rows: list[dict], lookup: dict[str
     return "\n".join(out)
 
 
-def stats_note() -> str:
-    return "\n".join(["## Statistics", "", (
+def stats_note(config: CompareConfig) -> str:
+    from math import comb
+    n = config.seeds
+    return "## Statistics\n\n" + (
         "Mann-Whitney U (two-sided) between two spaces' runs of the same task, algorithm and "
         "budget, for the error and for each judge (tests.csv). The samples are independent, "
         "not paired: runs of different spaces share only the seed number, never random "
@@ -191,7 +236,10 @@ def stats_note() -> str:
         "p-values are Holm-corrected over all tests of one metric at one budget. "
         "*a_better* is the Vargha-Delaney A12 effect size: the probability that a random run "
         "of space A does better (lower error, higher judge score) than one of space B (0.5 = "
-        "no difference; magnitude after Vargha & Delaney 2000).")])
+        "no difference; magnitude after Vargha & Delaney 2000). With a few seeds per task "
+        f"these per-task tests have little power ({n} seeds: two-sided p >= "
+        f"{2 / comb(2 * n, n):.2g} before correction); the headline tests pool every run "
+        "of the task suite.")
 
 
 def loops_section(config: CompareConfig, records: dict[RunKey, dict],
@@ -206,7 +254,7 @@ def loops_section(config: CompareConfig, records: dict[RunKey, dict],
             out.append("")
             continue
         for space in config.spaces:
-            for algorithm in config.algorithms:
+            for algorithm in config.task_algorithms:
                 best = summary.best_record(config, records, (task.name, space, algorithm))
                 if best is not None:
                     title = (f"{space} / {algorithm}: error {best['error']:.4f}, well-formed "
@@ -254,9 +302,10 @@ def write_report(config: CompareConfig, records: dict[RunKey, dict], folder: Pat
                      plots.best_loops(config, records, task.name, folder / f"best-{task.name}.png")]
             figures[task.name] = [p.name for p in paths]
     sections = [setup_section(config, len(config.runs()), len(records), meta, lookup),
+                headline_section(config, records),
                 answer_section(config, records, tests, lookup),
                 tasks_section(config, cell_rows, lookup),
-                stats_note(), loops_section(config, records, figures),
+                stats_note(config), loops_section(config, records, figures),
                 timing_section(records, meta),
                 ("Tables: runs.csv (one row per run), summary.csv (per task, space and "
                  "algorithm), tests.csv (pairwise tests), curves.csv (convergence quartiles), "

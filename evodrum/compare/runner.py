@@ -12,13 +12,20 @@ import dataclasses
 import functools
 import time
 
+import numpy as np
+
 from evodrum import genotypes
 from evodrum.compare.config import CompareConfig, RunKey
 from evodrum.compare.store import grid_text
 from evodrum.genotypes import files
 from evodrum.search.engine import run_search
 from evodrum.search.objective import Objective
+from evodrum.search.pareto import hypervolume_2d
 from fitness import compute
+
+#: Hypervolume reference point (target error, 1 - judge score): errors beyond 0.2 (worse
+#: than random loops on most tasks) and judge scores of 0 add nothing.
+HV_REFERENCE = (0.2, 1.0)
 
 
 @functools.cache
@@ -45,37 +52,78 @@ def judge_loop(config: CompareConfig, grids) -> dict[str, float]:
             if j.spec.shape == grids.shape[1:]}
 
 
+def objective_for(config: CompareConfig, key: RunKey, search) -> Objective:
+    """What one run minimises: the target error (and, for Pareto and archive runs, the
+    config's judge in the place of well-formedness, so no search optimises the judge it
+    is read by)."""
+    genotypes, target = space(key.space, config.model), config.target(key.task)
+    judge = judges(config.model)[config.judge] if config.uses_judge(key.algorithm) \
+        else reference(config.model)
+    return Objective.for_config(genotypes, target, judge, search)
+
+
+def front_record(config: CompareConfig, result, genotypes) -> dict:
+    """A Pareto run's final front: size, and the hypervolume of (error, 1 - score) for
+    every judge (the optimised one, and the others reading the same loops)."""
+    front = result.algorithm.front()
+    grids = genotypes.decode(front.genotypes)
+    scores = {n: j.score(grids) for n, j in judges(config.model).items()}
+    hv = {n: hypervolume_2d(np.column_stack([front.distance, 1.0 - s]), HV_REFERENCE)
+          for n, s in scores.items()}
+    return {"size": len(front), "hypervolume": hv,
+            "points": [[round(float(e), 5), *(round(float(s[i]), 4) for s in scores.values())]
+                       for i, e in enumerate(front.distance)][:100]}
+
+
+def archive_record(config: CompareConfig, result, genotypes) -> dict:
+    """A MAP-Elites run's archive: coverage, QD-score (sum of the judge's scores of the
+    elites) and the other judges' sums over the same elites."""
+    algo = result.algorithm
+    elites = algo.elites()
+    grids = genotypes.decode(elites["genotypes"]) if len(elites["genotypes"]) else None
+    sums = {n: float(j.score(grids).sum()) if grids is not None else 0.0
+            for n, j in judges(config.model).items()}
+    return {"coverage": algo.coverage(), "elites": len(elites["genotypes"]),
+            "qd_score": sums}
+
+
+def outcome(config: CompareConfig, key: RunKey, result, genotypes) -> dict:
+    """What a run reached at its budget: best error and judges of its best loop, and its
+    front or archive when it has one."""
+    ref = reference(config.model)
+    best = result.best_grids[:1]
+    out = {"error": float(result.best_distance[0]), "evaluations": int(result.evaluations),
+           "wellformed": float(ref.score(best)[0]), "judges": judge_loop(config, best)}
+    if hasattr(result.algorithm, "front"):
+        out["front"] = front_record(config, result, genotypes)
+    if hasattr(result.algorithm, "elites"):
+        out["archive"] = archive_record(config, result, genotypes)
+    return out
+
+
 def run_one(config: CompareConfig, key: RunKey) -> dict:
     """Search one (task, space, algorithm, seed) and score its best loop.
 
     Returns the run's record: final target error, well-formedness of the best loop
     (score, typicality, nearest corpus distance), the judges' scores of it, the same
-    at each smaller budget of the config (a shorter run with the same seed), the
-    convergence curve (best error so far vs evaluations), wall and CPU time, and the
-    best loop itself.
+    (with the Pareto front or archive, if any) at each budget of the config (a smaller
+    one is a shorter run with the same seed), the convergence curve (best error so far
+    vs evaluations), wall and CPU time, and the best loop itself.
     """
     genotypes = space(key.space, config.model)
     ref = reference(config.model)
-    target = config.task(key.task).target
+    target = config.target(key.task)
     search = config.search_config(key)
-    objective = Objective.for_config(genotypes, target, ref, search)
     wall, cpu = time.perf_counter(), time.process_time()
-    result = run_search(objective, search)
+    result = run_search(objective_for(config, key, search), search)
     best = result.best_grids[:1]
     nearest, _ = ref.nearest(best)
     features = compute(best, genotypes.spec)
-    judged = judge_loop(config, best)
-    at_budget = {str(config.budget): {"error": float(result.best_distance[0]),
-                                      "evaluations": int(result.evaluations),
-                                      "wellformed": float(ref.score(best)[0]), "judges": judged}}
+    at_budget = {str(config.budget): outcome(config, key, result, genotypes)}
     for budget in config.all_budgets[:-1]:
         shorter = dataclasses.replace(search, generations=max(1, budget // config.population))
-        early = run_search(Objective.for_config(genotypes, target, ref, shorter), shorter)
-        loop = early.best_grids[:1]
-        at_budget[str(budget)] = {"error": float(early.best_distance[0]),
-                                  "evaluations": int(early.evaluations),
-                                  "wellformed": float(ref.score(loop)[0]),
-                                  "judges": judge_loop(config, loop)}
+        early = run_search(objective_for(config, key, shorter), shorter)
+        at_budget[str(budget)] = outcome(config, key, early, genotypes)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     return {
         "run": key._asdict(),
@@ -84,9 +132,9 @@ def run_one(config: CompareConfig, key: RunKey) -> dict:
         "wellformed": float(ref.score(best)[0]),
         "typicality": float(ref.typicality(best)[0]),
         "nearest_distance": float(nearest[0]),
-        "judges": judged,
+        "judges": at_budget[str(config.budget)]["judges"],
         "budgets": at_budget,
-        "features": {n: round(float(features[n][0]), 6) for n in target.names},
+        "features": {n: round(float(features[n][0]), 6) for n in (target.names if target else ())},
         "evaluations": int(result.evaluations),
         "generations": int(result.generations),
         "wall_seconds": round(wall, 4),

@@ -61,7 +61,9 @@ def run_hash(config: CompareConfig, key: RunKey, fingerprint: dict[str, str]) ->
     """What determines a run's result besides code: its search settings, target and
     model files. A finished run with another hash belongs to other settings."""
     identity = {"search": config.search_config(key).to_dict(), "budgets": config.all_budgets,
-                "target": config.task(key.task).target.to_dict(),
+                "target": None if config.target(key.task) is None
+                else config.target(key.task).to_dict(),
+                "judge": config.judge if config.uses_judge(key.algorithm) else None,
                 "model": {k: v for k, v in fingerprint.items()
                           if k in (key.space, "wellformed") or k.startswith("judge-")}}
     return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:16]

@@ -7,7 +7,7 @@ from itertools import combinations
 import numpy as np
 
 from evodrum.compare import stats
-from evodrum.compare.config import CompareConfig, RunKey
+from evodrum.compare.config import TASKLESS, CompareConfig, RunKey
 
 #: Family-wise significance level after Holm's correction.
 ALPHA = 0.05
@@ -32,7 +32,8 @@ def evals_to_threshold(record: dict, threshold: float) -> int | None:
 
 def cells(config: CompareConfig):
     """(task, space, algorithm) in report order."""
-    return [(t.name, s, a) for t in config.tasks for s in config.spaces for a in config.algorithms]
+    return [(t.name, s, a) for t in config.tasks for s in config.spaces for a in
+            config.task_algorithms]
 
 
 def cell_records(config: CompareConfig, records: dict[RunKey, dict], cell) -> list[dict]:
@@ -91,7 +92,7 @@ def space_rows(config: CompareConfig, records: dict[RunKey, dict]) -> list[dict]
     well-formedness and the independent judges side by side."""
     rows = []
     for budget in config.all_budgets:
-        for algorithm in config.algorithms:
+        for algorithm in config.task_algorithms:
             for space in config.spaces:
                 recs = [r for k, r in records.items()
                         if k.space == space and k.algorithm == algorithm]
@@ -117,7 +118,7 @@ def pairwise_tests(config: CompareConfig, records: dict[RunKey, dict]) -> list[d
         for metric, lower_better in METRICS.items():
             family = []
             for task in config.tasks:
-                for algorithm in config.algorithms:
+                for algorithm in config.task_algorithms:
                     for a, b in combinations(config.spaces, 2):
                         x, y = ([value(r, metric, budget) for r in
                                  cell_records(config, records, (task.name, s, algorithm))]
@@ -172,3 +173,91 @@ def win_counts(config: CompareConfig, tests: list[dict]) -> list[dict]:
     return [{"budget": k[0], "metric": k[1], "algorithm": k[2], "space_a": k[3],
              "space_b": k[4], "a_wins": c[0], "b_wins": c[1], "ties": c[2]}
             for k, c in counts.items()]
+
+
+# --- the headline: every run of the task suite as one sample per space ------------
+
+def at(record: dict, budget: int) -> dict:
+    """A run's outcome at `budget` evaluations (error, judges, front or archive)."""
+    return record["budgets"][str(budget)]
+
+
+#: Headline measures per kind of algorithm: (name, value of an outcome, higher is better).
+PARETO = (("hypervolume", lambda o, judge: o["front"]["hypervolume"][judge], True),)
+ARCHIVE = (("coverage", lambda o, judge: o["archive"]["coverage"], True),
+           ("QD-score", lambda o, judge: o["archive"]["qd_score"][judge], True))
+SINGLE = (("error", lambda o, judge: o["error"], False),
+          ("best loop", lambda o, judge: o["judges"][judge], True))
+
+
+def run_samples(config: CompareConfig, records: dict[RunKey, dict], algorithm: str,
+                budget: int, measure, judge: str) -> dict[str, list[float]]:
+    """Per space, `measure` of every run's outcome at `budget`: one value per (task, seed),
+    or per seed for the taskless archive runs."""
+    out = {}
+    for space in config.spaces:
+        values = [measure(at(r, budget), judge) for k, r in sorted(records.items())
+                  if (k.space, k.algorithm) == (space, algorithm)]
+        if values:
+            out[space] = values
+    return out
+
+
+def sample_tests(samples: dict[str, list[float]], higher_better: bool) -> list[dict]:
+    """Mann-Whitney U and A12 (P(space A better)) between every two spaces' samples;
+    p_holm is filled in by `holm_over`."""
+    rows = []
+    for a, b in combinations(samples, 2):
+        x, y = samples[a], samples[b]
+        if len(x) < 2 or len(y) < 2:
+            continue
+        u, p = stats.mann_whitney(x, y)
+        better = stats.a12(x, y) if higher_better else stats.a12(y, x)
+        rows.append({"space_a": a, "space_b": b, "median_a": float(np.median(x)),
+                     "median_b": float(np.median(y)), "n": len(x), "u": u, "p": p,
+                     "a_better": better, "magnitude": stats.magnitude(better)})
+    return rows
+
+
+def holm_over(rows: list[dict]) -> list[dict]:
+    """Holm-adjust the p of `rows` as one family; name the winner where significant."""
+    for row, adjusted in zip(rows, stats.holm([r["p"] for r in rows])):
+        row["p_holm"] = float(adjusted)
+        row["winner"] = (row["space_a"] if row["a_better"] > 0.5 else row["space_b"]) \
+            if adjusted < ALPHA else ""
+    return rows
+
+
+def headline(config: CompareConfig, records: dict[RunKey, dict]) -> list[dict]:
+    """Per budget, algorithm and measure: each space's median over its runs (tasks x
+    seeds), and tests between spaces (Holm over every test of one budget)."""
+    kinds = []
+    for algorithm in config.algorithms:
+        if algorithm in TASKLESS:
+            kinds.append((algorithm, ARCHIVE, config.judge))
+        elif config.uses_judge(algorithm):
+            kinds.append((algorithm, PARETO, config.judge))
+        else:
+            kinds.append((algorithm, SINGLE, config.judge))
+    out = []
+    for budget in config.all_budgets:
+        family = []
+        for algorithm, measures, judge in kinds:
+            judges = (judge, *(j for j in JUDGES if j != judge))
+            for name, measure, higher in measures:
+                for j in judges if name != "error" and name != "coverage" else (judge,):
+                    samples = run_samples(config, records, algorithm, budget, measure, j)
+                    if not samples:
+                        continue
+                    plain = name in ("error", "coverage")
+                    label = name if plain else f"{name}: {j}"
+                    tests = sample_tests(samples, higher)
+                    family += tests
+                    out.append({"budget": budget, "algorithm": algorithm, "measure": label,
+                                "optimised": not plain and j == judge
+                                and config.uses_judge(algorithm),
+                                "higher_better": higher,
+                                "medians": {s: float(np.median(v)) for s, v in samples.items()},
+                                "tests": tests})
+        holm_over(family)
+    return out

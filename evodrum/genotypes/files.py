@@ -7,7 +7,8 @@ from pathlib import Path
 
 from evodrum.errors import EvodrumError
 from fitness import WellFormedness
-from fitness.judges import judge_file, load_judges as load_judge_folder
+from fitness.judges import judge_file
+from fitness.judges import load_judges as load_judge_folder
 
 WELLFORMED_FILE = "wellformed.npz"
 PCA_FILE = "pca.npz"
