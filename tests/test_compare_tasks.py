@@ -4,6 +4,8 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
+import numpy as np
+import pytest
 from click.testing import CliRunner
 
 from evodrum.cli import main
@@ -16,13 +18,38 @@ DEFAULT = Path(__file__).resolve().parents[1] / "runs" / "compare-default.toml"
 
 def test_default_comparison_file():
     config = load_config(DEFAULT)
-    assert config.spaces == ("vae", "pca", "grid") and config.algorithms == ("ga", "cmaes")
-    assert len(config.tasks) >= 4 and config.seeds == 30 and config.budget == 10_000
+    assert config.spaces == ("vae", "pca", "grid")
+    assert config.algorithms == ("ga", "random", "nsga2", "map-elites")
+    assert config.all_budgets == (1000, 10_000) and config.judge == "markov"
     assert config.generations * config.population == config.budget
-    assert len(config.runs()) == 3 * 2 * 30 * len(config.tasks)
+    assert len(config.runs()) == 3 * 3 * config.seeds * len(config.tasks) + 3 * 4 * config.seeds
     for key in config.runs()[::97]:
-        assert config.search_config(key).wellformed_weight == 0   # measured, not optimised
-    assert sum(window_index(t) is not None for t in config.tasks) >= 2
+        if key.algorithm != "map-elites":
+            assert config.search_config(key).wellformed_weight == 0   # measured, not optimised
+    held_out = [t for t in config.tasks if window_index(t) is not None]
+    assert len(held_out) >= 20 and all(set(t.loop) == {"markov", "classifier"} for t in held_out)
+    assert len(config.tasks) - len(held_out) >= 2
+
+
+def test_held_out_tasks_are_stratified_by_style(groove_corpus):
+    from evodrum.compare.tasks import MIN_STYLE_WINDOWS, top_style
+    from fitness.judges import load_judges
+    from vae.files import DEFAULT_DIR
+    judges = load_judges(DEFAULT_DIR)
+    tasks = corpus_tasks(groove_corpus, 20, seed=0, judges=judges)
+    test = groove_corpus.split == "test"
+    styles, counts = np.unique([top_style(s) for s in groove_corpus.labels["style"][test]],
+                               return_counts=True)
+    big = set(styles[counts >= MIN_STYLE_WINDOWS])
+    drawn = [top_style(groove_corpus.labels["style"][window_index(t)]) for t in tasks]
+    assert set(drawn) == big                                   # every big style, no other
+    per_style = [drawn.count(s) for s in big]
+    assert max(per_style) - min(per_style) <= 1
+    for t in tasks[:3]:
+        i = window_index(t)
+        for name, judge in judges.items():
+            assert t.loop[name] == pytest.approx(float(judge.score(groove_corpus.grids[i:i + 1])[0]),
+                                                 abs=1e-4)
 
 
 def test_corpus_tasks_copy_held_out_windows(groove_corpus):
