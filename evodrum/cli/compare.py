@@ -45,23 +45,28 @@ def compare(config_file, out, workers, scheduler, report_only, no_plots, make_ta
             task_seed, as_json):
     """Compare search spaces and algorithms on feature-target tasks, many seeds each.
 
-    CONFIG is a TOML file naming spaces (vae, pca, grid), algorithms (ga, cmaes),
-    tasks (target features), the budget in evaluations and the number of seeds
-    (see runs/compare-default.toml). Every (space, algorithm, task, seed) is an
+    CONFIG is a TOML file naming spaces (vae, pca, grid), algorithms (ga, cmaes,
+    random, nsga2, map-elites), tasks (target features), the budgets in
+    evaluations, the number of seeds and the judge that nsga2 and map-elites
+    optimise (see runs/compare-default.toml; runs/compare-quick.toml is the same
+    design in under 2 minutes). Every (space, algorithm, task, seed) is an
     independent run saved as its own JSON, so an interrupted comparison resumes
     where it stopped when the same command is run again.
 
-    The report (report.md, CSV tables, PNG figures with the plot extra) gives,
-    per task and space, the final target error, the well-formedness of the best
-    loops, success rates and evaluations to a threshold, convergence curves,
-    and Mann-Whitney U tests with Holm's correction and A12 effect sizes.
+    The report (report.md, CSV tables, PNG figures with the plot extra) reads
+    every search on both axes, target error and the judges of real drumming,
+    at every budget: a headline per space (error, judges' scores, Pareto
+    hypervolume, MAP-Elites coverage and QD-score) with Mann-Whitney U tests,
+    Holm's correction and A12 effect sizes; random search and the corpus
+    look-up as baselines in every table; per-task tables and convergence.
 
     \b
     Examples:
+      evodrum compare runs/compare-quick.toml
       evodrum compare runs/compare-default.toml
       evodrum compare runs/compare-default.toml --workers 1 --out runs/cmp-try
       evodrum compare runs/compare-default.toml --scheduler tcp://10.0.0.5:8786
-      evodrum compare --make-tasks 2 >> my-comparison.toml
+      evodrum compare --make-tasks 20 >> my-comparison.toml
       evodrum compare my-comparison.toml --json > summary.json
     """
     if make_tasks:
