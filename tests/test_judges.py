@@ -173,7 +173,17 @@ def test_loops_optimised_against_one_judge_are_caught_by_the_other(shipped):
 
 def test_rebuilding_from_the_corpus_reproduces_the_shipped_judges(shipped, groove_corpus,
                                                                    test_loops):
+    """The shipped judges were built from the corpus as the MIDI reader read it before it
+    dropped 50 one-bar fills; a rebuild from today's corpus gives the same Markov judge
+    (within 0.02 per loop) and a classifier that ranks loops alike (Spearman > 0.98,
+    median difference < 0.03). Rebuilding twice gives identical judges."""
+    from scipy.stats import spearmanr
     rebuilt = build_judges(groove_corpus, seed=0)
-    for name, judge in shipped.items():
-        np.testing.assert_allclose(rebuilt[name].score(test_loops[:300]),
-                                   judge.score(test_loops[:300]), atol=0.01)
+    loops = test_loops[:400]
+    np.testing.assert_allclose(rebuilt["markov"].score(loops), shipped["markov"].score(loops),
+                               atol=0.02)
+    a, b = rebuilt["classifier"].score(loops), shipped["classifier"].score(loops)
+    assert spearmanr(a, b).statistic > 0.98 and np.median(np.abs(a - b)) < 0.03
+    again = build_judges(groove_corpus, seed=0)
+    for name in NAMES:
+        np.testing.assert_array_equal(again[name].score(loops), rebuilt[name].score(loops))
