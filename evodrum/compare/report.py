@@ -69,8 +69,9 @@ def setup_section(config: CompareConfig, total: int, done: int, meta: dict,
              (f"- seeds: {config.seeds} independent runs per task, space and algorithm; "
               f"{done} of {total} runs finished"),
              f"- success: best target error <= {config.threshold:g}",
-             ("- judges of real drumming, none optimised by these searches: *markov* and "
-              "*classifier* (see README, shift- and voice-tolerant, calibrated on the "
+             (f"- judges of real drumming: *markov* and *classifier* (nsga2 and map-elites "
+              f"optimise `{config.judge}`, which the other judges then check; ga and random "
+              "optimise none) (see README, shift- and voice-tolerant, calibrated on the "
               "validation split: real loops score uniformly in [0, 1], median 0.5) and "
               "*well-formed* (Jaccard distance to the nearest training loop; 1 = as close as "
               "the median held-out loop)"),
