@@ -11,7 +11,7 @@ from evodrum.errors import EvodrumError
 from evodrum.genotypes import Space
 from evodrum.interactive import store
 from evodrum.interactive.breeding import new_session
-from evodrum.interactive.models import check_same_model, open_space
+from evodrum.interactive import models
 from evodrum.interactive.saving import Saver
 from evodrum.interactive.session import Session, Settings
 from evodrum.interactive.summary import write_summary
@@ -24,8 +24,8 @@ def resume_session(where: str | Path, bpm: float | None = None
     the tempo (the only setting that may change on resume)."""
     path = store.session_path(where)
     session = store.load(path)
-    space = open_space(session.settings)
-    check_same_model(session, space, str(path))
+    space = models.open_space(session.settings)
+    models.check_same_model(session, space, str(path))
     if bpm is not None:
         session.settings = replace(session.settings, bpm=bpm)
     return session, path.parent, space
@@ -44,7 +44,7 @@ def start_session(settings: Settings, out: str | Path | None = None
     """(session, its new folder, its space) for new `settings`, in `out` or
     runs/interactive-DATE-TIME."""
     refuse_session_folder(out)
-    space = open_space(settings)
+    space = models.open_space(settings)
     session = new_session(settings, space)
     return session, new_run_dir("interactive", out), space
 
