@@ -25,7 +25,7 @@ def _clock(seconds: float) -> str:
                 type=click.Path(dir_okay=False))
 @click.option("--out", type=click.Path(file_okay=False), default=None,
               help="Comparison folder [default: runs/NAME, NAME from the config].")
-@click.option("--workers", "-j", type=click.IntRange(1), default=None,
+@click.option("--workers", "-j", type=click.IntRange(1, 256), default=None,
               help="Local worker processes [default: all cores].")
 @click.option("--scheduler", metavar="ADDRESS", default=None,
               help="Run on a Dask distributed cluster instead, e.g. tcp://10.0.0.5:8786 "
@@ -34,7 +34,7 @@ def _clock(seconds: float) -> str:
 @click.option("--report-only", is_flag=True,
               help="Rewrite the report from the finished runs without running any.")
 @click.option("--no-plots", is_flag=True, help="Skip the PNG figures (terminal grids instead).")
-@click.option("--make-tasks", type=click.IntRange(1), metavar="N", default=None,
+@click.option("--make-tasks", type=click.IntRange(1, 1000), metavar="N", default=None,
               help="Print N [[tasks]] tables whose targets are held-out corpus loops, and exit.")
 @click.option("--corpus", default=None, help="Corpus for --make-tasks [default: groove].")
 @click.option("--task-seed", type=SEED, default=0, show_default=True,

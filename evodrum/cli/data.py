@@ -15,7 +15,7 @@ from evodrum import corpus as C
 from evodrum import display, gridfile, kit, midi
 from evodrum.cli import inputs, main
 from evodrum.cli.inputs import bpm_from_file_option, drum_map_option, window_option
-from evodrum.cli.options import ascii_option, grid_option
+from evodrum.cli.options import SEED, ascii_option, grid_option
 from evodrum.errors import EvodrumError
 from evodrum.text import count
 
@@ -53,7 +53,7 @@ def data():
               help="Drop windows with fewer hits than this (counted before a short loop "
                    "is tiled).")
 @drum_map_option
-@click.option("--workers", type=click.IntRange(1), default=None,
+@click.option("--workers", type=click.IntRange(1, 256), default=None,
               help="Processes reading files [default: all cores].")
 @click.option("--force", is_flag=True, help="Rebuild even if the cache is up to date.")
 @click.option("--list-skipped", is_flag=True,
@@ -112,7 +112,8 @@ def _file_table(what: str, rows: list[tuple[str, str]], every: bool) -> None:
     if not rows:
         return
     shown = rows if every else rows[:SKIP_LINES]
-    click.echo(f"\n{count(len(rows), 'file')} {what}:")
+    files = len({file for file, _ in rows})  # a file may have several reasons
+    click.echo(f"\n{count(files, 'file')} {what}:")
     click.echo(_table(shown, ("file", "why")))
     if len(shown) < len(rows):
         click.echo(f"... and {len(rows) - len(shown)} more (see them all with --list-skipped)")
@@ -315,7 +316,7 @@ def reference(corpus_name, out, cache_dir):
 @click.argument("corpus_name", metavar="[CORPUS]", required=False)
 @click.option("--out", "-o", type=click.Path(file_okay=False), required=True,
               help="Folder to write judge-markov.npz and judge-classifier.npz (+ .json cards) into.")
-@click.option("--seed", type=int, default=0, show_default=True,
+@click.option("--seed", type=SEED, default=0, show_default=True,
               help="Seed of the classifier's corrupted examples: the same corpus and seed "
                    "give the same files.")
 @click.option("--force", is_flag=True, help="Replace judge files already in the folder.")

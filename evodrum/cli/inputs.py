@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from evodrum.cli.options import Number
 from evodrum.errors import EvodrumError
 from evodrum.gridfile import LoopFile, read_file
 from evodrum.kit import DRUM_MAPS
@@ -20,7 +21,7 @@ drum_map_option = click.option(
          "45 low, 48 mid, 43 high tom, 58 crash). Use magenta for files Magenta wrote.")
 
 bpm_from_file_option = click.option(
-    "--bpm", type=click.FloatRange(20, 400), default=None,
+    "--bpm", type=Number(20, 400), default=None,
     help="Tempo in quarter-note beats per minute [default: the input file's tempo "
          "where the loop starts; 120 for grid files].")
 

@@ -491,7 +491,7 @@ def vary(file, count, amount, window, drum_map, refine_steps, seed, model_path, 
               help="A model to compare (repeatable) [default: the shipped VAE and PCA-20].")
 @corpus_option
 @cache_option
-@click.option("--samples", type=click.IntRange(10), default=2000, show_default=True,
+@click.option("--samples", type=click.IntRange(10, 1_000_000), default=2000, show_default=True,
               help="Prior samples per model for the sample statistics.")
 @seed_option
 @click.option("--notes", type=click.Path(exists=True, dir_okay=False), default=None,

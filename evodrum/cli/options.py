@@ -100,7 +100,7 @@ bpm_option = click.option(
     help="Tempo in quarter-note beats per minute.")
 
 refine_option = click.option(
-    "--refine", "refine_steps", type=click.IntRange(0), default=50, show_default=True,
+    "--refine", "refine_steps", type=click.IntRange(0, 10_000), default=50, show_default=True,
     help="Adam steps refining each loop's latent code so that it decodes to your loop as "
          "you wrote it (never less faithful than the encoder's guess; ~1 ms per loop). "
          "0: the encoder's mean.")

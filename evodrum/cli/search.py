@@ -241,12 +241,14 @@ def _target(features: str | None, like: str | None, model: str | None, window: i
 @space_option
 @click.option("--cells", type=click.IntRange(2, 100), default=16, show_default=True,
               help="Cells per feature (16 x 16 = 256 cells for two features).")
-@click.option("--generations", "-g", type=click.IntRange(1), default=100, show_default=True)
+@click.option("--generations", "-g", type=click.IntRange(1, 1_000_000), default=100, show_default=True,
+              help="Generations of the search: population x generations loops are tried.")
 @click.option("--population", "-p", type=click.IntRange(4), default=100, show_default=True,
               help="Loops tried per generation.")
-@click.option("--sigma", type=click.FloatRange(0, min_open=True), default=0.3, show_default=True,
+@click.option("--sigma", type=Number(0, 10, low_open=True), default=0.3, show_default=True,
               help="Gaussian step from an elite, in prior standard deviations.")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=SEED, default=0, show_default=True,
+              help="Random seed: the same command and seed give the same atlas.")
 @click.option("--model", type=click.Path(), default=None,
               help="VAE model file or training run folder [default: the shipped model].")
 @click.option("--corpus", default=None,

@@ -40,7 +40,7 @@ def _amounts(ctx, param, values) -> list[tuple[str, float]]:
 @click.option("--style", "-s", "styles", multiple=True, callback=_amounts,
               metavar="NAME=AMOUNT", help="Move towards (+) or away from (-) a corpus style, "
                                           "e.g. funk=+1 (repeatable).")
-@click.option("-n", "count", type=click.IntRange(1), default=1, show_default=True,
+@click.option("-n", "count", type=click.IntRange(1, 1000), default=1, show_default=True,
               help="Loops in a sweep: loop k of n moves by k/n of every amount.")
 @window_option
 @drum_map_option
@@ -98,8 +98,8 @@ def steer(file, attributes, styles, count, window, drum_map, listing, build, ref
     bpm = bpm or file_bpm
     code = _encode(model, original, refine_steps, [label]).codes[0]
     fractions = np.arange(1, count + 1) / count
-    codes = np.stack([found.apply(code, {n: f * v for n, v in amounts.items()})
-                      for f in fractions])
+    # steering is linear in the amounts: loop k moves k/N of the way to the full move
+    codes = code + fractions[:, None].astype(np.float32) * (found.apply(code, amounts) - code)
     steered = model.decode(codes)
     encoded = model.decode(code)[0]
     folder = new_run_dir("steer", out)

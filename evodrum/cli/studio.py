@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from evodrum.cli import main
-from evodrum.cli.options import bpm_option, space_option
+from evodrum.cli.options import SEED, bpm_option, space_option
 from evodrum.errors import EvodrumError
 
 HOST = "127.0.0.1"
@@ -47,7 +47,7 @@ def _check_port(port: int) -> None:
 @space_option
 @click.option("--loops", "-n", type=click.IntRange(2, 16), default=8, show_default=True,
               help="Loops per generation (new sessions).")
-@click.option("--seed", type=int, default=None, help="Random seed of a new session.")
+@click.option("--seed", type=SEED, default=None, help="Random seed of a new session.")
 @click.option("--seed-loops", multiple=True, type=click.Path(exists=True, dir_okay=False),
               metavar="FILE.mid", help="Start from your own loops (repeat for several).")
 @bpm_option

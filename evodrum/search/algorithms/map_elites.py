@@ -16,6 +16,7 @@ from ribs.archives import GridArchive
 from ribs.emitters import GaussianEmitter
 from ribs.schedulers import Scheduler
 
+from evodrum import checks
 from evodrum.errors import EvodrumError
 from evodrum.search.algorithms.base import Algorithm, Evaluation
 from fitness import FEATURE_NAMES, compute
@@ -45,8 +46,7 @@ class MapElitesSettings:
                                f"{', '.join(self.features)}")
         if not 2 <= self.cells <= 100:
             raise EvodrumError(f"cells must be between 2 and 100, got {self.cells}")
-        if self.sigma <= 0:
-            raise EvodrumError(f"sigma must be > 0, got {self.sigma}")
+        checks.number(self.sigma, "sigma", 0, 10, low_open=True)
 
 
 class MapElites(Algorithm):
