@@ -55,3 +55,34 @@ def test_describe_and_magnitude():
     assert d == {"n": 4, "mean": 2.5, "median": 2.5, "q25": 1.75, "q75": 3.25, "iqr": 1.5}
     assert [stats.magnitude(a) for a in (0.5, 0.45, 0.6, 0.3, 0.95)] == \
         ["negligible", "negligible", "small", "medium", "large"]
+
+
+def test_wilcoxon_matches_scipy_and_reaches_its_exact_floor():
+    better = np.arange(1, 23) * 0.01                 # A ahead in all 22 pairs, untied
+    w, p = stats.wilcoxon(better + 1, np.ones(22))
+    assert w == 0 and p == pytest.approx(2.0 ** -21) == stats.smallest_p_wilcoxon(22)
+    x, y = [0.3, 0.1, 0.5, 0.2, 0.7, 0.4], [0.1, 0.2, 0.2, 0.2, 0.1, 0.35]
+    ref = scipy_stats.wilcoxon(np.subtract(x, y))   # the equal pair is dropped: n = 5
+    assert stats.wilcoxon(x, y) == pytest.approx((ref.statistic, ref.pvalue))
+    # |d| ranks 1..5, the one negative difference (-0.1) has rank 2, so W = 2; exactly:
+    # P(W <= 2) = 3 / 32 (negative-rank sets {}, {1}, {2}), two-sided 6 / 32
+    assert ref.statistic == 2 and ref.pvalue == pytest.approx(6 / 32)
+    assert stats.wilcoxon([1, 2, 3], [1, 2, 3]) == (0.0, 1.0)
+
+
+def test_rank_biserial_by_hand():
+    # |d| = 0.2, 0.1, 0.3, 0 (dropped), 0.6: ranks 2, 1, 3, 4; R+ = 2 + 3 + 4, R- = 1
+    assert stats.rank_biserial([0.3, 0.1, 0.5, 0.2, 0.7], [0.1, 0.2, 0.2, 0.2, 0.1]) == \
+        pytest.approx((9 - 1) / 10)
+    assert stats.rank_biserial([2, 3, 4], [1, 1, 1]) == 1.0
+    assert stats.rank_biserial([1, 1, 1], [2, 3, 4]) == -1.0
+    assert stats.rank_biserial([1, 2], [1, 2]) == 0.0
+
+
+def test_smallest_attainable_p():
+    assert stats.smallest_p_mann_whitney(2, 2) == pytest.approx(1 / 3)       # 2 / C(4, 2)
+    assert stats.smallest_p_mann_whitney(5, 5) == pytest.approx(2 / 252)
+    for n in (2, 5):      # scipy's exact test with complete separation reaches exactly it
+        ref = scipy_stats.mannwhitneyu(np.arange(n), np.arange(n) + 10, method="exact")
+        assert ref.pvalue == pytest.approx(stats.smallest_p_mann_whitney(n, n))
+    assert stats.smallest_p_wilcoxon(1) == 1.0 and stats.smallest_p_wilcoxon(6) == 1 / 32

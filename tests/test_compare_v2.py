@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from scipy import stats as scipy_stats
 
 from evodrum.cli import main
 from evodrum.compare import runner, store, summary
@@ -99,6 +100,13 @@ def test_headline_tests_every_measure_at_every_budget(small):
                                       r["measure"].split(": ")[-1] if ":" in r["measure"]
                                       else config.judge)
         assert r["medians"]["vae"] == pytest.approx(np.median(samples["vae"]))
+        # one task: the task searches have no pairs to test; map-elites tests its seeds
+        assert r["paired"] == (r["algorithm"] != "map-elites")
+        assert len(r["tests"]) == (0 if r["paired"] else 1)
+        for t in r["tests"]:
+            assert t["test"] == "mann-whitney" and t["n"] == 2 * ATLAS_SEED_FACTOR
+            u, p = scipy_stats.mannwhitneyu(*(samples[s] for s in ("vae", "grid")))
+            assert (t["statistic"], t["p"]) == pytest.approx((u, p))
         assert r["optimised"] == (r["measure"].endswith("markov")
                                   and r["algorithm"] in ("nsga2", "map-elites"))
     text = (folder / "report.md").read_text()

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from evodrum import atomic, display
-from evodrum.compare import baselines, plots, runner, summary
+from evodrum.compare import baselines, plots, runner, stats, summary
 from evodrum.compare.config import ATLAS_SEED_FACTOR, FIXED, CompareConfig, RunKey
 from evodrum.compare.store import text_grid
 from evodrum.grid import GridSpec
@@ -106,21 +106,27 @@ def _median(values) -> float | None:
 
 
 def _pair(test: dict) -> str:
+    """One test as a table cell: its effect size, Holm-adjusted p and a significant winner."""
     mark = f" **{test['winner']}**" if test["winner"] else ""
-    return f"A12 {test['a_better']:.2f}, p {test['p_holm']:.2g}{mark}"
+    if test["test"] == "wilcoxon":
+        effect = (f"r {test['rank_biserial']:+.2f} ({test['a_wins']}/{test['n']} tasks "
+                  f"better)")
+    else:
+        effect = f"A12 {test['a12']:.2f}"
+    return f"{effect}, p {test['p_holm']:.2g}{mark}"
 
 
 def headline_section(config: CompareConfig, records: dict[RunKey, dict]) -> str:
-    """Per budget: each kind of search's headline measure per space (median over seeds of
-    the per-seed mean over tasks), with Mann-Whitney U + Holm and A12 between spaces."""
+    """Per budget: each kind of search's headline measure per space, with tests between
+    spaces paired by task (Wilcoxon) or over seeds (map-elites: Mann-Whitney), Holm."""
     rows = summary.headline(config, records)
     if not rows:
         return ""
     pairs = [f"{a} vs {b}" for i, a in enumerate(config.spaces) for b in config.spaces[i + 1:]]
+    tasks = max((max(r["n"].values()) for r in rows if r["paired"]), default=0)
+    atlas = config.seeds * ATLAS_SEED_FACTOR
     out = ["## Headline: both axes at once", "",
-           (f"Medians over each space's runs: {len(config.tasks)} tasks x {config.seeds} "
-            f"seeds (map-elites, which has no task: {config.seeds * ATLAS_SEED_FACTOR} seeds). "
-            f"*nsga2* searches "
+           (f"*nsga2* searches "
             f"the Pareto front of target error against the `{config.judge}` judge; its "
             f"*hypervolume* is the area the front dominates up to error "
             f"{runner.HV_REFERENCE[0]:g} and score 0 (higher = better on both axes), read with "
@@ -129,11 +135,20 @@ def headline_section(config: CompareConfig, records: dict[RunKey, dict]) -> str:
             f"({config.search.get('cells', 16)} cells each, no target) with the loops the "
             f"`{config.judge}` judge likes most: *coverage* is the share of cells filled, "
             f"*QD-score* the sum of the elites' scores. *ga* and *random* (each space's prior, "
-            f"the baseline) minimise the error alone. Tests: Mann-Whitney U between two "
-            f"spaces' runs (independent runs; the tasks are a stratified sample of held-out "
-            f"loops plus the hand-written goals), Holm-corrected over every test at one budget "
-            f"(alpha {summary.ALPHA}); A12 = P(a random run of the first space does better); "
-            f"a bold name is a significant winner.")]
+            f"the baseline) minimise the error alone."), "",
+           (f"Every space runs the same {tasks} tasks, so the task searches (ga, random, "
+            f"nsga2) are compared paired by task: a space's value for a task is the median "
+            f"over its {config.seeds} seeds, the columns show the median over tasks, and the "
+            f"test is Wilcoxon's signed-rank test over the tasks (two-sided; n = {tasks} "
+            f"pairs, smallest attainable p {stats.smallest_p_wilcoxon(tasks):.2g}). Effect "
+            f"size: *r*, the matched-pairs rank-biserial correlation (+1: the first space "
+            f"does better in every task, -1: the second), and the tasks in which the first "
+            f"space does better. *map-elites* has no task: its {atlas} seeds per space are "
+            f"independent runs, compared with Mann-Whitney U (smallest attainable p "
+            f"{stats.smallest_p_mann_whitney(atlas, atlas):.2g}) and the Vargha-Delaney A12 "
+            f"(P(a run of the first space does better)); the columns show the median over "
+            f"seeds. p-values are Holm-corrected over every test in one budget's table "
+            f"(alpha {summary.ALPHA}); a bold name is a significant winner.")]
     for budget in config.all_budgets:
         table = []
         for r in (r for r in rows if r["budget"] == budget):
@@ -150,8 +165,8 @@ def headline_section(config: CompareConfig, records: dict[RunKey, dict]) -> str:
 
 def answer_section(config: CompareConfig, records: dict[RunKey, dict], tests: list[dict],
                    lookup: dict[str, dict]) -> str:
-    """The headline: per budget, each space's error and judges pooled over tasks, beside
-    the baselines, and in how many tasks each space beat another on each axis."""
+    """Per budget, each space's error and judges pooled over tasks and seeds beside the
+    baselines, then the per-task win counts where the seeds give them power."""
     judges = summary.JUDGES
     out = ["## Single-objective searches and baselines", "",
            ("Each row pools a space's runs over all tasks and seeds (medians). *error*: target "
@@ -179,14 +194,7 @@ def answer_section(config: CompareConfig, records: dict[RunKey, dict], tests: li
         out += ["", f"### {budget} evaluations", "", _table(
             ["algorithm", "space", "runs", "median error", "success",
              *(f"median {j}" for j in judges), "median well-formed"], rows)]
-    out += ["", (f"In how many of the {len(config.tasks)} tasks each space did significantly "
-                 f"better (Mann-Whitney U per task, Holm-corrected over each metric and budget, "
-                 f"alpha {summary.ALPHA}; full table in tests.csv):"), ""]
-    rows = [[str(c["budget"]), c["metric"], c["algorithm"], f"{c['space_a']} vs {c['space_b']}",
-             f"{c['space_a']} {c['a_wins']}, {c['space_b']} {c['b_wins']}, neither {c['ties']}"]
-            for c in summary.win_counts(config, tests)]
-    out.append(_table(["budget", "metric", "algorithm", "spaces", "significantly better in"],
-                      rows))
+    out += ["", per_task_wins(config, tests)]
     return "\n".join(out)
 
 
@@ -226,21 +234,48 @@ def tasks_section(config: CompareConfig, cell_rows: list[dict], lookup: dict[str
     return "\n".join(out)
 
 
+def per_task_wins(config: CompareConfig, tests: list[dict]) -> str:
+    """In how many tasks each space did significantly better (per-task Mann-Whitney over
+    seeds, Holm per metric and budget), shown only where the seeds give the tests power."""
+    floors = summary.holm_floors(tests)
+    powered = {k for k, floor in floors.items() if floor < summary.ALPHA}
+    best = min(floors, key=floors.get, default=None)
+    floor = floors.get(best, 1.0)
+    size = sum(1 for t in tests if (t["budget"], t["metric"]) == best)
+    bound = (f"With {config.seeds} seeds per task, one task's Mann-Whitney test can reach "
+             f"p = {stats.smallest_p_mann_whitney(config.seeds, config.seeds):.2g} at best "
+             f"(2 / C({2 * config.seeds}, {config.seeds})); Holm over the {size} per-task "
+             f"tests of a metric and budget raises the smallest reachable p to {floor:.2g}")
+    if not powered:
+        return (bound + f", above alpha {summary.ALPHA}: no per-task test can be "
+                "significant, so the per-task win counts are left out (their tests are in "
+                "tests.csv). The headline's paired tests over tasks carry the comparison.")
+    rows = [[str(c["budget"]), c["metric"], c["algorithm"], f"{c['space_a']} vs {c['space_b']}",
+             f"{c['space_a']} {c['a_wins']}, {c['space_b']} {c['b_wins']}, neither {c['ties']}"]
+            for c in summary.win_counts(config, tests) if (c["budget"], c["metric"]) in powered]
+    return "\n".join([bound + (f". In how many of the {len(config.tasks)} tasks each space "
+                               f"did significantly better (alpha {summary.ALPHA}; "
+                               "full table in tests.csv):"), "",
+                      _table(["budget", "metric", "algorithm", "spaces",
+                              "significantly better in"], rows)])
+
+
 def stats_note(config: CompareConfig) -> str:
-    from math import comb
-    n = config.seeds
     return "## Statistics\n\n" + (
-        "Mann-Whitney U (two-sided) between two spaces' runs of the same task, algorithm and "
-        "budget, for the error and for each judge (tests.csv). The samples are independent, "
-        "not paired: runs of different spaces share only the seed number, never random "
-        "streams or initial populations, so Wilcoxon's signed-rank test does not apply. "
-        "p-values are Holm-corrected over all tests of one metric at one budget. "
-        "*a_better* is the Vargha-Delaney A12 effect size: the probability that a random run "
-        "of space A does better (lower error, higher judge score) than one of space B (0.5 = "
-        "no difference; magnitude after Vargha & Delaney 2000). With a few seeds per task "
-        f"these per-task tests have little power ({n} seeds: two-sided p >= "
-        f"{2 / comb(2 * n, n):.2g} before correction); the headline tests pool every run "
-        "of the task suite.")
+        "Headline: spaces are compared over the task suite, paired by task (every space "
+        "runs the same tasks): Wilcoxon's signed-rank test on the per-task medians over "
+        "seeds, with the matched-pairs rank-biserial correlation and the count of tasks "
+        "each space does better in; map-elites, which has no task, over its independent "
+        "seeds with Mann-Whitney U and A12. Holm's correction runs over every test of one "
+        "budget's headline table. Per task (tests.csv): Mann-Whitney U (two-sided) between "
+        "two spaces' seeds of the same task, algorithm and budget, for the error, "
+        "well-formedness and each judge; the seeds of one task are independent, not "
+        "paired (runs of different spaces share only the seed number, never random streams "
+        "or initial populations), so the signed-rank test does not apply there. Their "
+        "p-values are Holm-corrected over all tests of one metric at one budget; "
+        "*a_better* is the Vargha-Delaney A12 effect size: the probability that a random "
+        "run of space A does better (lower error, higher judge score) than one of space B "
+        "(0.5 = no difference; magnitude after Vargha & Delaney 2000).")
 
 
 def loops_section(config: CompareConfig, records: dict[RunKey, dict],

@@ -1,11 +1,15 @@
-"""Statistics for comparing samples of runs: summaries, Mann-Whitney U, the
-Vargha-Delaney A12 effect size and Holm's multiple-comparison correction.
+"""Statistics for comparing spaces: summaries, Mann-Whitney U with the Vargha-Delaney
+A12 effect size (independent runs), Wilcoxon's signed-rank test with the matched-pairs
+rank-biserial correlation (paired by task), and Holm's multiple-comparison correction.
 
-Runs of different spaces share only their seed number, not random streams, initial
-populations or anything else, so samples are independent, not paired: the
-Mann-Whitney U test applies (Wilcoxon's signed-rank test would need pairs).
+Two runs of different spaces on one task share only their seed number, not random
+streams or initial populations, so the seeds of one task are independent samples
+(Mann-Whitney). Every space runs the same tasks, so per-task results pair across
+spaces (Wilcoxon signed-rank).
 """
 from __future__ import annotations
+
+from math import comb
 
 import numpy as np
 from scipy import stats
@@ -49,6 +53,42 @@ def mann_whitney(x, y) -> tuple[float, float]:
         return len(x) * len(y) / 2, 1.0
     result = stats.mannwhitneyu(x, y, alternative="two-sided")
     return float(result.statistic), float(result.pvalue)
+
+
+def smallest_p_mann_whitney(m: int, n: int) -> float:
+    """The smallest two-sided p an exact Mann-Whitney test of m against n values can
+    reach (every value of one sample above every value of the other): 2 / C(m + n, m)."""
+    return min(1.0, 2 / comb(m + n, m))
+
+
+def wilcoxon(x, y) -> tuple[float, float]:
+    """(W, two-sided p) of Wilcoxon's signed-rank test on the pairs (x[i], y[i]).
+
+    Equal pairs are dropped (Wilcoxon's convention); scipy's p is exact up to 50 pairs
+    without tied |differences|. p = 1 when every pair is equal (no evidence)."""
+    d = np.asarray(x, dtype=np.float64) - np.asarray(y, dtype=np.float64)
+    if not np.any(d != 0):
+        return 0.0, 1.0
+    result = stats.wilcoxon(d, alternative="two-sided")
+    return float(result.statistic), float(result.pvalue)
+
+
+def smallest_p_wilcoxon(n: int) -> float:
+    """The smallest two-sided p an exact signed-rank test of n untied pairs can reach
+    (every difference of one sign): 2 / 2^n."""
+    return min(1.0, 2.0 ** (1 - n))
+
+
+def rank_biserial(x, y) -> float:
+    """Matched-pairs rank-biserial correlation (Kerby 2014) of the pairs (x[i], y[i]):
+    (R+ - R-) / (R+ + R-) over the ranks of the nonzero |x - y|. +1: x is larger in
+    every pair; 0: no difference; -1: y is larger in every pair."""
+    d = np.asarray(x, dtype=np.float64) - np.asarray(y, dtype=np.float64)
+    d = d[d != 0]
+    if len(d) == 0:
+        return 0.0
+    ranks = stats.rankdata(np.abs(d))
+    return float((ranks[d > 0].sum() - ranks[d < 0].sum()) / ranks.sum())
 
 
 def holm(pvalues) -> np.ndarray:

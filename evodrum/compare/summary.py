@@ -162,6 +162,17 @@ def best_record(config: CompareConfig, records: dict[RunKey, dict], cell) -> dic
     return min(recs, key=lambda r: (r["error"], -r["wellformed"])) if recs else None
 
 
+def holm_floors(tests: list[dict]) -> dict[tuple, float]:
+    """Per (budget, metric) family of per-task tests, the smallest Holm-adjusted p any of
+    them can reach: the family size times the smallest exact Mann-Whitney p of its
+    sample sizes. At or above ALPHA, no per-task test can be significant."""
+    families: dict[tuple, list[dict]] = {}
+    for t in tests:
+        families.setdefault((t["budget"], t["metric"]), []).append(t)
+    return {k: min(1.0, len(f) * min(stats.smallest_p_mann_whitney(t["n_a"], t["n_b"])
+                                     for t in f)) for k, f in families.items()}
+
+
 def win_counts(config: CompareConfig, tests: list[dict]) -> list[dict]:
     """Per budget, metric, algorithm and pair of spaces: in how many tasks each space
     did significantly better, and in how many neither did."""
@@ -175,7 +186,7 @@ def win_counts(config: CompareConfig, tests: list[dict]) -> list[dict]:
             for k, c in counts.items()]
 
 
-# --- the headline: every run of the task suite as one sample per space ------------
+# --- the headline: spaces compared over the task suite ----------------------------
 
 def at(record: dict, budget: int) -> dict:
     """A run's outcome at `budget` evaluations (error, judges, front or archive)."""
@@ -203,9 +214,43 @@ def run_samples(config: CompareConfig, records: dict[RunKey, dict], algorithm: s
     return out
 
 
+def task_medians(config: CompareConfig, records: dict[RunKey, dict], algorithm: str,
+                 budget: int, measure, judge: str) -> dict[str, dict[str, float]]:
+    """Per space and task, the median over seeds of `measure` at `budget`: the unit the
+    paired headline compares (every space runs the same tasks)."""
+    out: dict[str, dict[str, list[float]]] = {}
+    for k, r in records.items():
+        if k.algorithm == algorithm:
+            out.setdefault(k.space, {}).setdefault(k.task, []).append(
+                measure(at(r, budget), judge))
+    return {s: {t.name: float(np.median(out[s][t.name])) for t in config.tasks
+                if t.name in out[s]} for s in config.spaces if s in out}
+
+
+def paired_tests(table: dict[str, dict[str, float]], higher_better: bool) -> list[dict]:
+    """Wilcoxon signed-rank between every two spaces over the tasks both ran, with the
+    matched-pairs rank-biserial correlation (positive: space A better) and the tasks in
+    which each did better; p_holm is filled in by `holm_over`."""
+    rows = []
+    for a, b in combinations(table, 2):
+        tasks = [t for t in table[a] if t in table[b]]
+        if len(tasks) < 2:
+            continue
+        x, y = (np.array([table[s][t] for t in tasks]) for s in (a, b))
+        w, p = stats.wilcoxon(x, y)
+        ahead = (x - y) if higher_better else (y - x)
+        r = stats.rank_biserial(ahead, np.zeros_like(ahead))
+        rows.append({"test": "wilcoxon", "space_a": a, "space_b": b,
+                     "median_a": float(np.median(x)), "median_b": float(np.median(y)),
+                     "n": len(tasks), "statistic": w, "p": p, "rank_biserial": r,
+                     "a_wins": int((ahead > 0).sum()), "b_wins": int((ahead < 0).sum()),
+                     "ties": int((ahead == 0).sum()), "a_ahead": r > 0})
+    return rows
+
+
 def sample_tests(samples: dict[str, list[float]], higher_better: bool) -> list[dict]:
-    """Mann-Whitney U and A12 (P(space A better)) between every two spaces' samples;
-    p_holm is filled in by `holm_over`."""
+    """Mann-Whitney U and A12 (P(space A better)) between every two spaces' independent
+    samples; p_holm is filled in by `holm_over`."""
     rows = []
     for a, b in combinations(samples, 2):
         x, y = samples[a], samples[b]
@@ -213,9 +258,10 @@ def sample_tests(samples: dict[str, list[float]], higher_better: bool) -> list[d
             continue
         u, p = stats.mann_whitney(x, y)
         better = stats.a12(x, y) if higher_better else stats.a12(y, x)
-        rows.append({"space_a": a, "space_b": b, "median_a": float(np.median(x)),
-                     "median_b": float(np.median(y)), "n": len(x), "u": u, "p": p,
-                     "a_better": better, "magnitude": stats.magnitude(better)})
+        rows.append({"test": "mann-whitney", "space_a": a, "space_b": b,
+                     "median_a": float(np.median(x)), "median_b": float(np.median(y)),
+                     "n": len(x), "n_b": len(y), "statistic": u, "p": p, "a12": better,
+                     "magnitude": stats.magnitude(better), "a_ahead": better > 0.5})
     return rows
 
 
@@ -223,41 +269,49 @@ def holm_over(rows: list[dict]) -> list[dict]:
     """Holm-adjust the p of `rows` as one family; name the winner where significant."""
     for row, adjusted in zip(rows, stats.holm([r["p"] for r in rows])):
         row["p_holm"] = float(adjusted)
-        row["winner"] = (row["space_a"] if row["a_better"] > 0.5 else row["space_b"]) \
+        row["winner"] = (row["space_a"] if row["a_ahead"] else row["space_b"]) \
             if adjusted < ALPHA else ""
     return rows
 
 
 def headline(config: CompareConfig, records: dict[RunKey, dict]) -> list[dict]:
-    """Per budget, algorithm and measure: each space's median over its runs (tasks x
-    seeds), and tests between spaces (Holm over every test of one budget)."""
+    """Per budget, algorithm and measure: each space's median and tests between spaces,
+    Holm-corrected over every test of one budget. Task searches are compared paired by
+    task (per-task medians over seeds, Wilcoxon signed-rank); the taskless map-elites
+    runs as independent samples over seeds (Mann-Whitney U, A12)."""
     kinds = []
     for algorithm in config.algorithms:
         if algorithm in TASKLESS:
-            kinds.append((algorithm, ARCHIVE, config.judge))
+            kinds.append((algorithm, ARCHIVE))
         elif config.uses_judge(algorithm):
-            kinds.append((algorithm, PARETO, config.judge))
+            kinds.append((algorithm, PARETO))
         else:
-            kinds.append((algorithm, SINGLE, config.judge))
+            kinds.append((algorithm, SINGLE))
+    judges = (config.judge, *(j for j in JUDGES if j != config.judge))
     out = []
     for budget in config.all_budgets:
         family = []
-        for algorithm, measures, judge in kinds:
-            judges = (judge, *(j for j in JUDGES if j != judge))
+        for algorithm, measures in kinds:
             for name, measure, higher in measures:
-                for j in judges if name != "error" and name != "coverage" else (judge,):
-                    samples = run_samples(config, records, algorithm, budget, measure, j)
+                plain = name in ("error", "coverage")
+                for j in (config.judge,) if plain else judges:
+                    if algorithm in TASKLESS:
+                        samples = run_samples(config, records, algorithm, budget, measure, j)
+                        tests = sample_tests(samples, higher)
+                    else:
+                        table = task_medians(config, records, algorithm, budget, measure, j)
+                        samples = {s: list(v.values()) for s, v in table.items()}
+                        tests = paired_tests(table, higher)
                     if not samples:
                         continue
-                    plain = name in ("error", "coverage")
-                    label = name if plain else f"{name}: {j}"
-                    tests = sample_tests(samples, higher)
                     family += tests
-                    out.append({"budget": budget, "algorithm": algorithm, "measure": label,
-                                "optimised": not plain and j == judge
+                    out.append({"budget": budget, "algorithm": algorithm,
+                                "measure": name if plain else f"{name}: {j}",
+                                "optimised": not plain and j == config.judge
                                 and config.uses_judge(algorithm),
-                                "higher_better": higher,
+                                "higher_better": higher, "paired": algorithm not in TASKLESS,
                                 "medians": {s: float(np.median(v)) for s, v in samples.items()},
+                                "n": {s: len(v) for s, v in samples.items()},
                                 "tests": tests})
         holm_over(family)
     return out
