@@ -224,6 +224,16 @@ def test_stereo_wav_round_trips_and_clips(tmp_path):
     assert back[:, 0].min() == pytest.approx(-1, abs=1e-4) and back[:, 0].max() < 1.0
 
 
+def test_in_memory_wav_is_the_same_file_as_write_wav(tmp_path):
+    """The studio serves `wav_bytes`: byte for byte what `write_wav` puts on disk,
+    stereo included (one writer serves both)."""
+    from evodrum.audio.wav import wav_bytes
+    for audio in (synth.render(beat_grid()),
+                  np.stack([np.linspace(-1.5, 1.5, 1000), np.zeros(1000)], axis=1)):
+        on_disk = write_wav(tmp_path / "loop.wav", audio, 22050).read_bytes()
+        assert wav_bytes(audio, 22050) == on_disk
+
+
 def test_unreadable_wav_names_the_file(tmp_path):
     bad = tmp_path / "bad.wav"
     bad.write_bytes(b"RIFF nonsense")

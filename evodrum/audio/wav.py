@@ -7,6 +7,7 @@ good one.
 """
 from __future__ import annotations
 
+import io
 import wave
 from pathlib import Path
 
@@ -26,17 +27,31 @@ def to_pcm16(audio: np.ndarray) -> np.ndarray:
     return np.rint(np.clip(audio, -1.0, 1.0) * FULL_SCALE).astype("<i2")
 
 
-def write_wav(path, audio: np.ndarray, sr: int = 44100) -> Path:
-    """Write `audio` as a 16-bit PCM WAV at `sr` Hz, atomically; returns the path."""
-    path = Path(path)
+def _write_pcm16(target, audio: np.ndarray, sr: int) -> None:
+    """The one 16-bit PCM WAV writer: `audio` (mono or (samples, channels)) to `target`,
+    a path or a binary file object."""
     audio = np.asarray(audio, dtype=np.float32)
     channels = 1 if audio.ndim == 1 else audio.shape[1]
-    with atomic_path(path) as tmp, wave.open(str(tmp), "wb") as w:
+    with wave.open(target, "wb") as w:
         w.setnchannels(channels)
         w.setsampwidth(2)
         w.setframerate(int(sr))
         w.writeframes(to_pcm16(audio).tobytes())
+
+
+def write_wav(path, audio: np.ndarray, sr: int = 44100) -> Path:
+    """Write `audio` as a 16-bit PCM WAV at `sr` Hz, atomically; returns the path."""
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        _write_pcm16(str(tmp), audio, sr)
     return path
+
+
+def wav_bytes(audio: np.ndarray, sr: int) -> bytes:
+    """The same 16-bit PCM WAV as `write_wav`, in memory (what the studio serves)."""
+    out = io.BytesIO()
+    _write_pcm16(out, audio, sr)
+    return out.getvalue()
 
 
 #: Formats `write_audio` chooses by suffix: soundfile's (format, subtype), None for WAV.

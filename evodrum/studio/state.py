@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 import threading
-import wave
 import zipfile
 from pathlib import Path
 
@@ -19,7 +18,7 @@ import numpy as np
 from evodrum.audio import synth
 from evodrum.audio.loudness import gain_db
 from evodrum.audio.voices import one_shots
-from evodrum.audio.wav import to_pcm16
+from evodrum.audio.wav import wav_bytes
 from evodrum.errors import EvodrumError
 from evodrum.genotypes import Space
 from evodrum.grid import (
@@ -44,17 +43,6 @@ def midi_bytes(grid: np.ndarray, spec, bpm: float) -> bytes:
     """A loop as a standard MIDI file, in memory (what `evodrum convert` writes)."""
     out = io.BytesIO()
     grid_to_midi(grid, spec, bpm).save(file=out)
-    return out.getvalue()
-
-
-def wav_bytes(audio: np.ndarray, sr: int) -> bytes:
-    """16-bit mono WAV bytes of `audio`, in memory."""
-    out = io.BytesIO()
-    with wave.open(out, "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(int(sr))
-        w.writeframes(to_pcm16(audio).tobytes())
     return out.getvalue()
 
 
