@@ -60,12 +60,19 @@ def refuse_foreign(path: Path, magics: tuple[bytes, ...]) -> None:
     raise EvodrumError(f"{path}: not a model file: {what.replace(', not MIDI', '')}")
 
 
-def load_torch(path: str | Path, expected_format: str) -> dict:
-    """Load a torch archive without unpickling code; EvodrumError if it is not ours."""
+def check_model_file(path: str | Path) -> Path:
+    """`path` if it is a file that starts like a torch archive; EvodrumError saying what
+    it is otherwise (missing, a MIDI file, a text file)."""
     path = Path(path)
     if not path.is_file():
         raise EvodrumError(f"{path}: no such model file")
     refuse_foreign(path, (b"PK\x03\x04", b"\x80"))  # torch.save's zip, or a legacy pickle
+    return path
+
+
+def load_torch(path: str | Path, expected_format: str) -> dict:
+    """Load a torch archive without unpickling code; EvodrumError if it is not ours."""
+    path = check_model_file(path)
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError:

@@ -58,6 +58,15 @@ def judges_dir(model: str | None = None) -> Path:
     return here if judge_file(here, "markov").exists() else model_dir(None)
 
 
+def judges_beside(model: str) -> bool:
+    """Whether a user's model has its own judges beside it (else the shipped ones stand in)."""
+    return judges_dir(model) == model_dir(model)
+
+
 def load_judges(model: str | None = None) -> dict:
-    """The judges of real drumming beside `model`, else the shipped ones."""
+    """The judges of real drumming beside `model` (which must be a model file or run
+    folder when given), else the shipped ones."""
+    if model is not None:
+        from vae.files import check_model_file, resolve
+        check_model_file(resolve(model))
     return load_judge_folder(judges_dir(model))
