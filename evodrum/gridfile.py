@@ -78,6 +78,18 @@ def _bounded_array(path: Path, f) -> np.ndarray:
     return np.lib.format.read_array(f, allow_pickle=False)
 
 
+def holds_grids(path: str | Path) -> bool:
+    """False for an .npz that is a readable archive without a 'grids' array (a run's
+    checkpoint or other state, not loops); True for anything else a reader should try."""
+    if Path(path).suffix.lower() != ".npz":
+        return True
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return "grids.npy" in archive.namelist()
+    except (OSError, zipfile.BadZipFile):
+        return True  # damaged: reading it reports why
+
+
 def read_any(path: str | Path, spec: GridSpec) -> tuple[np.ndarray, GridSpec]:
     """Grids (N, 9, S) from a MIDI file or a grid file, with the resolution they use."""
     from evodrum import midi

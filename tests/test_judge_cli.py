@@ -102,3 +102,63 @@ def test_target_reports_the_judges_it_did_not_optimise(tmp_path):
         line = next(x for x in r.output.splitlines() if x.startswith("  optimised:"))
         assert line.startswith(f"  optimised: {', '.join(optimised) or 'none'};")
         assert "markov, classifier" in line
+
+
+def test_judge_a_target_run_folder_as_the_readme_shows(tmp_path):
+    """A run folder holds checkpoint.npz beside its loops: the loops are judged, the
+    run's state is passed over without a word, and nothing is changed."""
+    out = tmp_path / "target-run"
+    r = run("target", "--features", "all.density=0.3", "--generations", "2",
+            "--population", "8", "--out", out)
+    assert r.exit_code == 0, r.output
+    assert (out / "checkpoint.npz").is_file()
+    before = digests(out)
+    r = run("judge", out, "--json")
+    assert r.exit_code == 0, r.output
+    judged = {e["file"].rsplit("/", 1)[1] for e in json.loads(r.stdout)}
+    assert judged == {p.name for p in out.glob("best_*.mid")} and judged
+    assert "checkpoint" not in r.stderr
+    assert digests(out) == before
+
+
+def test_judge_a_folder_without_loops_is_one_error_naming_it(tmp_path):
+    empty, notes = tmp_path / "empty", tmp_path / "notes"
+    empty.mkdir(), notes.mkdir()
+    (notes / "readme.txt").write_text("no loops here")
+    for folder in (empty, notes):
+        r = run("judge", folder)
+        assert r.exit_code == 1 and "Traceback" not in r.output
+        assert r.stderr.strip().splitlines() == [
+            f"error: {folder}: no MIDI or grid files (.mid, .npy, .npz) in this folder (skipped)"]
+
+
+def test_judge_model_must_be_a_model_and_says_when_judges_are_shipped(tmp_path):
+    loop = drum_file(tmp_path / "loop.mid", basic_beat(4), length_beats=16)
+    text = tmp_path / "notes.txt"
+    text.write_text("not a model")
+    (tmp_path / "nothing").mkdir()
+    for model, problem in [(tmp_path / "missing.pt", "missing.pt: no such model file"),
+                           (text, "notes.txt: not a model file"),
+                           (tmp_path / "nothing", "model.pt: no such model file")]:
+        r = run("judge", loop, "--model", model)
+        assert r.exit_code != 0 and r.stdout == "", r.output
+        assert len(r.stderr.strip().splitlines()) == 1 and problem in r.stderr
+    from vae.files import DEFAULT_MODEL
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "model.pt").write_bytes(DEFAULT_MODEL.read_bytes())
+    r = run("judge", loop, "--model", mine)
+    assert r.exit_code == 0, r.output
+    assert f"note: no judges beside {mine}; using the shipped ones" in r.stderr
+    assert r.stdout == run("judge", loop).stdout
+
+
+def test_judge_reads_like_the_other_commands(tmp_path):
+    """Through the shared reader: damage read past is a warning, and --drum-map is offered."""
+    loop = drum_file(tmp_path / "loop.mid", basic_beat(4), length_beats=16)
+    loop.write_bytes(loop.read_bytes() + bytes(16))
+    before = digests(tmp_path)
+    r = run("judge", loop, "--drum-map", "magenta")
+    assert r.exit_code == 0, r.output
+    assert f"warning: {loop}: ignored 16 bytes of junk after the last track" in r.stderr
+    assert digests(tmp_path) == before
