@@ -42,11 +42,13 @@ def judge(files, model_path, as_json, drum_map):
       evodrum judge loop.mid
       evodrum judge runs/target-20261201/ --json
     """
-    from evodrum.genotypes.files import judges_beside, load_judges, load_reference
+    from evodrum.genotypes.files import check_model, judges_beside, load_judges, load_reference
     from evodrum.judging import check_resolution, loop_files, score_windows
+    if model_path is not None:
+        check_model(model_path)
+        if not judges_beside(model_path):
+            click.echo(f"note: no judges beside {model_path}; using the shipped ones", err=True)
     judges = load_judges(model_path)
-    if model_path is not None and not judges_beside(model_path):
-        click.echo(f"note: no judges beside {model_path}; using the shipped ones", err=True)
     spec = next(iter(judges.values())).spec
     scorers = {name: j.score for name, j in judges.items()}
     reference = load_reference(model_path)

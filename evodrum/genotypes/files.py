@@ -63,10 +63,14 @@ def judges_beside(model: str) -> bool:
     return judges_dir(model) == model_dir(model)
 
 
+def check_model(model: str) -> None:
+    """EvodrumError unless `model` is a model file or a run folder holding one (for
+    commands whose --model only names where the judges are: a typo must not silently
+    mean the shipped ones). `target --space grid` may name a folder without a VAE."""
+    from vae.files import check_model_file, resolve
+    check_model_file(resolve(model))
+
+
 def load_judges(model: str | None = None) -> dict:
-    """The judges of real drumming beside `model` (which must be a model file or run
-    folder when given), else the shipped ones."""
-    if model is not None:
-        from vae.files import check_model_file, resolve
-        check_model_file(resolve(model))
+    """The judges of real drumming beside `model`, else the shipped ones."""
     return load_judge_folder(judges_dir(model))
