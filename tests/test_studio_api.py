@@ -109,3 +109,34 @@ def test_steering_moves_the_loop_and_the_palette_blends_corners(client):
     assert at["grid"] == loops[0]["grid"]
     far = client.post("/api/palette", json={"corners": corners, "x": 1, "y": 1}).json()
     assert far["grid"] == loops[3]["grid"]
+
+
+def test_target_view_searches_like_evodrum_target(client, monkeypatch):
+    """The Target view optimises what `evodrum target` does by default: the goals and
+    staying like real drumming (the model's reference, the same weight), and says how
+    well-formed each loop it found is."""
+    import time
+
+    from evodrum.genotypes import files
+    from evodrum.search import engine
+    from evodrum.search.config import DEFAULT_WELLFORMED_WEIGHT
+    objectives, run_search = [], engine.run_search
+    monkeypatch.setattr(engine, "run_search",
+                        lambda objective, *a, **k: objectives.append(objective) or
+                        run_search(objective, *a, **k))
+    r = client.post("/api/target", json={"goals": {"all.density": 0.3}, "generations": 3})
+    assert r.status_code == 200, r.text
+    for _ in range(600):
+        job = client.get("/api/target").json()["job"]
+        if job["done"]:
+            break
+        time.sleep(0.05)
+    assert job["done"] and job["error"] is None, job
+    [objective] = objectives
+    assert objective.wellformed_weight == DEFAULT_WELLFORMED_WEIGHT > 0
+    reference = files.load_reference(None)
+    assert objective.wellformedness.spec == reference.spec
+    assert job["best"]
+    for loop in job["best"]:
+        onsets = np.array(loop["grid"])[None] > 0
+        assert loop["wellformed"] == pytest.approx(float(reference.score(onsets)[0]), abs=2e-3)

@@ -23,6 +23,7 @@ from evodrum.cli.options import (
 from evodrum.errors import EvodrumError
 from evodrum.midi import DEFAULT_BPM
 from evodrum.resume import refuse_changed_options
+from evodrum.search.config import DEFAULT_WELLFORMED_WEIGHT
 from evodrum.text import count, span
 
 #: Logbook lines a run prints when its output is not a terminal (about this many).
@@ -83,7 +84,8 @@ def _progress_line(record: dict | None) -> str:
 @click.option("--repair", type=click.Choice(["clip", "penalty"]), default="clip",
               show_default=True, help="Keep latent genotypes within +-3 by clipping, or by a "
                                       "fitness penalty for leaving the prior's bulk.")
-@click.option("--wellformed", "wellformed_weight", type=Number(0, 1e6), default=0.1,
+@click.option("--wellformed", "wellformed_weight", type=Number(0, 1e6),
+              default=DEFAULT_WELLFORMED_WEIGHT,
               show_default=True, help="Weight of the second objective: stay like real "
                                       "drumming (0 = match the target only).")
 @click.option("--seed-loops", multiple=True, type=click.Path(dir_okay=False),

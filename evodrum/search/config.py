@@ -14,6 +14,8 @@ from evodrum.errors import EvodrumError
 REPAIRS = ("clip", "penalty")
 #: The most evaluations one search may ask for (population x generations).
 MAX_EVALUATIONS = 10**8
+#: How much `target` (and the studio's Target view) weighs staying like real drumming.
+DEFAULT_WELLFORMED_WEIGHT = 0.1
 
 
 @dataclass(frozen=True)

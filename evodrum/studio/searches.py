@@ -1,7 +1,8 @@
 """The Target and Map views' searches, run in a background thread on the studio's
 own space with progress after every generation (one of each kind at a time).
 
-- Target: `evodrum target`'s engine (a GA) towards feature goals; its best
+- Target: `evodrum target`'s engine (a GA) towards feature goals, with its
+  well-formedness term and weight (stay like real drumming); its best
   distinct loops come back with their genotypes, so "vary from here" can bring
   any of them into the session.
 - Map: `evodrum map`'s MAP-Elites (pyribs, the `qd` extra) over two rhythm
@@ -91,7 +92,8 @@ class TargetRun(Background):
             return {"features": self.features(), "running": self.running, "job": self.job}
 
     def start(self, goals: dict, generations: int) -> dict:
-        from evodrum.search.config import SearchConfig
+        from evodrum.genotypes import files
+        from evodrum.search.config import DEFAULT_WELLFORMED_WEIGHT, SearchConfig
         from evodrum.search.engine import run_search
         from evodrum.search.objective import Objective
         generations = self._check_generations(generations)
@@ -102,16 +104,20 @@ class TargetRun(Background):
         space = self.studio.space
         config = SearchConfig(space=self.studio.session.settings.space,
                               population=TARGET_POPULATION, generations=generations,
-                              seed=int(np.random.default_rng().integers(1 << 30)))
-        objective = Objective.for_config(space, target, None, config)
+                              seed=int(np.random.default_rng().integers(1 << 30)),
+                              wellformed_weight=DEFAULT_WELLFORMED_WEIGHT)
+        reference = files.load_reference(self.studio.session.settings.model)
+        objective = Objective.for_config(space, target, reference, config)
 
         def work():
             result = run_search(objective, config, on_generation=self.progress)
             onsets = result.best_grids.reshape(len(result.best_grids), -1) > 0
             _, first = np.unique(onsets, axis=0, return_index=True)
+            wellformed = objective.wellformed(result.best_grids)
             return {"generation": result.generations, "best": [
                 self._loop(result.best_genotypes[i], result.best_grids[i],
-                           distance=float(result.best_distance[i]))
+                           distance=float(result.best_distance[i]),
+                           wellformed=round(float(wellformed[i]), 3))
                 for i in np.sort(first)[:BEST]]}
 
         self._launch({"goals": target.goals, "generation": 0, "generations": generations,
