@@ -64,11 +64,12 @@ def judges_beside(model: str) -> bool:
 
 
 def check_model(model: str) -> None:
-    """EvodrumError unless `model` is a model file or a run folder holding one (for
-    commands whose --model only names where the judges are: a typo must not silently
-    mean the shipped ones). `target --space grid` may name a folder without a VAE."""
+    """EvodrumError unless `model` is a model file, or a folder holding one or judges
+    (`data judges -o`), for commands whose --model only says where the judges are: a
+    typo must not silently mean the shipped ones."""
     from vae.files import check_model_file, resolve
-    check_model_file(resolve(model))
+    if not (Path(model).is_dir() and judges_beside(model)):
+        check_model_file(resolve(model))
 
 
 def load_judges(model: str | None = None) -> dict:
