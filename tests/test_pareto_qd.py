@@ -90,6 +90,23 @@ def test_map_elites_covers_more_cells_than_random_sampling(vae, reference):
     assert algo.qd_score() == pytest.approx(np.sum(1 - elites["fitness"]), rel=1e-5)
 
 
+def test_map_elites_with_a_target_measures_qd_score_from_the_worst_fitness(vae, reference):
+    # a target, the well-formedness weight and free latent genotypes held by the prior
+    # penalty: fitness reaches past 1 + weight, and no elite may count below zero
+    cfg = SearchConfig(algorithm="map-elites", population=24, generations=4, seed=1,
+                       wellformed_weight=0.5, repair="penalty", settings={"sigma": 2.0})
+    objective = Objective.for_config(vae, parse_target("density=0.9,symmetry=0.1"),
+                                     reference, cfg)
+    worst = 1.0 + 0.5 + cfg.prior_weight * (3.0 ** 2 - 1.0)   # latent bounds +-3
+    assert objective.worst_fitness() == pytest.approx(worst)
+    algo = run_search(objective, cfg).algorithm
+    elites = algo.elites()
+    assert len(elites["fitness"]) > 5
+    assert (worst - elites["fitness"] >= 0).all()
+    assert algo.qd_score() == pytest.approx(np.sum(worst - elites["fitness"]), rel=1e-5)
+    assert algo.qd_score() > 0
+
+
 @pytest.mark.parametrize("algorithm", ["nsga2", "map-elites"])
 def test_pareto_and_qd_runs_resume_exactly(tmp_path, reference, algorithm):
     space = genotypes.open_space("pca")

@@ -63,6 +63,7 @@ class Run:
     def __init__(self, objective: Objective, config: SearchConfig):
         self.objective, self.config = objective, config
         self.algorithm = make_algorithm(objective.space, config)
+        self.algorithm.worst_fitness = objective.worst_fitness()
         objective.needs_wellformed = objective.needs_wellformed or self.algorithm.multi_objective
         self.hof = tools.HallOfFame(HALL_OF_FAME_SIZE)
         self.logbook = tools.Logbook()

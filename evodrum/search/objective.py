@@ -69,6 +69,16 @@ class Objective:
         return cls(space, target, reference, config.wellformed_weight,
                    config.prior_weight if config.repair == "penalty" else 0.0)
 
+    def worst_fitness(self) -> float:
+        """The largest fitness this objective can give a genotype within the space's
+        bounds: the target term (at most 1), the full well-formedness weight, and the
+        prior penalty at the bounds' corner. An archive's QD-score is measured from it."""
+        target = 0.0 if self.target is None else 1.0
+        corner = np.full((1, self.space.dim), max(abs(self.space.low), abs(self.space.high)))
+        penalty = self.prior_weight * float(self.space.prior_excess(corner)[0]) \
+            if self.prior_weight > 0 else 0.0
+        return target + self.wellformed_weight + penalty
+
     def score_grids(self, grids: np.ndarray) -> Scores:
         """Target distance and, when it counts, well-formedness of decoded grids."""
         distance = np.zeros(len(grids), np.float32) if self.target is None \

@@ -85,6 +85,9 @@ class Algorithm:
         self.config = config
         self.settings = config.operators
         self.population: Evaluation | None = None
+        #: the objective's largest possible fitness (Objective.worst_fitness), set by
+        #: the engine before `start`; archives measure their QD-score from it
+        self.worst_fitness: float = 1.0
 
     def repair(self, genes: np.ndarray) -> np.ndarray:
         """Genotypes clipped into the space's bounds, unless latent genotypes are kept

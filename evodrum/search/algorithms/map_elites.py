@@ -56,9 +56,9 @@ class MapElites(Algorithm):
 
     def start(self, rng, seeds=None):
         s, dim = self.settings, self.space.dim
-        # fitness is at most 1 (target distance) + the well-formedness weight
-        worst = (1.0 if self.config.wellformed_weight == 0 else 0.0) + \
-            self.config.wellformed_weight
+        # every elite's (worst - fitness) >= 0; a constant objective (no target, no
+        # well-formedness weight) counts each elite as 1
+        self._worst = worst = self.worst_fitness or 1.0
         self.archive = GridArchive(solution_dim=dim, dims=[s.cells] * len(s.features),
                                    ranges=[(0.0, 1.0)] * len(s.features),
                                    qd_score_offset=-worst, seed=int(rng.integers(2**31)))
@@ -84,7 +84,10 @@ class MapElites(Algorithm):
         return np.column_stack([feats[f] for f in self.settings.features]).astype(np.float64)
 
     def tell(self, evaluation: Evaluation) -> None:
-        self.scheduler.tell(-evaluation.values[:, 0], self.measures(evaluation.grids))
+        # a prior penalty beyond the bounds' corner (free latent genotypes) counts as
+        # the worst, so no elite lowers the QD-score
+        objective = np.maximum(-evaluation.values[:, 0], -self._worst)
+        self.scheduler.tell(objective, self.measures(evaluation.grids))
         self.population = evaluation.take(np.arange(len(evaluation)))
 
     # --- the archive as users see it --------------------------------------------
