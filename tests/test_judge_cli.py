@@ -96,7 +96,8 @@ def test_target_reports_the_judges_it_did_not_optimise(tmp_path):
         assert r.exit_code == 0, r.output
         summary = json.loads((out / "summary.json").read_text())
         assert summary["optimised_judges"] == optimised
-        assert summary["independent_judges"] == ["markov", "classifier"]
+        assert summary["independent_judges"] == ["wellformed"] * (not optimised) + [
+            "markov", "classifier"]
         for best in summary["best"]:
             assert set(best["judges"]) == {"markov", "classifier"}
         line = next(x for x in r.output.splitlines() if x.startswith("  optimised:"))

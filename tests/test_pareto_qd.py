@@ -159,6 +159,51 @@ def test_target_nsga2_writes_the_front(tmp_path):
     assert (out / "front.png").exists() == plotting.available()
 
 
+def test_target_nsga2_optimises_the_judge_it_is_given(tmp_path):
+    from evodrum.search.target import load_job, prepare_target, run_target
+    markov = files.load_judges()["markov"]
+    out = tmp_path / "run"
+    r = run_cli("target", "--algorithm", "nsga2", "-f", "density=0.9,syncopation=0.8",
+                "--judge", "markov", "-g", "4", "-p", "16", "--out", out)
+    assert r.exit_code == 0, r.output
+    assert "target error vs markov" in r.output
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["job"]["judge"] == "markov"
+    assert summary["optimised_judges"] == ["markov"]
+    assert summary["independent_judges"] == ["wellformed", "classifier"]
+    header = next(x for x in r.output.splitlines() if x.lstrip().startswith("#"))
+    assert "markov*" in header and "wellformed*" not in header
+    rows = list(csv.DictReader((out / "front.csv").open()))
+    loops = np.stack([midi.read_loop(out / row["file"]) for row in rows])
+    score = markov.score(loops)           # the shipped judge, on the loops as written
+    np.testing.assert_allclose([float(row["markov"]) for row in rows], score, atol=1e-6)
+    values = np.column_stack([[float(row["distance"]) for row in rows], 1 - score])
+    assert non_dominated(values).all()
+    # the search's own second objective is 1 - the markov score of each front member
+    job = load_job(out)
+    result, _ = run_target(prepare_target(job), tmp_path / "again")
+    front = result.algorithm.front()
+    np.testing.assert_allclose(front.values[:, 1],
+                               1 - markov.score(result.algorithm.space.decode(front.genotypes)),
+                               atol=1e-6)
+    refused = run_cli("target", "--resume", out, "--judge", "classifier")
+    assert refused.exit_code == 1 and "drop --judge" in refused.output
+    bad = run_cli("target", "-f", "density=0.5", "--judge", "groovy", "--out", tmp_path / "bad")
+    assert bad.exit_code == 1 and "Traceback" not in bad.output
+    assert bad.output.strip() == ("error: unknown judge 'groovy': choose wellformed, markov, "
+                                  "classifier")
+    assert not (tmp_path / "bad").exists()
+
+
+def test_target_job_files_without_a_judge_mean_wellformed():
+    from evodrum.search.target import TargetJob
+    job = TargetJob(parse_target("density=0.5"), SearchConfig())
+    d = job.to_dict()
+    assert d["judge"] == "wellformed"
+    del d["judge"]
+    assert TargetJob.from_dict(d).judge == "wellformed"
+
+
 def test_map_command_makes_an_atlas(tmp_path):
     out = tmp_path / "atlas"
     r = run_cli("map", "--features", "hats.density,kick_snare.syncopation", "--space", "vae",

@@ -88,6 +88,11 @@ def _progress_line(record: dict | None) -> str:
               default=DEFAULT_WELLFORMED_WEIGHT,
               show_default=True, help="Weight of the second objective: stay like real "
                                       "drumming (0 = match the target only).")
+@click.option("--judge", default="wellformed", show_default=True, metavar="NAME",
+              help="Which judge of real drumming the second objective is (the --wellformed "
+                   "term, NSGA-II's second axis): wellformed (nearest corpus loops), markov "
+                   "or classifier (see `evodrum judge --help`); the others are reported as "
+                   "independent.")
 @click.option("--seed-loops", multiple=True, type=click.Path(dir_okay=False),
               metavar="FILE.mid", help="Start from these loops (repeat the option for several).")
 @refine_option
@@ -108,8 +113,8 @@ def _progress_line(record: dict | None) -> str:
 @bpm_from_file_option
 @ascii_option
 def target(features, like, window, drum_map, space, algorithm, generations, population, seed,
-           sigma, indpb, mutation, repair, wellformed_weight, seed_loops, refine_steps, model,
-           corpus, top, out, resume_dir, as_json, bpm, ascii):
+           sigma, indpb, mutation, repair, wellformed_weight, judge, seed_loops, refine_steps,
+           model, corpus, top, out, resume_dir, as_json, bpm, ascii):
     """Search for drum loops whose rhythm features match goals.
 
     A genetic algorithm (or CMA-ES) moves through the VAE's latent space; each
@@ -152,7 +157,7 @@ def target(features, like, window, drum_map, space, algorithm, generations, popu
             space=space, algorithm=algorithm, population=population, generations=generations,
             seed=seed, repair=repair, wellformed_weight=wellformed_weight, **operators),
             _absolute(model),
-            [_absolute(p) for p in seed_loops], corpus, refine_steps)
+            [_absolute(p) for p in seed_loops], corpus, refine_steps, judge)
     # bad models or loops fail here, before a run folder exists
     prepared = prepare_target(job, resume=resume_dir is not None)
     folder = click.get_current_context().with_resource(
@@ -173,7 +178,7 @@ def target(features, like, window, drum_map, space, algorithm, generations, popu
         click.echo(json.dumps(_read_json(folder / "summary.json"), indent=2))
         return
 
-    optimised = optimised_judges(cfg)
+    optimised = optimised_judges(cfg, job.judge)
     judges = list(loops[0].judges) if loops else []
     click.echo(f"\n{result.evaluations} evaluations; best loops, with the judges of real "
                "drumming (wellformed: 1 = as close to the corpus as typical held-out loops; "
@@ -201,7 +206,7 @@ def target(features, like, window, drum_map, space, algorithm, generations, popu
                f"summary.json to {folder}")
     front = _read_json(folder / "summary.json").get("front")
     if front is not None:
-        click.echo(f"Pareto front (target error vs well-formedness): "
+        click.echo(f"Pareto front (target error vs {job.judge}): "
                    f"{count(len(front), 'loop')}, front_01.mid ... in front.csv"
                    + (", drawn in front.png" if (folder / "front.png").exists() else ""))
 
@@ -209,7 +214,7 @@ def target(features, like, window, drum_map, space, algorithm, generations, popu
 #: Options that define a run; a resumed run keeps its own.
 JOB_OPTIONS = ("features", "like", "window", "drum_map", "space", "algorithm", "generations",
                "population", "seed", "sigma", "indpb", "mutation", "repair", "wellformed_weight",
-               "seed_loops", "refine_steps", "model", "corpus")
+               "judge", "seed_loops", "refine_steps", "model", "corpus")
 
 
 def _absolute(path: str | None) -> str | None:

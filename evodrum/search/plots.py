@@ -8,9 +8,10 @@ import numpy as np
 from evodrum import plotting
 
 
-def front(values: np.ndarray, front_values: np.ndarray, path: Path, title: str) -> Path:
+def front(values: np.ndarray, front_values: np.ndarray, path: Path, title: str,
+          judge: str = "well-formedness") -> Path:
     """The final population (grey) and its Pareto front (numbered), target error
-    against well-formedness."""
+    against the optimised judge's score."""
     plt = plotting.pyplot()
     fig, ax = plt.subplots(figsize=(5.2, 4.0))
     ax.scatter(values[:, 0], 1 - values[:, 1], s=10, color="0.7", label="final population")
@@ -20,7 +21,7 @@ def front(values: np.ndarray, front_values: np.ndarray, path: Path, title: str) 
     for i, (x, y) in enumerate(front_values[:, :2], 1):
         ax.annotate(str(i), (x, 1 - y), textcoords="offset points", xytext=(4, 4), fontsize=7)
     ax.set_xlabel("target error (lower is better)")
-    ax.set_ylabel("well-formedness (higher is better)")
+    ax.set_ylabel(f"{judge} (higher is better)")
     ax.set_title(title, fontsize=9)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)

@@ -24,6 +24,8 @@ JOB_FILE = "job.json"
 CHECKPOINT_FILE = "checkpoint.npz"
 #: What runs before evodrum 0.2 checkpointed to (a pickle, never loaded).
 LEGACY_CHECKPOINT = "checkpoint.pkl"
+#: The nearest-neighbour well-formedness reference, the default second objective.
+WELLFORMED = "wellformed"
 
 
 @dataclass
@@ -36,17 +38,18 @@ class TargetJob:
     seed_loops: list[str] = field(default_factory=list)
     corpus: str | None = None         # build the well-formedness reference from this corpus
     refine: int | None = None         # refinement steps for seed loops (None = vae.refine's)
+    judge: str = WELLFORMED           # the judge of real drumming the search optimises
 
     def to_dict(self) -> dict:
         return {"target": self.target.to_dict(), "config": self.config.to_dict(),
                 "model": self.model, "seed_loops": self.seed_loops, "corpus": self.corpus,
-                "refine": self.refine}
+                "refine": self.refine, "judge": self.judge}
 
     @classmethod
     def from_dict(cls, d: dict) -> TargetJob:
         return cls(Target.from_dict(d["target"]), SearchConfig.from_dict(d["config"]),
                    d.get("model"), list(d.get("seed_loops", [])), d.get("corpus"),
-                   d.get("refine"))
+                   d.get("refine"), d.get("judge", WELLFORMED))
 
 
 @dataclass
@@ -62,14 +65,20 @@ class BestLoop:
     judges: dict[str, float] = field(default_factory=dict)   # independent judges' scores
 
 
-def optimised_judges(config: SearchConfig) -> list[str]:
+def optimised_judges(config: SearchConfig, judge: str = WELLFORMED) -> list[str]:
     """The judges of real drumming a search's fitness includes (so its results say
-    nothing independent about them): well-formedness when weighted in, or as the
-    second objective of a multi-objective algorithm."""
+    nothing independent about them): `judge` when weighted in, or as the second
+    objective of a multi-objective algorithm."""
     from evodrum.search.algorithms import algorithm_class
     if config.wellformed_weight > 0 or algorithm_class(config.algorithm).multi_objective:
-        return ["wellformed"]
+        return [judge]
     return []
+
+
+def independent_judges(job: TargetJob, judges: dict[str, Judge]) -> list[str]:
+    """Every judge a job's search did not optimise, well-formedness included."""
+    optimised = optimised_judges(job.config, job.judge)
+    return [n for n in [WELLFORMED, *judges] if n not in optimised]
 
 
 def load_job(folder: Path) -> TargetJob:
@@ -84,11 +93,19 @@ def load_job(folder: Path) -> TargetJob:
                            "deeply)") from None
 
 
-def build_objective(job: TargetJob) -> tuple[Objective, WellFormedness]:
-    """The space, target and well-formedness reference the job names."""
+def build_objective(job: TargetJob, judges: dict[str, Judge]) -> tuple[Objective, WellFormedness]:
+    """The space, target and well-formedness reference the job names; its judge
+    (the reference, or one of `judges`) is the search's second objective."""
+    choices = [WELLFORMED, *judges]
+    if job.judge not in choices:
+        raise EvodrumError(f"unknown judge {job.judge!r}: choose {', '.join(choices)}")
     reference = files.load_reference(job.model, job.corpus)
     space = genotypes.open_space(job.config.space, job.model, reference.spec)
-    objective = Objective.for_config(space, job.target, reference, job.config)
+    judge = reference if job.judge == WELLFORMED else judges[job.judge]
+    if judge.spec != reference.spec:
+        raise EvodrumError(f"judge {job.judge!r} reads {judge.spec.steps}-step loops, the "
+                           f"model {reference.spec.steps}: retrain it with `evodrum data judges`")
+    objective = Objective.for_config(space, job.target, judge, job.config)
     return objective, reference
 
 
@@ -153,9 +170,10 @@ class PreparedTarget:
 def prepare_target(job: TargetJob, resume: bool = False) -> PreparedTarget:
     """Load what the job needs, so bad models or loops fail before any search starts.
     A resumed run continues from its checkpoint, so its seed loops are not read again."""
-    objective, reference = build_objective(job)
+    judges = files.load_judges(job.model)
+    objective, reference = build_objective(job, judges)
     seeds = None if resume else seed_genotypes(objective.space, job.seed_loops, job.refine)
-    return PreparedTarget(job, objective, reference, seeds, files.load_judges(job.model))
+    return PreparedTarget(job, objective, reference, seeds, judges)
 
 
 def check_resumable(folder: Path) -> None:
@@ -184,8 +202,8 @@ def run_target(prepared: PreparedTarget, folder: Path, *, resume: bool = False, 
     summary = {
         "job": job.to_dict(), "folder": str(folder), "evaluations": result.evaluations,
         "generations": result.generations,
-        "optimised_judges": optimised_judges(job.config),
-        "independent_judges": [n for n in prepared.judges if n not in optimised_judges(job.config)],
+        "optimised_judges": optimised_judges(job.config, job.judge),
+        "independent_judges": independent_judges(job, prepared.judges),
         "best": [_loop_record(f, b) for f, b in zip(files, loops)]}
     if hasattr(result.algorithm, "front"):
         summary["front"] = write_front(result, prepared, folder, bpm)
@@ -214,18 +232,23 @@ def write_front(result: SearchResult, prepared: PreparedTarget, folder: Path,
     for i, loop in enumerate(loops, 1):
         path = midi.write_midi(folder / f"front_{i:02d}.mid", loop.grid, objective.space.spec, bpm)
         records.append(_loop_record(path.name, loop))
+    judge = prepared.job.judge
     names = list(objective.target.names)
+    # the optimised judge's score follows the target error (objective 2 is 1 - it)
+    extra = [] if judge == WELLFORMED else [judge]
     buf = io.StringIO()
     writer = csv.writer(buf)
-    writer.writerow(["file", "distance", "wellformed", "typicality", *names])
+    writer.writerow(["file", "distance", *extra, "wellformed", "typicality", *names])
     for r in records:
-        writer.writerow([r["file"], f"{r['distance']:.6f}", f"{r['wellformed']:.6f}",
+        writer.writerow([r["file"], f"{r['distance']:.6f}",
+                         *(f"{r['judges'][j]:.6f}" for j in extra), f"{r['wellformed']:.6f}",
                          f"{r['typicality']:.6f}", *(f"{r['features'][n]:.6f}" for n in names)])
     atomic.write_text(folder / "front.csv", buf.getvalue())
     if plotting.available():
         from evodrum.search import plots
-        values = np.column_stack([[r["distance"] for r in records],
-                                  [1 - r["wellformed"] for r in records]])
+        score = [r["wellformed"] if judge == WELLFORMED else r["judges"][judge] for r in records]
+        values = np.column_stack([[r["distance"] for r in records], 1 - np.array(score)])
         plots.front(result.algorithm.population.values, values, folder / "front.png",
-                    f"{objective.target}: {len(records)} loops on the front")
+                    f"{objective.target}: {len(records)} loops on the front",
+                    "well-formedness" if judge == WELLFORMED else f"{judge} judge")
     return records
