@@ -226,3 +226,25 @@ def test_map_command_makes_an_atlas(tmp_path):
     resumed = run_cli("map", "--resume", out)
     assert resumed.exit_code == 0, resumed.output
     assert json.loads((out / "summary.json").read_text())["elites"] == summary["elites"]
+
+
+def test_map_resume_refuses_a_damaged_job_file_in_one_line(tmp_path):
+    """A job.json that lost entries or holds the wrong kinds is an error naming it,
+    never a traceback; the folder is left as it was."""
+    out = tmp_path / "atlas"
+    r = run_cli("map", "--cells", "4", "-g", "2", "-p", "8", "--out", out)
+    assert r.exit_code == 0, r.output
+    job = json.loads((out / "job.json").read_text())
+    assert job["features"] == ["all.density", "all.syncopation"] and job["sigma"] == 0.3
+    for damaged in ("{}", "[]", "not json", json.dumps({**job, "features": [1, 2]}),
+                    json.dumps({**job, "sigma": "x"}), json.dumps({**job, "cells": 2.5}),
+                    json.dumps({**job, "features": ["all.nothing", "all.density"]}),
+                    json.dumps({**job, "model": 3})):
+        (out / "job.json").write_text(damaged)
+        before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+        r = run_cli("map", "--resume", out)
+        assert r.exit_code != 0 and "Traceback" not in r.output, (damaged, r.output)
+        lines = r.output.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith(f"error: {out / 'job.json'}: "), \
+            (damaged, r.output)
+        assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before

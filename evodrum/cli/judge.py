@@ -42,7 +42,12 @@ def judge(files, model_path, as_json, drum_map):
       evodrum judge loop.mid
       evodrum judge runs/target-20261201/ --json
     """
-    from evodrum.genotypes.files import check_model, judges_beside, load_judges, load_reference
+    from evodrum.genotypes.files import (
+        check_model,
+        judges_beside,
+        load_judges,
+        load_reference,
+    )
     from evodrum.judging import check_resolution, loop_files, score_windows
     if model_path is not None:
         check_model(model_path)

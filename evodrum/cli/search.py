@@ -288,33 +288,30 @@ def map_command(feature_names, space, cells, generations, population, sigma, see
     from evodrum.runtime import single_thread
     from evodrum.search.atlas import (
         CHECKPOINT_FILE,
-        atlas_config,
+        MapJob,
+        load_job,
         make_atlas,
+        parse_features,
+        save_job,
         terminal_view,
     )
 
     single_thread()
-    job_file = "job.json"
     if resume_dir:
         refuse_changed_options(given_options(MAP_OPTIONS), "atlas")
-        job = _read_json(Path(resume_dir) / job_file)
-        feature_names, space, cells = ",".join(job["features"]), job["space"], job["cells"]
-        generations, population, seed, sigma = (job["generations"], job["population"],
-                                                job["seed"], job["sigma"])
-        model, corpus = job["model"], job["corpus"]
-    features = tuple(f.strip() if "." in f else f"all.{f.strip()}"
-                     for f in feature_names.split(",") if f.strip())
-    config = atlas_config(space, features, cells, population, generations, seed, sigma)
-    reference = files.load_reference(model, corpus)
-    genotype_space = genotypes.open_space(space, model, reference.spec)
+        job = load_job(Path(resume_dir))
+    else:
+        job = MapJob(parse_features(feature_names), space, cells, generations, population,
+                     seed, sigma, _absolute(model), corpus)
+    config = job.config()
+    features, space, cells = job.features, job.space, job.cells
+    generations, population, seed = job.generations, job.population, job.seed
+    reference = files.load_reference(job.model, job.corpus)
+    genotype_space = genotypes.open_space(space, job.model, reference.spec)
     folder = click.get_current_context().with_resource(
         claim_run_dir("map", resume_dir or out, resume=resume_dir is not None))
-    from evodrum import atomic
     if not resume_dir:
-        atomic.write_json(folder / job_file, {
-            "features": list(features), "space": space, "cells": cells,
-            "generations": generations, "population": population, "seed": seed,
-            "sigma": sigma, "model": _absolute(model), "corpus": corpus})
+        save_job(folder, job)
     click.echo(f"atlas: {' x '.join(features)}   space: {space}   {cells} cells per feature   "
                f"{population} x {generations}   seed: {seed}")
     click.echo(f"run folder: {folder}")

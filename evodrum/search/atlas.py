@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass
+import json
+import math
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
 from evodrum import atomic, midi
+from evodrum.errors import EvodrumError
 from evodrum.genotypes import Space
 from evodrum.search.config import SearchConfig
 from evodrum.search.engine import run_search
@@ -23,6 +26,7 @@ from evodrum.search.objective import Objective
 from fitness import WellFormedness
 
 CHECKPOINT_FILE = "checkpoint.npz"
+JOB_FILE = "job.json"
 ELITES_DIR = "elites"
 #: Terminal view: empty cell, then rising well-formedness.
 SHADES = " .:-=+*#%@"
@@ -47,6 +51,76 @@ def atlas_config(space: str, features: tuple[str, ...], cells: int, population: 
     return SearchConfig(space=space, algorithm="map-elites", population=population,
                         generations=generations, seed=seed, wellformed_weight=1.0,
                         settings={"features": tuple(features), "cells": cells, "sigma": sigma})
+
+
+def parse_features(text: str) -> tuple[str, ...]:
+    """'density,hats.syncopation' -> ('all.density', 'hats.syncopation')."""
+    return tuple(f.strip() if "." in f else f"all.{f.strip()}" for f in text.split(",")
+                 if f.strip())
+
+
+@dataclass(frozen=True)
+class MapJob:
+    """What an atlas was asked for (job.json): --resume continues with exactly this."""
+
+    features: tuple[str, ...]
+    space: str
+    cells: int
+    generations: int
+    population: int
+    seed: int
+    sigma: float
+    model: str | None = None       # absolute, so --resume works from anywhere
+    corpus: str | None = None
+
+    def config(self) -> SearchConfig:
+        return atlas_config(self.space, self.features, self.cells, self.population,
+                            self.generations, self.seed, self.sigma)
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), "features": list(self.features)}
+
+    @classmethod
+    def from_dict(cls, d) -> MapJob:
+        """The job a job.json holds; ValueError saying which entry is wrong."""
+        if not isinstance(d, dict):
+            raise ValueError(f"it holds {type(d).__name__}, not a job")
+        missing = [k for k in ("features", "space", "cells", "generations", "population",
+                               "seed", "sigma") if k not in d]
+        if missing:
+            raise ValueError(f"it has no {', '.join(missing)}")
+        features = d["features"]
+        if not (isinstance(features, list) and all(isinstance(f, str) for f in features)):
+            raise ValueError("features is not a list of feature names")
+        for key in ("cells", "generations", "population", "seed"):
+            if type(d[key]) is not int:
+                raise ValueError(f"{key} is not a whole number")
+        sigma = d["sigma"]
+        if type(sigma) not in (int, float) or not math.isfinite(sigma):
+            raise ValueError("sigma is not a number")
+        for key in ("space", "model", "corpus"):
+            if not isinstance(d.get(key), str) and not (key != "space" and d.get(key) is None):
+                raise ValueError(f"{key} is not text")
+        job = cls(tuple(features), d["space"], d["cells"], d["generations"], d["population"],
+                  d["seed"], float(sigma), d.get("model"), d.get("corpus"))
+        job.config()  # the search's own checks: feature names, counts, sigma's range
+        return job
+
+
+def save_job(folder: Path, job: MapJob) -> None:
+    """Write the atlas's job.json atomically (what --resume reads)."""
+    atomic.write_json(Path(folder) / JOB_FILE, job.to_dict())
+
+
+def load_job(folder: Path) -> MapJob:
+    """The job an atlas run folder was started with; EvodrumError naming job.json if it is
+    missing or damaged."""
+    path = Path(folder) / JOB_FILE
+    try:
+        return MapJob.from_dict(json.loads(path.read_text()))
+    except (OSError, ValueError, EvodrumError, RecursionError) as e:
+        reason = getattr(e, "strerror", None) or str(e).removeprefix(f"{path}: ")
+        raise EvodrumError(f"{path}: not a map run's job file ({reason})") from None
 
 
 def make_atlas(space: Space, reference: WellFormedness, config: SearchConfig, folder: Path, *,
