@@ -140,3 +140,24 @@ def test_target_view_searches_like_evodrum_target(client, monkeypatch):
     for loop in job["best"]:
         onsets = np.array(loop["grid"])[None] > 0
         assert loop["wellformed"] == pytest.approx(float(reference.score(onsets)[0]), abs=2e-3)
+
+
+def test_studio_seed_loops_take_interactive_s_refine_option(tmp_path, monkeypatch):
+    """`studio --seed-loops mine.mid --refine N` encodes your loops as `interactive`
+    does, with N refinement steps, and the session remembers it."""
+    import uvicorn
+    from click.testing import CliRunner
+    from midi_files import basic_beat, drum_file
+
+    from evodrum.cli import main
+    monkeypatch.setattr(uvicorn.Server, "run", lambda self: None)  # start, then stop at once
+    mine = drum_file(tmp_path / "mine.mid", basic_beat(4), length_beats=16)
+    before = mine.read_bytes()
+    for refine in ("0", "7"):
+        out = tmp_path / f"session-{refine}"
+        r = CliRunner().invoke(main, ["studio", "--no-browser", "--port", "0", "--seed-loops",
+                                      str(mine), "--refine", refine, "--out", str(out)])
+        assert r.exit_code == 0, r.output
+        assert store.load(out / store.SESSION_FILE).settings.refine == int(refine)
+    assert mine.read_bytes() == before
+    assert "--refine" in CliRunner().invoke(main, ["studio", "--help"]).output

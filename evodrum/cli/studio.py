@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from evodrum.cli import main
-from evodrum.cli.options import SEED, bpm_option, space_option
+from evodrum.cli.options import SEED, bpm_option, refine_option, space_option
 from evodrum.errors import EvodrumError
 
 HOST = "127.0.0.1"
@@ -50,8 +50,10 @@ def _check_port(port: int) -> None:
 @click.option("--seed", type=SEED, default=None, help="Random seed of a new session.")
 @click.option("--seed-loops", multiple=True, type=click.Path(exists=True, dir_okay=False),
               metavar="FILE.mid", help="Start from your own loops (repeat for several).")
+@refine_option
 @bpm_option
-def studio(port, no_browser, resume, out, model, space, loops, seed, seed_loops, bpm):
+def studio(port, no_browser, resume, out, model, space, loops, seed, seed_loops, refine_steps,
+           bpm):
     """Evolve, steer and audition drum loops in the browser.
 
     Starts a local web app and opens it: the population side by side as
@@ -101,7 +103,7 @@ def studio(port, no_browser, resume, out, model, space, loops, seed, seed_loops,
     else:
         refuse_session_folder(out)
         settings = Settings(space=space, model=str(Path(model).resolve()) if model else None,
-                            loops=loops, seed_loops=tuple(seed_loops), bpm=bpm,
+                            loops=loops, seed_loops=tuple(seed_loops), refine=refine_steps, bpm=bpm,
                             seed=secrets.randbelow(1_000_000) if seed is None else seed)
         session, folder, space_ = start_session(settings, out)
     port = port or free_port()
