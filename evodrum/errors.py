@@ -7,3 +7,12 @@ class EvodrumError(Exception):
     Raise it with a message naming the file or option and what is wrong; the CLI
     prints it as `error: ...` and exits non-zero.
     """
+
+
+class FileError(EvodrumError):
+    """A file evodrum cannot use: the message is "PATH: REASON", and `reason` alone says
+    why without the path (so a caller can re-word it for another file or layer)."""
+
+    def __init__(self, path, reason: str):
+        super().__init__(f"{path}: {reason}")
+        self.path, self.reason = str(path), reason

@@ -10,15 +10,11 @@ import stat
 from pathlib import Path
 from typing import BinaryIO
 
-from evodrum.errors import EvodrumError
+from evodrum.errors import FileError
 
 
-class NotAFile(EvodrumError):
+class NotAFile(FileError):
     """A path that is not a readable regular file; `reason` says why without the path."""
-
-    def __init__(self, path, reason: str):
-        super().__init__(f"{path}: {reason}")
-        self.path, self.reason = str(path), reason
 
 
 def open_regular(path: str | os.PathLike) -> tuple[BinaryIO, int]:

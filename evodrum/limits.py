@@ -10,15 +10,11 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from evodrum.errors import EvodrumError
+from evodrum.errors import EvodrumError, FileError
 
 
-class LimitError(EvodrumError):
+class LimitError(FileError):
     """A file over one of the limits; `reason` says which, without the path."""
-
-    def __init__(self, path, reason: str):
-        super().__init__(f"{path}: {reason}")
-        self.path, self.reason = str(path), reason
 
 
 @dataclass(frozen=True)

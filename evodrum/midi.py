@@ -22,7 +22,7 @@ import numpy as np
 from evodrum import grid as G
 from evodrum import limits, smf
 from evodrum.atomic import atomic_path
-from evodrum.errors import EvodrumError
+from evodrum.errors import FileError
 from evodrum.grid import DEFAULT_SPEC, GridSpec
 from evodrum.kit import N_ROWS, ROW_PITCH, pitch_table
 
@@ -50,12 +50,8 @@ GM_FAMILIES = ("piano", "chromatic percussion", "organ", "guitar", "bass", "stri
                "synth effects", "ethnic", "percussive", "sound effects")
 
 
-class BadMidiFile(EvodrumError):
+class BadMidiFile(FileError):
     """A MIDI file evodrum cannot use; `reason` says why without the path."""
-
-    def __init__(self, path, reason: str):
-        super().__init__(f"{path}: {reason}")
-        self.path, self.reason = str(path), reason
 
 
 @dataclass

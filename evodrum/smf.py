@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from evodrum import limits
-from evodrum.errors import EvodrumError
+from evodrum.errors import FileError
 from evodrum.infile import NotAFile, open_regular
 
 #: Longest variable-length quantity the standard allows (delta times, lengths).
@@ -36,12 +36,8 @@ SIGNATURES = (
 )
 
 
-class NotMidi(EvodrumError):
+class NotMidi(FileError):
     """A file that cannot be read as MIDI; `reason` says why in plain words."""
-
-    def __init__(self, path, reason: str):
-        super().__init__(f"{path}: {reason}")
-        self.path, self.reason = str(path), reason
 
 
 @dataclass
