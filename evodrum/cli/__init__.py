@@ -13,7 +13,7 @@ import click
 from evodrum.errors import EvodrumError
 
 #: Modules that register commands on `main`, in the order `--help` lists them.
-COMMAND_MODULES: tuple[str, ...] = ("examples", "data", "model", "steer", "features", "judge", "search", "listen",
+COMMAND_MODULES: tuple[str, ...] = ("examples", "data", "model", "steer", "features", "judge", "realism", "search", "listen",
                                     "interactive", "studio", "compare", "doctor")
 
 

@@ -26,9 +26,10 @@ bpm_from_file_option = click.option(
          "where the loop starts; 120 for grid files].")
 
 
-def load(path: str, spec, drum_map: str = "groove") -> LoopFile:
-    """Read a MIDI or grid file, printing its warnings as 'warning:' lines on stderr."""
-    loops = read_file(path, spec, drum_map)
+def load(path: str, spec, drum_map: str = "groove", hop_bars: int = 1) -> LoopFile:
+    """Read a MIDI or grid file (a MIDI file's windows `hop_bars` bars apart), printing
+    its warnings as 'warning:' lines on stderr."""
+    loops = read_file(path, spec, drum_map, hop_bars)
     for line in loops.warnings:
         kind = "note" if line.startswith("not read as drums") else "warning"
         click.echo(f"{kind}: {path}: {line}", err=True)

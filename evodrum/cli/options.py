@@ -60,13 +60,13 @@ def _space_help() -> str:
     return "Genotype space: " + "; ".join(f"{e.name}: {e.help}" for e in genotypes.SPACES.values())
 
 
-def _space_choice() -> click.Choice:
+def space_choice() -> click.Choice:
     from evodrum import genotypes
     return click.Choice(genotypes.names())
 
 
 space_option = click.option(
-    "--space", type=_space_choice(), default="vae", show_default=True, help=_space_help())
+    "--space", type=space_choice(), default="vae", show_default=True, help=_space_help())
 
 
 def _algorithm_help() -> str:
