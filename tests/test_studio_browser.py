@@ -194,3 +194,52 @@ def test_steer_a_slider_edit_a_cell_export_midi_and_refuse_strangers(browser, tm
             assert client.get("/api/kit/..%2F..%2Fetc.wav", headers=ok).status_code in (400, 404)
     finally:
         server.stop()
+
+
+def test_the_tempo_field_sets_the_sessions_tempo_for_exports_and_reloads(browser, tmp_path):
+    """Issue 21: 93 BPM typed in the studio is what the MIDI says and the WAV lasts, and
+    a reload (or a resumed server) keeps it; a seed loop's tempo is the session's."""
+    from evodrum.audio.synth import loop_samples
+    from evodrum.audio.wav import read_wav
+    from evodrum.examples import pattern
+    seed = midi.write_midi(tmp_path / "funk98.mid", pattern("funk").grid(), midi.DEFAULT_SPEC,
+                           98.0)
+    folder = tmp_path / "session"
+    server = Server(folder, "--out", str(folder), "--seed", "2", "--seed-loops", str(seed))
+    try:
+        page = open_page(browser, server.url)
+        assert page.evaluate("S.bpm") == 98 and page.input_value("#bpm") == "98"
+        page.fill("#bpm", "93")
+        page.press("#bpm", "Enter")
+        page.wait_for_function("S.bpm === 93 && engine.bpm === 93")
+        assert store.load(folder).settings.bpm == 93.0            # saved at once
+        page.click('#tabs button[data-view="export"]')
+        files = {}
+        for kind in ("MIDI", "WAV"):
+            with page.expect_download() as info:
+                page.locator("#export-table a", has_text=kind).first.click()
+            files[kind] = tmp_path / info.value.suggested_filename
+            info.value.save_as(files[kind])
+        tempos = [m.tempo for t in mido.MidiFile(files["MIDI"]).tracks for m in t
+                  if m.type == "set_tempo"]
+        assert [round(mido.tempo2bpm(t), 3) for t in tempos] == [93.0]
+        audio, sr = read_wav(files["WAV"])
+        assert len(audio) == loop_samples(midi.DEFAULT_SPEC, 93.0, sr)   # 10.32 s, not 8.0
+        page.reload()
+        page.wait_for_selector(".card canvas")
+        assert page.input_value("#bpm") == "93" and page.evaluate("engine.bpm") == 93
+        page.fill("#bpm", "999")                                   # refused, nothing changes
+        page.press("#bpm", "Enter")
+        page.wait_for_function("document.querySelector('#status').textContent.includes('tempo')")
+        assert page.input_value("#bpm") == "93" and store.load(folder).settings.bpm == 93.0
+        assert not page.errors, page.errors
+        page.close()
+    finally:
+        server.stop()
+    resumed = Server(folder, "--resume", str(folder))
+    try:
+        page = open_page(browser, resumed.url)
+        assert page.evaluate("S.bpm") == 93
+        page.close()
+    finally:
+        resumed.stop()

@@ -15,7 +15,7 @@ from evodrum.cli.options import (
     SEED,
     Number,
     ascii_option,
-    bpm_option,
+    session_bpm_option,
     refine_option,
     space_option,
 )
@@ -84,7 +84,7 @@ Examples:
               help="Continue a session (its folder or session.json) where you stopped.")
 @click.option("--out", type=click.Path(file_okay=False), default=None,
               help="Session folder [default: runs/interactive-DATE-TIME].")
-@bpm_option
+@session_bpm_option
 @listening_options
 @ascii_option
 @click.pass_context
@@ -113,7 +113,7 @@ def interactive(ctx, loops, fresh, adventure, blend, keep_favourites, space, mod
     if resume:
         refuse_changed_options([n for n in SESSION_OPTIONS if given(n)], "session",
                                " (change adventure inside the session with 'a X')")
-        session, folder, space_ = resume_session(resume, bpm if given("bpm") else None)
+        session, folder, space_ = resume_session(resume, bpm)
     else:
         refuse_session_folder(out)
         settings = Settings(space=space, model=str(Path(model).resolve()) if model else None,

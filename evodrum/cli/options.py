@@ -99,6 +99,12 @@ bpm_option = click.option(
     "--bpm", type=Number(20, 400), default=120.0, show_default=True,
     help="Tempo in quarter-note beats per minute.")
 
+session_bpm_option = click.option(
+    "--bpm", type=Number(20, 400), default=None,
+    help="The session's tempo in quarter-note beats per minute: playback and every "
+         "export use it (change it inside the session; it is saved) [default: the first "
+         "seed loop's tempo, else 120; with --resume: the session's].")
+
 refine_option = click.option(
     "--refine", "refine_steps", type=click.IntRange(0, 10_000), default=50, show_default=True,
     help="Adam steps refining each loop's latent code so that it decodes to your loop as "

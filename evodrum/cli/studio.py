@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from evodrum.cli import main
-from evodrum.cli.options import SEED, bpm_option, refine_option, space_option
+from evodrum.cli.options import SEED, refine_option, session_bpm_option, space_option
 from evodrum.errors import EvodrumError
 
 HOST = "127.0.0.1"
@@ -51,7 +51,7 @@ def _check_port(port: int) -> None:
 @click.option("--seed-loops", multiple=True, type=click.Path(exists=True, dir_okay=False),
               metavar="FILE.mid", help="Start from your own loops (repeat for several).")
 @refine_option
-@bpm_option
+@session_bpm_option
 def studio(port, no_browser, resume, out, model, space, loops, seed, seed_loops, refine_steps,
            bpm):
     """Evolve, steer and audition drum loops in the browser.
@@ -99,7 +99,7 @@ def studio(port, no_browser, resume, out, model, space, loops, seed, seed_loops,
     if port:
         _check_port(port)
     if resume:
-        session, folder, space_ = resume_session(resume)
+        session, folder, space_ = resume_session(resume, bpm)
     else:
         refuse_session_folder(out)
         settings = Settings(space=space, model=str(Path(model).resolve()) if model else None,

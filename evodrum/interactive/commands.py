@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 
 from evodrum.errors import EvodrumError
-from evodrum.interactive.session import RATING_MAX
+from evodrum.interactive.session import RATING_MAX, TEMPO_MAX, TEMPO_MIN
 
 #: (what to type, what it does), in the order they are shown.
 KEYS: tuple[tuple[str, str], ...] = (
@@ -32,6 +32,7 @@ KEYS: tuple[tuple[str, str], ...] = (
     ("b", "back to the generation this one was bred from"),
     ("g K", "go to generation K"),
     ("a X", "adventure: how far variations stray (0.1 subtle, 0.3 default, 1 wild)"),
+    ("t BPM", "the session's tempo, for playback and every export ('t 96')"),
     ("q", "quit: favourites written as MIDI with a session summary"),
     ("?", "this help"),
 )
@@ -116,6 +117,15 @@ def parse_one(text: str) -> Command | None:
         if not 0 < value <= 10:
             raise EvodrumError(f"{text!r}: adventure is a number above 0, e.g. 'a 0.5'")
         return Command("adventure", value=value)
+    elif head == "t" and len(args) == 1:
+        try:
+            value = float(args[0])
+        except ValueError:
+            value = 0.0
+        if not TEMPO_MIN <= value <= TEMPO_MAX:
+            raise EvodrumError(f"{text!r}: tempo is {TEMPO_MIN:g} to {TEMPO_MAX:g} BPM, "
+                               "e.g. 't 96'")
+        return Command("tempo", value=value)
     elif not args and head in SIMPLE:
         return Command(SIMPLE[head])
     raise EvodrumError(f"{text.strip()!r}: not a command; type ? for the keys")

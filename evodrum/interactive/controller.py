@@ -136,6 +136,8 @@ class Controller:
             s.set_adventure(command.value)
             messages.append(f"adventure {command.value:g}: variations move each gene by "
                             f"{command.value:g} prior standard deviations")
+        elif name == "tempo":
+            messages.extend(self._tempo(command.value))
         elif name in ("next", "back", "goto"):
             messages.extend(self._move(name, command))
             return {"redraw": True}
@@ -168,6 +170,16 @@ class Controller:
             raise EvodrumError(f"could not play {what}: {self.player.description} stopped at "
                                "once; try another --output, or --no-audio to write files")
         return f"playing {what} · {self.player.description}"
+
+    def _tempo(self, bpm: float) -> list[str]:
+        """Set the session's tempo; the loop playing follows (on the bar line)."""
+        s = self.session
+        s.set_bpm(bpm)
+        said = [f"tempo {bpm:g} BPM: playback and every export from now on"]
+        if not self.files_only and self.player.is_playing:
+            self.player.play(s.loop_at(s.selected).grid, s.spec, bpm)
+        self._prepare()
+        return said + self._generation_files()
 
     def _move(self, name: str, command: Command) -> list[str]:
         """Breed the next generation or go to another one; playback stops."""

@@ -15,6 +15,7 @@ from evodrum.interactive import models
 from evodrum.interactive.saving import Saver
 from evodrum.interactive.session import Session, Settings
 from evodrum.interactive.summary import write_summary
+from evodrum.midi import DEFAULT_BPM
 from evodrum.runs import new_run_dir, refuse_if_used
 
 
@@ -26,8 +27,8 @@ def resume_session(where: str | Path, bpm: float | None = None
     session = store.load(path)
     space = models.open_space(session.settings)
     models.check_same_model(session, space, str(path))
-    if bpm is not None:
-        session.settings = replace(session.settings, bpm=bpm)
+    if bpm is not None and bpm != session.settings.bpm:
+        session.set_bpm(bpm)   # saved with the session
     return session, path.parent, space
 
 
@@ -39,12 +40,25 @@ def refuse_session_folder(out: str | Path | None) -> None:
     refuse_if_used(out)
 
 
+def session_tempo(settings: Settings, spec) -> float:
+    """The tempo a new session plays and exports at: the one asked for, else the first
+    seed loop's (its tempo where the drums come in), else 120 BPM."""
+    if settings.bpm is not None:
+        return float(settings.bpm)
+    if settings.seed_loops:
+        from evodrum.gridfile import read_file
+        loops = read_file(settings.seed_loops[0], spec)
+        return round(loops.bpm(loops.index(None), DEFAULT_BPM), 3)
+    return DEFAULT_BPM
+
+
 def start_session(settings: Settings, out: str | Path | None = None
                   ) -> tuple[Session, Path, Space]:
     """(session, its new folder, its space) for new `settings`, in `out` or
-    runs/interactive-DATE-TIME."""
+    runs/interactive-DATE-TIME. The session gets its one tempo here (`session_tempo`)."""
     refuse_session_folder(out)
     space = models.open_space(settings)
+    settings = replace(settings, bpm=session_tempo(settings, space.spec))
     session = new_session(settings, space)
     return session, new_run_dir("interactive", out), space
 

@@ -17,6 +17,9 @@ from evodrum.grid import GridSpec
 #: Ratings are single digits: 0 = dislike (never a parent) ... 9 = love it.
 RATING_MAX = 9
 
+#: The tempi a session may have (the CLI's --bpm bounds).
+TEMPO_MIN, TEMPO_MAX = 20.0, 400.0
+
 #: How each loop was made (its lineage operator).
 OPERATORS = {
     "prior": "new from the prior",
@@ -42,7 +45,7 @@ class Settings:
     seed: int = 0                      # random seed of the session
     seed_loops: tuple[str, ...] = ()   # MIDI files the first generation starts from
     refine: int | None = None          # refinement steps encoding them (None = vae.refine's)
-    bpm: float = 120.0                 # tempo of played and saved loops
+    bpm: float | None = None           # the session's one tempo (None: from the seed loop)
 
     def __post_init__(self):
         if self.loops < 2:
@@ -54,6 +57,11 @@ class Settings:
             raise EvodrumError(f"adventure must be above 0, got {self.adventure}")
         if not 0 <= self.blend <= 1 or self.alpha < 0:
             raise EvodrumError("blend must be within [0, 1] and alpha >= 0")
+        if self.bpm is not None and (isinstance(self.bpm, bool)
+                                     or not isinstance(self.bpm, (int, float))
+                                     or not TEMPO_MIN <= self.bpm <= TEMPO_MAX):
+            raise EvodrumError(f"tempo must be {TEMPO_MIN:g} to {TEMPO_MAX:g} BPM, "
+                               f"got {self.bpm!r}")
         if len(self.seed_loops) > self.loops:
             raise EvodrumError(f"{len(self.seed_loops)} seed loops do not fit a generation of "
                                f"{self.loops}: give at most {self.loops} or raise --loops")
@@ -205,6 +213,11 @@ class Session:
         self.current, self.selected = generation.index, 0
         self.dirty = True
         return generation
+
+    def set_bpm(self, bpm: float) -> None:
+        """Change the session's tempo: playback and every export follow it."""
+        self.settings = replace(self.settings, bpm=float(bpm))  # validated by Settings
+        self.dirty = True
 
     def set_adventure(self, adventure: float) -> None:
         self.settings = replace(self.settings, adventure=adventure)

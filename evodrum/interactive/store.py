@@ -8,6 +8,7 @@ uninterrupted one would have.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +17,7 @@ from evodrum.atomic import write_text
 from evodrum.errors import EvodrumError
 from evodrum.grid import GridSpec, from_midi_velocity, to_midi_velocity
 from evodrum.interactive.session import Generation, Loop, Session, Settings
+from evodrum.midi import DEFAULT_BPM
 
 FORMAT = "evodrum-interactive-session-1"
 SESSION_FILE = "session.json"
@@ -91,7 +93,10 @@ def from_dict(d: dict) -> Session:
     spec = GridSpec.from_dict(d["spec"])
     loops = {loop.id: loop for loop in (_loop(x, spec) for x in d["loops"])}
     generations = [_generation(g) for g in d["generations"]]
-    session = Session(Settings.from_dict(d["settings"]), spec, d.get("fingerprint"),
+    settings = Settings.from_dict(d["settings"])
+    if settings.bpm is None:   # a session always has its tempo once started
+        settings = replace(settings, bpm=DEFAULT_BPM)
+    session = Session(settings, spec, d.get("fingerprint"),
                       d["rng_state"], loops, generations, int(d["current"]), int(d["selected"]))
     missing = {i for g in generations for i in g.loop_ids} - set(loops)
     if missing or not generations:

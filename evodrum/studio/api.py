@@ -155,6 +155,8 @@ def make_app(studio: Studio, token: str, hosts: set[str]) -> Starlette:
         Route("/api/back", action(lambda b: studio.back()), methods=["POST"]),
         Route("/api/goto", action(lambda b: studio.go_to(_get(b, "generation", int))),
               methods=["POST"]),
+        Route("/api/tempo", action(lambda b: studio.set_tempo(_get(b, "bpm", float))),
+              methods=["POST"]),
         Route("/api/adventure", action(lambda b: studio.set_adventure(
             _get(b, "adventure", float))), methods=["POST"]),
         Route("/api/decode", action(lambda b: studio.decode(

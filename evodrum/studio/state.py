@@ -29,7 +29,14 @@ from evodrum.grid import (
 )
 from evodrum.interactive import breeding
 from evodrum.interactive.saving import Saver
-from evodrum.interactive.session import OPERATORS, RATING_MAX, Loop, Session
+from evodrum.interactive.session import (
+    OPERATORS,
+    RATING_MAX,
+    TEMPO_MAX,
+    TEMPO_MIN,
+    Loop,
+    Session,
+)
 from evodrum.kit import ROWS
 from evodrum.midi import grid_to_midi
 
@@ -70,7 +77,7 @@ class Studio:
         self.directions = directions          # vae.directions.Directions, or None
         self.saver = Saver(session, self.folder)
         self.lock = threading.RLock()
-        self._gains: dict[bytes, float] = {}
+        self._gains: dict[tuple, float] = {}
         self.saver.save()
 
     # --- what the page shows ------------------------------------------------------
@@ -123,9 +130,10 @@ class Studio:
 
     def gain(self, grid: np.ndarray) -> float:
         """dB that bring this loop's built-in render to the audition loudness (cached)."""
-        key = np.ascontiguousarray(grid).tobytes()
+        bpm = self.session.settings.bpm
+        key = (np.ascontiguousarray(grid).tobytes(), bpm)
         if key not in self._gains:
-            audio = synth.render(grid, self.session.spec, self.session.settings.bpm, GAIN_RATE)
+            audio = synth.render(grid, self.session.spec, bpm, GAIN_RATE)
             self._gains[key] = round(gain_db(audio, GAIN_RATE), 2)
         return self._gains[key]
 
@@ -167,6 +175,14 @@ class Studio:
     def go_to(self, generation: int) -> dict:
         with self.lock:
             self.session.go_to(int(generation) - 1)
+            return self._changed()
+
+    def set_tempo(self, bpm: float) -> dict:
+        """The session's one tempo: playback, MIDI and WAV exports all follow it."""
+        if not TEMPO_MIN <= bpm <= TEMPO_MAX:
+            raise EvodrumError(f"tempo is {TEMPO_MIN:g} to {TEMPO_MAX:g} BPM")
+        with self.lock:
+            self.session.set_bpm(float(bpm))
             return self._changed()
 
     def set_adventure(self, adventure: float) -> dict:
@@ -281,8 +297,8 @@ class Studio:
         with self.lock:
             loop = self.loop(loop_id)
             bpm = self.session.settings.bpm if bpm is None else float(bpm)
-        if not 20 <= bpm <= 400:
-            raise EvodrumError("tempo is 20 to 400 BPM")
+        if not TEMPO_MIN <= bpm <= TEMPO_MAX:
+            raise EvodrumError(f"tempo is {TEMPO_MIN:g} to {TEMPO_MAX:g} BPM")
         audio = synth.render(loop.grid, self.session.spec, bpm, SAMPLE_RATE)
         return wav_bytes(normalise(audio, SAMPLE_RATE), SAMPLE_RATE)
 

@@ -238,7 +238,8 @@ function renderEvolve() {
   const go = $("#goto"); go.innerHTML = "";
   for (const t of S.tree) go.append(el("option", { value: t.generation, textContent: `gen ${t.generation}` + (t.bred_from ? ` ← ${t.bred_from}` : ""), selected: t.generation === S.generation }));
   $("#adventure").value = S.adventure; $("#adventure-out").textContent = S.adventure;
-  $("#bpm").value = engine.bpm = engine.bpm === 120 && S.bpm ? S.bpm : engine.bpm;
+  engine.bpm = S.bpm;                       // the session's one tempo, saved with it
+  if (document.activeElement !== $("#bpm")) $("#bpm").value = S.bpm;
   const legend = $("#legend"); legend.innerHTML = "rows, top to bottom: ";
   S.rows.forEach((row, r) => legend.append(el("span", { textContent: row, style: `color:${ROW_COLOURS[r]}` })));
   const box = $("#population"); box.innerHTML = "";
@@ -267,7 +268,11 @@ $("#adventure").addEventListener("input", (e) => { $("#adventure-out").textConte
 // --- transport and keys ---------------------------------------------------------
 
 $("#play-stop").addEventListener("click", () => engine.timer ? engine.stop() : audition(loopById(selectedId)));
-$("#bpm").addEventListener("change", (e) => { const v = Number(e.target.value); if (v >= 40 && v <= 300) engine.bpm = v; });
+$("#bpm").addEventListener("change", async (e) => {
+  try { await refresh(await api("/api/tempo", { bpm: Number(e.target.value) })); }
+  catch (err) { e.target.value = S.bpm; return; }        // the error is on the status line
+  say(`tempo ${S.bpm} BPM: playback and every export`);
+});
 
 document.addEventListener("keydown", (e) => {
   if (e.target.tagName === "INPUT" || e.target.tagName === "SELECT") return;
