@@ -37,6 +37,7 @@ from evodrum import midi
 from evodrum.genotypes import Space
 from evodrum.grid import quantize_velocity
 from evodrum.interactive.models import fingerprint
+from evodrum.interactive.tempo import with_tempo
 from evodrum.interactive.session import RATING_MAX, Generation, Loop, Session, Settings
 from evodrum.search.individuals import Individual, genotypes
 
@@ -248,7 +249,9 @@ def breed(session: Session, space: Space) -> Generation:
 def new_session(settings: Settings, space: Space) -> Session:
     """A session whose first generation is the seed loops (the model's reconstruction of
     each file, which keeps the file's own grid to play), children bred from them and
-    fresh prior samples; without seed loops, prior samples only."""
+    fresh prior samples; without seed loops, prior samples only. Its tempo is settled
+    here: the settings', else the first seed loop's, else 120 (`tempo.session_tempo`)."""
+    settings = with_tempo(settings, space.spec)
     session = Session(settings, space.spec, fingerprint(space),
                       np.random.default_rng(settings.seed).bit_generator.state)
     rng = _rng(session)

@@ -4,7 +4,6 @@ fresh folder (refusing a folder that already holds a session or other files);
 at the end, make sure it is on disk and write the favourites and summary."""
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 from evodrum.errors import EvodrumError
@@ -15,7 +14,6 @@ from evodrum.interactive import models
 from evodrum.interactive.saving import Saver
 from evodrum.interactive.session import Session, Settings
 from evodrum.interactive.summary import write_summary
-from evodrum.midi import DEFAULT_BPM
 from evodrum.runs import new_run_dir, refuse_if_used
 
 
@@ -40,25 +38,12 @@ def refuse_session_folder(out: str | Path | None) -> None:
     refuse_if_used(out)
 
 
-def session_tempo(settings: Settings, spec) -> float:
-    """The tempo a new session plays and exports at: the one asked for, else the first
-    seed loop's (its tempo where the drums come in), else 120 BPM."""
-    if settings.bpm is not None:
-        return float(settings.bpm)
-    if settings.seed_loops:
-        from evodrum.gridfile import read_file
-        loops = read_file(settings.seed_loops[0], spec)
-        return round(loops.bpm(loops.index(None), DEFAULT_BPM), 3)
-    return DEFAULT_BPM
-
-
 def start_session(settings: Settings, out: str | Path | None = None
                   ) -> tuple[Session, Path, Space]:
     """(session, its new folder, its space) for new `settings`, in `out` or
-    runs/interactive-DATE-TIME. The session gets its one tempo here (`session_tempo`)."""
+    runs/interactive-DATE-TIME."""
     refuse_session_folder(out)
     space = models.open_space(settings)
-    settings = replace(settings, bpm=session_tempo(settings, space.spec))
     session = new_session(settings, space)
     return session, new_run_dir("interactive", out), space
 
