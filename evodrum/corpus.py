@@ -33,16 +33,18 @@ from evodrum.lifetime import worker_pool
 from evodrum.errors import EvodrumError
 from evodrum.grid import DEFAULT_SPEC, GridSpec, from_midi_velocity, to_midi_velocity
 from evodrum.kit import KIT_VERSION
-from evodrum.midi import READER_VERSION, BadMidiFile, read_windows
+from evodrum.loop import OFFSET_HIGH, OFFSET_LOW, Loop
+from evodrum.midi import READER_VERSION, TEMPO_RANGE, BadMidiFile, read_windows
 
-FORMAT_VERSION = 1
+#: Version 2 keeps each hit's timing offset and each window's tempo.
+FORMAT_VERSION = 2
 SPLITS = ("train", "validation", "test")
 LABELS = ("file", "style", "beat_type", "drummer")
 MIDI_SUFFIXES = {".mid", ".midi", ".smf"}
 #: What of a manifest's file entry identifies the corpus: content, place and labels.
 IDENTITY_KEYS = ("file", "sha1", "split", "style", "beat_type", "drummer")
 #: The arrays a cache's grids.npz holds, and nothing else.
-ARRAYS = ("velocities", "split", *(f"label_{k}" for k in LABELS))
+ARRAYS = ("velocities", "offsets", "bpm", "split", *(f"label_{k}" for k in LABELS))
 
 
 def cache_root(cache_dir: str | os.PathLike | None = None) -> Path:
@@ -75,7 +77,11 @@ class Settings:
 
 @dataclass
 class Corpus:
-    """Grids (N, 9, S) in [0, 1] with their split and labels, one entry per window."""
+    """Grids (N, 9, S) in [0, 1] with their split and labels, one entry per window.
+
+    `offsets` (N, 9, S) hold each hit's timing (see evodrum.loop) and `bpm` (N,)
+    the tempo where each window starts, so offsets can be read in milliseconds.
+    """
 
     grids: np.ndarray
     spec: GridSpec
@@ -84,6 +90,14 @@ class Corpus:
     manifest: dict
     path: Path | None = None
     _hash: str = field(default="", repr=False)
+    offsets: np.ndarray | None = None   # None: straight (a corpus made in code from grids)
+    bpm: np.ndarray | None = None       # None: 120 BPM throughout
+
+    def __post_init__(self):
+        if self.offsets is None:
+            self.offsets = np.zeros_like(self.grids, dtype=np.float32)
+        if self.bpm is None:
+            self.bpm = np.full(len(self.grids), 120.0, np.float32)
 
     def __len__(self) -> int:
         return len(self.grids)
@@ -105,9 +119,20 @@ class Corpus:
 
     def split_grids(self, name: str) -> np.ndarray:
         """The grids of one split ('train', 'validation' or 'test')."""
+        return self.grids[self.split_mask(name)]
+
+    def split_mask(self, name: str | None) -> np.ndarray:
+        """Which windows belong to split `name` (None: all of them)."""
+        if name is None:
+            return np.ones(len(self), bool)
         if name not in SPLITS:
             raise EvodrumError(f"unknown split {name!r}: use one of {', '.join(SPLITS)}")
-        return self.grids[self.split == name]
+        return self.split == name
+
+    def loops(self, split: str | None = None) -> Loop:
+        """The windows of one split (None: all) as a batch of loops with their timing."""
+        mask = self.split_mask(split)
+        return Loop(self.grids[mask], self.offsets[mask], self.spec)
 
 
 # --- sources ---------------------------------------------------------------
@@ -226,7 +251,9 @@ def _process(job: tuple[str, Settings]) -> dict:
                 "sha1": sha1}
     keep = windows.hits >= settings.min_hits  # hits before tiling: a 2-hit file stays 2
     q = windows.quantised
+    bpm = np.array([hits.bpm_at(b) for b in windows.start_beats[keep]], np.float32)
     result = {"status": "ok", "sha1": sha1, "grids": windows.grids[keep],
+              "offsets": windows.offsets[keep], "bpm": bpm,
               "windows": int(keep.sum()), "sparse_windows": int((~keep).sum()),
               "hits": int(len(hits.beats)), "mean_shift": q.mean_shift,
               "max_shift": q.max_shift, "collisions": q.collisions, "unmapped": hits.unmapped,
@@ -340,14 +367,17 @@ class _Serial:
 
 def _assemble(root: Path, sources: list[Source], results: list[dict], settings: Settings) -> Corpus:
     """Concatenate per-file results into a Corpus with a manifest."""
-    grids, files = [], []
+    grids, offsets, tempi, files = [], [], [], []
     for src, res in zip(sources, results):
         entry = {"file": src.file, "sha1": res["sha1"], "split": src.split,
                  "style": src.style, "beat_type": src.beat_type, "drummer": src.drummer,
                  "status": res["status"]}
-        entry.update({k: v for k, v in res.items() if k not in ("grids", "status", "sha1")})
+        entry.update({k: v for k, v in res.items()
+                      if k not in ("grids", "offsets", "bpm", "status", "sha1")})
         if res["status"] == "ok":
             grids.append(res["grids"])
+            offsets.append(res["offsets"])
+            tempi.append(res["bpm"])
         files.append(entry)
     velocities = (np.concatenate(grids) if grids
                   else np.zeros((0, *settings.spec.shape), np.uint8))
@@ -358,7 +388,10 @@ def _assemble(root: Path, sources: list[Source], results: list[dict], settings: 
     labels = {"file": np.repeat([f["file"] for f in kept], counts) if kept else np.array([], str)}
     for key in LABELS[1:]:
         labels[key] = np.repeat([f[key] for f in kept], counts) if kept else np.array([], str)
-    return Corpus(from_midi_velocity(velocities), settings.spec, split, labels, manifest)
+    return Corpus(from_midi_velocity(velocities), settings.spec, split, labels, manifest,
+                  offsets=(np.concatenate(offsets) if offsets
+                           else np.zeros((0, *settings.spec.shape), np.float32)),
+                  bpm=np.concatenate(tempi) if tempi else np.zeros(0, np.float32))
 
 
 def _save(corpus: Corpus, folder: Path) -> None:
@@ -367,6 +400,8 @@ def _save(corpus: Corpus, folder: Path) -> None:
     with atomic.atomic_path(folder / "grids.npz") as tmp:
         with open(tmp, "wb") as f:
             np.savez_compressed(f, velocities=velocities, split=corpus.split,
+                                offsets=corpus.offsets.astype(np.float32),
+                                bpm=corpus.bpm.astype(np.float32),
                                 **{f"label_{k}": v for k, v in corpus.labels.items()})
     corpus.manifest["windows"] = len(corpus)
     atomic.write_json(folder / "manifest.json", corpus.manifest)
@@ -444,12 +479,25 @@ def load_corpus(name_or_path: str | os.PathLike | None = None,
                            "manifest.json")
     if n and int(velocities.max()) > 127:
         raise DamagedCache(folder, f"velocity {int(velocities.max())} is beyond MIDI's 127")
+    offsets, bpm = arrays["offsets"], arrays["bpm"]
+    if offsets.dtype != np.float32 or offsets.shape != velocities.shape:
+        raise DamagedCache(folder, f"offsets are {offsets.dtype} {offsets.shape}, not float32 "
+                           f"{velocities.shape}")
+    if n and not (np.isfinite(offsets).all() and offsets.min() >= OFFSET_LOW
+                  and offsets.max() < OFFSET_HIGH and not offsets[velocities == 0].any()):
+        raise DamagedCache(folder, "timing offsets outside [-0.5, 0.5) of a step, or on "
+                           "empty cells")
+    if bpm.dtype != np.float32 or bpm.shape != (n,) or (n and not (
+            (bpm >= TEMPO_RANGE[0]) & (bpm <= TEMPO_RANGE[1])).all()):
+        raise DamagedCache(folder, f"tempi are not {n} values within "
+                           f"{TEMPO_RANGE[0]:g}-{TEMPO_RANGE[1]:g} BPM")
     for key, values in [("split", split), *((f"label_{k}", v) for k, v in labels.items())]:
         if values.shape != (n,) or values.dtype.kind != "U":
             raise DamagedCache(folder, f"{key} holds {values.shape} {values.dtype}, not {n} names")
     if not np.isin(split, SPLITS).all():
         raise DamagedCache(folder, f"unknown split names {sorted(set(split) - set(SPLITS))[:3]}")
-    return Corpus(from_midi_velocity(velocities), spec, split, labels, manifest, folder)
+    return Corpus(from_midi_velocity(velocities), spec, split, labels, manifest, folder,
+                  offsets=offsets, bpm=bpm)
 
 
 def _read_arrays(folder: Path) -> dict[str, np.ndarray]:

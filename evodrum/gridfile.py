@@ -14,6 +14,7 @@ from evodrum.atomic import atomic_path
 from evodrum.errors import EvodrumError
 from evodrum.grid import GridSpec, check_grids, from_midi_velocity
 from evodrum.infile import NotAFile, open_regular
+from evodrum.loop import Loop
 
 SUFFIXES = (".npy", ".npz")
 
@@ -110,6 +111,17 @@ class LoopFile:
     bpms: np.ndarray | None        # (N,) the file's tempo where each window starts
     warnings: list[str] = field(default_factory=list)
     quantised: object = None       # midi.Quantised for MIDI files
+    offsets: np.ndarray | None = None  # float32 (N, 9, S) timing offsets; None: straight
+
+    def loop(self, i: int) -> Loop:
+        """Grid `i` with the timing it was played with (grid files: straight)."""
+        offsets = self.offsets[i] if self.offsets is not None else np.zeros_like(self.grids[i])
+        return Loop(self.grids[i], offsets, self.spec)
+
+    def loops(self) -> Loop:
+        """Every grid of the file as a batch of loops with their timing."""
+        return Loop(self.grids, self.offsets if self.offsets is not None
+                    else np.zeros_like(self.grids), self.spec)
 
     def __len__(self) -> int:
         return len(self.grids)
@@ -147,4 +159,4 @@ def read_file(path: str | Path, spec: GridSpec, drum_map: str = "groove",
     skipped = ["not read as drums: " + "; ".join(hits.notes)] if hits.notes else []
     return LoopFile(str(path), from_midi_velocity(windows.grids), spec, windows.hits,
                     windows.start_bars, bpms, hits.warnings + windows.notes + skipped,
-                    windows.quantised)
+                    windows.quantised, windows.offsets)

@@ -1,14 +1,16 @@
 """MIDI drum files in, drum grids out, and grids back out as MIDI.
 
 Reading quantises by beat position (tempo changes do not matter), keeps the
-loudest hit when two land in one cell, and reports how far timing was moved.
+loudest hit when two land in one cell, and keeps each hit's timing as its offset
+from the grid (`evodrum.loop`): swing and triplets are 16ths with offsets.
 Which notes are drums is decided on evidence (see `drum_notes`). A file's length
 is rounded up to whole bars, so a loop that ends at its last note keeps its
 silent end. Short loops are tiled to the grid length; longer performances are
 cut into windows, only from stretches of bars that fit the grid (2/4, 4/4,
 8/4): bars in other metres are skipped and reported. Writing gives a file on
-channel 10 that reads back to the same grid, and lasts its full length even in
-tools that stop at the last note (pretty_midi, note_seq).
+channel 10 with each hit at its performed time, that reads back to the same
+loop (cells and velocities exactly, offsets within a tick), and lasts its full
+length even in tools that stop at the last note (pretty_midi, note_seq).
 """
 from __future__ import annotations
 
@@ -24,11 +26,13 @@ from evodrum import limits, smf
 from evodrum.atomic import atomic_path
 from evodrum.errors import FileError
 from evodrum.grid import DEFAULT_SPEC, GridSpec
-from evodrum.kit import N_ROWS, ROW_PITCH, pitch_table
+from evodrum.kit import ROW_PITCH, pitch_table
+from evodrum.loop import Loop, as_loop
+from evodrum.loop import quantise as quantise_onsets
 
 #: Changes whenever reading the same file can give different grids; corpora record it,
 #: so a cache built by an older reader is rebuilt, not reused.
-READER_VERSION = 2
+READER_VERSION = 3
 #: Time signatures whose bars fit a 4/4 grid (as in McDermott 2018).
 SUPPORTED_TIME_SIGNATURES = {(2, 4), (4, 4), (8, 4)}
 DRUM_CHANNEL = 9  # MIDI channel 10, zero-based
@@ -121,6 +125,7 @@ class Quantised:
     """Hits snapped to a step grid, with how far timing was moved."""
 
     steps: np.ndarray         # uint8 velocities (9, T)
+    offsets: np.ndarray       # float32 timing offsets in steps (9, T), see evodrum.loop
     mean_shift: float         # mean |shift| in steps (0..0.5)
     max_shift: float          # largest |shift| in steps
     collisions: int           # hits dropped because a louder one took the cell
@@ -131,6 +136,7 @@ class Windows:
     """The grids a file gives, with where each starts and how many hits it really has."""
 
     grids: np.ndarray         # uint8 velocities (N, 9, S)
+    offsets: np.ndarray       # float32 timing offsets in steps (N, 9, S)
     hits: np.ndarray          # (N,) hits in each window before any tiling
     start_bars: np.ndarray    # (N,) bar (from 1) where each window starts in the file
     start_beats: np.ndarray   # (N,) the same in beats
@@ -306,17 +312,14 @@ def _not_drums(song: smf.Smf, track: int, channel: int, notes: np.ndarray,
 
 
 def quantise(hits: DrumHits, spec: GridSpec, length_steps: int | None = None) -> Quantised:
-    """Snap hits to the nearest step; hits at or past `length_steps` wrap round (loops)."""
+    """Hits onto the step grid with their offsets; hits at or past `length_steps` wrap round."""
     exact = hits.beats * spec.steps_per_beat
-    steps = np.rint(exact).astype(np.int64)
-    shift = np.abs(exact - steps)
+    shift = np.abs(exact - np.floor(exact + 0.5))
     if length_steps is None:
-        length_steps = int(max(round(hits.length_beats * spec.steps_per_beat), steps.max() + 1))
-    steps %= length_steps
-    out = np.zeros((N_ROWS, length_steps), dtype=np.uint8)
-    np.maximum.at(out, (hits.rows, steps), hits.velocities)
-    occupied = len(np.unique(hits.rows * length_steps + steps))
-    return Quantised(out, float(shift.mean()), float(shift.max()), len(steps) - occupied)
+        length_steps = int(max(round(hits.length_beats * spec.steps_per_beat),
+                               np.floor(exact.max() + 0.5) + 1))
+    out, offsets, collisions = quantise_onsets(hits.rows, exact, hits.velocities, length_steps)
+    return Quantised(out, offsets, float(shift.mean()), float(shift.max()), collisions)
 
 
 def loop_steps(hits: DrumHits, spec: GridSpec) -> int | None:
@@ -341,15 +344,16 @@ def to_windows(hits: DrumHits, spec: GridSpec = DEFAULT_SPEC, hop_bars: int = 1)
     if length is not None:
         loop = q.steps
         return Windows(G.loop_to_grid_length(loop, length, spec)[None],
+                       G.loop_to_grid_length(q.offsets, length, spec)[None],
                        np.array([int((loop > 0).sum())]), np.array([1]), np.array([0.0]),
                        length, q)
     bars, spb = hits.bars, spec.steps_per_beat
     hop = hop_bars * spec.beats_per_bar
-    grids, starts, notes = [], [], []
+    grids, offsets, starts, notes = [], [], [], []
     short = []
     # A performance is windowed up to where it really ends, not its rounded-up last bar.
     played = max(int(np.ceil(hits.end_beats * spb - 1e-9)),
-                 int(np.rint(hits.beats.max() * spb)) + 1)
+                 int(np.floor(hits.beats.max() * spb + 0.5)) + 1)
     for a, b in bars.stretches():
         first = int(round(bars.start[a] * spb))
         stop = min(played, int(round((bars.start[b - 1] + bars.length[b - 1]) * spb)))
@@ -357,6 +361,7 @@ def to_windows(hits: DrumHits, spec: GridSpec = DEFAULT_SPEC, hop_bars: int = 1)
         if not len(cut):
             short.append(f"bars {a + 1}-{b}" if b - a > 1 else f"bar {a + 1}")
         grids.append(cut)
+        offsets.append(G.windows(q.offsets[:, first:stop], spec, hop_bars))
         starts.append(bars.start[a] + hop * np.arange(len(cut)))
     skipped = bars.skipped()
     if skipped:
@@ -368,7 +373,7 @@ def to_windows(hits: DrumHits, spec: GridSpec = DEFAULT_SPEC, hop_bars: int = 1)
         notes.append(f"{', '.join(short)} between them are shorter than one window")
     last = max((int(round(bars.start[a] * spb)) + len(g) * hop * spb - hop * spb + spec.steps
                 for (a, _), g in zip(bars.stretches(), grids) if len(g)), default=0)
-    after = int((np.rint(hits.beats * spb) >= last).sum()) if last else 0
+    after = int((np.floor(hits.beats * spb + 0.5) >= last).sum()) if last else 0
     if after and not skipped:
         notes.append(f"{after} hits after the last whole window (bar "
                      f"{int(np.searchsorted(bars.start, last / spb + 1e-9, side='right'))}"
@@ -376,8 +381,10 @@ def to_windows(hits: DrumHits, spec: GridSpec = DEFAULT_SPEC, hop_bars: int = 1)
     start_beats = np.concatenate(starts) if starts else np.zeros(0)
     windows = (np.concatenate(grids) if grids
                else np.zeros((0, *spec.shape), np.uint8))
+    timing = (np.concatenate(offsets) if offsets
+              else np.zeros((0, *spec.shape), np.float32))
     bar_of = np.searchsorted(bars.start, start_beats + 1e-9, side="right")
-    return Windows(windows, (windows > 0).sum(axis=(1, 2)), bar_of, start_beats, 0, q, notes)
+    return Windows(windows, timing, (windows > 0).sum(axis=(1, 2)), bar_of, start_beats, 0, q, notes)
 
 
 def _inside(beats: np.ndarray, bars: Bars) -> np.ndarray:
@@ -435,28 +442,42 @@ def first_window(grids: np.ndarray, spec: GridSpec) -> int:
     return int(found[0]) if len(found) else 0
 
 
-def grid_to_midi(grid: np.ndarray, spec: GridSpec = DEFAULT_SPEC, bpm: float = 120.0,
+def grid_to_midi(grid, spec: GridSpec = DEFAULT_SPEC, bpm: float = 120.0,
                  midi_type: int = 1, ticks_per_beat: int = WRITE_TICKS_PER_BEAT) -> mido.MidiFile:
-    """A MIDI file on channel 10 with tempo, time signature, GM pitches and one-step notes."""
-    grid = G.check_grids(grid, spec)[0]
+    """A MIDI file on channel 10 with tempo, time signature, GM pitches and one-step notes.
+
+    `grid` is a Loop (its own spec is used, each hit at its performed tick) or a
+    plain grid of `spec` (played straight).
+    """
+    loop = as_loop(grid, spec)
+    if loop.is_batch:
+        raise ValueError("write one loop per MIDI file, not a batch")
+    spec = loop.spec
     if midi_type not in (0, 1):
         raise ValueError("midi_type must be 0 or 1")
     step_ticks = ticks_per_beat // spec.steps_per_beat
     if step_ticks * spec.steps_per_beat != ticks_per_beat:
         raise ValueError(f"ticks_per_beat {ticks_per_beat} is not divisible into "
                          f"{spec.steps_per_beat} steps")
-    rows, steps = np.nonzero(grid)
-    velocity = G.to_midi_velocity(grid)[rows, steps]
-    start = steps * step_ticks
+    played = loop.perform()
+    pitches = ROW_PITCH[played.rows]
+    velocity = G.to_midi_velocity(played.velocities)
+    start = played.ticks(ticks_per_beat)
     end = spec.beats * ticks_per_beat
-    # The hits of the last occupied step ring to the loop's end, so tools that measure
-    # a file by its last note-off (pretty_midi, note_seq) see the whole loop.
-    stop = np.where(steps == steps.max(initial=0), end, start + step_ticks)
+    # A note lasts a step, or up to the next hit of its drum, so a drum's notes never
+    # overlap. The last hits ring to the loop's end, so tools that measure a file by
+    # its last note-off (pretty_midi, note_seq) see the whole loop.
+    order = np.lexsort((start, pitches))
+    following = np.full(len(start), end)
+    same = pitches[order][1:] == pitches[order][:-1]
+    following[order[:-1][same]] = start[order][1:][same]
+    stop = np.minimum(np.minimum(start + step_ticks, following), end)
+    stop = np.where(start == start.max(initial=0), end, stop)
     # (tick, order, message): note-offs sort before note-ons at the same tick.
     events = [(int(t), 1, mido.Message("note_on", channel=DRUM_CHANNEL, note=int(p), velocity=int(v)))
-              for t, p, v in zip(start, ROW_PITCH[rows], velocity)]
+              for t, p, v in zip(start, pitches, velocity)]
     events += [(int(t), 0, mido.Message("note_off", channel=DRUM_CHANNEL, note=int(p), velocity=0))
-               for t, p in zip(stop, ROW_PITCH[rows])]
+               for t, p in zip(stop, pitches)]
     events.sort(key=lambda e: (e[0], e[1]))
 
     meta = [mido.MetaMessage("track_name", name="evodrum", time=0),
@@ -478,9 +499,9 @@ def grid_to_midi(grid: np.ndarray, spec: GridSpec = DEFAULT_SPEC, bpm: float = 1
     return mid
 
 
-def write_midi(path: str | Path, grid: np.ndarray, spec: GridSpec = DEFAULT_SPEC,
+def write_midi(path: str | Path, grid, spec: GridSpec = DEFAULT_SPEC,
                bpm: float = 120.0, midi_type: int = 1) -> Path:
-    """Write one grid as a MIDI file, atomically; returns the path."""
+    """Write one loop (a Loop, or a grid played straight) as a MIDI file, atomically."""
     path = Path(path)
     mid = grid_to_midi(grid, spec, bpm, midi_type)
     with atomic_path(path) as tmp:
