@@ -21,7 +21,7 @@ from evodrum.interactive.breeding import (
     offspring,
     parent_weights,
 )
-from evodrum.interactive.commands import Command, parse_one, split
+from evodrum.interactive.commands import Command, parse_line, parse_one, split
 from evodrum.interactive.controller import Controller
 from evodrum.interactive.models import check_same_model, fingerprint, open_space
 from evodrum.interactive.screen import CLEAR, Screen, loop_title, patterns
@@ -487,3 +487,32 @@ def test_breeding_with_one_parent_says_why_there_are_no_blends(space, tmp_path):
     run = Run(tmp_path, space, seed=16)
     run.run(["1 6", "n"])
     assert any("only one loop to breed from, so no blends" in line for line in run.out)
+
+
+# --- lines pasted from the README or typed in a hurry ----------------------------------
+
+def test_a_pasted_prompt_and_whole_words_are_understood():
+    assert parse_line("> 1 8, 3 6, f 1") == [Command("rate", 0, 8), Command("rate", 2, 6),
+                                             Command("favourite", 0)]
+    assert parse_line(">n") == [Command("next")]
+    assert parse_line("help") == [Command("help")] and parse_line("quit") == [Command("quit")]
+
+
+def test_a_line_with_a_mistake_is_not_applied_at_all():
+    with pytest.raises(EvodrumError, match=r"'zz': not a command.*nothing on this line was done"):
+        parse_line("3 6, zz, f 1")
+
+
+def test_errors_quote_what_was_typed_without_the_newline():
+    with pytest.raises(EvodrumError) as e:
+        parse_line("9 12\n")
+    assert "'9 12'" in str(e.value) and "\\n" not in str(e.value)
+
+
+def test_the_session_applies_a_line_whole_or_not_at_all_and_says_why_it_bred_blind(space,
+                                                                                   tmp_path):
+    run = Run(tmp_path, space)
+    out = run.run(["> 3 6, zz", "n", "q"])
+    assert all(lp.rating is None for lp in run.session.shown(0))
+    assert "nothing on this line was done" in out
+    assert "no loop was rated" in out

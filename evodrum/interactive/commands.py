@@ -33,8 +33,8 @@ KEYS: tuple[tuple[str, str], ...] = (
     ("g K", "go to generation K"),
     ("a X", "adventure: how far variations stray (0.1 subtle, 0.3 default, 1 wild)"),
     ("t BPM", "the session's tempo, for playback and every export ('t 96')"),
-    ("q", "quit: favourites written as MIDI with a session summary"),
-    ("?", "this help"),
+    ("q", "quit ('quit' too): favourites written as MIDI with a session summary"),
+    ("?", "this help ('help' too)"),
 )
 
 #: The short reminder always on screen (one line of an 80-column terminal).
@@ -43,7 +43,9 @@ KEY_LINE = "N play · N R rate 0-9 · f fav · n breed · b back · q quit · ? 
 SEPARATORS = re.compile(r"[,;]")
 #: Commands without arguments.
 SIMPLE = {"p": "replay", "x": "stop", "l": "grids", "n": "next", "b": "back", "q": "quit",
-          "?": "help", "h": "help"}
+          "quit": "quit", "exit": "quit", "?": "help", "h": "help", "help": "help"}
+#: A prompt pasted with its line ("> 1 8, 3 6" copied from the README or a terminal).
+PASTED_PROMPT = re.compile(r"^\s*>+\s?")
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,7 @@ LOOP_COMMANDS = {"f": "favourite", "s": "save", "o": "original"}
 
 def parse_one(text: str) -> Command | None:
     """One command; None for an empty one. EvodrumError names what is wrong."""
+    text = text.strip()
     words = text.split()
     if not words:
         return None
@@ -128,12 +131,30 @@ def parse_one(text: str) -> Command | None:
         return Command("tempo", value=value)
     elif not args and head in SIMPLE:
         return Command(SIMPLE[head])
-    raise EvodrumError(f"{text.strip()!r}: not a command; type ? for the keys")
+    raise EvodrumError(f"{text!r}: not a command; type ? for the keys")
 
 
 def split(line: str) -> list[str]:
-    """The commands written on one line."""
-    return SEPARATORS.split(line)
+    """The commands written on one line (a pasted leading `> ` prompt is dropped)."""
+    return SEPARATORS.split(PASTED_PROMPT.sub("", line, count=1))
+
+
+def parse_line(line: str) -> list[Command]:
+    """Every command on `line`, or EvodrumError naming each one that is wrong: a line
+    is applied whole or not at all, so a typo never leaves half of it done."""
+    commands, problems = [], []
+    for text in split(line):
+        try:
+            command = parse_one(text)
+        except EvodrumError as e:
+            problems.append(str(e))
+            continue
+        if command is not None:
+            commands.append(command)
+    if problems:
+        raise EvodrumError("; ".join(problems) + (" (nothing on this line was done)"
+                                                  if len(commands) else ""))
+    return commands
 
 
 def help_text() -> str:

@@ -20,7 +20,7 @@ from evodrum.audio import Player
 from evodrum.errors import EvodrumError
 from evodrum.genotypes import Space
 from evodrum.interactive.breeding import breed
-from evodrum.interactive.commands import Command, parse_one, split
+from evodrum.interactive.commands import Command, parse_line
 from evodrum.interactive.saving import Saver
 from evodrum.interactive.screen import Screen
 from evodrum.interactive.session import Loop, Session
@@ -71,14 +71,16 @@ class Controller:
     def handle(self, line: str) -> bool:
         """Run every command on `line`; True when one of them was quit."""
         messages, view = [], {}
-        for text in split(line):
+        try:
+            commands = parse_line(line)
+        except EvodrumError as e:
+            commands = []
+            messages.append(f"! {e}")
+        for command in commands:
+            if command.name == "quit":
+                self.save()
+                return True
             try:
-                command = parse_one(text)
-                if command is None:
-                    continue
-                if command.name == "quit":
-                    self.save()
-                    return True
                 for key, wanted in self.execute(command, messages).items():
                     view[key] = view.get(key, False) or wanted
             except EvodrumError as e:
@@ -186,12 +188,16 @@ class Controller:
         s = self.session
         self.player.stop()
         if name == "next":
+            unrated = not any(lp.rating is not None or lp.favourite for lp in s.shown())
             generation = breed(s, self.space)
             made = Counter(self._made_by(lp, generation.index) for lp in s.shown())
             parts = ", ".join(f"{n} {what}{'s' if n > 1 and what in PLURAL else ''}"
                               for what, n in made.items())
             messages = [(f"generation {generation.index + 1} bred from generation "
                          f"{generation.bred_from + 1}: {parts}")]
+            if unrated:
+                messages.append("no loop was rated, so every loop had the same chance to be "
+                                "a parent: rate loops ('3 7') to steer the next one")
             children = made["variation"] + made["blend"]
             if made["blend"] < round(s.settings.blend * children):
                 messages.append("only one loop to breed from, so no blends: rate two or more "
