@@ -512,7 +512,8 @@ def test_errors_quote_what_was_typed_without_the_newline():
 def test_the_session_applies_a_line_whole_or_not_at_all_and_says_why_it_bred_blind(space,
                                                                                    tmp_path):
     run = Run(tmp_path, space)
-    out = run.run(["> 3 6, zz", "n", "q"])
+    run.run(["> 3 6, zz", "n", "q"])
+    out = "\n".join(run.out)
     assert all(lp.rating is None for lp in run.session.shown(0))
     assert "nothing on this line was done" in out
     assert "no loop was rated" in out
