@@ -1,17 +1,20 @@
 """Where a command may write: never over its inputs, never over a file it did not make.
 
-Every command that writes asks an `Outputs` for its paths. A path the user typed
-(`-o` / `--out`) may replace an existing file, but never one of the command's own
-inputs; a name the command chose itself (a default beside the input, a file in a
-folder) never replaces a file this run did not create: it moves on to the next
-free name (`funk.wav`, `funk-2.wav`, ...).
+One rule for every command: an output that already exists is never replaced. Whether
+the user typed the name (`-o funk.wav`) or the command chose it, a name that is taken
+moves on to the next free one (`funk.wav`, `funk-2.wav`, ...) and the command says so,
+so running the same line twice keeps both results. Streams are the exception: a
+character device (`-o /dev/null`) or a named pipe is written through. Missing folders
+on the way to an output are made, and said.
 """
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 from evodrum.errors import EvodrumError
+from evodrum.notes import note
 
 #: Free names tried before giving up (a folder with this many copies is a mistake).
 MAX_TRIES = 10_000
@@ -44,13 +47,24 @@ class Outputs:
         return _real(path) in self.created
 
     def explicit(self, path: str | os.PathLike) -> Path:
-        """A path the user asked for: it may replace a file, but not an input of this run."""
+        """A path the user asked for: itself, or the next free name when it is taken;
+        never an input of this run."""
         path = Path(path)
         if path.exists() and self._is_input(path):
             raise EvodrumError(f"{path}: is an input of this command; writing it would "
                                "destroy it, so give another output name")
-        self.created.add(_real(path))
-        return path
+        if _is_stream(path) or self._free(path):
+            self._note_missing_folder(path.parent)
+            self.created.add(_real(path))
+            return path
+        chosen = self.derived(path)
+        note(f"{path} already exists, so this writes {chosen.name} beside it")
+        return chosen
+
+    @staticmethod
+    def _note_missing_folder(folder: Path) -> None:
+        if not folder.exists() and not folder.is_symlink():
+            note(f"making the folder {folder}")
 
     def derived(self, path: str | os.PathLike) -> Path:
         """A name the command chose: `path`, or the first free `stem-N.suffix` beside it."""
@@ -75,3 +89,12 @@ class Outputs:
     def choose(self, path: str | os.PathLike, given: bool) -> Path:
         """`explicit(path)` when the user typed it, else `derived(path)`."""
         return self.explicit(path) if given else self.derived(path)
+
+
+def _is_stream(path: Path) -> bool:
+    """A character device or named pipe: written through, as `-o /dev/null` means."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return False
+    return stat.S_ISCHR(mode) or stat.S_ISFIFO(mode)

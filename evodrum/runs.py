@@ -2,8 +2,10 @@
 
 A run folder is claimed for the length of a run: an exclusive lock (`.lock` in
 the folder, held with flock while the run lives) refuses a second run on the same
-folder in one line, and a folder that already holds files is refused unless the
-command continues that run (--resume, or a comparison extending its own folder).
+folder in one line. An `--out` folder that already holds files is never written
+into by a new run (evodrum's one rule for outputs that exist): the run goes to the
+next free folder beside it (`runs/x-2`), and says so, unless the command continues
+that run (--resume, or a comparison extending its own folder).
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from evodrum.errors import EvodrumError
+from evodrum.notes import note
 
 LOCK_FILE = ".lock"
 
@@ -25,10 +28,12 @@ def runs_root() -> Path:
     return Path(os.environ.get("EVODRUM_RUNS") or "runs")
 
 
-def new_run_dir(kind: str, out: str | os.PathLike | None = None) -> Path:
-    """Create and return `out`, or a fresh runs/<kind>-<date>-<time> folder."""
+def new_run_dir(kind: str, out: str | os.PathLike | None = None,
+                own_files: tuple[str, ...] = ()) -> Path:
+    """Create and return `out` (or the next free folder beside it, see `free_folder`),
+    or a fresh runs/<kind>-<date>-<time> folder."""
     if out is not None:
-        path = Path(out)
+        path = free_folder(out, own_files)
     else:
         stamp = time.strftime("%Y%m%d-%H%M%S")
         path = runs_root() / f"{kind}-{stamp}"
@@ -56,29 +61,39 @@ def claim_run_dir(kind: str, out: str | os.PathLike | None = None, *, resume: bo
                   own_files: tuple[str, ...] = ()) -> Iterator[Path]:
     """Create (or reopen with `resume`) a run folder and hold its lock while the block runs.
 
-    A given `out` that already holds files is refused unless `resume` is set or it
-    holds one of `own_files` (the mark of a run this command may extend).
+    A given `out` that already holds files gives way to the next free folder beside it,
+    unless `resume` is set or it holds one of `own_files` (a run this command may extend).
     """
-    folder = new_run_dir(kind, out)
+    if resume and out is not None:
+        folder = Path(out)
+        make_folder(folder)
+    else:
+        folder = new_run_dir(kind, out, own_files)
     with folder_lock(folder):
-        if out is not None and not resume:
-            refuse_if_used(folder, own_files)
         yield folder
 
 
-def refuse_if_used(folder: str | os.PathLike | None, own_files: tuple[str, ...] = ()) -> None:
-    """EvodrumError when `folder` holds files other than a run this command may extend.
+def _holds_files(folder: Path) -> bool:
+    try:
+        return folder.is_symlink() or (folder.exists() and (
+            not folder.is_dir() or any(p.name != LOCK_FILE for p in folder.iterdir())))
+    except OSError:
+        return True
 
-    Commands call it early too, so a user learns before a long load, not after it.
-    """
-    folder = Path(folder) if folder is not None else None
-    if folder is None or not folder.is_dir() or any((folder / n).exists() for n in own_files):
-        return
-    files = sorted(p.name for p in folder.iterdir() if p.name != LOCK_FILE)
-    if files:
-        shown = ", ".join(files[:3]) + (", ..." if len(files) > 3 else "")
-        raise EvodrumError(f"{folder}: already holds files ({shown}); continue that run with "
-                           "--resume, or give --out a new folder")
+
+def free_folder(out: str | os.PathLike, own_files: tuple[str, ...] = ()) -> Path:
+    """`out` when it is new, empty or holds a run this command may extend (`own_files`);
+    else the first free `out-2`, `out-3`, ... beside it, with a note saying so."""
+    out = Path(out)
+    if not _holds_files(out) or (out.is_dir() and any((out / n).exists() for n in own_files)):
+        return out
+    for n in range(2, 10_000):
+        path = out.with_name(f"{out.name}-{n}")
+        if not _holds_files(path):
+            note(f"{out} holds an earlier run, so this run writes to {path} "
+                 "(continue the earlier one with --resume, where the command has it)")
+            return path
+    raise EvodrumError(f"{out}: no free folder beside it after 10,000 tries; give --out a new name")
 
 
 @contextlib.contextmanager

@@ -52,13 +52,6 @@ def damaged_cache(tmp: Path, damage) -> list:
     return ["data", "info", "lib", "--cache-dir", tmp / "cache"]
 
 
-def used_folder(tmp: Path) -> Path:
-    out = tmp / "mine"
-    out.mkdir()
-    (out / "notes.txt").write_text("someone's notes")
-    return out
-
-
 #: (case, builder(tmp) -> CLI arguments, words the error line must hold)
 CASES = {
     "sample --temperature nan": (lambda t: ["sample", "--temperature", "nan"], "finite"),
@@ -112,8 +105,9 @@ CASES = {
                             "velocities": np.full((1, 9, 64), 255, np.uint8)})), "velocity 255"),
     "cache: half a file": (lambda t: damaged_cache(t, lambda p: (p / "grids.npz").write_bytes(
         (p / "grids.npz").read_bytes()[:100])), "damaged"),
-    "target --out holding files": (lambda t: ["target", "-f", "density=0.3", "-g", "1", "-p", "4",
-                                              "--out", used_folder(t)], "already holds files"),
+    "target --out empty": (lambda t: ["target", "-f", "density=0.3", "-g", "1", "-p", "4",
+                                      "--out", ""], "is empty"),
+    "render -o empty": (lambda t: ["render", loop(t), "-o", " "], "is empty"),
     "target --resume: job.json a list": (lambda t: ["target", "--resume", _file(t, "run/job.json",
                                                                           b"[]").parent],
                                          "not a target run folder"),
@@ -126,7 +120,6 @@ CASES = {
     "target: the runs root under a file": (lambda t: ["target", "-f", "density=0.3", "-g", "1",
                                                       "-p", "4", "--out", _file(t, "g", b"x") / "r"],
                                            "cannot create the folder"),
-    "convert to a link loop": (lambda t: ["convert", loop(t), _link_loop(t)], "loop of symbolic"),
     "convert to a folder": (lambda t: ["convert", loop(t), _folder(t, "out.npy")], "directory"),
     "convert to a pipe nobody reads": (lambda t: ["convert", loop(t), _fifo(t, "out.npy")],
                                        "named pipe"),
@@ -156,12 +149,6 @@ def _file(tmp: Path, name: str, data: bytes) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
     return path
-
-
-def _link_loop(tmp: Path) -> Path:
-    (tmp / "a.npy").symlink_to("b.npy")
-    (tmp / "b.npy").symlink_to("a.npy")
-    return tmp / "a.npy"
 
 
 def _folder(tmp: Path, name: str) -> Path:

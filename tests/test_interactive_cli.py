@@ -201,13 +201,15 @@ def test_no_sound_output_is_a_one_line_error_leaving_no_folder(tmp_path, monkeyp
     assert not (tmp_path / "run").exists()
 
 
-def test_out_refuses_a_folder_holding_a_session_unless_resumed(whole):
+def test_a_new_session_goes_beside_a_folder_holding_one(whole):
     before = (whole / store.SESSION_FILE).read_bytes()
     result = CliRunner().invoke(main, ["interactive", "--no-audio", "--synth", "builtin",
                                        "--out", str(whole)], input="1 9\nq\n")
-    assert result.exit_code == 1 and "holds a session already" in result.output
-    assert f"--resume {whole}" in result.output and "Traceback" not in result.output
+    assert result.exit_code == 0, result.output
+    assert f"{whole} holds an earlier run, so this run writes to {whole}-2" in result.stderr
+    assert "--resume" in result.stderr
     assert (whole / store.SESSION_FILE).read_bytes() == before
+    assert (whole.parent / f"{whole.name}-2" / store.SESSION_FILE).is_file()
 
 
 def test_a_session_folder_in_use_is_refused(whole):

@@ -1,6 +1,7 @@
-"""No command writes over its inputs or over a file it did not create, unless the user
-named that path with -o/--out; every command that writes is run here into a folder
-that already holds files with the names it would choose."""
+"""No command writes over its inputs or over a file it did not create, even one the
+user named with -o: a taken name moves on to the next free one, and a run folder that
+holds files gives way to the next free folder. Every command that writes is run here
+into a folder that already holds files with the names it would choose."""
 from __future__ import annotations
 
 import hashlib
@@ -65,10 +66,12 @@ def test_derived_names_skip_existing_files_but_reuse_their_own(tmp_path):
     assert (mid.name, wav.name) == ("a-3.mid", "a-3.wav")  # one stem for the pair
 
 
-def test_explicit_path_may_replace_a_file_but_never_an_input(tmp_path, beat):
+def test_explicit_path_moves_on_from_a_taken_name_and_never_takes_an_input(tmp_path, beat):
     other = tmp_path / "other.wav"
     other.write_bytes(b"x")
-    assert Outputs([beat]).explicit(other) == other
+    assert Outputs([beat]).explicit(other) == tmp_path / "other-2.wav"
+    assert Outputs([beat]).explicit(tmp_path / "new.wav") == tmp_path / "new.wav"
+    assert Outputs().explicit("/dev/null") == Path("/dev/null")   # a stream, written through
     with pytest.raises(Exception, match="input of this command"):
         Outputs([beat]).explicit(tmp_path / "." / "funk.mid")
 
@@ -105,12 +108,15 @@ def test_render_default_name_never_replaces_an_existing_file(tmp_path, beat):
     assert read_wav(tmp_path / "funk-3.wav")[1] == 44100
 
 
-def test_render_explicit_out_replaces_a_file_but_not_the_input(tmp_path, beat):
+def test_render_explicit_out_keeps_a_file_it_did_not_make_and_says_so(tmp_path, beat):
     before = squatted(tmp_path, ["take.wav"])
     r = run("render", beat, "-o", tmp_path / "take.wav", "--synth", "builtin")
     assert r.exit_code == 0, r.output
-    assert checksums(tmp_path)["take.wav"] != before["take.wav"]
-    kept({"funk.mid": before["funk.mid"]}, tmp_path)
+    kept(before, tmp_path)
+    assert read_wav(tmp_path / "take-2.wav")[1] == 44100
+    assert "take.wav already exists, so this writes take-2.wav" in r.stderr
+    r = run("render", beat, "-o", tmp_path / "new" / "folder" / "take.wav", "--synth", "builtin")
+    assert r.exit_code == 0 and "making the folder" in r.stderr
     grid_file = tmp_path / "loop.npy"
     np.save(grid_file, midi.read_grids(beat))
     for target in (beat, grid_file):
@@ -118,6 +124,18 @@ def test_render_explicit_out_replaces_a_file_but_not_the_input(tmp_path, beat):
         r = run("render", target, "-o", target, "--synth", "builtin")
         assert r.exit_code == 1 and r.output.startswith("error: ")
         kept(before, tmp_path)
+
+
+def test_an_output_name_that_is_a_link_is_never_written_through(tmp_path, beat):
+    (tmp_path / "victim.npy").write_bytes(b"someone's file")
+    (tmp_path / "out.npy").symlink_to("victim.npy")
+    (tmp_path / "a.npy").symlink_to("b.npy")
+    (tmp_path / "b.npy").symlink_to("a.npy")
+    for name in ("out.npy", "a.npy"):
+        r = run("convert", beat, tmp_path / name)
+        assert r.exit_code == 0, r.output
+        assert np.load(tmp_path / name.replace(".npy", "-2.npy")).any()
+    assert (tmp_path / "victim.npy").read_bytes() == b"someone's file"
 
 
 @pytest.mark.parametrize("suffix,fmt", [(".flac", "FLAC"), (".ogg", "OGG"), (".WAV", "WAV")])
@@ -159,8 +177,8 @@ def test_convert_keeps_its_source_and_files_it_did_not_make(tmp_path):
     (["interpolate", "{beat}", "{beat}", "--steps", "2", "--method", "lerp"],
      "interpolation_01_lerp", "interpolation"),
 ])
-def test_model_commands_never_replace_files_in_their_out_folder(tmp_path, beat, command, first,
-                                                                grids):
+def test_model_commands_write_beside_an_out_folder_that_holds_files(tmp_path, beat, command,
+                                                                    first, grids):
     out = tmp_path / "out"
     before = squatted(out, [f"{first}.mid", f"{grids}.npz"])
     args = [a.format(beat=beat) for a in command]
@@ -168,8 +186,10 @@ def test_model_commands_never_replace_files_in_their_out_folder(tmp_path, beat, 
     assert r.exit_code == 0, r.output
     kept(before, out)
     kept({"funk.mid": checksums(tmp_path)["funk.mid"]}, tmp_path)
-    assert (out / f"{first}-2.mid").is_file() and (out / f"{grids}-2.npz").is_file()
-    assert midi.read_loop(out / f"{first}-2.mid").any()
+    moved = tmp_path / "out-2"
+    assert (moved / f"{first}.mid").is_file() and (moved / f"{grids}.npz").is_file()
+    assert midi.read_loop(moved / f"{first}.mid").any()
+    assert f"{out} holds an earlier run, so this run writes to {moved}" in r.stderr
 
 
 def test_interactive_no_audio_out_dir_keeps_files_it_did_not_write(tmp_path):

@@ -45,7 +45,7 @@ def test_the_readme_quick_start_runs_offline_without_a_sound_card(tmp_path, monk
     for args, typed in steps:
         r = CliRunner().invoke(main, args, input=typed or None)
         assert r.exit_code == 0, (args, r.output)
-        assert "error:" not in r.output, (args, r.output)
+        assert not re.search(r"^error:|^! ", r.output, re.M), (args, r.output)
 
     assert sorted(p.stem for p in Path("loops").glob("*.mid")) == sorted(shipped)
     audio, sr = read_wav("funk.wav")
@@ -57,3 +57,21 @@ def test_the_readme_quick_start_runs_offline_without_a_sound_card(tmp_path, monk
     assert favourites and read_loop(favourites[0]).any()
     assert read_wav("my-loop.wav")[0].size
     assert {n: examples.path(n).read_bytes() for n in shipped} == shipped
+
+
+def test_the_quick_start_runs_twice_and_keeps_the_first_results(tmp_path, monkeypatch):
+    """Pasting the block again never stops on an existing output and never replaces one:
+    each second result goes beside the first (funk-2.wav, runs/like-funk-2, ...)."""
+    monkeypatch.chdir(tmp_path)
+    steps = [(a, t) for a, t in quick_start() if a[0] != "doctor"]
+    for args, typed in steps:
+        assert CliRunner().invoke(main, args, input=typed or None).exit_code == 0, args
+    first = {p: p.read_bytes() for p in Path(".").rglob("*") if p.is_file() and ".lock" not in p.name}
+    for args, typed in steps:
+        r = CliRunner().invoke(main, args, input=typed or None)
+        assert r.exit_code == 0, (args, r.output)
+        assert not re.search(r"^error:|^! ", r.output, re.M), (args, r.output)
+    assert {p: p.read_bytes() for p in first} == first
+    assert Path("funk-2.wav").is_file() and Path("my-loop-2.wav").is_file()
+    assert read_loop("runs/like-funk-2/best_01.mid").any()
+    assert list(Path("runs/my-session-2/favourites").glob("*.mid"))

@@ -137,17 +137,16 @@ def test_the_lock_holds_across_processes(tmp_path):
         pass
 
 
-def test_a_folder_holding_files_is_refused_unless_resumed(tmp_path):
+def test_a_new_run_goes_beside_a_folder_holding_files_unless_it_continues_it(tmp_path):
     out = tmp_path / "mine"
     out.mkdir()
     (out / "notes.txt").write_text("a user's file")
-    with pytest.raises(EvodrumError, match="already holds files .notes.txt.*--resume"):
-        with claim_run_dir("target", out):
-            pass
-    with claim_run_dir("target", out, resume=True):
-        pass
-    with claim_run_dir("compare", out, own_files=("notes.txt",)):
-        pass
+    with claim_run_dir("target", out) as folder:
+        assert folder == tmp_path / "mine-2"
+    with claim_run_dir("target", out, resume=True) as folder:
+        assert folder == out
+    with claim_run_dir("compare", out, own_files=("notes.txt",)) as folder:
+        assert folder == out
     assert (out / "notes.txt").read_text() == "a user's file"
 
 
@@ -157,26 +156,32 @@ def test_target_refuses_an_out_folder_in_use(tmp_path):
     with claim_run_dir("target", out):
         one_error_line(run_cli(*args), str(out), "in use by another evodrum run")
     assert run_cli(*args).exit_code == 0
-    one_error_line(run_cli(*args), str(out), "already holds files", "--resume")
+    again = run_cli(*args)
+    assert again.exit_code == 0 and f"writes to {out}-2" in again.stderr
+    assert (tmp_path / "run-2" / "summary.json").is_file() and (out / "summary.json").is_file()
 
 
-def test_train_refuses_an_out_folder_holding_a_run(tmp_path):
+@pytest.mark.corpus
+def test_train_never_writes_into_an_out_folder_holding_a_run(tmp_path, groove_corpus):
     out = tmp_path / "run"
     out.mkdir()
     (out / "model.pt").write_bytes(b"someone's model")
-    one_error_line(run_cli("train", "--kind", "pca", "--out", out), "already holds files")
+    r = run_cli("train", "--kind", "pca", "--out", out, "--corpus", groove_corpus.path)
+    assert r.exit_code == 0, r.output
     assert (out / "model.pt").read_bytes() == b"someone's model"
+    assert (tmp_path / "run-2").is_dir()
 
 
-def test_compare_refuses_a_folder_of_another_kind_and_one_in_use(tmp_path):
+def test_compare_goes_beside_a_folder_of_another_kind_and_refuses_one_in_use(tmp_path):
     config = tmp_path / "c.toml"
     config.write_text('name = "c"\nbudget = 8\npopulation = 4\nseeds = 1\nspaces = ["grid"]\n'
                       'algorithms = ["ga"]\n[[tasks]]\nname = "t"\ngoals = { density = 0.4 }\n')
     other = tmp_path / "target-run"
     other.mkdir()
     (other / "summary.json").write_text("{}")
-    one_error_line(run_cli("compare", config, "--out", other, "--workers", 1, "--no-plots"),
-                   "already holds files")
+    r = run_cli("compare", config, "--out", other, "--workers", 1, "--no-plots")
+    assert r.exit_code == 0 and (tmp_path / "target-run-2" / "comparison.json").is_file()
+    assert (other / "summary.json").read_text() == "{}"
     out = tmp_path / "c"
     with claim_run_dir("compare", out):
         one_error_line(run_cli("compare", config, "--out", out, "--workers", 1, "--no-plots"),

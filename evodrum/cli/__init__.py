@@ -6,10 +6,12 @@ Each topic lives in its own module under `evodrum.cli` and adds its commands to
 from __future__ import annotations
 
 import importlib
+import logging
 import sys
 
 import click
 
+from evodrum import notes
 from evodrum.errors import EvodrumError
 
 #: Modules that register commands on `main`, in the order `--help` lists them.
@@ -24,6 +26,19 @@ def usage_error(e: click.UsageError) -> None:
     click.echo(f"error: {message[:1].lower()}{message[1:]}", err=True)
     click.echo(f"  (see: {command} --help)", err=True)
     sys.exit(e.exit_code)
+
+
+class NoteLines(logging.Handler):
+    """Prints the library's notes (`evodrum.notes`) as `note: ...` lines on stderr."""
+
+    def emit(self, record):
+        click.echo(f"note: {record.getMessage()}", err=True)
+
+
+if not any(isinstance(h, NoteLines) for h in notes.LOGGER.handlers):
+    notes.LOGGER.addHandler(NoteLines())
+    notes.LOGGER.setLevel(logging.INFO)
+    notes.LOGGER.propagate = False
 
 
 class EvodrumGroup(click.Group):

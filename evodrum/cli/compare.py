@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from evodrum.cli import main
-from evodrum.cli.options import SEED
+from evodrum.cli.options import OUT_FOLDER, SEED
 from evodrum.errors import EvodrumError
 from evodrum.text import count
 
@@ -23,7 +23,7 @@ def _clock(seconds: float) -> str:
 @main.command()
 @click.argument("config_file", metavar="[CONFIG]", required=False,
                 type=click.Path(dir_okay=False))
-@click.option("--out", type=click.Path(file_okay=False), default=None,
+@click.option("--out", type=OUT_FOLDER, default=None,
               help="Comparison folder [default: runs/NAME, NAME from the config].")
 @click.option("--workers", "-j", type=click.IntRange(1, 256), default=None,
               help="Local worker processes [default: all cores].")

@@ -15,7 +15,7 @@ from evodrum import corpus as C
 from evodrum import display, gridfile, kit, midi
 from evodrum.cli import inputs, main
 from evodrum.cli.inputs import bpm_from_file_option, drum_map_option, window_option
-from evodrum.cli.options import SEED, ascii_option, grid_option
+from evodrum.cli.options import OUT_FILE, OUT_FOLDER, SEED, ascii_option, grid_option
 from evodrum.errors import EvodrumError
 from evodrum.text import count
 
@@ -290,7 +290,7 @@ def kit_table():
 
 @data.command("reference")
 @click.argument("corpus_name", metavar="[CORPUS]", required=False)
-@click.option("--out", "-o", type=click.Path(dir_okay=False), required=True,
+@click.option("--out", "-o", type=OUT_FILE, required=True,
               help="Where to write the reference (.npz).")
 @cache_option
 def reference(corpus_name, out, cache_dir):
@@ -314,7 +314,7 @@ def reference(corpus_name, out, cache_dir):
 
 @data.command("judges")
 @click.argument("corpus_name", metavar="[CORPUS]", required=False)
-@click.option("--out", "-o", type=click.Path(file_okay=False), required=True,
+@click.option("--out", "-o", type=OUT_FOLDER, required=True,
               help="Folder to write judge-markov.npz and judge-classifier.npz (+ .json cards) into.")
 @click.option("--seed", type=SEED, default=0, show_default=True,
               help="Seed of the classifier's corrupted examples: the same corpus and seed "

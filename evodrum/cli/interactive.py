@@ -12,6 +12,7 @@ from click.core import ParameterSource
 from evodrum.cli import main
 from evodrum.cli.listen import listening_options
 from evodrum.cli.options import (
+    OUT_FOLDER,
     SEED,
     Number,
     ascii_option,
@@ -82,7 +83,7 @@ Examples:
               help="Random seed: the same seed and ratings give the same loops [default: new].")
 @click.option("--resume", type=click.Path(exists=True), default=None, metavar="SESSION",
               help="Continue a session (its folder or session.json) where you stopped.")
-@click.option("--out", type=click.Path(file_okay=False), default=None,
+@click.option("--out", type=OUT_FOLDER, default=None,
               help="Session folder [default: runs/interactive-DATE-TIME].")
 @session_bpm_option
 @listening_options
@@ -97,7 +98,6 @@ def interactive(ctx, loops, fresh, adventure, blend, keep_favourites, space, mod
     from evodrum.interactive.controller import Controller
     from evodrum.interactive.lifecycle import (
         finish_session,
-        refuse_session_folder,
         resume_session,
         start_session,
     )
@@ -115,7 +115,6 @@ def interactive(ctx, loops, fresh, adventure, blend, keep_favourites, space, mod
                                " (change adventure inside the session with 'a X')")
         session, folder, space_ = resume_session(resume, bpm)
     else:
-        refuse_session_folder(out)
         settings = Settings(space=space, model=str(Path(model).resolve()) if model else None,
                             loops=loops, fresh=fresh, adventure=adventure, blend=blend,
                             keep_favourites=keep_favourites, seed_loops=tuple(seed_loops),

@@ -8,7 +8,7 @@ import click
 
 from evodrum.cli import main
 from evodrum.cli.inputs import bpm_from_file_option, drum_map_option
-from evodrum.cli.options import ascii_option, grid_option
+from evodrum.cli.options import OUT_FILE, OUT_FOLDER, ascii_option, grid_option
 
 TAIL_HELP = ("Decays past the loop's end: wrap onto the start (seamless looping), cut, "
              "or ring (the file runs on until they fade).")
@@ -45,7 +45,7 @@ listening_options = _options(
                       "playing audio; needs evodrum[midi]."),
     click.option("--no-audio", is_flag=True,
                  help="Play nothing: write each loop as MIDI and WAV for your own player."),
-    click.option("--out-dir", type=click.Path(file_okay=False), default=None,
+    click.option("--out-dir", type=OUT_FOLDER, default=None,
                  help="Where --no-audio writes its files (never over a file it did not "
                       "write) [default: a new folder under runs/; interactive: the "
                       "session's listen/ folder]."),
@@ -129,7 +129,7 @@ def play(file, spec, bpm, index, drum_map, once, output, midi_port, no_audio, ou
 
 @main.command()
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
-@click.option("-o", "--out", type=click.Path(dir_okay=False), default=None,
+@click.option("-o", "--out", type=OUT_FILE, default=None,
               help="Audio file to write: .wav, .flac or .ogg, as its suffix says "
                    "[default: FILE with a .wav suffix, or FILE-2.wav, ... when that exists].")
 @grid_option
@@ -146,7 +146,8 @@ def render(file, out, spec, bpm, index, drum_map, tail, synth_name, soundfont, s
     at the file's own tempo unless --bpm is given,
     with decays wrapped onto the start so it loops seamlessly in any player.
     WAV is 16-bit PCM; FLAC and Ogg Vorbis need soundfile (evodrum[audio]).
-    Needs no sound card. An existing file is only replaced when named with -o.
+    Needs no sound card. An existing file is never replaced: a taken name
+    moves on to NAME-2.wav, and a note says so.
 
     \b
     Examples:

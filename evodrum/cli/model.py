@@ -16,15 +16,15 @@ from evodrum import display, text
 from evodrum.atomic import atomic_path
 from evodrum.cli import main
 from evodrum.cli.inputs import bpm_from_file_option, drum_map_option, window_option
-from evodrum.cli.options import SEED, Number, ascii_option, bpm_option, refine_option
+from evodrum.cli.options import OUT_FILE, OUT_FOLDER, SEED, Number, ascii_option, bpm_option, refine_option
 from evodrum.errors import EvodrumError
-from evodrum.runs import claim_run_dir, new_run_dir, refuse_if_used
+from evodrum.runs import claim_run_dir, new_run_dir
 
 model_option = click.option(
     "--model", "model_path", type=click.Path(), default=None,
     help="A model file (.pt VAE, .npz PCA) or training run folder [default: the shipped model].")
 out_option = click.option(
-    "--out", type=click.Path(file_okay=False), default=None,
+    "--out", type=OUT_FOLDER, default=None,
     help="Folder for the results [default: a new folder under runs/].")
 seed_option = click.option("--seed", type=SEED, default=None,
                            help="Random seed, for a repeatable result.")
@@ -156,8 +156,6 @@ def train(ctx, corpus_name, cache_dir, epochs, threshold, out, resume, **options
     from vae import disentangle
     from vae.train import TrainConfig, Trainer, finish, saved_config
 
-    if not resume:
-        refuse_if_used(out)
     if resume:
         if out is None:
             raise EvodrumError("--resume needs --out: the folder of the run to continue")
@@ -385,7 +383,7 @@ def interpolate(file_a, file_b, steps, method, drum_map, refine_steps, model_pat
 @main.command()
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--all", "every", is_flag=True, help="Every window of a long performance.")
-@click.option("-o", "--out", type=click.Path(dir_okay=False), default=None, metavar="FILE.npy",
+@click.option("-o", "--out", type=OUT_FILE, default=None, metavar="FILE.npy",
               help="Also write the codes as a float32 array (windows x latent dimensions).")
 @click.option("--json", "as_json", is_flag=True,
               help="Print one JSON document {file, model, zdim, refine_steps, npy, windows} "

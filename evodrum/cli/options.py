@@ -26,6 +26,20 @@ class Number(click.ParamType):
             self.fail(str(e).removeprefix("value "), param, ctx)
 
 
+class OutPath(click.Path):
+    """A path to write to: an empty name (which would mean the current folder) is refused."""
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, str) and not value.strip():
+            self.fail("is empty; give a folder or file name", param, ctx)
+        return super().convert(value, param, ctx)
+
+
+#: `--out FOLDER` and `-o FILE` of the commands that write.
+OUT_FOLDER = OutPath(file_okay=False)
+OUT_FILE = OutPath(dir_okay=False)
+
+
 class Seed(click.ParamType):
     """A random seed: a whole number from 0 to 2^64 - 1 (what numpy and torch take)."""
 

@@ -11,6 +11,7 @@ import click
 from evodrum.cli import main
 from evodrum.cli.inputs import bpm_from_file_option, drum_map_option, window_option
 from evodrum.cli.options import (
+    OUT_FOLDER,
     SEED,
     Number,
     algorithm_option,
@@ -102,7 +103,7 @@ def _progress_line(record: dict | None) -> str:
               help="Build the well-formedness reference from this corpus [default: shipped].")
 @click.option("--top", type=click.IntRange(1, 10), default=4, show_default=True,
               help="How many of the best distinct loops to show and write.")
-@click.option("--out", type=click.Path(file_okay=False), default=None,
+@click.option("--out", type=OUT_FOLDER, default=None,
               help="Run folder [default: runs/target-DATE-TIME].")
 @click.option("--resume", "resume_dir", type=click.Path(exists=True, file_okay=False),
               default=None, help="Continue an interrupted run in this folder (its own "
@@ -260,7 +261,7 @@ def _target(features: str | None, like: str | None, model: str | None, window: i
               help="VAE model file or training run folder [default: the shipped model].")
 @click.option("--corpus", default=None,
               help="Build the well-formedness reference from this corpus [default: shipped].")
-@click.option("--out", type=click.Path(file_okay=False), default=None,
+@click.option("--out", type=OUT_FOLDER, default=None,
               help="Run folder [default: runs/map-DATE-TIME].")
 @click.option("--resume", "resume_dir", type=click.Path(exists=True, file_okay=False),
               default=None, help="Continue an interrupted atlas in this folder.")

@@ -11,7 +11,7 @@ from evodrum.cli.model import (_encode, _load, _numbered, _read, _write, cache_o
 from evodrum.cli.inputs import bpm_from_file_option, drum_map_option, window_option
 from evodrum.cli.options import ascii_option, refine_option
 from evodrum.errors import EvodrumError
-from evodrum.runs import new_run_dir, refuse_if_used
+from evodrum.runs import new_run_dir
 
 
 def _amounts(ctx, param, values) -> list[tuple[str, float]]:
@@ -93,7 +93,6 @@ def steer(file, attributes, styles, count, window, drum_map, listing, build, ref
         if not low <= value <= high:
             click.echo(f"note: {name}={value:+g} is outside the measured range "
                        f"{low:+g}..{high:+g}", err=True)
-    refuse_if_used(out)
     original, file_bpm, label = _read(file, model.spec, window, drum_map)
     bpm = bpm or file_bpm
     code = _encode(model, original, refine_steps, [label]).codes[0]
@@ -164,7 +163,6 @@ def _build(model_path, corpus_name, cache_dir, out) -> None:
     target = directions_path(path)
     if target.exists():
         raise EvodrumError(f"{target}: already exists; remove it to rebuild the directions")
-    refuse_if_used(out)
     model = _load(model_path)
     corpus = load_corpus(corpus_name, cache_dir)
     if corpus.spec != model.spec:

@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from evodrum.cli import main
-from evodrum.cli.options import SEED, refine_option, session_bpm_option, space_option
+from evodrum.cli.options import OUT_FOLDER, SEED, refine_option, session_bpm_option, space_option
 from evodrum.errors import EvodrumError
 
 HOST = "127.0.0.1"
@@ -40,7 +40,7 @@ def _check_port(port: int) -> None:
 @click.option("--resume", type=click.Path(exists=True), default=None, metavar="SESSION",
               help="Continue a session (its folder or session.json), from the studio or "
                    "from `evodrum interactive`.")
-@click.option("--out", type=click.Path(file_okay=False), default=None,
+@click.option("--out", type=OUT_FOLDER, default=None,
               help="Folder of a new session [default: runs/interactive-DATE-TIME].")
 @click.option("--model", type=click.Path(exists=True), default=None,
               help="VAE model file or training run folder [default: the shipped model].")
@@ -88,7 +88,6 @@ def studio(port, no_browser, resume, out, model, space, loops, seed, seed_loops,
     from evodrum.interactive import store
     from evodrum.interactive.lifecycle import (
         finish_session,
-        refuse_session_folder,
         resume_session,
         start_session,
     )
@@ -101,7 +100,6 @@ def studio(port, no_browser, resume, out, model, space, loops, seed, seed_loops,
     if resume:
         session, folder, space_ = resume_session(resume, bpm)
     else:
-        refuse_session_folder(out)
         settings = Settings(space=space, model=str(Path(model).resolve()) if model else None,
                             loops=loops, seed_loops=tuple(seed_loops), refine=refine_steps, bpm=bpm,
                             seed=secrets.randbelow(1_000_000) if seed is None else seed)

@@ -1,6 +1,6 @@
 """Opening and closing a session, for the terminal and the studio alike: resume one
 from its folder (checking it decodes with the same model) or start a new one in a
-fresh folder (refusing a folder that already holds a session or other files);
+fresh folder (beside an `--out` that already holds a session or other files);
 at the end, make sure it is on disk and write the favourites and summary."""
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from evodrum.interactive import models
 from evodrum.interactive.saving import Saver
 from evodrum.interactive.session import Session, Settings
 from evodrum.interactive.summary import write_summary
-from evodrum.runs import new_run_dir, refuse_if_used
+from evodrum.runs import new_run_dir
 
 
 def resume_session(where: str | Path, bpm: float | None = None
@@ -30,19 +30,10 @@ def resume_session(where: str | Path, bpm: float | None = None
     return session, path.parent, space
 
 
-def refuse_session_folder(out: str | Path | None) -> None:
-    """EvodrumError when `out` holds a session or other files (before any slow loading)."""
-    if out is not None and store.session_path(out).is_file():
-        raise EvodrumError(f"{out}: holds a session already; continue it with "
-                           f"--resume {out}, or give --out a new folder")
-    refuse_if_used(out)
-
-
 def start_session(settings: Settings, out: str | Path | None = None
                   ) -> tuple[Session, Path, Space]:
     """(session, its new folder, its space) for new `settings`, in `out` or
     runs/interactive-DATE-TIME."""
-    refuse_session_folder(out)
     space = models.open_space(settings)
     session = new_session(settings, space)
     return session, new_run_dir("interactive", out), space
