@@ -19,6 +19,7 @@ import numpy as np
 
 from evodrum.audio.loudness import normalise
 from evodrum.grid import GridSpec
+from evodrum.loop import as_loop
 
 #: Renders kept (a 4-bar loop at 44.1 kHz is 1.4 MB): a few generations' worth.
 CAPACITY = 64
@@ -36,8 +37,9 @@ class Audition:
 
     @staticmethod
     def _key(grid, spec: GridSpec, bpm, sr, tail) -> tuple:
-        grid = np.ascontiguousarray(grid, dtype=np.float32)
-        return (grid.tobytes(), grid.shape, spec, float(bpm), int(sr), tail)
+        loop = as_loop(grid, spec)
+        return (loop.velocities.tobytes(), loop.offsets.tobytes(), loop.velocities.shape,
+                loop.spec, float(bpm), int(sr), tail)
 
     def _render(self, key, grid, spec, bpm, sr, tail) -> np.ndarray:
         try:
@@ -63,7 +65,7 @@ class Audition:
             pending = self._pending.get(key)
         if pending is not None:
             return pending.result()
-        return self._render(key, np.asarray(grid, np.float32), spec, bpm, sr, tail)
+        return self._render(key, as_loop(grid, spec), spec, bpm, sr, tail)
 
     def cached(self, grid, spec, bpm, sr, tail) -> bool:
         with self._lock:
@@ -77,7 +79,8 @@ class Audition:
                 if key in self._done or key in self._pending:
                     continue
                 self._pending[key] = self._worker.submit(
-                    self._render, key, np.array(grid, np.float32), spec, bpm, sr, tail)
+                    self._render, key, as_loop(np.copy(grid) if isinstance(grid, np.ndarray)
+                                               else grid, spec), spec, bpm, sr, tail)
 
     def close(self) -> None:
         """Drop renders not started yet and let the worker finish."""

@@ -15,12 +15,14 @@ import numpy as np
 from evodrum.audio.synth import DEFAULT_SR, render
 from evodrum.errors import EvodrumError
 from evodrum.grid import DEFAULT_SPEC, GridSpec
+from evodrum.loop import as_loop
 
 
 class Renderer(Protocol):
-    """Turns a grid into audio: `synth.render` or a `FluidSynthRenderer`."""
+    """Turns a loop (a Loop, or a grid played straight) into audio: `synth.render` or a
+    `FluidSynthRenderer`."""
 
-    def __call__(self, grid: np.ndarray, spec: GridSpec, bpm: float, sr: int,
+    def __call__(self, grid, spec: GridSpec, bpm: float, sr: int,
                  tail: str) -> np.ndarray: ...
 
 
@@ -34,10 +36,12 @@ class Player(ABC):
              loop: bool = True, name: str | None = None) -> None:
         """Start playing `grid` (replacing the current loop) and return at once.
 
+        `grid` is a Loop (played with its feel, at its own spec) or a grid of `spec`.
         `name` labels the loop where a player keeps files (see FilePlayer).
         """
         self.stop()
-        self._start(np.asarray(grid, dtype=np.float32), spec, float(bpm), loop, name)
+        performed = as_loop(grid, spec)
+        self._start(performed, performed.spec, float(bpm), loop, name)
 
     @abstractmethod
     def _start(self, grid: np.ndarray, spec: GridSpec, bpm: float, loop: bool,

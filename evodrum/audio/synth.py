@@ -8,6 +8,10 @@ loop is one matrix product: blocks = W @ chunks, where W holds the velocity
 gains of the hits each block hears. No Python loop touches a hit or a sample.
 The product is batched over narrow column slices of the chunks: each small
 GEMM runs on one BLAS thread, which keeps renders fast on a busy machine.
+
+A loop played with feel (timing offsets, see evodrum.loop) has its hits where
+`Loop.perform` puts them instead; it is mixed by one weighted bincount of every
+hit's one-shot at its performed sample.
 """
 from __future__ import annotations
 
@@ -17,8 +21,9 @@ from functools import lru_cache
 import numpy as np
 
 from evodrum.audio.voices import one_shots
-from evodrum.grid import DEFAULT_SPEC, GridSpec, check_grids
+from evodrum.grid import DEFAULT_SPEC, GridSpec
 from evodrum.kit import N_ROWS
+from evodrum.loop import Loop, as_loop
 
 DEFAULT_SR = 44100
 
@@ -107,22 +112,53 @@ def _layout(sr: int, n: int, steps: int, tail: str) -> _Layout:
                    np.ascontiguousarray(sliced), gather, hit_end)
 
 
-def render(grid: np.ndarray, spec: GridSpec = DEFAULT_SPEC, bpm: float = 120.0,
+def render(grid, spec: GridSpec = DEFAULT_SPEC, bpm: float = 120.0,
            sr: int = DEFAULT_SR, tail: str = "wrap") -> np.ndarray:
-    """Mono float32 audio of one (9, S) grid at `bpm`.
+    """Mono float32 audio of one loop at `bpm`: a Loop (its own spec, hits at their
+    performed times) or a (9, S) grid of `spec` (played straight).
 
     Length is exactly loop_samples(spec, bpm, sr) unless tail="ring", which
     lets the last decays finish. Silent grids give exact zeros.
     """
     if tail not in TAILS:
         raise ValueError(f"tail must be one of {', '.join(TAILS)}, got {tail!r}")
-    gains = velocity_gain(check_grids(grid, spec)[0])
-    lay = _layout(int(sr), loop_samples(spec, bpm, sr), spec.steps, tail)
+    loop = as_loop(grid, spec)
+    if loop.is_batch:
+        raise ValueError("render one loop at a time, not a batch")
+    n = loop_samples(loop.spec, bpm, sr)
+    if loop.offsets.any():
+        return soft_limit(performed(loop, n, int(sr), tail))
+    gains = velocity_gain(loop.velocities)
+    lay = _layout(int(sr), n, loop.spec.steps, tail)
     heard = gains[lay.rows, lay.src][:, :, None] * lay.weight
     blocks = np.matmul(heard.reshape(heard.shape[0], -1), lay.chunks)
     audio = blocks.ravel()[lay.gather]
     if tail == "ring":
         hits = gains > 0
-        end = max(lay.hit_end[hits].max(initial=0), loop_samples(spec, bpm, sr))
+        end = max(lay.hit_end[hits].max(initial=0), n)
         audio = audio[:end]
     return soft_limit(audio)
+
+
+def performed(loop: Loop, n: int, sr: int, tail: str) -> np.ndarray:
+    """Unlimited float32 audio of one loop of `n` samples, each hit's one-shot starting
+    at its performed sample (`Performance.samples`), mixed in one weighted bincount."""
+    shots = one_shots(sr)
+    sizes = np.array([s.size for s in shots])
+    first = np.cumsum(sizes) - sizes
+    played = loop.perform()
+    lengths = sizes[played.rows]
+    hit = np.repeat(np.arange(len(lengths)), lengths)
+    within = np.arange(int(lengths.sum())) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    where = played.samples(n)[hit] + within
+    values = np.concatenate(shots)[first[played.rows][hit] + within] \
+        * velocity_gain(played.velocities)[hit]
+    size = n
+    if tail == "wrap":
+        where %= n
+    elif tail == "cut":
+        keep = where < n
+        where, values = where[keep], values[keep]
+    else:
+        size = max(n, int(where.max(initial=-1)) + 1)
+    return np.bincount(where, weights=values, minlength=size).astype(np.float32)
