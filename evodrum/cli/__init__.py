@@ -15,7 +15,7 @@ from evodrum import notes
 from evodrum.errors import EvodrumError
 
 #: Modules that register commands on `main`, in the order `--help` lists them.
-COMMAND_MODULES: tuple[str, ...] = ("examples", "data", "model", "steer", "features", "judge", "realism", "search", "listen",
+COMMAND_MODULES: tuple[str, ...] = ("examples", "data", "model", "steer", "features", "judge", "realism", "search", "listen", "feel",
                                     "interactive", "studio", "compare", "doctor")
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from evodrum.cli import main
+from evodrum.cli.feel import feel_options
 from evodrum.cli.inputs import bpm_from_file_option, drum_map_option
 from evodrum.cli.options import OUT_FILE, OUT_FOLDER, ascii_option, grid_option
 
@@ -66,12 +67,15 @@ def player_from_options(*, output, midi_port, no_audio, out_dir, synth_name, sou
                        sr=sr, report=click.echo, outputs=outputs)
 
 
-def _read_grid(path: str, spec, index: int | None, drum_map: str):
-    """(grid, resolution, the file's tempo there) of grid `index` (from 1) of a MIDI or
-    grid file, or of its first grid with hits."""
+def _read_loop(path: str, spec, index: int | None, drum_map: str, feel_amount: float,
+               swing: float):
+    """(loop, resolution, the file's tempo there) of grid `index` (from 1) of a MIDI or
+    grid file, or of its first grid with hits, played with `feel_amount` of its own
+    timing and `swing`."""
     from evodrum.cli import inputs
+    from evodrum.feel import Feel, perform
     loops, i = inputs.pick(path, spec, index, drum_map)
-    return loops.grids[i], loops.spec, loops.bpm(i)
+    return perform(loops.loop(i), Feel("own", feel_amount, swing=swing)), loops.spec, loops.bpm(i)
 
 
 index_option = click.option(
@@ -87,16 +91,18 @@ index_option = click.option(
 @index_option
 @drum_map_option
 @click.option("--once", is_flag=True, help="Play the loop once instead of until Ctrl-C.")
+@feel_options("the file's own timing", scatter=False)
 @listening_options
 @ascii_option
-def play(file, spec, bpm, index, drum_map, once, output, midi_port, no_audio, out_dir,
-         synth_name, soundfont, sr, ascii):
+def play(file, spec, bpm, index, drum_map, once, feel_amount, swing, output, midi_port,
+         no_audio, out_dir, synth_name, soundfont, sr, ascii):
     """Play a drum loop from a MIDI or grid file, looping until Ctrl-C.
 
     Sound comes from the built-in drum synthesiser (or FluidSynth with a
     General MIDI soundfont) through sounddevice or the system's player
     (afplay, paplay, pw-play, aplay). --midi-port sends the loop to a synth
     or DAW instead, and --no-audio writes MIDI and WAV files for any player.
+    A file is played with its own timing (--feel 0: straight on the grid).
 
     \b
     Examples:
@@ -109,12 +115,12 @@ def play(file, spec, bpm, index, drum_map, once, output, midi_port, no_audio, ou
     from evodrum import display
     from evodrum.outpaths import Outputs
 
-    grid, spec, file_bpm = _read_grid(file, spec, index, drum_map)
+    grid, spec, file_bpm = _read_loop(file, spec, index, drum_map, feel_amount, swing)
     bpm = bpm or file_bpm
     with player_from_options(output=output, midi_port=midi_port, no_audio=no_audio,
                              out_dir=out_dir, synth_name=synth_name, soundfont=soundfont,
                              sr=sr, outputs=Outputs([file])) as player:
-        click.echo(display.render(grid, spec, title=Path(file).name, ascii=ascii))
+        click.echo(display.render(grid.velocities, spec, title=Path(file).name, ascii=ascii))
         player.play(grid, spec, bpm, loop=not once, name=Path(file).stem)
         if no_audio:
             return
@@ -138,8 +144,10 @@ def play(file, spec, bpm, index, drum_map, once, output, midi_port, no_audio, ou
 @drum_map_option
 @click.option("--tail", type=click.Choice(["wrap", "cut", "ring"]), default="wrap",
               show_default=True, help=TAIL_HELP)
+@feel_options("the file's own timing", scatter=False)
 @synth_options
-def render(file, out, spec, bpm, index, drum_map, tail, synth_name, soundfont, sr):
+def render(file, out, spec, bpm, index, drum_map, tail, feel_amount, swing, synth_name,
+           soundfont, sr):
     """Render a drum loop from a MIDI or grid file to an audio file.
 
     The audio is exactly one pass of the loop long (4 bars at 120 BPM: 8.0 s)
@@ -147,7 +155,8 @@ def render(file, out, spec, bpm, index, drum_map, tail, synth_name, soundfont, s
     with decays wrapped onto the start so it loops seamlessly in any player.
     WAV is 16-bit PCM; FLAC and Ogg Vorbis need soundfile (evodrum[audio]).
     Needs no sound card. An existing file is never replaced: a taken name
-    moves on to NAME-2.wav, and a note says so.
+    moves on to NAME-2.wav, and a note says so. Hits keep the file's own
+    timing (--feel 0: straight on the grid; --swing: MPC swing).
 
     \b
     Examples:
@@ -163,7 +172,7 @@ def render(file, out, spec, bpm, index, drum_map, tail, synth_name, soundfont, s
     if out is not None:
         check_audio_suffix(out)
     path = outputs.choose(out or Path(file).with_suffix(".wav"), given=out is not None)
-    grid, spec, file_bpm = _read_grid(file, spec, index, drum_map)
+    grid, spec, file_bpm = _read_loop(file, spec, index, drum_map, feel_amount, swing)
     bpm = bpm or file_bpm
     renderer, described = open_renderer(synth_name, soundfont)
     audio = renderer(grid, spec, bpm, sr, tail)

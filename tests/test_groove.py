@@ -1,0 +1,147 @@
+"""Feel as the user asks for it: swing, groove transfer, the feel amount, and `evodrum groove`."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from midi_files import basic_beat, drum_file
+
+from evodrum import kit, midi
+from evodrum.cli import main
+from evodrum.errors import EvodrumError
+from evodrum.feel import Feel, perform, swing_offsets, transfer
+from evodrum.grid import DEFAULT_SPEC, PAPER_SPEC, GridSpec
+from evodrum.gridfile import read_file
+from evodrum.loop import Loop
+
+BD, SD, CH = (kit.ROWS.index(r) for r in ("BD", "SD", "CH"))
+
+
+def hats_loop(offsets=0.0) -> Loop:
+    v = np.zeros((9, 64), np.float32)
+    v[CH] = 0.6
+    v[BD, ::8] = v[SD, 4::8] = 0.9
+    return Loop(v, np.where(v > 0, np.float32(offsets), 0))
+
+
+def run(*args):
+    r = CliRunner().invoke(main, [str(a) for a in args])
+    return r
+
+
+# --- swing, transfer, amount -----------------------------------------------------------
+
+@pytest.mark.parametrize("pct, late", [(50, 0.0), (66, 0.32), (75, 0.5)])
+def test_mpc_swing_delays_every_second_sixteenth(pct, late):
+    o = swing_offsets(DEFAULT_SPEC, pct)
+    assert not o[:, ::2].any()
+    np.testing.assert_allclose(o[:, 1::2], late, atol=1e-4)
+    assert o.max() < 0.5
+    with pytest.raises(EvodrumError, match="pair up"):
+        swing_offsets(GridSpec(2, 4, 3), 60)
+    assert swing_offsets(PAPER_SPEC, 60)[0, 1] == pytest.approx(0.2)   # eighths at 8th grid
+
+
+def test_swing_at_66_puts_the_off_sixteenth_near_a_triplet(tmp_path):
+    played = perform(hats_loop(), Feel("straight", swing=66.7))
+    back = read_file(midi.write_midi(tmp_path / "s.mid", played, bpm=90), DEFAULT_SPEC)
+    beats = midi.read_drums(tmp_path / "s.mid").beats
+    off = np.sort(beats[np.isclose(beats % 0.5, 1 / 3, atol=0.01)])
+    assert len(off) == 32                     # every off-16th of 4 bars, at 2/3 of an eighth
+    np.testing.assert_array_equal(back.loop(0).hits, played.hits)
+
+
+def test_groove_transfer_takes_timing_and_velocity_of_the_other_loop():
+    rng = np.random.default_rng(0)
+    like = hats_loop()
+    like = Loop(like.velocities * rng.uniform(0.3, 1, like.velocities.shape),
+                rng.uniform(-0.3, 0.3, like.velocities.shape), like.spec)
+    mine = Loop.straight(np.zeros((9, 64), np.float32))
+    mv = mine.velocities.copy()
+    mv[BD, ::4] = 1.0            # kicks on every beat: the other loop has kicks on half of them
+    mv[CH, ::2] = 0.5
+    out = transfer(Loop.straight(mv), like)
+    assert out.offsets[BD, 0] == like.offsets[BD, 0] and out.velocities[BD, 0] == like.velocities[BD, 0]
+    # a kick the other loop does not play takes its hats' timing on that step
+    np.testing.assert_allclose(out.offsets[BD, 4], like.offsets[[CH, SD], 4].mean(), atol=1e-6)
+    assert out.velocities[BD, 4] == 1.0
+    np.testing.assert_array_equal(out.hits, Loop.straight(mv).hits)
+
+
+def test_feel_amount_scales_timing_from_straight_and_keeps_hits():
+    own = hats_loop(0.3)
+    half = perform(own, Feel("own", amount=0.5))
+    np.testing.assert_allclose(half.offsets[own.hits], 0.15, atol=1e-6)
+    assert not perform(own, Feel("own", amount=0)).offsets.any()
+    assert perform(own, Feel("straight")).offsets.max() == 0
+    with pytest.raises(EvodrumError, match="no feel"):
+        perform(own, Feel("model"), model=None)
+    for bad in (dict(amount=1.5), dict(swing=40), dict(scatter=-1), dict(source="drummer")):
+        with pytest.raises(ValueError):
+            Feel(**bad)
+    assert Feel("straight", swing=62).describe() == "62% swing"
+    assert Feel(amount=0.5, scatter=0).describe() == "50% of the model's feel (expected, no scatter)"
+
+
+# --- evodrum groove ----------------------------------------------------------------------
+
+def test_groove_swing_writes_a_swung_file_and_never_touches_the_input(tmp_path):
+    sixteenths = [(s / 4, 42, 70) for s in range(64)] + [(b, 36, 100) for b in range(16)]
+    src = drum_file(tmp_path / "beat.mid", sixteenths, length_beats=16)
+    before = src.read_bytes()
+    r = run("groove", src, "--swing", 60, "--json")
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.stdout)
+    assert doc["feel"]["source"] == "straight" and doc["played"]["hits"] > 0
+    out = tmp_path / "beat-groove.mid"
+    assert doc["written"] == [str(out)]
+    loop = read_file(out, DEFAULT_SPEC).loop(0)
+    np.testing.assert_allclose(loop.offsets[CH, 1::2], 0.2, atol=1 / 120)   # off-16ths late
+    assert not loop.offsets[CH, ::2].any() and not loop.offsets[BD].any()   # 8ths stay
+    assert src.read_bytes() == before
+    again = run("groove", src, "--swing", 60)
+    assert again.exit_code == 0 and (tmp_path / "beat-groove-2.mid").is_file()
+
+
+def test_groove_like_transfers_a_real_drummers_feel(tmp_path, groove_path):
+    performance = next(groove_path.glob("drummer1/session1/*_beat_4-4.mid"))
+    src = drum_file(tmp_path / "flat.mid", basic_beat(4), length_beats=16)
+    r = run("groove", src, "--like", performance, "--wav", "-o", tmp_path / "felt.mid", "--json")
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.stdout)
+    assert doc["written"] == [str(tmp_path / "felt.mid"), str(tmp_path / "felt.wav")]
+    played = read_file(tmp_path / "felt.mid", DEFAULT_SPEC).loop(0)
+    other = read_file(performance, DEFAULT_SPEC)
+    like = other.loop(other.index(None))
+    both = played.hits & like.hits
+    assert both.sum() > 10
+    np.testing.assert_allclose(played.offsets[both], like.offsets[both], atol=1 / 120)
+    np.testing.assert_array_equal(played.hits, read_file(src, DEFAULT_SPEC).loop(0).hits)
+    assert doc["played"]["off_grid"] > 0.5 and doc["played"]["velocity_spread"] > 5
+
+
+def test_groove_bad_input_is_one_line(tmp_path):
+    bad = tmp_path / "x.mid"
+    bad.write_text("hello")
+    r = run("groove", bad, "--swing", 60)
+    assert r.exit_code != 0 and r.output.count("error:") == 1 and "Traceback" not in r.output
+    r = run("groove", drum_file(tmp_path / "b.mid", basic_beat(1), length_beats=4),
+            "--swing", 90)
+    assert r.exit_code == 2 and "error:" in r.output
+
+
+def test_play_and_render_keep_a_files_own_timing_unless_asked(tmp_path):
+    late = [(b + 0.04, 38, 100) for b in range(4)] + [(b + 0.5, 42, 80) for b in range(4)]
+    src = drum_file(tmp_path / "late.mid", late, length_beats=4)
+    for args, expected in (((), 0.16), (("--feel", 0), 0.0), (("--feel", 0.5), 0.08)):
+        out = tmp_path / f"out{len(args)}{args[1] if args else ''}"
+        r = run("play", src, "--no-audio", "--out-dir", out, *args)
+        assert r.exit_code == 0, r.output
+        loop = read_file(out / "late.mid", DEFAULT_SPEC).loop(0)
+        np.testing.assert_allclose(loop.offsets[SD, ::4], expected, atol=1 / 120)
+    own = run("render", src, "-o", tmp_path / "own.wav", "--synth", "builtin")
+    flat = run("render", src, "-o", tmp_path / "flat.wav", "--synth", "builtin", "--feel", 0)
+    assert own.exit_code == flat.exit_code == 0
+    assert (tmp_path / "own.wav").read_bytes() != (tmp_path / "flat.wav").read_bytes()
