@@ -39,14 +39,20 @@ def test_reconstruct_writes_original_and_reconstruction(tmp_path):
     assert out.count(str(tmp_path)) == 1
 
 
-def test_interpolate_names_step_and_method(tmp_path):
-    out = run("interpolate", FUNK, ROCK, "--steps", "4", "--refine", "0", "--out", tmp_path)
-    expected = [f"interpolation_{i:02d}_{m}.mid" for m in ("lerp", "slerp") for i in range(1, 5)]
-    assert names(tmp_path) == sorted(expected + ["interpolation.npz"])
-    assert out.count(str(tmp_path)) == 1 and "wrote 8 MIDI files" in out
-    grids, _ = gridfile.load_grids(tmp_path / "interpolation.npz", DEFAULT_SPEC)
+def test_interpolate_writes_one_series_by_default_and_names_both_paths_when_asked(tmp_path):
+    out = run("interpolate", FUNK, ROCK, "--steps", "4", "--refine", "0", "--out", tmp_path / "a")
+    assert names(tmp_path / "a") == sorted([f"interpolation_{i:02d}.mid" for i in range(1, 5)]
+                                           + ["interpolation.npz"])
+    assert "wrote 4 MIDI files" in out and "step 1 of 4: funk.mid -> rock.mid" in out
+    out = run("interpolate", FUNK, ROCK, "--steps", "4", "--refine", "0", "--path", "both",
+              "--out", tmp_path / "b")
+    expected = [f"interpolation_{i:02d}_{m}.mid" for m in ("curved", "straight")
+                for i in range(1, 5)]
+    assert names(tmp_path / "b") == sorted(expected + ["interpolation.npz"])
+    assert out.count(str(tmp_path / "b")) == 1 and "wrote 8 MIDI files" in out
+    grids, _ = gridfile.load_grids(tmp_path / "b" / "interpolation.npz", DEFAULT_SPEC)
     np.testing.assert_array_equal(quantize_velocity(grids[4]),
-                                  midi.read_loop(tmp_path / "interpolation_01_lerp.mid"))
+                                  midi.read_loop(tmp_path / "b" / "interpolation_01_straight.mid"))
 
 
 def test_vary_and_sample_count_in_words(tmp_path):

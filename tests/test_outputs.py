@@ -174,8 +174,8 @@ def test_convert_keeps_its_source_and_files_it_did_not_make(tmp_path):
     (["sample", "-n", "2"], "sample_01", "samples"),
     (["reconstruct", "{beat}"], "original", "reconstruction"),
     (["vary", "{beat}", "-n", "2"], "variation_01", "variations"),
-    (["interpolate", "{beat}", "{beat}", "--steps", "2", "--method", "lerp"],
-     "interpolation_01_lerp", "interpolation"),
+    (["interpolate", "{beat}", "{beat}", "--steps", "2", "--path", "straight"],
+     "interpolation_01", "interpolation"),
 ])
 def test_model_commands_write_beside_an_out_folder_that_holds_files(tmp_path, beat, command,
                                                                     first, grids):

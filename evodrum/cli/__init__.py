@@ -32,7 +32,9 @@ class NoteLines(logging.Handler):
     """Prints the library's notes (`evodrum.notes`) as `note: ...` lines on stderr."""
 
     def emit(self, record):
-        click.echo(f"note: {record.getMessage()}", err=True)
+        from evodrum.cli.output import current
+        if not current().quiet:
+            click.echo(f"note: {record.getMessage()}", err=True)
 
 
 if not any(isinstance(h, NoteLines) for h in notes.LOGGER.handlers):

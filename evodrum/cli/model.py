@@ -16,6 +16,7 @@ from evodrum import display, text
 from evodrum.atomic import atomic_path
 from evodrum.cli import main
 from evodrum.cli.inputs import bpm_from_file_option, drum_map_option, window_option
+from evodrum.cli.output import add, detail, in_folder, output_options, say, wrote
 from evodrum.cli.options import OUT_FILE, OUT_FOLDER, SEED, Number, ascii_option, bpm_option, refine_option
 from evodrum.errors import EvodrumError
 from evodrum.runs import claim_run_dir, new_run_dir
@@ -42,11 +43,14 @@ def _load(model_path):
 
 
 def _encode(model, grids: np.ndarray, steps: int, names: list[str]):
-    """Codes of `grids`, refined by `steps` Adam steps; says how faithful each is (stderr)."""
+    """Codes of `grids`, refined by `steps` Adam steps; says how faithful each is (stderr,
+    the research figures with --verbose)."""
     from vae import refine
     encoding = refine.encode(model, grids, steps)
     for i, name in enumerate(names):
-        click.echo(f"{name}: {encoding.describe(i)}", err=True)
+        say(f"{name}: the model's version of it matches {encoding.f1[i]:.0%} of its hits",
+            err=True)
+        detail(f"  {encoding.describe(i)}")
     return encoding
 
 
@@ -82,10 +86,14 @@ def _write(folder: Path, names: list[str], grids: np.ndarray, titles: list[str],
     paths = [midi.write_midi(outputs.derived(folder / name), g, spec, bpm)
              for name, g in zip(names, grids)]
     npz = gridfile.save_grids(outputs.derived(folder / grid_file), grids, spec)
-    click.echo(display.render_many(grids, spec, [f"{p.name}: {t}" for p, t in zip(paths, titles)],
-                                   ascii=ascii))
+    in_folder(folder)
+    for p, t, g in zip(paths, titles, grids):
+        wrote(p, "midi", title=t, bpm=bpm, hits=int(np.count_nonzero(g)))
+    wrote(npz, "grids", loops=len(grids))
+    say(display.render_many(grids, spec, [f"{p.name}: {t}" for p, t in zip(paths, titles)],
+                            ascii=ascii))
     files = text.span([p.name for p in paths])
-    click.echo(f"\nwrote {text.count(len(paths), 'MIDI file')} ({files}) and {npz.name} to {folder}")
+    say(f"\nwrote {text.count(len(paths), 'MIDI file')} ({files}) and {npz.name} to {folder}")
 
 
 def _numbered(stem: str, n: int, tail: str = "") -> list[str]:
@@ -253,6 +261,7 @@ SAMPLE_BATCH = 1024
 @out_option
 @bpm_option
 @ascii_option
+@output_options
 def sample(count, temperature, midi_files, seed, model_path, out, bpm, ascii):
     """Draw loops from the model's prior and write them as MIDI files.
 
@@ -300,12 +309,15 @@ def _sample_many(model, count: int, temperature: float, seed, folder: Path, bpm:
     hits = (grids > 0).sum(axis=(1, 2))
     distinct = len(np.unique(np.packbits(grids > 0, axis=-1).reshape(count, -1), axis=0))
     low, mid, high = np.percentile(hits, [5, 50, 95])
-    click.echo(f"{count:,} loops from {model.name} (temperature {temperature}): {distinct:,} "
-               f"distinct hit patterns; hits per loop 5/50/95%: {low:.0f} / {mid:.0f} / "
-               f"{high:.0f}")
+    say(f"{count:,} loops from {model.name} (temperature {temperature}): {distinct:,} "
+        f"different hit patterns; most loops have {low:.0f} to {high:.0f} hits "
+        f"(typically {mid:.0f})")
     made = f"{count:,} MIDI files and " if midi_files else ""
-    click.echo(f"wrote {made}{npz} ({count:,} grids of {model.spec.describe()}); listen to "
-               f"one with: evodrum play {npz} --index 1")
+    in_folder(folder)
+    wrote(npz, "grids", loops=count, distinct=distinct, hits_median=float(mid))
+    add(midi_files=count if midi_files else 0)
+    say(f"wrote {made}{npz} ({count:,} grids of {model.spec.describe()}); listen to "
+        f"one with: evodrum play {npz} --index 1")
 
 
 @main.command()
@@ -317,6 +329,7 @@ def _sample_many(model, count: int, temperature: float, seed, folder: Path, bpm:
 @out_option
 @bpm_from_file_option
 @ascii_option
+@output_options
 def reconstruct(file, window, drum_map, refine_steps, model_path, out, bpm, ascii):
     """Encode a MIDI loop and decode it again: what the model keeps of it.
 
@@ -345,14 +358,18 @@ def reconstruct(file, window, drum_map, refine_steps, model_path, out, bpm, asci
 @click.argument("file_b", type=click.Path(dir_okay=False))
 @click.option("--steps", type=click.IntRange(2, 256), default=6, show_default=True,
               help="Loops from A to B, both ends included.")
-@click.option("--method", type=click.Choice(["slerp", "lerp", "both"]), default="both",
-              show_default=True, help="Spherical, linear, or both interpolations.")
+@click.option("--path", "--method", "method", default="curved", show_default=True,
+              type=click.Choice(["curved", "straight", "both", "slerp", "lerp"]),
+              help="How to travel from A to B: curved (slerp: every loop on the way is as "
+                   "typical as A and B, the usual choice), straight (lerp: the middle "
+                   "loops are plainer), or both as two series.")
 @drum_map_option
 @refine_option
 @model_option
 @out_option
 @bpm_from_file_option
 @ascii_option
+@output_options
 def interpolate(file_a, file_b, steps, method, drum_map, refine_steps, model_path, out, bpm,
                 ascii):
     """Morph between two MIDI loops through the latent space.
@@ -362,7 +379,8 @@ def interpolate(file_a, file_b, steps, method, drum_map, refine_steps, model_pat
 
     \b
     Example:
-      evodrum interpolate funk.mid rock.mid --steps 8 --method slerp
+      evodrum interpolate funk.mid rock.mid --steps 8
+      evodrum interpolate funk.mid rock.mid --path both    # curved and straight
     """
     from vae import latent
     model = _load(model_path)
@@ -371,11 +389,16 @@ def interpolate(file_a, file_b, steps, method, drum_map, refine_steps, model_pat
     za, zb = _encode(model, np.stack([a, b]), refine_steps, [label_a, label_b]).codes
     bpm = bpm or bpm_a
     folder = new_run_dir("interpolate", out)
-    methods = ["slerp", "lerp"] if method == "both" else [method]
-    grids = np.concatenate([model.decode(getattr(latent, m)(za, zb, steps)) for m in methods])
-    names = [n for m in methods for n in _numbered("interpolation", steps, f"_{m}")]
-    titles = [f"{m} {i + 1}/{steps}: {Path(file_a).name} -> {Path(file_b).name}"
-              for m in methods for i in range(steps)]
+    paths = {"curved": "slerp", "straight": "lerp"}
+    chosen = list(paths) if method == "both" else [
+        {v: k for k, v in paths.items()}.get(method, method)]
+    grids = np.concatenate([model.decode(getattr(latent, paths[p])(za, zb, steps))
+                            for p in chosen])
+    names = [n for p in chosen
+             for n in _numbered("interpolation", steps, f"_{p}" if len(chosen) > 1 else "")]
+    titles = [f"{'' if len(chosen) == 1 else p + ' '}step {i + 1} of {steps}: "
+              f"{Path(file_a).name} -> {Path(file_b).name}"
+              for p in chosen for i in range(steps)]
     _write(folder, names, grids, titles, model.spec, bpm, ascii, "interpolation.npz",
            inputs=[file_a, file_b])
 
@@ -460,6 +483,7 @@ def _encoding_json(file: str, model, encoding, npy: str | None, numbers: list[in
 @out_option
 @bpm_from_file_option
 @ascii_option
+@output_options
 def vary(file, count, amount, window, drum_map, refine_steps, seed, model_path, out, bpm,
          ascii):
     """Variations of a MIDI loop: small random moves around its latent code.
@@ -476,8 +500,8 @@ def vary(file, count, amount, window, drum_map, refine_steps, seed, model_path, 
     codes = latent.vary(z, count, amount, model.latent_std, np.random.default_rng(seed))
     folder = new_run_dir("vary", out)
     titles = [f"variation {i + 1} of {count} (amount {amount})" for i in range(count)]
-    click.echo(display.render(model.decode(z)[0], model.spec, f"{file}, as the model hears it",
-                              ascii=ascii) + "\n")
+    say(display.render(model.decode(z)[0], model.spec, f"{file}, as the model hears it",
+                       ascii=ascii) + "\n")
     _write(folder, _numbered("variation", count), model.decode(codes), titles, model.spec,
            bpm, ascii, "variations.npz", inputs=[file])
 
