@@ -23,7 +23,7 @@ def open_regular(path: str | os.PathLike) -> tuple[BinaryIO, int]:
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except FileNotFoundError:
-        raise NotAFile(path, "no such file") from None
+        raise NotAFile(path, "no such file" + _did_you_mean(path)) from None
     except IsADirectoryError:
         raise NotAFile(path, "is a folder, not a file") from None
     except OSError as e:
@@ -38,3 +38,14 @@ def open_regular(path: str | os.PathLike) -> tuple[BinaryIO, int]:
     if hasattr(os, "set_blocking"):
         os.set_blocking(fd, True)
     return os.fdopen(fd, "rb"), st.st_size
+
+
+#: Suffixes tried when a named file is missing (a name typed without its suffix).
+LOOP_SUFFIXES = (".mid", ".midi", ".npz", ".npy")
+
+
+def _did_you_mean(path: Path) -> str:
+    """'; did you mean X.mid?' when the name with a loop file's suffix exists."""
+    found = [path.with_name(path.name + s) for s in LOOP_SUFFIXES
+             if path.with_name(path.name + s).is_file()]
+    return f"; did you mean {found[0]}?" if found else ""

@@ -74,3 +74,52 @@ def test_data_info_json_on_a_corpus_of_the_examples(tmp_path):
     assert set(doc["features"]["all.density"]) == {"mean", "sd", "min", "q25", "median", "q75",
                                                    "max"}
     assert stdout_json("data", "info", "ex", "--json", "--no-features", env=env)["features"] is None
+
+
+# --- every command that writes can say what it wrote --------------------------------------
+
+WRITERS = {
+    "sample": ["sample", "-n", "2", "--seed", "1"],
+    "reconstruct": ["reconstruct", FUNK, "--refine", "0"],
+    "interpolate": ["interpolate", FUNK, ROCK, "--steps", "3", "--refine", "0"],
+    "vary": ["vary", FUNK, "-n", "2", "--refine", "0"],
+    "steer": ["steer", FUNK, "-a", "hats.density=+1", "--refine", "0"],
+}
+
+
+def test_each_writing_command_reports_what_it_wrote_as_json(tmp_path):
+    for name, args in WRITERS.items():
+        out = tmp_path / name
+        doc = stdout_json(*args, "--out", out, "--json")
+        assert doc["command"] == name and doc["folder"] == str(out)
+        on_disk = sorted(p.name for p in out.iterdir() if p.name != ".lock")
+        assert sorted(f["path"].rpartition("/")[2] for f in doc["files"]) == on_disk, name
+        for f in doc["files"]:
+            if f["kind"] == "midi":
+                assert f["hits"] > 0 and f["bpm"] > 0 and f["title"]
+
+
+def test_quiet_prints_nothing_and_still_writes(tmp_path):
+    r = CliRunner().invoke(main, ["vary", FUNK, "-n", "2", "--refine", "0", "--quiet",
+                                  "--out", str(tmp_path / "v")])
+    assert r.exit_code == 0 and r.output == ""
+    assert len(list((tmp_path / "v").glob("variation_*.mid"))) == 2
+
+
+def test_render_json_and_a_run_folder_rendered_beside_its_loops(tmp_path):
+    run = tmp_path / "run"
+    stdout_json("vary", FUNK, "-n", "2", "--refine", "0", "--out", run, "--json")
+    doc = stdout_json("render", run, "--synth", "builtin", "--json")
+    wavs = sorted(f["path"] for f in doc["files"])
+    assert wavs == [str(run / "variation_01.wav"), str(run / "variation_02.wav")]
+    assert all(f["seconds"] > 4 and f["sample_rate"] == 44100 for f in doc["files"])
+
+
+def test_a_name_without_its_suffix_is_one_line_that_suggests_it(tmp_path):
+    (tmp_path / "best_01.mid").write_bytes(open(FUNK, "rb").read())
+    for command in ("render", "play", "show"):
+        r = CliRunner().invoke(main, [command, str(tmp_path / "best_01"), "--no-audio"]
+                               if command == "play" else [command, str(tmp_path / "best_01")])
+        assert r.exit_code == 1, (command, r.output)
+        assert r.output.strip() == (f"error: {tmp_path / 'best_01'}: no such file; did you "
+                                    f"mean {tmp_path / 'best_01.mid'}?"), command

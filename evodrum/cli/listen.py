@@ -10,6 +10,7 @@ from evodrum.cli import main
 from evodrum.cli.feel import feel_options
 from evodrum.cli.inputs import bpm_from_file_option, drum_map_option
 from evodrum.cli.options import OUT_FILE, OUT_FOLDER, ascii_option, grid_option
+from evodrum.cli.output import output_options, say, wrote
 
 TAIL_HELP = ("Decays past the loop's end: wrap onto the start (seamless looping), cut, "
              "or ring (the file runs on until they fade).")
@@ -85,7 +86,7 @@ index_option = click.option(
 
 
 @main.command()
-@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.argument("file", type=click.Path())
 @grid_option
 @bpm_from_file_option
 @index_option
@@ -134,7 +135,7 @@ def play(file, spec, bpm, index, drum_map, once, feel_amount, swing, output, mid
 
 
 @main.command()
-@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.argument("file", type=click.Path())
 @click.option("-o", "--out", type=OUT_FILE, default=None,
               help="Audio file to write: .wav, .flac or .ogg, as its suffix says "
                    "[default: FILE with a .wav suffix, or FILE-2.wav, ... when that exists].")
@@ -146,9 +147,11 @@ def play(file, spec, bpm, index, drum_map, once, feel_amount, swing, output, mid
               show_default=True, help=TAIL_HELP)
 @feel_options("the file's own timing", scatter=False)
 @synth_options
+@output_options
 def render(file, out, spec, bpm, index, drum_map, tail, feel_amount, swing, synth_name,
            soundfont, sr):
-    """Render a drum loop from a MIDI or grid file to an audio file.
+    """Render a drum loop from a MIDI or grid file to an audio file; a folder (such
+    as a run folder) renders each of its MIDI files beside it.
 
     The audio is exactly one pass of the loop long (4 bars at 120 BPM: 8.0 s)
     at the file's own tempo unless --bpm is given,
@@ -163,18 +166,58 @@ def render(file, out, spec, bpm, index, drum_map, tail, feel_amount, swing, synt
       evodrum render loop.mid -o loop.wav
       evodrum render loop.mid -o loop.flac
       evodrum render loop.mid --bpm 90 --tail ring --sample-rate 48000
+      evodrum render runs/target-20261206-101500       # best_01.wav ... beside the loops
     """
-    from evodrum.audio import open_renderer, write_audio
+    from evodrum.audio import open_renderer
     from evodrum.audio.wav import check_audio_suffix
-    from evodrum.outpaths import Outputs
+    from evodrum.errors import EvodrumError
 
-    outputs = Outputs([file])
     if out is not None:
         check_audio_suffix(out)
-    path = outputs.choose(out or Path(file).with_suffix(".wav"), given=out is not None)
-    grid, spec, file_bpm = _read_loop(file, spec, index, drum_map, feel_amount, swing)
-    bpm = bpm or file_bpm
+    files = _folder_loops(file) if Path(file).is_dir() else [Path(file)]
+    if len(files) > 1 and out is not None:
+        raise EvodrumError(f"{file}: is a folder of {len(files)} loops; -o names one file, so "
+                           "leave it out (each loop's audio goes beside it)")
     renderer, described = open_renderer(synth_name, soundfont)
-    audio = renderer(grid, spec, bpm, sr, tail)
-    out = write_audio(path, audio, sr)
-    click.echo(f"wrote {out}: {len(audio) / sr:.2f} s at {sr} Hz with {described}")
+    failed = 0
+    for path in files:
+        try:
+            _render_one(path, out, spec, bpm, index, drum_map, tail, feel_amount, swing,
+                        renderer, described, sr)
+        except EvodrumError as e:
+            if len(files) == 1:
+                raise
+            failed += 1
+            say(f"skipped: {e}", err=True)
+    if failed:
+        raise EvodrumError(f"{file}: {failed} of {len(files)} loops could not be rendered "
+                           "(said above); the others were written")
+
+
+def _folder_loops(folder: str) -> list[Path]:
+    """The MIDI files in a folder (recursively), else its grid files; a folder without
+    loops is an error naming it."""
+    from evodrum.corpus import MIDI_SUFFIXES
+    from evodrum.errors import EvodrumError
+    from evodrum.judging import loop_files
+    files, problems = loop_files([folder])
+    if problems:
+        raise EvodrumError(problems[0])
+    midi_files = [f for f in files if f.suffix.lower() in MIDI_SUFFIXES]
+    return midi_files or files
+
+
+def _render_one(file: Path, out, spec, bpm, index, drum_map, tail, feel_amount, swing,
+                renderer, described, sr) -> None:
+    """Render one loop file to `out` (or FILE.wav beside it) and say what was written."""
+    from evodrum.audio import write_audio
+    from evodrum.outpaths import Outputs
+    outputs = Outputs([file])
+    path = outputs.choose(out or file.with_suffix(".wav"), given=out is not None)
+    loop, spec, file_bpm = _read_loop(str(file), spec, index, drum_map, feel_amount, swing)
+    bpm = bpm or file_bpm
+    audio = renderer(loop, spec, bpm, sr, tail)
+    written = write_audio(path, audio, sr)
+    wrote(written, "audio", source=str(file), seconds=round(len(audio) / sr, 3),
+          sample_rate=sr, bpm=bpm, synth=described)
+    say(f"wrote {written}: {len(audio) / sr:.2f} s at {sr} Hz with {described}")
