@@ -10,6 +10,7 @@ from evodrum.cli.model import (_encode, _load, _numbered, _read, _write, cache_o
                                corpus_option, model_option, out_option)
 from evodrum.cli.inputs import bpm_from_file_option, drum_map_option, window_option
 from evodrum.cli.options import ascii_option, refine_option
+from evodrum.cli.output import output_options, say
 from evodrum.errors import EvodrumError
 from evodrum.runs import new_run_dir
 
@@ -56,6 +57,7 @@ def _amounts(ctx, param, values) -> list[tuple[str, float]]:
 @out_option
 @bpm_from_file_option
 @ascii_option
+@output_options
 def steer(file, attributes, styles, count, window, drum_map, listing, build, refine_steps,
           model_path, corpus_name, cache_dir, out, bpm, ascii):
     """Steer a loop with semantic sliders: more syncopation, fewer hi-hats, more funk.
@@ -102,14 +104,14 @@ def steer(file, attributes, styles, count, window, drum_map, listing, build, ref
     steered = model.decode(codes)
     encoded = model.decode(code)[0]
     folder = new_run_dir("steer", out)
-    click.echo(display.render(encoded, model.spec, f"{file}, as encoded", ascii=ascii) + "\n")
+    say(display.render(encoded, model.spec, f"{file}, as encoded", ascii=ascii) + "\n")
     what = ", ".join(f"{n} {v:+g}" for n, v in amounts.items())
     titles = [f"steered {i + 1} of {count}: " + ", ".join(
         f"{n} {f * v:+.2g}" for n, v in amounts.items()) for i, f in enumerate(fractions)]
     _write(folder, _numbered("steered", count), steered, titles, model.spec, bpm, ascii,
            "steered.npz", inputs=[file])
-    click.echo(f"\nfeatures ({what}):")
-    click.echo(_feature_table(original, encoded, steered, list(amounts), model.spec))
+    say(f"\nfeatures ({what}):")
+    say(_feature_table(original, encoded, steered, list(amounts), model.spec))
 
 
 def _feature_table(original, encoded, steered, steered_names, spec) -> str:
