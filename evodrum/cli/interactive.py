@@ -90,8 +90,8 @@ Examples:
 @ascii_option
 @click.pass_context
 def interactive(ctx, loops, fresh, adventure, blend, keep_favourites, space, model, seed_loops,
-                refine_steps, seed, resume, out, bpm, output, midi_port, no_audio, out_dir, synth_name,
-                soundfont, sr, ascii):
+                refine_steps, seed, resume, out, bpm, output, midi_port, clock, clock_in, link,
+                no_audio, out_dir, synth_name, soundfont, sr, ascii):
     from evodrum.audio import open_player
     from evodrum.audio.outputs import working_output
     from evodrum.interactive import store
@@ -126,7 +126,9 @@ def interactive(ctx, loops, fresh, adventure, blend, keep_favourites, space, mod
     try:
         player = open_player(output=output, midi_port=midi_port, no_audio=no_audio,
                              out_dir=out_dir or folder / "listen", owned=out_dir is None,
-                             synth_name=synth_name, soundfont=soundfont, sr=sr)
+                             synth_name=synth_name, soundfont=soundfont, sr=sr,
+                             sync=dict(clock=clock, clock_in=clock_in, link=link,
+                                       bpm=session.settings.bpm))
     except EvodrumError:
         if not resume:
             with contextlib.suppress(OSError):

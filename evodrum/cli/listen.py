@@ -45,6 +45,15 @@ listening_options = _options(
     click.option("--midi-port", default=None, metavar="NAME",
                  help="Send the loop to this MIDI output (a synth or DAW) instead of "
                       "playing audio; needs evodrum[midi]."),
+    click.option("--clock/--no-clock", default=True, show_default=True,
+                 help="With --midi-port: also send MIDI clock (24 per quarter note) with "
+                      "Song Position, Start and Stop, so a DAW set to follow it runs in time."),
+    click.option("--clock-in", default=None, metavar="NAME",
+                 help="With --midi-port: follow the MIDI clock on this input (the DAW is "
+                      "the master): its tempo, Start, Stop and Song Position."),
+    click.option("--link", is_flag=True,
+                 help="With --midi-port: join an Ableton Link session (its tempo; loops "
+                      "start on its bar lines); needs evodrum[link]."),
     click.option("--no-audio", is_flag=True,
                  help="Play nothing: write each loop as MIDI and WAV for your own player."),
     click.option("--out-dir", type=OUT_FOLDER, default=None,
@@ -54,8 +63,8 @@ listening_options = _options(
 )
 
 
-def player_from_options(*, output, midi_port, no_audio, out_dir, synth_name, soundfont, sr,
-                        outputs=None):
+def player_from_options(*, output, midi_port, clock, clock_in, link, no_audio, out_dir,
+                        synth_name, soundfont, sr, bpm=120.0, outputs=None):
     """The Player the listening options describe (see evodrum.audio.open_player);
     a command decorated with `listening_options` passes its parameters by name.
     --no-audio without --out-dir writes into a new run folder."""
@@ -65,7 +74,8 @@ def player_from_options(*, output, midi_port, no_audio, out_dir, synth_name, sou
         out_dir = new_run_dir(click.get_current_context().info_name)
     return open_player(output=output, midi_port=midi_port, no_audio=no_audio,
                        out_dir=out_dir or ".", synth_name=synth_name, soundfont=soundfont,
-                       sr=sr, report=click.echo, outputs=outputs)
+                       sr=sr, report=click.echo, outputs=outputs,
+                       sync=dict(clock=clock, clock_in=clock_in, link=link, bpm=bpm))
 
 
 def _read_loop(path: str, spec, index: int | None, drum_map: str, feel_amount: float,
@@ -96,6 +106,7 @@ index_option = click.option(
 @listening_options
 @ascii_option
 def play(file, spec, bpm, index, drum_map, once, feel_amount, swing, output, midi_port,
+         clock, clock_in, link,
          no_audio, out_dir, synth_name, soundfont, sr, ascii):
     """Play a drum loop from a MIDI or grid file, looping until Ctrl-C.
 
@@ -111,6 +122,8 @@ def play(file, spec, bpm, index, drum_map, once, feel_amount, swing, output, mid
       evodrum play loop.mid --bpm 96 --once
       evodrum play loop.mid --soundfont ~/sf2/FluidR3_GM.sf2
       evodrum play loop.mid --midi-port "IAC Driver Bus 1"
+      evodrum play loop.mid --midi-port "IAC Driver Bus 1" --clock-in "IAC Driver Bus 2"
+      evodrum play loop.mid --midi-port "IAC Driver Bus 1" --link
       evodrum play loop.mid --no-audio --out-dir listen/
     """
     from evodrum import display
@@ -118,15 +131,17 @@ def play(file, spec, bpm, index, drum_map, once, feel_amount, swing, output, mid
 
     grid, spec, file_bpm = _read_loop(file, spec, index, drum_map, feel_amount, swing)
     bpm = bpm or file_bpm
-    with player_from_options(output=output, midi_port=midi_port, no_audio=no_audio,
-                             out_dir=out_dir, synth_name=synth_name, soundfont=soundfont,
-                             sr=sr, outputs=Outputs([file])) as player:
+    with player_from_options(output=output, midi_port=midi_port, clock=clock,
+                             clock_in=clock_in, link=link, no_audio=no_audio, out_dir=out_dir,
+                             synth_name=synth_name, soundfont=soundfont, sr=sr, bpm=bpm,
+                             outputs=Outputs([file])) as player:
         click.echo(display.render(grid.velocities, spec, title=Path(file).name, ascii=ascii))
         player.play(grid, spec, bpm, loop=not once, name=Path(file).stem)
         if no_audio:
             return
         until = "once" if once else "until Ctrl-C"
-        click.echo(f"playing at {bpm:g} BPM with {player.description}, {until}")
+        at = "" if clock_in or link else f" at {bpm:g} BPM"
+        click.echo(f"playing{at} with {player.description}, {until}")
         try:
             while not player.wait(0.25):
                 pass
