@@ -6,6 +6,10 @@ Only regular files are replaced: a symbolic link is followed and its target repl
 pipe with a reader is written through, and a folder, block device, socket or pipe
 that nobody reads is refused. A failed write (disk full, read-only, no permission)
 is a `CannotWrite` error naming the path; the old file is left as it was.
+
+Inside a run folder (while `no_links_under` holds it) no link is ever followed: a
+file or folder there that is a symbolic link is refused instead (a run folder someone
+handed you must not make the run write elsewhere).
 """
 from __future__ import annotations
 
@@ -13,11 +17,19 @@ import contextlib
 import errno
 import json
 import os
+import re
 import stat
 import tempfile
+import threading
 from pathlib import Path
 
 from evodrum.errors import EvodrumError
+
+
+#: The name of a temporary file `atomic_path` writes before renaming it (mkstemp's).
+TEMPORARY = re.compile(r"\..+\.[a-z0-9_]{8}\.tmp")
+_no_link_folders: list[str] = []
+_registry_lock = threading.Lock()
 
 
 class CannotWrite(EvodrumError, OSError):
@@ -79,8 +91,36 @@ def atomic_path(path: str | os.PathLike):
         raise
 
 
+@contextlib.contextmanager
+def no_links_under(folder: str | os.PathLike):
+    """While the block runs, refuse to write through any link under `folder` (a run folder)."""
+    folder = os.path.abspath(folder)
+    with _registry_lock:
+        _no_link_folders.append(folder)
+    try:
+        yield
+    finally:
+        with _registry_lock:
+            _no_link_folders.remove(folder)
+
+
+def _refuse_links_in_run(path: Path) -> None:
+    """CannotWrite when `path`, or a folder between it and the run folder holding it, is a link."""
+    absolute = os.path.abspath(path)
+    for folder in list(_no_link_folders):
+        if not absolute.startswith(folder.rstrip(os.sep) + os.sep):
+            continue
+        step = Path(folder)
+        for part in Path(absolute).relative_to(folder).parts:
+            step = step / part
+            if step.is_symlink():
+                raise CannotWrite(step, "it is a symbolic link inside a run folder, and "
+                                  "evodrum never writes through links there", errno.ELOOP)
+
+
 def _write_target(path: Path) -> Path:
     """`path`, or for a symbolic link the file it points to (so the link survives)."""
+    _refuse_links_in_run(path)
     if not path.is_symlink():
         return path
     try:

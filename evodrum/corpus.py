@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from evodrum import atomic, checks
+from evodrum import atomic, checks, statefile
 from evodrum.lifetime import worker_pool
 from evodrum.errors import EvodrumError
 from evodrum.grid import DEFAULT_SPEC, GridSpec, from_midi_velocity, to_midi_velocity
@@ -438,11 +438,12 @@ def read_manifest(folder: Path) -> dict:
     """A cache's manifest.json, checked to have the shape a build writes; DamagedCache if not."""
     path = Path(folder) / "manifest.json"
     try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as e:
-        raise DamagedCache(folder, f"manifest.json unreadable: {e}") from None
-    except RecursionError:
-        raise DamagedCache(folder, "manifest.json is nested too deeply") from None
+        manifest = statefile.read_json(path, "manifest")
+    except EvodrumError as e:
+        if "nested more than" in str(e):
+            raise DamagedCache(folder, "manifest.json is nested too deeply") from None
+        raise DamagedCache(folder, f"manifest.json unreadable: "
+                           f"{str(e).removeprefix(f'{path}: ')}") from None
     if not isinstance(manifest, dict):
         raise DamagedCache(folder, f"manifest.json holds a {type(manifest).__name__}, not a "
                            "table")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from evodrum import limits
+from evodrum import npyfile
 from evodrum.atomic import atomic_path
 from evodrum.errors import EvodrumError
 from evodrum.grid import GridSpec, check_grids, from_midi_velocity
@@ -35,10 +35,12 @@ def save_grids(path: str | Path, grids: np.ndarray, spec: GridSpec) -> Path:
 
 
 def load_grids(path: str | Path, spec: GridSpec) -> tuple[np.ndarray, GridSpec]:
-    """Read a grid file as a (N, 9, S) batch; an .npz's own resolution wins over `spec`.
+    """Read a grid file as a (N, 9, S) batch (N >= 1); an .npz's own resolution wins over
+    `spec`.
 
-    Array headers are checked before any data is read, so a header claiming
-    10^13 cells is refused (see evodrum.limits) instead of exhausting memory.
+    Array headers are checked before any data is read: numbers only, a shape of loops of
+    the file's resolution, and a size within evodrum's limits (see evodrum.npyfile), so
+    a header claiming 10^13 cells or 1 MB records is refused instead of exhausting memory.
     """
     path = Path(path)
     try:
@@ -48,35 +50,37 @@ def load_grids(path: str | Path, spec: GridSpec) -> tuple[np.ndarray, GridSpec]:
     try:
         with f:
             if path.suffix.lower() != ".npz":
-                return check_grids(_bounded_array(path, f), spec), spec
+                grids = npyfile.read_array(f, path, check_shape=_loops_of(spec), name="the grid array")
+                return check_grids(grids, spec), spec
             with zipfile.ZipFile(f) as archive:
                 names = archive.namelist()
                 if "grids.npy" not in names:
                     raise ValueError("it holds no array named 'grids'")
-                with archive.open("grids.npy") as member:
-                    grids = _bounded_array(path, member)
+                budget = npyfile.Budget(path)
                 if "spec.npy" in names:
                     with archive.open("spec.npy") as member:
-                        spec = GridSpec.from_dict(json.loads(str(_bounded_array(path, member))))
+                        text = npyfile.read_array(member, path, kinds=npyfile.TEXT,
+                                                  budget=budget, name="its resolution")
+                    spec = GridSpec.from_dict(json.loads(str(text)))
+                with archive.open("grids.npy") as member:
+                    grids = npyfile.read_array(member, path, budget=budget, name="the grid array",
+                                               check_shape=_loops_of(spec))
         return check_grids(grids, spec), spec
-    except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile) as e:
+    except (OSError, ValueError, KeyError, TypeError, EOFError, RecursionError,
+            zipfile.BadZipFile) as e:
         raise EvodrumError(f"{path}: not a grid file ({e})") from None
 
 
-def _bounded_array(path: Path, f) -> np.ndarray:
-    """One .npy array from an open file, refused before reading when its header is too big."""
-    version = np.lib.format.read_magic(f)
-    if version == (1, 0):
-        shape, _, dtype = np.lib.format.read_array_header_1_0(f)
-    elif version == (2, 0):
-        shape, _, dtype = np.lib.format.read_array_header_2_0(f)
-    else:
-        raise ValueError(f".npy format version {version[0]}.{version[1]} is not supported")
-    if dtype.hasobject:
-        raise ValueError("it holds Python objects, which evodrum never loads")
-    limits.GRID_CELLS.check(path, int(np.prod(shape, dtype=object)), "the array's size")
-    f.seek(0)
-    return np.lib.format.read_array(f, allow_pickle=False)
+def _loops_of(spec: GridSpec):
+    """A header check: (9, S) or (N >= 1, 9, S) with S the resolution's steps."""
+    def check(shape: tuple) -> None:
+        if len(shape) not in (2, 3) or tuple(shape[-2:]) != spec.shape:
+            raise ValueError(f"its grids have shape {shape}; loops of this resolution are "
+                             f"({spec.shape[0]}, {spec.shape[1]}) or (N, {spec.shape[0]}, "
+                             f"{spec.shape[1]})")
+        if len(shape) == 3 and shape[0] == 0:
+            raise ValueError("it holds no loops (0 grids)")
+    return check
 
 
 def holds_grids(path: str | Path) -> bool:

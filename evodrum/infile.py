@@ -5,6 +5,7 @@ A folder, a missing path, a FIFO or a device gets a plain-words reason
 """
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from pathlib import Path
@@ -17,16 +18,23 @@ class NotAFile(FileError):
     """A path that is not a readable regular file; `reason` says why without the path."""
 
 
-def open_regular(path: str | os.PathLike) -> tuple[BinaryIO, int]:
-    """(binary file object, size in bytes) of a regular file; NotAFile otherwise."""
+def open_regular(path: str | os.PathLike, follow_links: bool = True) -> tuple[BinaryIO, int]:
+    """(binary file object, size in bytes) of a regular file; NotAFile otherwise.
+    Without `follow_links`, a symbolic link is refused too (state files in run folders)."""
     path = Path(path)
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)
+    if not follow_links:
+        flags |= os.O_NOFOLLOW
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        fd = os.open(path, flags)
     except FileNotFoundError:
         raise NotAFile(path, "no such file" + _did_you_mean(path)) from None
     except IsADirectoryError:
         raise NotAFile(path, "is a folder, not a file") from None
     except OSError as e:
+        if e.errno == errno.ELOOP and not follow_links:
+            raise NotAFile(path, "is a symbolic link; evodrum reads a run's state only from "
+                           "its own files") from None
         raise NotAFile(path, f"cannot be opened ({e.strerror or e})") from None
     st = os.fstat(fd)
     if not stat.S_ISREG(st.st_mode):

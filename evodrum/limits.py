@@ -50,3 +50,8 @@ MIDI_BYTES = Limit("EVODRUM_MAX_MIDI_BYTES", 16 * 2**20, "bytes")
 BARS = Limit("EVODRUM_MAX_BARS", 10_000, "bars")
 NOTES = Limit("EVODRUM_MAX_NOTES", 1_000_000, "notes")
 GRID_CELLS = Limit("EVODRUM_MAX_GRID_CELLS", 100_000_000, "cells")
+#: A state file (session, job, summary) read whole; checkpoints' arrays are bounded
+#: one by one by ARRAY_BYTES instead.
+STATE_BYTES = Limit("EVODRUM_MAX_STATE_BYTES", 256 * 2**20, "bytes")
+#: One array of an .npy/.npz file (grids, checkpoints, models), from its header.
+ARRAY_BYTES = Limit("EVODRUM_MAX_ARRAY_BYTES", 2**30, "bytes")

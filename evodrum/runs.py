@@ -6,6 +6,8 @@ folder in one line. An `--out` folder that already holds files is never written
 into by a new run (evodrum's one rule for outputs that exist): the run goes to the
 next free folder beside it (`runs/x-2`), and says so, unless the command continues
 that run (--resume, or a comparison extending its own folder).
+A run folder someone hands you is data from a stranger: one holding symbolic links
+is refused, and nothing in it is written through a link.
 """
 from __future__ import annotations
 
@@ -13,10 +15,13 @@ import contextlib
 import errno
 import fcntl
 import os
+import re
+import stat
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from evodrum import atomic
 from evodrum.errors import EvodrumError
 from evodrum.notes import note
 
@@ -62,7 +67,8 @@ def claim_run_dir(kind: str, out: str | os.PathLike | None = None, *, resume: bo
     """Create (or reopen with `resume`) a run folder and hold its lock while the block runs.
 
     A given `out` that already holds files gives way to the next free folder beside it,
-    unless `resume` is set or it holds one of `own_files` (a run this command may extend).
+    unless `resume` is set or it holds one of `own_files` (a run this command may extend). A
+    refused command leaves the folder exactly as it was (the lock is taken last).
     """
     if resume and out is not None:
         folder = Path(out)
@@ -74,9 +80,11 @@ def claim_run_dir(kind: str, out: str | os.PathLike | None = None, *, resume: bo
 
 
 def _holds_files(folder: Path) -> bool:
+    """Whether `folder` holds anything but an evodrum lock (a `.lock` of someone else's counts)."""
     try:
         return folder.is_symlink() or (folder.exists() and (
-            not folder.is_dir() or any(p.name != LOCK_FILE for p in folder.iterdir())))
+            not folder.is_dir() or any(p.name != LOCK_FILE or not _is_evodrum_lock(p)
+                                       for p in folder.iterdir())))
     except OSError:
         return True
 
@@ -85,7 +93,8 @@ def free_folder(out: str | os.PathLike, own_files: tuple[str, ...] = ()) -> Path
     """`out` when it is new, empty or holds a run this command may extend (`own_files`);
     else the first free `out-2`, `out-3`, ... beside it, with a note saying so."""
     out = Path(out)
-    if not _holds_files(out) or (out.is_dir() and any((out / n).exists() for n in own_files)):
+    if not _holds_files(out) or (out.is_dir() and any(
+            (out / n).exists() and not (out / n).is_symlink() for n in own_files)):
         return out
     for n in range(2, 10_000):
         path = out.with_name(f"{out.name}-{n}")
@@ -96,15 +105,36 @@ def free_folder(out: str | os.PathLike, own_files: tuple[str, ...] = ()) -> Path
     raise EvodrumError(f"{out}: no free folder beside it after 10,000 tries; give --out a new name")
 
 
-@contextlib.contextmanager
-def folder_lock(folder: Path) -> Iterator[None]:
-    """Hold an exclusive lock on `folder` (its .lock file); refuse if another process has it."""
-    path = Path(folder) / LOCK_FILE
+def refuse_links(folder: Path) -> None:
+    """EvodrumError naming the first entry of a run folder that is a symbolic link.
+
+    A run rewrites its own files (state, results, the lock); a link among them (a copied
+    session whose summary.md points at someone's file) would make it write elsewhere.
+    """
     try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        entries = sorted(os.scandir(folder), key=lambda e: e.name)
     except OSError as e:
-        raise EvodrumError(f"{folder}: cannot write in the folder "
+        raise EvodrumError(f"{folder}: cannot read the folder "
                            f"({(e.strerror or str(e)).lower()})") from None
+    for entry in entries:
+        if entry.is_symlink():
+            raise EvodrumError(f"{Path(folder) / entry.name}: is a symbolic link; a run "
+                               "folder's files must be its own (replace the link by a copy "
+                               "of the file, or remove it)")
+
+
+@contextlib.contextmanager
+def folder_lock(folder: str | os.PathLike) -> Iterator[None]:
+    """Hold an exclusive lock on `folder` (its .lock file); refuse if another process has it.
+
+    The folder must hold no symbolic links; the lock is created exclusively (an existing
+    one is reused only when it is an evodrum lock, never followed through a link); while
+    it is held, leftovers of writes a killed run never finished are removed and nothing
+    under the folder is written through a link (see evodrum.atomic).
+    """
+    folder = Path(folder)
+    refuse_links(folder)
+    fd = _open_lock(folder)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -117,6 +147,62 @@ def folder_lock(folder: Path) -> Iterator[None]:
                                "to finish or give another --out") from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-        yield
+        remove_leftovers(folder)
+        with atomic.no_links_under(folder):
+            yield
     finally:
         os.close(fd)   # closing releases the lock; the file stays (removing it would race)
+
+
+def _open_lock(folder: Path) -> int:
+    """A descriptor of the folder's lock file: created exclusively, or an existing
+    evodrum lock reopened without following links."""
+    path = folder / LOCK_FILE
+    flags = os.O_RDWR | os.O_NOFOLLOW | os.O_NONBLOCK
+    try:
+        try:
+            return os.open(path, flags | os.O_CREAT | os.O_EXCL, 0o644)
+        except FileExistsError:
+            if not _is_evodrum_lock(path):
+                raise EvodrumError(f"{path}: is not an evodrum lock (a file of someone "
+                                   "else's?); evodrum leaves it alone: move it or give "
+                                   "another folder") from None
+            fd = os.open(path, flags)
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            raise EvodrumError(f"{path}: is a symbolic link; a run folder's files must be "
+                               "its own") from None
+        raise EvodrumError(f"{folder}: cannot write in the folder "
+                           f"({(e.strerror or str(e)).lower()})") from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise EvodrumError(f"{path}: is not a regular file; evodrum leaves it alone")
+    return fd
+
+
+def _is_evodrum_lock(path: Path) -> bool:
+    """A regular file, not a link, empty or holding one process id (what folder_lock writes)."""
+    try:
+        st = os.lstat(path)
+        if not stat.S_ISREG(st.st_mode) or st.st_size > 32:
+            return False
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        try:
+            text = os.read(fd, 33)
+        finally:
+            os.close(fd)
+    except OSError:
+        return False
+    return re.fullmatch(rb"(\d{1,10}\n?)?", text) is not None
+
+
+def remove_leftovers(folder: Path) -> None:
+    """Remove the temporary files of writes a killed run never finished (`.NAME.XXXXXXXX.tmp`,
+    what evodrum.atomic writes before renaming), anywhere under the run folder."""
+    for root, _dirs, names in os.walk(folder):   # never into linked folders
+        for name in names:
+            if atomic.TEMPORARY.fullmatch(name):
+                path = os.path.join(root, name)
+                with contextlib.suppress(OSError):
+                    if stat.S_ISREG(os.lstat(path).st_mode):
+                        os.unlink(path)

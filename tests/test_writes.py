@@ -2,6 +2,7 @@
 and read-only disks, and run folders shared by two runs or holding another run."""
 from __future__ import annotations
 
+import errno
 import os
 import stat
 import subprocess
@@ -206,26 +207,46 @@ def test_a_runs_root_that_cannot_be_a_folder_is_one_line(tmp_path, monkeypatch):
                    str(blocker / "runs"), "cannot create the folder")
 
 
-@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full on this system")
-def test_a_full_disk_during_target_and_compare_is_one_line(tmp_path):
-    """/dev/full behind a run's own file stands in for a disk that fills up mid-run."""
+def _disk_full_at(monkeypatch, name: str) -> None:
+    """Writing a file called `name` fails as a full disk does (ENOSPC when it is flushed).
+    (A link to /dev/full would stand in, but a run folder holding links is refused.)"""
+    flush = atomic._fsync
+
+    def full(path):
+        if os.path.basename(path).startswith(f".{name}."):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        flush(path)
+    monkeypatch.setattr(atomic, "_fsync", full)
+
+
+def test_a_full_disk_during_target_and_compare_is_one_line(tmp_path, monkeypatch):
     out = tmp_path / "run"
     args = ["target", "-f", "density=0.4", "-g", "2", "-p", "8", "--space", "grid"]
     assert run_cli(*args, "--out", out).exit_code == 0
     (out / "logbook.csv").unlink()
-    (out / "logbook.csv").symlink_to("/dev/full")
+    _disk_full_at(monkeypatch, "logbook.csv")
     result = run_cli("target", "--resume", out)
     assert result.exit_code == 1 and "Traceback" not in result.output
     last = result.output.strip().splitlines()[-1]
     assert last.startswith(f"error: {out / 'logbook.csv'}: cannot write (no space left"), last
-    assert stat.S_ISCHR(os.stat("/dev/full").st_mode)
+    assert not (out / "logbook.csv").exists() and not list(out.glob(".logbook.csv.*"))
 
     config = tmp_path / "c.toml"
     config.write_text('name = "c"\nbudget = 8\npopulation = 4\nseeds = 1\nspaces = ["grid"]\n'
                       'algorithms = ["ga"]\n[[tasks]]\nname = "t"\ngoals = { density = 0.4 }\n')
     folder = tmp_path / "c"
-    (folder / "runs" / "t").mkdir(parents=True)
-    (folder / "comparison.toml").symlink_to("/dev/full")
+    _disk_full_at(monkeypatch, "comparison.toml")
     result = run_cli("compare", config, "--out", folder, "--workers", 1, "--no-plots")
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert result.output.strip().splitlines()[-1].startswith(f"error: {folder / 'comparison.toml'}")
+
+
+def test_a_run_folder_holding_a_link_to_a_device_is_refused(tmp_path):
+    """What a link to /dev/full in a copied run folder now gets: refused, the device kept."""
+    out = tmp_path / "run"
+    assert run_cli("target", "-f", "density=0.4", "-g", "2", "-p", "8", "--space", "grid",
+                   "--out", out).exit_code == 0
+    (out / "logbook.csv").unlink()
+    (out / "logbook.csv").symlink_to("/dev/null")
+    one_error_line(run_cli("target", "--resume", out), "logbook.csv: is a symbolic link")
+    assert stat.S_ISCHR(os.stat("/dev/null").st_mode)

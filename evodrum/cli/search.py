@@ -342,7 +342,9 @@ MAP_OPTIONS = ("feature_names", "space", "cells", "generations", "population", "
 
 
 def _read_json(path: Path) -> dict:
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError) as e:
-        raise EvodrumError(f"{path}: not a run folder's job file ({e})") from None
+    """The summary.json a run just wrote, read as any state file (never through a link)."""
+    from evodrum.statefile import read_json
+    summary = read_json(path, "run summary")
+    if not isinstance(summary, dict):
+        raise EvodrumError(f"{path}: not a run summary (it holds no JSON object)")
+    return summary

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from evodrum import atomic
+from evodrum import atomic, statefile
 from evodrum.compare.config import CompareConfig, RunKey
 from evodrum.errors import EvodrumError
 from evodrum.grid import from_midi_velocity, to_midi_velocity
@@ -79,10 +79,10 @@ def save_run(folder: Path, key: RunKey, record: dict, digest: str) -> Path:
 def read_json(path: Path) -> dict:
     """A JSON object from `path`; EvodrumError naming the file for anything else."""
     try:
-        record = json.loads(Path(path).read_text())
-    except (OSError, ValueError, RecursionError) as e:
-        raise EvodrumError(f"{path}: unreadable ({e or 'nested too deeply'}); delete it to "
-                           "rerun that run") from None
+        record = statefile.read_json(path, "run record")
+    except EvodrumError as e:
+        raise EvodrumError(f"{path}: unreadable ({str(e).removeprefix(f'{path}: ')}); "
+                           "delete it to rerun that run") from None
     if not isinstance(record, dict):
         raise EvodrumError(f"{path}: holds a {type(record).__name__}, not a run record; "
                            "delete it to rerun that run")

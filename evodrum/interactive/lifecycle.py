@@ -25,6 +25,10 @@ def resume_session(where: str | Path, bpm: float | None = None
     session = store.load(path)
     space = models.open_space(session.settings)
     models.check_same_model(session, space, str(path))
+    wrong = next((lp for lp in session.loops.values() if len(lp.genotype) != space.dim), None)
+    if wrong is not None:
+        raise EvodrumError(f"{path}: damaged session file: loop #{wrong.id}'s genotype holds "
+                           f"{len(wrong.genotype)} numbers, the {space.name} space {space.dim}")
     if bpm is not None and bpm != session.settings.bpm:
         session.set_bpm(bpm)   # saved with the session
     return session, path.parent, space

@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 
 import numpy as np
 
+from evodrum import checks
 from evodrum.errors import EvodrumError
 from evodrum.grid import GridSpec
 
@@ -19,6 +20,10 @@ RATING_MAX = 9
 
 #: The tempi a session may have (the CLI's --bpm bounds).
 TEMPO_MIN, TEMPO_MAX = 20.0, 400.0
+#: Loops per generation: what fits a screen (the CLI's --loops bound too).
+MAX_LOOPS = 16
+#: Refinement steps encoding seed loops (the CLI's --refine bound).
+MAX_REFINE = 10_000
 
 #: How each loop was made (its lineage operator).
 OPERATORS = {
@@ -48,15 +53,32 @@ class Settings:
     bpm: float | None = None           # the session's one tempo (None: from the seed loop)
 
     def __post_init__(self):
-        if self.loops < 2:
-            raise EvodrumError(f"a generation needs at least 2 loops, got {self.loops}")
-        if not 0 <= self.fresh < self.loops:
+        """Every field checked (type and range), whether it comes from the CLI, the studio
+        or a session file someone handed over: EvodrumError naming the field."""
+        from evodrum import genotypes
+        if self.space not in genotypes.names():
+            raise EvodrumError(f"space must be one of {', '.join(genotypes.names())}, "
+                               f"got {self.space!r}")
+        if self.model is not None and not isinstance(self.model, str):
+            raise EvodrumError(f"model must be a path or null, got {self.model!r}")
+        checks.integer(self.loops, "loops", 2, MAX_LOOPS)
+        checks.integer(self.fresh, "fresh", 0)
+        if not self.fresh < self.loops:
             raise EvodrumError(f"fresh loops per generation must be 0 to {self.loops - 1} "
                                f"(fewer than --loops), got {self.fresh}")
-        if not self.adventure > 0:
-            raise EvodrumError(f"adventure must be above 0, got {self.adventure}")
-        if not 0 <= self.blend <= 1 or self.alpha < 0:
-            raise EvodrumError("blend must be within [0, 1] and alpha >= 0")
+        checks.number(self.adventure, "adventure", 0, 10, low_open=True)
+        checks.number(self.blend, "blend", 0, 1)
+        checks.number(self.alpha, "alpha", 0, 10)
+        if not isinstance(self.keep_favourites, bool):
+            raise EvodrumError(f"keep_favourites must be true or false, got "
+                               f"{self.keep_favourites!r}")
+        checks.seed(self.seed)
+        if not isinstance(self.seed_loops, tuple) or not all(
+                isinstance(p, str) for p in self.seed_loops):
+            raise EvodrumError(f"seed_loops must be a list of file names, got "
+                               f"{self.seed_loops!r}")
+        if self.refine is not None:
+            checks.integer(self.refine, "refine", 0, MAX_REFINE)
         if self.bpm is not None and (isinstance(self.bpm, bool)
                                      or not isinstance(self.bpm, (int, float))
                                      or not TEMPO_MIN <= self.bpm <= TEMPO_MAX):
@@ -71,9 +93,10 @@ class Settings:
 
     @classmethod
     def from_dict(cls, d: dict) -> Settings:
+        """Settings from a session file (unknown keys are ignored; __post_init__ checks)."""
         names = {f.name for f in fields(cls)}
-        return cls(**{k: (tuple(v) if k == "seed_loops" else v) for k, v in d.items()
-                      if k in names})
+        return cls(**{k: (tuple(v) if k == "seed_loops" and isinstance(v, list) else v)
+                      for k, v in d.items() if k in names})
 
 
 @dataclass

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -23,6 +22,7 @@ from evodrum.genotypes import Space
 from evodrum.search.config import SearchConfig
 from evodrum.search.engine import run_search
 from evodrum.search.objective import Objective
+from evodrum.statefile import read_json
 from fitness import WellFormedness
 
 CHECKPOINT_FILE = "checkpoint.npz"
@@ -117,8 +117,8 @@ def load_job(folder: Path) -> MapJob:
     missing or damaged."""
     path = Path(folder) / JOB_FILE
     try:
-        return MapJob.from_dict(json.loads(path.read_text()))
-    except (OSError, ValueError, EvodrumError, RecursionError) as e:
+        return MapJob.from_dict(read_json(path, "map run's job file"))
+    except (OSError, ValueError, EvodrumError) as e:
         reason = getattr(e, "strerror", None) or str(e).removeprefix(f"{path}: ")
         raise EvodrumError(f"{path}: not a map run's job file ({reason})") from None
 

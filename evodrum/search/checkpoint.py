@@ -13,8 +13,11 @@ from pathlib import Path
 
 import numpy as np
 
+from evodrum import npyfile
 from evodrum.atomic import atomic_path
 from evodrum.errors import EvodrumError
+from evodrum.infile import NotAFile, open_regular
+from evodrum.statefile import parse_json
 
 ARRAY = "__array__"
 
@@ -38,6 +41,8 @@ def _split(obj, arrays: dict, key: str):
 def _join(obj, arrays):
     if isinstance(obj, dict):
         if set(obj) == {ARRAY}:
+            if not isinstance(obj[ARRAY], str) or obj[ARRAY] not in arrays:
+                raise ValueError(f"it refers to an array it does not hold ({obj[ARRAY]!r})")
             return arrays[obj[ARRAY]]
         return {k: _join(v, arrays) for k, v in obj.items()}
     if isinstance(obj, list):
@@ -57,12 +62,27 @@ def save(path: Path, state: dict) -> None:
 
 
 def load(path: Path) -> dict:
-    """The state `save` wrote; EvodrumError naming the file for anything else."""
+    """The state `save` wrote; EvodrumError naming the file for anything else.
+
+    A checkpoint is read like any state file: a regular file (never a link, pipe or
+    device), every array's header checked (numbers only, bounded bytes) before its data
+    is read, and its JSON document bounded in depth. What the state means is checked
+    by the engine and each algorithm's `restore`."""
     try:
-        with np.load(path, allow_pickle=False) as data:
-            doc = json.loads(str(data["meta"]))
-            arrays = {k: data[name] for k, name in doc["names"].items()}
-            return _join(doc["state"], arrays)
+        f, _ = open_regular(path, follow_links=False)
+    except NotAFile as e:
+        raise EvodrumError(f"{path}: cannot read search checkpoint ({e.reason})") from None
+    try:
+        with f:
+            data = npyfile.read_npz(path, f, text=("meta",))
+        if "meta" not in data or data["meta"].ndim != 0:
+            raise ValueError("it holds no description ('meta')")
+        doc = parse_json(str(data["meta"]), path, "search checkpoint")
+        if not (isinstance(doc, dict) and isinstance(doc.get("names"), dict)
+                and all(isinstance(v, str) for v in doc["names"].values())):
+            raise ValueError("its description names no arrays")
+        arrays = {k: data[name] for k, name in doc["names"].items()}
+        return _join(doc.get("state"), arrays)
     except (OSError, ValueError, KeyError, TypeError, AttributeError, EOFError,
             zipfile.BadZipFile) as e:
         raise EvodrumError(f"{path}: cannot read search checkpoint ({e})") from None

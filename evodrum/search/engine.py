@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 from deap import tools
 
-from evodrum import genotypes
+from evodrum import genotypes, statefile
 from evodrum.errors import EvodrumError
 from evodrum.grid import GridSpec
 from evodrum.search import checkpoint as checkpoints
@@ -22,6 +22,7 @@ from evodrum.search.algorithms.base import Algorithm, Evaluation
 from evodrum.search.config import SearchConfig, changed_settings
 from evodrum.search.individuals import individuals
 from evodrum.search.objective import Objective
+from evodrum.statefile import Fields, StateError
 
 HALL_OF_FAME_SIZE = 10
 CHECKPOINT_FORMAT = "evodrum-search-checkpoint-2"
@@ -126,30 +127,59 @@ class Run:
             "logbook": [dict(r) for r in self.logbook], "rng": _rng_states()})
 
     def restore(self, path: Path) -> None:
+        """Continue from a checkpoint, every entry checked first (it may come from anyone):
+        one EvodrumError naming the file and the entry, never a half-restored run."""
         state = checkpoints.load(path)
         if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
             raise EvodrumError(f"{path}: not an evodrum search checkpoint")
         ours = json.loads(json.dumps(self.config.to_dict()))   # tuples read back as lists
-        if state["config"] != ours:
-            changed = changed_settings(state["config"], ours)
+        if state.get("config") != ours:
+            changed = changed_settings(state.get("config") or {}, ours) \
+                if isinstance(state.get("config"), dict) else ["config"]
             raise EvodrumError(f"{path}: checkpoint was written with other settings "
                                f"({', '.join(changed)}); resume with the same options")
-        genotypes.check_fingerprint(state["fingerprint"], self.objective.space, str(path))
         try:
-            self.algorithm.restore(state["algorithm"])
-            self.generation, self.evaluations = int(state["generation"]), int(state["evaluations"])
-            h = state["halloffame"]
-            inds = individuals(h["genotypes"], np.asarray(h["fitness"])[:, None])
-            for ind, d in zip(inds, np.asarray(h["distance"]).tolist()):
-                ind.distance = d
-            self.hof.items = inds                    # best first; keys are worst first
-            self.hof.keys = [ind.fitness for ind in reversed(inds)]
-            for r in state["logbook"]:
+            f = Fields(state)
+            genotypes.check_fingerprint(f.text("fingerprint", default=None),
+                                        self.objective.space, str(path))
+            self.generation = f.integer("generation", 0, self.config.generations)
+            most = self.config.population * (self.generation + 1)
+            self.evaluations = f.integer("evaluations", 0, most)
+            self.algorithm.restore(f.table("algorithm").data)
+            self.hof.items = self._hall_of_fame(f.table("halloffame"))
+            self.hof.keys = [ind.fitness for ind in reversed(self.hof.items)]  # worst first
+            for r in _logbook(f, self.generation):
                 self.logbook.record(**r)
-            _restore_rngs(state["rng"])
-        except (KeyError, TypeError, ValueError, IndexError) as e:
-            raise EvodrumError(f"{path}: damaged search checkpoint ({e})") from None
+            _restore_rngs(f.table("rng"))
+        except StateError as e:
+            raise EvodrumError(f"{path}: damaged search checkpoint: {e}") from None
         self.objective.evaluations = self.evaluations
+
+    def _hall_of_fame(self, h: Fields) -> list:
+        """The best individuals so far (best first): genotypes of this space, finite scores."""
+        genes = h.array("genotypes", (None, self.objective.space.dim))
+        n = len(genes)
+        if not 1 <= n <= HALL_OF_FAME_SIZE:
+            raise StateError(h.name("genotypes"), f"must hold 1 to {HALL_OF_FAME_SIZE} "
+                             f"genotypes, got {n}")
+        fitness, distance = h.array("fitness", (n,)), h.array("distance", (n,))
+        if np.any(np.diff(fitness) < 0):
+            raise StateError(h.name("fitness"), "must be sorted best (lowest) first")
+        inds = individuals(genes.astype(np.float64), fitness.astype(np.float64)[:, None])
+        for ind, d in zip(inds, distance.tolist()):
+            ind.distance = d
+        return inds
+
+
+def _logbook(f: Fields, generation: int) -> list[dict]:
+    """The logbook's records: one per generation so far, each with LOGBOOK_HEADER's numbers."""
+    records = []
+    for r in f.tables("logbook", generation + 1):
+        record = {"gen": r.integer("gen", 0, generation), "evals": r.integer("evals", 0)}
+        for key in LOGBOOK_HEADER[2:]:
+            record[key] = r.number(key)
+        records.append(record)
+    return records
 
 
 def run_search(objective: Objective, config: SearchConfig, *,
@@ -201,12 +231,32 @@ def _rng_states() -> dict:
     return states
 
 
-def _restore_rngs(states: dict) -> None:
-    version, keys, gauss = states["random"]
-    random.setstate((int(version), tuple(int(k) for k in keys), gauss))
-    name, mt, pos, has_gauss, cached = states["numpy"]
+def _restore_rngs(states: Fields) -> None:
+    """Python's, numpy's global and torch's random states, each checked before it is set."""
+    saved = states.items("random", 3)
+    if len(saved) != 3:
+        raise StateError(states.name("random"), "must be [version, keys, gauss]")
+    version, keys, gauss = saved
+    keys = statefile.array(keys, states.name("random") + "[1]", (625,), "iu")
+    if version != 3 or not (gauss is None or isinstance(gauss, float)) \
+            or keys.min() < 0 or keys.max() >= 2**32:
+        raise StateError(states.name("random"), "is not a Python random generator state")
+    state = states.items("numpy", 5)
+    if len(state) != 5 or state[0] != "MT19937":
+        raise StateError(states.name("numpy"), "must be numpy's MT19937 state (5 entries)")
+    name, mt, pos, has_gauss, cached = state
+    mt = statefile.array(mt, states.name("numpy") + "[1]", (624,), "iu")
+    numbers = Fields({"pos": pos, "has_gauss": has_gauss, "cached": cached}, states.name("numpy"))
+    numbers.integer("pos", 0, 624), numbers.integer("has_gauss", 0, 1), numbers.number("cached")
+    torch = sys.modules.get("torch")
+    torch_state = states.array("torch", (None,), "u", default=None)
+    if torch is not None and torch_state is not None:
+        size = torch.get_rng_state().numel()
+        if torch_state.dtype != np.uint8 or len(torch_state) != size:
+            raise StateError(states.name("torch"), f"must be torch's random state ({size} "
+                             f"bytes), got {len(torch_state)} of {torch_state.dtype}")
+    random.setstate((3, tuple(int(k) for k in keys), gauss))
     np.random.set_state((name, np.asarray(mt, dtype=np.uint32), int(pos), int(has_gauss),
                          float(cached)))
-    if "torch" in states and "torch" in sys.modules:
-        torch = sys.modules["torch"]
-        torch.set_rng_state(torch.from_numpy(np.asarray(states["torch"], dtype=np.uint8)))
+    if torch is not None and torch_state is not None:
+        torch.set_rng_state(torch.from_numpy(np.ascontiguousarray(torch_state)))

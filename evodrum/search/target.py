@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from evodrum.genotypes import Space, files
 from evodrum.search.config import SearchConfig
 from evodrum.search.engine import SearchResult, run_search
 from evodrum.search.objective import Objective
+from evodrum.statefile import Fields, StateError, read_json
 from fitness import Judge, Target, WellFormedness, compute
 
 JOB_FILE = "job.json"
@@ -26,6 +28,8 @@ CHECKPOINT_FILE = "checkpoint.npz"
 LEGACY_CHECKPOINT = "checkpoint.pkl"
 #: The nearest-neighbour well-formedness reference, the default second objective.
 WELLFORMED = "wellformed"
+#: Refinement steps encoding seed loops (the CLI's --refine bound).
+MAX_REFINE = 10_000
 
 
 @dataclass
@@ -46,10 +50,27 @@ class TargetJob:
                 "refine": self.refine, "judge": self.judge}
 
     @classmethod
-    def from_dict(cls, d: dict) -> TargetJob:
-        return cls(Target.from_dict(d["target"]), SearchConfig.from_dict(d["config"]),
-                   d.get("model"), list(d.get("seed_loops", [])), d.get("corpus"),
-                   d.get("refine"), d.get("judge", WELLFORMED))
+    def from_dict(cls, d) -> TargetJob:
+        """The job a job.json holds, every field checked (StateError naming it)."""
+        f = Fields(d)
+        target = f.table("target")
+        goals, weights = target.table("goals"), target.table("weights", default=None)
+        try:
+            goal = Target(goals.data, weights.data if weights else {})
+        except (EvodrumError, TypeError, ValueError) as e:
+            raise StateError("target", str(e).removeprefix("target: ")) from None
+        try:
+            config = SearchConfig.from_dict(f.table("config").data)
+        except StateError:
+            raise
+        except (EvodrumError, TypeError, ValueError) as e:
+            raise StateError("config", str(e)) from None
+        seed_loops = f.items("seed_loops", 1000, default=[])
+        if not all(isinstance(p, str) for p in seed_loops):
+            raise StateError("seed_loops", f"must be a list of file names, got {seed_loops!r:.60}")
+        return cls(goal, config, f.text("model", default=None), list(seed_loops),
+                   f.text("corpus", default=None), f.integer("refine", 0, MAX_REFINE, default=None),
+                   f.text("judge", default=WELLFORMED))
 
 
 @dataclass
@@ -82,15 +103,15 @@ def independent_judges(job: TargetJob, judges: dict[str, Judge]) -> list[str]:
 
 
 def load_job(folder: Path) -> TargetJob:
-    """The job a run folder was started with (for --resume)."""
-    import json
+    """The job a run folder was started with (for --resume), checked field by field."""
+    path = Path(folder) / JOB_FILE
+    if not os.path.lexists(path):
+        raise EvodrumError(f"{folder}: not a target run folder (it has no {JOB_FILE})")
+    data = read_json(path, "target run's job file")
     try:
-        return TargetJob.from_dict(json.loads((folder / JOB_FILE).read_text()))
-    except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
-        raise EvodrumError(f"{folder}: not a target run folder ({e})") from None
-    except RecursionError:
-        raise EvodrumError(f"{folder}: not a target run folder ({JOB_FILE} is nested too "
-                           "deeply)") from None
+        return TargetJob.from_dict(data)
+    except StateError as e:
+        raise EvodrumError(f"{path}: not a target run folder's job ({e})") from None
 
 
 def build_objective(job: TargetJob, judges: dict[str, Judge]) -> tuple[Objective, WellFormedness]:

@@ -20,6 +20,8 @@ from typing import ClassVar
 
 import numpy as np
 
+from evodrum.statefile import Fields
+
 
 @dataclass(frozen=True)
 class NoSettings:
@@ -62,10 +64,18 @@ class Evaluation:
         return {k: v for k, v in d.items() if v is not None}
 
     @classmethod
-    def from_state(cls, d: dict) -> "Evaluation":
-        return cls(np.asarray(d["genotypes"], np.float64), np.asarray(d["values"], np.float64),
-                   np.asarray(d["fitness"], np.float64), np.asarray(d["distance"]),
-                   None if d.get("wellformed") is None else np.asarray(d["wellformed"]))
+    def from_state(cls, d, rows: int, dim: int, objectives: int,
+                   where: str = "algorithm.population") -> "Evaluation":
+        """A checkpoint's population, checked: `rows` genotypes of `dim` finite numbers,
+        each with `objectives` values, a fitness, a distance (StateError naming the field)."""
+        f = Fields(d, where)
+        genotypes = f.array("genotypes", (rows, dim)).astype(np.float64)
+        values = f.array("values", (rows, objectives)).astype(np.float64)
+        fitness = f.array("fitness", (rows,)).astype(np.float64)
+        distance = f.array("distance", (rows,)).astype(np.float64)
+        wellformed = f.array("wellformed", (rows,), default=None)
+        return cls(genotypes, values, fitness, distance,
+                   None if wellformed is None else wellformed.astype(np.float64))
 
 
 class Algorithm:
@@ -111,4 +121,11 @@ class Algorithm:
         raise NotImplementedError
 
     def restore(self, state: dict) -> None:
+        """Continue from `state()`'s data, every entry checked (StateError naming it)."""
         raise NotImplementedError
+
+    def restore_population(self, state: Fields) -> None:
+        """The checkpoint's current population: exactly `population` rows of this space."""
+        self.population = Evaluation.from_state(
+            state.data.get("population"), self.config.population, self.space.dim,
+            2 if self.multi_objective else 1)

@@ -12,6 +12,7 @@ from deap import cma
 
 from evodrum.search.algorithms.base import Algorithm, Evaluation
 from evodrum.search.individuals import individuals
+from evodrum.statefile import Fields
 
 #: The strategy's evolving state; deap.cma recomputes the rest from dim and lambda.
 STRATEGY_STATE = ("centroid", "sigma", "pc", "ps", "C", "B", "diagD", "BD", "cond",
@@ -47,14 +48,17 @@ class CMAES(Algorithm):
                 "population": self.population.state()}
 
     def restore(self, state: dict) -> None:
-        saved = state["strategy"]
-        self.strategy = cma.Strategy(centroid=np.asarray(saved["centroid"]),
-                                     sigma=float(saved["sigma"]), lambda_=self.config.population)
-        for k in STRATEGY_STATE:
-            value = saved[k]
-            setattr(self.strategy, k, np.asarray(value, dtype=np.float64)
-                    if isinstance(value, np.ndarray) else value)
-        self.strategy.sigma = float(saved["sigma"])
-        self.strategy.cond = float(saved["cond"])
-        self.strategy.update_count = int(saved["update_count"])
-        self.population = Evaluation.from_state(state["population"])
+        f = Fields(state, "algorithm")
+        saved, dim = f.table("strategy"), self.space.dim
+        vectors = {k: saved.array(k, (dim,)).astype(np.float64)
+                   for k in ("centroid", "pc", "ps", "diagD")}
+        matrices = {k: saved.array(k, (dim, dim)).astype(np.float64) for k in ("C", "B", "BD")}
+        sigma = saved.number("sigma", 0, 1e6, low_open=True)
+        self.strategy = cma.Strategy(centroid=vectors["centroid"], sigma=sigma,
+                                     lambda_=self.config.population)
+        for k, value in {**vectors, **matrices}.items():
+            setattr(self.strategy, k, value)
+        self.strategy.sigma = sigma
+        self.strategy.cond = saved.number("cond", 0)
+        self.strategy.update_count = saved.integer("update_count", 0, 2**62)
+        self.restore_population(f)

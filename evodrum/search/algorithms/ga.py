@@ -11,6 +11,7 @@ from evodrum import checks
 from evodrum.search.algorithms.base import Algorithm, Evaluation
 from evodrum.search.algorithms.variation import Variation
 from evodrum.search.individuals import clone, individuals
+from evodrum.statefile import Fields
 
 
 @dataclass(frozen=True)
@@ -94,4 +95,4 @@ class GA(Algorithm):
         return {"population": self.population.state()}
 
     def restore(self, state: dict) -> None:
-        self.population = Evaluation.from_state(state["population"])
+        self.restore_population(Fields(state, "algorithm"))

@@ -19,6 +19,7 @@ from ribs.schedulers import Scheduler
 from evodrum import checks
 from evodrum.errors import EvodrumError
 from evodrum.search.algorithms.base import Algorithm, Evaluation
+from evodrum.statefile import Fields, StateError, rng_state
 from fitness import FEATURE_NAMES, compute
 
 DEFAULT_FEATURES = ("all.density", "all.syncopation")
@@ -120,11 +121,21 @@ class MapElites(Algorithm):
                 "population": self.population.state()}
 
     def restore(self, state: dict) -> None:
+        f = Fields(state, "algorithm")
+        e = f.table("elites")
+        cells = self.settings.cells ** len(self.settings.features)
+        solutions = e.array("solution", (None, self.space.dim))
+        n = len(solutions)
+        if n > cells:
+            raise StateError(e.name("solution"), f"holds {n} elites for {cells} cells")
+        objective = e.array("objective", (n,))
+        measures = e.array("measures", (n, len(self.settings.features)))
+        archive_rng = rng_state(f.data.get("archive_rng"), f.name("archive_rng"))
+        emitter_rng = rng_state(f.data.get("emitter_rng"), f.name("emitter_rng"))
         self.start(np.random.default_rng(0))
-        e = state["elites"]
-        for solution, objective, measures in zip(e["solution"], e["objective"], e["measures"]):
+        for solution, value, where in zip(solutions, objective, measures):
             # one at a time, in the archive's own order, so elite sampling continues exactly
-            self.archive.add_single(solution, objective, measures)
-        self.archive._rng.bit_generator.state = state["archive_rng"]
-        self.emitter._rng.bit_generator.state = state["emitter_rng"]
-        self.population = Evaluation.from_state(state["population"])
+            self.archive.add_single(solution, value, where)
+        self.archive._rng.bit_generator.state = archive_rng
+        self.emitter._rng.bit_generator.state = emitter_rng
+        self.restore_population(f)

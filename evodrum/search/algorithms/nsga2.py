@@ -19,6 +19,7 @@ from evodrum.search.algorithms.ga import seeded_population
 from evodrum.search.algorithms.variation import Variation
 from evodrum.search.individuals import clone, individuals
 from evodrum.search.pareto import non_dominated
+from evodrum.statefile import Fields
 
 
 @dataclass(frozen=True)
@@ -92,7 +93,7 @@ class NSGA2(Algorithm):
         return {"population": self.population.state()}
 
     def restore(self, state: dict) -> None:
-        self.population = Evaluation.from_state(state["population"])
+        self.restore_population(Fields(state, "algorithm"))
 
 
 def _with_values(ind, values: np.ndarray):

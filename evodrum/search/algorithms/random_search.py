@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from evodrum.search.algorithms.base import Algorithm, Evaluation
+from evodrum.statefile import Fields, rng_state
 
 
 class RandomSearch(Algorithm):
@@ -32,7 +33,8 @@ class RandomSearch(Algorithm):
                 "population": self.population.state()}
 
     def restore(self, state: dict) -> None:
+        f = Fields(state, "algorithm")
         self.rng = np.random.default_rng()
-        self.rng.bit_generator.state = state["rng"]
-        self.seeds = state.get("seeds")
-        self.population = Evaluation.from_state(state["population"])
+        self.rng.bit_generator.state = rng_state(f.data.get("rng"), f.name("rng"))
+        self.seeds = f.array("seeds", (None, self.space.dim), default=None)
+        self.restore_population(f)
