@@ -82,7 +82,7 @@ class Settings:
         if self.bpm is not None and (isinstance(self.bpm, bool)
                                      or not isinstance(self.bpm, (int, float))
                                      or not TEMPO_MIN <= self.bpm <= TEMPO_MAX):
-            raise EvodrumError(f"tempo must be {TEMPO_MIN:g} to {TEMPO_MAX:g} BPM, "
+            raise EvodrumError(f"bpm (the tempo) must be {TEMPO_MIN:g} to {TEMPO_MAX:g} BPM, "
                                f"got {self.bpm!r}")
         if len(self.seed_loops) > self.loops:
             raise EvodrumError(f"{len(self.seed_loops)} seed loops do not fit a generation of "
