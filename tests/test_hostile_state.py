@@ -45,12 +45,20 @@ def run(finished_run, tmp_path):
 
 # --- run folders ---------------------------------------------------------------------
 
-def test_a_refused_command_leaves_a_foreign_lock_alone(tmp_path):
+def test_a_foreign_lock_is_left_alone(tmp_path):
+    """A `.lock` that is not evodrum's is someone's file: a new run goes beside the folder,
+    a resume is refused, and the file keeps its content either way."""
     out = tmp_path / "d"
     out.mkdir()
     (out / LOCK_FILE).write_text("data")
     result = run_cli(*TARGET, "--out", out)
-    assert_one_error_line(result.exit_code, result.output, ".lock")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "d-2" / "summary.json").exists()
+    result = run_cli("target", "--resume", out)
+    assert_one_error_line(result.exit_code, result.output, "")
+    (out / "job.json").write_text((tmp_path / "d-2" / "job.json").read_text())
+    result = run_cli("target", "--resume", out)
+    assert_one_error_line(result.exit_code, result.output, ".lock: is not an evodrum lock")
     assert (out / LOCK_FILE).read_text() == "data"
 
 
