@@ -14,21 +14,24 @@ from evodrum.atomic import atomic_path
 from evodrum.errors import EvodrumError
 from evodrum.grid import GridSpec, check_grids, from_midi_velocity
 from evodrum.infile import NotAFile, open_regular
-from evodrum.loop import Loop
+from evodrum.loop import Loop, as_loop
 
 SUFFIXES = (".npy", ".npz")
 
 
-def save_grids(path: str | Path, grids: np.ndarray, spec: GridSpec) -> Path:
-    """Write grids (9, S) or (N, 9, S) atomically; .npz also records the resolution."""
+def save_grids(path: str | Path, grids, spec: GridSpec) -> Path:
+    """Write grids (9, S) or (N, 9, S), or Loops, atomically; .npz also records the
+    resolution and, for Loops played with feel, their timing offsets."""
     path = Path(path)
     if path.suffix.lower() not in SUFFIXES:
         raise EvodrumError(f"{path}: grid files end in .npy or .npz")
-    grids = check_grids(grids, spec)
+    loops = as_loop(grids, spec).batch()
+    grids, spec = loops.velocities, loops.spec
+    timing = {"offsets": loops.offsets} if loops.offsets.any() else {}
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as f:
             if path.suffix.lower() == ".npz":
-                np.savez_compressed(f, grids=grids, spec=json.dumps(spec.to_dict()))
+                np.savez_compressed(f, grids=grids, spec=json.dumps(spec.to_dict()), **timing)
             else:
                 np.save(f, grids)
     return path
@@ -42,6 +45,13 @@ def load_grids(path: str | Path, spec: GridSpec) -> tuple[np.ndarray, GridSpec]:
     the file's resolution, and a size within evodrum's limits (see evodrum.npyfile), so
     a header claiming 10^13 cells or 1 MB records is refused instead of exhausting memory.
     """
+    loops = load_loops(path, spec)
+    return loops.velocities, loops.spec
+
+
+def load_loops(path: str | Path, spec: GridSpec) -> Loop:
+    """Read a grid file as a batch of Loops: with the timing an .npz keeps (its
+    'offsets', checked like the grids), else straight."""
     path = Path(path)
     try:
         f, _ = open_regular(path)
@@ -50,8 +60,10 @@ def load_grids(path: str | Path, spec: GridSpec) -> tuple[np.ndarray, GridSpec]:
     try:
         with f:
             if path.suffix.lower() != ".npz":
-                grids = npyfile.read_array(f, path, check_shape=_loops_of(spec), name="the grid array")
-                return check_grids(grids, spec), spec
+                grids = npyfile.read_array(f, path, check_shape=_loops_of(spec),
+                                           name="the grid array")
+                return Loop.straight(check_grids(grids, spec), spec)
+            offsets = None
             with zipfile.ZipFile(f) as archive:
                 names = archive.namelist()
                 if "grids.npy" not in names:
@@ -65,7 +77,14 @@ def load_grids(path: str | Path, spec: GridSpec) -> tuple[np.ndarray, GridSpec]:
                 with archive.open("grids.npy") as member:
                     grids = npyfile.read_array(member, path, budget=budget, name="the grid array",
                                                check_shape=_loops_of(spec))
-        return check_grids(grids, spec), spec
+                if "offsets.npy" in names:
+                    with archive.open("offsets.npy") as member:
+                        offsets = npyfile.read_array(member, path, budget=budget,
+                                                     name="the timing offsets",
+                                                     check_shape=_loops_of(spec))
+        grids = check_grids(grids, spec)
+        return Loop(grids, np.zeros_like(grids) if offsets is None
+                    else np.reshape(offsets, grids.shape), spec)
     except (OSError, ValueError, KeyError, TypeError, EOFError, RecursionError,
             zipfile.BadZipFile) as e:
         raise EvodrumError(f"{path}: not a grid file ({e})") from None
@@ -156,8 +175,10 @@ def read_file(path: str | Path, spec: GridSpec, drum_map: str = "groove",
     """Every grid of a MIDI or grid file, with hit counts, bars, tempi and warnings."""
     from evodrum import midi
     if Path(path).suffix.lower() in SUFFIXES:
-        grids, spec = load_grids(path, spec)
-        return LoopFile(str(path), grids, spec, (grids > 0).sum(axis=(1, 2)), None, None)
+        loops = load_loops(path, spec)
+        grids = loops.velocities
+        return LoopFile(str(path), grids, loops.spec, (grids > 0).sum(axis=(1, 2)), None, None,
+                        offsets=loops.offsets)
     hits, windows = midi.read_windows(path, spec, hop_bars, drum_map)
     bpms = np.array([hits.bpm_at(b) for b in windows.start_beats])
     skipped = ["not read as drums: " + "; ".join(hits.notes)] if hits.notes else []

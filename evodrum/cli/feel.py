@@ -10,6 +10,7 @@ import numpy as np
 
 from evodrum.cli import main
 from evodrum.cli.inputs import bpm_from_file_option, drum_map_option, window_option
+from evodrum.errors import EvodrumError
 from evodrum.cli.options import OUT_FILE, SEED, Number, ascii_option, given_options, grid_option
 from evodrum.feel import SWING_RANGE, Feel
 
@@ -42,6 +43,46 @@ def feel_of(feel_amount: float, swing: float, scatter: float = 1.0, *, source: s
             seed=None, like=None) -> Feel:
     """The Feel the options ask for."""
     return Feel(source, feel_amount, scatter, swing, like, seed)
+
+
+def feel_performer(model, spec, bpm, feel_amount: float, scatter: float, swing: float,
+                   seed=None):
+    """A function from grids (N, 9, S) of `spec` to Loops played with `model`'s feel as
+    the options ask (the scatter drawn afresh for each call, from `seed`).
+
+    A model without feel (None, a PCA, or a VAE trained before feel) gives straight
+    loops with a note, unless --feel was typed: then it is an error.
+    """
+    from evodrum.feel import perform
+    from evodrum.loop import Loop
+    from evodrum.notes import note
+    if feel_amount > 0 and not getattr(model, "has_feel", False):
+        name = getattr(model, "name", "the model")
+        if given_options(["feel_amount"]):
+            raise EvodrumError(f"{name} has no feel (it predicts no timing): use --feel 0, "
+                               "or a model trained with feel")
+        note(f"{name} has no feel, so its loops are written straight")
+        feel_amount = 0.0
+    rng = np.random.default_rng(seed)
+
+    def played(grids) -> Loop:
+        feel = Feel("model", feel_amount, scatter, swing, seed=int(rng.integers(2**63)))
+        return perform(Loop.straight(np.asarray(grids, np.float32), spec), feel, bpm=bpm,
+                       model=model)
+    return played
+
+
+def model_feel(model, grids, bpm, feel_amount: float, scatter: float, swing: float,
+               seed=None):
+    """Loops a model made (grids of its spec), played with its feel as the options ask
+    (see feel_performer)."""
+    return feel_performer(model, model.spec, bpm, feel_amount, scatter, swing, seed)(grids)
+
+
+def feel_model(model_path):
+    """The model whose feel plays a search's loops: `model_path`, else the shipped one."""
+    import vae
+    return vae.load_model(model_path)
 
 
 def timing_summary(loop, bpm: float) -> dict:

@@ -15,6 +15,7 @@ import numpy as np
 from evodrum import display, text
 from evodrum.atomic import atomic_path
 from evodrum.cli import main
+from evodrum.cli.feel import feel_options, feel_performer, model_feel
 from evodrum.cli.inputs import bpm_from_file_option, drum_map_option, window_option
 from evodrum.cli.output import add, detail, in_folder, output_options, say, wrote
 from evodrum.cli.options import OUT_FILE, OUT_FOLDER, SEED, Number, ascii_option, bpm_option, refine_option
@@ -65,27 +66,31 @@ def _read_all(path: str, spec, drum_map: str):
 
 
 def _read(path: str, spec, window: int | None, drum_map: str):
-    """(grid, the file's tempo there, 'FILE (window 3 of 12, from bar 3)') of one window:
+    """(loop with its own timing, the file's tempo there, 'FILE (window 3 of 12, from bar 3)') of one window:
     `window` (from 1), or where the drums come in."""
     from evodrum.cli import inputs
     loops, i = inputs.pick(path, spec, window, drum_map, model_spec=spec)
-    return loops.grids[i], loops.bpm(i), f"{path} ({loops.describe(i)})"
+    return loops.loop(i), loops.bpm(i), f"{path} ({loops.describe(i)})"
 
 
-def _write(folder: Path, names: list[str], grids: np.ndarray, titles: list[str], spec,
+def _write(folder: Path, names: list[str], loops, titles: list[str], spec,
            bpm: float, ascii: bool, grid_file: str, inputs=()) -> None:
-    """Write grids[i] as MIDI file names[i] and all of them as `grid_file` (.npz, in the
-    same order), show them titled by file, and say once where they went.
+    """Write loops[i] (a Loop batch, or grids played straight) as MIDI file names[i] and
+    all of them as `grid_file` (.npz, in the same order, with their timing), show them
+    titled by file, and say once where they went.
 
     Files already in the folder (and the command's inputs) are never replaced:
     a taken name becomes NAME-2.mid (see evodrum.outpaths).
     """
     from evodrum import gridfile, midi
     from evodrum.outpaths import Outputs
+    from evodrum.loop import as_loop
     outputs = Outputs(inputs)
-    paths = [midi.write_midi(outputs.derived(folder / name), g, spec, bpm)
-             for name, g in zip(names, grids)]
-    npz = gridfile.save_grids(outputs.derived(folder / grid_file), grids, spec)
+    loops = as_loop(loops, spec)
+    grids = loops.velocities
+    paths = [midi.write_midi(outputs.derived(folder / name), lp, spec, bpm)
+             for name, lp in zip(names, loops)]
+    npz = gridfile.save_grids(outputs.derived(folder / grid_file), loops, spec)
     in_folder(folder)
     for p, t, g in zip(paths, titles, grids):
         wrote(p, "midi", title=t, bpm=bpm, hits=int(np.count_nonzero(g)))
@@ -260,9 +265,11 @@ SAMPLE_BATCH = 1024
 @model_option
 @out_option
 @bpm_option
+@feel_options()
 @ascii_option
 @output_options
-def sample(count, temperature, midi_files, seed, model_path, out, bpm, ascii):
+def sample(count, temperature, midi_files, seed, model_path, out, bpm, feel_amount, scatter,
+           swing, ascii):
     """Draw loops from the model's prior and write them as MIDI files.
 
     More than 16 loops are written to one grid file (samples.npz; play one with
@@ -281,30 +288,39 @@ def sample(count, temperature, midi_files, seed, model_path, out, bpm, ascii):
         grids = model.sample(count, temperature, np.random.default_rng(seed))
         titles = [f"sample {i + 1} of {count} ({model.name}, temperature {temperature})"
                   for i in range(count)]
-        _write(folder, _numbered("sample", count), grids, titles, model.spec, bpm, ascii,
-               "samples.npz")
+        _write(folder, _numbered("sample", count),
+               model_feel(model, grids, bpm, feel_amount, scatter, swing, seed), titles,
+               model.spec, bpm, ascii, "samples.npz")
         return
-    _sample_many(model, count, temperature, seed, folder, bpm, bool(midi_files))
+    feel = dict(feel_amount=feel_amount, scatter=scatter, swing=swing)
+    _sample_many(model, count, temperature, seed, folder, bpm, bool(midi_files), feel)
 
 
 def _sample_many(model, count: int, temperature: float, seed, folder: Path, bpm: float,
-                 midi_files: bool) -> None:
-    """Many samples: decoded in batches under a progress bar, one grid file, a summary."""
+                 midi_files: bool, feel: dict) -> None:
+    """Many samples: decoded in batches under a progress bar, one grid file, a summary
+    (played with the model's feel as `feel` asks, batch by batch)."""
+    from evodrum.loop import Loop
     from evodrum import gridfile, midi
     from evodrum.outpaths import Outputs
     z = model.sample_latent(count, temperature, np.random.default_rng(seed))
     grids = np.empty((count, *model.spec.shape), np.float32)
+    offsets = np.zeros_like(grids)
+    perform = feel_performer(model, model.spec, bpm, seed=seed, **feel)
     with click.progressbar(range(0, count, SAMPLE_BATCH), label="decoding",
                            file=sys.stderr) as starts:
         for start in starts:
-            grids[start:start + SAMPLE_BATCH] = model.decode(z[start:start + SAMPLE_BATCH])
+            part = perform(model.decode(z[start:start + SAMPLE_BATCH]))
+            grids[start:start + SAMPLE_BATCH] = part.velocities
+            offsets[start:start + SAMPLE_BATCH] = part.offsets
+    loops = Loop(grids, offsets, model.spec)
     outputs = Outputs()
-    npz = gridfile.save_grids(outputs.derived(folder / "samples.npz"), grids, model.spec)
+    npz = gridfile.save_grids(outputs.derived(folder / "samples.npz"), loops, model.spec)
     if midi_files:
-        with click.progressbar(enumerate(grids), length=count, label="writing MIDI",
+        with click.progressbar(enumerate(loops), length=count, label="writing MIDI",
                                file=sys.stderr) as items:
-            for i, g in items:
-                midi.write_midi(outputs.derived(folder / f"sample_{i + 1:06d}.mid"), g,
+            for i, lp in items:
+                midi.write_midi(outputs.derived(folder / f"sample_{i + 1:06d}.mid"), lp,
                                 model.spec, bpm)
     hits = (grids > 0).sum(axis=(1, 2))
     distinct = len(np.unique(np.packbits(grids > 0, axis=-1).reshape(count, -1), axis=0))
@@ -328,9 +344,11 @@ def _sample_many(model, count: int, temperature: float, seed, folder: Path, bpm:
 @model_option
 @out_option
 @bpm_from_file_option
+@feel_options("the model's feel for the reconstruction (the original keeps its own)")
 @ascii_option
 @output_options
-def reconstruct(file, window, drum_map, refine_steps, model_path, out, bpm, ascii):
+def reconstruct(file, window, drum_map, refine_steps, model_path, out, bpm, feel_amount,
+                scatter, swing, ascii):
     """Encode a MIDI loop and decode it again: what the model keeps of it.
 
     \b
@@ -341,12 +359,14 @@ def reconstruct(file, window, drum_map, refine_steps, model_path, out, bpm, asci
     from vae.metrics import onset_scores
     model = _load(model_path)
     original, file_bpm, label = _read(file, model.spec, window, drum_map)
-    codes = _encode(model, original, refine_steps, [label]).codes
+    codes = _encode(model, original.velocities, refine_steps, [label]).codes
     recon = model.decode(codes)[0]
-    score = onset_scores(original, recon)
+    score = onset_scores(original.velocities, recon)
     folder = new_run_dir("reconstruct", out)
     bpm = bpm or file_bpm
-    _write(folder, ["original.mid", "reconstruction.mid"], np.stack([original, recon]),
+    from evodrum.loop import Loop
+    heard = model_feel(model, recon, bpm, feel_amount, scatter, swing)
+    _write(folder, ["original.mid", "reconstruction.mid"], Loop.stack([original, heard]),
            [label,
             f"reconstruction by {model.name}: onset precision {score['precision']:.2f}, "
             f"recall {score['recall']:.2f}, F1 {score['f1']:.2f}"], model.spec, bpm, ascii,
@@ -368,10 +388,11 @@ def reconstruct(file, window, drum_map, refine_steps, model_path, out, bpm, asci
 @model_option
 @out_option
 @bpm_from_file_option
+@feel_options()
 @ascii_option
 @output_options
 def interpolate(file_a, file_b, steps, method, drum_map, refine_steps, model_path, out, bpm,
-                ascii):
+                feel_amount, scatter, swing, ascii):
     """Morph between two MIDI loops through the latent space.
 
     Each file's window where the drums come in is used; the loops are written at
@@ -386,7 +407,8 @@ def interpolate(file_a, file_b, steps, method, drum_map, refine_steps, model_pat
     model = _load(model_path)
     (a, bpm_a, label_a), (b, _, label_b) = (_read(f, model.spec, None, drum_map)
                                             for f in (file_a, file_b))
-    za, zb = _encode(model, np.stack([a, b]), refine_steps, [label_a, label_b]).codes
+    za, zb = _encode(model, np.stack([a.velocities, b.velocities]), refine_steps,
+                     [label_a, label_b]).codes
     bpm = bpm or bpm_a
     folder = new_run_dir("interpolate", out)
     paths = {"curved": "slerp", "straight": "lerp"}
@@ -399,7 +421,8 @@ def interpolate(file_a, file_b, steps, method, drum_map, refine_steps, model_pat
     titles = [f"{'' if len(chosen) == 1 else p + ' '}step {i + 1} of {steps}: "
               f"{Path(file_a).name} -> {Path(file_b).name}"
               for p in chosen for i in range(steps)]
-    _write(folder, names, grids, titles, model.spec, bpm, ascii, "interpolation.npz",
+    _write(folder, names, model_feel(model, grids, bpm, feel_amount, scatter, swing), titles,
+           model.spec, bpm, ascii, "interpolation.npz",
            inputs=[file_a, file_b])
 
 
@@ -482,10 +505,11 @@ def _encoding_json(file: str, model, encoding, npy: str | None, numbers: list[in
 @model_option
 @out_option
 @bpm_from_file_option
+@feel_options()
 @ascii_option
 @output_options
 def vary(file, count, amount, window, drum_map, refine_steps, seed, model_path, out, bpm,
-         ascii):
+         feel_amount, scatter, swing, ascii):
     """Variations of a MIDI loop: small random moves around its latent code.
 
     \b
@@ -495,15 +519,16 @@ def vary(file, count, amount, window, drum_map, refine_steps, seed, model_path, 
     from vae import latent
     model = _load(model_path)
     original, file_bpm, label = _read(file, model.spec, window, drum_map)
-    z = _encode(model, original, refine_steps, [label]).codes[0]
+    z = _encode(model, original.velocities, refine_steps, [label]).codes[0]
     bpm = bpm or file_bpm
     codes = latent.vary(z, count, amount, model.latent_std, np.random.default_rng(seed))
     folder = new_run_dir("vary", out)
     titles = [f"variation {i + 1} of {count} (amount {amount})" for i in range(count)]
     say(display.render(model.decode(z)[0], model.spec, f"{file}, as the model hears it",
                        ascii=ascii) + "\n")
-    _write(folder, _numbered("variation", count), model.decode(codes), titles, model.spec,
-           bpm, ascii, "variations.npz", inputs=[file])
+    _write(folder, _numbered("variation", count),
+           model_feel(model, model.decode(codes), bpm, feel_amount, scatter, swing, seed),
+           titles, model.spec, bpm, ascii, "variations.npz", inputs=[file])
 
 
 # --- evaluation and the paper's experiments -----------------------------------

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from evodrum.cli import main
+from evodrum.cli.feel import feel_model, feel_options, feel_performer
 from evodrum.cli.inputs import bpm_from_file_option, drum_map_option, window_option
 from evodrum.cli.options import (
     OUT_FOLDER,
@@ -112,10 +113,12 @@ def _progress_line(record: dict | None) -> str:
               help="Print the summary (summary.json) as one JSON document on stdout; "
                    "everything else goes to stderr.")
 @bpm_from_file_option
+@feel_options()
 @ascii_option
 def target(features, like, window, drum_map, space, algorithm, generations, population, seed,
            sigma, indpb, mutation, repair, wellformed_weight, judge, seed_loops, refine_steps,
-           model, corpus, top, out, resume_dir, as_json, bpm, ascii):
+           model, corpus, top, out, resume_dir, as_json, bpm, feel_amount, scatter, swing,
+           ascii):
     """Search for drum loops whose rhythm features match goals.
 
     A genetic algorithm (or CMA-ES) moves through the VAE's latent space; each
@@ -161,6 +164,9 @@ def target(features, like, window, drum_map, space, algorithm, generations, popu
             [_absolute(p) for p in seed_loops], corpus, refine_steps, judge)
     # bad models or loops fail here, before a run folder exists
     prepared = prepare_target(job, resume=resume_dir is not None)
+    perform = feel_performer(feel_model(job.model) if feel_amount else None,
+                             prepared.objective.space.spec, bpm or DEFAULT_BPM, feel_amount,
+                             scatter, swing, job.config.seed)
     folder = click.get_current_context().with_resource(
         claim_run_dir("target", resume_dir or out, resume=resume_dir is not None))
     say = functools.partial(click.echo, err=as_json)
@@ -174,7 +180,8 @@ def target(features, like, window, drum_map, space, algorithm, generations, popu
 
     with _progress(cfg.generations, as_json) as on_generation:
         result, loops = run_target(prepared, folder, resume=resume_dir is not None, top=top,
-                                   bpm=bpm or DEFAULT_BPM, on_generation=on_generation)
+                                   bpm=bpm or DEFAULT_BPM, on_generation=on_generation,
+                                   perform=perform)
     if as_json:
         click.echo(json.dumps(_read_json(folder / "summary.json"), indent=2))
         return
@@ -266,8 +273,9 @@ def _target(features: str | None, like: str | None, model: str | None, window: i
 @click.option("--resume", "resume_dir", type=click.Path(exists=True, file_okay=False),
               default=None, help="Continue an interrupted atlas in this folder.")
 @bpm_option
+@feel_options()
 def map_command(feature_names, space, cells, generations, population, sigma, seed, model, corpus,
-                out, resume_dir, bpm):
+                out, resume_dir, bpm, feel_amount, scatter, swing):
     """Make an atlas of the loops a genotype space can make.
 
     MAP-Elites (pyribs; install the `qd` extra) lays loops out on a grid of two or
@@ -309,6 +317,8 @@ def map_command(feature_names, space, cells, generations, population, sigma, see
     generations, population, seed = job.generations, job.population, job.seed
     reference = files.load_reference(job.model, job.corpus)
     genotype_space = genotypes.open_space(space, job.model, reference.spec)
+    perform = feel_performer(feel_model(job.model) if feel_amount else None,
+                             genotype_space.spec, bpm, feel_amount, scatter, swing, seed)
     folder = click.get_current_context().with_resource(
         claim_run_dir("map", resume_dir or out, resume=resume_dir is not None))
     if not resume_dir:
@@ -322,7 +332,7 @@ def map_command(feature_names, space, cells, generations, population, sigma, see
                 bar.update(1)
         atlas = make_atlas(genotype_space, reference, config, folder,
                            resume=resume_dir is not None and (folder / CHECKPOINT_FILE).exists(),
-                           bpm=bpm, on_generation=on_generation)
+                           bpm=bpm, on_generation=on_generation, perform=perform)
     click.echo()
     click.echo(terminal_view(atlas))
     total = cells ** len(features)

@@ -8,6 +8,7 @@ from evodrum import display
 from evodrum.cli import main
 from evodrum.cli.model import (_encode, _load, _numbered, _read, _write, cache_option,
                                corpus_option, model_option, out_option)
+from evodrum.cli.feel import feel_options, model_feel
 from evodrum.cli.inputs import bpm_from_file_option, drum_map_option, window_option
 from evodrum.cli.options import ascii_option, refine_option
 from evodrum.cli.output import output_options, say
@@ -56,10 +57,11 @@ def _amounts(ctx, param, values) -> list[tuple[str, float]]:
 @cache_option
 @out_option
 @bpm_from_file_option
+@feel_options()
 @ascii_option
 @output_options
 def steer(file, attributes, styles, count, window, drum_map, listing, build, refine_steps,
-          model_path, corpus_name, cache_dir, out, bpm, ascii):
+          model_path, corpus_name, cache_dir, out, bpm, feel_amount, scatter, swing, ascii):
     """Steer a loop with semantic sliders: more syncopation, fewer hi-hats, more funk.
 
     The loop is encoded (refined, so the code decodes to your loop), moved by
@@ -97,7 +99,7 @@ def steer(file, attributes, styles, count, window, drum_map, listing, build, ref
                        f"{low:+g}..{high:+g}", err=True)
     original, file_bpm, label = _read(file, model.spec, window, drum_map)
     bpm = bpm or file_bpm
-    code = _encode(model, original, refine_steps, [label]).codes[0]
+    code = _encode(model, original.velocities, refine_steps, [label]).codes[0]
     fractions = np.arange(1, count + 1) / count
     # steering is linear in the amounts: loop k moves k/N of the way to the full move
     codes = code + fractions[:, None].astype(np.float32) * (found.apply(code, amounts) - code)
@@ -108,10 +110,11 @@ def steer(file, attributes, styles, count, window, drum_map, listing, build, ref
     what = ", ".join(f"{n} {v:+g}" for n, v in amounts.items())
     titles = [f"steered {i + 1} of {count}: " + ", ".join(
         f"{n} {f * v:+.2g}" for n, v in amounts.items()) for i, f in enumerate(fractions)]
-    _write(folder, _numbered("steered", count), steered, titles, model.spec, bpm, ascii,
-           "steered.npz", inputs=[file])
+    _write(folder, _numbered("steered", count),
+           model_feel(model, steered, bpm, feel_amount, scatter, swing), titles, model.spec,
+           bpm, ascii, "steered.npz", inputs=[file])
     say(f"\nfeatures ({what}):")
-    say(_feature_table(original, encoded, steered, list(amounts), model.spec))
+    say(_feature_table(original.velocities, encoded, steered, list(amounts), model.spec))
 
 
 def _feature_table(original, encoded, steered, steered_names, spec) -> str:

@@ -19,6 +19,7 @@ import numpy as np
 from evodrum import atomic, midi
 from evodrum.errors import EvodrumError
 from evodrum.genotypes import Space
+from evodrum.loop import Loop
 from evodrum.search.config import SearchConfig
 from evodrum.search.engine import run_search
 from evodrum.search.objective import Objective
@@ -124,8 +125,10 @@ def load_job(folder: Path) -> MapJob:
 
 
 def make_atlas(space: Space, reference: WellFormedness, config: SearchConfig, folder: Path, *,
-               resume: bool = False, bpm: float = 120.0, on_generation=None) -> Atlas:
-    """Run (or resume) the atlas search in `folder` and write its files."""
+               resume: bool = False, bpm: float = 120.0, on_generation=None,
+               perform=None) -> Atlas:
+    """Run (or resume) the atlas search in `folder` and write its files; `perform` turns
+    grids into the Loops written (their feel), None writes them straight."""
     objective = Objective(space, None, reference, wellformed_weight=1.0)
     result = run_search(objective, config, checkpoint=folder / CHECKPOINT_FILE, resume=resume,
                         on_generation=on_generation)
@@ -137,9 +140,11 @@ def make_atlas(space: Space, reference: WellFormedness, config: SearchConfig, fo
     cells = config.operators.cells
     quality = np.full((cells,) * len(features), np.nan)
     rows = []
-    for grid, cell, measures, wf in zip(grids, elites["cells"], elites["measures"], wellformed):
+    played = (perform(grids) if perform else Loop.straight(grids, space.spec)) if len(grids) \
+        else []
+    for loop, cell, measures, wf in zip(played, elites["cells"], elites["measures"], wellformed):
         name = "cell_" + "_".join(f"{c + 1:02d}" for c in cell) + ".mid"
-        midi.write_midi(folder / ELITES_DIR / name, grid, space.spec, bpm)
+        midi.write_midi(folder / ELITES_DIR / name, loop, space.spec, bpm)
         quality[tuple(cell)] = wf
         rows.append({"file": f"{ELITES_DIR}/{name}", "cell": [int(c) + 1 for c in cell],
                      "features": {f: float(m) for f, m in zip(features, measures)},

@@ -16,6 +16,7 @@ import numpy as np
 from evodrum import atomic, genotypes, midi
 from evodrum.errors import EvodrumError
 from evodrum.genotypes import Space, files
+from evodrum.loop import Loop
 from evodrum.search.config import SearchConfig
 from evodrum.search.engine import SearchResult, run_search
 from evodrum.search.objective import Objective
@@ -206,8 +207,12 @@ def check_resumable(folder: Path) -> None:
 
 
 def run_target(prepared: PreparedTarget, folder: Path, *, resume: bool = False, top: int = 4,
-               bpm: float = 120.0, on_generation=None) -> tuple[SearchResult, list[BestLoop]]:
-    """Run (or resume) the job in `folder`; writes the logbook, summary and best loops."""
+               bpm: float = 120.0, on_generation=None,
+               perform=None) -> tuple[SearchResult, list[BestLoop]]:
+    """Run (or resume) the job in `folder`; writes the logbook, summary and best loops.
+
+    `perform` turns grids into the Loops written (their feel); None writes them straight.
+    """
     job, objective, reference, seeds = (prepared.job, prepared.objective, prepared.reference,
                                         prepared.seeds)
     if not resume:
@@ -215,10 +220,10 @@ def run_target(prepared: PreparedTarget, folder: Path, *, resume: bool = False, 
     result = run_search(objective, job.config, seeds=seeds, checkpoint=folder / CHECKPOINT_FILE,
                         resume=resume, on_generation=on_generation)
     loops = best_loops(result, objective, reference, top, prepared.judges)
-    files = []
-    for i, loop in enumerate(loops, 1):
-        files.append(midi.write_midi(folder / f"best_{i:02d}.mid", loop.grid,
-                                     objective.space.spec, bpm).name)
+    spec = objective.space.spec
+    played = _played([b.grid for b in loops], spec, perform)
+    files = [midi.write_midi(folder / f"best_{i:02d}.mid", lp, spec, bpm).name
+             for i, lp in enumerate(played, 1)]
     atomic.write_text(folder / "logbook.csv", logbook_csv(result))
     summary = {
         "job": job.to_dict(), "folder": str(folder), "evaluations": result.evaluations,
@@ -227,7 +232,7 @@ def run_target(prepared: PreparedTarget, folder: Path, *, resume: bool = False, 
         "independent_judges": independent_judges(job, prepared.judges),
         "best": [_loop_record(f, b) for f, b in zip(files, loops)]}
     if hasattr(result.algorithm, "front"):
-        summary["front"] = write_front(result, prepared, folder, bpm)
+        summary["front"] = write_front(result, prepared, folder, bpm, perform)
     atomic.write_json(folder / "summary.json", summary)
     return result, loops
 
@@ -238,8 +243,15 @@ def _loop_record(file: str, loop: BestLoop) -> dict:
             "nearest_corpus_distance": loop.nearest_distance, "judges": loop.judges}
 
 
+def _played(grids: list, spec, perform):
+    """The Loops `perform` makes of `grids` (straight without it); empty for no grids."""
+    if not len(grids):
+        return []
+    return perform(np.stack(grids)) if perform else Loop.straight(np.stack(grids), spec)
+
+
 def write_front(result: SearchResult, prepared: PreparedTarget, folder: Path,
-                bpm: float) -> list[dict]:
+                bpm: float, perform=None) -> list[dict]:
     """A Pareto search's front: front_NN.mid per member (lowest target error first),
     front.csv, and front.png when matplotlib is installed."""
     from evodrum import plotting
@@ -250,8 +262,9 @@ def write_front(result: SearchResult, prepared: PreparedTarget, folder: Path,
     keep = np.sort(first)
     loops = scored_loops(grids[keep], objective, reference, prepared.judges)
     records = []
-    for i, loop in enumerate(loops, 1):
-        path = midi.write_midi(folder / f"front_{i:02d}.mid", loop.grid, objective.space.spec, bpm)
+    played = _played([b.grid for b in loops], objective.space.spec, perform)
+    for i, (loop, lp) in enumerate(zip(loops, played), 1):
+        path = midi.write_midi(folder / f"front_{i:02d}.mid", lp, objective.space.spec, bpm)
         records.append(_loop_record(path.name, loop))
     judge = prepared.job.judge
     names = list(objective.target.names)
