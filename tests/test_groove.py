@@ -145,3 +145,33 @@ def test_play_and_render_keep_a_files_own_timing_unless_asked(tmp_path):
     flat = run("render", src, "-o", tmp_path / "flat.wav", "--synth", "builtin", "--feel", 0)
     assert own.exit_code == flat.exit_code == 0
     assert (tmp_path / "own.wav").read_bytes() != (tmp_path / "flat.wav").read_bytes()
+
+
+def _has_feel() -> bool:
+    import vae
+    return bool(getattr(vae.load_model(None), "has_feel", False))
+
+
+def test_generated_loops_carry_their_feel_into_midi_and_grid_files(tmp_path):
+    r = run("sample", "-n", 2, "--seed", 1, "--swing", 60, "--out", tmp_path / "s")
+    assert r.exit_code == 0, r.output
+    if not _has_feel():
+        assert "has no feel, so its loops are written straight" in r.stderr
+        typed = run("sample", "-n", 1, "--feel", 1, "--out", tmp_path / "t")
+        assert typed.exit_code == 1 and "has no feel" in typed.output
+    late = []
+    for name in ("sample_01.mid", "sample_02.mid"):
+        loop = read_file(tmp_path / "s" / name, DEFAULT_SPEC).loop(0)
+        late.append(loop.offsets[loop.hits & (np.arange(64) % 2 == 1)])
+        if not _has_feel():
+            assert not loop.offsets[:, ::2].any()           # the 8ths stay on the grid
+    late = np.concatenate(late)
+    assert len(late) and (late > 0.1).all()                 # every off-16th played late
+    npz = read_file(tmp_path / "s" / "samples.npz", DEFAULT_SPEC)
+    mid = read_file(tmp_path / "s" / "sample_01.mid", DEFAULT_SPEC).loop(0)
+    np.testing.assert_allclose(npz.loop(0).offsets, mid.offsets, atol=1 / 120)
+    played = run("play", tmp_path / "s" / "samples.npz", "--no-audio", "--out-dir",
+                 tmp_path / "p")
+    assert played.exit_code == 0, played.output
+    again = read_file(next((tmp_path / "p").glob("*.mid")), DEFAULT_SPEC).loop(0)
+    np.testing.assert_allclose(again.offsets, mid.offsets, atol=1 / 120)
