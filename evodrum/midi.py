@@ -384,7 +384,8 @@ def to_windows(hits: DrumHits, spec: GridSpec = DEFAULT_SPEC, hop_bars: int = 1)
     timing = (np.concatenate(offsets) if offsets
               else np.zeros((0, *spec.shape), np.float32))
     bar_of = np.searchsorted(bars.start, start_beats + 1e-9, side="right")
-    return Windows(windows, timing, (windows > 0).sum(axis=(1, 2)), bar_of, start_beats, 0, q, notes)
+    return Windows(windows, timing, (windows > 0).sum(axis=(1, 2)), bar_of, start_beats, 0, q,
+                   notes)
 
 
 def _inside(beats: np.ndarray, bars: Bars) -> np.ndarray:

@@ -63,7 +63,8 @@ def test_groove_transfer_takes_timing_and_velocity_of_the_other_loop():
     mv[BD, ::4] = 1.0            # kicks on every beat: the other loop has kicks on half of them
     mv[CH, ::2] = 0.5
     out = transfer(Loop.straight(mv), like)
-    assert out.offsets[BD, 0] == like.offsets[BD, 0] and out.velocities[BD, 0] == like.velocities[BD, 0]
+    assert out.offsets[BD, 0] == like.offsets[BD, 0]
+    assert out.velocities[BD, 0] == like.velocities[BD, 0]
     # a kick the other loop does not play takes its hats' timing on that step
     np.testing.assert_allclose(out.offsets[BD, 4], like.offsets[[CH, SD], 4].mean(), atol=1e-6)
     assert out.velocities[BD, 4] == 1.0
@@ -82,7 +83,8 @@ def test_feel_amount_scales_timing_from_straight_and_keeps_hits():
         with pytest.raises(ValueError):
             Feel(**bad)
     assert Feel("straight", swing=62).describe() == "62% swing"
-    assert Feel(amount=0.5, scatter=0).describe() == "50% of the model's feel (expected, no scatter)"
+    assert Feel(amount=0.5, scatter=0).describe() == \
+        "50% of the model's feel (expected, no scatter)"
 
 
 # --- evodrum groove ----------------------------------------------------------------------

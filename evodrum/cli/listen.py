@@ -86,7 +86,8 @@ def _read_loop(path: str, spec, index: int | None, drum_map: str, feel_amount: f
     from evodrum.cli import inputs
     from evodrum.feel import Feel, perform
     loops, i = inputs.pick(path, spec, index, drum_map)
-    return perform(loops.loop(i), Feel("own", feel_amount, swing=swing)), loops.spec, loops.bpm(i)
+    played = perform(loops.loop(i), Feel("own", feel_amount, swing=swing))
+    return played, loops.spec, loops.bpm(i)
 
 
 index_option = click.option(

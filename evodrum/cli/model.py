@@ -66,8 +66,8 @@ def _read_all(path: str, spec, drum_map: str):
 
 
 def _read(path: str, spec, window: int | None, drum_map: str):
-    """(loop with its own timing, the file's tempo there, 'FILE (window 3 of 12, from bar 3)') of one window:
-    `window` (from 1), or where the drums come in."""
+    """(loop with its own timing, the file's tempo there, 'FILE (window 3 of 12, from
+    bar 3)') of one window: `window` (from 1), or where the drums come in."""
     from evodrum.cli import inputs
     loops, i = inputs.pick(path, spec, window, drum_map, model_spec=spec)
     return loops.loop(i), loops.bpm(i), f"{path} ({loops.describe(i)})"
