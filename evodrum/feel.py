@@ -125,7 +125,7 @@ def perform(loops, feel: Feel, *, spec: GridSpec | None = None, bpm=120.0,
     elif feel.source == "straight" or feel.amount == 0:
         felt = loops.straightened()
     elif feel.source == "model":
-        if model is None or not getattr(model, "has_feel", False):
+        if not hasattr(model, "feel"):
             name = getattr(model, "name", "this model")
             raise EvodrumError(f"{name} has no feel (it predicts no timing): use --feel 0, "
                                "--like FILE or --swing, or a model trained with feel")
