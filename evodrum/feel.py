@@ -134,3 +134,40 @@ def perform(loops, feel: Feel, *, spec: GridSpec | None = None, bpm=120.0,
     else:
         felt = transfer(loops, feel.like)
     return swung(loops.straightened().blend(felt, feel.amount), feel.swing)
+
+
+class Performer:
+    """One feel for every loop of a session (interactive, studio).
+
+    The model's take of a loop is drawn once, seeded by the session's seed and the
+    loop's id, so a loop sounds the same every time it is played or written; the
+    feel amount and swing are applied on top and may change at any time.
+    """
+
+    def __init__(self, feel: Feel, spec: GridSpec, model=None, seed: int = 0):
+        self.feel, self.spec, self.model, self.seed = feel, spec, model, int(seed)
+        self._takes: dict[tuple, Loop] = {}
+
+    def take(self, grid: np.ndarray, key: int, bpm: float) -> Loop:
+        """The source's full feel of `grid` (amount 1, no swing), the same for the same
+        loop `key`, pattern and tempo."""
+        grid = np.asarray(grid, np.float32)
+        cache = (int(key), grid.tobytes(), float(bpm))
+        if cache not in self._takes:
+            if len(self._takes) > 4096:
+                self._takes.clear()
+            seed = np.random.SeedSequence([self.seed, int(key)]).generate_state(1)[0]
+            full = Feel(self.feel.source, 1.0, self.feel.scatter, 50.0, self.feel.like, int(seed))
+            self._takes[cache] = perform(Loop.straight(grid, self.spec), full, bpm=bpm,
+                                         model=self.model)
+        return self._takes[cache]
+
+    def play(self, grid: np.ndarray, key: int, bpm: float, amount: float | None = None,
+             swing: float | None = None) -> Loop:
+        """`grid` played with this feel (or another `amount` and `swing`)."""
+        amount = self.feel.amount if amount is None else amount
+        swing = self.feel.swing if swing is None else swing
+        straight = Loop.straight(np.asarray(grid, np.float32), self.spec)
+        felt = self.take(grid, key, bpm) if amount > 0 and self.feel.source != "straight" \
+            else straight
+        return swung(straight.blend(felt, amount), swing)

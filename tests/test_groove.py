@@ -158,7 +158,7 @@ def test_generated_loops_carry_their_feel_into_midi_and_grid_files(tmp_path):
     r = run("sample", "-n", 2, "--seed", 1, "--swing", 60, "--out", tmp_path / "s")
     assert r.exit_code == 0, r.output
     if not _has_feel():
-        assert "has no feel, so its loops are written straight" in r.stderr
+        assert "has no feel, so its loops are straight" in r.stderr
         typed = run("sample", "-n", 1, "--feel", 1, "--out", tmp_path / "t")
         assert typed.exit_code == 1 and "has no feel" in typed.output
     late = []
@@ -177,3 +177,21 @@ def test_generated_loops_carry_their_feel_into_midi_and_grid_files(tmp_path):
     assert played.exit_code == 0, played.output
     again = read_file(next((tmp_path / "p").glob("*.mid")), DEFAULT_SPEC).loop(0)
     np.testing.assert_allclose(again.offsets, mid.offsets, atol=1 / 120)
+
+
+def test_an_interactive_session_plays_saves_and_keeps_favourites_with_its_feel(tmp_path):
+    """Every loop a session writes (heard, saved, favourite) carries its swing, and the
+    same loop is written the same way each time."""
+    folder = tmp_path / "session"
+    r = CliRunner().invoke(main, ["interactive", "--no-audio", "--swing", "62", "--seed", "4",
+                                  "--out", str(folder)], input="s 2\nf 2\nq\n")
+    assert r.exit_code == 0, r.output
+    heard = read_file(folder / "listen" / "loop2.mid", DEFAULT_SPEC).loop(0)
+    saved = read_file(next((folder / "saved").glob("*.mid")), DEFAULT_SPEC).loop(0)
+    favourite = read_file(next((folder / "favourites").glob("*.mid")), DEFAULT_SPEC).loop(0)
+    for loop in (saved, favourite):
+        np.testing.assert_array_equal(loop.velocities, heard.velocities)
+        np.testing.assert_allclose(loop.offsets, heard.offsets, atol=1 / 120)
+    off = heard.hits & (np.arange(64) % 2 == 1)
+    assert off.any() and np.allclose(heard.offsets[off], 0.24, atol=1 / 120)
+    assert not heard.offsets[:, ::2].any()

@@ -10,9 +10,10 @@ import numpy as np
 
 from evodrum.cli import main
 from evodrum.cli.inputs import bpm_from_file_option, drum_map_option, window_option
-from evodrum.errors import EvodrumError
 from evodrum.cli.options import OUT_FILE, SEED, Number, ascii_option, given_options, grid_option
+from evodrum.errors import EvodrumError
 from evodrum.feel import SWING_RANGE, Feel
+from evodrum.notes import note
 
 FEEL_HELP = ("How much feel, 0..1: 1 plays {what}, 0 exactly on the grid (straight, for "
              "editing on a grid).")
@@ -45,24 +46,26 @@ def feel_of(feel_amount: float, swing: float, scatter: float = 1.0, *, source: s
     return Feel(source, feel_amount, scatter, swing, like, seed)
 
 
-def feel_performer(model, spec, bpm, feel_amount: float, scatter: float, swing: float,
-                   seed=None):
-    """A function from grids (N, 9, S) of `spec` to Loops played with `model`'s feel as
-    the options ask (the scatter drawn afresh for each call, from `seed`).
-
-    A model without feel (None, a PCA, or a VAE trained before feel) gives straight
-    loops with a note, unless --feel was typed: then it is an error.
-    """
-    from evodrum.feel import perform
-    from evodrum.loop import Loop
-    from evodrum.notes import note
+def _with_feel(model, feel_amount: float) -> float:
+    """`feel_amount`, or 0 with a note when `model` has no feel (None, a PCA, a VAE trained
+    before feel); a typed --feel on such a model is an error."""
     if feel_amount > 0 and not getattr(model, "has_feel", False):
         name = getattr(model, "name", "the model")
         if given_options(["feel_amount"]):
             raise EvodrumError(f"{name} has no feel (it predicts no timing): use --feel 0, "
                                "or a model trained with feel")
-        note(f"{name} has no feel, so its loops are written straight")
-        feel_amount = 0.0
+        note(f"{name} has no feel, so its loops are straight")
+        return 0.0
+    return feel_amount
+
+
+def feel_performer(model, spec, bpm, feel_amount: float, scatter: float, swing: float,
+                   seed=None):
+    """A function from grids (N, 9, S) of `spec` to Loops played with `model`'s feel as
+    the options ask (the scatter drawn afresh for each call, from `seed`)."""
+    from evodrum.feel import perform
+    from evodrum.loop import Loop
+    feel_amount = _with_feel(model, feel_amount)
     rng = np.random.default_rng(seed)
 
     def played(grids) -> Loop:
@@ -77,6 +80,16 @@ def model_feel(model, grids, bpm, feel_amount: float, scatter: float, swing: flo
     """Loops a model made (grids of its spec), played with its feel as the options ask
     (see feel_performer)."""
     return feel_performer(model, model.spec, bpm, feel_amount, scatter, swing, seed)(grids)
+
+
+def session_performer(model_path, spec, feel_amount: float, scatter: float, swing: float,
+                      seed: int):
+    """The Performer of an interactive or studio session: the model's feel of each loop."""
+    from evodrum.feel import Performer
+    model = feel_model(model_path) if feel_amount > 0 else None
+    feel_amount = _with_feel(model, feel_amount)
+    source = "model" if feel_amount > 0 else "straight"
+    return Performer(Feel(source, feel_amount, scatter, swing), spec, model, seed)
 
 
 def feel_model(model_path):

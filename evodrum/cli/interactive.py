@@ -10,6 +10,7 @@ import click
 from click.core import ParameterSource
 
 from evodrum.cli import main
+from evodrum.cli.feel import feel_options, session_performer
 from evodrum.cli.listen import listening_options
 from evodrum.cli.options import (
     OUT_FOLDER,
@@ -86,12 +87,14 @@ Examples:
 @click.option("--out", type=OUT_FOLDER, default=None,
               help="Session folder [default: runs/interactive-DATE-TIME].")
 @session_bpm_option
+@feel_options()
 @listening_options
 @ascii_option
 @click.pass_context
 def interactive(ctx, loops, fresh, adventure, blend, keep_favourites, space, model, seed_loops,
-                refine_steps, seed, resume, out, bpm, output, midi_port, clock, clock_in, link,
-                no_audio, out_dir, synth_name, soundfont, sr, ascii):
+                refine_steps, seed, resume, out, bpm, feel_amount, scatter, swing, output,
+                midi_port, clock, clock_in, link, no_audio, out_dir, synth_name, soundfont, sr,
+                ascii):
     from evodrum.audio import open_player
     from evodrum.audio.outputs import working_output
     from evodrum.interactive import store
@@ -136,10 +139,12 @@ def interactive(ctx, loops, fresh, adventure, blend, keep_favourites, space, mod
         raise
     click.echo(f"session {folder} · seed {session.settings.seed} · {player.description}")
     with folder_lock(folder), player:  # one program at a time writes a session
+        performer = session_performer(session.settings.model, session.spec, feel_amount,
+                                      scatter, swing, session.settings.seed)
         controller = Controller(session, folder, space_, player,
-                                Screen(str(folder), click.echo, tty, ascii), no_audio)
+                                Screen(str(folder), click.echo, tty, ascii), no_audio, performer)
         ended = controller.run(_terminal_lines() if tty else sys.stdin, echo_input=not tty)
-        favourites = finish_session(controller.saver, folder)
+        favourites = finish_session(controller.saver, folder, performer)
     click.echo(f"{ended}: session saved in {folder / store.SESSION_FILE} "
                f"(continue: evodrum interactive --resume {folder})")
     click.echo(f"{len(favourites)} favourite{'s' * (len(favourites) != 1)} in "

@@ -37,9 +37,10 @@ class Controller:
     """Runs commands against a session, its player and its screen."""
 
     def __init__(self, session: Session, folder: Path, space: Space, player: Player,
-                 screen: Screen, files_only: bool = False):
+                 screen: Screen, files_only: bool = False, performer=None):
         self.session, self.folder, self.space = session, Path(folder), space
         self.player, self.screen, self.files_only = player, screen, files_only
+        self.performer = performer  # evodrum.feel.Performer: how loops are played; None: straight
         self.saver = Saver(session, self.folder)
 
     # --- the loop ----------------------------------------------------------
@@ -103,7 +104,13 @@ class Controller:
     def _prepare(self) -> None:
         """Let the player get the loops on screen ready before they are asked for."""
         s = self.session
-        self.player.prefetch([lp.grid for lp in s.shown()], s.spec, s.settings.bpm)
+        self.player.prefetch([self.heard(lp) for lp in s.shown()], s.spec, s.settings.bpm)
+
+    def heard(self, loop: Loop):
+        """A loop as it is played and written: with the session's feel (see Performer)."""
+        if self.performer is None:
+            return loop.grid
+        return self.performer.play(loop.grid, loop.id, self.session.settings.bpm)
 
     # --- commands ----------------------------------------------------------
 
@@ -128,7 +135,7 @@ class Controller:
                             + (f"is a favourite{kept}" if loop.favourite else "is no longer a favourite"))
         elif name == "save":
             loop = s.loop_at(pos)
-            path = write_midi(self.folder / SAVED_DIR / f"loop-{loop.id:03d}.mid", loop.grid,
+            path = write_midi(self.folder / SAVED_DIR / f"loop-{loop.id:03d}.mid", self.heard(loop),
                               s.spec, s.settings.bpm)
             messages.append(f"loop {pos + 1} (#{loop.id}) saved as {path}")
         elif name == "stop":
@@ -147,7 +154,7 @@ class Controller:
 
     def _play(self, pos: int) -> str:
         loop = self.session.select(pos)
-        return self._sound(loop.grid, self._file_name(pos), f"loop {pos + 1} (#{loop.id})")
+        return self._sound(self.heard(loop), self._file_name(pos), f"loop {pos + 1} (#{loop.id})")
 
     def _play_original(self, pos: int) -> str:
         loop = self.session.select(pos)
@@ -179,7 +186,7 @@ class Controller:
         s.set_bpm(bpm)
         said = [f"tempo {bpm:g} BPM: playback and every export from now on"]
         if not self.files_only and self.player.is_playing:
-            self.player.play(s.loop_at(s.selected).grid, s.spec, bpm)
+            self.player.play(self.heard(s.loop_at(s.selected)), s.spec, bpm)
         self._prepare()
         return said + self._generation_files()
 
@@ -227,7 +234,7 @@ class Controller:
         s = self.session
         first = len(self.player.written)
         for pos, loop in enumerate(s.shown()):
-            self.player.play(loop.grid, s.spec, s.settings.bpm, name=self._file_name(pos))
+            self.player.play(self.heard(loop), s.spec, s.settings.bpm, name=self._file_name(pos))
         wavs = self.player.written[first + 1::2]
         return [(f"generation {s.current + 1} written as MIDI and WAV: "
                  f"{wavs[0]} ... {wavs[-1].name}")]
