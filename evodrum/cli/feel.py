@@ -86,16 +86,22 @@ def session_performer(model_path, spec, feel_amount: float, scatter: float, swin
                       seed: int):
     """The Performer of an interactive or studio session: the model's feel of each loop."""
     from evodrum.feel import Performer
-    model = feel_model(model_path) if feel_amount > 0 else None
+    model = feel_model(model_path, spec) if feel_amount > 0 else None
     feel_amount = _with_feel(model, feel_amount)
     source = "model" if feel_amount > 0 else "straight"
     return Performer(Feel(source, feel_amount, scatter, swing), spec, model, seed)
 
 
-def feel_model(model_path):
-    """The model whose feel plays a search's loops: `model_path`, else the shipped one."""
+def feel_model(model_path, spec=None):
+    """The model whose feel plays a search's or session's loops: `model_path`, else the
+    shipped one; None when that is no model (a folder holding only a reference) or
+    decodes another grid resolution than `spec`."""
     import vae
-    return vae.load_model(model_path)
+    try:
+        model = vae.load_model(model_path)
+    except EvodrumError:
+        return None
+    return model if spec is None or model.spec == spec else None
 
 
 def timing_summary(loop, bpm: float) -> dict:

@@ -164,9 +164,10 @@ def target(features, like, window, drum_map, space, algorithm, generations, popu
             [_absolute(p) for p in seed_loops], corpus, refine_steps, judge)
     # bad models or loops fail here, before a run folder exists
     prepared = prepare_target(job, resume=resume_dir is not None)
-    perform = feel_performer(feel_model(job.model) if feel_amount else None,
-                             prepared.objective.space.spec, bpm or DEFAULT_BPM, feel_amount,
-                             scatter, swing, job.config.seed)
+    spec = prepared.objective.space.spec
+    model_feel = feel_model(job.model, spec) if feel_amount else None
+    perform = feel_performer(model_feel, spec, bpm or DEFAULT_BPM, feel_amount, scatter, swing,
+                             job.config.seed)
     folder = click.get_current_context().with_resource(
         claim_run_dir("target", resume_dir or out, resume=resume_dir is not None))
     say = functools.partial(click.echo, err=as_json)
@@ -317,8 +318,9 @@ def map_command(feature_names, space, cells, generations, population, sigma, see
     generations, population, seed = job.generations, job.population, job.seed
     reference = files.load_reference(job.model, job.corpus)
     genotype_space = genotypes.open_space(space, job.model, reference.spec)
-    perform = feel_performer(feel_model(job.model) if feel_amount else None,
-                             genotype_space.spec, bpm, feel_amount, scatter, swing, seed)
+    model_feel = feel_model(job.model, genotype_space.spec) if feel_amount else None
+    perform = feel_performer(model_feel, genotype_space.spec, bpm, feel_amount, scatter, swing,
+                             seed)
     folder = click.get_current_context().with_resource(
         claim_run_dir("map", resume_dir or out, resume=resume_dir is not None))
     if not resume_dir:
