@@ -17,8 +17,9 @@ from evodrum.cli.options import (
     SEED,
     Number,
     ascii_option,
-    session_bpm_option,
+    lock_option,
     refine_option,
+    session_bpm_option,
     space_option,
 )
 from evodrum.errors import EvodrumError
@@ -27,7 +28,7 @@ from evodrum.resume import refuse_changed_options
 
 #: Options that shape the evolution: fixed for a session, so not with --resume.
 SESSION_OPTIONS = ("loops", "fresh", "adventure", "blend", "keep_favourites", "space", "model",
-                   "seed_loops", "refine_steps", "seed")
+                   "seed_loops", "refine_steps", "seed", "lock_rows")
 
 HELP = """Evolve drum loops by ear: listen, rate, breed the next generation.
 
@@ -54,6 +55,7 @@ standard input, so a session can be scripted from a file.
 Examples:
   evodrum interactive
   evodrum interactive --seed-loops mine.mid --adventure 0.5
+  evodrum interactive --seed-loops mine.mid --lock BD,SD  (evolve the rest)
   evodrum interactive --space pca            (compare by ear with the PCA map)
   evodrum interactive --no-audio             (write MIDI + WAV for your player)
   evodrum interactive --midi-port "IAC Driver Bus 1" --bpm 96
@@ -88,13 +90,14 @@ Examples:
               help="Session folder [default: runs/interactive-DATE-TIME].")
 @session_bpm_option
 @feel_options()
+@lock_option("the first --seed-loops file")
 @listening_options
 @ascii_option
 @click.pass_context
 def interactive(ctx, loops, fresh, adventure, blend, keep_favourites, space, model, seed_loops,
-                refine_steps, seed, resume, out, bpm, feel_amount, scatter, swing, output,
-                midi_port, clock, clock_in, link, no_audio, out_dir, synth_name, soundfont, sr,
-                ascii):
+                refine_steps, seed, resume, out, bpm, feel_amount, scatter, swing, lock_rows,
+                output, midi_port, clock, clock_in, link, no_audio, out_dir, synth_name,
+                soundfont, sr, ascii):
     from evodrum.audio import open_player
     from evodrum.audio.outputs import working_output
     from evodrum.interactive import store
@@ -121,7 +124,7 @@ def interactive(ctx, loops, fresh, adventure, blend, keep_favourites, space, mod
         settings = Settings(space=space, model=str(Path(model).resolve()) if model else None,
                             loops=loops, fresh=fresh, adventure=adventure, blend=blend,
                             keep_favourites=keep_favourites, seed_loops=tuple(seed_loops),
-                            refine=refine_steps,
+                            refine=refine_steps, lock=lock_rows,
                             seed=secrets.randbelow(1_000_000) if seed is None else seed, bpm=bpm)
         session, folder, space_ = start_session(settings, out)
 

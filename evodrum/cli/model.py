@@ -17,8 +17,9 @@ from evodrum.atomic import atomic_path
 from evodrum.cli import main
 from evodrum.cli.feel import feel_options, feel_performer, model_feel
 from evodrum.cli.inputs import bpm_from_file_option, drum_map_option, window_option
+from evodrum.cli.options import (OUT_FILE, OUT_FOLDER, SEED, Number, ascii_option, bpm_option,
+                                  lock_option, refine_option)
 from evodrum.cli.output import add, detail, in_folder, output_options, say, wrote
-from evodrum.cli.options import OUT_FILE, OUT_FOLDER, SEED, Number, ascii_option, bpm_option, refine_option
 from evodrum.errors import EvodrumError
 from evodrum.runs import claim_run_dir, new_run_dir
 
@@ -506,29 +507,45 @@ def _encoding_json(file: str, model, encoding, npy: str | None, numbers: list[in
 @out_option
 @bpm_from_file_option
 @feel_options()
+@lock_option("the loop you vary")
 @ascii_option
 @output_options
 def vary(file, count, amount, window, drum_map, refine_steps, seed, model_path, out, bpm,
-         feel_amount, scatter, swing, ascii):
+         feel_amount, scatter, swing, lock_rows, ascii):
     """Variations of a MIDI loop: small random moves around its latent code.
+
+    With --lock the locked rows stay exactly as you wrote them in every variation
+    and only the other rows vary ("new hats over my kick and snare").
 
     \b
     Example:
       evodrum vary loop.mid -n 8 --amount 0.3
+      evodrum vary loop.mid --lock BD,SD        # keep kick and snare, vary the rest
     """
+    from evodrum.lock import Lock
     from vae import latent
     model = _load(model_path)
     original, file_bpm, label = _read(file, model.spec, window, drum_map)
     z = _encode(model, original.velocities, refine_steps, [label]).codes[0]
     bpm = bpm or file_bpm
+    lock = Lock.of_rows(lock_rows, original.velocities) if lock_rows else None
+    decode = _decoder(model, lock)
     codes = latent.vary(z, count, amount, model.latent_std, np.random.default_rng(seed))
     folder = new_run_dir("vary", out)
-    titles = [f"variation {i + 1} of {count} (amount {amount})" for i in range(count)]
-    say(display.render(model.decode(z)[0], model.spec, f"{file}, as the model hears it",
+    kept = f", {lock.describe()}" if lock else ""
+    titles = [f"variation {i + 1} of {count} (amount {amount}{kept})" for i in range(count)]
+    say(display.render(decode(z[None])[0], model.spec, f"{file}, as the model hears it" + kept,
                        ascii=ascii) + "\n")
     _write(folder, _numbered("variation", count),
-           model_feel(model, model.decode(codes), bpm, feel_amount, scatter, swing, seed),
+           model_feel(model, decode(codes), bpm, feel_amount, scatter, swing, seed),
            titles, model.spec, bpm, ascii, "variations.npz", inputs=[file])
+
+
+def _decoder(model, lock):
+    """The model's decoder, keeping `lock`'s cells (evodrum.lock) when one is given."""
+    if lock is None:
+        return model.decode
+    return lambda codes: lock.apply(model.decode(codes))
 
 
 # --- evaluation and the paper's experiments -----------------------------------

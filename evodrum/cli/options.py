@@ -124,3 +124,20 @@ refine_option = click.option(
     help="Adam steps refining each loop's latent code so that it decodes to your loop as "
          "you wrote it (never less faithful than the encoder's guess; ~1 ms per loop). "
          "0: the encoder's mean.")
+
+
+def _lock_rows(ctx, param, value):
+    if value is None:
+        return ()
+    from evodrum.lock import parse_rows
+    try:
+        return parse_rows(value)
+    except EvodrumError as e:
+        raise click.BadParameter(str(e).removeprefix(f"--lock {value}: ")) from None
+
+
+def lock_option(source: str):
+    """--lock ROWS: rows kept exactly as in `source` (which loop, said in the help)."""
+    from evodrum.lock import LOCK_HELP
+    return click.option("--lock", "lock_rows", metavar="ROWS", default=None, callback=_lock_rows,
+                        help=f"{LOCK_HELP} The rows come from {source}.")

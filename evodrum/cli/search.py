@@ -19,6 +19,7 @@ from evodrum.cli.options import (
     ascii_option,
     bpm_option,
     given_options,
+    lock_option,
     refine_option,
     space_option,
 )
@@ -114,11 +115,12 @@ def _progress_line(record: dict | None) -> str:
                    "everything else goes to stderr.")
 @bpm_from_file_option
 @feel_options()
+@lock_option("the --like loop, else the first --seed-loops file")
 @ascii_option
 def target(features, like, window, drum_map, space, algorithm, generations, population, seed,
            sigma, indpb, mutation, repair, wellformed_weight, judge, seed_loops, refine_steps,
            model, corpus, top, out, resume_dir, as_json, bpm, feel_amount, scatter, swing,
-           ascii):
+           lock_rows, ascii):
     """Search for drum loops whose rhythm features match goals.
 
     A genetic algorithm (or CMA-ES) moves through the VAE's latent space; each
@@ -132,6 +134,7 @@ def target(features, like, window, drum_map, space, algorithm, generations, popu
       evodrum target --features hats.density=0.5,kick_snare.syncopation=0.4 --space pca
       evodrum target --like groove.mid --seed 3
       evodrum target --like song.mid --window 9      # the window from bar 9
+      evodrum target -f hats.density=0.6 --seed-loops mine.mid --lock BD,SD  # new hats only
       evodrum target --resume runs/target-20261124-101500
     """
     from evodrum import display
@@ -155,13 +158,14 @@ def target(features, like, window, drum_map, space, algorithm, generations, popu
     else:
         operators = {n: v for n, v in (("sigma", sigma), ("indpb", indpb), ("mutation", mutation))
                      if n in given_options(("sigma", "indpb", "mutation"))}
-        goal, like_bpm = _target(features, like, model, window, drum_map)
+        goal, like_bpm, like_grid = _target(features, like, model, window, drum_map)
         bpm = bpm or like_bpm
         job = TargetJob(goal, SearchConfig.from_options(
             space=space, algorithm=algorithm, population=population, generations=generations,
             seed=seed, repair=repair, wellformed_weight=wellformed_weight, **operators),
             _absolute(model),
-            [_absolute(p) for p in seed_loops], corpus, refine_steps, judge)
+            [_absolute(p) for p in seed_loops], corpus, refine_steps, judge,
+            _lock(lock_rows, like_grid, seed_loops, model, corpus))
     # bad models or loops fail here, before a run folder exists
     prepared = prepare_target(job, resume=resume_dir is not None)
     spec = prepared.objective.space.spec
@@ -178,6 +182,8 @@ def target(features, like, window, drum_map, space, algorithm, generations, popu
     say(f"target: {job.target}   space: {cfg.space}   algorithm: {cfg.algorithm}   "
         f"{cfg.population} x {cfg.generations}   seed: {cfg.seed}")
     say(f"run folder: {folder}")
+    if job.lock is not None:
+        say(f"kept in every result: {prepared.objective.space.lock.describe()}")
 
     with _progress(cfg.generations, as_json) as on_generation:
         result, loops = run_target(prepared, folder, resume=resume_dir is not None, top=top,
@@ -223,7 +229,7 @@ def target(features, like, window, drum_map, space, algorithm, generations, popu
 #: Options that define a run; a resumed run keeps its own.
 JOB_OPTIONS = ("features", "like", "window", "drum_map", "space", "algorithm", "generations",
                "population", "seed", "sigma", "indpb", "mutation", "repair", "wellformed_weight",
-               "judge", "seed_loops", "refine_steps", "model", "corpus")
+               "judge", "seed_loops", "refine_steps", "model", "corpus", "lock_rows")
 
 
 def _absolute(path: str | None) -> str | None:
@@ -240,13 +246,28 @@ def _target(features: str | None, like: str | None, model: str | None, window: i
                            "(e.g. --features density=0.4,syncopation=0.3)")
     explicit = parse_target(features) if features else None
     if not like:
-        return explicit, None
+        return explicit, None, None
     from evodrum.cli import inputs
     from evodrum.genotypes.files import load_reference
     spec = load_reference(model).spec
     loops, i = inputs.pick(like, spec, window, drum_map, model_spec=spec)
     target = Target.like(loops.grids[i], spec).overridden_by(explicit)
-    return target, loops.bpms[i] if loops.bpms is not None else None
+    return target, loops.bpms[i] if loops.bpms is not None else None, loops.grids[i]
+
+
+def _lock(rows, like_grid, seed_loops, model, corpus) -> dict | None:
+    """The job's locked cells: `rows` of the --like loop, else of the first seed loop."""
+    if not rows:
+        return None
+    from evodrum import midi
+    from evodrum.genotypes.files import load_reference
+    from evodrum.lock import Lock
+    if like_grid is None:
+        if not seed_loops:
+            raise EvodrumError("--lock keeps rows of your loop: give it with --seed-loops "
+                               "FILE.mid (or --like FILE.mid)")
+        like_grid = midi.read_loop(seed_loops[0], load_reference(model, corpus).spec)
+    return Lock.of_rows(rows, like_grid).to_dict()
 
 
 @main.command("map")

@@ -6,11 +6,11 @@ import numpy as np
 
 from evodrum import display
 from evodrum.cli import main
-from evodrum.cli.model import (_encode, _load, _numbered, _read, _write, cache_option,
-                               corpus_option, model_option, out_option)
 from evodrum.cli.feel import feel_options, model_feel
+from evodrum.cli.model import (_decoder, _encode, _load, _numbered, _read, _write,
+                               cache_option, corpus_option, model_option, out_option)
 from evodrum.cli.inputs import bpm_from_file_option, drum_map_option, window_option
-from evodrum.cli.options import ascii_option, refine_option
+from evodrum.cli.options import ascii_option, lock_option, refine_option
 from evodrum.cli.output import output_options, say
 from evodrum.errors import EvodrumError
 from evodrum.runs import new_run_dir
@@ -58,10 +58,12 @@ def _amounts(ctx, param, values) -> list[tuple[str, float]]:
 @out_option
 @bpm_from_file_option
 @feel_options()
+@lock_option("the loop you steer")
 @ascii_option
 @output_options
 def steer(file, attributes, styles, count, window, drum_map, listing, build, refine_steps,
-          model_path, corpus_name, cache_dir, out, bpm, feel_amount, scatter, swing, ascii):
+          model_path, corpus_name, cache_dir, out, bpm, feel_amount, scatter, swing, lock_rows,
+          ascii):
     """Steer a loop with semantic sliders: more syncopation, fewer hi-hats, more funk.
 
     The loop is encoded (refined, so the code decodes to your loop), moved by
@@ -75,6 +77,7 @@ def steer(file, attributes, styles, count, window, drum_map, listing, build, ref
     Example:
       evodrum steer loop.mid --attribute syncopation=+1 --attribute hats.density=-0.5
       evodrum steer loop.mid --style funk=+1 -n 5        # a sweep of 5 loops
+      evodrum steer loop.mid -a hats.density=+1 --lock BD,SD   # kick, snare as written
       evodrum steer --list                                # directions and their slopes
       evodrum steer --build --model runs/train-.../model.pt --out runs/directions
     """
@@ -103,8 +106,11 @@ def steer(file, attributes, styles, count, window, drum_map, listing, build, ref
     fractions = np.arange(1, count + 1) / count
     # steering is linear in the amounts: loop k moves k/N of the way to the full move
     codes = code + fractions[:, None].astype(np.float32) * (found.apply(code, amounts) - code)
-    steered = model.decode(codes)
-    encoded = model.decode(code)[0]
+    from evodrum.lock import Lock
+    lock = Lock.of_rows(lock_rows, original.velocities) if lock_rows else None
+    decode = _decoder(model, lock)
+    steered = decode(codes)
+    encoded = decode(code[None])[0]
     folder = new_run_dir("steer", out)
     say(display.render(encoded, model.spec, f"{file}, as encoded", ascii=ascii) + "\n")
     what = ", ".join(f"{n} {v:+g}" for n, v in amounts.items())

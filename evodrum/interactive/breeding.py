@@ -35,10 +35,12 @@ from deap import base, tools
 
 from evodrum import midi
 from evodrum.genotypes import Space
+from evodrum.genotypes.locked import locked
 from evodrum.grid import quantize_velocity
 from evodrum.interactive.models import fingerprint
 from evodrum.interactive.tempo import with_tempo
 from evodrum.interactive.session import RATING_MAX, Generation, Loop, Session, Settings
+from evodrum.lock import Lock
 from evodrum.search.individuals import Individual, genotypes
 
 #: Kept loops per generation (favourites, loops rated 9), as a share of its loops.
@@ -233,6 +235,7 @@ def breed(session: Session, space: Space) -> Generation:
     """Add the next generation, bred from the one on screen, and show it. The ratings
     it was bred on are recorded with it (they may change later; the record does not)."""
     settings = session.settings
+    space = locked(space, session.lock)
     kept = kept_loops(session)
     candidates = {lp.id: lp for lp in session.shown() + kept}
     weights = parent_weights(list(candidates.values()))
@@ -258,6 +261,9 @@ def new_session(settings: Settings, space: Space) -> Session:
     seeds = []
     if settings.seed_loops:
         originals = np.stack([midi.read_loop(p, space.spec) for p in settings.seed_loops])
+        if settings.lock:
+            session.lock = Lock.of_rows(settings.lock, originals[0])
+            space = locked(space, session.lock)
         genes = space.clip(space.encode(originals, settings.refine))
         seeds = [Loop(i + 1, genes[i], g, "seed", (), 0, Path(p).name, original=o)
                  for i, (p, g, o) in enumerate(zip(settings.seed_loops, _decode(space, genes),

@@ -14,6 +14,8 @@ import numpy as np
 from evodrum import checks
 from evodrum.errors import EvodrumError
 from evodrum.grid import GridSpec
+from evodrum.kit import ROWS
+from evodrum.lock import Lock
 
 #: Ratings are single digits: 0 = dislike (never a parent) ... 9 = love it.
 RATING_MAX = 9
@@ -51,6 +53,7 @@ class Settings:
     seed_loops: tuple[str, ...] = ()   # MIDI files the first generation starts from
     refine: int | None = None          # refinement steps encoding them (None = vae.refine's)
     bpm: float | None = None           # the session's one tempo (None: from the seed loop)
+    lock: tuple[str, ...] = ()         # rows of the first seed loop every loop keeps
 
     def __post_init__(self):
         """Every field checked (type and range), whether it comes from the CLI, the studio
@@ -84,18 +87,24 @@ class Settings:
                                      or not TEMPO_MIN <= self.bpm <= TEMPO_MAX):
             raise EvodrumError(f"bpm (the tempo) must be {TEMPO_MIN:g} to {TEMPO_MAX:g} BPM, "
                                f"got {self.bpm!r}")
+        if not isinstance(self.lock, tuple) or not all(r in ROWS for r in self.lock):
+            raise EvodrumError(f"lock must be a list of rows ({', '.join(ROWS)}), got "
+                               f"{self.lock!r:.60}")
+        if self.lock and not self.seed_loops:
+            raise EvodrumError("--lock keeps rows of your loop: give it with --seed-loops "
+                               "FILE.mid")
         if len(self.seed_loops) > self.loops:
             raise EvodrumError(f"{len(self.seed_loops)} seed loops do not fit a generation of "
                                f"{self.loops}: give at most {self.loops} or raise --loops")
 
     def to_dict(self) -> dict:
-        return dict(asdict(self), seed_loops=list(self.seed_loops))
+        return dict(asdict(self), seed_loops=list(self.seed_loops), lock=list(self.lock))
 
     @classmethod
     def from_dict(cls, d: dict) -> Settings:
         """Settings from a session file (unknown keys are ignored; __post_init__ checks)."""
         names = {f.name for f in fields(cls)}
-        return cls(**{k: (tuple(v) if k == "seed_loops" and isinstance(v, list) else v)
+        return cls(**{k: (tuple(v) if k in ("seed_loops", "lock") and isinstance(v, list) else v)
                       for k, v in d.items() if k in names})
 
 
@@ -152,6 +161,7 @@ class Session:
     generations: list[Generation] = field(default_factory=list)
     current: int = 0                   # generation on screen
     selected: int = 0                  # position of the selected loop in it
+    lock: Lock | None = None           # cells every new loop keeps (locked rows, edits)
     dirty: bool = field(default=False, compare=False)
 
     # --- reading -----------------------------------------------------------
@@ -244,6 +254,11 @@ class Session:
 
     def set_adventure(self, adventure: float) -> None:
         self.settings = replace(self.settings, adventure=adventure)
+        self.dirty = True
+
+    def set_lock(self, lock: Lock | None) -> None:
+        """Cells every loop made from now on keeps (None: nothing locked)."""
+        self.lock = lock if lock is not None and lock.mask.any() else None
         self.dirty = True
 
     def next_id(self) -> int:

@@ -18,6 +18,7 @@ from evodrum.atomic import write_text
 from evodrum.errors import EvodrumError
 from evodrum.grid import VELOCITY_LEVELS, GridSpec, from_midi_velocity, to_midi_velocity
 from evodrum.interactive.session import OPERATORS, RATING_MAX, Generation, Loop, Session, Settings
+from evodrum.lock import Lock
 from evodrum.midi import DEFAULT_BPM
 from evodrum.statefile import REQUIRED, Fields, StateError, read_json, rng_state
 
@@ -135,9 +136,21 @@ def to_dict(session: Session) -> dict:
         "rng_state": session.rng_state,
         "current": session.current,
         "selected": session.selected,
+        "lock": None if session.lock is None else session.lock.to_dict(),
         "generations": [_generation_dict(g) for g in session.generations],
         "loops": [_loop_dict(loop) for loop in session.loops.values()],
     }
+
+
+def _lock(d, spec: GridSpec) -> Lock | None:
+    """The session's locked cells (absent in files from before locks), checked."""
+    if d is None:
+        return None
+    try:
+        return Lock.from_dict(d, spec)
+    except (KeyError, TypeError, ValueError, OverflowError) as e:
+        raise StateError("lock", f"must be {{\"cells\": [[row, step, velocity], ...]}} "
+                         f"within the grid ({e})") from None
 
 
 def from_dict(d) -> Session:
@@ -184,7 +197,7 @@ def from_dict(d) -> Session:
             raise StateError(f"loops (#{loop.id}).born", "is a generation the file does not hold")
     session = Session(settings, spec, f.text("fingerprint", default=None),
                       rng_state(f.data.get("rng_state"), "rng_state"), loops, generations,
-                      current, selected)
+                      current, selected, _lock(f.data.get("lock"), spec))
     return session
 
 

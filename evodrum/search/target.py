@@ -16,8 +16,11 @@ import numpy as np
 from evodrum import atomic, genotypes, midi
 from evodrum.errors import EvodrumError
 from evodrum.genotypes import Space, files
+from evodrum.genotypes.locked import locked
+from evodrum.lock import Lock
 from evodrum.loop import Loop
 from evodrum.search.config import SearchConfig
+from evodrum.search.distinct import distinct_best
 from evodrum.search.engine import SearchResult, run_search
 from evodrum.search.objective import Objective
 from evodrum.statefile import Fields, StateError, read_json
@@ -44,11 +47,12 @@ class TargetJob:
     corpus: str | None = None         # build the well-formedness reference from this corpus
     refine: int | None = None         # refinement steps for seed loops (None = vae.refine's)
     judge: str = WELLFORMED           # the judge of real drumming the search optimises
+    lock: dict | None = None          # cells every result keeps (evodrum.lock.Lock.to_dict)
 
     def to_dict(self) -> dict:
         return {"target": self.target.to_dict(), "config": self.config.to_dict(),
                 "model": self.model, "seed_loops": self.seed_loops, "corpus": self.corpus,
-                "refine": self.refine, "judge": self.judge}
+                "refine": self.refine, "judge": self.judge, "lock": self.lock}
 
     @classmethod
     def from_dict(cls, d) -> TargetJob:
@@ -71,7 +75,7 @@ class TargetJob:
             raise StateError("seed_loops", f"must be a list of file names, got {seed_loops!r:.60}")
         return cls(goal, config, f.text("model", default=None), list(seed_loops),
                    f.text("corpus", default=None), f.integer("refine", 0, MAX_REFINE, default=None),
-                   f.text("judge", default=WELLFORMED))
+                   f.text("judge", default=WELLFORMED), _lock_cells(f.data.get("lock")))
 
 
 @dataclass
@@ -85,6 +89,13 @@ class BestLoop:
     typicality: float
     nearest_distance: float
     judges: dict[str, float] = field(default_factory=dict)   # independent judges' scores
+
+
+def _lock_cells(d) -> dict | None:
+    """A job's locked cells as stored (checked against the model's grid when it runs)."""
+    if d is not None and not (isinstance(d, dict) and isinstance(d.get("cells"), list)):
+        raise StateError("lock", "must be {\"cells\": [[row, step, velocity], ...]} or null")
+    return d
 
 
 def optimised_judges(config: SearchConfig, judge: str = WELLFORMED) -> list[str]:
@@ -123,6 +134,11 @@ def build_objective(job: TargetJob, judges: dict[str, Judge]) -> tuple[Objective
         raise EvodrumError(f"unknown judge {job.judge!r}: choose {', '.join(choices)}")
     reference = files.load_reference(job.model, job.corpus)
     space = genotypes.open_space(job.config.space, job.model, reference.spec)
+    if job.lock is not None:
+        try:
+            space = locked(space, Lock.from_dict(job.lock, reference.spec))
+        except (KeyError, TypeError, ValueError) as e:
+            raise EvodrumError(f"the job's locked cells do not fit the model's grid ({e})") from None
     judge = reference if job.judge == WELLFORMED else judges[job.judge]
     if judge.spec != reference.spec:
         raise EvodrumError(f"judge {job.judge!r} reads {judge.spec.steps}-step loops, the "
@@ -143,12 +159,10 @@ def seed_genotypes(space: Space, paths: list[str],
 
 def best_loops(result: SearchResult, objective: Objective, reference: WellFormedness,
                k: int, judges: dict[str, Judge] | None = None) -> list[BestLoop]:
-    """Up to `k` distinct loops from the hall of fame, best first, fully scored (by every
-    judge in `judges` too)."""
-    _, first = np.unique(result.best_grids.reshape(len(result.best_grids), -1), axis=0,
-                         return_index=True)
-    pick = np.sort(first)[:k]
-    return scored_loops(result.best_grids[pick], objective, reference, judges)
+    """Up to `k` loops a listener tells apart (`evodrum.search.distinct`), best first,
+    fully scored (by every judge in `judges` too)."""
+    picked = distinct_best(result, objective.space, k)
+    return scored_loops(picked.grids, objective, reference, judges)
 
 
 def scored_loops(grids: np.ndarray, objective: Objective, reference: WellFormedness,

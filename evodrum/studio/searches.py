@@ -94,6 +94,7 @@ class TargetRun(Background):
     def start(self, goals: dict, generations: int) -> dict:
         from evodrum.genotypes import files
         from evodrum.search.config import DEFAULT_WELLFORMED_WEIGHT, SearchConfig
+        from evodrum.search.distinct import distinct_best
         from evodrum.search.engine import run_search
         from evodrum.search.objective import Objective
         generations = self._check_generations(generations)
@@ -111,14 +112,13 @@ class TargetRun(Background):
 
         def work():
             result = run_search(objective, config, on_generation=self.progress)
-            onsets = result.best_grids.reshape(len(result.best_grids), -1) > 0
-            _, first = np.unique(onsets, axis=0, return_index=True)
-            wellformed = objective.wellformed(result.best_grids)
+            best = distinct_best(result, space, BEST)
+            wellformed = objective.wellformed(best.grids)
             return {"generation": result.generations, "best": [
-                self._loop(result.best_genotypes[i], result.best_grids[i],
-                           distance=float(result.best_distance[i]),
+                self._loop(best.genotypes[i], best.grids[i],
+                           distance=float(best.distance[i]),
                            wellformed=round(float(wellformed[i]), 3))
-                for i in np.sort(first)[:BEST]]}
+                for i in range(len(best.grids))]}
 
         self._launch({"goals": target.goals, "generation": 0, "generations": generations,
                       "best_distance": None, "best": [], "error": None, "done": False}, work)

@@ -1,0 +1,118 @@
+"""Cells a musician keeps: locked rows ("evolve the hats over my kick and snare") and
+hand-edited cells, held exactly (hits and velocities) in every loop made from now on.
+
+A `Lock` is a mask over the grid and the grid those cells keep. `apply` is the one
+place decoded loops pass through (`evodrum.genotypes.locked` wraps any space's
+decoder with it; `vary` and `steer` apply it to what the model decodes), so every
+algorithm and every space respects it, and the search works around the kept cells:
+their features count, the rest is what it varies.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from evodrum.errors import EvodrumError
+from evodrum.grid import GridSpec, from_midi_velocity, quantize_velocity, to_midi_velocity
+from evodrum.kit import ROWS
+
+#: Plain names a drummer types for rows, beside the row codes.
+ROW_ALIASES: dict[str, tuple[str, ...]] = {
+    "kick": ("BD",), "snare": ("SD",), "hats": ("CH", "OH"), "hihat": ("CH", "OH"),
+    "ride": ("RD",), "crash": ("CR",), "toms": ("LT", "MT", "HT"),
+}
+
+LOCK_HELP = ("Keep these rows exactly as in your loop (hits and velocities) in every "
+             "result, and search the rest around them: comma-separated rows "
+             f"({','.join(ROWS)}) or kick, snare, hats, ride, crash, toms.")
+
+
+def parse_rows(text: str) -> tuple[str, ...]:
+    """Row codes, in grid order, from text such as 'BD,SD' or 'kick,snare'."""
+    wanted = set()
+    for word in (w.strip() for w in text.split(",")):
+        if not word:
+            continue
+        rows = ROW_ALIASES.get(word.lower()) or tuple(r for r in ROWS if r == word.upper())
+        if not rows:
+            raise EvodrumError(f"--lock {text}: no row {word!r}; rows are {', '.join(ROWS)} "
+                               f"(or {', '.join(ROW_ALIASES)})")
+        wanted.update(rows)
+    if not wanted:
+        raise EvodrumError("--lock needs at least one row, e.g. --lock BD,SD")
+    return tuple(r for r in ROWS if r in wanted)
+
+
+@dataclass(frozen=True, eq=False)
+class Lock:
+    """Cells held fixed: `mask` (9, S) bool, and `grid` (9, S) the values they keep."""
+
+    mask: np.ndarray
+    grid: np.ndarray
+
+    @classmethod
+    def of_rows(cls, rows, grid: np.ndarray) -> Lock:
+        """Whole rows (codes, e.g. ('BD', 'SD')) of `grid` held fixed."""
+        mask = np.zeros(grid.shape, bool)
+        mask[[ROWS.index(r) for r in rows]] = True
+        return cls(mask, quantize_velocity(np.asarray(grid, np.float32)))
+
+    @classmethod
+    def of_edit(cls, edited: np.ndarray, before: np.ndarray) -> Lock:
+        """The cells a hand edit changed (hits added, removed or re-weighted), as edited."""
+        edited, before = quantize_velocity(edited), quantize_velocity(before)
+        return cls(edited != before, edited)
+
+    def __or__(self, other: Lock | None) -> Lock:
+        """Both locks' cells; where both hold a cell, `other`'s value (the newer) wins."""
+        if other is None:
+            return self
+        return Lock(self.mask | other.mask, np.where(other.mask, other.grid, self.grid))
+
+    @property
+    def rows(self) -> tuple[str, ...]:
+        """Codes of the rows held whole."""
+        return tuple(r for r, full in zip(ROWS, self.mask.all(axis=1)) if full)
+
+    @property
+    def cells(self) -> int:
+        return int(self.mask.sum())
+
+    def describe(self) -> str:
+        """'BD, SD locked' / '5 edited cells kept' / both, for titles and messages."""
+        rows = self.rows
+        loose = int(self.mask[[r not in rows for r in ROWS]].sum())
+        parts = [f"{', '.join(rows)} locked"] if rows else []
+        if loose:
+            parts.append(f"{loose} edited cell{'s' if loose != 1 else ''} kept")
+        return " and ".join(parts) or "nothing locked"
+
+    def apply(self, grids: np.ndarray) -> np.ndarray:
+        """Grids (9, S) or (N, 9, S) with the locked cells set to the lock's values."""
+        return np.where(self.mask, self.grid, grids).astype(grids.dtype, copy=False)
+
+    def holds(self, grids: np.ndarray) -> np.ndarray:
+        """Whether each grid keeps every locked cell exactly (at MIDI velocity levels)."""
+        grids = to_midi_velocity(np.asarray(grids).reshape(-1, *self.mask.shape))
+        return (grids[:, self.mask] == to_midi_velocity(self.grid)[self.mask]).all(axis=1)
+
+    def to_dict(self) -> dict:
+        """Plain JSON: the mask's cells as (row, step) and their MIDI velocities."""
+        rows, steps = np.nonzero(self.mask)
+        velocity = to_midi_velocity(self.grid)[rows, steps]
+        return {"cells": np.stack([rows, steps, velocity], axis=1).tolist()}
+
+    @classmethod
+    def from_dict(cls, d, spec: GridSpec) -> Lock:
+        """A lock read from a session or job file; ValueError if it does not fit `spec`."""
+        cells = np.asarray(d["cells"], dtype=np.int64).reshape(-1, 3)
+        rows, steps, velocity = cells.T
+        if ((rows < 0) | (rows >= spec.shape[0]) | (steps < 0) | (steps >= spec.steps)
+                | (velocity < 0) | (velocity > 127)).any():
+            raise ValueError("lock cells lie outside the grid")
+        mask = np.zeros(spec.shape, bool)
+        levels = np.zeros(spec.shape, np.uint8)
+        mask[rows, steps] = True
+        levels[rows, steps] = velocity
+        return cls(mask, from_midi_velocity(levels))
