@@ -26,6 +26,47 @@ FEATURES: tuple[str, ...] = ("density", "syncopation", "symmetry", "wnbd")
 #: Full feature names, LEVEL.FEATURE, in the order `feature_matrix` uses.
 FEATURE_NAMES: tuple[str, ...] = tuple(f"{lv}.{f}" for lv in LEVELS for f in FEATURES)
 
+#: The level a bare feature name means: what a drummer means by the word. Syncopation
+#: and off-beat distance (wnbd) are the kick & snare's: hats usually fill every
+#: off-beat, so at level `all` syncopation is 0 in most grooves (all six example loops).
+#: Density and symmetry are the whole kit's: how busy the beat is, how much it repeats.
+BARE_LEVEL: dict[str, str] = {"density": "all", "syncopation": "kick_snare",
+                              "symmetry": "all", "wnbd": "kick_snare"}
+#: Words for each level and feature on screen (sliders, tables).
+LEVEL_WORDS = {"hats": "hi-hat", "kick_snare": "kick & snare", "all": "whole-kit"}
+FEATURE_WORDS = {"density": "density", "syncopation": "syncopation",
+                 "symmetry": "repetition", "wnbd": "off-beat distance"}
+#: What each feature measures, in a line.
+FEATURE_ABOUT = {
+    "density": "how busy: the share of steps with a hit",
+    "syncopation": "hits that anticipate a stronger beat left empty (Longuet-Higgins & Lee)",
+    "symmetry": "symmetry: how much of the loop's second half repeats its first half",
+    "wnbd": "WNBD (weighted note-to-beat distance): how far hits sit from the nearest beat",
+}
+
+
+def full_name(name: str) -> str:
+    """LEVEL.FEATURE for a name as typed: a bare feature gets the level in BARE_LEVEL."""
+    name = name.strip()
+    return name if "." in name else f"{BARE_LEVEL.get(name, 'all')}.{name}"
+
+
+def plain_name(name: str) -> str:
+    """'kick_snare.syncopation' -> 'kick & snare syncopation' (other names unchanged)."""
+    level, _, feature = full_name(name).partition(".")
+    if level in LEVEL_WORDS and feature in FEATURE_WORDS:
+        return f"{LEVEL_WORDS[level]} {FEATURE_WORDS[feature]}"
+    return name
+
+
+def about(name: str) -> str:
+    """A tooltip line: the full feature name and what it measures."""
+    full = full_name(name)
+    feature = full.partition(".")[2]
+    level = full.partition(".")[0]
+    rows = "+".join(LEVELS[level]) if level in LEVELS else level
+    return f"{full} ({rows}): {FEATURE_ABOUT.get(feature, '')}"
+
 _LEVEL_ROWS = [np.array([ROWS.index(r) for r in rows]) for rows in LEVELS.values()]
 
 

@@ -1,6 +1,8 @@
 """Feature targets: named features with goal values, and a loop's distance to them.
 
-A target reads `density=0.4,syncopation=0.3` (a bare feature means level `all`;
+A target reads `density=0.4,syncopation=0.3` (a bare feature means the level a
+drummer means, `features.BARE_LEVEL`: kick & snare for syncopation and wnbd, all for
+density and symmetry;
 `hats.density=0.6` names a level; `density=0.4:2` weights a term twice), or
 copies the features of an example loop (`Target.like`). Distance is the
 weighted mean absolute difference over the named features, so it lies in [0, 1].
@@ -14,15 +16,17 @@ import numpy as np
 from evodrum import checks
 from evodrum.errors import EvodrumError
 from evodrum.grid import DEFAULT_SPEC, GridSpec
-from fitness.features import FEATURE_NAMES, FEATURES, LEVELS, compute
+from fitness.features import FEATURE_NAMES, FEATURES, LEVELS, compute, full_name
 
 ALLOWED_HELP = (f"use FEATURE or LEVEL.FEATURE with FEATURE one of {', '.join(FEATURES)} "
-                f"and LEVEL one of {', '.join(LEVELS)} (default all), e.g. hats.density=0.6")
+                f"and LEVEL one of {', '.join(LEVELS)} (bare: syncopation and wnbd mean "
+                "kick_snare, density and symmetry all), e.g. hats.density=0.6")
 
 
 def canonical_name(name: str) -> str:
-    """The full LEVEL.FEATURE name for `name` ('density' -> 'all.density'); EvodrumError if unknown."""
-    full = name.strip() if "." in name else f"all.{name.strip()}"
+    """The full LEVEL.FEATURE name for `name` ('syncopation' -> 'kick_snare.syncopation',
+    see features.BARE_LEVEL); EvodrumError if unknown."""
+    full = full_name(name)
     if full not in FEATURE_NAMES:
         raise EvodrumError(f"unknown target feature {name.strip()!r}: {ALLOWED_HELP}")
     return full

@@ -133,3 +133,42 @@ def test_the_blend_share_asked_for_is_the_share_made(space, blend):
                                               blend=blend)
         _, _, blends, n = children_of(session, gen)
         assert blends == round(blend * n)
+
+
+def test_every_generation_keeps_a_floor_of_variety_while_following_the_ratings(space):
+    """A listener who loves one loop each generation (the strongest pull towards copies):
+    no new loop is a near-copy of another loop of its generation or of its parents."""
+    from evodrum.interactive.breeding import MIN_DIFFERENT_CELLS
+    for seed in range(6):
+        session = new_session(Settings(seed=seed), space)
+        for _ in range(5):
+            session.rate(0, 9)
+            session.rate(1, 8)
+            breed(session, space)
+            shown = session.shown()
+            for lp in shown:
+                if lp.born != session.current:
+                    continue
+                others = [o.grid for o in shown if o.id != lp.id]
+                others += [session.loops[p].grid for p in lp.parents]
+                gap = min(int(((lp.grid > 0) != (o > 0)).sum()) for o in others)
+                assert gap >= MIN_DIFFERENT_CELLS, f"seed {seed}: #{lp.id} {lp.op} {gap} cells"
+
+
+def test_a_blend_of_two_loops_that_open_on_a_kick_opens_on_a_kick(space):
+    from evodrum.interactive.breeding import make_toolbox, offspring
+    session = new_session(Settings(seed=2), space)
+    with_kick = [lp for lp in session.shown() if lp.grid[0, 0] > 0]
+    if len(with_kick) < 2:           # make two: the model's loops with the first kick added
+        with_kick = session.shown()[:2]
+        for lp in with_kick:
+            lp.grid[0, 0] = 1.0
+    a, b = with_kick[:2]
+    tb = make_toolbox(Settings(), space)
+    children, ops, _ = offspring(tb, [a, b], {a.id: 9, b.id: 9}, 40, 1.0,
+                                 np.random.default_rng(0), space)
+    from evodrum.grid import quantize_velocity
+    from evodrum.search.individuals import genotypes
+    grids = quantize_velocity(space.decode(space.clip(genotypes(children))))
+    kept = (grids[:, 0, 0] > 0).mean()
+    assert set(ops) == {"blend"} and kept >= 0.9, f"{kept:.0%} of blends kept the first kick"

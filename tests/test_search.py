@@ -245,3 +245,23 @@ def test_bad_targets_are_one_clear_line(tmp_path, args, message):
     assert r.exit_code != 0
     assert message in r.output and "Traceback" not in r.output
     assert not (tmp_path / "x").exists()  # no empty run folder left behind
+
+
+def test_target_returns_loops_a_listener_tells_apart(tmp_path):
+    """A converged run's hall of fame holds near-copies; the best loops written are at
+    least MIN_DIFFERENT_CELLS onset cells apart."""
+    from click.testing import CliRunner
+
+    from evodrum import midi
+    from evodrum.cli import main
+    from evodrum.grid import DEFAULT_SPEC
+    from evodrum.search.distinct import MIN_DIFFERENT_CELLS
+    out = tmp_path / "t"
+    result = CliRunner().invoke(main, ["target", "-f", "density=0.3,hats.density=0.5", "-g",
+                                       "25", "-p", "16", "--top", "4", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    grids = [midi.read_loop(p, DEFAULT_SPEC) > 0 for p in sorted(out.glob("best_*.mid"))]
+    assert len(grids) == 4
+    for i, a in enumerate(grids):
+        for b in grids[i + 1:]:
+            assert (a != b).sum() >= MIN_DIFFERENT_CELLS

@@ -22,8 +22,13 @@ def quarter_kick() -> np.ndarray:
 
 def test_parse_defaults_to_level_all_and_weight_one():
     t = parse_target("density=0.4, syncopation=0.3")
-    assert t.goals == {"all.density": 0.4, "all.syncopation": 0.3}
-    assert t.weights == {"all.density": 1.0, "all.syncopation": 1.0}
+    # a bare name means what a drummer means: syncopation (and wnbd) of kick and snare,
+    # density (and symmetry) of the whole kit
+    assert t.goals == {"all.density": 0.4, "kick_snare.syncopation": 0.3}
+    assert t.weights == {"all.density": 1.0, "kick_snare.syncopation": 1.0}
+    assert parse_target("wnbd=0.2,symmetry=0.5").goals == {"kick_snare.wnbd": 0.2,
+                                                          "all.symmetry": 0.5}
+    assert parse_target("all.syncopation=0.1").goals == {"all.syncopation": 0.1}  # as before
 
 
 def test_parse_levels_and_weights():
@@ -110,6 +115,6 @@ def test_like_goals_overridden_by_explicit_ones_keep_their_weights():
     base = Target.like(loop, names=("density", "syncopation", "hats.density"))
     merged = base.overridden_by(parse_target("density=0.9:3,kick_snare.density=0.2"))
     assert merged.goals["all.density"] == 0.9 and merged.weights["all.density"] == 3
-    assert merged.goals["all.syncopation"] == base.goals["all.syncopation"]
-    assert merged.weights["all.syncopation"] == 1 and "kick_snare.density" in merged.goals
+    assert merged.goals["kick_snare.syncopation"] == base.goals["kick_snare.syncopation"]
+    assert merged.weights["kick_snare.syncopation"] == 1 and "kick_snare.density" in merged.goals
     assert base.overridden_by(None) is base

@@ -63,7 +63,7 @@ def test_steer_api_names_and_sums(model):
     found = D.for_model(model)
     z = np.zeros(model.zdim, np.float32)
     moved = D.steer(model, z, {"syncopation": 1, "funk": -0.5})
-    np.testing.assert_allclose(moved, found["all.syncopation"].vector
+    np.testing.assert_allclose(moved, found["kick_snare.syncopation"].vector
                                - 0.5 * found["style:funk"].vector, rtol=1e-6)
     assert D.steer(model, np.zeros((3, model.zdim)), {"hats.density": 2}).shape == (3, model.zdim)
     with pytest.raises(EvodrumError, match="no direction 'loudness'"):
@@ -105,3 +105,42 @@ def test_steer_cli_writes_files_shows_features_and_leaves_input(tmp_path, heldou
     assert r.exit_code != 0 and "NAME=AMOUNT" in r.output
     r = runner.invoke(main, ["steer", "--list"])
     assert r.exit_code == 0 and "hats.density" in r.stdout and "funk" in r.stdout
+
+
+def test_every_slider_move_changes_the_loop_the_asked_way_or_says_it_cannot(model):
+    """The four-on-the-floor house loop, where a quarter of straight moves changed nothing:
+    every move of every direction by -2, -1, +1, +2 changes the hits and moves its
+    feature the asked way (unless at its bound), or says the loop cannot move."""
+    from evodrum import examples, midi
+    grid = midi.read_loop(examples.path("house"), model.spec)
+    code = refine.encode(model, grid[None], refine.DEFAULT_STEPS).codes[0]
+    start = model.decode(code[None])
+    before = D.attribute_values(start, model.spec)
+    found, searched, straight_failed = D.for_model(model), 0, 0
+    for name in found.names():
+        for amount in (-2, -1, 1, 2):
+            straight = model.decode(found.apply(code, {name: amount})[None])
+            straight_failed += not ((straight > 0) != (start > 0)).any()
+            moved = D.move(model, code, {name: amount})
+            searched += moved.searched
+            if not moved.works:
+                assert "does not move" in moved.note
+                continue
+            assert ((moved.grid > 0) != (start[0] > 0)).any(), name
+            if name in before:
+                after = D.attribute_values(moved.grid[None], model.spec)[name][0]
+                assert np.sign(amount) * (after - before[name][0]) >= -D.MOVED, name
+    assert straight_failed >= 10 and searched >= straight_failed   # the case of the issue
+
+
+def test_bare_syncopation_syncopates_the_kick_and_snare_of_a_house_loop(tmp_path):
+    """`steer --attribute syncopation=+1` on four-on-the-floor: the bare name is kick &
+    snare syncopation, and the steered loop has more of it than the loop as encoded."""
+    from evodrum import examples
+    result = CliRunner().invoke(main, ["steer", str(examples.path("house")), "-a",
+                                       "syncopation=+1", "--out", str(tmp_path / "s")])
+    assert result.exit_code == 0, result.output
+    row = next(line for line in result.output.splitlines()
+               if line.startswith("* kick_snare.syncopation"))
+    mine, encoded, steered = map(float, row.split()[2:5])
+    assert steered > encoded

@@ -96,9 +96,12 @@ class Directions:
         return [n for n, d in self.items.items() if kind is None or d.kind == kind]
 
     def resolve(self, name: str) -> str:
-        """The stored name for what a user typed: 'funk' or 'style:funk', 'density' = all.density."""
+        """The stored name for what a user typed: 'funk' or 'style:funk'; a bare feature
+        is the level a drummer means ('syncopation' = kick_snare.syncopation,
+        fitness.features.BARE_LEVEL)."""
+        from fitness.features import full_name
         key = name.strip()
-        for candidate in (key, f"all.{key}", f"style:{style_of(key)}", key.lower()):
+        for candidate in (key, full_name(key), f"style:{style_of(key)}", key.lower()):
             if candidate in self.items:
                 return candidate
         raise EvodrumError(f"no direction {name!r}: attributes are "
@@ -228,3 +231,76 @@ def steer(model, codes: np.ndarray, amounts: dict[str, float]) -> np.ndarray:
     (see `for_model(model).listing()`), and -2..+2 is the measured range.
     """
     return for_model(model).apply(codes, amounts)
+
+
+#: How a straight move that does nothing is repaired: further along the direction (these
+#: multiples of the move) and around it (random offsets of these radii, in prior sds per
+#: dimension, SEARCH_SAMPLES each), all decoded in one batch; the nearest that works wins.
+SEARCH_ALONG = (1.0, 1.25, 1.5, 2.0, 2.5, 3.0)
+SEARCH_RADII = (0.15, 0.3, 0.6, 1.0)
+SEARCH_SAMPLES = 12
+#: A feature counts as moved when it changes by more than this (features lie in [0, 1]).
+MOVED = 1e-6
+
+
+@dataclass
+class Move:
+    """A slider move's result: the code, the loop it decodes to, and what happened."""
+
+    code: np.ndarray                 # (zdim,) in the model's latent units
+    grid: np.ndarray                 # (9, S) the loop, after `finish`
+    searched: bool                   # the straight move did not work; this one was searched
+    works: bool                      # the loop changed and every attribute moved as asked
+    note: str = ""                   # for the musician when a slider cannot move this loop
+
+
+def _works(grids: np.ndarray, start: np.ndarray, start_values: dict, amounts: dict,
+           spec: GridSpec) -> np.ndarray:
+    """(N,) bool: each grid plays other hits than `start` and moves every steered
+    attribute the asked way (one already at its bound that way must not move back)."""
+    ok = ((grids > 0) != (start > 0)).any(axis=(1, 2))
+    values = attribute_values(grids, spec)
+    for name, amount in amounts.items():
+        if name not in values or amount == 0:
+            continue
+        before = float(start_values[name][0])
+        at_bound = before >= 1 - MOVED if amount > 0 else before <= MOVED
+        delta = np.sign(amount) * (values[name] - before)
+        ok = ok & (delta >= -MOVED if at_bound else delta > MOVED)
+    return ok
+
+
+def move(model, code: np.ndarray, amounts: dict[str, float], finish=None,
+         seed: int = 0) -> Move:
+    """`code` moved along the named directions so that the loop really changes and every
+    steered attribute moves the asked way. The straight move (`steer`) is kept when it
+    does; else the nearest code to it, along the direction (up to 3x) and around it, that
+    does; else the straight move with a note saying this loop cannot be moved that way.
+    `finish` (grids -> grids) is applied to every decoded loop first (e.g. locked rows)."""
+    found = for_model(model)
+    amounts = {found.resolve(n): float(v) for n, v in amounts.items()}
+    finish = finish or (lambda grids: grids)
+    code = np.asarray(code, np.float32).reshape(-1)
+    start = finish(model.decode(code[None]))
+    start_values = attribute_values(start, model.spec)
+    shift = found.apply(code, amounts) - code
+    straight = code + shift
+    grid = finish(model.decode(straight[None]))
+    if not amounts or _works(grid, start[0], start_values, amounts, model.spec)[0]:
+        return Move(straight, grid[0], False, True)
+    rng = np.random.default_rng(seed)
+    std = np.asarray(model.latent_std, np.float32)
+    along = code + np.asarray(SEARCH_ALONG, np.float32)[:, None] * shift
+    noise = rng.standard_normal((len(SEARCH_RADII), SEARCH_SAMPLES, len(code))).astype(np.float32)
+    around = (np.asarray(SEARCH_RADII, np.float32)[:, None, None] * noise * std)
+    candidates = np.concatenate([along, (along[:, None, None] + around[None]).reshape(-1, len(code))])
+    grids = finish(model.decode(candidates))
+    ok = _works(grids, start[0], start_values, amounts, model.spec)
+    if ok.any():
+        distance = np.linalg.norm((candidates - straight) / std, axis=1)
+        best = int(np.flatnonzero(ok)[np.argmin(distance[ok])])
+        return Move(candidates[best], grids[best], True, True)
+    what = ", ".join(f"{n} {'up' if v > 0 else 'down'}" for n, v in amounts.items())
+    return Move(straight, grid[0], True, False,
+                f"this loop does not move {what} with this model (nothing near the direction "
+                "changes it): try another slider or a different loop")

@@ -11,7 +11,7 @@ from evodrum.cli.model import (_decoder, _encode, _load, _numbered, _read, _writ
                                cache_option, corpus_option, model_option, out_option)
 from evodrum.cli.inputs import bpm_from_file_option, drum_map_option, window_option
 from evodrum.cli.options import ascii_option, lock_option, refine_option
-from evodrum.cli.output import output_options, say
+from evodrum.cli.output import add, output_options, say
 from evodrum.errors import EvodrumError
 from evodrum.runs import new_run_dir
 
@@ -38,7 +38,10 @@ def _amounts(ctx, param, values) -> list[tuple[str, float]]:
 @click.option("--attribute", "-a", "attributes", multiple=True, callback=_amounts,
               metavar="NAME=AMOUNT",
               help="Move along an attribute direction (repeatable): a feature such as "
-                   "syncopation or hats.density, or a row density such as BD.density.")
+                   "hats.density, or a row density such as BD.density. A bare feature "
+                   "means what a drummer means: syncopation and wnbd (off-beat distance) "
+                   "of kick & snare, density and symmetry (repetition) of the whole kit; "
+                   "all.syncopation names the whole-kit level.")
 @click.option("--style", "-s", "styles", multiple=True, callback=_amounts,
               metavar="NAME=AMOUNT", help="Move towards (+) or away from (-) a corpus style, "
                                           "e.g. funk=+1 (repeatable).")
@@ -67,7 +70,10 @@ def steer(file, attributes, styles, count, window, drum_map, listing, build, ref
     """Steer a loop with semantic sliders: more syncopation, fewer hi-hats, more funk.
 
     The loop is encoded (refined, so the code decodes to your loop), moved by
-    AMOUNT along each named direction and decoded. +1 is each direction's unit
+    AMOUNT along each named direction and decoded. A move always changes the
+    loop and moves each steered feature the asked way: when the straight move
+    does not, the nearest code along and around the direction that does is
+    used (and said); when none does, steer says so. +1 is each direction's unit
     (see --list: about from a typical loop to a typical top-quartile one for an
     attribute; a style's typical offset for a style); -2..+2 is the measured
     range. Writes the steered loops as MIDI files and steered.npz to a new run
@@ -104,12 +110,14 @@ def steer(file, attributes, styles, count, window, drum_map, listing, build, ref
     bpm = bpm or file_bpm
     code = _encode(model, original.velocities, refine_steps, [label]).codes[0]
     fractions = np.arange(1, count + 1) / count
-    # steering is linear in the amounts: loop k moves k/N of the way to the full move
-    codes = code + fractions[:, None].astype(np.float32) * (found.apply(code, amounts) - code)
     from evodrum.lock import Lock
     lock = Lock.of_rows(lock_rows, original.velocities) if lock_rows else None
     decode = _decoder(model, lock)
-    steered = decode(codes)
+    # loop k moves k/N of the way; a move that changes nothing, or moves a feature the
+    # wrong way, is replaced by the nearest code along and around the direction that works
+    moves = [latent_directions.move(model, code, {n: f * v for n, v in amounts.items()},
+                                    None if lock is None else lock.apply) for f in fractions]
+    steered = np.stack([m.grid for m in moves])
     encoded = decode(code[None])[0]
     folder = new_run_dir("steer", out)
     say(display.render(encoded, model.spec, f"{file}, as encoded", ascii=ascii) + "\n")
@@ -119,8 +127,22 @@ def steer(file, attributes, styles, count, window, drum_map, listing, build, ref
     _write(folder, _numbered("steered", count),
            model_feel(model, steered, bpm, feel_amount, scatter, swing), titles, model.spec,
            bpm, ascii, "steered.npz", inputs=[file])
+    for i, m in enumerate(moves, 1):
+        if m.note:
+            say(f"note: steered {i}: {m.note}", err=True)
+        elif m.searched:
+            say(f"note: steered {i}: the straight move changed nothing (or moved a feature "
+                "the wrong way); this is the nearest loop along and around the direction "
+                f"that moves it ({_distance(m.code, code, model):.2f} prior sds from your "
+                "loop's code)", err=True)
+    add(moves=[{"searched": m.searched, "works": m.works, "note": m.note} for m in moves])
     say(f"\nfeatures ({what}):")
     say(_feature_table(original.velocities, encoded, steered, list(amounts), model.spec))
+
+
+def _distance(a, b, model) -> float:
+    """Root-mean-square distance between two codes, in prior standard deviations."""
+    return float(np.sqrt(np.mean(np.square((a - b) / np.asarray(model.latent_std)))))
 
 
 def _feature_table(original, encoded, steered, steered_names, spec) -> str:

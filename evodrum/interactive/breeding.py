@@ -40,7 +40,9 @@ from evodrum.grid import quantize_velocity
 from evodrum.interactive.models import fingerprint
 from evodrum.interactive.tempo import with_tempo
 from evodrum.interactive.session import RATING_MAX, Generation, Loop, Session, Settings
+from evodrum.kit import ROWS
 from evodrum.lock import Lock
+from evodrum.search.distinct import MIN_DIFFERENT_CELLS as MIN_DISTINCT
 from evodrum.search.individuals import Individual, genotypes
 
 #: Kept loops per generation (favourites, loops rated 9), as a share of its loops.
@@ -53,8 +55,17 @@ SELECTION_PRESSURE = 1.7
 #: A blended child is also mutated, by this share of the adventure, so two blends
 #: of the same pair differ.
 BLEND_MUTATION = 0.5
-#: Times a child that sounds exactly like another loop is mutated again.
-DISTINCT_TRIES = 3
+#: A variety floor: a child is mutated again (each time further, x VARIETY_GROWTH) while
+#: its hits lie fewer than this many cells from another loop of the generation or its
+#: parents (the same floor as `target`'s distinct results), up to DISTINCT_TRIES times.
+MIN_DIFFERENT_CELLS = MIN_DISTINCT
+DISTINCT_TRIES = 6
+VARIETY_GROWTH = 1.4
+#: Blends drawn per blended child; the one keeping most of what both parents play is kept
+#: (a blend of two loops that both open the bar on a kick opens it on a kick).
+BLEND_DRAWS = 8
+#: A shared kick on a bar's first beat weighs this many other shared hits.
+DOWNBEAT_KICK_WEIGHT = 8
 
 
 def make_toolbox(settings: Settings, space: Space) -> base.Toolbox:
@@ -64,6 +75,7 @@ def make_toolbox(settings: Settings, space: Space) -> base.Toolbox:
     tb.register("mate", tools.cxBlend, alpha=settings.alpha)
     tb.register("vary", tools.mutGaussian, mu=0.0, sigma=sigma, indpb=1.0)
     tb.register("nudge", tools.mutGaussian, mu=0.0, sigma=BLEND_MUTATION * sigma, indpb=1.0)
+    tb.sigma = sigma
     return tb
 
 
@@ -141,13 +153,39 @@ def allocate(weights: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarra
     return counts
 
 
+def shared_hits_kept(grids: np.ndarray, a: np.ndarray, b: np.ndarray, spec) -> np.ndarray:
+    """(N,) how much of what both parents `a` and `b` play each grid keeps: shared hits
+    kept, a shared kick on a bar's first beat counting DOWNBEAT_KICK_WEIGHT."""
+    shared = (a > 0) & (b > 0)
+    weight = shared.astype(float)
+    downbeats = np.arange(0, spec.steps, spec.steps_per_bar)
+    weight[ROWS.index("BD"), downbeats] *= DOWNBEAT_KICK_WEIGHT
+    return ((grids > 0) * weight).sum(axis=(1, 2))
+
+
+def _blend(tb: base.Toolbox, a: Loop, b: Loop, space: Space | None) -> Individual:
+    """A blend of `a` and `b` (cxBlend, then nudged): of BLEND_DRAWS drawn, the one that
+    keeps most of what both parents play (one draw without a space to decode in)."""
+    draws = []
+    for _ in range(BLEND_DRAWS if space is not None else 1):
+        child, other = Individual(a.genotype.tolist()), Individual(b.genotype.tolist())
+        tb.mate(child, other)
+        tb.nudge(child)
+        draws.append(child)
+    if len(draws) == 1:
+        return draws[0]
+    grids = _decode(space, space.clip(genotypes(draws)))
+    return draws[int(np.argmax(shared_hits_kept(grids, a.grid, b.grid, space.spec)))]
+
+
 def offspring(tb: base.Toolbox, pool: list[Loop], weights: dict[int, int], n: int,
-              blend: float, rng: np.random.Generator
+              blend: float, rng: np.random.Generator, space: Space | None = None
               ) -> tuple[list, list[str], list[tuple[int, ...]]]:
     """n children of the pool: (DEAP individuals, operator names, parent ids).
 
     Parents by `allocate`; exactly round(blend x n) of the children are blends
-    (when the pool has two loops or more), chosen at random among them."""
+    (when the pool has two loops or more), chosen at random among them; with a
+    `space`, each blend keeps what both its parents play where it can (`_blend`)."""
     if n == 0:
         return [], [], []
     w = np.array([weights[lp.id] for lp in pool], float)
@@ -165,9 +203,7 @@ def offspring(tb: base.Toolbox, pool: list[Loop], weights: dict[int, int], n: in
             others = shares.copy()
             others[first] = 0.0
             second = int(rng.choice(len(pool), p=others / others.sum()))
-            b = Individual(pool[second].genotype.tolist())
-            tb.mate(a, b)
-            tb.nudge(a)
+            a = _blend(tb, pool[first], pool[second], space)
             ops.append("blend")
             lineage.append((pool[first].id, pool[second].id))
         else:
@@ -182,24 +218,32 @@ def _decode(space: Space, genes: np.ndarray) -> np.ndarray:
     return quantize_velocity(space.decode(genes))
 
 
+def near_copies(grids: np.ndarray, others: list[np.ndarray], min_cells: int) -> list[int]:
+    """Indices of `grids` whose hits lie fewer than `min_cells` cells from one of `others`
+    or from an earlier grid of the batch."""
+    onsets = grids.reshape(len(grids), -1) > 0 if len(grids) else []
+    seen = [np.asarray(o).reshape(-1) > 0 for o in others]
+    close = []
+    for i, row in enumerate(onsets):
+        if seen and (np.stack(seen) != row).sum(axis=1).min() < min_cells:
+            close.append(i)
+        seen.append(row)
+    return close
+
+
 def distinct(tb: base.Toolbox, space: Space, children: list, others: list[np.ndarray]
              ) -> tuple[np.ndarray, np.ndarray]:
-    """Genotypes and grids of the children, re-mutating any child whose grid repeats
-    an earlier child or one of `others` (up to DISTINCT_TRIES times)."""
+    """Genotypes and grids of the children, re-mutating (further each time) any child
+    that is a near-copy of an earlier child or of one of `others` (the variety floor,
+    MIN_DIFFERENT_CELLS), up to DISTINCT_TRIES times."""
     genes = space.clip(genotypes(children)) if children else np.zeros((0, space.dim))
     grids = _decode(space, genes) if len(genes) else np.zeros((0, *space.spec.shape), np.float32)
-    for _ in range(DISTINCT_TRIES):
-        seen = {g.tobytes() for g in others}
-        repeats = []
-        for i, grid in enumerate(grids):
-            key = grid.tobytes()
-            if key in seen:
-                repeats.append(i)
-            seen.add(key)
+    for attempt in range(DISTINCT_TRIES):
+        repeats = near_copies(grids, others, MIN_DIFFERENT_CELLS)
         if not repeats:
             break
         for i in repeats:
-            tb.vary(children[i])
+            tools.mutGaussian(children[i], 0.0, tb.sigma * VARIETY_GROWTH ** attempt, 1.0)
         genes[repeats] = space.clip(genotypes([children[i] for i in repeats]))
         grids[repeats] = _decode(space, genes[repeats])
     return genes, grids
@@ -219,7 +263,7 @@ def _new_loops(session: Session, space: Space, rng: np.random.Generator, pool: l
     """Children of the pool, then fresh prior samples, as Loops of a new generation."""
     tb = make_toolbox(session.settings, space)
     children, ops, lineage = offspring(tb, pool, weights, n_children, session.settings.blend,
-                                       rng)
+                                       rng, space)
     genes, grids = distinct(tb, space, children, others)
     fresh = space.clip(space.random(n_fresh, rng))
     genes = np.concatenate([genes, fresh])
@@ -278,16 +322,23 @@ def new_session(settings: Settings, space: Space) -> Session:
     return session
 
 
-def vary_from(session: Session, space: Space, genotype: np.ndarray,
-              edited: np.ndarray | None, parent: int | None) -> Generation:
+def vary_from(session: Session, space: Space, genotype: np.ndarray | None,
+              edited: np.ndarray | None, parent: int | None,
+              before: np.ndarray | None = None) -> Generation:
     """A new generation around a loop the user made by hand (steered, blended on the
-    palette or with cells toggled): that loop first (op "edit"; an `edited` grid is
-    encoded, its genotype's decoding is the loop and the edit is kept as its
-    original), then variations of it and the usual fresh loops."""
+    palette or with cells toggled): that loop first (op "edit"), then variations of it
+    and the usual fresh loops. An `edited` grid is encoded; the cells the edit changed
+    from `before` (the loop as it was before the hand edits) are locked from now on
+    (`Session.lock`), so they stay in this loop and every loop bred after it while the
+    model fills the rest, and the edit is kept as the loop's original."""
     rng = _rng(session)
     if edited is not None:
         edited = quantize_velocity(edited)
+        if before is not None:
+            edit = Lock.of_edit(edited, before)
+            session.set_lock(edit if session.lock is None else session.lock | edit)
         genotype = space.encode(edited[None])[0]
+    space = locked(space, session.lock)
     genes = space.clip(np.asarray(genotype, np.float64)[None])
     loop = Loop(session.next_id(), genes[0], _decode(space, genes)[0], "edit",
                 () if parent is None else (parent,), len(session.generations), original=edited)

@@ -55,8 +55,10 @@ def atlas_config(space: str, features: tuple[str, ...], cells: int, population: 
 
 
 def parse_features(text: str) -> tuple[str, ...]:
-    """'density,hats.syncopation' -> ('all.density', 'hats.syncopation')."""
-    return tuple(f.strip() if "." in f else f"all.{f.strip()}" for f in text.split(",")
+    """'density,hats.syncopation' -> ('all.density', 'hats.syncopation'); a bare
+    name's level is the one a drummer means (fitness.features.BARE_LEVEL)."""
+    from fitness.features import full_name
+    return tuple(full_name(f) for f in text.split(",")
                  if f.strip())
 
 

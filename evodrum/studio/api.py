@@ -170,6 +170,10 @@ def make_app(studio: Studio, token: str, hosts: set[str]) -> Starlette:
         Route("/api/vary", action(lambda b: studio.vary_from(
             _get(b, "genotype", list, required=False), _get(b, "grid", list, required=False),
             _get(b, "parent", int, required=False))), methods=["POST"]),
+        Route("/api/undo", action(lambda b: studio.undo()), methods=["POST"]),
+        Route("/api/lock", action(lambda b: studio.set_lock(
+            _get(b, "rows", list), _get(b, "id", int, required=False),
+            _get(b, "keep_edits", bool, required=False) is not False)), methods=["POST"]),
         Route("/api/target", target, methods=["GET", "POST"]),
         Route("/api/atlas", atlas_view, methods=["GET", "POST"]),
         Route("/api/loop/{id:int}.mid", loop_midi),

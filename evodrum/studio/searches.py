@@ -82,9 +82,10 @@ class TargetRun(Background):
         """Every feature with the selected loop's value as the slider's start."""
         s = self.studio.session
         values = fitness.compute(s.loop_at(s.selected).grid[None], s.spec)
+        from fitness.features import about, plain_name
         return [{"name": n, "value": round(float(values[n][0]), 3),
-                 "default_on": n in ("all.density", "all.syncopation"),
-                 "about": "kick+snare" if n.startswith("kick_snare") else n.split(".")[0]}
+                 "default_on": n in ("all.density", "kick_snare.syncopation"),
+                 "label": plain_name(n), "about": about(n)}
                 for n in fitness.FEATURE_NAMES]
 
     def view(self) -> dict:
@@ -102,7 +103,7 @@ class TargetRun(Background):
             target = fitness.Target({str(k): float(v) for k, v in goals.items()})
         except (TypeError, ValueError):
             raise EvodrumError("goals are {feature: number within [0, 1]}") from None
-        space = self.studio.space
+        space = self.studio.decoding_space
         config = SearchConfig(space=self.studio.session.settings.space,
                               population=TARGET_POPULATION, generations=generations,
                               seed=int(np.random.default_rng().integers(1 << 30)),
@@ -130,7 +131,9 @@ class AtlasRun(Background):
 
     def view(self) -> dict:
         with self.lock:
-            return {"features": list(fitness.FEATURE_NAMES), "running": self.running,
+            from fitness.features import about, plain_name
+            return {"features": [{"name": n, "label": plain_name(n), "about": about(n)}
+                                 for n in fitness.FEATURE_NAMES], "running": self.running,
                     "job": self.job}
 
     def start(self, features: list, cells: int, generations: int) -> dict:
@@ -150,7 +153,7 @@ class AtlasRun(Background):
         config = atlas_config(settings.space, names, int(cells), ATLAS_POPULATION, generations,
                               seed=0, sigma=0.3)
         reference = files.load_reference(settings.model)
-        space = self.studio.space
+        space = self.studio.decoding_space
         objective = Objective(space, None, reference, wellformed_weight=1.0)
 
         def work():

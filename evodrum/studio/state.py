@@ -27,7 +27,8 @@ from evodrum.grid import (
     quantize_velocity,
     to_midi_velocity,
 )
-from evodrum.interactive import breeding
+from evodrum.genotypes.locked import locked
+from evodrum.interactive import breeding, store
 from evodrum.interactive.saving import Saver
 from evodrum.interactive.session import (
     OPERATORS,
@@ -38,9 +39,12 @@ from evodrum.interactive.session import (
     Session,
 )
 from evodrum.kit import ROWS
+from evodrum.lock import Lock
 from evodrum.midi import grid_to_midi
 
 SAMPLE_RATE = 44100
+#: Steps Ctrl+Z can take back (each a whole-session snapshot, ~10-100 kB).
+UNDO_DEPTH = 50
 #: Loudness is measured on a 22.05 kHz render: within 0.1 LU of 44.1 kHz, and quick
 #: enough for every slider move (the decode round trip's budget is 30 ms).
 GAIN_RATE = 22050
@@ -69,6 +73,23 @@ def directions_of(space: Space, model: str | None = None):
         return None
 
 
+def slider_words(name: str, kind: str) -> dict:
+    """A slider's plain label ('kick & snare syncopation', 'kick density', 'funk style')
+    and its tooltip (the direction's own name and what it measures)."""
+    from fitness.features import FEATURE_NAMES, about, plain_name
+    from evodrum.kit import ROW_DESCRIPTIONS
+    if kind == "style":
+        return {"label": f"{name.removeprefix('style:')} style",
+                "about": f"{name}: towards the corpus's {name.removeprefix('style:')} loops"}
+    if name in FEATURE_NAMES:
+        return {"label": plain_name(name), "about": about(name)}
+    row, _, feature = name.partition(".")
+    if row in ROW_DESCRIPTIONS and feature == "density":
+        drum = ROW_DESCRIPTIONS[row].split(" (")[0]
+        return {"label": f"{drum} density", "about": f"{name}: share of steps the {drum} plays"}
+    return {"label": name, "about": name}
+
+
 class Studio:
     """A session folder opened for the browser: read views, change the session."""
 
@@ -78,6 +99,7 @@ class Studio:
         self.saver = Saver(session, self.folder)
         self.lock = threading.RLock()
         self._gains: dict[tuple, float] = {}
+        self._undo: list[tuple[str, dict]] = []    # (what was done, the session before it)
         self.saver.save()
 
     # --- what the page shows ------------------------------------------------------
@@ -119,13 +141,31 @@ class Studio:
                 "latent": self.space.dim if self.space.name != "grid" else 0,
                 "attributes": self.attributes(),
                 "save_problem": self.saver.problem, "notes": self.saver.take_notes(),
+                "locked": self.lock_view(), "undo": self._undo[-1][0] if self._undo else None,
+                "history": [{"id": lp.id, "generation": lp.born + 1, "rating": lp.rating,
+                             "favourite": lp.favourite, "op": lp.op}
+                            for lp in sorted(s.loops.values(), key=lambda lp: lp.id)],
             }
+
+    def lock_view(self) -> dict:
+        """What is locked: whole rows, loose (hand-edited) cells, a line saying so, the mask."""
+        lock = self.session.lock
+        if lock is None:
+            return {"rows": [], "cells": 0, "about": "nothing locked", "mask": None}
+        return {"rows": list(lock.rows), "cells": lock.cells, "about": lock.describe(),
+                "mask": lock.mask.astype(int).tolist()}
+
+    @property
+    def decoding_space(self) -> Space:
+        """The session's space decoding through its lock: what every new loop is made by."""
+        return locked(self.space, self.session.lock)
 
     def attributes(self) -> list[dict]:
         """The named attribute and style sliders the model has (helper 14's directions)."""
         if self.directions is None:
             return []
-        return [{"name": d["name"], "kind": d["kind"], "unit": d["unit"], "range": d["range"]}
+        return [{"name": d["name"], "kind": d["kind"], "unit": d["unit"], "range": d["range"],
+                 **slider_words(d["name"], d["kind"])}
                 for d in self.directions.listing()]
 
     def gain(self, grid: np.ndarray) -> float:
@@ -146,14 +186,63 @@ class Studio:
         self.saver.save()
         return self.view()
 
+    def _remember(self, what: str) -> None:
+        """Keep the session as it is before a change, for undo."""
+        self._undo.append((what, store.to_dict(self.session)))
+        del self._undo[:-UNDO_DEPTH]
+
+    def undo(self) -> dict:
+        """Take back the last rating, favourite, breeding, lock or vary (Ctrl+Z)."""
+        with self.lock:
+            if not self._undo:
+                raise EvodrumError("nothing to undo")
+            what, before = self._undo.pop()
+            restored = store.from_dict(before)
+            for name in ("settings", "loops", "generations", "current", "selected", "rng_state",
+                         "lock"):
+                setattr(self.session, name, getattr(restored, name))
+            self.session.dirty = True
+            self.saver.notes.append(f"undone: {what}")
+            return self._changed()
+
     def rate(self, loop_id: int, rating: int | None) -> dict:
         with self.lock:
-            self.session.rate(self._position(loop_id), rating)
+            position = self._position(loop_id)
+            self._remember(f"rating of #{loop_id}")
+            self.session.rate(position, rating)
             return self._changed()
 
     def favourite(self, loop_id: int) -> dict:
         with self.lock:
-            self.session.toggle_favourite(self._position(loop_id))
+            position = self._position(loop_id)
+            self._remember(f"favourite #{loop_id}")
+            self.session.toggle_favourite(position)
+            return self._changed()
+
+    def set_lock(self, rows: list, loop_id: int | None, keep_edits: bool = True) -> dict:
+        """Lock whole rows: a newly locked row is taken from loop `loop_id` (the one you
+        hear), rows already locked keep their cells; `keep_edits` False releases the
+        hand-edited cells."""
+        from evodrum.lock import parse_rows
+        with self.lock:
+            wanted = parse_rows(",".join(str(r) for r in rows)) if rows else ()
+            old = self.session.lock
+            held = old.rows if old is not None else ()
+            new = [r for r in wanted if r not in held]
+            if new and loop_id is None:
+                raise EvodrumError("say which loop's rows to lock (its id)")
+            lock = None
+            if old is not None:
+                keep = np.zeros(old.mask.shape, bool)
+                keep[[ROWS.index(r) for r in held if r in wanted]] = True
+                if keep_edits:
+                    keep |= old.mask & ~old.mask.all(axis=1, keepdims=True)
+                lock = Lock(old.mask & keep, old.grid)
+            if new:
+                rows_lock = Lock.of_rows(new, self.loop(loop_id).grid)
+                lock = rows_lock if lock is None else lock | rows_lock
+            self._remember("lock")
+            self.session.set_lock(lock)
             return self._changed()
 
     def select(self, loop_id: int) -> dict:
@@ -164,6 +253,7 @@ class Studio:
     def breed(self) -> dict:
         """The next generation from the one on screen (a branch when it is not the last)."""
         with self.lock:
+            self._remember(f"breeding generation {len(self.session.generations) + 1}")
             breeding.breed(self.session, self.space)
             return self._changed()
 
@@ -203,8 +293,13 @@ class Studio:
                 raise EvodrumError("vary from here needs the loop's genotype or its grid")
             if parent is not None and int(parent) not in self.session.loops:
                 raise EvodrumError(f"there is no loop #{parent}")
-            breeding.vary_from(self.session, self.space, genes, edited,
-                               None if parent is None else int(parent))
+            before = None
+            if edited is not None:   # the loop before the hand edits: what they changed
+                before = (self.decoding_space.decode(genes[None])[0] if genes is not None
+                          else None if parent is None else self.loop(parent).grid)
+            self._remember("vary from here")
+            breeding.vary_from(self.session, self.space, None if edited is not None else genes,
+                               edited, None if parent is None else int(parent), before)
             return self._changed()
 
     # --- decoding for the Steer view ---------------------------------------------
@@ -233,16 +328,20 @@ class Studio:
         return from_midi_velocity(np.rint(arr).astype(np.uint8))
 
     def decode(self, genotype, amounts: dict | None = None) -> dict:
-        """The loop a genotype decodes to, after moving it along named directions."""
+        """The loop a genotype decodes to, after moving it along named directions (a move
+        always changes the loop the asked way, or says it cannot: vae.directions.move)."""
         g = self.genotype(genotype)
-        if amounts:
-            g = self.steer(g, amounts)
-        grid = quantize_velocity(self.space.decode(g[None]))[0]
+        note = ""
+        if amounts and any(float(v) for v in amounts.values()):
+            g, note = self.steer(g, amounts)
+        grid = quantize_velocity(self.decoding_space.decode(g[None]))[0]
         return {"grid": to_midi_velocity(grid).tolist(), "genotype": g.round(5).tolist(),
-                "gain_db": self.gain(grid)}
+                "gain_db": self.gain(grid), "note": note}
 
-    def steer(self, genotype: np.ndarray, amounts: dict) -> np.ndarray:
-        """The genotype moved by {direction name: amount} (in the model's latent units)."""
+    def steer(self, genotype: np.ndarray, amounts: dict) -> tuple[np.ndarray, str]:
+        """The genotype moved by {direction name: amount} (in the model's latent units),
+        and a note when the slider could not move this loop that way."""
+        from vae.directions import move
         if self.directions is None:
             raise EvodrumError("this model has no attribute directions "
                                "(build them with `evodrum steer --build`)")
@@ -252,9 +351,12 @@ class Studio:
             raise EvodrumError("attribute amounts are numbers, e.g. {\"density\": 0.5}") from None
         if not all(np.isfinite(v) and abs(v) <= 4 for v in moves.values()):
             raise EvodrumError("attribute amounts lie within -4 and 4")
+        moves = {k: v for k, v in moves.items() if v}
         std = np.asarray(self.space.representation.latent_std, np.float64)
-        codes = self.directions.apply((genotype * std)[None], moves)[0]
-        return self.space.clip(np.asarray(codes, np.float64) / std)
+        lock = self.session.lock
+        moved = move(self.space.representation, genotype * std, moves,
+                     None if lock is None else lock.apply)
+        return self.space.clip(np.asarray(moved.code, np.float64) / std), moved.note
 
     def encode(self, levels) -> dict:
         """An edited grid encoded, and what its genotype decodes to."""

@@ -44,8 +44,8 @@ async function refresh(state) {
   if (!S.loops.some((l) => l.id === selectedId)) selectedId = S.loops[S.selected - 1].id;
   if (S.save_problem) say(`cannot save the session (${S.save_problem}): kept in memory, retrying after every change`, true);
   else if (S.notes && S.notes.length) say(S.notes.join(" · "));
-  renderEvolve(); renderListen(); renderSteerChoices(); renderExport();
-  engine.refreshPlaying();
+  renderEvolve(); renderListen(); renderSteerChoices(); renderExport(); renderLock();
+  updatePlaying();
 }
 
 const loopById = (id) => S.loops.find((l) => l.id === id);
@@ -63,6 +63,11 @@ function drawGrid(canvas, grid, opts = {}) {
   g.fillStyle = "#16191f"; g.fillRect(0, 0, canvas.width, canvas.height);
   for (let s = 0; s < steps; s++) {
     if (s % spec.steps_per_beat === 0) { g.fillStyle = s % (spec.steps_per_beat * spec.beats_per_bar) === 0 ? "#3a404c" : "#262b34"; g.fillRect(label + s * cw, 0, 1, canvas.height); }
+  }
+  const locked = S.locked && S.locked.mask;
+  if (locked && !opts.unlocked) {   // locked cells: a faint frame, so the musician sees what stays
+    g.fillStyle = "rgba(255,255,255,0.10)";
+    for (let r = 0; r < rows; r++) for (let s = 0; s < steps; s++) if (locked[r][s]) g.fillRect(label + s * cw, r * ch, cw, ch);
   }
   for (let r = 0; r < rows; r++) {
     if (opts.labels) { g.fillStyle = opts.muted && opts.muted(r) ? "#555" : "#aab"; g.font = `${Math.min(ch - 2, 12)}px system-ui`; g.fillText(S.rows[r], 2, r * ch + ch - 3); }
@@ -156,24 +161,27 @@ class Engine {
   replaceGrid(id, grid, gainDb) {
     if (this.current && this.current.id === id) { this.current.grid = grid; this.current.gain = Math.pow(10, (gainDb || 0) / 20); }
   }
-  refreshPlaying() {
-    if (this.current && typeof this.current.id === "number") {
-      const l = S.loops.find((x) => x.id === this.current.id);
-      if (!l) return;
-    }
-  }
 }
 const engine = new Engine();
+
+// What a cue is called now: a session loop by its position on screen (or its generation
+// once it has left the screen), a Target or Map loop by its own label.
+function cueLabel(cue) {
+  if (typeof cue.id !== "number") return cue.label;
+  const p = position(cue.id);
+  if (p) return `${p} (#${cue.id})`;
+  const h = (S.history || []).find((x) => x.id === cue.id);
+  return `#${cue.id}` + (h ? ` (generation ${h.generation})` : "");
+}
 
 function updatePlaying() {
   const c = engine.current;
   $("#play-stop").textContent = engine.timer ? "■" : "▶";
-  $("#now-playing").textContent = !c ? "stopped" : `playing ${c.label}` + (engine.pending ? ` → ${engine.pending.label} on the bar` : "");
+  $("#now-playing").textContent = !c ? "stopped" : `playing ${cueLabel(c)}` + (engine.pending ? ` → ${cueLabel(engine.pending)} on the bar` : "");
   document.querySelectorAll(".card").forEach((card) => card.classList.toggle("playing", !!c && Number(card.dataset.id) === c.id));
 }
 
 function audition(loop) {
-  loop.label = `${position(loop.id) || "?"} (#${loop.id})`;
   selectedId = loop.id;
   engine.play(loop);
   api("/api/select", { id: loop.id }).then((st) => { S = st; }).catch(() => {});
@@ -184,8 +192,7 @@ function audition(loop) {
 function animate() {
   const p = engine.playhead();
   document.querySelectorAll("canvas[data-loop]").forEach((cv) => {
-    const id = Number(cv.dataset.loop);
-    const on = p && p[2] === id ? p[1] : null;
+    const on = p && String(p[2]) === cv.dataset.loop ? p[1] : null;   // ids: 12, "t0", "atlas"
     if (cv._head !== on) { cv._head = on; cv._draw(on); }
   });
   requestAnimationFrame(animate);
@@ -201,7 +208,7 @@ function lineage(loop) {
   const gen = S.bred_from ? ` of generation ${S.bred_from}` : "";
   if (loop.op === "blend") return `blend of ${from}${gen}`;
   if (loop.op === "vary") return `variation of ${from}${gen}`;
-  if (loop.op === "edit") return `made by hand from ${from || "the palette"}`;
+  if (loop.op === "edit") return `made by hand from ${from || "the palette"}` + (loop.changed_onsets != null ? ` · your edited cells kept, the model filled the rest: ${Math.round(100 * loop.changed_onsets)}% of hits differ from your edit` : "");
   return loop.about;
 }
 
@@ -245,7 +252,7 @@ function renderEvolve() {
   const box = $("#population"); box.innerHTML = "";
   S.loops.forEach((loop, i) => {
     const cv = el("canvas"); cv.dataset.loop = loop.id;
-    cv._draw = (head) => drawGrid(cv, loop.grid, { playhead: head });
+    cv._draw = (head) => drawGrid(cv, loop.grid, { playhead: head, cell: cardCell(loop.grid[0].length), rowHeight: 11 });
     cv._draw(null);
     const fav = el("button", { className: "fav" + (loop.favourite ? " on" : ""), textContent: "♥", title: "favourite (f): kept in every generation" });
     fav.addEventListener("click", (e) => { e.stopPropagation(); favourite(loop.id); });
@@ -257,6 +264,13 @@ function renderEvolve() {
     box.append(card);
   });
   updatePlaying();
+}
+
+// Cells as wide as the card allows (at least 5 px), so a loop reads at any window size.
+function cardCell(steps) {
+  const box = $("#population"), cols = getComputedStyle(box).gridTemplateColumns.split(" ").length || 1;
+  const width = (box.clientWidth - 12 * (cols - 1)) / cols - 24;
+  return Math.max(5, Math.floor(width / steps));
 }
 
 $("#next").addEventListener("click", async () => { say("breeding…"); await refresh(await api("/api/next", {})); say(`generation ${S.generation} bred from ${S.bred_from}`); });
@@ -274,21 +288,50 @@ $("#bpm").addEventListener("change", async (e) => {
   say(`tempo ${S.bpm} BPM: playback and every export`);
 });
 
+// Loop numbers: a digit plays that loop; a second digit within a moment makes it two-digit
+// (1 then 2 = loop 12), so every loop of a 16-loop generation has its keys; ← → step.
+let firstDigit = null;
+function playNumber(d) {
+  const now = performance.now();
+  let n = d;
+  if (firstDigit && now - firstDigit.at < 800 && firstDigit.n * 10 + d <= S.loops.length) n = firstDigit.n * 10 + d;
+  firstDigit = n < 10 && n * 10 < S.loops.length ? { n, at: now } : null;
+  const loop = S.loops[(n === 0 ? 10 : n) - 1];
+  if (loop) audition(loop);
+}
+
 document.addEventListener("keydown", (e) => {
   if (e.target.tagName === "INPUT" || e.target.tagName === "SELECT") return;
+  if ((e.ctrlKey || e.metaKey) && e.key.toLowerCase() === "z") { e.preventDefault(); undo(); return; }
   const digit = /^Digit(\d)$/.exec(e.code);
   if (digit && e.shiftKey) { rate(selectedId, Number(digit[1])); e.preventDefault(); return; }
-  if (digit && !e.ctrlKey && !e.metaKey && !e.altKey) {
-    const loop = S.loops[Number(digit[1]) - 1];
-    if (loop) audition(loop);
+  if (digit && !e.ctrlKey && !e.metaKey && !e.altKey) { playNumber(Number(digit[1])); return; }
+  if (e.key === "ArrowRight" || e.key === "ArrowLeft") {
+    const p = position(selectedId) + (e.key === "ArrowRight" ? 1 : -1);
+    if (p >= 1 && p <= S.loops.length) audition(S.loops[p - 1]);
+    e.preventDefault();
     return;
   }
   if (e.key === " ") { e.preventDefault(); $("#play-stop").click(); }
   else if (e.key === "f") favourite(selectedId);
   else if (e.key === "n") $("#next").click();
-  else if (e.key === "b" && !$("#listen").classList.contains("on")) $("#back").click();
-  else if ((e.key === "a" || e.key === "b") && $("#listen").classList.contains("on")) abSwitch(e.key);
+  else if (e.key === "b") $("#back").click();
+  else if (e.key === "a" && $("#listen").classList.contains("on")) abSwitch();
 });
+
+// Ctrl+Z: a cell toggled in Steer first (in the page), else the session's last change.
+async function undo() {
+  if ($("#steer").classList.contains("on") && steer && steer.toggles && steer.toggles.length) {
+    const [r, s, v] = steer.toggles.pop();
+    steer.grid[r][s] = v; steer.edits += 1; steer.edited = steer.toggles.length > 0;
+    engine.replaceGrid(steer.parent, steer.grid, steer.gain);
+    drawSteer(); say(`undone: cell ${S.rows[r]} step ${s + 1}`);
+    return;
+  }
+  const what = S.undo;
+  await refresh(await api("/api/undo", {}));
+  say(`undone: ${what}`);
+}
 
 document.querySelectorAll("#tabs button").forEach((b) => b.addEventListener("click", () => {
   document.querySelectorAll("#tabs button").forEach((x) => x.classList.toggle("on", x === b));
@@ -345,6 +388,7 @@ function renderSteerChoices() {
 }
 
 function slider(label, min, max, step, value, oninput, title = "") {
+  // a slider's row: its plain name, the control, the value (the name's tooltip says more)
   const input = el("input", { type: "range", min, max, step, value });
   const out = el("output", { textContent: Number(value).toFixed(2) });
   input.addEventListener("input", () => { out.textContent = Number(input.value).toFixed(2); oninput(Number(input.value)); });
@@ -357,11 +401,15 @@ function loadSteer(loop) {
   steer = { base: loop, genotype: loop.genotype ? loop.genotype.slice() : null, attributes: {}, grid: loop.grid.map((r) => r.slice()), edited: false, parent: loop.id, gain: loop.gain_db };
   $("#steer-title").textContent = `Steering ${position(loop.id)} (#${loop.id})`;
   const latent = $("#latent"); latent.innerHTML = "";
-  if (steer.genotype) steer.genotype.forEach((v, i) => latent.append(slider(`z${i + 1}`, -3, 3, 0.01, v, (x) => { steer.genotype[i] = x; steer.edited = false; decode(); })));
+  steer.latentRows = []; steer.attributeRows = [];
+  if (steer.genotype) steer.genotype.forEach((v, i) => { const row = slider(`z${i + 1}`, -3, 3, 0.01, v, (x) => { steer.genotype[i] = x; steer.edited = false; decode(); }); steer.latentRows.push(row); latent.append(row); });
   else latent.append(el("p", { className: "hint", textContent: "the grid space has no latent sliders: toggle cells instead" }));
   const attrs = $("#attributes"); attrs.innerHTML = "";
   if (!S.attributes.length) attrs.append(el("p", { className: "hint", textContent: "this model has no attribute directions (evodrum steer --build)" }));
-  for (const a of S.attributes) attrs.append(slider(a.kind === "style" ? a.name.replace("style:", "style ") : a.name, a.range[0], a.range[1], 0.05, 0, (x) => { steer.attributes[a.name] = x; steer.edited = false; decode(); }, a.unit));
+  for (const a of S.attributes) {
+    const row = slider(a.label || a.name, a.range[0], a.range[1], 0.05, 0, (x) => { steer.attributes[a.name] = x; steer.edited = false; decode(); }, `${a.about || a.name} · +1 = ${a.unit}`);
+    row.direction = a.name; steer.attributeRows.push(row); attrs.append(row);
+  }
   drawSteer();
 }
 
@@ -384,7 +432,8 @@ async function decode(body) {
     $("#roundtrip").textContent = `decode round trip ${sorted[Math.floor(sorted.length / 2)].toFixed(0)} ms`;
     if ((steer.edits || 0) !== edits) return;   // a cell was toggled meanwhile: keep the edit
     steer.grid = out.grid; steer.decoded = out.genotype; steer.gain = out.gain_db;
-    if (body.corners) { steer.genotype = out.genotype.slice(); steer.attributes = {}; }
+    if (body.corners) { steer.genotype = out.genotype.slice(); steer.attributes = {}; syncSliders(); }
+    if (out.note) say(out.note);
     engine.replaceGrid(steer.parent, out.grid, out.gain_db);
     drawSteer();
   } finally {
@@ -393,12 +442,21 @@ async function decode(body) {
   }
 }
 
+// After a palette move the sliders show where the loop now is: latent sliders its new
+// genotype, attribute sliders 0 (a move is measured from here), so the next nudge starts
+// from what you hear.
+function syncSliders() {
+  (steer.latentRows || []).forEach((row, i) => { row.input.value = steer.genotype[i]; row.querySelector("output").textContent = Number(steer.genotype[i]).toFixed(2); });
+  (steer.attributeRows || []).forEach((row) => { row.input.value = 0; row.querySelector("output").textContent = "0.00"; });
+}
+
 $("#steer-grid").addEventListener("click", (e) => {
   const cv = e.currentTarget, rect = cv.getBoundingClientRect();
   const x = (e.clientX - rect.left) * cv.width / rect.width - Number(cv.dataset.label);
   const y = (e.clientY - rect.top) * cv.height / rect.height;
   const s = Math.floor(x / Number(cv.dataset.cw)), r = Math.floor(y / Number(cv.dataset.ch));
   if (s < 0 || r < 0 || r >= steer.grid.length || s >= steer.grid[0].length) return;
+  (steer.toggles = steer.toggles || []).push([r, s, steer.grid[r][s]]);
   steer.grid[r][s] = steer.grid[r][s] ? 0 : 100;
   steer.edited = true; steer.edits = (steer.edits || 0) + 1;
   engine.replaceGrid(steer.parent, steer.grid, steer.gain);
@@ -407,10 +465,15 @@ $("#steer-grid").addEventListener("click", (e) => {
 
 $("#steer-reset").addEventListener("click", () => loadSteer(steer.base));
 $("#vary-here").addEventListener("click", async () => {
-  const body = steer.edited ? { grid: steer.grid, parent: steer.parent } : { genotype: steer.decoded || steer.genotype, parent: steer.parent };
+  const genotype = steer.decoded || steer.genotype;
+  const body = steer.edited ? { grid: steer.grid, parent: steer.parent, ...(genotype ? { genotype } : {}) } : { genotype, parent: steer.parent };
   say("encoding and varying…");
   await refresh(await api("/api/vary", body));
-  say(`generation ${S.generation}: your loop first, then variations of it`);
+  const first = S.loops[0];
+  if (engine.timer) audition(first);      // playback follows the loop you made
+  say(steer.edited && first.changed_onsets != null
+    ? `generation ${S.generation}: your edited cells stay in every loop (${S.locked.about}); the model filled the rest, ${Math.round(100 * first.changed_onsets)}% of hits differ from your edit`
+    : `generation ${S.generation}: your loop first, then variations of it`);
   document.querySelector('#tabs button[data-view="evolve"]').click();
 });
 
@@ -439,7 +502,7 @@ async function renderGoals() {
   const box = $("#goals");
   for (const f of features) {
     const on = el("input", { type: "checkbox", checked: f.default_on });
-    const row = slider(f.name, 0, 1, 0.01, f.value, () => { on.checked = true; }, f.about);
+    const row = slider(f.label || f.name, 0, 1, 0.01, f.value, () => { on.checked = true; }, f.about);
     row.prepend(on); row.check = on; row.feature = f.name;
     box.append(row);
   }
@@ -476,8 +539,9 @@ let atlasJob = null, mapTimer = null;
 async function renderMapChoices() {
   if ($("#map-x").options.length) return;
   const info = await api("/api/atlas");
-  for (const [sel, def] of [["#map-x", "all.density"], ["#map-y", "all.syncopation"]]) {
-    for (const f of info.features) $(sel).append(el("option", { value: f, textContent: f, selected: f === def }));
+  mapFeatures = info.features;
+  for (const [sel, def] of [["#map-x", "all.density"], ["#map-y", "kick_snare.syncopation"]]) {
+    for (const f of info.features) $(sel).append(el("option", { value: f.name, textContent: f.label, title: f.about, selected: f.name === def }));
   }
   showAtlas(info);
 }
@@ -489,28 +553,44 @@ $("#map-run").addEventListener("click", async () => {
   mapTimer = setInterval(async () => { const t = await api("/api/atlas"); showAtlas(t); if (t.job && t.job.done) clearInterval(mapTimer); }, 400);
 });
 
+// The atlas's cells sit inside margins: axis names left and below (never over a cell),
+// and a legend of what the colour means on the right.
+const ATLAS = { left: 34, bottom: 34, right: 70, top: 8 };
+const wfColour = (w) => `hsl(${35 - 25 * w}, 85%, ${Math.round(20 + 60 * w)}%)`;
+const featureLabel = (name) => { const f = (mapFeatures || []).find((x) => x.name === name); return f ? f.label : name; };
+let mapFeatures = null;
+
 function showAtlas(info) {
   const job = atlasJob = info.job;
   if (!job) return;
   $("#map-progress").value = job.generation / job.generations;
   $("#map-status").textContent = job.error ? job.error : `generation ${job.generation} of ${job.generations}` + (job.done ? ` · ${job.elites.length} of ${job.cells * job.cells} cells filled` : "");
-  const cv = $("#atlas"), g = cv.getContext("2d"), n = job.cells, size = cv.width / n;
+  const cv = $("#atlas"), g = cv.getContext("2d"), n = job.cells;
+  const w = cv.width - ATLAS.left - ATLAS.right, h = cv.height - ATLAS.top - ATLAS.bottom, size = Math.min(w, h) / n;
   g.fillStyle = "#16191f"; g.fillRect(0, 0, cv.width, cv.height);
+  g.strokeStyle = "#2d323c"; g.strokeRect(ATLAS.left - 0.5, ATLAS.top - 0.5, n * size + 1, n * size + 1);
   for (const e of job.elites) {
-    const light = Math.round(20 + 60 * e.wellformed);
-    g.fillStyle = `hsl(${35 - 25 * e.wellformed}, 85%, ${light}%)`;
-    g.fillRect(e.cell[0] * size + 1, cv.height - (e.cell[1] + 1) * size + 1, size - 2, size - 2);
+    g.fillStyle = wfColour(e.wellformed);
+    g.fillRect(ATLAS.left + e.cell[0] * size + 1, ATLAS.top + (n - 1 - e.cell[1]) * size + 1, size - 2, size - 2);
   }
   g.fillStyle = "#8b93a1"; g.font = "12px system-ui";
-  g.fillText(`${job.features[0]} →`, 6, cv.height - 6);
-  g.save(); g.translate(14, cv.height - 30); g.rotate(-Math.PI / 2); g.fillText(`${job.features[1]} →`, 0, 0); g.restore();
+  g.fillText(`${featureLabel(job.features[0])} →`, ATLAS.left, ATLAS.top + n * size + 22);
+  g.save(); g.translate(20, ATLAS.top + n * size); g.rotate(-Math.PI / 2); g.fillText(`${featureLabel(job.features[1])} →`, 0, 0); g.restore();
+  const lx = ATLAS.left + n * size + 16;       // legend: well-formedness 0 (dark) .. 1 (bright)
+  for (let i = 0; i < 100; i++) { g.fillStyle = wfColour(1 - i / 99); g.fillRect(lx, ATLAS.top + 20 + i * 2, 14, 2); }
+  g.fillStyle = "#8b93a1"; g.font = "11px system-ui";
+  g.fillText("like real", lx - 4, ATLAS.top + 12); g.fillText("1.0", lx + 18, ATLAS.top + 28);
+  g.fillText("0.0", lx + 18, ATLAS.top + 218); g.fillText("drumming", lx - 4, ATLAS.top + 236);
 }
 
 $("#atlas").addEventListener("click", (e) => {
   if (!atlasJob || !atlasJob.elites.length) return;
   const cv = e.currentTarget, rect = cv.getBoundingClientRect(), n = atlasJob.cells;
-  const x = Math.floor((e.clientX - rect.left) / rect.width * n);
-  const y = n - 1 - Math.floor((e.clientY - rect.top) / rect.height * n);
+  const size = Math.min(cv.width - ATLAS.left - ATLAS.right, cv.height - ATLAS.top - ATLAS.bottom) / n;
+  const px = (e.clientX - rect.left) * cv.width / rect.width - ATLAS.left;
+  const py = (e.clientY - rect.top) * cv.height / rect.height - ATLAS.top;
+  const x = Math.floor(px / size), y = n - 1 - Math.floor(py / size);
+  if (x < 0 || x >= n || y < 0 || y >= n) return;
   const elite = atlasJob.elites.find((el_) => el_.cell[0] === x && el_.cell[1] === y);
   const box = $("#map-cell"); box.innerHTML = "";
   if (!elite) { box.append(el("p", { className: "hint", textContent: `cell ${x + 1}, ${y + 1}: no loop found there` })); return; }
@@ -519,23 +599,55 @@ $("#atlas").addEventListener("click", (e) => {
   play.addEventListener("click", () => engine.play({ id: "atlas", grid: elite.grid, gain_db: elite.gain_db, label: `atlas cell ${x + 1}, ${y + 1}` }));
   const vary = el("button", { textContent: "vary from here ▶", className: "primary" });
   vary.addEventListener("click", async () => { await refresh(await api("/api/vary", { genotype: elite.genotype })); document.querySelector('#tabs button[data-view="evolve"]').click(); });
-  box.append(el("h3", { textContent: `cell ${x + 1}, ${y + 1}: ${atlasJob.features[0]} ${elite.measures[0]}, ${atlasJob.features[1]} ${elite.measures[1]} · well-formedness ${elite.wellformed.toFixed(2)}` }), grid, el("div", { className: "bar" }, play, vary));
+  box.append(el("h3", { textContent: `cell ${x + 1}, ${y + 1}: ${featureLabel(atlasJob.features[0])} ${elite.measures[0]}, ${featureLabel(atlasJob.features[1])} ${elite.measures[1]} · like real drumming ${elite.wellformed.toFixed(2)}` }), grid, el("div", { className: "bar" }, play, vary));
   engine.play({ id: "atlas", grid: elite.grid, gain_db: elite.gain_db, label: `atlas cell ${x + 1}, ${y + 1}` });
 });
 
 // --- Export ---------------------------------------------------------------------
 
+const OP_WORDS = { prior: "new", seed: "your loop", blend: "blend", vary: "variation", edit: "made by hand" };
+
+// Every loop of the session, newest generation first: any of them can be exported.
 function renderExport() {
   $("#export-folder").textContent = `Session folder: ${S.folder} · continue in a terminal: evodrum interactive --resume ${S.folder}`;
   $("#export-favourites").href = download("/api/favourites.zip");
   const body = $("#export-table tbody"); body.innerHTML = "";
-  S.loops.forEach((l, i) => body.append(el("tr", {},
-    el("td", { textContent: `${i + 1} (#${l.id})` + (l.favourite ? " ♥" : "") }),
+  const history = (S.history || []).slice().sort((a, b) => b.generation - a.generation || a.id - b.id);
+  history.forEach((l) => body.append(el("tr", { className: position(l.id) ? "shown" : "" },
+    el("td", { textContent: `#${l.id}` + (position(l.id) ? ` (${position(l.id)} on screen)` : "") + (l.favourite ? " ♥" : "") }),
+    el("td", { textContent: l.generation }),
     el("td", { textContent: l.rating == null ? "-" : l.rating }),
-    el("td", { textContent: lineage(l) }),
+    el("td", { textContent: OP_WORDS[l.op] || l.op }),
     el("td", {}, el("a", { href: download(`/api/loop/${l.id}.mid`), textContent: "MIDI", download: `loop-${l.id}.mid` }),
       el("a", { href: download(`/api/loop/${l.id}.wav`), textContent: "WAV", download: `loop-${l.id}.wav` })))));
 }
+
+// Lock toggles: a locked row stays exactly as in the loop you hear in every loop made from
+// now on (breeding, vary, sliders, Target, Map); edited cells kept by "vary from here" too.
+function renderLock() {
+  const box = $("#locks"); box.innerHTML = "";
+  const held = new Set(S.locked.rows);
+  box.append(el("span", { className: "hint", textContent: "lock rows of the loop you hear: " }));
+  S.rows.forEach((row) => {
+    const b = el("button", { textContent: (held.has(row) ? "🔒 " : "") + row, className: "lock" + (held.has(row) ? " on" : ""), title: held.has(row) ? `${row} locked: click to free it` : `keep ${row} exactly as in the loop you hear, evolve the rest` });
+    b.dataset.row = row;
+    b.addEventListener("click", async () => {
+      const rows = held.has(row) ? S.locked.rows.filter((r) => r !== row) : [...S.locked.rows, row];
+      await refresh(await api("/api/lock", { rows, id: selectedId }));
+      say(S.locked.about);
+    });
+    box.append(b);
+  });
+  const loose = S.locked.cells - S.locked.rows.length * S.spec.bars * S.spec.beats_per_bar * S.spec.steps_per_beat;
+  if (loose > 0) {
+    const free = el("button", { textContent: `free ${loose} edited cell${loose > 1 ? "s" : ""}`, title: "your hand edits stop being kept in new loops" });
+    free.addEventListener("click", async () => refresh(await api("/api/lock", { rows: S.locked.rows, keep_edits: false })));
+    box.append(free);
+  }
+  $("#undo").disabled = !S.undo;
+  $("#undo").title = S.undo ? `Ctrl+Z: undo ${S.undo}` : "nothing to undo";
+}
+$("#undo").addEventListener("click", () => undo());
 
 refresh().then(() => { requestAnimationFrame(animate); return engine.start(); })
   .catch((e) => say(String(e), true));   // the kit loads at once; audio starts on a click
