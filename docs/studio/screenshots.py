@@ -12,7 +12,7 @@ from pathlib import Path
 from playwright.sync_api import sync_playwright
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tests"))
-from test_studio_browser import CHROMIUM, FLAGS, Server  # noqa: E402
+from test_studio_browser import CHROMIUM, FLAGS, Server, atlas_cell_centre  # noqa: E402
 
 OUT = Path(__file__).resolve().parent
 
@@ -34,6 +34,9 @@ def main() -> None:
             page.wait_for_function("S.generation === 2")
             cards.nth(1).locator(".stars button").nth(7).click()
             cards.nth(1).click()
+            for row in ("BD", "SD"):                      # lock the kick and snare heard
+                page.click(f'#locks button[data-row="{row}"]')
+                page.wait_for_function(f"S.locked.rows.includes('{row}')")
             page.wait_for_timeout(1500)
             page.screenshot(path=OUT / "evolve.png")
 
@@ -44,7 +47,7 @@ def main() -> None:
 
             page.click('#tabs button[data-view="steer"]')
             page.wait_for_selector("#latent input")
-            for name, value in (("all.syncopation", "0.8"), ("kick_snare.density", "0.6")):
+            for name, value in (("kick & snare syncopation", "0.8"), ("hi-hat density", "0.6")):
                 row = page.locator("#attributes .slider", has_text=name).first
                 row.locator("input").fill(value)
                 row.locator("input").dispatch_event("input")
@@ -68,10 +71,12 @@ def main() -> None:
             page.click("#map-run")
             page.wait_for_function("atlasJob && atlasJob.done", timeout=180000)
             best = page.evaluate("atlasJob.elites.reduce((a, b) => a.wellformed > b.wellformed ? a : b).cell")
+            page.evaluate(f"atlasJob.elites.sort((a, b) => (b.cell[0] === {best[0]} && "
+                          f"b.cell[1] === {best[1]}) - (a.cell[0] === {best[0]} && "
+                          f"a.cell[1] === {best[1]}))")
+            x, y = atlas_cell_centre(page)                # the best-formed cell, first
             box = page.locator("#atlas").bounding_box()
-            size = box["width"] / 12
-            page.mouse.click(box["x"] + (best[0] + 0.5) * size,
-                             box["y"] + box["height"] - (best[1] + 0.5) * size)
+            page.mouse.click(box["x"] + x * box["width"], box["y"] + y * box["height"])
             page.wait_for_timeout(800)
             page.screenshot(path=OUT / "map.png")
 

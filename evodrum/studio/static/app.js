@@ -65,7 +65,7 @@ function drawGrid(canvas, grid, opts = {}) {
     if (s % spec.steps_per_beat === 0) { g.fillStyle = s % (spec.steps_per_beat * spec.beats_per_bar) === 0 ? "#3a404c" : "#262b34"; g.fillRect(label + s * cw, 0, 1, canvas.height); }
   }
   const locked = S.locked && S.locked.mask;
-  if (locked && !opts.unlocked) {   // locked cells: a faint frame, so the musician sees what stays
+  if (locked && opts.showLock) {   // locked cells: a faint frame, so the musician sees what stays
     g.fillStyle = "rgba(255,255,255,0.10)";
     for (let r = 0; r < rows; r++) for (let s = 0; s < steps; s++) if (locked[r][s]) g.fillRect(label + s * cw, r * ch, cw, ch);
   }
@@ -266,11 +266,12 @@ function renderEvolve() {
   updatePlaying();
 }
 
-// Cells as wide as the card allows (at least 5 px), so a loop reads at any window size.
+// Cells drawn about as wide as the card shows them (at least 5 px; the canvas is then
+// stretched to the card's width), so a loop reads at any window size.
 function cardCell(steps) {
   const box = $("#population"), cols = getComputedStyle(box).gridTemplateColumns.split(" ").length || 1;
-  const width = (box.clientWidth - 12 * (cols - 1)) / cols - 24;
-  return Math.max(5, Math.floor(width / steps));
+  const width = (box.clientWidth - 10 * (cols - 1)) / cols - 24;
+  return Math.max(5, Math.round(width / steps));
 }
 
 $("#next").addEventListener("click", async () => { say("breeding…"); await refresh(await api("/api/next", {})); say(`generation ${S.generation} bred from ${S.bred_from}`); });
@@ -415,7 +416,7 @@ function loadSteer(loop) {
 
 function drawSteer() {
   const cv = $("#steer-grid"); cv.dataset.loop = steer.parent;
-  cv._draw = (head) => drawGrid(cv, steer.grid, { cell: 16, rowHeight: 22, labels: true, playhead: head });
+  cv._draw = (head) => drawGrid(cv, steer.grid, { cell: 16, rowHeight: 22, labels: true, playhead: head, showLock: true });
   cv._draw(null);
 }
 
@@ -629,7 +630,7 @@ function renderLock() {
   const held = new Set(S.locked.rows);
   box.append(el("span", { className: "hint", textContent: "lock rows of the loop you hear: " }));
   S.rows.forEach((row) => {
-    const b = el("button", { textContent: (held.has(row) ? "🔒 " : "") + row, className: "lock" + (held.has(row) ? " on" : ""), title: held.has(row) ? `${row} locked: click to free it` : `keep ${row} exactly as in the loop you hear, evolve the rest` });
+    const b = el("button", { textContent: (held.has(row) ? "● " : "") + row, className: "lock" + (held.has(row) ? " on" : ""), title: held.has(row) ? `${row} locked: click to free it` : `keep ${row} exactly as in the loop you hear, evolve the rest` });
     b.dataset.row = row;
     b.addEventListener("click", async () => {
       const rows = held.has(row) ? S.locked.rows.filter((r) => r !== row) : [...S.locked.rows, row];
