@@ -70,10 +70,13 @@ def about(name: str) -> str:
 _LEVEL_ROWS = [np.array([ROWS.index(r) for r in rows]) for rows in LEVELS.values()]
 
 
-def level_streams(grids: np.ndarray, spec: GridSpec = DEFAULT_SPEC) -> np.ndarray:
-    """Merged onset streams (N, 3, S), one per level: a step is on if any row of the level hits."""
+def level_streams(grids: np.ndarray, spec: GridSpec = DEFAULT_SPEC,
+                  levels: tuple[str, ...] = tuple(LEVELS)) -> np.ndarray:
+    """Merged onset streams (N, len(levels), S), one per level: a step is on if any row
+    of the level hits."""
     on = onsets(check_grids(grids, spec))
-    return np.stack([on[:, rows].any(axis=1) for rows in _LEVEL_ROWS], axis=1)
+    return np.stack([on[:, _LEVEL_ROWS[list(LEVELS).index(lv)]].any(axis=1) for lv in levels],
+                    axis=1)
 
 
 def density(streams: np.ndarray) -> np.ndarray:
@@ -259,26 +262,42 @@ def wnbd_max(spec: GridSpec) -> float:
     return 2.0 * spec.steps_per_beat
 
 
-def compute(grids: np.ndarray, spec: GridSpec = DEFAULT_SPEC) -> dict[str, np.ndarray]:
-    """All features of a batch (N, 9, S) or one grid, as {LEVEL.FEATURE: (N,) float32 in [0, 1]}.
+#: How each feature is computed from (N, levels, S) streams, in [0, 1].
+_FEATURE_FUNCTIONS = {
+    "density": lambda streams, spec: density(streams),
+    "syncopation": syncopation,
+    "symmetry": lambda streams, spec: symmetry(streams),
+    "wnbd": lambda streams, spec: (wnbd(streams, spec) / wnbd_max(spec)).astype(np.float32),
+}
+
+
+def compute(grids: np.ndarray, spec: GridSpec = DEFAULT_SPEC,
+            names: tuple[str, ...] = FEATURE_NAMES) -> dict[str, np.ndarray]:
+    """Features of a batch (N, 9, S) or one grid, as {LEVEL.FEATURE: (N,) float32 in [0, 1]}:
+    all of them, or only `names` (a search computes just the families its target names;
+    each value is the same either way).
 
     WNBD is divided by `wnbd_max` (8 at sixteenths) so every feature shares the
     [0, 1] range targets use.
     """
-    streams = level_streams(grids, spec)
-    values = {
-        "density": density(streams),
-        "syncopation": syncopation(streams, spec),
-        "symmetry": symmetry(streams),
-        "wnbd": (wnbd(streams, spec) / wnbd_max(spec)).astype(np.float32),
-    }
-    return {f"{lv}.{f}": values[f][:, i] for i, lv in enumerate(LEVELS) for f in FEATURES}
+    wanted = [name.split(".", 1) for name in names]
+    levels = tuple(lv for lv in LEVELS if any(w[0] == lv for w in wanted))
+    streams = level_streams(grids, spec, levels)
+    out = {}
+    for feature in FEATURES:
+        at = [i for i, lv in enumerate(levels) if [lv, feature] in wanted]
+        if at:
+            part = streams if len(at) == len(levels) else streams[:, at]
+            values = _FEATURE_FUNCTIONS[feature](part, spec)
+            for j, i in enumerate(at):
+                out[f"{levels[i]}.{feature}"] = values[:, j]
+    return {name: out[name] for name in names}
 
 
 def feature_matrix(grids: np.ndarray, spec: GridSpec = DEFAULT_SPEC,
                    names: tuple[str, ...] = FEATURE_NAMES) -> np.ndarray:
     """Features as columns (N, len(names)) float32, in the order of `names`."""
-    values = compute(grids, spec)
+    values = compute(grids, spec, names)
     return np.stack([values[n] for n in names], axis=1)
 
 

@@ -75,7 +75,7 @@ class Target:
 
     def distance(self, grids: np.ndarray, spec: GridSpec = DEFAULT_SPEC) -> np.ndarray:
         """Weighted mean |feature - goal| of each grid, (N,) float32 in [0, 1]; 0 = on target."""
-        values = compute(grids, spec)
+        values = compute(grids, spec, self.names)
         diff = np.stack([np.abs(values[n] - self.goals[n]) for n in self.names], axis=1)
         w = np.array([self.weights[n] for n in self.names], dtype=np.float32)
         return (diff @ w / w.sum()).astype(np.float32)
