@@ -10,24 +10,46 @@ model's attribute and style directions.
 """
 from __future__ import annotations
 
+from importlib import import_module
 from pathlib import Path
 
-from vae.files import DEFAULT_MODEL, DEFAULT_PCA, load_vae, resolve, save_model
-from vae.model import DrumModel
-from vae.pca import PCAModel, fit_pca, load_pca, save_pca
-from vae.representation import Representation
+from vae.cards import DEFAULT_MODEL, DEFAULT_PCA, resolve
+
+#: Names served from submodules on first use: `import vae` stays free of torch, so
+#: commands that only decode start without it.
+_LAZY = {"DrumModel": "vae.model", "load_vae": "vae.files", "save_model": "vae.files",
+         "PCAModel": "vae.pca", "fit_pca": "vae.pca", "load_pca": "vae.pca",
+         "save_pca": "vae.pca", "Representation": "vae.representation"}
 
 
-def load_model(path: str | Path | None = None) -> Representation:
-    """The representation in `path`: a VAE (.pt or run folder), a PCA (.npz), or the shipped VAE."""
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'vae' has no attribute {name!r}")
+
+
+def load_model(path: str | Path | None = None, *, decode_only: bool = False):
+    """The representation in `path`: a VAE (.pt or run folder), a PCA (.npz), or the
+    shipped VAE. `decode_only=True` returns a VAE as its exported numpy decoder when
+    it has one (`vae.decoder`; no torch until something encodes)."""
+    from vae.pca import load_pca
     path = resolve(path)
-    rep = load_pca(path) if path.suffix == ".npz" else load_vae(path)
+    rep = None
+    if path.suffix == ".npz":
+        rep = load_pca(path)
+    elif decode_only:
+        from vae.decoder import load_decode_only
+        rep = load_decode_only(path)
+    if rep is None:
+        from vae.files import load_vae
+        rep = load_vae(path)
     rep.source = path  # where its directions (vae.directions) are looked up
     return rep
 
 
-def load_default_pca() -> PCAModel:
+def load_default_pca():
     """The PCA-20 baseline shipped beside the default model."""
+    from vae.pca import load_pca
     return load_pca(DEFAULT_PCA)
 
 

@@ -92,6 +92,15 @@ class DrumVAE(nn.Module):
         mu, logvar = self.enc_out(F.relu(self.enc_hidden(x))).chunk(2, dim=-1)
         return mu, logvar
 
+    def decoder_heads(self) -> dict[str, nn.Module]:
+        """The decoder's heads by name, each from the trunk's hidden layer to logits
+        per cell: what `vae.decoder` exports as numpy arrays ("hits" is what a search
+        decodes; a model with another head lists it here)."""
+        heads = {"hits": self.dec_out}
+        if self.arch.kind == "twohead":
+            heads["velocity"] = self.velocity
+        return heads
+
     def decode_logits(self, z: torch.Tensor) -> torch.Tensor:
         """Decoder pre-activations (N, inputs); for twohead (N, 2 * inputs): [hit | velocity]."""
         h = F.relu(self.dec_hidden(z))

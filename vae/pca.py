@@ -21,7 +21,7 @@ from evodrum.kit import KIT_VERSION
 from vae import metrics
 from vae.calibrate import calibrate
 from vae.evaluate import CARD_METRICS, measure
-from vae.files import card_path, corpus_card, parse_card, refuse_foreign
+from vae.cards import card_path, corpus_card, parse_card, refuse_foreign
 from vae.representation import Representation
 
 PCA_FORMAT = "evodrum-pca-1"

@@ -34,6 +34,11 @@ class Space:
         """Grids (N, 9, S) float32 for genotypes (N, dim)."""
         raise NotImplementedError
 
+    def decode_hits(self, genotypes: np.ndarray) -> np.ndarray:
+        """Onsets only, as 0/1 grids (N, 9, S) float32: what a search scores (features
+        and judges read onsets), the same hits as `decode`, often cheaper."""
+        return (self.decode(genotypes) > 0).astype(np.float32)
+
     def encode(self, grids: np.ndarray, refine_steps: int | None = None) -> np.ndarray:
         """Genotypes (N, dim) whose decoding is (close to) the given grids.
 

@@ -16,7 +16,7 @@ PCA_FILE = "pca.npz"
 
 def model_dir(model: str | None) -> Path:
     """The folder of a model file (or run folder); the shipped models' folder for None."""
-    from vae.files import resolve
+    from vae.cards import resolve
     return resolve(model).parent
 
 
@@ -27,10 +27,12 @@ def beside_or_shipped(model: str | None, name: str) -> Path:
 
 
 def load_vae(model: str | None = None):
-    """The VAE at `model` (a .pt file or a training run folder), or the shipped one."""
-    from vae.files import load_vae as load
-    from vae.files import resolve
-    return load(resolve(model))
+    """The VAE at `model` (a .pt file or a training run folder), or the shipped one:
+    as its exported numpy decoder when it has one (searches only decode; encoding
+    loads torch on first use), else the torch model."""
+    from vae import load_model
+    from vae.cards import check_model_file, resolve
+    return load_model(check_model_file(resolve(model)), decode_only=True)
 
 
 def load_pca(model: str | None = None):
@@ -67,7 +69,7 @@ def check_model(model: str) -> None:
     """EvodrumError unless `model` is a model file, or a folder holding one or judges
     (`data judges -o`), for commands whose --model only says where the judges are: a
     typo must not silently mean the shipped ones."""
-    from vae.files import check_model_file, resolve
+    from vae.cards import check_model_file, resolve
     if not (Path(model).is_dir() and judges_beside(model)):
         check_model_file(resolve(model))
 

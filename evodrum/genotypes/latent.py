@@ -27,6 +27,12 @@ class LatentSpace(Space):
     def decode(self, genotypes):
         return self.representation.decode(np.asarray(genotypes, np.float32) * self._std)
 
+    def decode_hits(self, genotypes):
+        """The hit head alone when the representation has one (vae.decoder)."""
+        if hasattr(self.representation, "decode_hits"):
+            return self.representation.decode_hits(np.asarray(genotypes, np.float32) * self._std)
+        return super().decode_hits(genotypes)
+
     def encode(self, grids, refine_steps: int | None = None):
         """Codes refined so they decode to the grids as written (vae.refine; 0 = encoder mean)."""
         from vae import refine

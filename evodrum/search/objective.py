@@ -101,9 +101,10 @@ class Objective:
         return np.column_stack([first, 1.0 - wf.astype(np.float64)])
 
     def evaluate(self, genotypes: np.ndarray) -> tuple[np.ndarray, Scores]:
-        """Decode and score a batch of genotypes (N, dim); returns (grids, scores)."""
+        """Decode and score a batch of genotypes (N, dim); returns (onset grids, scores).
+        Every score reads onsets only, so only the hits are decoded (0/1 grids)."""
         genotypes = np.asarray(genotypes, dtype=np.float64)
-        grids = self.space.decode(genotypes)
+        grids = self.space.decode_hits(genotypes)
         scores = self.score_grids(grids)
         if self.prior_weight > 0:
             scores.fitness = scores.fitness + self.prior_weight * self.space.prior_excess(genotypes)

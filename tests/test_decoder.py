@@ -1,0 +1,95 @@
+"""The decoder exported as numpy arrays: the map every search decodes with, without
+torch. It must give the torch model's loops, be refused when damaged or stale, and
+keep search processes free of torch."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from evodrum.errors import EvodrumError
+from evodrum.grid import DEFAULT_SPEC
+from vae import decoder, load_model
+from vae.files import DEFAULT_MODEL, load_vae, save_model
+from vae.model import DrumModel
+from vae.network import Arch, init_seeded
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    return load_vae(DEFAULT_MODEL)
+
+
+def tiny(kind: str) -> DrumModel:
+    arch = Arch(kind, inputs=576, hidden=32, zdim=6, velocity_rank=8 if kind == "twohead" else 0)
+    return DrumModel(init_seeded(arch, 3), DEFAULT_SPEC, {"name": f"tiny-{kind}"})
+
+
+@pytest.mark.parametrize("kind", ["twohead", "paper"])
+def test_saving_a_model_exports_a_decoder_that_decodes_the_same_loops(kind, tmp_path):
+    model = tiny(kind)
+    model.hit_threshold = [0.3, 0.5, 0.2, 0.6, 0.5, 0.5, 0.4, 0.5, 0.7]
+    save_model(tmp_path / "model.pt", model)
+    exported = decoder.decoder_path(tmp_path / "model.pt")
+    assert exported.name == "model.decoder.npz"
+    with np.load(exported, allow_pickle=False) as data:       # plain arrays only
+        assert all(data[k].dtype != object for k in data.files)
+    fast = load_model(tmp_path / "model.pt", decode_only=True)
+    assert isinstance(fast, decoder.DecoderModel) and fast.kind == kind
+    z = model.sample_latent(500, rng=0)
+    np.testing.assert_array_equal(fast.decode(z), model.decode(z))
+    np.testing.assert_array_equal(fast.decode_hits(z), (model.decode(z) > 0).astype(np.float32))
+    np.testing.assert_array_equal(fast.hit_threshold, model.hit_threshold)
+    # encoding needs the network: the torch model is loaded on first use
+    grids = model.decode(z[:5])
+    np.testing.assert_allclose(fast.encode(grids), model.encode(grids), atol=1e-6)
+
+
+def test_the_numpy_map_agrees_with_torch_s_forward_pass(shipped):
+    """The torch network sums in another order; at a threshold's edge a cell can
+    differ (documented in vae/decoder.py). Over 5,000 prior samples (2.9 million
+    cells) at most a handful may, and velocities agree to float32 rounding."""
+    z = shipped.sample_latent(5000, rng=7)
+    grids = shipped.decode(z).reshape(len(z), -1)
+    with torch.inference_mode():
+        out = shipped.network.decode_logits(torch.from_numpy(z)).numpy()
+    hits = out[:, :576] >= shipped._cut
+    assert (hits != (grids > 0)).sum() <= 5
+    both = hits & (grids > 0)
+    velocity = np.maximum(1 / (1 + np.exp(-out[:, 576:])), 1 / 127)
+    np.testing.assert_allclose(grids[both], velocity[both], atol=1e-5)
+
+
+def test_a_stale_or_damaged_export_is_never_used(tmp_path):
+    model = tiny("twohead")
+    path = tmp_path / "model.pt"
+    save_model(path, model)
+    exported = decoder.decoder_path(path)
+    kept = exported.read_bytes()
+    save_model(path, tiny("paper"))                  # the model file changes...
+    exported.write_bytes(kept)                       # ...but its old export stays
+    assert decoder.load_decode_only(path) is None    # refused: torch decodes instead
+    assert isinstance(load_model(path, decode_only=True), DrumModel)
+    exported.write_bytes(b"PK\x03\x04 not really")
+    with pytest.raises(EvodrumError, match="model.decoder.npz: not an exported decoder"):
+        decoder.load_decode_only(path)
+    with np.load(decoder.export(path)) as data:
+        arrays = dict(data)
+    arrays["trunk.0.weight"] = arrays["trunk.0.weight"].astype(np.float64)
+    np.savez(exported, **arrays)
+    with pytest.raises(EvodrumError, match="not an exported decoder .*float32"):
+        decoder.load_decode_only(path)
+
+
+def test_searching_never_imports_torch():
+    """A search process decodes with the exported arrays: torch (1-2 s of CPU to
+    import) is never loaded."""
+    code = ("import sys, numpy as np\n"
+            "from evodrum import genotypes\n"
+            "space = genotypes.open_space('vae')\n"
+            "space.decode(space.random(3, np.random.default_rng(0)))\n"
+            "assert 'torch' not in sys.modules, 'torch imported'\n")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=300)
