@@ -41,21 +41,25 @@ def nearest_numpy(queries: np.ndarray, train: np.ndarray) -> tuple[np.ndarray, n
     return dist, idx
 
 
-def _kernel():
-    """The numba kernel, or None when numba is not installed (imported on first use:
-    numba's own import costs ~0.7 s, paid only by processes that score loops)."""
-    global _KERNEL, _TRIED
+def _kernels():
+    """The numba module (its kernels), or None when numba is not installed (imported
+    on first use: numba's own import costs ~0.7 s, paid only by processes that score)."""
+    global _KERNELS, _TRIED
     if not _TRIED:
         _TRIED = True
         try:
-            from fitness.jaccard_numba import nearest_kernel
-            _KERNEL = nearest_kernel
+            from fitness import jaccard_numba
+            _KERNELS = jaccard_numba
         except ImportError:
-            _KERNEL = None
-    return _KERNEL
+            _KERNELS = None
+    return _KERNELS
 
 
-_KERNEL = None
+def _kernel():
+    return None if _kernels() is None else _kernels().nearest_kernel
+
+
+_KERNELS = None
 _TRIED = False
 
 
@@ -76,14 +80,33 @@ def nearest_compiled(queries: np.ndarray, train: np.ndarray,
 
 class Index:
     """Exact Jaccard nearest neighbour over fixed train sets (uint64 words): the
-    compiled kernel when numba is installed, else numpy."""
+    compiled kernel when numba is installed, else numpy.
 
-    def __init__(self, train: np.ndarray):
+    `order` (a permutation of the rows, most often nearest first) is the scan order
+    of `within`, whose scans stop early; `nearest` always scans in the given order,
+    so its ties (the first of equally near rows) never depend on it.
+    """
+
+    def __init__(self, train: np.ndarray, order: np.ndarray | None = None):
         self.train = np.ascontiguousarray(train)
         self.compiled = _kernel() is not None
         self._counts = _popcount_numpy(train).sum(axis=1, dtype=np.int64)
+        order = np.arange(len(train)) if order is None else order
+        self._ordered = np.ascontiguousarray(self.train[order])
+        self._ordered_counts = np.ascontiguousarray(self._counts[order])
 
     def nearest(self, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         if self.compiled:
             return nearest_compiled(queries, self.train, self._counts)
         return nearest_numpy(queries, self.train)
+
+    def within(self, queries: np.ndarray, cap: float) -> np.ndarray:
+        """Each query's nearest distance (float32) where it exceeds `cap`, else some
+        distance <= cap: enough for a score that is the same for every distance up to
+        `cap`, and much faster (a scan stops at the first row within the cap)."""
+        if not self.compiled:
+            return nearest_numpy(queries, self.train)[0]
+        dist = np.empty(len(queries), dtype=np.float32)
+        _kernels().capped_kernel(np.ascontiguousarray(queries), self._ordered,
+                                 self._ordered_counts, np.float32(cap), dist)
+        return dist

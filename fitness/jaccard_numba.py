@@ -39,3 +39,27 @@ def nearest_kernel(queries, train, t_counts, dist, idx):
                 best = j
         idx[i] = best
         dist[i] = np.float32(1.0) - best_sim
+
+
+@numba.njit(cache=True, nogil=True)
+def capped_kernel(queries, train, t_counts, cap, dist):
+    """`nearest_kernel`'s distances where they exceed `cap`; elsewhere some distance
+    <= cap: a query's scan stops at the first row within `cap` (a score capped there
+    needs no nearer one). Rows are best given most-often-nearest first."""
+    words = queries.shape[1]
+    for i in range(queries.shape[0]):
+        qc = 0
+        for w in range(words):
+            qc += popcount64(queries[i, w])
+        best_sim = np.float32(-1.0)
+        for j in range(train.shape[0]):
+            inter = 0
+            for w in range(words):
+                inter += popcount64(queries[i, w] & train[j, w])
+            union = max(qc + t_counts[j] - inter, 1)
+            sim = np.float32(inter) / np.float32(union)
+            if sim > best_sim:
+                best_sim = sim
+                if np.float32(1.0) - best_sim <= cap:
+                    break
+        dist[i] = np.float32(1.0) - best_sim

@@ -1,6 +1,11 @@
 """Well-formedness: does a loop look like real drumming? Measured against the corpus
 itself, so no searched representation was trained to optimise it.
 
+Beside the reference, `<stem>.order.npy` holds a scan order of its training loops
+(most often nearest first): `score` stops scanning at the first loop near enough to
+score 1, so the order decides only its speed, never a score; it is therefore kept
+out of the reference file, whose digest identifies a comparison's runs.
+
 Per loop: the Jaccard distance of its onsets to the nearest training loop, read
 against the same distance for held-out test loops (a different split, so never a
 self-match). Per set of loops: feature distributions against the corpus (see
@@ -44,9 +49,10 @@ class OnsetIndex:
     (numba, the `fast` extra) is used when installed, else numpy's `bitwise_count`.
     """
 
-    def __init__(self, train_onsets: np.ndarray):
+    def __init__(self, train_onsets: np.ndarray, order: np.ndarray | None = None):
         self.onsets = train_onsets
-        self._index = jaccard.Index(pack_onsets(train_onsets))
+        self.order = np.arange(len(train_onsets)) if order is None else np.asarray(order)
+        self._index = jaccard.Index(pack_onsets(train_onsets), self.order)
 
     def __len__(self) -> int:
         return len(self.onsets)
@@ -57,6 +63,17 @@ class OnsetIndex:
         An empty query is at distance 1 from everything.
         """
         return self._index.nearest(pack_onsets(query_onsets))
+
+    def within(self, query_onsets: np.ndarray, cap: float) -> np.ndarray:
+        """Nearest distances where they exceed `cap`, else some distance <= cap
+        (scans stop early; rows are scanned in `order`)."""
+        return self._index.within(pack_onsets(query_onsets), cap)
+
+    def reordered(self, query_onsets: np.ndarray) -> "OnsetIndex":
+        """This index scanning rows by how often each is the nearest of `query_onsets`
+        (most often first; ties by row), so early-stopping scans end sooner."""
+        counts = np.bincount(self.nearest(query_onsets)[1], minlength=len(self))
+        return OnsetIndex(self.onsets, np.argsort(-counts, kind="stable"))
 
 
 def pack_onsets(on: np.ndarray) -> np.ndarray:
@@ -81,6 +98,8 @@ class WellFormedness:
         self.spec = spec
         self.info = info
         self._corpus_sample: np.ndarray | None = None
+        # the largest distance that still scores 1 (every nearer one does too)
+        self._cap = float(self.heldout[self._score(self.heldout) >= 1.0].max())
 
     @classmethod
     def from_corpus(cls, corpus, heldout_split: str = "test") -> "WellFormedness":
@@ -92,11 +111,18 @@ class WellFormedness:
             raise EvodrumError(f"corpus {corpus.path or corpus.manifest_hash}: well-formedness "
                                f"needs loops in both the train and {heldout_split} splits")
         train, held = unique_onsets(onsets(train)), unique_onsets(onsets(held))
-        index = OnsetIndex(train)
+        index = OnsetIndex(train).reordered(held)
         info = {"corpus_hash": corpus.manifest_hash, "heldout_split": heldout_split,
                 "train_loops": int((corpus.split == "train").sum()),
                 "distinct_train_loops": len(train), "heldout_loops": len(held)}
         return cls(index, index.nearest(held)[0], corpus.spec, info)
+
+    def reordered(self, grids: np.ndarray) -> "WellFormedness":
+        """The same reference (the same scores) scanning training loops by how often
+        each is the nearest of `grids`: give a model's prior samples, the loops its
+        searches meet. The shipped reference is ordered by the shipped VAE's."""
+        return WellFormedness(self.index.reordered(self._onsets(grids)), self.heldout,
+                              self.spec, self.info)
 
     # --- per loop -------------------------------------------------------------
 
@@ -112,15 +138,22 @@ class WellFormedness:
 
         Uniform over real loops; near 0 for loops unlike anything real.
         """
-        dist, _ = self.nearest(grids)
+        return self._typicality(self.nearest(grids)[0])
+
+    def _typicality(self, dist: np.ndarray) -> np.ndarray:
         n = len(self.heldout)
         return ((n - np.searchsorted(self.heldout, dist, side="left")) / n).astype(np.float32)
+
+    def _score(self, dist: np.ndarray) -> np.ndarray:
+        return np.minimum(1.0, 2.0 * self._typicality(dist)).astype(np.float32)
 
     def score(self, grids: np.ndarray) -> np.ndarray:
         """min(1, 2 * typicality): 1 for loops as close to real drumming as the median
         held-out loop or closer, falling to 0 beyond the farthest; closer than typical
-        earns nothing more, so a search is not pushed towards copying the corpus."""
-        return np.minimum(1.0, 2.0 * self.typicality(grids)).astype(np.float32)
+        earns nothing more, so a search is not pushed towards copying the corpus.
+        Since every distance up to the median's scores 1, the nearest-loop scan stops
+        at the first training loop that close (the same scores, ~6x faster)."""
+        return self._score(self.index.within(self._onsets(grids), self._cap))
 
     # --- per set --------------------------------------------------------------
 
@@ -150,6 +183,9 @@ class WellFormedness:
                 np.savez_compressed(f, meta=np.array(json.dumps(meta)),
                                     train=np.packbits(on.reshape(len(on), -1), axis=1),
                                     heldout=self.heldout)
+        with atomic.atomic_path(order_path(path)) as tmp:
+            with open(tmp, "wb") as f:
+                np.save(f, self.index.order.astype(np.int32), allow_pickle=False)
         return path
 
     @classmethod
@@ -176,4 +212,27 @@ class WellFormedness:
             info = dict(meta["info"])
         except (KeyError, TypeError, AttributeError, ValueError, IndexError) as e:
             raise EvodrumError(f"{path}: damaged well-formedness reference ({e})") from None
-        return cls(OnsetIndex(train), heldout, spec, info)
+        return cls(OnsetIndex(train, load_order(path, len(train))), heldout, spec, info)
+
+
+def order_path(path: str | Path) -> Path:
+    """The scan-order file beside a reference: wellformed.npz -> wellformed.order.npy."""
+    path = Path(path)
+    return path.with_name(path.stem + ".order.npy")
+
+
+def load_order(path: str | Path, rows: int) -> np.ndarray | None:
+    """The scan order saved beside the reference at `path`, or None without one;
+    EvodrumError naming the file if it is not an order of `rows` training loops."""
+    where = order_path(path)
+    if not where.is_file():
+        return None
+    try:
+        order = np.load(where, allow_pickle=False)
+        if order.ndim != 1 or order.dtype.kind not in "iu" or \
+                not np.array_equal(np.sort(order), np.arange(rows)):
+            raise ValueError(f"not an order of the reference's {rows} training loops")
+    except (OSError, ValueError, EOFError) as e:
+        raise EvodrumError(f"{where}: damaged scan order ({e}); delete it or rebuild the "
+                           "reference") from None
+    return order

@@ -57,7 +57,7 @@ def test_numpy_popcount_fallback_without_bitwise_count(onsets, monkeypatch):
 
 def test_without_numba_the_index_falls_back_to_numpy(onsets, monkeypatch):
     queries, train = onsets
-    monkeypatch.setattr(jaccard, "_KERNEL", None)
+    monkeypatch.setattr(jaccard, "_KERNELS", None)
     monkeypatch.setattr(jaccard, "_TRIED", True)       # as if numba were not installed
     with pytest.raises(ValueError, match="numba"):
         jaccard.nearest_compiled(pack_onsets(queries), pack_onsets(train))
@@ -65,6 +65,24 @@ def test_without_numba_the_index_falls_back_to_numpy(onsets, monkeypatch):
     assert not index._index.compiled
     dist, idx = index.nearest(queries)
     np.testing.assert_array_equal(idx, matrix_product_nearest(queries, train)[1])
+    np.testing.assert_array_equal(index.within(queries, 0.5), dist)   # exact without numba
+
+
+@pytest.mark.parametrize("cap", [0.0, 0.6, 0.75, 1.0])
+def test_within_a_cap_is_exact_beyond_it_whatever_the_scan_order(onsets, cap):
+    """Early-stopping scans: every distance beyond the cap is the exact nearest one,
+    every other one is within the cap and no nearer than the exact one; the scan
+    order changes neither, nor `nearest`'s indices and ties."""
+    pytest.importorskip("numba")
+    queries, train = onsets
+    exact, idx = OnsetIndex(train).nearest(queries)
+    for order in (None, np.random.default_rng(1).permutation(len(train))):
+        index = OnsetIndex(train, order)
+        got = index.within(queries, cap)
+        far = exact > cap
+        np.testing.assert_array_equal(got[far], exact[far])
+        assert np.all(got[~far] <= cap) and np.all(got >= exact)
+        np.testing.assert_array_equal(index.nearest(queries)[1], idx)
 
 
 def test_real_loops_give_the_matrix_product_s_answer():

@@ -127,11 +127,36 @@ def test_a_single_loop_set_has_no_intra_set_distribution(reference, loop_sets):
 def test_save_and_load_round_trip(reference, loop_sets, tmp_path):
     path = reference.save(tmp_path / "wellformed.npz")
     assert path.stat().st_size < 2_000_000
-    assert [p.name for p in tmp_path.iterdir()] == ["wellformed.npz"]  # no temp file left
+    # no temp file left; the scan order beside it
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["wellformed.npz", "wellformed.order.npy"]
     loaded = WellFormedness.load(path)
     assert loaded.spec == reference.spec and loaded.info == reference.info
     np.testing.assert_array_equal(loaded.heldout, reference.heldout)
     np.testing.assert_array_equal(loaded.score(loop_sets["real"]), reference.score(loop_sets["real"]))
+    np.testing.assert_array_equal(loaded.index.order, reference.index.order)
+
+
+def test_scores_stop_early_yet_equal_the_exact_nearest_scores(reference, loop_sets):
+    """`score` stops a scan at the first training loop near enough to score 1: the
+    scores are those of the exact nearest distances, in any scan order."""
+    reordered = reference.reordered(loop_sets["random"])
+    assert not np.array_equal(reordered.index.order, reference.index.order)
+    for grids in loop_sets.values():
+        exact = np.minimum(1.0, 2.0 * reference.typicality(grids)).astype(np.float32)
+        np.testing.assert_array_equal(reference.score(grids), exact)
+        np.testing.assert_array_equal(reordered.score(grids), exact)
+        np.testing.assert_array_equal(reordered.nearest(grids)[1], reference.nearest(grids)[1])
+
+
+def test_a_damaged_scan_order_is_refused(reference, tmp_path):
+    path = reference.save(tmp_path / "wellformed.npz")
+    order = tmp_path / "wellformed.order.npy"
+    np.save(order, np.zeros(len(reference.index), np.int32))    # not a permutation
+    with pytest.raises(EvodrumError, match="wellformed.order.npy: damaged scan order"):
+        WellFormedness.load(path)
+    order.unlink()                           # without one: the rows in their own order
+    np.testing.assert_array_equal(WellFormedness.load(path).index.order,
+                                  np.arange(len(reference.index)))
 
 
 def test_load_rejects_other_files_naming_them(tmp_path):
