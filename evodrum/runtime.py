@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 from collections.abc import Iterator
 
 #: Environment variables that fix BLAS/OpenMP thread counts in processes started later.
@@ -16,11 +17,13 @@ THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"
 
 
 def single_thread() -> None:
-    """One torch thread, and one thread in every BLAS/OpenMP library already loaded
-    (numpy's OpenBLAS, torch's OpenMP), for the rest of this process."""
-    import torch
+    """One thread in every BLAS/OpenMP library already loaded (numpy's OpenBLAS,
+    torch's if loaded) and, through the environment, in those loaded later (torch,
+    imported only to encode seed loops), for the rest of this process."""
     from threadpoolctl import threadpool_limits
-    torch.set_num_threads(1)
+    os.environ.update({k: "1" for k in THREAD_VARIABLES})
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(1)
     threadpool_limits(1)
 
 

@@ -11,7 +11,6 @@ odds that a loop is real drumming rather than a corruption of it.
 from __future__ import annotations
 
 import numpy as np
-from scipy.optimize import minimize
 
 #: Autocorrelation lags (steps) the features read.
 LAGS = np.array([1, 2, 3, 4, 5, 6, 7, 8, 10, 12, 14, 16, 24, 32])
@@ -102,6 +101,7 @@ class Classifier:
             grad = np.r_[design.T @ grad_z + L2 * theta[:-1], grad_z.sum()]
             return value, grad
 
+        from scipy.optimize import minimize   # only training needs it (0.3-0.4 s to import)
         theta = minimize(loss, np.zeros(design.shape[1] + 1), jac=True, method="L-BFGS-B",
                          options={"maxiter": 500}).x
         return cls(mean, scale, theta[:-1], theta[-1])
