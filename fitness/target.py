@@ -16,7 +16,7 @@ import numpy as np
 from evodrum import checks
 from evodrum.errors import EvodrumError
 from evodrum.grid import DEFAULT_SPEC, GridSpec
-from fitness.features import FEATURE_NAMES, FEATURES, LEVELS, compute, full_name
+from fitness.features import FEATURE_NAMES, FEATURES, LEVELS, compute, full_name, max_lhl_score
 
 ALLOWED_HELP = (f"use FEATURE or LEVEL.FEATURE with FEATURE one of {', '.join(FEATURES)} "
                 f"and LEVEL one of {', '.join(LEVELS)} (bare: syncopation and wnbd mean "
@@ -79,6 +79,23 @@ class Target:
         diff = np.stack([np.abs(values[n] - self.goals[n]) for n in self.names], axis=1)
         w = np.array([self.weights[n] for n in self.names], dtype=np.float32)
         return (diff @ w / w.sum()).astype(np.float32)
+
+    def floor(self, spec: GridSpec = DEFAULT_SPEC) -> float:
+        """A lower bound on any loop's distance: features take only certain values
+        (density k/S, syncopation k/(bars * max bar score), symmetry a fraction of at
+        most S), so each goal's gap to the nearest such value is the least error the
+        features' resolution allows (WNBD's finer values count as exact). A search
+        that reaches it cannot do better."""
+        steps = np.arange(1, spec.steps + 1)
+        denominators = {"density": np.array([spec.steps]), "symmetry": steps,
+                        "syncopation": np.array([spec.bars * max(max_lhl_score(spec), 1)])}
+        gaps = []
+        for name in self.names:
+            q = denominators.get(name.split(".")[1])
+            goal = self.goals[name]
+            gaps.append(0.0 if q is None else float(np.min(np.abs(goal - np.round(goal * q) / q))))
+        w = np.array([self.weights[n] for n in self.names])
+        return float(np.asarray(gaps) @ w / w.sum())
 
     @classmethod
     def like(cls, grid: np.ndarray, spec: GridSpec = DEFAULT_SPEC,

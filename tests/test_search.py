@@ -195,6 +195,44 @@ def test_resume_with_other_settings_is_refused(tmp_path, spaces, reference):
                    checkpoint=ckpt, resume=True)
 
 
+def test_patience_stops_at_the_features_resolution_and_resumes_there(tmp_path, spaces,
+                                                                     reference):
+    """Features take only certain values (density k/64, ...), so a best loop at the
+    target's floor cannot be beaten: the run stops there, with the result of the
+    full run, and a resumed run stops at the same place."""
+    target = parse_target("density=0.7,syncopation=0.1,hats.density=0.4")
+    assert target.floor() == pytest.approx((0.2 / 64 + 0 + 0.4 / 64) / 3)
+    objective = Objective(spaces["vae"], target, reference, wellformed_weight=0.1)
+    full = run_search(objective, SearchConfig(wellformed_weight=0.1))
+    config = SearchConfig(wellformed_weight=0.1, patience=50)
+    early = run_search(objective, config, checkpoint=tmp_path / "c.npz")
+    assert full.stopped == "generations" and early.stopped == "resolution"
+    assert early.generations < 100 and early.evaluations < full.evaluations
+    assert early.best_fitness[0] == full.best_fitness[0] <= target.floor() + 1e-6
+    assert list(early.logbook) == list(full.logbook)[:len(early.logbook)]
+    again = run_search(objective, config, checkpoint=tmp_path / "c.npz", resume=True)
+    assert again.generations == early.generations and again.stopped == "resolution"
+    np.testing.assert_array_equal(again.best_genotypes, early.best_genotypes)
+
+
+def test_patience_stops_a_search_that_stopped_improving(spaces, reference):
+    # no loop is both empty and syncopated: the floor (0) is out of reach
+    objective = Objective(spaces["vae"], parse_target("density=0,syncopation=1"), reference)
+    result = run_search(objective, SearchConfig(algorithm="random", population=10,
+                                                generations=500, patience=5))
+    best = result.logbook.select("best")
+    assert result.stopped == "patience" and len(best) < 501
+    assert min(best[-5:]) >= min(best[:-5])          # no better one in the last 5
+
+
+def test_patience_0_is_how_runs_were_saved_before_it_existed():
+    """Older job files and checkpoints (and a comparison's run hashes) have no
+    patience: they read as 0, which runs every generation, and 0 is left out."""
+    old = SearchConfig().to_dict()
+    assert "patience" not in old and SearchConfig.from_dict(old).patience == 0
+    assert SearchConfig.from_dict({**old, "patience": 7}).to_dict()["patience"] == 7
+
+
 # --- the command --------------------------------------------------------------
 
 def run_cli(*args):

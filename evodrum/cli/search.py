@@ -26,7 +26,7 @@ from evodrum.cli.options import (
 from evodrum.errors import EvodrumError
 from evodrum.midi import DEFAULT_BPM
 from evodrum.resume import refuse_changed_options
-from evodrum.search.config import DEFAULT_WELLFORMED_WEIGHT
+from evodrum.search.config import DEFAULT_PATIENCE, DEFAULT_WELLFORMED_WEIGHT
 from evodrum.text import count, span
 
 #: Logbook lines a run prints when its output is not a terminal (about this many).
@@ -76,6 +76,11 @@ def _progress_line(record: dict | None) -> str:
               show_default=True)
 @click.option("--population", "-p", type=click.IntRange(4, 100_000), default=100,
               show_default=True)
+@click.option("--patience", type=click.IntRange(0, 1_000_000), default=DEFAULT_PATIENCE,
+              show_default=True,
+              help="Stop after this many generations without a better loop, or once the "
+                   "best is as close as the features' resolution allows (0 = run every "
+                   "generation; --generations stays the limit).")
 @click.option("--seed", type=SEED, default=0, show_default=True,
               help="Random seed: the same command and seed give the same loops.")
 @click.option("--sigma", type=Number(0, 10, low_open=True), default=0.3, show_default=True,
@@ -117,9 +122,9 @@ def _progress_line(record: dict | None) -> str:
 @feel_options()
 @lock_option("the --like loop, else the first --seed-loops file")
 @ascii_option
-def target(features, like, window, drum_map, space, algorithm, generations, population, seed,
-           sigma, indpb, mutation, repair, wellformed_weight, judge, seed_loops, refine_steps,
-           model, corpus, top, out, resume_dir, as_json, bpm, feel_amount, scatter, swing,
+def target(features, like, window, drum_map, space, algorithm, generations, population, patience,
+           seed, sigma, indpb, mutation, repair, wellformed_weight, judge, seed_loops,
+           refine_steps, model, corpus, top, out, resume_dir, as_json, bpm, feel_amount, scatter, swing,
            lock_rows, ascii):
     """Search for drum loops whose rhythm features match goals.
 
@@ -162,7 +167,8 @@ def target(features, like, window, drum_map, space, algorithm, generations, popu
         bpm = bpm or like_bpm
         job = TargetJob(goal, SearchConfig.from_options(
             space=space, algorithm=algorithm, population=population, generations=generations,
-            seed=seed, repair=repair, wellformed_weight=wellformed_weight, **operators),
+            patience=patience, seed=seed, repair=repair, wellformed_weight=wellformed_weight,
+            **operators),
             _absolute(model),
             [_absolute(p) for p in seed_loops], corpus, refine_steps, judge,
             _lock(lock_rows, like_grid, seed_loops, model, corpus))
@@ -195,6 +201,11 @@ def target(features, like, window, drum_map, space, algorithm, generations, popu
 
     optimised = optimised_judges(cfg, job.judge)
     judges = list(loops[0].judges) if loops else []
+    if result.stopped != "generations":
+        why = ("the best loop is as close as the features' resolution allows"
+               if result.stopped == "resolution"
+               else f"no better loop in {cfg.patience} generations")
+        click.echo(f"\nstopped after generation {result.generations} of {cfg.generations}: {why}")
     click.echo(f"\n{result.evaluations} evaluations; best loops, with the judges of real "
                "drumming (wellformed: 1 = as close to the corpus as typical held-out loops; "
                "others: share of held-out real loops judged no more real):")
@@ -228,8 +239,9 @@ def target(features, like, window, drum_map, space, algorithm, generations, popu
 
 #: Options that define a run; a resumed run keeps its own.
 JOB_OPTIONS = ("features", "like", "window", "drum_map", "space", "algorithm", "generations",
-               "population", "seed", "sigma", "indpb", "mutation", "repair", "wellformed_weight",
-               "judge", "seed_loops", "refine_steps", "model", "corpus", "lock_rows")
+               "population", "patience", "seed", "sigma", "indpb", "mutation", "repair",
+               "wellformed_weight", "judge", "seed_loops", "refine_steps", "model", "corpus",
+               "lock_rows")
 
 
 def _absolute(path: str | None) -> str | None:

@@ -25,6 +25,8 @@ from evodrum.search.objective import Objective
 from evodrum.statefile import Fields, StateError
 
 HALL_OF_FAME_SIZE = 10
+#: A best fitness this close to the objective's floor has reached it (float32 features).
+FLOOR_TOLERANCE = 1e-6
 CHECKPOINT_FORMAT = "evodrum-search-checkpoint-2"
 LOGBOOK_HEADER = ["gen", "evals", "best", "mean", "std", "best_distance", "best_so_far"]
 
@@ -43,6 +45,9 @@ class SearchResult:
     evaluations: int
     generations: int
     algorithm: Algorithm | None = None   # its final state (e.g. a Pareto front, an archive)
+    #: why it stopped: "generations" (all run), "patience" (no better best for
+    #: config.patience generations) or "resolution" (the best reached the floor)
+    stopped: str = "generations"
 
 
 def seed_everything(seed: int) -> None:
@@ -70,6 +75,26 @@ class Run:
         self.logbook = tools.Logbook()
         self.logbook.header = list(LOGBOOK_HEADER)
         self.generation = self.evaluations = 0
+        early = config.patience > 0 and self.algorithm.stops_early
+        self.floor = objective.floor() if early else -np.inf
+        self._best, self._stalled = np.inf, 0
+
+    def stop_reason(self) -> str | None:
+        """With `config.patience` > 0 (0 runs every generation, as comparisons need):
+        "resolution" once the best fitness reaches the objective's floor, "patience"
+        after that many generations without a better one; else None."""
+        if self._best <= self.floor + FLOOR_TOLERANCE:
+            return "resolution"
+        if self.floor > -np.inf and self._stalled >= self.config.patience:
+            return "patience"
+        return None
+
+    def _track(self, best: float) -> None:
+        """Count generations since the best fitness last improved."""
+        if best < self._best:
+            self._best, self._stalled = best, 0
+        else:
+            self._stalled += 1
 
     def evaluate(self, genes: np.ndarray) -> Evaluation:
         """Decode and score one batch, as the algorithm's objectives (a vector each)."""
@@ -108,6 +133,7 @@ class Run:
                   "std": float(np.std(fitness)), "best_distance": float(pop.distance[best]),
                   "best_so_far": so_far}
         self.logbook.record(gen=self.generation, evals=self.evaluations, **record)
+        self._track(record["best"])
         if on_generation is not None:
             on_generation(self.generation, {"gen": self.generation, "evals": self.evaluations,
                                             **record})
@@ -150,6 +176,7 @@ class Run:
             self.hof.keys = [ind.fitness for ind in reversed(self.hof.items)]  # worst first
             for r in _logbook(f, self.generation):
                 self.logbook.record(**r)
+                self._track(r["best"])
             _restore_rngs(f.table("rng"))
         except StateError as e:
             raise EvodrumError(f"{path}: damaged search checkpoint: {e}") from None
@@ -186,7 +213,9 @@ def run_search(objective: Objective, config: SearchConfig, *,
                seeds: np.ndarray | None = None, checkpoint: Path | None = None,
                resume: bool = False,
                on_generation: Callable[[int, dict], None] | None = None) -> SearchResult:
-    """Run `config.generations` generations minimising `objective`.
+    """Run up to `config.generations` generations minimising `objective`; with
+    `config.patience` > 0 fewer when the best reaches the objective's floor or stops
+    improving for that many generations (algorithms that `stops_early`).
 
     `seeds` are genotypes to start from (e.g. encoded user loops). With a
     `checkpoint` path, state is saved every `config.checkpoint_every` generations
@@ -203,11 +232,12 @@ def run_search(objective: Objective, config: SearchConfig, *,
         if run.algorithm.initial_generation:
             run.step(on_generation)
 
-    while run.generation < config.generations:
+    while run.generation < config.generations and run.stop_reason() is None:
         run.generation += 1
         run.step(on_generation)
         if checkpoint is not None and (run.generation % config.checkpoint_every == 0
-                                       or run.generation == config.generations):
+                                       or run.generation == config.generations
+                                       or run.stop_reason() is not None):
             run.save(checkpoint)
 
     best = np.asarray(run.hof.items, np.float64).reshape(len(run.hof), -1)
@@ -217,7 +247,7 @@ def run_search(objective: Objective, config: SearchConfig, *,
         best_fitness=np.array([ind.fitness.values[0] for ind in run.hof.items]),
         best_distance=np.array([ind.distance for ind in run.hof.items]),
         logbook=run.logbook, evaluations=run.evaluations, generations=run.generation,
-        algorithm=run.algorithm)
+        algorithm=run.algorithm, stopped=run.stop_reason() or "generations")
 
 
 def _rng_states() -> dict:

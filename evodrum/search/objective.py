@@ -79,6 +79,11 @@ class Objective:
             if self.prior_weight > 0 else 0.0
         return target + self.wellformed_weight + penalty
 
+    def floor(self) -> float:
+        """The least fitness any genotype can reach: the target's resolution floor
+        (the other terms are never below 0)."""
+        return 0.0 if self.target is None else self.target.floor(self.space.spec)
+
     def score_grids(self, grids: np.ndarray) -> Scores:
         """Target distance and, when it counts, well-formedness of decoded grids."""
         distance = np.zeros(len(grids), np.float32) if self.target is None \

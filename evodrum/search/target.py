@@ -241,7 +241,7 @@ def run_target(prepared: PreparedTarget, folder: Path, *, resume: bool = False, 
     atomic.write_text(folder / "logbook.csv", logbook_csv(result))
     summary = {
         "job": job.to_dict(), "folder": str(folder), "evaluations": result.evaluations,
-        "generations": result.generations,
+        "generations": result.generations, "stopped": result.stopped,
         "optimised_judges": optimised_judges(job.config, job.judge),
         "independent_judges": independent_judges(job, prepared.judges),
         "best": [_loop_record(f, b) for f, b in zip(files, loops)]}

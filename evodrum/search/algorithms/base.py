@@ -89,6 +89,9 @@ class Algorithm:
     #: The first ask is an initial population, recorded as generation 0; otherwise
     #: every ask is one of the `generations` counted ones.
     initial_generation: ClassVar[bool] = False
+    #: A run may stop once its best stops improving (`patience`) or reaches the
+    #: target's floor; not for those whose result is a whole front or archive.
+    stops_early: ClassVar[bool] = True
 
     def __init__(self, space, config):
         self.space = space

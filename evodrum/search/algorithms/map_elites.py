@@ -54,6 +54,7 @@ class MapElites(Algorithm):
     name = "map-elites"
     help = "MAP-Elites over rhythm features (pyribs)"
     Settings = MapElitesSettings
+    stops_early = False
 
     def start(self, rng, seeds=None):
         s, dim = self.settings, self.space.dim

@@ -39,6 +39,7 @@ class NSGA2(Algorithm):
     Settings = NSGA2Settings
     multi_objective = True
     initial_generation = True
+    stops_early = False
 
     def __init__(self, space, config):
         super().__init__(space, config)
