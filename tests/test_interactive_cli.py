@@ -19,6 +19,7 @@ from evodrum.audio.synth import loop_samples
 from evodrum.audio.wav import read_wav
 from evodrum.cli import main
 from evodrum.interactive import store
+from processes import default_sigint
 
 EVODRUM = [sys.executable, "-c", "from evodrum.cli import main; main()"]
 SCRIPT = ["1 7, 3 9", "f 3", "n", "2 8", "4 2", "n", "6 9, s 6", "n", "q"]
@@ -139,7 +140,7 @@ def test_no_audio_writes_the_loops_on_screen_as_midi_and_wav(whole):
 def test_ctrl_c_keeps_every_rating_and_writes_the_summary(tmp_path):
     folder = tmp_path / "ctrl-c"
     proc = subprocess.Popen(command(folder), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+                            stderr=subprocess.STDOUT, text=True, preexec_fn=default_sigint)
     proc.stdin.write("2 6, f 2\n")
     proc.stdin.flush()
     wait_for(lambda: ratings(saved(folder)) == {2: 6} and saved(folder)["loops"][1]["favourite"])

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from evodrum.lifetime import worker_pool
+from processes import default_sigint
 
 REPO = Path(__file__).resolve().parents[1]
 LONG = ('name = "long"\nspaces = ["grid"]\nalgorithms = ["ga"]\nbudget = 2000000\n'
@@ -65,7 +66,7 @@ def start_compare(tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "evodrum", "compare", str(config),
                              "--workers", "2", "--no-plots"], cwd=tmp_path, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            start_new_session=True)
+                            start_new_session=True, preexec_fn=default_sigint)
     workers = wait_for(lambda: len(descendants(proc.pid)) >= 2 and descendants(proc.pid), 60)
     assert workers and len(workers) >= 2, "compare started no workers"
     time.sleep(1.0)                        # let the workers start their first runs
