@@ -16,7 +16,7 @@ from evodrum.genotypes import files
 from evodrum.search.config import SearchConfig
 from evodrum.search.engine import run_search
 from evodrum.search.objective import Objective
-from evodrum.search.pareto import hypervolume_2d, non_dominated
+from evodrum.search.pareto import crowding, fronts, hypervolume_2d, non_dominated
 from fitness import compute, parse_target
 
 pytest.importorskip("ribs")   # the `qd` extra, in the `test` extra
@@ -38,6 +38,27 @@ def test_non_dominated_and_hypervolume_on_known_points():
     # staircase: 0.4*0.1 + 0.4*0.5 + 0.1*0.9 (reference (1, 1))
     assert hypervolume_2d(pts, (1.0, 1.0)) == pytest.approx(0.4 * 0.1 + 0.4 * 0.5 + 0.1 * 0.9)
     assert hypervolume_2d(np.array([[2.0, 0.1]]), (1.0, 1.0)) == 0.0
+
+
+@pytest.mark.parametrize("m,ties", [(2, False), (2, True), (3, True)])
+def test_non_dominated_sorting_and_crowding_are_deap_s(m, ties):
+    """The O(N log N) sort gives DEAP's fronts (duplicates and ties included) and the
+    crowding distances DEAP assigns, bit for bit."""
+    from deap import tools
+    from evodrum.search.individuals import individuals
+    rng = np.random.default_rng(m + ties)
+    values = rng.integers(0, 6, (400, m)).astype(float) if ties else rng.random((400, m))
+    inds = individuals(np.zeros((400, 1)), values)
+    for i, ind in enumerate(inds):
+        ind.i = i
+    expected = tools.sortNondominated(inds, len(inds))
+    got = fronts(values)
+    assert [sorted(ind.i for ind in f) for f in expected] == [sorted(f.tolist()) for f in got]
+    for front in expected:
+        tools.emo.assignCrowdingDist(front)
+        rows = [ind.i for ind in front]
+        np.testing.assert_array_equal(crowding(values[rows]),
+                                      [ind.fitness.crowding_dist for ind in front])
 
 
 def test_nsga2_front_is_non_dominated_and_beats_random_hypervolume(vae, reference):
