@@ -182,7 +182,7 @@ def test_a_run_folder_with_an_old_pickle_checkpoint_is_refused(tmp_path):
 def test_target_prints_logbook_lines_when_not_a_terminal_and_json_on_request(tmp_path):
     out = tmp_path / "run"
     r = CliRunner().invoke(main, ["target", "-f", "density=0.4", "-g", "20", "-p", "8",
-                                  "--space", "pca", "--out", str(out)])
+                                  "--space", "pca", "--patience", "0", "--out", str(out)])
     assert r.exit_code == 0, r.output
     lines = [ln for ln in r.output.splitlines() if ln.count("\t") == 6]
     assert lines[0].split("\t") == ["gen", "evals", "best", "mean", "std", "best_distance",

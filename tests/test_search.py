@@ -225,6 +225,19 @@ def test_patience_stops_a_search_that_stopped_improving(spaces, reference):
     assert min(best[-5:]) >= min(best[:-5])          # no better one in the last 5
 
 
+def test_a_population_too_big_for_memory_is_refused_before_it_runs(spaces):
+    """cmaes in the grid space at population 100,000 reached 4.6 GB: each algorithm
+    estimates its peak from measured bytes per gene and per loop cell."""
+    from evodrum.search.engine import check_memory, make_algorithm
+    algorithm = make_algorithm(spaces["grid"], SearchConfig(space="grid", algorithm="cmaes",
+                                                            population=100_000))
+    assert 4e9 < algorithm.memory_needed() < 6e9
+    with pytest.raises(EvodrumError, match=r"population of 100,000 would need about 4\.\d GB "
+                                           r"with cmaes in the grid space.*--population 31,41\d or fewer"):
+        check_memory(algorithm, limit=2**30 + 2**29)
+    check_memory(algorithm, limit=2**33)
+
+
 def test_patience_0_is_how_runs_were_saved_before_it_existed():
     """Older job files and checkpoints (and a comparison's run hashes) have no
     patience: they read as 0, which runs every generation, and 0 is left out."""

@@ -58,6 +58,29 @@ def seed_everything(seed: int) -> None:
         sys.modules["torch"].manual_seed(seed)
 
 
+def memory_limit() -> int:
+    """Bytes one search may use: half of this machine's memory."""
+    import os
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2
+
+
+def check_memory(algorithm: Algorithm, limit: int | None = None) -> None:
+    """EvodrumError, before anything runs, when the population would need more than
+    `limit` bytes (default `memory_limit()`), naming the largest that fits."""
+    limit = memory_limit() if limit is None else limit
+    need = algorithm.memory_needed()
+    if need <= limit:
+        return
+    config = algorithm.config
+    per_loop = need / config.population
+    fits = int(limit // per_loop) // 4 * 4 if limit > per_loop else 0
+    raise EvodrumError(
+        f"a population of {config.population:,} would need about {need / 2**30:.1f} GB with "
+        f"{config.algorithm} in the {config.space} space, more than the {limit / 2**30:.1f} GB "
+        f"a search may use here (half this machine's memory): give --population "
+        f"{fits:,} or fewer")
+
+
 def make_algorithm(space, config: SearchConfig) -> Algorithm:
     """The algorithm `config` names, set up for `space`."""
     return algorithm_class(config.algorithm)(space, config)
@@ -69,6 +92,7 @@ class Run:
     def __init__(self, objective: Objective, config: SearchConfig):
         self.objective, self.config = objective, config
         self.algorithm = make_algorithm(objective.space, config)
+        check_memory(self.algorithm)
         self.algorithm.worst_fitness = objective.worst_fitness()
         objective.needs_wellformed = objective.needs_wellformed or self.algorithm.multi_objective
         self.hof = tools.HallOfFame(HALL_OF_FAME_SIZE)

@@ -21,7 +21,7 @@ from evodrum.lock import Lock
 from evodrum.loop import Loop
 from evodrum.search.config import SearchConfig
 from evodrum.search.distinct import distinct_best
-from evodrum.search.engine import SearchResult, run_search
+from evodrum.search.engine import SearchResult, check_memory, make_algorithm, run_search
 from evodrum.search.objective import Objective
 from evodrum.statefile import Fields, StateError, read_json
 from fitness import Judge, Target, WellFormedness, compute
@@ -208,6 +208,7 @@ def prepare_target(job: TargetJob, resume: bool = False) -> PreparedTarget:
     A resumed run continues from its checkpoint, so its seed loops are not read again."""
     judges = files.load_judges(job.model)
     objective, reference = build_objective(job, judges)
+    check_memory(make_algorithm(objective.space, job.config))
     seeds = None if resume else seed_genotypes(objective.space, job.seed_loops, job.refine)
     return PreparedTarget(job, objective, reference, seeds, judges)
 

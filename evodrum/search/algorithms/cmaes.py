@@ -24,6 +24,7 @@ class CMAES(Algorithm):
 
     name = "cmaes"
     help = "CMA-ES (deap.cma) from the prior's centre, step size = the prior's spread"
+    gene_bytes = 75
 
     def start(self, rng, seeds=None):
         """Set up the strategy around the prior, or around the mean of seed genotypes

@@ -53,8 +53,14 @@ class MapElitesSettings:
 class MapElites(Algorithm):
     name = "map-elites"
     help = "MAP-Elites over rhythm features (pyribs)"
+    gene_bytes = 90
     Settings = MapElitesSettings
     stops_early = False
+
+    def memory_needed(self) -> int:
+        """The population's, plus the archive's: every cell holds a genotype (float64)."""
+        cells = self.settings.cells ** len(self.settings.features)
+        return super().memory_needed() + cells * (8 * self.space.dim + 64)
 
     def start(self, rng, seeds=None):
         s, dim = self.settings, self.space.dim

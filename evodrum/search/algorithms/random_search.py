@@ -13,6 +13,7 @@ class RandomSearch(Algorithm):
 
     name = "random"
     help = "random search: prior samples with the same budget (the baseline)"
+    gene_bytes = 70
 
     def start(self, rng, seeds=None):
         self.rng = rng
