@@ -93,3 +93,16 @@ def test_searching_never_imports_torch():
             "space.decode(space.random(3, np.random.default_rng(0)))\n"
             "assert 'torch' not in sys.modules, 'torch imported'\n")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=300)
+
+
+def test_the_target_command_imports_neither_torch_nor_scipy_optimize(tmp_path):
+    """What a default `evodrum target` costs is mostly imports: it needs neither."""
+    code = ("import sys\n"
+            "from evodrum.cli import main\n"
+            "try:\n"
+            "    main(['target', '-f', 'density=0.5', '-g', '2', '-p', '8', '--out', sys.argv[1]])\n"
+            "except SystemExit as e:\n"
+            "    assert not e.code, e.code\n"
+            "assert 'torch' not in sys.modules, 'torch imported'\n"
+            "assert 'scipy.optimize' not in sys.modules, 'scipy.optimize imported'\n")
+    subprocess.run([sys.executable, "-c", code, str(tmp_path / "run")], check=True, timeout=300)

@@ -94,11 +94,12 @@ def session_performer(model_path, spec, feel_amount: float, scatter: float, swin
 
 def feel_model(model_path, spec=None):
     """The model whose feel plays a search's or session's loops: `model_path`, else the
-    shipped one; None when that is no model (a folder holding only a reference) or
-    decodes another grid resolution than `spec`."""
+    shipped one, as its exported decoder (searches never import torch); None when that
+    is no model (a folder holding only a reference) or decodes another grid resolution
+    than `spec`."""
     import vae
     try:
-        model = vae.load_model(model_path)
+        model = vae.load_model(model_path, decode_only=True)
     except EvodrumError:
         return None
     return model if spec is None or model.spec == spec else None
