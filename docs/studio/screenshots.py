@@ -39,6 +39,9 @@ def main() -> None:
                 page.wait_for_function(f"S.locked.rows.includes('{row}')")
             page.wait_for_timeout(1500)
             page.screenshot(path=OUT / "evolve.png")
+            for row in ("BD", "SD"):                      # free them for the other views
+                page.click(f'#locks button[data-row="{row}"]')
+                page.wait_for_function(f"!S.locked.rows.includes('{row}')")
 
             page.click('#tabs button[data-view="listen"]')
             page.locator("#mixer .strip").nth(2).locator("button.m").click()

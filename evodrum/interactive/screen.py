@@ -60,12 +60,13 @@ def origin(loop: Loop, generation: int) -> str:
 
 
 def header(session: Session, folder: str, width: int = 1000) -> str:
-    """One line: generation, space, adventure, tempo, then the session folder (shortened
-    to its name, then cut, to fit `width`)."""
+    """One line: generation, space, adventure, tempo, what is locked, then the session
+    folder (shortened to its name, then cut, to fit `width`)."""
     gen, s = session.generation(), session.settings
     bred = "" if gen.bred_from is None else f" (bred from {gen.bred_from + 1})"
+    locked = "" if session.lock is None else f"{session.lock.describe()} · "
     head = (f"generation {gen.index + 1} of {len(session.generations)}{bred} · {s.space} space · "
-            f"adventure {s.adventure:g} · {s.bpm:g} BPM · session ")
+            f"adventure {s.adventure:g} · {s.bpm:g} BPM · {locked}session ")
     for where in (folder, folder.rstrip("/").rsplit("/", 1)[-1]):
         if len(head + where) <= width:
             return head + where

@@ -77,17 +77,21 @@ def slider_words(name: str, kind: str) -> dict:
     """A slider's plain label ('kick & snare syncopation', 'kick density', 'funk style')
     and its tooltip (the direction's own name and what it measures)."""
     from fitness.features import FEATURE_NAMES, about, plain_name
-    from evodrum.kit import ROW_DESCRIPTIONS
     if kind == "style":
         return {"label": f"{name.removeprefix('style:')} style",
                 "about": f"{name}: towards the corpus's {name.removeprefix('style:')} loops"}
     if name in FEATURE_NAMES:
         return {"label": plain_name(name), "about": about(name)}
     row, _, feature = name.partition(".")
-    if row in ROW_DESCRIPTIONS and feature == "density":
-        drum = ROW_DESCRIPTIONS[row].split(" (")[0]
+    if row in DRUM_WORDS and feature == "density":
+        drum = DRUM_WORDS[row]
         return {"label": f"{drum} density", "about": f"{name}: share of steps the {drum} plays"}
     return {"label": name, "about": name}
+
+
+#: Each row as a drummer names it, for slider labels.
+DRUM_WORDS = {"BD": "kick", "SD": "snare", "CH": "closed hi-hat", "OH": "open hi-hat",
+              "RD": "ride", "CR": "crash", "LT": "low tom", "MT": "mid tom", "HT": "high tom"}
 
 
 class Studio:
@@ -356,7 +360,8 @@ class Studio:
         lock = self.session.lock
         moved = move(self.space.representation, genotype * std, moves,
                      None if lock is None else lock.apply)
-        return self.space.clip(np.asarray(moved.code, np.float64) / std), moved.note
+        note = moved.note and (moved.note if lock is None else f"{moved.note} ({lock.describe()})")
+        return self.space.clip(np.asarray(moved.code, np.float64) / std), note
 
     def encode(self, levels) -> dict:
         """An edited grid encoded, and what its genotype decodes to."""

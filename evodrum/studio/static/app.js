@@ -565,7 +565,7 @@ function showAtlas(info) {
   const job = atlasJob = info.job;
   if (!job) return;
   $("#map-progress").value = job.generation / job.generations;
-  $("#map-status").textContent = job.error ? job.error : `generation ${job.generation} of ${job.generations}` + (job.done ? ` · ${job.elites.length} of ${job.cells * job.cells} cells filled` : "");
+  $("#map-status").textContent = job.error ? job.error : `generation ${job.generation} of ${job.generations}` + (job.done ? ` · ${job.elites.length} of ${job.cells * job.cells} cells filled` : "") + (S.locked.cells ? ` · every loop keeps ${S.locked.about}` : "");
   const cv = $("#atlas"), g = cv.getContext("2d"), n = job.cells;
   const w = cv.width - ATLAS.left - ATLAS.right, h = cv.height - ATLAS.top - ATLAS.bottom, size = Math.min(w, h) / n;
   g.fillStyle = "#16191f"; g.fillRect(0, 0, cv.width, cv.height);
