@@ -27,7 +27,10 @@ def number(value, what: str, low: float | None = None, high: float | None = None
     """A finite real number within the bounds (open or closed at each end)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise EvodrumError(f"{what} must be a number, got {value!r}")
-    value = float(value)
+    try:
+        value = float(value)
+    except OverflowError:   # a whole number beyond any float (10**400 in JSON or TOML)
+        value = math.inf if value > 0 else -math.inf
     if not math.isfinite(value):
         raise EvodrumError(f"{what} must be a finite number, got {value}")
     too_low = low is not None and (value <= low if low_open else value < low)

@@ -75,8 +75,12 @@ def open_page(browser, url):
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     errors = []
     page.on("pageerror", lambda e: errors.append(str(e)))
+    # the studio's Content-Security-Policy must not block anything its own page does
+    page.on("console", lambda m: errors.append(m.text) if "Content Security Policy" in m.text
+            else None)
     page.goto(url)
     page.wait_for_selector(".card canvas")
+    assert "token" not in page.url, page.url   # the token leaves the address bar at once
     page.errors = errors
     return page
 

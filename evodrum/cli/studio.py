@@ -1,8 +1,12 @@
 """`evodrum studio`: evolve, steer and audition loops in the browser."""
 from __future__ import annotations
 
+import html
+import os
 import secrets
+import shutil
 import socket
+import tempfile
 import threading
 import webbrowser
 from pathlib import Path
@@ -22,6 +26,22 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind((HOST, 0))
         return s.getsockname()[1]
+
+
+def launch_file(url: str) -> Path:
+    """A page that sends the browser to `url`, readable by this user only (as Jupyter
+    opens its browser): the token stays out of the browser's command line, which every
+    local user can read in `ps`."""
+    folder = Path(tempfile.mkdtemp(prefix="evodrum-studio-"))   # mode 0700
+    path = folder / "open-studio.html"
+    target = html.escape(url, quote=True)
+    page = (f'<!doctype html><html><head><meta charset="utf-8">'
+            f'<meta http-equiv="refresh" content="0;url={target}"><title>evodrum studio</title>'
+            f'</head><body><p>Opening <a href="{target}">evodrum studio</a>...</p></body></html>\n')
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(page)
+    return path
 
 
 def _check_port(port: int) -> None:
@@ -115,12 +135,16 @@ def studio(port, no_browser, resume, out, model, space, loops, seed, seed_loops,
         click.echo(f"evodrum studio: session {folder}")
         click.echo(f"open {url}")
         click.echo("Ctrl-C stops the studio (the session is saved after every change)")
-        if not no_browser:
-            threading.Timer(1.0, webbrowser.open, (url,)).start()
+        launcher = None if no_browser else launch_file(url)
+        if launcher is not None:   # the browser's command line names a file, never the token
+            threading.Timer(1.0, webbrowser.open, (launcher.as_uri(),)).start()
         try:
             server.run()
         except KeyboardInterrupt:  # uvicorn shuts down cleanly, then re-raises Ctrl-C
             pass
+        finally:
+            if launcher is not None:
+                shutil.rmtree(launcher.parent, ignore_errors=True)
         favourites = finish_session(the_studio.saver, folder)
     click.echo(f"session saved in {folder / store.SESSION_FILE} (continue: evodrum studio "
                f"--resume {folder}, or evodrum interactive --resume {folder})")

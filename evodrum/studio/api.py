@@ -1,34 +1,62 @@
 """The studio's web app (Starlette): the page, its static files and a JSON API.
 
 Safety, as Jupyter does it: the server binds 127.0.0.1, and every request must
-carry the per-run token from the printed URL (header X-Evodrum-Token, or
-?token= for the page and downloads) and a Host header naming this server, so
-neither another local user nor a web page in the browser (DNS rebinding) can
-drive it. Requests name loops by id and never paths: nothing from the browser
-reads or writes outside the session folder. A bad request gets a 4xx with a
-one-line JSON error; an unexpected failure a 500 with one line, never a
-traceback.
+carry the per-run token and a Host header naming this server, so neither another
+local user nor a web page in the browser (DNS rebinding) can drive it.
+
+- The token in a URL (`/?token=...`, what `evodrum studio` prints and its launch
+  file opens) is taken only on the page's address, and only to set a cookie
+  (HttpOnly, SameSite) and redirect to the bare page, so it leaves the address bar.
+- Reading (GET: the page, state, downloads) takes that cookie or the header;
+  every state-changing request (POST) needs the X-Evodrum-Token header, which the
+  page reads from its own HTML and a foreign page cannot send without CORS; a
+  token in a POST's query string is refused.
+- Every response carries a Content-Security-Policy (only the studio's own scripts,
+  styles and connections), Referrer-Policy no-referrer and nosniff.
+- Bodies are bounded (MAX_BODY, 413 from the Content-Length before reading, and
+  while streaming one without it) and JSON nested deeper than statefile.MAX_DEPTH
+  is refused before parsing.
+
+Requests name loops by id and never paths: nothing from the browser reads or
+writes outside the session folder. A bad request gets a 4xx with a one-line JSON
+error; an unexpected failure a 500 with one line, never a traceback.
 """
 from __future__ import annotations
 
 import hmac
 import json
 import logging
+from html import escape
 from importlib import resources
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from evodrum import checks
 from evodrum.errors import EvodrumError
+from evodrum.statefile import check_depth
 from evodrum.studio.searches import AtlasRun, TargetRun
 from evodrum.studio.state import Studio
 
 TOKEN_HEADER = "x-evodrum-token"
+#: The largest request body (a grid of the largest resolution is ~150 kB of JSON).
+MAX_BODY = 2**20
+#: What every response says to the browser: only the studio's own code runs, nothing
+#: leaks through a Referer, nothing is framed or sniffed.
+SECURITY_HEADERS = [
+    (b"content-security-policy",
+     b"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+     b"media-src 'self' data: blob:; connect-src 'self'; font-src 'self'; object-src 'none'; "
+     b"base-uri 'none'; form-action 'self'; frame-ancestors 'none'"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+]
 log = logging.getLogger("evodrum.studio")
 
 
@@ -36,52 +64,104 @@ def _error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
 
 
+def cookie_name(hosts: set[str]) -> str:
+    """The token cookie's name, one per port (cookies do not tell ports apart)."""
+    port = sorted(hosts)[0].rpartition(":")[2]
+    return f"evodrum-studio-{port}"
+
+
 class Guard:
-    """ASGI middleware: the Host header must name this server, and the token must match."""
+    """ASGI middleware: security headers on every response; the Host header must name this
+    server, the body must fit MAX_BODY, and the token must match (see the module note)."""
 
     def __init__(self, app, token: str, hosts: set[str]):
         self.app, self.token, self.hosts = app, token, hosts
+        self.cookie = cookie_name(hosts)
+
+    def _matches(self, given: str | None) -> bool:
+        return given is not None and hmac.compare_digest(given.encode(), self.token.encode())
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        request = Request(scope)
+
+        async def send_secured(message):
+            if message["type"] == "http.response.start":
+                message = dict(message, headers=[*message.get("headers", []),
+                                                 *SECURITY_HEADERS])
+            await send(message)
+
+        response = self.refusal(Request(scope))
+        if response is not None:
+            return await response(scope, receive, send_secured)
+        return await self.app(scope, receive, send_secured)
+
+    def refusal(self, request: Request) -> Response | None:
+        """The response that refuses `request`, or the cookie-setting redirect; None to serve it."""
         host = request.headers.get("host", "")
         if host not in self.hosts:
-            return await _error(403, f"refused: Host {host!r} is not this studio "
-                                     f"(use {sorted(self.hosts)[0]})")(scope, receive, send)
-        if scope["path"].startswith("/static/"):   # the page's code: no session data
-            return await self.app(scope, receive, send)
-        given = request.headers.get(TOKEN_HEADER) or request.query_params.get("token") or ""
-        if not hmac.compare_digest(given.encode(), self.token.encode()):
-            return await _error(403, "refused: missing or wrong token; open the URL that "
-                                     "`evodrum studio` printed")(scope, receive, send)
-        return await self.app(scope, receive, send)
+            return _error(403, f"refused: Host {host!r} is not this studio "
+                               f"(use {sorted(self.hosts)[0]})")
+        length = request.headers.get("content-length", "0")
+        if not length.isdigit() or int(length) > MAX_BODY:
+            return _error(413, f"refused: a request body is at most {MAX_BODY:,} bytes")
+        if request.url.path.startswith("/static/"):   # the page's code: no session data
+            return None
+        reading = request.method in ("GET", "HEAD")
+        in_url = request.query_params.get("token")
+        if in_url is not None:
+            if not (reading and request.url.path == "/"):
+                return _error(403, "refused: the token is taken in the page's address only; "
+                                   "requests carry it in the X-Evodrum-Token header")
+            if not self._matches(in_url):
+                return _error(403, "refused: wrong token; open the URL that `evodrum studio` "
+                                   "printed")
+            page = RedirectResponse("/", status_code=303)   # the token leaves the address bar
+            page.set_cookie(self.cookie, self.token, httponly=True, samesite="lax", path="/")
+            return page
+        given = request.headers.get(TOKEN_HEADER) or None
+        if given is None and reading:
+            given = request.cookies.get(self.cookie)
+        if not self._matches(given):
+            return _error(403, "refused: missing or wrong token; open the URL that "
+                               "`evodrum studio` printed")
+        return None
 
 
 async def _json(request: Request) -> dict:
+    """The request's JSON object, read in chunks up to MAX_BODY and depth-checked first."""
+    data = bytearray()
+    async for chunk in request.stream():
+        data += chunk
+        if len(data) > MAX_BODY:
+            raise HTTPException(413, f"refused: a request body is at most {MAX_BODY:,} bytes")
     try:
-        body = json.loads(await request.body() or b"{}")
-    except (ValueError, UnicodeDecodeError):
-        raise EvodrumError("the request body is not JSON") from None
+        text = bytes(data).decode("utf-8") or "{}"
+        check_depth(text)
+        body = json.loads(text)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise EvodrumError("the request body is not JSON (or is nested too deeply)") from None
     if not isinstance(body, dict):
         raise EvodrumError("the request body is a JSON object")
     return body
 
 
 def _get(body: dict, name: str, kind, required: bool = True):
-    """body[name] checked to be of `kind` (int, float, list, dict, str); None if optional."""
+    """body[name] checked to be of `kind` (int, float, list, dict, str); None if optional.
+    Numbers come back finite (a float) or whole and within +-2^53 (an int)."""
     value = body.get(name)
     if value is None:
         if required:
             raise EvodrumError(f"missing {name!r}")
         return None
-    ok = (isinstance(value, (int, float)) and not isinstance(value, bool)) if kind is float \
-        else isinstance(value, int) and not isinstance(value, bool) if kind is int \
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    ok = number if kind is float else number and isinstance(value, int) if kind is int \
         else isinstance(value, kind)
     if not ok:
         raise EvodrumError(f"{name!r} must be {'a number' if kind in (int, float) else kind.__name__}")
-    return value
+    if kind is int and abs(value) > 2**53:
+        raise EvodrumError(f"{name!r} is out of range")
+    return checks.number(value, repr(name)) if kind is float else value
 
 
 def make_app(studio: Studio, token: str, hosts: set[str]) -> Starlette:
@@ -90,8 +170,12 @@ def make_app(studio: Studio, token: str, hosts: set[str]) -> Starlette:
     search, atlas = TargetRun(studio), AtlasRun(studio)
 
     def page(request):
+        """The page, carrying the token for its own requests' header (a foreign page
+        cannot read it: the browser's same-origin rule)."""
         html = (static / "index.html").read_text(encoding="utf-8")
-        return HTMLResponse(html)
+        meta = f'<meta name="evodrum-token" content="{escape(token)}">'
+        return HTMLResponse(html.replace("<head>", "<head>\n" + meta, 1),
+                            headers={"Cache-Control": "no-store"})
 
     def state(request):
         return JSONResponse(studio.view())

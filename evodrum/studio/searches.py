@@ -101,7 +101,7 @@ class TargetRun(Background):
         generations = self._check_generations(generations)
         try:
             target = fitness.Target({str(k): float(v) for k, v in goals.items()})
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             raise EvodrumError("goals are {feature: number within [0, 1]}") from None
         space = self.studio.decoding_space
         config = SearchConfig(space=self.studio.session.settings.space,

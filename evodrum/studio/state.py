@@ -351,7 +351,7 @@ class Studio:
                                "(build them with `evodrum steer --build`)")
         try:
             moves = {str(k): float(v) for k, v in amounts.items()}
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             raise EvodrumError("attribute amounts are numbers, e.g. {\"density\": 0.5}") from None
         if not all(np.isfinite(v) and abs(v) <= 4 for v in moves.values()):
             raise EvodrumError("attribute amounts lie within -4 and 4")
@@ -372,8 +372,9 @@ class Studio:
     def palette(self, corner_ids: list[int], x: float, y: float) -> dict:
         """Beat Blender's pad: the bilinear blend of four corner loops' genotypes at
         (x, y) in [0, 1]^2 (corners: top-left, top-right, bottom-left, bottom-right)."""
-        if len(corner_ids) != 4:
-            raise EvodrumError("the palette needs four corner loops")
+        if len(corner_ids) != 4 or not all(
+                isinstance(i, int) and not isinstance(i, bool) for i in corner_ids):
+            raise EvodrumError("the palette needs four corner loops (their ids)")
         if not (0 <= float(x) <= 1 and 0 <= float(y) <= 1):
             raise EvodrumError("palette positions lie within 0 and 1")
         with self.lock:

@@ -4,7 +4,8 @@
 // so tempo, mute/solo and loop switches on the bar line happen in the browser.
 "use strict";
 
-const TOKEN = new URLSearchParams(location.search).get("token") || "";
+// The server writes the token into the page; reading requests also carry its cookie.
+const TOKEN = document.querySelector('meta[name="evodrum-token"]')?.content || "";
 const $ = (sel) => document.querySelector(sel);
 const el = (tag, props = {}, ...kids) => {
   const e = Object.assign(document.createElement(tag), props);
@@ -37,7 +38,8 @@ function say(text, error = false) {
   s.className = error ? "error" : "";
 }
 
-function download(path) { return `${path}?token=${encodeURIComponent(TOKEN)}`; }
+// Downloads are plain links: the page's cookie authorises them (no token in any URL).
+function download(path) { return path; }
 
 async function refresh(state) {
   S = state || await api("/api/state");
