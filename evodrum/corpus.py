@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from evodrum import atomic, checks, statefile
+from evodrum.runs import waiting_lock
 from evodrum.lifetime import worker_pool
 from evodrum.errors import EvodrumError
 from evodrum.grid import DEFAULT_SPEC, GridSpec, from_midi_velocity, to_midi_velocity
@@ -323,6 +324,19 @@ def build_corpus(source_dir: str | os.PathLike, spec: GridSpec = DEFAULT_SPEC, *
         return cached
 
     _check_writable(folder)      # before reading every file, not after
+    with waiting_lock(folder, "another build of this corpus"):  # one build writes a cache
+        if not force and (cached := _cached(folder, root, sources, settings)) is not None:
+            cached.manifest["reused"] = True      # the build we waited for made it
+            return cached
+        corpus = _build(root, sources, settings, workers, progress)
+        _save(corpus, folder)
+    corpus.manifest["reused"] = False
+    return corpus
+
+
+def _build(root: Path, sources: list, settings: Settings, workers: int | None,
+           progress: Callable[[int, int], None] | None) -> Corpus:
+    """Read every usable source file (in `workers` processes) into a corpus."""
     readable = [s for s in sources if not s.problem]
     jobs = [(str(root / s.file), settings) for s in readable]
     workers = max(1, min(workers or os.cpu_count() or 1, len(jobs) or 1))
@@ -333,11 +347,8 @@ def build_corpus(source_dir: str | os.PathLike, spec: GridSpec = DEFAULT_SPEC, *
             if progress:
                 progress(i + 1, len(jobs))
     skipped = {"status": "skipped", "sha1": ""}
-    corpus = _assemble(root, sources, [results.get(s.file) or dict(skipped, reason=s.problem)
-                                       for s in sources], settings)
-    _save(corpus, folder)
-    corpus.manifest["reused"] = False
-    return corpus
+    return _assemble(root, sources, [results.get(s.file) or dict(skipped, reason=s.problem)
+                                     for s in sources], settings)
 
 
 def _check_writable(folder: Path) -> None:

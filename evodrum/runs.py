@@ -154,6 +154,30 @@ def folder_lock(folder: str | os.PathLike) -> Iterator[None]:
         os.close(fd)   # closing releases the lock; the file stays (removing it would race)
 
 
+@contextlib.contextmanager
+def waiting_lock(folder: str | os.PathLike, what: str) -> Iterator[None]:
+    """Hold `folder`'s lock, waiting (with a note saying so) while another process holds
+    it: for shared folders that two commands may fill at once (a corpus cache), where the
+    second should wait for the first rather than be refused or interleave its files."""
+    folder = Path(folder)
+    make_folder(folder)
+    fd = _open_lock(folder)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as e:
+            if e.errno not in (errno.EWOULDBLOCK, errno.EAGAIN):
+                raise
+            holder = os.pread(fd, 32, 0).decode(errors="replace").strip()
+            note(f"waiting for {what} (pid {holder or '?'}) to finish with {folder}")
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        yield
+    finally:
+        os.close(fd)
+
+
 def _open_lock(folder: Path) -> int:
     """A descriptor of the folder's lock file: created exclusively, or an existing
     evodrum lock reopened without following links."""

@@ -37,9 +37,11 @@ class StateError(EvodrumError):
         self.field = field
 
 
-def read_bytes(path: str | os.PathLike, limit: limits.Limit = limits.STATE_BYTES) -> bytes:
-    """The bytes of a regular file (not a link, pipe or device) no larger than `limit`."""
-    f, size = open_regular(path, follow_links=False)
+def read_bytes(path: str | os.PathLike, limit: limits.Limit = limits.STATE_BYTES, *,
+               follow_links: bool = False) -> bytes:
+    """The bytes of a regular file (not a pipe or device, and not a link unless
+    `follow_links`: a file the user named) no larger than `limit`."""
+    f, size = open_regular(path, follow_links=follow_links)
     with f:
         limit.check(path, size, "the file's size")
         data = f.read(limit.value + 1)

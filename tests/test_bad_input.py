@@ -123,7 +123,33 @@ CASES = {
     "convert to a folder": (lambda t: ["convert", loop(t), _folder(t, "out.npy")], "directory"),
     "convert to a pipe nobody reads": (lambda t: ["convert", loop(t), _fifo(t, "out.npy")],
                                        "named pipe"),
+    "steer --attribute syncopation=1e308": (lambda t: ["steer", loop(t), "--attribute",
+                                                       "syncopation=1e308"],
+                                            "amount must be within [-10, 10]"),
+    "convert: a grid file of 0 loops": (lambda t: ["convert", _grids(t, np.zeros((0, 9, 64))),
+                                                   t / "out.mid"], "holds no loops"),
+    "target --like: a grid file of 0 loops": (lambda t: ["target", "--like",
+                                                         _grids(t, np.zeros((0, 9, 64)))],
+                                              "holds no loops"),
+    "convert: a grid file of dates": (lambda t: ["convert", _grids(t, np.zeros((1, 9, 64),
+                                                                         "M8[s]")),
+                                                 t / "out.mid"], "holds dates"),
+    "convert: a grid file of complex numbers": (
+        lambda t: ["convert", _grids(t, np.zeros((1, 9, 64), np.complex64)), t / "out.mid"],
+        "holds complex numbers"),
+    "compare: model missing, grid space only": (
+        lambda t: ["compare", toml(t, "budget = 40", f'budget = 40\nmodel = "{t / "gone.pt"}"')],
+        "no such model file"),
+    "compare: model a text file, grid space only": (
+        lambda t: ["compare", toml(t, "budget = 40", 'budget = 40\nmodel = "'
+                                   + str(_file(t, "passwd", b"root:x:0:0:root:/root:/bin/sh\n"))
+                                   + '"')], "not a model file"),
 }
+
+
+def _grids(tmp: Path, grids: np.ndarray) -> Path:
+    np.save(tmp / "grids.npy", grids)
+    return tmp / "grids.npy"
 
 
 _FINISHED: dict[str, Path] = {}
@@ -274,7 +300,26 @@ FILES = {
     "show: a pipe as input": (lambda t: ["show", _fifo(t, "pipe.mid")], "pipe"),
     "target --like: a header claiming 10^13 grids": (
         lambda t: ["target", "--like", _huge_npy(t)], "EVODRUM_MAX_GRID_CELLS"),
+    "convert: 1.5 MB of 1 MB void records": (lambda t: ["convert", _void_npz(t), t / "o.mid"],
+                                             "raw (void) records"),
+    "target --like: float64 (11000, 9, 1000)": (lambda t: ["target", "--like", _wide_npy(t)],
+                                                "shape (11000, 9, 1000)"),
 }
+
+
+def _void_npz(tmp: Path) -> Path:
+    """1,500 records of 1 MB each, compressed to ~1.5 MB: 1.5 GB once read."""
+    np.savez_compressed(tmp / "void.npz", grids=np.zeros(1500, dtype="V1000000"))
+    return tmp / "void.npz"
+
+
+def _wide_npy(tmp: Path) -> Path:
+    """A header claiming float64 (11000, 9, 1000), 99M cells: under the cell limit."""
+    with open(tmp / "wide.npy", "wb") as f:
+        np.lib.format.write_array_header_1_0(f, {"descr": "<f8", "fortran_order": False,
+                                                 "shape": (11000, 9, 1000)})
+        f.write(bytes(1000))
+    return tmp / "wide.npy"
 
 
 @pytest.mark.parametrize("case", FILES)

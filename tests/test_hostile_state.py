@@ -314,3 +314,41 @@ def test_a_session_with_a_nan_genotype_is_refused_by_the_cli(session_doc, tmp_pa
     result = run_cli("interactive", "--resume", folder, "--no-audio", input="q\n")
     assert_one_error_line(result.exit_code, result.output, "genotype must hold finite")
     assert checksums(folder) == before
+
+
+# --- shared caches and comparison files ------------------------------------------------
+
+def test_two_builds_of_one_corpus_cache_wait_for_each_other(tmp_path):
+    """While one build holds the cache, a second `data build` says it waits and writes
+    nothing; once the first is done, the second finishes (and the cache is whole)."""
+    import subprocess
+    import sys
+    from midi_files import basic_beat, drum_file
+
+    from evodrum.runs import waiting_lock
+    root = tmp_path / "lib"
+    root.mkdir()
+    drum_file(root / "a.mid", basic_beat(4), length_beats=16)
+    cache = tmp_path / "cache"
+    folder = cache / "corpora" / "lib"
+    with waiting_lock(folder, "the test"):
+        second = subprocess.Popen([sys.executable, "-m", "evodrum", "data", "build", str(root),
+                                   "--cache-dir", str(cache), "--workers", "1"],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                  env=dict(os.environ, EVODRUM_RUNS=str(tmp_path / "runs")))
+        line = second.stderr.readline()
+        assert "waiting for another build of this corpus" in line, line
+        assert not (folder / "manifest.json").exists() and not (folder / "grids.npz").exists()
+    out, err = second.communicate(timeout=300)
+    assert second.returncode == 0, err
+    from evodrum.corpus import load_corpus
+    assert len(load_corpus(folder)) > 0
+
+
+def test_a_comparison_file_with_a_byte_order_mark_is_read(tmp_path):
+    from evodrum.compare.config import load_config
+    path = tmp_path / "c.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + b'name = "bom"\nspaces = ["grid"]\nalgorithms = ["ga"]\n'
+                     b'budget = 8\npopulation = 4\nseeds = 1\n[[tasks]]\nname = "t"\n'
+                     b'goals = { density = 0.4 }\n')
+    assert load_config(path).name == "bom"

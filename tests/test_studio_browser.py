@@ -4,6 +4,7 @@ reload and resume, steer with a slider, browse the atlas, export MIDI, and refus
 requests."""
 from __future__ import annotations
 
+import functools
 import re
 import subprocess
 import sys
@@ -82,7 +83,20 @@ def open_page(browser, url):
     page.wait_for_selector(".card canvas")
     assert "token" not in page.url, page.url   # the token leaves the address bar at once
     page.errors = errors
+    page.wait_for_function = functools.partial(poll, page)
     return page
+
+
+def poll(page, expression: str, timeout: float = 30_000, **_) -> None:
+    """Wait until `expression` is true in the page. Playwright's own wait_for_function
+    evaluates its predicate with eval inside the page, which the studio's
+    Content-Security-Policy forbids (as it should); page.evaluate goes through the
+    debugging protocol, which the policy does not govern."""
+    deadline = time.monotonic() + timeout / 1000
+    while not page.evaluate(expression):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {expression}")
+        page.wait_for_timeout(50)
 
 
 def test_audition_rate_breed_reload_and_resume(browser, studio, tmp_path):

@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 import fitness
+from evodrum import checks
 from evodrum.atomic import write_json
 from evodrum.errors import EvodrumError
 from evodrum.grid import GridSpec
@@ -38,6 +39,9 @@ QUANTILE = 0.25
 MIN_STYLE_WINDOWS = 40
 #: Amounts the measurements (and the sliders) span.
 RANGE = (-2.0, 2.0)
+#: The largest move taken (in the same units): far past anything measured, and far
+#: below where float32 codes overflow into a silent loop (1e308 did).
+LIMIT = 10.0
 #: Attributes: the 12 features of `fitness`, then each row's hit density.
 ROW_DENSITIES = tuple(f"{row}.density" for row in ROWS)
 ATTRIBUTES = fitness.FEATURE_NAMES + ROW_DENSITIES
@@ -78,6 +82,12 @@ class Direction:
                    str(d.get("unit", "")), dict(d.get("stats", {})), dict(d.get("measured", {})))
 
 
+def check_amounts(amounts: dict[str, float]) -> None:
+    """EvodrumError for a move that is not a finite number within +-LIMIT."""
+    for name, amount in amounts.items():
+        checks.number(amount, f"{name}'s amount", -LIMIT, LIMIT)
+
+
 @dataclass
 class Directions:
     """A model's named directions, in the order they were built (attributes, then styles)."""
@@ -112,6 +122,7 @@ class Directions:
         """`codes` (zdim,) or (N, zdim) moved by sum(amount x direction) over `amounts`."""
         codes = np.asarray(codes, np.float32)
         shift = np.zeros(self.zdim, np.float32)
+        check_amounts(amounts)
         for name, amount in amounts.items():
             shift += np.float32(amount) * self[name].vector
         return (codes + shift).astype(np.float32)

@@ -101,6 +101,7 @@ def steer(file, attributes, styles, count, window, drum_map, listing, build, ref
     if not amounts:
         raise EvodrumError("nothing to steer: give --attribute NAME=AMOUNT or --style NAME=AMOUNT"
                            " (evodrum steer --list shows the names)")
+    latent_directions.check_amounts(amounts)     # before the loop is read and encoded
     low, high = latent_directions.RANGE
     for name, value in amounts.items():
         if not low <= value <= high:

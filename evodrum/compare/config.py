@@ -13,8 +13,10 @@ from typing import NamedTuple
 
 from evodrum import checks, genotypes
 from evodrum.errors import EvodrumError
+from evodrum.infile import NotAFile
 from evodrum.search import algorithms
 from evodrum.search.config import MAX_EVALUATIONS, SearchConfig, setting_defaults
+from evodrum.statefile import read_bytes
 from fitness import Target
 
 #: Settings a comparison fixes itself; the [search] table may not override them.
@@ -121,8 +123,10 @@ class CompareConfig:
 def load_config(path: str | Path) -> CompareConfig:
     """Read and check a comparison file; EvodrumError naming the file and the problem."""
     path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    try:   # a regular file of bounded size (never a pipe); a BOM (Windows editors) is fine
+        data = tomllib.loads(read_bytes(path, follow_links=True).decode("utf-8-sig"))
+    except NotAFile as e:
+        raise EvodrumError(f"{path}: cannot read comparison file ({e.reason})") from None
     except OSError as e:
         raise EvodrumError(f"{path}: cannot read comparison file ({e.strerror})") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
@@ -155,7 +159,7 @@ def parse_config(data: dict, default_name: str = "comparison") -> CompareConfig:
         seeds=checks.integer(data.get("seeds", 30), "seeds", 1, MAX_SEEDS),
         threshold=checks.number(data.get("threshold", 0.02), "threshold", 0, 1),
         judge=_judge(data.get("judge", "markov")),
-        model=_optional_text(data.get("model"), "model"),
+        model=_model(data.get("model")),
         search=search, search_by_space=by_space)
     if config.budget < config.population:
         raise EvodrumError(f"budget ({config.budget}) must be at least population "
@@ -221,6 +225,20 @@ def _optional_text(value, key: str) -> str | None:
     if not isinstance(value, str):
         raise EvodrumError(f"{key} must be a path string, got {value!r}")
     return value
+
+
+def _model(value) -> str | None:
+    """The model path, checked even when only the grid space runs: the well-formedness
+    reference and judges every run is scored with are read from beside it."""
+    model = _optional_text(value, "model")
+    if model is None:
+        return None
+    from vae.files import check_model_file, resolve
+    try:
+        check_model_file(resolve(model))
+    except EvodrumError as e:
+        raise EvodrumError(f"model: {e}") from None
+    return model
 
 
 def _choices(value, allowed: tuple[str, ...], key: str) -> tuple[str, ...]:

@@ -137,10 +137,16 @@ async def _json(request: Request) -> dict:
             raise HTTPException(413, f"refused: a request body is at most {MAX_BODY:,} bytes")
     try:
         text = bytes(data).decode("utf-8") or "{}"
+    except UnicodeDecodeError:
+        raise EvodrumError("the request body is not JSON") from None
+    try:
         check_depth(text)
+    except ValueError as e:
+        raise EvodrumError(f"the request body is nested too deeply ({e})") from None
+    try:
         body = json.loads(text)
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        raise EvodrumError("the request body is not JSON (or is nested too deeply)") from None
+    except (ValueError, RecursionError):
+        raise EvodrumError("the request body is not JSON") from None
     if not isinstance(body, dict):
         raise EvodrumError("the request body is a JSON object")
     return body
