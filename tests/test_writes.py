@@ -25,7 +25,8 @@ def run_cli(*args):
 
 def one_error_line(result, *words):
     assert result.exit_code != 0
-    lines = result.output.strip().splitlines()
+    lines = [line for line in result.output.strip().splitlines()
+             if not line.startswith("note: ")]   # what the command decided, said before
     assert len(lines) == 1 and lines[0].startswith("error: "), result.output
     assert "Traceback" not in result.output
     for word in words:
