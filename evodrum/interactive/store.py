@@ -162,7 +162,7 @@ def from_dict(d) -> Session:
     try:
         spec = GridSpec(s.integer("bars"), s.integer("beats_per_bar"), s.integer("steps_per_beat"))
     except ValueError as e:
-        raise StateError("spec", str(e)) from None
+        raise StateError("", f"spec: {e}") from None
     try:
         settings = Settings.from_dict(f.table("settings").data)
         if settings.bpm is None:   # a session always has its tempo once started
@@ -170,7 +170,7 @@ def from_dict(d) -> Session:
     except StateError:
         raise
     except (EvodrumError, TypeError) as e:
-        raise StateError("settings", str(e)) from None
+        raise StateError("", f"settings: {e}") from None
     raw = f.tables("loops", MAX_LOOPS)
     dims = {len(x.data.get("genotype") or []) for x in raw}
     loops = {}

@@ -69,7 +69,7 @@ class TargetJob:
         except StateError:
             raise
         except (EvodrumError, TypeError, ValueError) as e:
-            raise StateError("config", str(e)) from None
+            raise StateError("", f"config: {e}") from None
         seed_loops = f.items("seed_loops", 1000, default=[])
         if not all(isinstance(p, str) for p in seed_loops):
             raise StateError("seed_loops", f"must be a list of file names, got {seed_loops!r:.60}")
