@@ -97,6 +97,12 @@ class Lock:
         grids = to_midi_velocity(np.asarray(grids).reshape(-1, *self.mask.shape))
         return (grids[:, self.mask] == to_midi_velocity(self.grid)[self.mask]).all(axis=1)
 
+    def keep_timing(self, played, source):
+        """`played` (a Loop or batch) with the locked cells timed as in `source` (the
+        musician's own Loop), so locked rows keep their feel, not the model's."""
+        offsets = np.where(self.mask, np.asarray(source.offsets), played.offsets)
+        return played.with_offsets(offsets)
+
     def to_dict(self) -> dict:
         """Plain JSON: the mask's cells as (row, step) and their MIDI velocities."""
         rows, steps = np.nonzero(self.mask)

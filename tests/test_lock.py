@@ -135,3 +135,20 @@ def test_interactive_command_with_lock_says_so_and_its_favourites_keep_the_rows(
     favourites = written(folder / "favourites", "*.mid")
     assert_locked(favourites, midi.read_loop(rock, DEFAULT_SPEC))
     assert json.loads((folder / "session.json").read_text())["settings"]["lock"] == ["BD", "SD"]
+
+
+def test_locked_rows_keep_the_musicians_timing_too(rock, tmp_path):
+    """A kick and snare played late (+0.2 of a step) stay late in every variation: the
+    lock keeps the rows' timing as performed, not the model's (or a straight) one."""
+    from evodrum.loop import Loop
+    grid = midi.read_loop(rock, DEFAULT_SPEC)
+    offsets = np.zeros_like(grid)
+    offsets[KEPT] = np.where(grid[KEPT] > 0, 0.2, 0.0)
+    late = midi.write_midi(tmp_path / "late.mid", Loop(grid, offsets, DEFAULT_SPEC),
+                           DEFAULT_SPEC, 100.0)
+    run("vary", late, "-n", "3", "--lock", "BD,SD", "--out", tmp_path / "v")
+    for path in sorted((tmp_path / "v").glob("variation_*.mid")):
+        _, windows = midi.read_windows(path, DEFAULT_SPEC)
+        hit = windows.grids[0][KEPT] > 0
+        assert (to_midi_velocity(grid)[KEPT] == windows.grids[0][KEPT]).all()
+        np.testing.assert_allclose(windows.offsets[0][KEPT][hit], 0.2, atol=0.02)

@@ -37,9 +37,12 @@ def features(files, spec, all_windows, as_json, window, drum_map):
       density      share of steps with a hit
       syncopation  Longuet-Higgins & Lee score per bar / the most a bar can reach
       symmetry     share of hits repeated half a loop later (1 = halves identical)
-      wnbd         weighted note-to-beat distance / its maximum (8 at sixteenths)
+      wnbd         weighted note-to-beat distance / its maximum (8 at sixteenths):
+                   how far hits sit from the nearest beat ("off-beat distance")
+    symmetry is "repetition": how much the second half repeats the first.
     Every value is in [0, 1]; feature targets use these names (e.g.
-    density=0.4,hats.density=0.6). A long performance is cut into windows;
+    density=0.4,hats.density=0.6). A bare name means what a drummer means:
+    syncopation and wnbd of kick_snare, density and symmetry of all. A long performance is cut into windows;
     only one is measured unless --all: --window N, or where the drums come in.
 
     \b

@@ -537,8 +537,14 @@ def vary(file, count, amount, window, drum_map, refine_steps, seed, model_path, 
     say(display.render(decode(z[None])[0], model.spec, f"{file}, as the model hears it" + kept,
                        ascii=ascii) + "\n")
     _write(folder, _numbered("variation", count),
-           model_feel(model, decode(codes), bpm, feel_amount, scatter, swing, seed),
+           _keep_timing(lock, original,
+                        model_feel(model, decode(codes), bpm, feel_amount, scatter, swing, seed)),
            titles, model.spec, bpm, ascii, "variations.npz", inputs=[file])
+
+
+def _keep_timing(lock, original, played):
+    """Loops as played, their locked cells timed as in the musician's `original`."""
+    return played if lock is None else lock.keep_timing(played, original)
 
 
 def _decoder(model, lock):

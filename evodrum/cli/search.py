@@ -63,8 +63,10 @@ def _progress_line(record: dict | None) -> str:
 
 @main.command()
 @click.option("--features", "-f", "features", metavar="NAME=VALUE,...",
-              help="Goal features, e.g. density=0.4,syncopation=0.3 (level 'all' unless "
-                   "named: hats.density=0.6; weight a term with :W, e.g. density=0.4:2).")
+              help="Goal features, e.g. density=0.4,syncopation=0.3. A bare name means what "
+                   "a drummer means: syncopation and wnbd of kick & snare, density and "
+                   "symmetry of the whole kit; name a level to choose: hats.density=0.6, "
+                   "all.syncopation=0.1. Weight a term with :W, e.g. density=0.4:2.")
 @click.option("--like", type=click.Path(dir_okay=False), metavar="FILE",
               help="Match the features of this loop, a MIDI or grid file (.npy/.npz) "
                    "(values from --features override).")

@@ -7,8 +7,8 @@ import numpy as np
 from evodrum import display
 from evodrum.cli import main
 from evodrum.cli.feel import feel_options, model_feel
-from evodrum.cli.model import (_decoder, _encode, _load, _numbered, _read, _write,
-                               cache_option, corpus_option, model_option, out_option)
+from evodrum.cli.model import (_decoder, _encode, _keep_timing, _load, _numbered, _read,
+                               _write, cache_option, corpus_option, model_option, out_option)
 from evodrum.cli.inputs import bpm_from_file_option, drum_map_option, window_option
 from evodrum.cli.options import ascii_option, lock_option, refine_option
 from evodrum.cli.output import add, output_options, say
@@ -126,7 +126,8 @@ def steer(file, attributes, styles, count, window, drum_map, listing, build, ref
     titles = [f"steered {i + 1} of {count}: " + ", ".join(
         f"{n} {f * v:+.2g}" for n, v in amounts.items()) for i, f in enumerate(fractions)]
     _write(folder, _numbered("steered", count),
-           model_feel(model, steered, bpm, feel_amount, scatter, swing), titles, model.spec,
+           _keep_timing(lock, original, model_feel(model, steered, bpm, feel_amount, scatter,
+                                                   swing)), titles, model.spec,
            bpm, ascii, "steered.npz", inputs=[file])
     for i, m in enumerate(moves, 1):
         if m.note:
