@@ -14,6 +14,7 @@ from pathlib import Path
 import click
 
 from evodrum.cli import main
+from evodrum.cli.feel import feel_options, session_performer
 from evodrum.cli.options import OUT_FOLDER, SEED, refine_option, session_bpm_option, space_option
 from evodrum.errors import EvodrumError
 
@@ -72,8 +73,9 @@ def _check_port(port: int) -> None:
               metavar="FILE.mid", help="Start from your own loops (repeat for several).")
 @refine_option
 @session_bpm_option
+@feel_options()
 def studio(port, no_browser, resume, out, model, space, loops, seed, seed_loops, refine_steps,
-           bpm):
+           bpm, feel_amount, scatter, swing):
     """Evolve, steer and audition drum loops in the browser.
 
     Starts a local web app and opens it: the population side by side as
@@ -128,7 +130,10 @@ def studio(port, no_browser, resume, out, model, space, loops, seed, seed_loops,
     token = secrets.token_urlsafe(24)
     url = f"http://{HOST}:{port}/?token={token}"
     with folder_lock(folder):
-        the_studio = Studio(session, folder, space_, directions_of(space_, session.settings.model))
+        performer = session_performer(session.settings.model, session.spec, feel_amount,
+                                      scatter, swing, session.settings.seed)
+        the_studio = Studio(session, folder, space_, directions_of(space_, session.settings.model),
+                            performer)
         app = make_app(the_studio, token, {f"{HOST}:{port}", f"localhost:{port}"})
         server = uvicorn.Server(uvicorn.Config(app, host=HOST, port=port, log_level="warning",
                                                access_log=False))
@@ -145,7 +150,7 @@ def studio(port, no_browser, resume, out, model, space, loops, seed, seed_loops,
         finally:
             if launcher is not None:
                 shutil.rmtree(launcher.parent, ignore_errors=True)
-        favourites = finish_session(the_studio.saver, folder)
+        favourites = finish_session(the_studio.saver, folder, the_studio.performer)
     click.echo(f"session saved in {folder / store.SESSION_FILE} (continue: evodrum studio "
                f"--resume {folder}, or evodrum interactive --resume {folder})")
     click.echo(f"{len(favourites)} favourite{'s' * (len(favourites) != 1)} in "

@@ -247,6 +247,9 @@ def make_app(studio: Studio, token: str, hosts: set[str]) -> Starlette:
               methods=["POST"]),
         Route("/api/tempo", action(lambda b: studio.set_tempo(_get(b, "bpm", float))),
               methods=["POST"]),
+        Route("/api/feel", action(lambda b: studio.set_feel(_get(b, "feel", float),
+                                                            _get(b, "swing", float))),
+              methods=["POST"]),
         Route("/api/adventure", action(lambda b: studio.set_adventure(
             _get(b, "adventure", float))), methods=["POST"]),
         Route("/api/decode", action(lambda b: studio.decode(

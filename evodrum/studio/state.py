@@ -20,6 +20,7 @@ from evodrum.audio.loudness import gain_db
 from evodrum.audio.voices import one_shots
 from evodrum.audio.wav import wav_bytes
 from evodrum.errors import EvodrumError
+from evodrum.feel import SWING_RANGE, swung
 from evodrum.genotypes import Space
 from evodrum.grid import (
     VELOCITY_LEVELS,
@@ -40,6 +41,7 @@ from evodrum.interactive.session import (
 )
 from evodrum.kit import ROWS
 from evodrum.lock import Lock
+from evodrum.loop import Loop as PlayedLoop
 from evodrum.midi import grid_to_midi
 
 SAMPLE_RATE = 44100
@@ -50,8 +52,8 @@ UNDO_DEPTH = 50
 GAIN_RATE = 22050
 
 
-def midi_bytes(grid: np.ndarray, spec, bpm: float) -> bytes:
-    """A loop as a standard MIDI file, in memory (what `evodrum convert` writes)."""
+def midi_bytes(grid, spec, bpm: float) -> bytes:
+    """A loop (a grid, or a Loop with its feel) as a standard MIDI file, in memory."""
     out = io.BytesIO()
     grid_to_midi(grid, spec, bpm).save(file=out)
     return out.getvalue()
@@ -97,9 +99,14 @@ DRUM_WORDS = {"BD": "kick", "SD": "snare", "CH": "closed hi-hat", "OH": "open hi
 class Studio:
     """A session folder opened for the browser: read views, change the session."""
 
-    def __init__(self, session: Session, folder: Path, space: Space, directions=None):
+    def __init__(self, session: Session, folder: Path, space: Space, directions=None,
+                 performer=None):
         self.session, self.folder, self.space = session, Path(folder), space
         self.directions = directions          # vae.directions.Directions, or None
+        self.performer = performer            # evodrum.feel.Performer, or None: straight
+        feel = performer.feel if performer is not None else None
+        self.feel_amount = feel.amount if feel is not None else 0.0   # the page's sliders
+        self.swing = feel.swing if feel is not None else 50.0
         self.saver = Saver(session, self.folder)
         self.lock = threading.RLock()
         self._gains: dict[tuple, float] = {}
@@ -122,9 +129,38 @@ class Studio:
             "kept": loop.born != generation, "born": loop.born + 1,
             "original": None if loop.original is None else to_midi_velocity(loop.original).tolist(),
             "changed_onsets": loop.changed_onsets(),
+            "feel": self.feel_view(loop),
             "gain_db": self.gain(loop.grid),
             "genotype": [round(float(g), 5) for g in loop.genotype] if self.space.dim <= 64 else None,
         }
+
+    def feel_view(self, loop: Loop) -> dict | None:
+        """The model's full take of a loop for the page (its velocities as MIDI levels and
+        its offsets in steps), which the feel slider blends in; None when loops play
+        straight."""
+        if self.performer is None or self.performer.feel.source == "straight":
+            return None
+        take = self.performer.take(loop.grid, loop.id, self.session.settings.bpm)
+        return {"grid": to_midi_velocity(take.velocities).tolist(),
+                "offsets": np.round(take.offsets, 4).tolist()}
+
+    def heard(self, loop: Loop, bpm: float | None = None):
+        """A loop as the page plays it now: with the feel and swing sliders' values."""
+        bpm = self.session.settings.bpm if bpm is None else bpm
+        if self.performer is None:
+            return swung(PlayedLoop.straight(loop.grid, self.session.spec), self.swing)
+        return self.performer.play(loop.grid, loop.id, bpm, self.feel_amount, self.swing)
+
+    def set_feel(self, amount: float, swing: float) -> dict:
+        """Move the feel and swing sliders (what exports play, too)."""
+        if not 0 <= amount <= 1 or not SWING_RANGE[0] <= swing <= SWING_RANGE[1]:
+            raise EvodrumError(f"feel is 0 to 1 and swing {SWING_RANGE[0]:g} to "
+                               f"{SWING_RANGE[1]:g}")
+        with self.lock:
+            if self.performer is None or self.performer.feel.source == "straight":
+                amount = 0.0
+            self.feel_amount, self.swing = float(amount), float(swing)
+            return self.view()
 
     def view(self) -> dict:
         """The whole page state: settings, the generation on screen and its loops."""
@@ -138,6 +174,9 @@ class Studio:
                 "bred_from": None if gen.bred_from is None else gen.bred_from + 1,
                 "is_last": gen.index == len(s.generations) - 1,
                 "adventure": s.settings.adventure, "selected": s.selected + 1,
+                "feel": self.feel_amount, "swing": self.swing,
+                "has_feel": self.performer is not None
+                and self.performer.feel.source != "straight",
                 "tree": [{"generation": g.index + 1,
                           "bred_from": None if g.bred_from is None else g.bred_from + 1}
                          for g in s.generations],
@@ -397,7 +436,7 @@ class Studio:
     def midi(self, loop_id: int) -> bytes:
         with self.lock:
             loop = self.loop(loop_id)
-            return midi_bytes(loop.grid, self.session.spec, self.session.settings.bpm)
+            return midi_bytes(self.heard(loop), self.session.spec, self.session.settings.bpm)
 
     def wav(self, loop_id: int, bpm: float | None = None) -> bytes:
         """The loop rendered by the built-in kit, one seamless pass, audition loudness."""
@@ -405,9 +444,10 @@ class Studio:
         with self.lock:
             loop = self.loop(loop_id)
             bpm = self.session.settings.bpm if bpm is None else float(bpm)
-        if not TEMPO_MIN <= bpm <= TEMPO_MAX:
-            raise EvodrumError(f"tempo is {TEMPO_MIN:g} to {TEMPO_MAX:g} BPM")
-        audio = synth.render(loop.grid, self.session.spec, bpm, SAMPLE_RATE)
+            if not TEMPO_MIN <= bpm <= TEMPO_MAX:
+                raise EvodrumError(f"tempo is {TEMPO_MIN:g} to {TEMPO_MAX:g} BPM")
+            heard = self.heard(loop, bpm)
+        audio = synth.render(heard, self.session.spec, bpm, SAMPLE_RATE)
         return wav_bytes(normalise(audio, SAMPLE_RATE), SAMPLE_RATE)
 
     def favourites_zip(self) -> bytes:

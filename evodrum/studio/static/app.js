@@ -96,6 +96,8 @@ class Engine {
     this.ctx = null; this.buffers = []; this.current = null; this.pending = null;
     this.step = 0; this.nextTime = 0; this.timer = null; this.mute = new Set(); this.solo = new Set();
     this.bpm = 120; this.normalise = true; this.stepTimes = [];
+    this.feel = 1; this.swing = 50;   // the sliders: read at every scheduled step, so heard at once
+    this.onsets = [];                 // [time, row, step, shift] of the hits scheduled last
   }
   async start() {
     if (this.ctx) return;
@@ -114,7 +116,7 @@ class Engine {
   async play(loop) {
     await this.start();
     if (this.ctx.state === "suspended") await this.ctx.resume();
-    const cue = { id: loop.id, grid: loop.grid, gain: Math.pow(10, (loop.gain_db || 0) / 20), label: loop.label };
+    const cue = { id: loop.id, grid: loop.grid, feel: loop.feel || null, gain: Math.pow(10, (loop.gain_db || 0) / 20), label: loop.label };
     if (this.timer) { this.pending = cue; return; }
     this.current = cue; this.step = 0; this.nextTime = this.ctx.currentTime + 0.05;
     this.timer = setInterval(() => this.schedule(), 25);
@@ -128,22 +130,38 @@ class Engine {
     updatePlaying();
   }
   stepSeconds() { return 60 / this.bpm / S.spec.steps_per_beat; }
+  // Where a hit of step s is played and how loud: the loop's own velocity and the grid,
+  // moved `feel` of the way to the model's take (its velocity and timing offset), plus
+  // MPC swing on the second step of each pair (as evodrum.feel performs it for files).
+  performed(r, s) {
+    const v = this.current.grid[r][s], take = this.current.feel;
+    let level = v, offset = 0;
+    if (take && take.grid[r][s]) {
+      level = Math.max(1, Math.round((1 - this.feel) * v + this.feel * take.grid[r][s]));
+      offset = this.feel * take.offsets[r][s];
+    }
+    if (S.spec.steps_per_beat % 2 === 0 && s % 2 === 1) offset += this.swing / 50 - 1;
+    return [level, Math.min(offset, 0.4999) * this.stepSeconds()];
+  }
   schedule() {
     const spb = S.spec.steps_per_beat * S.spec.beats_per_bar;
-    while (this.nextTime < this.ctx.currentTime + 0.12) {
+    // look ahead by half a step more, so a hit played early is still scheduled in time
+    while (this.nextTime < this.ctx.currentTime + 0.12 + this.stepSeconds() / 2) {
       if (this.step % spb === 0 && this.pending) {   // the bar line: switch loops here
         this.current = this.pending; this.pending = null; this.step = 0; updatePlaying();
       }
       const steps = this.current.grid[0].length;
       const s = this.step % steps;
       for (let r = 0; r < this.current.grid.length; r++) {
-        const v = this.current.grid[r][s];
-        if (!v || !this.audible(r)) continue;
+        if (!this.current.grid[r][s] || !this.audible(r)) continue;
+        const [v, shift] = this.performed(r, s);
         const src = this.ctx.createBufferSource(), amp = this.ctx.createGain();
         src.buffer = this.buffers[r];
         amp.gain.value = (v / 127) * (v / 127) * (this.normalise ? this.current.gain : 1);
         src.connect(amp).connect(this.master);
-        src.start(this.nextTime);
+        src.start(Math.max(this.nextTime + shift, this.ctx.currentTime));
+        this.onsets.push([this.nextTime + shift, r, s, shift]);
+        if (this.onsets.length > 256) this.onsets.shift();
       }
       this.stepTimes.push([this.nextTime, s, this.current.id]);
       if (this.stepTimes.length > 64) this.stepTimes.shift();
@@ -248,6 +266,7 @@ function renderEvolve() {
   for (const t of S.tree) go.append(el("option", { value: t.generation, textContent: `gen ${t.generation}` + (t.bred_from ? ` ← ${t.bred_from}` : ""), selected: t.generation === S.generation }));
   $("#adventure").value = S.adventure; $("#adventure-out").textContent = S.adventure;
   engine.bpm = S.bpm;                       // the session's one tempo, saved with it
+  showFeel();
   if (document.activeElement !== $("#bpm")) $("#bpm").value = S.bpm;
   const legend = $("#legend"); legend.innerHTML = "rows, top to bottom: ";
   S.rows.forEach((row, r) => legend.append(el("span", { textContent: row, style: `color:${ROW_COLOURS[r]}` })));
@@ -279,6 +298,24 @@ function cardCell(steps) {
 $("#next").addEventListener("click", async () => { say("breeding…"); await refresh(await api("/api/next", {})); say(`generation ${S.generation} bred from ${S.bred_from}`); });
 $("#back").addEventListener("click", async () => refresh(await api("/api/back", {})));
 $("#goto").addEventListener("change", async (e) => refresh(await api("/api/goto", { generation: Number(e.target.value) })));
+// --- feel and swing: heard at once (the engine reads them at every step), and sent to
+// the server, so MIDI and WAV exports play what you hear.
+function showFeel() {
+  engine.feel = S.feel; engine.swing = S.swing;
+  $("#feel").value = S.feel; $("#feel-out").textContent = S.has_feel ? Number(S.feel).toFixed(2) : "off";
+  $("#feel").disabled = !S.has_feel;
+  $("#swing").value = S.swing; $("#swing-out").textContent = `${S.swing}%`;
+}
+for (const id of ["feel", "swing"]) {
+  $(`#${id}`).addEventListener("input", (e) => {
+    engine[id] = Number(e.target.value);
+    $(`#${id}-out`).textContent = id === "feel" ? Number(e.target.value).toFixed(2) : `${e.target.value}%`;
+  });
+  $(`#${id}`).addEventListener("change", async () => {
+    try { await refresh(await api("/api/feel", { feel: Number($("#feel").value), swing: Number($("#swing").value) })); }
+    catch (err) { say(err.message, true); }
+  });
+}
 $("#adventure").addEventListener("change", async (e) => refresh(await api("/api/adventure", { adventure: Number(e.target.value) })));
 $("#adventure").addEventListener("input", (e) => { $("#adventure-out").textContent = e.target.value; });
 

@@ -1,0 +1,48 @@
+"""The studio's swing and feel sliders in a real browser: a move is heard at once (the
+engine schedules the next hits at their new times) and exports play what is heard."""
+from __future__ import annotations
+
+import numpy as np
+from test_studio_browser import Server, browser, open_page  # noqa: F401  (fixture)
+
+from evodrum.grid import DEFAULT_SPEC
+from evodrum.gridfile import read_file
+
+SET_SLIDER = """([id, value]) => { const e = document.querySelector('#' + id); e.value = value;
+  e.dispatchEvent(new Event('input')); e.dispatchEvent(new Event('change')); }"""
+#: The newest scheduled hit's shift on an odd step, in steps, after time `since`.
+LATE_ODD = """(since) => { const step = engine.stepSeconds();
+  const odd = engine.onsets.filter(o => o[2] % 2 === 1 && o[0] - o[3] > since);
+  return odd.length ? odd[odd.length - 1][3] / step : null; }"""
+
+
+def test_swing_slider_is_heard_at_once_and_exported(browser, tmp_path):
+    folder = tmp_path / "session"
+    server = Server(folder, "--out", str(folder), "--seed", "4")
+    try:
+        page = open_page(browser, server.url)
+        assert page.evaluate("S.swing") == 50
+        page.locator(".card").first.click()
+        page.wait_for_function("engine.timer !== null && engine.onsets.length > 0")
+        page.evaluate(SET_SLIDER, ["swing", "66"])
+        now = page.evaluate("engine.ctx.currentTime")
+        page.wait_for_function(f"({LATE_ODD})({now}) !== null", timeout=30_000)
+        assert abs(page.evaluate(f"({LATE_ODD})({now})") - 0.32) < 1e-6
+        even = page.evaluate("engine.onsets.filter(o => o[2] % 2 === 0).map(o => o[3])")
+        assert even and not any(even)
+        page.wait_for_function("S.swing === 66")                # the server has it too
+        page.click('#tabs button[data-view="export"]')
+        with page.expect_download() as info:
+            page.locator("#export-table a", has_text="MIDI").first.click()
+        path = tmp_path / info.value.suggested_filename
+        info.value.save_as(path)
+        loop = read_file(path, DEFAULT_SPEC).loop(0)
+        odd = loop.hits & (np.arange(64) % 2 == 1)
+        assert odd.any() and np.allclose(loop.offsets[odd], 0.32, atol=1 / 120)
+        page.evaluate(SET_SLIDER, ["swing", "50"])              # back to straight, at once
+        now = page.evaluate("engine.ctx.currentTime")
+        page.wait_for_function(f"({LATE_ODD})({now}) === 0", timeout=30_000)
+        assert not page.errors, page.errors
+        page.close()
+    finally:
+        server.stop()
