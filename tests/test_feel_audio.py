@@ -97,3 +97,12 @@ def test_real_fluidsynth_moves_each_onset_by_its_offset():
     period = DEFAULT_SPEC.seconds(bpm)
     shift = (moved - on_grid + period / 2) % period - period / 2
     np.testing.assert_allclose(shift, OFFSETS * step, atol=0.001)
+
+
+def test_the_midi_port_sends_each_hit_at_its_performed_beat():
+    from evodrum.audio.midiport import timeline
+    loop = sparse_loop(OFFSETS)
+    sent = sorted(beat for beat, msg in timeline(loop, DEFAULT_SPEC, 100)
+                  if msg.type == "note_on" and msg.velocity)
+    played = np.sort(loop.perform().positions / DEFAULT_SPEC.steps_per_beat)
+    np.testing.assert_allclose(sent, played, atol=1 / 480)

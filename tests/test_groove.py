@@ -195,3 +195,29 @@ def test_an_interactive_session_plays_saves_and_keeps_favourites_with_its_feel(t
     off = heard.hits & (np.arange(64) % 2 == 1)
     assert off.any() and np.allclose(heard.offsets[off], 0.24, atol=1 / 120)
     assert not heard.offsets[:, ::2].any()
+
+
+def test_groove_plays_a_pattern_with_the_shipped_models_feel(tmp_path):
+    """The default: the model's feel on a quantised pattern (same hits, a drummer's timing
+    and dynamics; --seed repeats a take, --scatter 0 is the expected feel). A shipped model
+    without feel says so in one line instead."""
+    src = drum_file(tmp_path / "flat.mid", basic_beat(4), length_beats=16)
+    r = run("groove", src, "--seed", 5, "--json")
+    if not _has_feel():
+        assert r.exit_code == 1 and "has no feel" in r.output and "--swing" in r.output
+        return
+    assert r.exit_code == 0, r.output
+    played = read_file(tmp_path / "flat-groove.mid", DEFAULT_SPEC).loop(0)
+    flat = read_file(src, DEFAULT_SPEC).loop(0)
+    np.testing.assert_array_equal(played.hits, flat.hits)
+    assert (played.offsets[played.hits] != 0).mean() > 0.5
+    assert played.velocities[played.hits].std() > 0.03
+    again = run("groove", src, "--seed", 5, "-o", tmp_path / "again.mid")
+    assert again.exit_code == 0
+    np.testing.assert_array_equal(read_file(tmp_path / "again.mid", DEFAULT_SPEC).loop(0).offsets,
+                                  played.offsets)
+    expected = [run("groove", src, "--scatter", 0, "--seed", s, "-o", tmp_path / f"e{s}.mid")
+                for s in (1, 2)]
+    assert all(e.exit_code == 0 for e in expected)
+    e1, e2 = (read_file(tmp_path / f"e{s}.mid", DEFAULT_SPEC).loop(0) for s in (1, 2))
+    np.testing.assert_array_equal(e1.offsets, e2.offsets)     # no scatter: the same every take
