@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from evodrum import atomic, checks, statefile
+from evodrum import atomic, checks, npyfile, statefile
 from evodrum.runs import waiting_lock
 from evodrum.lifetime import worker_pool
 from evodrum.errors import EvodrumError
@@ -527,8 +527,8 @@ def _read_arrays(folder: Path) -> dict[str, np.ndarray]:
                     shape, _, dtype = _npy_header(member)
                 if int(np.prod(shape, dtype=object)) * dtype.itemsize > info.file_size:
                     raise DamagedCache(folder, f"{info.filename} claims more data than it holds")
-        with np.load(path, allow_pickle=False) as data:
-            return {k: data[k] for k in ARRAYS}
+        data = npyfile.load_npz(path, text=("split", "label_*"))
+        return {k: data[k] for k in ARRAYS}
     except DamagedCache:
         raise
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:

@@ -54,14 +54,14 @@ def load_loops(path: str | Path, spec: GridSpec) -> Loop:
     'offsets', checked like the grids), else straight."""
     path = Path(path)
     try:
-        f, _ = open_regular(path)
+        f, size = open_regular(path)
     except NotAFile as e:
         raise EvodrumError(f"{path}: {e.reason.replace('not a file', 'not a grid file')}") from None
     try:
         with f:
             if path.suffix.lower() != ".npz":
                 grids = npyfile.read_array(f, path, check_shape=_loops_of(spec),
-                                           name="the grid array")
+                                           name="the grid array", size=size)
                 return Loop.straight(check_grids(grids, spec), spec)
             offsets = None
             with zipfile.ZipFile(f) as archive:
@@ -72,16 +72,19 @@ def load_loops(path: str | Path, spec: GridSpec) -> Loop:
                 if "spec.npy" in names:
                     with archive.open("spec.npy") as member:
                         text = npyfile.read_array(member, path, kinds=npyfile.TEXT,
-                                                  budget=budget, name="its resolution")
+                                                  budget=budget, name="its resolution",
+                                                  size=archive.getinfo("spec.npy").file_size)
                     spec = GridSpec.from_dict(json.loads(str(text)))
                 with archive.open("grids.npy") as member:
                     grids = npyfile.read_array(member, path, budget=budget, name="the grid array",
-                                               check_shape=_loops_of(spec))
+                                               check_shape=_loops_of(spec),
+                                               size=archive.getinfo("grids.npy").file_size)
                 if "offsets.npy" in names:
                     with archive.open("offsets.npy") as member:
                         offsets = npyfile.read_array(member, path, budget=budget,
                                                      name="the timing offsets",
-                                                     check_shape=_loops_of(spec))
+                                                     check_shape=_loops_of(spec),
+                                                     size=archive.getinfo("offsets.npy").file_size)
         grids = check_grids(grids, spec)
         return Loop(grids, np.zeros_like(grids) if offsets is None
                     else np.reshape(offsets, grids.shape), spec)

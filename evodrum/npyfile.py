@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 import numpy as np
 
 from evodrum import limits
+from evodrum.infile import open_regular
 
 #: dtype kinds accepted as numbers: bool, signed and unsigned integers, floats.
 REAL = "biuf"
@@ -37,12 +38,14 @@ class Budget:
 
 
 def read_array(f, path, *, kinds: str = REAL, budget: Budget | None = None,
-               check_shape: Callable[[tuple], None] | None = None, name: str = "the array"
-               ) -> np.ndarray:
+               check_shape: Callable[[tuple], None] | None = None, name: str = "the array",
+               size: int | None = None) -> np.ndarray:
     """One .npy array from the open file `f`, its header checked before its data is read.
 
-    `check_shape(shape)` may raise ValueError to refuse a shape from the header alone.
-    ValueError for a kind of data not in `kinds`; limits.LimitError above the budget.
+    `check_shape(shape)` may raise ValueError to refuse a shape from the header alone;
+    `size` is the .npy's length in bytes, when known: a header claiming more data than
+    that is refused before memory is set aside for it. ValueError for a kind of data not
+    in `kinds`; limits.LimitError above the budget.
     """
     version = np.lib.format.read_magic(f)
     if version == (1, 0):
@@ -61,24 +64,45 @@ def read_array(f, path, *, kinds: str = REAL, budget: Budget | None = None,
     (budget or Budget(path)).take(cells * dtype.itemsize, f"the memory {name} need")
     if check_shape is not None:
         check_shape(tuple(shape))
+    if size is not None and cells * dtype.itemsize > size - f.tell():
+        raise ValueError(f"{name} claims more data ({cells * dtype.itemsize:,} bytes) than "
+                         "the file holds")
     f.seek(0)
     return np.lib.format.read_array(f, allow_pickle=False)
 
 
-def read_npz(path: str | os.PathLike, f, *, text: Iterable[str] = (),
-             names: Iterable[str] | None = None) -> dict[str, np.ndarray]:
+def read_npz(path: str | os.PathLike, f, *, text: Iterable[str] = ()
+             ) -> dict[str, np.ndarray]:
     """The arrays of an .npz archive (open file `f`), each checked by `read_array`;
-    members in `text` may hold text. `names`: read only these (if present)."""
-    text, budget, arrays = set(text), Budget(path), {}
+    members in `text` may hold text (a name ending in '*' covers a prefix)."""
+    budget, arrays = Budget(path), {}
+    prefixes = tuple(t[:-1] for t in text if t.endswith("*"))
+    text = {t for t in text if not t.endswith("*")}
     with zipfile.ZipFile(f) as archive:
         members = [n for n in archive.namelist() if n.endswith(".npy")]
         if len(members) > 10_000:
             raise ValueError(f"it holds {len(members):,} arrays")
         for member in members:
             key = member[:-4]
-            if names is not None and key not in names:
-                continue
+            is_text = key in text or (prefixes and key.startswith(prefixes))
             with archive.open(member) as data:
                 arrays[key] = read_array(data, path, budget=budget, name=f"array {key!r}",
-                                         kinds=REAL + TEXT if key in text else REAL)
+                                         kinds=REAL + TEXT if is_text else REAL,
+                                         size=archive.getinfo(member).file_size)
     return arrays
+
+
+def load_npz(path: str | os.PathLike, *, text: Iterable[str] = ()) -> dict[str, np.ndarray]:
+    """Every array of the .npz file at `path` (a regular file), checked by `read_array`;
+    members in `text` may hold text. OSError/ValueError/zipfile.BadZipFile for a file
+    that is not one, limits.LimitError for one that claims too much."""
+    f, _ = open_regular(path)
+    with f:
+        return read_npz(path, f, text=text)
+
+
+def load_npy(path: str | os.PathLike, *, kinds: str = REAL) -> np.ndarray:
+    """The array of the .npy file at `path` (a regular file), checked by `read_array`."""
+    f, size = open_regular(path)
+    with f:
+        return read_array(f, path, kinds=kinds, size=size)

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from evodrum import atomic
+from evodrum import atomic, npyfile
 from evodrum.errors import EvodrumError
 from evodrum.grid import GridSpec, check_grids, onsets
 from evodrum.kit import KIT_VERSION
@@ -82,10 +82,10 @@ class Judge:
     def load(cls, path: str | Path) -> Judge:
         """Read a judge written by `save`; EvodrumError naming the file if it is not one."""
         try:
-            with np.load(path, allow_pickle=False) as data:
-                meta = json.loads(str(data["meta"]))
-                heldout = data["heldout"]
-                arrays = {k[len("model_"):]: data[k] for k in data.files if k.startswith("model_")}
+            data = npyfile.load_npz(path, text=("meta",))
+            meta = json.loads(str(data["meta"]))
+            heldout = data["heldout"]
+            arrays = {k[len("model_"):]: v for k, v in data.items() if k.startswith("model_")}
         except (OSError, ValueError, KeyError, zipfile.BadZipFile) as e:
             raise EvodrumError(f"{path}: not a judge file ({e})") from None
         if not isinstance(meta, dict) or meta.get("format") != FORMAT or meta.get("kit") != KIT_VERSION:

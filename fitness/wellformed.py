@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from evodrum import atomic
+from evodrum import atomic, npyfile
 from evodrum.errors import EvodrumError
 from evodrum.grid import GridSpec, check_grids, onsets
 from evodrum.kit import KIT_VERSION
@@ -192,9 +192,9 @@ class WellFormedness:
     def load(cls, path: str | Path) -> "WellFormedness":
         """Read a reference written by `save`; EvodrumError naming the file if it is not one."""
         try:
-            with np.load(path, allow_pickle=False) as data:
-                meta = json.loads(str(data["meta"]))
-                packed, heldout = data["train"], data["heldout"]
+            data = npyfile.load_npz(path, text=("meta",))
+            meta = json.loads(str(data["meta"]))
+            packed, heldout = data["train"], data["heldout"]
         except (OSError, ValueError, KeyError, zipfile.BadZipFile) as e:
             raise EvodrumError(f"{path}: not a well-formedness reference ({e})") from None
         if not isinstance(meta, dict) or meta.get("format") != FORMAT or meta.get("kit") != KIT_VERSION:
@@ -228,7 +228,7 @@ def load_order(path: str | Path, rows: int) -> np.ndarray | None:
     if not where.is_file():
         return None
     try:
-        order = np.load(where, allow_pickle=False)
+        order = npyfile.load_npy(where)
         if order.ndim != 1 or order.dtype.kind not in "iu" or \
                 not np.array_equal(np.sort(order), np.arange(rows)):
             raise ValueError(f"not an order of the reference's {rows} training loops")

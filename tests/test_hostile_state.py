@@ -352,3 +352,44 @@ def test_a_comparison_file_with_a_byte_order_mark_is_read(tmp_path):
                      b'budget = 8\npopulation = 4\nseeds = 1\n[[tasks]]\nname = "t"\n'
                      b'goals = { density = 0.4 }\n')
     assert load_config(path).name == "bom"
+
+
+# --- model and reference files: arrays checked from their headers -------------------------
+
+def _claiming_npz(path, **shapes):
+    """An .npz whose members' headers claim `shapes` of float64 but hold 8 bytes each."""
+    import io
+    import zipfile
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, shape in shapes.items():
+            header = io.BytesIO()
+            np.lib.format.write_array_header_1_0(header, {"descr": "<f8", "fortran_order": False,
+                                                          "shape": shape})
+            archive.writestr(f"{name}.npy", header.getvalue() + bytes(8))
+    return path
+
+
+def test_model_files_claiming_gigabytes_are_refused_from_their_headers(tmp_path):
+    """Arrays whose headers claim 720 MB each (under the cell limit) in 8 bytes of data:
+    every model-side loader refuses before setting memory aside."""
+    from fitness import WellFormedness
+    from fitness.judges import Judge
+    from vae import decoder
+    from vae.pca import load_pca
+    path = _claiming_npz(tmp_path / "big.npz", train=(9000, 10000), heldout=(9000, 10000),
+                         mean=(9000, 10000), meta=(9000, 10000), card=(9000, 10000))
+    for load in (WellFormedness.load, Judge.load, decoder.load, load_pca):
+        with pytest.raises(EvodrumError) as refused:
+            load(path)
+        assert str(path) in str(refused.value), (load, str(refused.value))
+        assert "claims more data" in str(refused.value), (load, str(refused.value))
+
+
+def test_arrays_over_the_byte_limit_together_are_refused(tmp_path, monkeypatch):
+    """Each array under the limit, all of them over it: refused, naming the variable."""
+    from evodrum import npyfile
+    monkeypatch.setenv("EVODRUM_MAX_ARRAY_BYTES", str(10_000))
+    path = tmp_path / "two.npz"
+    np.savez(path, a=np.zeros(1000), b=np.zeros(1000))
+    with pytest.raises(EvodrumError, match="EVODRUM_MAX_ARRAY_BYTES"):
+        npyfile.load_npz(path)

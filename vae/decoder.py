@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from evodrum import atomic
+from evodrum import atomic, npyfile
 from evodrum.errors import EvodrumError
 from evodrum.grid import GridSpec
 from vae.representation import MIN_VELOCITY, Representation
@@ -208,12 +208,12 @@ def load(path: str | Path) -> tuple[Decoder, dict, str]:
     """(decoder, model card, sha256 of the model file it was exported from);
     EvodrumError naming the file if it is not an exported decoder."""
     try:
-        with np.load(path, allow_pickle=False) as data:
-            meta = json.loads(str(data["meta"]))
-            if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-                raise ValueError(f"format {meta.get('format') if isinstance(meta, dict) else None}"
-                                 f", expected {FORMAT}")
-            arrays = {k: data[k] for k in data.files if k != "meta"}
+        data = npyfile.load_npz(path, text=("meta",))
+        meta = json.loads(str(data["meta"]))
+        if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+            raise ValueError(f"format {meta.get('format') if isinstance(meta, dict) else None}"
+                             f", expected {FORMAT}")
+        arrays = {k: v for k, v in data.items() if k != "meta"}
         return Decoder.from_arrays(arrays, meta["layout"]), dict(meta["card"]), \
             str(meta["model_sha256"])
     except (OSError, ValueError, KeyError, TypeError, AttributeError, IndexError,

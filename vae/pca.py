@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from evodrum import npyfile
 from evodrum.atomic import atomic_path, write_json
 from evodrum.errors import EvodrumError
 from evodrum.grid import GridSpec
@@ -106,11 +107,11 @@ def load_pca(path: str | Path) -> PCAModel:
         raise EvodrumError(f"{path}: no such PCA file")
     refuse_foreign(path, (b"PK\x03\x04",))  # an .npz is a zip archive
     try:
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {k: data[k] for k in ("mean", "components", "variance", "card")}
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+        data = npyfile.load_npz(path, text=("card",))
+        arrays = {k: data[k] for k in ("mean", "components", "variance", "card")}
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:
         raise EvodrumError(f"{path}: not a readable PCA file (damaged, or not one saved by "
-                           "evodrum train --kind pca)") from None
+                           f"evodrum train --kind pca: {e})") from None
     card = parse_card(path, arrays["card"])
     if card.get("format") != PCA_FORMAT:
         raise EvodrumError(f"{path}: not an evodrum PCA file (format {card.get('format')!r})")
