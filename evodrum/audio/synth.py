@@ -10,8 +10,8 @@ The product is batched over narrow column slices of the chunks: each small
 GEMM runs on one BLAS thread, which keeps renders fast on a busy machine.
 
 A loop played with feel (timing offsets, see evodrum.loop) has its hits where
-`Loop.perform` puts them instead; it is mixed by one weighted bincount of every
-hit's one-shot at its performed sample.
+`Loop.perform` puts them instead: each hit's one-shot is added at its performed
+sample (`performed`).
 """
 from __future__ import annotations
 
@@ -142,23 +142,23 @@ def render(grid, spec: GridSpec = DEFAULT_SPEC, bpm: float = 120.0,
 
 def performed(loop: Loop, n: int, sr: int, tail: str) -> np.ndarray:
     """Unlimited float32 audio of one loop of `n` samples, each hit's one-shot starting
-    at its performed sample (`Performance.samples`), mixed in one weighted bincount."""
+    at its performed sample (`Performance.samples`).
+
+    Each hit is one vectorised add of its scaled one-shot: a single scatter over every
+    sample of every hit moved ten times more memory (700 ms against 10 ms for a loop
+    with 115 hits on a busy machine)."""
     shots = one_shots(sr)
-    sizes = np.array([s.size for s in shots])
-    first = np.cumsum(sizes) - sizes
     played = loop.perform()
-    lengths = sizes[played.rows]
-    hit = np.repeat(np.arange(len(lengths)), lengths)
-    within = np.arange(int(lengths.sum())) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-    where = played.samples(n)[hit] + within
-    values = np.concatenate(shots)[first[played.rows][hit] + within] \
-        * velocity_gain(played.velocities)[hit]
-    size = n
-    if tail == "wrap":
-        where %= n
-    elif tail == "cut":
-        keep = where < n
-        where, values = where[keep], values[keep]
-    else:
-        size = max(n, int(where.max(initial=-1)) + 1)
-    return np.bincount(where, weights=values, minlength=size).astype(np.float32)
+    starts = played.samples(n)
+    gains = velocity_gain(played.velocities)
+    ends = starts + np.array([shots[r].size for r in played.rows], dtype=np.int64)
+    out = np.zeros(max(n, int(ends.max(initial=0))), np.float32)
+    for row, start, end, gain in zip(played.rows, starts, ends, gains):
+        out[start:end] += gain * shots[row]
+    if tail == "ring":
+        return out
+    if tail == "wrap":  # decays past the end ring on into the next pass
+        folded = np.zeros(-(-out.size // n) * n, np.float32)
+        folded[:out.size] = out
+        return folded.reshape(-1, n).sum(axis=0)
+    return out[:n]
