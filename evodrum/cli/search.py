@@ -4,6 +4,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import sys
 from pathlib import Path
 
 import click
@@ -23,22 +24,23 @@ from evodrum.cli.options import (
     refine_option,
     space_option,
 )
+from evodrum.cli.output import add, current, detail, in_folder, output_options, say, wrote
 from evodrum.errors import EvodrumError
 from evodrum.midi import DEFAULT_BPM
 from evodrum.resume import refuse_changed_options
 from evodrum.search.config import DEFAULT_PATIENCE, DEFAULT_WELLFORMED_WEIGHT
-from evodrum.text import count, span
+from evodrum.text import count, fit_line, span
 
 #: Logbook lines a run prints when its output is not a terminal (about this many).
 LOG_LINES = 10
 
 
 @contextlib.contextmanager
-def _progress(generations: int, to_stderr: bool):
-    """`on_generation` for a run: a progress bar on a terminal, else a DEAP-style
-    logbook line (gen, evals, best, mean, std, best_distance, best_so_far) every
-    generations / LOG_LINES generations and at the last."""
-    stream = click.get_text_stream("stderr" if to_stderr else "stdout")
+def _progress(generations: int, to_stderr: bool, verbose: bool = False):
+    """`on_generation` for a run: a progress bar on a terminal, else a plain line every
+    generations / LOG_LINES generations and at the last (with --verbose, DEAP-style
+    logbook lines: gen, evals, best, mean, std, best_distance, best_so_far)."""
+    stream = sys.stderr if to_stderr else sys.stdout
     if stream.isatty():
         with click.progressbar(length=generations, label="searching", file=stream,
                                item_show_func=_progress_line, show_pos=True) as bar:
@@ -46,19 +48,26 @@ def _progress(generations: int, to_stderr: bool):
         return
     every = max(1, generations // LOG_LINES)
     fields = ("gen", "evals", "best", "mean", "std", "best_distance", "best_so_far")
-    click.echo("\t".join(fields), file=stream)
+    if verbose:
+        click.echo("\t".join(fields), file=stream)
 
     def log(generation, record):
-        if generation % every == 0 or generation == generations:
-            click.echo("\t".join(str(record[f]) if f in ("gen", "evals") else f"{record[f]:.4f}"
-                                 for f in fields), file=stream)
+        if generation % every and generation != generations:
+            return
+        if verbose:
+            click.echo("\t".join(str(record[f]) if f in ("gen", "evals")
+                                 else f"{record[f]:.4f}" for f in fields), file=stream)
+        else:
+            click.echo(f"generation {generation} of {generations}: {record['evals']:,} loops "
+                       f"tried, the closest {record['best_so_far']:.4f} off the goals",
+                       file=stream)
     yield log
 
 
 def _progress_line(record: dict | None) -> str:
     if not record:
         return ""
-    return f"best {record['best']:.4f}  mean {record['mean']:.4f}  error {record['best_so_far']:.4f}"
+    return f"closest {record['best_so_far']:.4f} off the goals"
 
 
 @main.command()
@@ -120,14 +129,16 @@ def _progress_line(record: dict | None) -> str:
 @click.option("--json", "as_json", is_flag=True,
               help="Print the summary (summary.json) as one JSON document on stdout; "
                    "everything else goes to stderr.")
+@click.option("-v", "--verbose", is_flag=True,
+              help="Also show the search's figures: the logbook and the judges of real drumming.")
 @bpm_from_file_option
 @feel_options()
 @lock_option("the --like loop, else the first --seed-loops file")
 @ascii_option
 def target(features, like, window, drum_map, space, algorithm, generations, population, patience,
            seed, sigma, indpb, mutation, repair, wellformed_weight, judge, seed_loops,
-           refine_steps, model, corpus, top, out, resume_dir, as_json, bpm, feel_amount, scatter, swing,
-           lock_rows, ascii):
+           refine_steps, model, corpus, top, out, resume_dir, as_json, verbose, bpm, feel_amount,
+           scatter, swing, lock_rows, ascii):
     """Search for drum loops whose rhythm features match goals.
 
     A genetic algorithm (or CMA-ES) moves through the VAE's latent space; each
@@ -144,7 +155,6 @@ def target(features, like, window, drum_map, space, algorithm, generations, popu
       evodrum target -f hats.density=0.6 --seed-loops mine.mid --lock BD,SD  # new hats only
       evodrum target --resume runs/target-20261124-101500
     """
-    from evodrum import display
     from evodrum.runs import claim_run_dir
     from evodrum.runtime import single_thread
     from evodrum.search.config import SearchConfig
@@ -182,18 +192,20 @@ def target(features, like, window, drum_map, space, algorithm, generations, popu
                              job.config.seed)
     folder = click.get_current_context().with_resource(
         claim_run_dir("target", resume_dir or out, resume=resume_dir is not None))
-    say = functools.partial(click.echo, err=as_json)
+    from fitness.features import plain_name
+    tell = functools.partial(click.echo, err=as_json)
     if resume_dir and not (folder / CHECKPOINT_FILE).exists():
-        say("no checkpoint yet (the run stopped before its first one): starting it "
-                   "again from generation 0; the same seed gives the same result")
+        tell("no checkpoint yet (the run stopped before its first one): starting it "
+             "again from generation 0; the same seed gives the same result")
     cfg = job.config
-    say(f"target: {job.target}   space: {cfg.space}   algorithm: {cfg.algorithm}   "
-        f"{cfg.population} x {cfg.generations}   seed: {cfg.seed}")
-    say(f"run folder: {folder}")
+    goals = ", ".join(f"{plain_name(n)} {v:.2f}" for n, v in job.target.goals.items())
+    tell(fit_line(f"searching for loops with {goals}"))
+    tell(f"{cfg.population} loops x {cfg.generations} generations in the {cfg.space} space "
+         f"({cfg.algorithm}, seed {cfg.seed}); run folder: {folder}")
     if job.lock is not None:
-        say(f"kept in every result: {prepared.objective.space.lock.describe()}")
+        tell(f"kept in every result: {prepared.objective.space.lock.describe()}")
 
-    with _progress(cfg.generations, as_json) as on_generation:
+    with _progress(cfg.generations, as_json, verbose) as on_generation:
         result, loops = run_target(prepared, folder, resume=resume_dir is not None, top=top,
                                    bpm=bpm or DEFAULT_BPM, on_generation=on_generation,
                                    perform=perform)
@@ -201,42 +213,62 @@ def target(features, like, window, drum_map, space, algorithm, generations, popu
         click.echo(json.dumps(_read_json(folder / "summary.json"), indent=2))
         return
 
-    optimised = optimised_judges(cfg, job.judge)
-    judges = list(loops[0].judges) if loops else []
     if result.stopped != "generations":
         why = ("the best loop is as close as the features' resolution allows"
                if result.stopped == "resolution"
                else f"no better loop in {cfg.patience} generations")
         click.echo(f"\nstopped after generation {result.generations} of {cfg.generations}: {why}")
-    click.echo(f"\n{result.evaluations} evaluations; best loops, with the judges of real "
-               "drumming (wellformed: 1 = as close to the corpus as typical held-out loops; "
-               "others: share of held-out real loops judged no more real):")
-    click.echo(f"  optimised: {', '.join(optimised) or 'none'}; independent (not optimised): "
-               f"{', '.join(j for j in ['wellformed', *judges] if j not in optimised)}\n")
+    _show_result(job, result, loops, folder, optimised_judges(cfg, job.judge), ascii, verbose)
+
+
+def _show_result(job, result, loops, folder: Path, optimised: list[str], ascii: bool,
+                 verbose: bool) -> None:
+    """The best loops in a musician's words: how close each came to every goal (one row
+    per goal, so it fits the terminal), how much like real drumming, and how to hear them."""
+    from evodrum import display
+    from fitness.features import plain_name
     names = list(job.target.names)
-    mark = {j: f"{j}*" if j in optimised else j for j in ["wellformed", *judges]}
-    header = ["#", "distance", mark["wellformed"], *(mark[j] for j in judges)] + \
-        [f"{n} ({job.target.goals[n]:.2f})" for n in names]
-    rows = [[str(i), f"{b.distance:.4f}", f"{b.wellformed:.2f}",
-             *(f"{b.judges[j]:.2f}" for j in judges)]
-            + [f"{b.features[n]:.3f}" for n in names] for i, b in enumerate(loops, 1)]
-    widths = [max(len(r[c]) for r in [header, *rows]) for c in range(len(header))]
-    for r in [header, *rows]:
-        click.echo("  ".join(cell.rjust(w) for cell, w in zip(r, widths)))
-    if optimised:
-        click.echo("  * optimised by this search, so not evidence on its own")
+    files = [f"best_{i:02d}.mid" for i in range(1, len(loops) + 1)]
+    click.echo(f"\n{count(len(loops), 'loop')} after {result.evaluations:,} tries, closest "
+               "first. Each goal, and what every loop has:")
+    header = ["goal", "wanted", *(f"#{i}" for i in range(1, len(loops) + 1))]
+    rows = [[plain_name(n), f"{job.target.goals[n]:.2f}",
+             *(f"{b.features[n]:.2f}" for b in loops)] for n in names]
+    rows.append(["off the goals (0 = all met)", "", *(f"{b.distance:.3f}" for b in loops)])
+    rows.append(["like real loops (1 = as real ones)", "", *(f"{b.wellformed:.2f}" for b in loops)])
+    _table(header, rows)
+    if verbose:
+        judges = list(loops[0].judges) if loops else []
+        click.echo("\njudges of real drumming (typicality: share of held-out real loops judged "
+                   "no more real; * = optimised by this search, so not evidence on its own):")
+        _table(["judge", *(f"#{i}" for i in range(1, len(loops) + 1))],
+               [[f"{j}{'*' if j in optimised else ''}", *(f"{b.judges[j]:.2f}" for b in loops)]
+                for j in judges])
+        _table(["", *(f"#{i}" for i in range(1, len(loops) + 1))],
+               [["wellformed" + ("*" if "wellformed" in optimised else ""),
+                 *(f"{b.wellformed:.2f}" for b in loops)],
+                ["nearest corpus loop (Jaccard)", *(f"{b.nearest_distance:.3f}" for b in loops)]])
     click.echo()
     click.echo(display.render_many([b.grid for b in loops], result.spec,
-                                   [f"best {i}: best_{i:02d}.mid"
-                                    for i in range(1, len(loops) + 1)], ascii=ascii))
-    files = [f"best_{i:02d}.mid" for i in range(1, len(loops) + 1)]
+                                   [f"#{i}: {f}" for i, f in enumerate(files, 1)], ascii=ascii))
     click.echo(f"\nwrote {count(len(files), 'MIDI file')} ({span(files)}), logbook.csv and "
                f"summary.json to {folder}")
     front = _read_json(folder / "summary.json").get("front")
     if front is not None:
-        click.echo(f"Pareto front (target error vs {job.judge}): "
+        click.echo(f"best trade-offs between the goals and sounding real ({job.judge}): "
                    f"{count(len(front), 'loop')}, front_01.mid ... in front.csv"
                    + (", drawn in front.png" if (folder / "front.png").exists() else ""))
+    if files:
+        click.echo(f"hear the closest: evodrum play {folder / files[0]}   "
+                   f"(or as audio: evodrum render {folder / files[0]})")
+
+
+def _table(header: list[str], rows: list[list[str]]) -> None:
+    """Columns padded to their widest cell: the first left-aligned, the rest right."""
+    widths = [max(len(r[c]) for r in [header, *rows]) for c in range(len(header))]
+    for r in [header, *rows]:
+        click.echo("  " + "  ".join(cell.ljust(w) if c == 0 else cell.rjust(w)
+                                    for c, (cell, w) in enumerate(zip(r, widths))))
 
 
 #: Options that define a run; a resumed run keeps its own.
@@ -310,6 +342,7 @@ def _lock(rows, like_grid, seed_loops, model, corpus) -> dict | None:
               default=None, help="Continue an interrupted atlas in this folder.")
 @bpm_option
 @feel_options()
+@output_options
 def map_command(feature_names, space, cells, generations, population, sigma, seed, model, corpus,
                 out, resume_dir, bpm, feel_amount, scatter, swing):
     """Make an atlas of the loops a genotype space can make.
@@ -360,27 +393,35 @@ def map_command(feature_names, space, cells, generations, population, sigma, see
         claim_run_dir("map", resume_dir or out, resume=resume_dir is not None))
     if not resume_dir:
         save_job(folder, job)
-    click.echo(f"atlas: {' x '.join(features)}   space: {space}   {cells} cells per feature   "
+    say(f"atlas: {' x '.join(features)}   space: {space}   {cells} cells per feature   "
                f"{population} x {generations}   seed: {seed}")
-    click.echo(f"run folder: {folder}")
-    with click.progressbar(length=generations, label="mapping", show_pos=True) as bar:
+    say(f"run folder: {folder}")
+    with click.progressbar(length=generations, label="mapping", show_pos=True,
+                           file=sys.stderr if current().as_json else None) as bar:
         def on_generation(generation, record):
             if generation:
                 bar.update(1)
         atlas = make_atlas(genotype_space, reference, config, folder,
                            resume=resume_dir is not None and (folder / CHECKPOINT_FILE).exists(),
                            bpm=bpm, on_generation=on_generation, perform=perform)
-    click.echo()
-    click.echo(terminal_view(atlas))
+    say()
+    say(terminal_view(atlas))
     total = cells ** len(features)
-    click.echo(f"\n{len(atlas.rows)} of {total} cells filled (coverage {atlas.coverage:.1%}), "
-               f"QD-score {atlas.qd_score:.1f} (summed well-formedness), "
-               f"{atlas.evaluations} evaluations")
+    say(f"\n{len(atlas.rows)} of {total} cells hold a loop ({atlas.coverage:.0%} of the map), "
+        f"found in {atlas.evaluations:,} tries")
+    detail(f"coverage {atlas.coverage:.1%}, QD-score {atlas.qd_score:.1f} (summed "
+           "well-formedness)")
     from evodrum import plotting
     picture = "atlas.png, " if plotting.available() else ""
-    click.echo(f"wrote {len(atlas.rows)} MIDI files to {folder / 'elites'}, the index atlas.csv, "
-               f"{picture}summary.json"
-               + ("" if picture else f" (for a heat map: {plotting.INSTALL_HINT})"))
+    in_folder(folder)
+    for name in ("atlas.csv", "atlas.png", "summary.json"):
+        if (folder / name).exists():
+            wrote(folder / name, name.rpartition(".")[2])
+    add(elites=str(folder / "elites"), loops=len(atlas.rows), cells=total,
+        coverage=atlas.coverage, qd_score=atlas.qd_score, evaluations=atlas.evaluations)
+    say(f"wrote {len(atlas.rows)} MIDI files to {folder / 'elites'}, the index atlas.csv, "
+        f"{picture}summary.json"
+        + ("" if picture else f" (for a heat map: {plotting.INSTALL_HINT})"))
 
 
 #: Options that define an atlas; a resumed one keeps its own.
