@@ -181,8 +181,13 @@ def test_a_run_folder_with_an_old_pickle_checkpoint_is_refused(tmp_path):
 
 def test_target_prints_logbook_lines_when_not_a_terminal_and_json_on_request(tmp_path):
     out = tmp_path / "run"
+    plain = CliRunner().invoke(main, ["target", "-f", "density=0.4", "-g", "20", "-p", "8",
+                                      "--space", "pca", "--patience", "0", "--out",
+                                      str(tmp_path / "plain")])
+    assert "generation 20 of 20: " in plain.output and "\t" not in plain.output
     r = CliRunner().invoke(main, ["target", "-f", "density=0.4", "-g", "20", "-p", "8",
-                                  "--space", "pca", "--patience", "0", "--out", str(out)])
+                                  "--space", "pca", "--patience", "0", "--out", str(out),
+                                  "--verbose"])
     assert r.exit_code == 0, r.output
     lines = [ln for ln in r.output.splitlines() if ln.count("\t") == 6]
     assert lines[0].split("\t") == ["gen", "evals", "best", "mean", "std", "best_distance",
@@ -194,7 +199,7 @@ def test_target_prints_logbook_lines_when_not_a_terminal_and_json_on_request(tmp
 
     out2 = tmp_path / "json"
     r = CliRunner().invoke(main, ["target", "-f", "density=0.4", "-g", "4", "-p", "8",
-                                  "--space", "pca", "--json", "--out", str(out2)])
+                                  "--space", "pca", "--json", "--verbose", "--out", str(out2)])
     assert r.exit_code == 0, r.stderr
     doc = json.loads(r.stdout)                      # stdout is the document alone
     assert doc == json.loads((out2 / "summary.json").read_text())

@@ -257,7 +257,14 @@ def test_target_command_writes_a_run_folder(tmp_path):
     r = run_cli("target", "--features", "density=0.5,hats.syncopation=0.2", "-g", "5", "-p", "20",
                 "--out", out, "--top", "2", "--ascii")
     assert r.exit_code == 0, r.output
-    assert "distance" in r.output and "BD  |" in r.output
+    assert "off the goals" in r.output and "BD  |" in r.output
+    assert "whole-kit density" in r.output and "hi-hat syncopation" in r.output
+    assert max(len(line) for line in r.output.splitlines() if str(out) not in line) <= 80
+    assert f"hear the closest: evodrum play {out / 'best_01.mid'}" in r.output
+    assert "markov" not in r.output                    # the judges are behind --verbose
+    verbose = run_cli("target", "--features", "density=0.5", "-g", "2", "-p", "8", "--verbose",
+                      "--out", tmp_path / "v")
+    assert verbose.exit_code == 0 and "markov" in verbose.output and "gen\tevals" in verbose.output
     summary = json.loads((out / "summary.json").read_text())
     assert summary["evaluations"] > 20 and len(summary["best"]) == 2
     assert (out / "best_01.mid").exists() and (out / "logbook.csv").read_text().count("\n") == 7

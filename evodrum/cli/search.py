@@ -259,8 +259,8 @@ def _show_result(job, result, loops, folder: Path, optimised: list[str], ascii: 
                    f"{count(len(front), 'loop')}, front_01.mid ... in front.csv"
                    + (", drawn in front.png" if (folder / "front.png").exists() else ""))
     if files:
-        click.echo(f"hear the closest: evodrum play {folder / files[0]}   "
-                   f"(or as audio: evodrum render {folder / files[0]})")
+        click.echo(f"hear the closest: evodrum play {folder / files[0]}")
+        click.echo(f"or as audio:      evodrum render {folder / files[0]}")
 
 
 def _table(header: list[str], rows: list[list[str]]) -> None:
