@@ -444,11 +444,13 @@ def first_window(grids: np.ndarray, spec: GridSpec) -> int:
 
 
 def grid_to_midi(grid, spec: GridSpec = DEFAULT_SPEC, bpm: float = 120.0,
-                 midi_type: int = 1, ticks_per_beat: int = WRITE_TICKS_PER_BEAT) -> mido.MidiFile:
+                 midi_type: int = 1, ticks_per_beat: int = WRITE_TICKS_PER_BEAT,
+                 note_map=None) -> mido.MidiFile:
     """A MIDI file on channel 10 with tempo, time signature, GM pitches and one-step notes.
 
     `grid` is a Loop (its own spec is used, each hit at its performed tick) or a
-    plain grid of `spec` (played straight).
+    plain grid of `spec` (played straight). `note_map` (an evodrum.notemap.NoteMap)
+    writes each row at a drum plugin's pitch instead of General MIDI's.
     """
     loop = as_loop(grid, spec)
     if loop.is_batch:
@@ -461,7 +463,7 @@ def grid_to_midi(grid, spec: GridSpec = DEFAULT_SPEC, bpm: float = 120.0,
         raise ValueError(f"ticks_per_beat {ticks_per_beat} is not divisible into "
                          f"{spec.steps_per_beat} steps")
     played = loop.perform()
-    pitches = ROW_PITCH[played.rows]
+    pitches = (ROW_PITCH if note_map is None else note_map.array())[played.rows]
     velocity = G.to_midi_velocity(played.velocities)
     start = played.ticks(ticks_per_beat)
     end = spec.beats * ticks_per_beat
@@ -501,10 +503,11 @@ def grid_to_midi(grid, spec: GridSpec = DEFAULT_SPEC, bpm: float = 120.0,
 
 
 def write_midi(path: str | Path, grid, spec: GridSpec = DEFAULT_SPEC,
-               bpm: float = 120.0, midi_type: int = 1) -> Path:
-    """Write one loop (a Loop, or a grid played straight) as a MIDI file, atomically."""
+               bpm: float = 120.0, midi_type: int = 1, note_map=None) -> Path:
+    """Write one loop (a Loop, or a grid played straight) as a MIDI file, atomically;
+    `note_map` as in `grid_to_midi`."""
     path = Path(path)
-    mid = grid_to_midi(grid, spec, bpm, midi_type)
+    mid = grid_to_midi(grid, spec, bpm, midi_type, note_map=note_map)
     with atomic_path(path) as tmp:
         mid.save(tmp)
     return path

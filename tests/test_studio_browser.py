@@ -399,3 +399,113 @@ def test_palette_resets_sliders_and_target_loops_show_a_playhead(browser, tmp_pa
         page.close()
     finally:
         server.stop()
+
+
+#: A test double of the Web MIDI API (headless Chromium has no MIDI ports here: the
+#: container has no ALSA sequencer, which is where Chromium looks for them). It offers
+#: one output, "DAW in", and records every message the page sends with its timestamp.
+FAKE_WEB_MIDI = """
+window.__midiSent = [];
+const output = { id: "daw-1", name: "DAW in", type: "output", state: "connected",
+  send(data, at) { window.__midiSent.push({ data: Array.from(data), at: at || performance.now() }); } };
+navigator.requestMIDIAccess = async () => ({ outputs: new Map([[output.id, output]]),
+  inputs: new Map(), onstatechange: null });
+"""
+
+
+def test_web_midi_out_plays_the_loop_at_the_note_maps_pitches(browser, tmp_path):
+    """A loop sent to a MIDI output (the DAW's drums) through the Web MIDI API: every
+    hit of the loop as a note-on on channel 10 at the chosen map's pitch, spaced by the
+    session's tempo; the MIDI download uses the same map. The MIDI output is a test
+    double injected before the page loads (see FAKE_WEB_MIDI)."""
+    from evodrum import notemap
+    folder = tmp_path / "session"
+    server = Server(folder, "--out", str(folder), "--seed", "7", "--bpm", "93", "--feel", "0")
+    try:
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        errors = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.add_init_script(FAKE_WEB_MIDI)
+        page.goto(server.url)
+        page.wait_for_selector("#midi-out option[value='daw-1']", state="attached")
+        page.select_option("#note-map", "roland-td")
+        page.select_option("#midi-out", "daw-1")
+        page.locator(".card").nth(1).click()                   # loop 2 plays through MIDI
+        loop = page.evaluate("S.loops[1]")
+        grid = np.array(loop["grid"])
+        hits = int((grid > 0).sum())
+        page.wait_for_function(f"window.__midiSent.filter(m => m.data[0] === 0x99).length >= {hits}")
+        page.click("#play-stop")                                 # stop: All Notes Off
+        sent = page.evaluate("window.__midiSent")
+        ons = [m for m in sent if m["data"][0] == 0x99][:hits]
+        td = notemap.load("roland-td")
+        steps, rows = np.nonzero(grid.T)                         # in time order, rows within
+        assert [m["data"][1] for m in ons] == [td.pitches[r] for r in rows]
+        assert [m["data"][2] for m in ons] == [int(grid[r, s]) for s, r in zip(steps, rows)]
+        step_ms = 60000 / 93 / 4
+        gaps = np.diff([m["at"] for m in ons])
+        np.testing.assert_allclose(gaps, np.diff(steps) * step_ms, atol=1.0)
+        assert sent[-1]["data"] == [0xB9, 123, 0]
+        assert not any(m["data"][0] == 0x99 and m["data"][1] == 41 for m in sent)  # not GM's LT
+
+        with page.expect_download() as info:                     # the card's own .mid link
+            page.locator(".card").nth(1).locator("a.mid").click()
+        assert info.value.suggested_filename == f"loop-{loop['id']:03d}.mid"
+        path = tmp_path / info.value.suggested_filename
+        info.value.save_as(path)
+        notes = {m.note for t in mido.MidiFile(path).tracks for m in t if m.type == "note_on"}
+        assert notes == {td.pitches[r] for r in set(rows)}
+        assert not errors, errors
+        page.close()
+    finally:
+        server.stop()
+
+
+def test_drag_a_card_out_as_a_midi_file_and_switch_now(browser, studio_seeded):
+    """Dragging a card hands the browser a DownloadURL (type:name:url) whose URL serves
+    the loop's MIDI; "switch now" changes loops on the next step instead of the bar."""
+    page = open_page(browser, studio_seeded.url)
+    drag = page.evaluate("""() => {
+        const card = document.querySelectorAll('.card')[2];
+        const data = new DataTransfer();
+        card.dispatchEvent(new DragEvent('dragstart', { dataTransfer: data, bubbles: true }));
+        return { url: data.getData('DownloadURL'), list: data.getData('text/uri-list'),
+                 draggable: card.draggable, id: Number(card.dataset.id) };
+    }""")
+    assert drag["draggable"]
+    kind, name, url = drag["url"].split(":", 2)
+    assert kind == "audio/midi" and name == f"loop-{drag['id']:03d}.mid" and url == drag["list"]
+    got = page.request.get(url)          # as the browser's download does: with its cookie
+    assert got.status == 200 and got.body()[:4] == b"MThd"
+    session = store.load(studio_seeded.folder)
+    path = studio_seeded.folder.parent / name
+    path.write_bytes(got.body())
+    np.testing.assert_array_equal(midi.read_loop(path, session.spec), session.loops[drag["id"]].grid)
+
+    page.locator(".card").nth(0).click()
+    page.wait_for_function("engine.timer !== null && engine.current.id === S.loops[0].id")
+    for mode in ("now", "bar"):
+        page.select_option("#switch", mode)
+        # press early in a bar (steps counted since playback started, 16 a bar)
+        page.wait_for_function("engine.played % 16 >= 1 && engine.played % 16 <= 6")
+        pressed = page.evaluate("(() => { const p = engine.played;"
+                                " const next = S.loops[engine.current.id === S.loops[3].id ? 0 : 3];"
+                                " audition(next); return [p, next.id]; })()")
+        page.wait_for_function(f"engine.current.id === {pressed[1]}")
+        switched = page.evaluate("engine.switchedAt")
+        bar_line = (pressed[0] // 16 + 1) * 16
+        if mode == "now":      # within the scheduler's look-ahead, long before the bar line
+            assert switched - pressed[0] <= 3 and switched < bar_line, (pressed, switched)
+        else:
+            assert switched == bar_line, (pressed, switched)
+    assert not page.errors, page.errors
+    page.close()
+
+
+@pytest.fixture(scope="module")
+def studio_seeded(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("studio-drag") / "session"
+    server = Server(folder, "--out", str(folder), "--seed", "8")
+    yield server
+    if server.proc.poll() is None:
+        server.stop()

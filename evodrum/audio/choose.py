@@ -40,18 +40,19 @@ def open_player(output: str = "auto", midi_port: str | None = None, no_audio: bo
                 out_dir: str | Path = ".", synth_name: str = "auto",
                 soundfont: str | Path | None = None, sr: int = synth.DEFAULT_SR,
                 report: Callable[[str], None] | None = None, owned: bool = False,
-                outputs=None, sync: dict | None = None) -> Player:
+                outputs=None, sync: dict | None = None, note_map=None) -> Player:
     """A Player: a MIDI port if named, files if no_audio, else audio on `output`.
     Audio is rendered for audition: loudness-normalised and cached (see `Audition`).
     `sync` (clock, clock_in, link, bpm) says how a MIDI port keeps time: MIDI clock out,
     following another app's clock, or a Link session; without a port only the default.
+    `note_map` (evodrum.notemap) sets the pitches a port is sent and MIDI files hold.
 
     With no_audio, `owned` says out_dir is evodrum's own folder (files there are
     replaced); otherwise files the player did not write keep their names.
     """
     sync = dict(sync or {})
     if midi_port:
-        return MidiPortPlayer.open(midi_port, **sync)
+        return MidiPortPlayer.open(midi_port, **sync, note_map=note_map)
     if sync.get("clock_in") or sync.get("link"):
         raise EvodrumError(f"{'--clock-in' if sync.get('clock_in') else '--link'} needs "
                            "--midi-port: it keeps the loop sent to a synth or DAW in time "
@@ -59,5 +60,5 @@ def open_player(output: str = "auto", midi_port: str | None = None, no_audio: bo
     renderer, described = open_renderer(synth_name, soundfont)
     renderer = Audition(renderer)
     if no_audio:
-        return FilePlayer(out_dir, renderer, sr, report, owned, outputs)
+        return FilePlayer(out_dir, renderer, sr, report, owned, outputs, note_map)
     return AudioPlayer(open_output(output), renderer, sr, described)

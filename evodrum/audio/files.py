@@ -26,8 +26,9 @@ class FilePlayer(Player):
 
     def __init__(self, out_dir: str | Path, renderer: Renderer = render, sr: int = DEFAULT_SR,
                  report: Callable[[str], None] | None = None, owned: bool = False,
-                 outputs: Outputs | None = None):
+                 outputs: Outputs | None = None, note_map=None):
         self.out_dir = Path(out_dir)
+        self.note_map = note_map          # the MIDI files' pitches (None: General MIDI)
         self.owned = owned
         self.outputs = outputs or Outputs()
         self.renderer, self.sr, self.report = renderer, sr, report
@@ -43,7 +44,8 @@ class FilePlayer(Player):
             mid, wav = (self.out_dir / f"{stem}{suffix}" for suffix in (".mid", ".wav"))
         else:
             mid, wav = self.outputs.derived_set(self.out_dir, stem, [".mid", ".wav"])
-        paths = [write_midi(mid, grid, spec, bpm), write_wav(wav, audio, self.sr)]
+        paths = [write_midi(mid, grid, spec, bpm, note_map=self.note_map),
+                 write_wav(wav, audio, self.sr)]
         self.written.extend(paths)
         if self.report:
             self.report(f"wrote {paths[0]} and {paths[1]}")

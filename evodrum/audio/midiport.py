@@ -28,9 +28,9 @@ ALL_NOTES_OFF = 123
 CLOCK = mido.Message("clock")
 
 
-def timeline(grid, spec, bpm: float) -> list[tuple[float, mido.Message]]:
+def timeline(grid, spec, bpm: float, note_map=None) -> list[tuple[float, mido.Message]]:
     """(beats from loop start, message) for one pass, channel messages only, in order."""
-    mid = grid_to_midi(grid, spec, bpm)
+    mid = grid_to_midi(grid, spec, bpm, note_map=note_map)
     events = []
     for track in mid.tracks:
         tick = 0
@@ -53,10 +53,11 @@ class Cue:
     loop: bool
 
     @classmethod
-    def of(cls, grid, spec, bpm: float, loop: bool, clock: bool = False) -> Cue:
+    def of(cls, grid, spec, bpm: float, loop: bool, clock: bool = False,
+           note_map=None) -> Cue:
         bar_beats = spec.beats / spec.bars
         bars: list[list] = [[] for _ in range(spec.bars)]
-        for at, msg in timeline(grid, spec, bpm):
+        for at, msg in timeline(grid, spec, bpm, note_map):
             bar = min(int(at / bar_beats + 1e-9), spec.bars - 1)  # last note-offs: last bar
             bars[bar].append((at - bar * bar_beats, msg))
         if clock:   # ticks first on a shared beat, as a DAW's clock leads its notes
@@ -71,8 +72,9 @@ class MidiPortPlayer(Player):
     beats of a timebase: its own clock (default), a MIDI clock or a Link session."""
 
     def __init__(self, port: mido.ports.BaseOutput, close_port: bool = False,
-                 timebase: Timebase | None = None, clock: bool = False):
+                 timebase: Timebase | None = None, clock: bool = False, note_map=None):
         self.port, self.close_port = port, close_port
+        self.note_map = note_map              # the pitches sent (None: General MIDI)
         self.timebase = timebase or OwnClock(120.0)
         self.clock = clock and self.timebase.master
         follows = "" if isinstance(self.timebase, OwnClock) else f", following {self.timebase.description}"
@@ -87,7 +89,7 @@ class MidiPortPlayer(Player):
 
     @classmethod
     def open(cls, name: str, clock: bool = True, clock_in: str | None = None,
-             link: bool = False, bpm: float = 120.0) -> MidiPortPlayer:
+             link: bool = False, bpm: float = 120.0, note_map=None) -> MidiPortPlayer:
         """Open the output port called `name` (needs python-rtmidi: evodrum[midi]);
         follow MIDI clock from the input `clock_in`, or join a Link session."""
         from evodrum.audio import ports
@@ -98,13 +100,13 @@ class MidiPortPlayer(Player):
         except BaseException:
             port.close()
             raise
-        return cls(port, close_port=True, timebase=timebase, clock=clock)
+        return cls(port, close_port=True, timebase=timebase, clock=clock, note_map=note_map)
 
     def play(self, grid, spec=DEFAULT_SPEC, bpm=120.0, loop=True, name=None):
         """Start `grid` at the timebase's start (now; the next Link bar; the other app's
         Start), or at the next bar line when a loop is playing."""
         performed = as_loop(grid, spec)            # a Loop keeps its feel and its own spec
-        cue = Cue.of(performed, performed.spec, float(bpm), loop, self.clock)
+        cue = Cue.of(performed, performed.spec, float(bpm), loop, self.clock, self.note_map)
         with self._lock:
             if self._started and not self._worker.wait(0):
                 self._next = cue

@@ -15,7 +15,14 @@ from evodrum import corpus as C
 from evodrum import display, gridfile, kit, midi
 from evodrum.cli import inputs, main
 from evodrum.cli.inputs import bpm_from_file_option, drum_map_option, window_option
-from evodrum.cli.options import OUT_FILE, OUT_FOLDER, SEED, ascii_option, grid_option
+from evodrum.cli.options import (
+    OUT_FILE,
+    OUT_FOLDER,
+    SEED,
+    ascii_option,
+    grid_option,
+    note_map_option,
+)
 from evodrum.errors import EvodrumError
 from evodrum.text import count
 
@@ -243,7 +250,8 @@ def _moved(loops) -> str:
 @drum_map_option
 @click.option("--type", "midi_type", type=click.Choice(["0", "1"]), default="1",
               show_default=True, help="MIDI file type to write.")
-def convert(source, target, spec, bpm, drum_map, midi_type):
+@note_map_option
+def convert(source, target, spec, bpm, drum_map, midi_type, note_map):
     """Convert between MIDI files and grid arrays (either way, or grid to grid).
 
     \b
@@ -255,6 +263,7 @@ def convert(source, target, spec, bpm, drum_map, midi_type):
     Example:
       evodrum convert loop.mid loop.npy
       evodrum convert loops.npz loop.mid --bpm 96
+      evodrum convert loop.mid for-my-vdrums.mid --note-map roland-td
     """
     from evodrum.outpaths import Outputs
     src, dst = Path(source), Path(target)
@@ -273,7 +282,7 @@ def convert(source, target, spec, bpm, drum_map, midi_type):
              [outputs.derived(dst.with_name(f"{dst.stem}_{i + 1:03d}{dst.suffix}"))
               for i in range(len(grids))])
     for i, (g, name) in enumerate(zip(grids, names)):
-        midi.write_midi(name, g, spec, bpm or loops.bpm(i), int(midi_type))
+        midi.write_midi(name, g, spec, bpm or loops.bpm(i), int(midi_type), note_map=note_map)
     click.echo(f"wrote {count(len(names), 'MIDI file')}: {names[0]}"
                + (f" ... {names[-1].name}" if len(names) > 1 else ""))
 

@@ -96,7 +96,7 @@ Examples:
 @click.pass_context
 def interactive(ctx, loops, fresh, adventure, blend, keep_favourites, space, model, seed_loops,
                 refine_steps, seed, resume, out, bpm, feel_amount, scatter, swing, lock_rows,
-                output, midi_port, clock, clock_in, link, no_audio, out_dir, synth_name,
+                output, midi_port, clock, clock_in, link, note_map, no_audio, out_dir, synth_name,
                 soundfont, sr, ascii):
     from evodrum.audio import open_player
     from evodrum.audio.outputs import working_output
@@ -134,7 +134,7 @@ def interactive(ctx, loops, fresh, adventure, blend, keep_favourites, space, mod
                              out_dir=out_dir or folder / "listen", owned=out_dir is None,
                              synth_name=synth_name, soundfont=soundfont, sr=sr,
                              sync=dict(clock=clock, clock_in=clock_in, link=link,
-                                       bpm=session.settings.bpm))
+                                       bpm=session.settings.bpm), note_map=note_map)
     except EvodrumError:
         if not resume:
             with contextlib.suppress(OSError):
@@ -145,9 +145,10 @@ def interactive(ctx, loops, fresh, adventure, blend, keep_favourites, space, mod
         performer = session_performer(session.settings.model, session.spec, feel_amount,
                                       scatter, swing, session.settings.seed)
         controller = Controller(session, folder, space_, player,
-                                Screen(str(folder), click.echo, tty, ascii), no_audio, performer)
+                                Screen(str(folder), click.echo, tty, ascii), no_audio, performer,
+                                note_map)
         ended = controller.run(_terminal_lines() if tty else sys.stdin, echo_input=not tty)
-        favourites = finish_session(controller.saver, folder, performer)
+        favourites = finish_session(controller.saver, folder, performer, note_map)
     click.echo(f"{ended}: session saved in {folder / store.SESSION_FILE} "
                f"(continue: evodrum interactive --resume {folder})")
     click.echo(f"{len(favourites)} favourite{'s' * (len(favourites) != 1)} in "

@@ -9,7 +9,13 @@ import click
 from evodrum.cli import main
 from evodrum.cli.feel import feel_options
 from evodrum.cli.inputs import bpm_from_file_option, drum_map_option
-from evodrum.cli.options import OUT_FILE, OUT_FOLDER, ascii_option, grid_option
+from evodrum.cli.options import (
+    OUT_FILE,
+    OUT_FOLDER,
+    ascii_option,
+    grid_option,
+    note_map_option,
+)
 from evodrum.cli.output import output_options, say, wrote
 
 TAIL_HELP = ("Decays past the loop's end: wrap onto the start (seamless looping), cut, "
@@ -54,6 +60,7 @@ listening_options = _options(
     click.option("--link", is_flag=True,
                  help="With --midi-port: join an Ableton Link session (its tempo; loops "
                       "start on its bar lines); needs evodrum[link]."),
+    note_map_option,
     click.option("--no-audio", is_flag=True,
                  help="Play nothing: write each loop as MIDI and WAV for your own player."),
     click.option("--out-dir", type=OUT_FOLDER, default=None,
@@ -63,8 +70,8 @@ listening_options = _options(
 )
 
 
-def player_from_options(*, output, midi_port, clock, clock_in, link, no_audio, out_dir,
-                        synth_name, soundfont, sr, bpm=120.0, outputs=None):
+def player_from_options(*, output, midi_port, clock, clock_in, link, note_map, no_audio,
+                        out_dir, synth_name, soundfont, sr, bpm=120.0, outputs=None):
     """The Player the listening options describe (see evodrum.audio.open_player);
     a command decorated with `listening_options` passes its parameters by name.
     --no-audio without --out-dir writes into a new run folder."""
@@ -75,7 +82,8 @@ def player_from_options(*, output, midi_port, clock, clock_in, link, no_audio, o
     return open_player(output=output, midi_port=midi_port, no_audio=no_audio,
                        out_dir=out_dir or ".", synth_name=synth_name, soundfont=soundfont,
                        sr=sr, report=click.echo, outputs=outputs,
-                       sync=dict(clock=clock, clock_in=clock_in, link=link, bpm=bpm))
+                       sync=dict(clock=clock, clock_in=clock_in, link=link, bpm=bpm),
+                       note_map=note_map)
 
 
 def _read_loop(path: str, spec, index: int | None, drum_map: str, feel_amount: float,
@@ -107,8 +115,7 @@ index_option = click.option(
 @listening_options
 @ascii_option
 def play(file, spec, bpm, index, drum_map, once, feel_amount, swing, output, midi_port,
-         clock, clock_in, link,
-         no_audio, out_dir, synth_name, soundfont, sr, ascii):
+         clock, clock_in, link, note_map, no_audio, out_dir, synth_name, soundfont, sr, ascii):
     """Play a drum loop from a MIDI or grid file, looping until Ctrl-C.
 
     Sound comes from the built-in drum synthesiser (or FluidSynth with a
@@ -133,7 +140,8 @@ def play(file, spec, bpm, index, drum_map, once, feel_amount, swing, output, mid
     grid, spec, file_bpm = _read_loop(file, spec, index, drum_map, feel_amount, swing)
     bpm = bpm or file_bpm
     with player_from_options(output=output, midi_port=midi_port, clock=clock,
-                             clock_in=clock_in, link=link, no_audio=no_audio, out_dir=out_dir,
+                             clock_in=clock_in, link=link, note_map=note_map,
+                             no_audio=no_audio, out_dir=out_dir,
                              synth_name=synth_name, soundfont=soundfont, sr=sr, bpm=bpm,
                              outputs=Outputs([file])) as player:
         click.echo(display.render(grid.velocities, spec, title=Path(file).name, ascii=ascii))

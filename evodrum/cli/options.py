@@ -113,6 +113,17 @@ bpm_option = click.option(
     "--bpm", type=Number(20, 400), default=120.0, show_default=True,
     help="Tempo in quarter-note beats per minute.")
 
+def _note_map(ctx, param, value):
+    from evodrum.notemap import load
+    return None if value is None else load(value)
+
+
+note_map_option = click.option(
+    "--note-map", default=None, metavar="NAME|FILE", callback=_note_map,
+    help="Which MIDI pitch each drum is written and sent as, for your drum instrument: "
+         "gm (General MIDI; also an Ableton Drum Rack's Core kits), roland-td (V-Drums, "
+         "the Groove dataset's pitches) or your own .toml file [default: gm].")
+
 session_bpm_option = click.option(
     "--bpm", type=Number(20, 400), default=None,
     help="The session's tempo in quarter-note beats per minute: playback and every "

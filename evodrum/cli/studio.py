@@ -15,7 +15,14 @@ import click
 
 from evodrum.cli import main
 from evodrum.cli.feel import feel_options, session_performer
-from evodrum.cli.options import OUT_FOLDER, SEED, refine_option, session_bpm_option, space_option
+from evodrum.cli.options import (
+    OUT_FOLDER,
+    SEED,
+    note_map_option,
+    refine_option,
+    session_bpm_option,
+    space_option,
+)
 from evodrum.errors import EvodrumError
 
 HOST = "127.0.0.1"
@@ -74,8 +81,9 @@ def _check_port(port: int) -> None:
 @refine_option
 @session_bpm_option
 @feel_options()
+@note_map_option
 def studio(port, no_browser, resume, out, model, space, loops, seed, seed_loops, refine_steps,
-           bpm, feel_amount, scatter, swing):
+           bpm, feel_amount, scatter, swing, note_map):
     """Evolve, steer and audition drum loops in the browser.
 
     Starts a local web app and opens it: the population side by side as
@@ -133,7 +141,7 @@ def studio(port, no_browser, resume, out, model, space, loops, seed, seed_loops,
         performer = session_performer(session.settings.model, session.spec, feel_amount,
                                       scatter, swing, session.settings.seed)
         the_studio = Studio(session, folder, space_, directions_of(space_, session.settings.model),
-                            performer)
+                            performer, note_map)
         app = make_app(the_studio, token, {f"{HOST}:{port}", f"localhost:{port}"})
         server = uvicorn.Server(uvicorn.Config(app, host=HOST, port=port, log_level="warning",
                                                access_log=False))
@@ -150,7 +158,8 @@ def studio(port, no_browser, resume, out, model, space, loops, seed, seed_loops,
         finally:
             if launcher is not None:
                 shutil.rmtree(launcher.parent, ignore_errors=True)
-        favourites = finish_session(the_studio.saver, folder, the_studio.performer)
+        favourites = finish_session(the_studio.saver, folder, the_studio.performer,
+                                    note_map=note_map)
     click.echo(f"session saved in {folder / store.SESSION_FILE} (continue: evodrum studio "
                f"--resume {folder}, or evodrum interactive --resume {folder})")
     click.echo(f"{len(favourites)} favourite{'s' * (len(favourites) != 1)} in "

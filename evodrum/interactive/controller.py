@@ -37,8 +37,9 @@ class Controller:
     """Runs commands against a session, its player and its screen."""
 
     def __init__(self, session: Session, folder: Path, space: Space, player: Player,
-                 screen: Screen, files_only: bool = False, performer=None):
+                 screen: Screen, files_only: bool = False, performer=None, note_map=None):
         self.session, self.folder, self.space = session, Path(folder), space
+        self.note_map = note_map     # pitches of the MIDI files it writes (None: General MIDI)
         self.player, self.screen, self.files_only = player, screen, files_only
         self.performer = performer  # evodrum.feel.Performer: how loops are played; None: straight
         self.saver = Saver(session, self.folder)
@@ -136,7 +137,7 @@ class Controller:
         elif name == "save":
             loop = s.loop_at(pos)
             path = write_midi(self.folder / SAVED_DIR / f"loop-{loop.id:03d}.mid", self.heard(loop),
-                              s.spec, s.settings.bpm)
+                              s.spec, s.settings.bpm, note_map=self.note_map)
             messages.append(f"loop {pos + 1} (#{loop.id}) saved as {path}")
         elif name == "stop":
             self.player.stop()

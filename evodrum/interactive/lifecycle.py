@@ -43,7 +43,7 @@ def start_session(settings: Settings, out: str | Path | None = None
     return session, new_run_dir("interactive", out), space
 
 
-def finish_session(saver: Saver, folder: Path, performer=None) -> list[Path]:
+def finish_session(saver: Saver, folder: Path, performer=None, note_map=None) -> list[Path]:
     """Save the session (a rescue copy if its folder still refuses: EvodrumError naming
     it), then write the favourites as MIDI (played by `performer`, see
     evodrum.feel.Performer; None: straight) and the summary; returns the MIDI paths."""
@@ -53,7 +53,7 @@ def finish_session(saver: Saver, folder: Path, performer=None) -> list[Path]:
                            f"({saver.problem}); it is safe in {rescued} "
                            f"(continue: evodrum interactive --resume {rescued.parent})")
     try:
-        return write_summary(saver.session, folder, performer)
+        return write_summary(saver.session, folder, performer, note_map)
     except OSError as e:
         raise EvodrumError(f"{folder}: the session is saved, but the favourites and "
                            f"summary could not be written ({e.strerror or e})") from None

@@ -94,15 +94,16 @@ def markdown(session: Session, rows: list[dict], favourites: list[tuple[Loop, Pa
     return "\n".join(out) + "\n"
 
 
-def write_summary(session: Session, folder: Path, performer=None) -> list[Path]:
+def write_summary(session: Session, folder: Path, performer=None, note_map=None) -> list[Path]:
     """Write the favourites as MIDI (played by `performer`, see evodrum.feel.Performer;
-    None: straight) and summary.json / summary.md; returns the MIDI paths."""
+    None: straight; at `note_map`'s pitches, None: General MIDI) and summary.json /
+    summary.md; returns the MIDI paths."""
     s = session.settings
 
     def heard(lp):
         return lp.grid if performer is None else performer.play(lp.grid, lp.id, s.bpm)
     favourites = [(lp, write_midi(folder / FAVOURITES_DIR / f"loop-{lp.id:03d}.mid", heard(lp),
-                                  session.spec, s.bpm))
+                                  session.spec, s.bpm, note_map=note_map))
                   for lp in sorted(session.favourites(), key=lambda lp: lp.id)]
     rows = generation_rows(session)
     atomic.write_json(folder / "summary.json", {

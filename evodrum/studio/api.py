@@ -202,7 +202,8 @@ def make_app(studio: Studio, token: str, hosts: set[str]) -> Starlette:
 
     def loop_midi(request):
         i = int(request.path_params["id"])
-        return download(request, studio.midi(i), f"loop-{i:03d}.mid", "audio/midi")
+        return download(request, studio.midi(i, request.query_params.get("map")),
+                        f"loop-{i:03d}.mid", "audio/midi")
 
     def loop_wav(request):
         i = int(request.path_params["id"])
@@ -267,6 +268,7 @@ def make_app(studio: Studio, token: str, hosts: set[str]) -> Starlette:
         Route("/api/lock", action(lambda b: studio.set_lock(
             _get(b, "rows", list), _get(b, "id", int, required=False),
             _get(b, "keep_edits", bool, required=False) is not False)), methods=["POST"]),
+        Route("/api/notemaps", lambda r: JSONResponse(studio.note_maps_view())),
         Route("/api/target", target, methods=["GET", "POST"]),
         Route("/api/atlas", atlas_view, methods=["GET", "POST"]),
         Route("/api/loop/{id:int}.mid", loop_midi),

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from evodrum import notemap
 from evodrum.audio import synth
 from evodrum.audio.loudness import gain_db
 from evodrum.audio.voices import one_shots
@@ -52,10 +53,11 @@ UNDO_DEPTH = 50
 GAIN_RATE = 22050
 
 
-def midi_bytes(grid, spec, bpm: float) -> bytes:
-    """A loop (a grid, or a Loop with its feel) as a standard MIDI file, in memory."""
+def midi_bytes(grid, spec, bpm: float, note_map=None) -> bytes:
+    """A loop (a grid, or a Loop with its feel) as a standard MIDI file, in memory, at
+    `note_map`'s pitches (None: General MIDI)."""
     out = io.BytesIO()
-    grid_to_midi(grid, spec, bpm).save(file=out)
+    grid_to_midi(grid, spec, bpm, note_map=note_map).save(file=out)
     return out.getvalue()
 
 
@@ -100,8 +102,13 @@ class Studio:
     """A session folder opened for the browser: read views, change the session."""
 
     def __init__(self, session: Session, folder: Path, space: Space, directions=None,
-                 performer=None):
+                 performer=None, note_map=None):
         self.session, self.folder, self.space = session, Path(folder), space
+        # the note maps the page offers (shipped ones, and the user's --note-map file)
+        self.note_maps = {key: notemap.load(key) for key in notemap.builtin_names()}
+        self.default_map = (note_map or notemap.load(None)).key
+        if note_map is not None:
+            self.note_maps[note_map.key] = note_map
         self.directions = directions          # vae.directions.Directions, or None
         self.performer = performer            # evodrum.feel.Performer, or None: straight
         feel = performer.feel if performer is not None else None
@@ -433,10 +440,23 @@ class Studio:
             raise EvodrumError(f"there is no loop #{loop_id}")
         return loop
 
-    def midi(self, loop_id: int) -> bytes:
+    def note_map(self, key: str | None) -> notemap.NoteMap:
+        """One of the maps the page offers (None: the studio's default)."""
+        found = self.note_maps.get(key or self.default_map)
+        if found is None:
+            raise EvodrumError(f"no note map {key!r}: choose one of {', '.join(self.note_maps)}")
+        return found
+
+    def note_maps_view(self) -> dict:
+        return {"default": self.default_map,
+                "maps": [m.to_dict() for m in self.note_maps.values()]}
+
+    def midi(self, loop_id: int, map_key: str | None = None) -> bytes:
+        """The loop as MIDI at the session's tempo, at a note map's pitches."""
         with self.lock:
             loop = self.loop(loop_id)
-            return midi_bytes(self.heard(loop), self.session.spec, self.session.settings.bpm)
+            return midi_bytes(self.heard(loop), self.session.spec, self.session.settings.bpm,
+                              self.note_map(map_key))
 
     def wav(self, loop_id: int, bpm: float | None = None) -> bytes:
         """The loop rendered by the built-in kit, one seamless pass, audition loudness."""

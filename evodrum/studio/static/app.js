@@ -40,6 +40,9 @@ function say(text, error = false) {
 
 // Downloads are plain links: the page's cookie authorises them (no token in any URL).
 function download(path) { return path; }
+// A loop's MIDI file as the chosen note map writes it (the same pitches Web MIDI sends).
+function midiUrl(id) { return download(`/api/loop/${id}.mid`) + (midi.map ? `?map=${encodeURIComponent(midi.map.key)}` : ""); }
+function midiName(id) { return `loop-${String(id).padStart(3, "0")}.mid`; }
 
 async function refresh(state) {
   S = state || await api("/api/state");
@@ -116,15 +119,21 @@ class Engine {
   async play(loop) {
     await this.start();
     if (this.ctx.state === "suspended") await this.ctx.resume();
-    const cue = { id: loop.id, grid: loop.grid, feel: loop.feel || null, gain: Math.pow(10, (loop.gain_db || 0) / 20), label: loop.label };
+    const cue = { id: loop.id, grid: loop.grid, feel: loop.feel || null, gain: Math.pow(10, (loop.gain_db || 0) / 20), label: loop.label, now: $("#switch").value === "now" };
     if (this.timer) { this.pending = cue; return; }
-    this.current = cue; this.step = 0; this.nextTime = this.ctx.currentTime + 0.05;
+    this.current = cue; this.step = 0; this.played = 0; this.nextTime = this.ctx.currentTime + 0.05;
+    // audio clock -> performance.now() milliseconds, anchored once per start so MIDI
+    // timestamps are as steady as the audio clock itself
+    const ts = this.ctx.getOutputTimestamp ? this.ctx.getOutputTimestamp() : {};
+    this.perfOffset = ts.performanceTime ? ts.performanceTime - ts.contextTime * 1000
+      : performance.now() - this.ctx.currentTime * 1000;
     this.timer = setInterval(() => this.schedule(), 25);
     this.schedule();
     updatePlaying();
   }
   stop() {
     clearInterval(this.timer); this.timer = null; this.current = this.pending = null;
+    midiSilence(midi.out);
     if (this.ctx) { this.master.disconnect(); this.master = this.ctx.createGain(); this.master.gain.value = 0.8; this.master.connect(this.limiter); }
     this.stepTimes = [];
     updatePlaying();
@@ -143,18 +152,29 @@ class Engine {
     if (S.spec.steps_per_beat % 2 === 0 && s % 2 === 1) offset += this.swing / 50 - 1;
     return [level, Math.min(offset, 0.4999) * this.stepSeconds()];
   }
+  // Web MIDI: a note on channel 10 at the audio clock's time plus its feel (as a
+  // performance.now() timestamp, so the browser sends it on time), off a step later.
+  sendNote(row, velocity, shift) {
+    const pitch = midi.map.pitches[S.rows[row]];
+    const at = this.perfOffset + (this.nextTime + shift) * 1000;
+    midi.out.send([0x99, pitch, velocity], Math.max(at, performance.now()));
+    midi.out.send([0x89, pitch, 0], at + this.stepSeconds() * 1000 * 0.9);
+  }
   schedule() {
     const spb = S.spec.steps_per_beat * S.spec.beats_per_bar;
     // look ahead by half a step more, so a hit played early is still scheduled in time
     while (this.nextTime < this.ctx.currentTime + 0.12 + this.stepSeconds() / 2) {
-      if (this.step % spb === 0 && this.pending) {   // the bar line: switch loops here
-        this.current = this.pending; this.pending = null; this.step = 0; updatePlaying();
+      if (this.pending && this.step % spb === 0) {   // the bar line: switch loops here
+        this.current = this.pending; this.pending = null; this.switchedAt = this.played; this.step = 0; updatePlaying();
+      } else if (this.pending && this.pending.now) {  // "switch now": next step, same beat
+        this.current = this.pending; this.pending = null; this.switchedAt = this.played; updatePlaying();
       }
       const steps = this.current.grid[0].length;
       const s = this.step % steps;
       for (let r = 0; r < this.current.grid.length; r++) {
         if (!this.current.grid[r][s] || !this.audible(r)) continue;
         const [v, shift] = this.performed(r, s);
+        if (midi.out) { this.sendNote(r, v, shift); continue; }
         const src = this.ctx.createBufferSource(), amp = this.ctx.createGain();
         src.buffer = this.buffers[r];
         amp.gain.value = (v / 127) * (v / 127) * (this.normalise ? this.current.gain : 1);
@@ -166,7 +186,7 @@ class Engine {
       this.stepTimes.push([this.nextTime, s, this.current.id]);
       if (this.stepTimes.length > 64) this.stepTimes.shift();
       this.nextTime += this.stepSeconds();
-      this.step += 1;
+      this.step += 1; this.played += 1;
     }
   }
   // The step sounding now, for the playhead.
@@ -197,7 +217,7 @@ function cueLabel(cue) {
 function updatePlaying() {
   const c = engine.current;
   $("#play-stop").textContent = engine.timer ? "■" : "▶";
-  $("#now-playing").textContent = !c ? "stopped" : `playing ${cueLabel(c)}` + (engine.pending ? ` → ${cueLabel(engine.pending)} on the bar` : "");
+  $("#now-playing").textContent = !c ? "stopped" : `playing ${cueLabel(c)}` + (engine.pending ? ` → ${cueLabel(engine.pending)} ${engine.pending.now ? "now" : "on the bar"}` : "") + (midi.out ? ` · MIDI to ${midi.out.name}` : "");
   document.querySelectorAll(".card").forEach((card) => card.classList.toggle("playing", !!c && Number(card.dataset.id) === c.id));
 }
 
@@ -281,6 +301,11 @@ function renderEvolve() {
       el("div", { className: "top" }, el("span", {}, el("span", { className: "num", textContent: `${i + 1}` }), el("span", { className: "id", textContent: `  #${loop.id}` })), stars(loop), fav),
       cv, el("div", { className: "lineage", textContent: lineage(loop) }));
     card.dataset.id = loop.id;
+    const save = el("a", { className: "mid", href: midiUrl(loop.id), download: midiName(loop.id), textContent: "⇩ .mid", title: "download, or drag the card into your DAW or a folder" });
+    save.addEventListener("click", (e) => e.stopPropagation());
+    card.querySelector(".top").append(save);
+    card.draggable = true;                    // drag out: the DAW or folder gets loop-NNN.mid
+    card.addEventListener("dragstart", (e) => dragMidi(e, loop.id));
     card.addEventListener("click", () => audition(loop));
     box.append(card);
   });
@@ -293,6 +318,16 @@ function cardCell(steps) {
   const box = $("#population"), cols = getComputedStyle(box).gridTemplateColumns.split(" ").length || 1;
   const width = (box.clientWidth - 10 * (cols - 1)) / cols - 24;
   return Math.max(5, Math.round(width / steps));
+}
+
+// Chromium's DownloadURL drag: dropped on the desktop, a folder or a DAW's track
+// area, the browser saves the loop's MIDI file under its name; uri-list for the rest.
+function dragMidi(e, id) {
+  const url = new URL(midiUrl(id), location.href).href;
+  e.dataTransfer.effectAllowed = "copy";
+  e.dataTransfer.setData("DownloadURL", `audio/midi:${midiName(id)}:${url}`);
+  e.dataTransfer.setData("text/uri-list", url);
+  e.dataTransfer.setData("text/plain", url);
 }
 
 $("#next").addEventListener("click", async () => { say("breeding…"); await refresh(await api("/api/next", {})); say(`generation ${S.generation} bred from ${S.bred_from}`); });
@@ -658,7 +693,7 @@ function renderExport() {
     el("td", { textContent: l.generation }),
     el("td", { textContent: l.rating == null ? "-" : l.rating }),
     el("td", { textContent: OP_WORDS[l.op] || l.op }),
-    el("td", {}, el("a", { href: download(`/api/loop/${l.id}.mid`), textContent: "MIDI", download: `loop-${l.id}.mid` }),
+    el("td", {}, el("a", { href: midiUrl(l.id), textContent: "MIDI", download: midiName(l.id) }),
       el("a", { href: download(`/api/loop/${l.id}.wav`), textContent: "WAV", download: `loop-${l.id}.wav` })))));
 }
 
@@ -689,5 +724,59 @@ function renderLock() {
 }
 $("#undo").addEventListener("click", () => undo());
 
-refresh().then(() => { requestAnimationFrame(animate); return engine.start(); })
+// --- MIDI out (Web MIDI) ------------------------------------------------------------
+// Loops can play through any MIDI output the computer has (a DAW's virtual port, a
+// hardware module), at the pitches of the chosen note map, scheduled on the same
+// clock as the browser kit.
+
+const midi = { access: null, out: null, map: null, maps: [] };
+
+function midiSilence(out) {
+  if (!out) return;
+  for (const p of new Set(Object.values(midi.map ? midi.map.pitches : {}))) out.send([0x89, p, 0]);
+  out.send([0xB9, 123, 0]);                 // All Notes Off on channel 10
+}
+
+function listOutputs() {
+  const sel = $("#midi-out"), keep = sel.value;
+  sel.innerHTML = ""; sel.append(el("option", { value: "", textContent: "browser kit" }));
+  for (const o of midi.access.outputs.values()) sel.append(el("option", { value: o.id, textContent: `MIDI: ${o.name}` }));
+  sel.value = [...sel.options].some((o) => o.value === keep) ? keep : "";
+  if (midi.out && sel.value !== midi.out.id) chooseOutput("");
+}
+
+function chooseOutput(id) {
+  midiSilence(midi.out);
+  midi.out = (id && midi.access && midi.access.outputs.get(id)) || null;
+  $("#midi-out").value = midi.out ? midi.out.id : "";
+  updatePlaying();
+  say(midi.out ? `loops play through MIDI to ${midi.out.name} (${midi.map.name} notes)` : "loops play on the browser kit");
+}
+
+async function setupMidi() {
+  const info = await api("/api/notemaps");
+  midi.maps = info.maps;
+  const sel = $("#note-map"); sel.innerHTML = "";
+  for (const m of info.maps) sel.append(el("option", { value: m.key, textContent: m.name, title: m.source }));
+  const saved = localStorage.getItem("evodrum.note-map");
+  sel.value = info.maps.some((m) => m.key === saved) ? saved : info.default;
+  midi.map = info.maps.find((m) => m.key === sel.value);
+  renderEvolve(); renderExport();
+  if (!navigator.requestMIDIAccess) { $("#midi-out").title = "this browser offers no Web MIDI (use Chrome, Edge or Firefox)"; return; }
+  try { midi.access = await navigator.requestMIDIAccess(); }
+  catch (e) { say(`MIDI out is not allowed here (${e.message || e})`, true); return; }
+  listOutputs();
+  midi.access.onstatechange = listOutputs;
+}
+
+$("#midi-out").addEventListener("change", (e) => chooseOutput(e.target.value));
+$("#note-map").addEventListener("change", (e) => {
+  midiSilence(midi.out);
+  midi.map = midi.maps.find((m) => m.key === e.target.value);
+  localStorage.setItem("evodrum.note-map", midi.map.key);
+  renderEvolve(); renderExport();
+  say(`${midi.map.name}: MIDI out and MIDI downloads use its notes`);
+});
+
+refresh().then(() => { requestAnimationFrame(animate); setupMidi().catch((e) => say(String(e), true)); return engine.start(); })
   .catch((e) => say(String(e), true));   // the kit loads at once; audio starts on a click
