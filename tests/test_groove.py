@@ -221,3 +221,14 @@ def test_groove_plays_a_pattern_with_the_shipped_models_feel(tmp_path):
     assert all(e.exit_code == 0 for e in expected)
     e1, e2 = (read_file(tmp_path / f"e{s}.mid", DEFAULT_SPEC).loop(0) for s in (1, 2))
     np.testing.assert_array_equal(e1.offsets, e2.offsets)     # no scatter: the same every take
+
+
+def test_convert_keeps_a_files_timing_through_npz_and_back(tmp_path):
+    late = [(b + 0.04, 38, 100) for b in range(4)] + [(b + 0.5, 42, 80) for b in range(4)]
+    src = drum_file(tmp_path / "late.mid", late, length_beats=4)
+    assert run("convert", src, tmp_path / "late.npz").exit_code == 0
+    assert run("convert", tmp_path / "late.npz", tmp_path / "back.mid").exit_code == 0
+    back = read_file(tmp_path / "back.mid", DEFAULT_SPEC).loop(0)
+    np.testing.assert_allclose(back.offsets[SD, ::4], 0.16, atol=1 / 120)
+    r = run("convert", src, tmp_path / "late.npy")
+    assert r.exit_code == 0 and "keeps no timing" in r.stderr

@@ -256,7 +256,7 @@ def convert(source, target, spec, bpm, drum_map, midi_type, note_map):
 
     \b
     MIDI -> .npy: an array (N, 9, S) of velocities in [0, 1], one grid per window.
-    MIDI -> .npz: the same plus the grid resolution.
+    MIDI -> .npz: the same plus the grid resolution and each hit's timing (feel).
     .npy/.npz -> MIDI: one file per grid (name_001.mid, ... when there are several).
 
     \b
@@ -274,15 +274,19 @@ def convert(source, target, spec, bpm, drum_map, midi_type, note_map):
     outputs = Outputs([src])
     loops = inputs.load(source, spec, drum_map)
     grids, spec = loops.grids, loops.spec
+    played = loops.loops()          # with the timing they were played with
     if kind in gridfile.SUFFIXES:
-        gridfile.save_grids(outputs.explicit(dst), grids, spec)
+        if kind == ".npy" and played.offsets.any():
+            click.echo(f"note: {dst} keeps no timing (a bare array): write .npz to keep the "
+                       "loops' feel", err=True)
+        gridfile.save_grids(outputs.explicit(dst), played, spec)
         click.echo(f"wrote {dst}: {count(len(grids), 'grid')} of {spec.describe()}")
         return
     names = ([outputs.explicit(dst)] if len(grids) == 1 else
              [outputs.derived(dst.with_name(f"{dst.stem}_{i + 1:03d}{dst.suffix}"))
               for i in range(len(grids))])
-    for i, (g, name) in enumerate(zip(grids, names)):
-        midi.write_midi(name, g, spec, bpm or loops.bpm(i), int(midi_type), note_map=note_map)
+    for i, (loop, name) in enumerate(zip(played, names)):
+        midi.write_midi(name, loop, spec, bpm or loops.bpm(i), int(midi_type), note_map=note_map)
     click.echo(f"wrote {count(len(names), 'MIDI file')}: {names[0]}"
                + (f" ... {names[-1].name}" if len(names) > 1 else ""))
 
