@@ -393,3 +393,27 @@ def test_arrays_over_the_byte_limit_together_are_refused(tmp_path, monkeypatch):
     np.savez(path, a=np.zeros(1000), b=np.zeros(1000))
     with pytest.raises(EvodrumError, match="EVODRUM_MAX_ARRAY_BYTES"):
         npyfile.load_npz(path)
+
+
+@pytest.mark.parametrize("change,words", [
+    (lambda r: r.update(error=float("nan")), "error must be a finite number"),
+    (lambda r: r.update(error="0.1"), "error must be a number"),
+    (lambda r: r["curve"].update(error=[0.1]), "curve.error must hold"),
+    (lambda r: r["run"].update(seed=7), "names another run"),
+    (lambda r: r["budgets"].popitem(), "budgets."),
+    (lambda r: r.update(judges={"markov": [1]}), "judges.markov must be a number"),
+])
+def test_a_forged_comparison_run_record_is_one_line(tmp_path, change, words):
+    """A record with the right run hash (copied from a real one) but damaged fields."""
+    from test_bad_input import COMPARE
+    config = tmp_path / "c.toml"
+    config.write_text(COMPARE)
+    out = tmp_path / "c"
+    assert run_cli("compare", config, "--out", out, "--workers", 1, "--no-plots").exit_code == 0
+    path = next((out / "runs").rglob("*.json"))
+    record = json.loads(path.read_text())
+    change(record)
+    path.write_text(json.dumps(record))
+    result = run_cli("compare", config, "--out", out, "--report-only", "--no-plots")
+    assert_one_error_line(result.exit_code, result.output, words)
+    assert "damaged run record" in result.output and str(path) in result.output

@@ -15,6 +15,8 @@ from evodrum import atomic, statefile
 from evodrum.compare.config import CompareConfig, RunKey
 from evodrum.errors import EvodrumError
 from evodrum.grid import from_midi_velocity, to_midi_velocity
+from evodrum.search.config import MAX_EVALUATIONS
+from evodrum.statefile import Fields, StateError
 
 RUNS_DIR = "runs"
 
@@ -89,6 +91,56 @@ def read_json(path: Path) -> dict:
     return record
 
 
+#: Longest convergence curve kept in a run record (one point per generation).
+MAX_CURVE = 10**7
+
+
+def check_record(record: dict, key: RunKey, config: CompareConfig) -> None:
+    """StateError naming the first field of a run record that the report could not read
+    as written by `runner.run_one` (its run, finite scores, curve, every budget)."""
+    f = Fields(record)
+    run = f.table("run")
+    if [run.data.get(k) for k in RunKey._fields] != list(key):
+        raise StateError("run", f"names another run than {key.label}")
+    _scores(f, ("error", "fitness", "wellformed", "typicality", "nearest_distance"))
+    for name in ("wall_seconds", "cpu_seconds"):
+        f.number(name, 0)
+    f.integer("evaluations", 0, MAX_EVALUATIONS)
+    f.integer("generations", 0, MAX_EVALUATIONS)
+    _judges(f.table("judges"))
+    _judges(f.table("features"))
+    curve = f.table("curve")
+    evaluations = curve.items("evaluations", MAX_CURVE)
+    errors = curve.numbers("error", len(evaluations), MAX_CURVE)
+    curve.numbers("evaluations", len(errors), MAX_CURVE, low=0)
+    budgets = f.table("budgets")
+    for budget in config.all_budgets:
+        at = budgets.table(str(budget))
+        _scores(at, ("error", "wellformed"))
+        at.integer("evaluations", 0, MAX_EVALUATIONS)
+        _judges(at.table("judges"))
+        front = at.table("front", default=None)
+        if front is not None:
+            front.integer("size", 0)
+            _judges(front.table("hypervolume"))
+        archive = at.table("archive", default=None)
+        if archive is not None:
+            archive.number("coverage", 0, 1)
+            archive.integer("elites", 0)
+            _judges(archive.table("qd_score"))
+
+
+def _scores(f: Fields, names) -> None:
+    for name in names:
+        f.number(name)
+
+
+def _judges(f: Fields) -> None:
+    """A table of finite numbers by name (judges' scores, feature values)."""
+    for name in f.data:
+        f.number(name)
+
+
 def finished_runs(folder: Path, config: CompareConfig,
                   fingerprint: dict[str, str]) -> tuple[dict[RunKey, dict], list[RunKey]]:
     """(results of this config's finished runs, keys whose file holds another config's run)."""
@@ -98,6 +150,11 @@ def finished_runs(folder: Path, config: CompareConfig,
         if path.exists():
             record = read_json(path)
             if record.get("run_hash") == run_hash(config, key, fingerprint):
+                try:
+                    check_record(record, key, config)
+                except StateError as e:
+                    raise EvodrumError(f"{path}: damaged run record: {e}; delete it to rerun "
+                                       "that run") from None
                 done[key] = record
             else:
                 stale.append(key)
