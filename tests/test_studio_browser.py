@@ -304,13 +304,13 @@ def test_lock_rows_edits_that_stick_undo_history_and_keys(browser, tmp_path):
         page.wait_for_function("S.locked.rows.join() === 'BD,SD'")
         kept = rows_of(page, f"loopById({heard}).grid")
         page.click("#next")
-        page.wait_for_function("S.generation === 2")
+        page.wait_for_function("S.generation === 2", timeout=120_000)
         for loop in page.evaluate("S.loops.filter((l) => !l.kept)"):
             assert loop["grid"][:2] == kept, f"#{loop['id']} lost the locked kick or snare"
         assert len({str(lp["grid"][2:]) for lp in page.evaluate("S.loops")}) >= 10
 
         page.keyboard.press("Control+z")                        # undo the breeding
-        page.wait_for_function("S.generations === 1 && S.generation === 1")
+        page.wait_for_function("S.generations === 1 && S.generation === 1", timeout=120_000)
         page.locator(".card").nth(3).locator(".stars button").nth(6).click()
         page.wait_for_function("S.loops[3].rating === 6")
         page.keyboard.press("Control+z")                        # undo the rating
@@ -341,7 +341,7 @@ def test_lock_rows_edits_that_stick_undo_history_and_keys(browser, tmp_path):
         page.mouse.click(box["x"] + (label + (empty[-1] + 0.5) * cw) * scale,
                          box["y"] + 1.5 * ch * scale)
         page.click("#vary-here")
-        page.wait_for_function("S.generation === 2")
+        page.wait_for_function("S.generation === 2", timeout=120_000)
         made = page.evaluate("S.loops")
         for loop in made:                                       # the edit sticks everywhere
             assert all(loop["grid"][1][s] == 100 for s in empty), loop["op"]
