@@ -91,7 +91,7 @@ def test_the_studio_writes_the_terminals_session_and_nothing_else(client, tmp_pa
     assert resumed.shown()[0].op == "edit" and len(resumed.generations) == 2
     zipped = client.get("/api/favourites.zip")
     assert zipped.status_code == 200 and zipped.content[:2] == b"PK"
-    assert sorted(p.name for p in folder.iterdir()) == [store.SESSION_FILE]
+    assert sorted(p.name for p in folder.iterdir()) == [store.JOURNAL_FILE, store.SESSION_FILE]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["session"]
     assert json.loads((folder / store.SESSION_FILE).read_text())["format"]
 

@@ -123,8 +123,10 @@ def studio(port, no_browser, resume, out, model, space, loops, seed, seed_loops,
     )
     from evodrum.interactive.session import Settings
     from evodrum.runs import folder_lock
+    from evodrum.runtime import single_thread
     from evodrum.studio.state import Studio, directions_of
 
+    single_thread()   # a click decodes a few loops: a second BLAS thread only stalls it
     if port:
         _check_port(port)
     if resume:

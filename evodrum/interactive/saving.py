@@ -15,10 +15,12 @@ from evodrum.interactive.session import Session
 
 
 class Saver:
-    """Saves `session` to `folder`/session.json; collects what the user should be told."""
+    """Saves `session` to `folder`/session.json; collects what the user should be told.
+    With `journal=True` (the studio) a save appends only what changed (store.Journal)."""
 
-    def __init__(self, session: Session, folder: Path):
+    def __init__(self, session: Session, folder: Path, journal: bool = False):
         self.session, self.path = session, Path(folder) / store.SESSION_FILE
+        self.journal = store.Journal(self.path) if journal else None
         self.problem: str | None = None     # why the last save failed, until one works
         self.notes: list[str] = []           # what saving had to say, shown next
 
@@ -27,7 +29,10 @@ class Saver:
         if not self.session.dirty:
             return True
         try:
-            store.save(self.session, self.path)
+            if self.journal is not None:
+                self.journal.save(self.session)
+            else:
+                store.save(self.session, self.path)
         except OSError as e:
             if self.problem is None:
                 self.notes.append(f"! cannot save the session to {self.path} "

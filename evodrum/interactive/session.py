@@ -149,6 +149,19 @@ class Generation:
     bred_on: dict[int, int | None] | None = None  # bred_from's ratings when it was bred
 
 
+@dataclass(frozen=True)
+class Mark:
+    """A point in a session to go back to (see `Session.mark`)."""
+
+    settings: Settings
+    verdicts: dict[int, tuple[int | None, bool]]   # every loop's (rating, favourite)
+    generations: int
+    current: int
+    selected: int
+    rng_state: dict
+    lock: Lock | None
+
+
 @dataclass
 class Session:
     """Settings, all loops, the generations, where the user is, and the RNG state."""
@@ -259,6 +272,24 @@ class Session:
     def set_lock(self, lock: Lock | None) -> None:
         """Cells every loop made from now on keeps (None: nothing locked)."""
         self.lock = lock if lock is not None and lock.mask.any() else None
+        self.dirty = True
+
+    def mark(self) -> "Mark":
+        """What `rewind` needs to bring the session back to now: loops are only ever
+        added and generations appended, so ids, verdicts and counts suffice (cheap at
+        any length, unlike a copy of every loop)."""
+        return Mark(self.settings, {i: (lp.rating, lp.favourite) for i, lp in self.loops.items()},
+                    len(self.generations), self.current, self.selected, self.rng_state, self.lock)
+
+    def rewind(self, mark: "Mark") -> None:
+        """The session as it was at `mark`: later loops and generations dropped, verdicts
+        and the rest restored."""
+        self.loops = {i: lp for i, lp in self.loops.items() if i in mark.verdicts}
+        for i, (rating, favourite) in mark.verdicts.items():
+            self.loops[i].rating, self.loops[i].favourite = rating, favourite
+        del self.generations[mark.generations:]
+        self.settings, self.current, self.selected = mark.settings, mark.current, mark.selected
+        self.rng_state, self.lock = mark.rng_state, mark.lock
         self.dirty = True
 
     def next_id(self) -> int:

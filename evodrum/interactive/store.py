@@ -1,12 +1,21 @@
-"""The session file: the whole session as JSON, written atomically after every change.
+"""The session file: the whole session as JSON, saved after every change.
 
 A session folder holds `session.json`; `--resume` accepts the folder or the file.
 Genotypes are stored as exact floats, grids as (row, step, MIDI velocity) hits,
 and the random generator's state, so a resumed session breeds exactly what the
 uninterrupted one would have.
+
+`save` rewrites the whole file atomically. A `Journal` (the studio's, where a
+long session would rewrite megabytes per click) writes a full snapshot now and
+then and, after each change, appends only what changed to `session.journal`
+beside it (one JSON line, fsync'ed; a line cut short by a crash is ignored, so
+the session is as after the last whole change). Each line names the snapshot it
+follows, so lines left from before a snapshot are never replayed. `load` reads
+both, and checks the result field by field as it checks a plain session file.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from dataclasses import replace
@@ -20,10 +29,15 @@ from evodrum.grid import VELOCITY_LEVELS, GridSpec, from_midi_velocity, to_midi_
 from evodrum.interactive.session import OPERATORS, RATING_MAX, Generation, Loop, Session, Settings
 from evodrum.lock import Lock
 from evodrum.midi import DEFAULT_BPM
-from evodrum.statefile import REQUIRED, Fields, StateError, read_json, rng_state
+from evodrum.infile import NotAFile
+from evodrum.statefile import (REQUIRED, Fields, StateError, check_depth, read_bytes, read_json,
+                               rng_state)
 
 FORMAT = "evodrum-interactive-session-1"
 SESSION_FILE = "session.json"
+JOURNAL_FILE = "session.journal"
+#: Top-level fields a journal line may set (the rest of to_dict's are loops and generations).
+JOURNAL_FIELDS = ("settings", "fingerprint", "rng_state", "current", "selected", "lock")
 #: Bounds of a session file, far above any real session (a generation shows 2-16 loops).
 MAX_GENERATIONS = 100_000
 MAX_LOOPS_SHOWN = 16
@@ -225,7 +239,161 @@ def load(path: str | Path) -> Session:
     d = read_json(path, "session file")
     if not isinstance(d, dict) or d.get("format") != FORMAT:
         raise EvodrumError(f"{path}: not an evodrum interactive session file")
+    journal = path.with_name(JOURNAL_FILE)
+    try:
+        if os.path.lexists(journal) and d.get("journal") is not None:
+            replay(d, read_bytes(journal), str(d["journal"]))
+    except NotAFile as e:
+        raise EvodrumError(f"{journal}: cannot read the session journal ({e.reason})") from None
+    except StateError as e:
+        raise EvodrumError(f"{journal}: damaged session journal: {e}") from None
     try:
         return from_dict(d)
     except StateError as e:
         raise EvodrumError(f"{path}: damaged session file: {e}") from None
+
+
+def replay(d: dict, journal: bytes, base: str) -> None:
+    """Apply the journal's complete lines written after snapshot `base` to the session
+    document `d` (checked afterwards by `from_dict`, like any session file)."""
+    loops = d.get("loops")
+    if not isinstance(loops, list) or not all(isinstance(x, dict) for x in loops):
+        raise StateError("loops", "must be a list of loops")
+    at = {x.get("id"): i for i, x in enumerate(loops)}
+    lines = journal.split(b"\n")[:-1]          # the last piece has no newline: cut short
+    for n, line in enumerate(lines, 1):
+        where = f"line {n}"
+        try:
+            text = line.decode("utf-8")
+            check_depth(text)
+            entry = json.loads(text)
+        except (UnicodeDecodeError, ValueError, RecursionError) as e:
+            raise StateError(where, f"is not JSON ({e})") from None
+        if not isinstance(entry, dict):
+            raise StateError(where, "must be a JSON object")
+        if entry.get("base") != base:
+            continue                          # written before the current snapshot
+        f = Fields(entry, where)
+        for key, value in f.table("set", default=Fields({})).data.items():
+            if key not in JOURNAL_FIELDS:
+                raise StateError(f"{where}.set", f"names {key!r}, not a session field")
+            d[key] = value
+        gens = d.get("generations")
+        if not isinstance(gens, list):
+            raise StateError("generations", "must be a list")
+        keep = f.integer("generations_kept", 0, len(gens), default=len(gens))
+        del gens[keep:]
+        gens.extend(f.items("generations", MAX_GENERATIONS, default=[]))
+        for loop_id in f.items("dropped", MAX_LOOPS, default=[]):
+            if loop_id in at:
+                loops[at.pop(loop_id)] = None
+        for loop in f.items("loops", MAX_LOOPS, default=[]):
+            if not isinstance(loop, dict):
+                raise StateError(f"{where}.loops", "must hold loops")
+            if loop.get("id") in at:
+                loops[at[loop.get("id")]] = loop
+            else:
+                at[loop.get("id")] = len(loops)
+                loops.append(loop)
+    d["loops"] = [x for x in loops if x is not None]
+
+
+def _signature(loop: Loop) -> tuple:
+    """What identifies a loop's saved state: its verdict and its (never changed in
+    place) arrays and lineage."""
+    return (loop.rating, loop.favourite, id(loop.genotype), id(loop.grid), id(loop.original),
+            loop.op, loop.parents, loop.born, loop.source)
+
+
+class Journal:
+    """Saves a session incrementally: a full snapshot to `path` (atomically), then
+    each change as one line appended to session.journal beside it; a new snapshot
+    once the journal has grown as large as the snapshot (so saving costs, on average,
+    a constant per change however long the session)."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.journal = self.path.with_name(JOURNAL_FILE)
+        self.base: str | None = None
+        self._loops: dict[int, tuple] = {}
+        self._generations: list[dict] = []
+        self._fields: dict = {}
+        self._sizes = (0, 0)                  # (snapshot bytes, journal bytes)
+
+    def save(self, session: Session) -> None:
+        """Write what changed since the last save (the first save is a snapshot); after
+        a failed write the next save is a snapshot again."""
+        try:
+            if self.base is None or self._sizes[1] > self._sizes[0]:
+                self.snapshot(session)
+            else:
+                line = self._changes(session)
+                if line is not None:
+                    self._append(line)
+        except OSError:
+            self.base = None
+            raise
+        session.dirty = False
+
+    def snapshot(self, session: Session) -> None:
+        d = to_dict(session)
+        base = os.urandom(8).hex()
+        text = dumps(dict(d, journal=base))
+        write_text(self.path, text)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.journal)
+        self.base, self._sizes = base, (len(text), 0)
+        self._loops = {i: _signature(loop) for i, loop in session.loops.items()}
+        self._generations = d["generations"]
+        self._fields = {k: d[k] for k in JOURNAL_FIELDS}
+
+    def _changes(self, session: Session) -> str | None:
+        """One journal line of what differs from the last save, or None."""
+        entry: dict = {"base": self.base}
+        changed = [loop for i, loop in session.loops.items()
+                   if self._loops.get(i) != _signature(loop)]
+        added = sum(loop.id not in self._loops for loop in changed)
+        dropped = [i for i in self._loops if i not in session.loops] \
+            if len(self._loops) + added != len(session.loops) else []
+        # generations are appended, and undo drops the newest: compare from the end
+        gens, kept = session.generations, min(len(session.generations), len(self._generations))
+        while kept and _generation_dict(gens[kept - 1]) != self._generations[kept - 1]:
+            kept -= 1
+        new_gens = [_generation_dict(g) for g in gens[kept:]]
+        if kept == len(self._generations) and not new_gens:
+            new_gens = None
+        values = {"settings": session.settings.to_dict(), "fingerprint": session.fingerprint,
+                  "rng_state": session.rng_state, "current": session.current,
+                  "selected": session.selected,
+                  "lock": None if session.lock is None else session.lock.to_dict()}
+        values = json.loads(json.dumps(values))           # as the file would read them
+        changed_fields = {k: v for k, v in values.items() if self._fields.get(k) != v}
+        if not (changed or dropped or new_gens is not None or changed_fields):
+            return None
+        if changed:
+            entry["loops"] = [_loop_dict(loop) for loop in changed]
+        if dropped:
+            entry["dropped"] = dropped
+        if new_gens is not None:
+            entry["generations_kept"], entry["generations"] = kept, new_gens
+        if changed_fields:
+            entry["set"] = changed_fields
+        for loop in changed:
+            self._loops[loop.id] = _signature(loop)
+        for i in dropped:
+            del self._loops[i]
+        if new_gens is not None:
+            self._generations = self._generations[:kept] + new_gens
+        self._fields.update(changed_fields)
+        return json.dumps(entry) + "\n"
+
+    def _append(self, line: str) -> None:
+        """Append one whole line and make it durable (never through a link)."""
+        data = line.encode("utf-8")
+        fd = os.open(self.journal, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+        try:
+            os.write(fd, data)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        self._sizes = (self._sizes[0], self._sizes[1] + len(data))

@@ -30,7 +30,7 @@ from evodrum.grid import (
     to_midi_velocity,
 )
 from evodrum.genotypes.locked import locked
-from evodrum.interactive import breeding, store
+from evodrum.interactive import breeding
 from evodrum.interactive.saving import Saver
 from evodrum.interactive.session import (
     OPERATORS,
@@ -38,6 +38,7 @@ from evodrum.interactive.session import (
     TEMPO_MAX,
     TEMPO_MIN,
     Loop,
+    Mark,
     Session,
 )
 from evodrum.kit import ROWS
@@ -67,7 +68,7 @@ def directions_of(space: Space, model: str | None = None):
     if space.name != "vae":
         return None
     from vae import directions
-    from vae.files import resolve
+    from vae.cards import resolve
     representation = space.representation
     if getattr(representation, "directions", None) is None:
         representation.source = getattr(representation, "source", None) or resolve(model)
@@ -114,10 +115,10 @@ class Studio:
         feel = performer.feel if performer is not None else None
         self.feel_amount = feel.amount if feel is not None else 0.0   # the page's sliders
         self.swing = feel.swing if feel is not None else 50.0
-        self.saver = Saver(session, self.folder)
+        self.saver = Saver(session, self.folder, journal=True)
         self.lock = threading.RLock()
         self._gains: dict[tuple, float] = {}
-        self._undo: list[tuple[str, dict]] = []    # (what was done, the session before it)
+        self._undo: list[tuple[str, Mark]] = []    # (what was done, the session before it)
         self.saver.save()
 
     # --- what the page shows ------------------------------------------------------
@@ -238,7 +239,7 @@ class Studio:
 
     def _remember(self, what: str) -> None:
         """Keep the session as it is before a change, for undo."""
-        self._undo.append((what, store.to_dict(self.session)))
+        self._undo.append((what, self.session.mark()))
         del self._undo[:-UNDO_DEPTH]
 
     def undo(self) -> dict:
@@ -247,11 +248,7 @@ class Studio:
             if not self._undo:
                 raise EvodrumError("nothing to undo")
             what, before = self._undo.pop()
-            restored = store.from_dict(before)
-            for name in ("settings", "loops", "generations", "current", "selected", "rng_state",
-                         "lock"):
-                setattr(self.session, name, getattr(restored, name))
-            self.session.dirty = True
+            self.session.rewind(before)
             self.saver.notes.append(f"undone: {what}")
             return self._changed()
 
