@@ -89,3 +89,9 @@ def test_a_damaged_journal_is_one_error_naming_it(space, tmp_path, line, problem
     with pytest.raises(EvodrumError, match=f"session.(journal|json): damaged .*{problem}"):
         store.load(tmp_path)
     assert studio.session.loops
+
+
+def test_every_session_field_can_be_journalled(space):
+    """A field added to the session file must be one a journal line may set."""
+    d = store.to_dict(new_session(Settings(space="pca"), space))
+    assert set(store.JOURNAL_FIELDS) == set(d) - {"format", "spec", "generations", "loops"}

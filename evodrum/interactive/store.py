@@ -36,7 +36,8 @@ from evodrum.statefile import (REQUIRED, Fields, StateError, check_depth, read_b
 FORMAT = "evodrum-interactive-session-1"
 SESSION_FILE = "session.json"
 JOURNAL_FILE = "session.journal"
-#: Top-level fields a journal line may set (the rest of to_dict's are loops and generations).
+#: Top-level fields a journal line may set (`_fields`; the others are the format, the
+#: grid, which never change, and the loops and generations, journalled one by one).
 JOURNAL_FIELDS = ("settings", "fingerprint", "rng_state", "current", "selected", "lock")
 #: Bounds of a session file, far above any real session (a generation shows 2-16 loops).
 MAX_GENERATIONS = 100_000
@@ -141,19 +142,19 @@ def _generation(f: Fields, index: int) -> Generation:
                       f.number("adventure", 0, 10, default=None, low_open=True), bred_on)
 
 
+def _fields(session: Session) -> dict:
+    """The session's fields besides its format, grid, generations and loops: what a
+    journal line may set (JOURNAL_FIELDS)."""
+    return {"settings": session.settings.to_dict(), "fingerprint": session.fingerprint,
+            "rng_state": session.rng_state, "current": session.current,
+            "selected": session.selected,
+            "lock": None if session.lock is None else session.lock.to_dict()}
+
+
 def to_dict(session: Session) -> dict:
-    return {
-        "format": FORMAT,
-        "settings": session.settings.to_dict(),
-        "spec": session.spec.to_dict(),
-        "fingerprint": session.fingerprint,
-        "rng_state": session.rng_state,
-        "current": session.current,
-        "selected": session.selected,
-        "lock": None if session.lock is None else session.lock.to_dict(),
-        "generations": [_generation_dict(g) for g in session.generations],
-        "loops": [_loop_dict(loop) for loop in session.loops.values()],
-    }
+    return {"format": FORMAT, "spec": session.spec.to_dict(), **_fields(session),
+            "generations": [_generation_dict(g) for g in session.generations],
+            "loops": [_loop_dict(loop) for loop in session.loops.values()]}
 
 
 def _lock(d, spec: GridSpec) -> Lock | None:
@@ -345,7 +346,7 @@ class Journal:
         self.base, self._sizes = base, (len(text), 0)
         self._loops = {i: _signature(loop) for i, loop in session.loops.items()}
         self._generations = d["generations"]
-        self._fields = {k: d[k] for k in JOURNAL_FIELDS}
+        self._fields = {k: d[k] for k in _fields(session)}
 
     def _changes(self, session: Session) -> str | None:
         """One journal line of what differs from the last save, or None."""
@@ -362,11 +363,7 @@ class Journal:
         new_gens = [_generation_dict(g) for g in gens[kept:]]
         if kept == len(self._generations) and not new_gens:
             new_gens = None
-        values = {"settings": session.settings.to_dict(), "fingerprint": session.fingerprint,
-                  "rng_state": session.rng_state, "current": session.current,
-                  "selected": session.selected,
-                  "lock": None if session.lock is None else session.lock.to_dict()}
-        values = json.loads(json.dumps(values))           # as the file would read them
+        values = json.loads(json.dumps(_fields(session)))   # as the file would read them
         changed_fields = {k: v for k, v in values.items() if self._fields.get(k) != v}
         if not (changed or dropped or new_gens is not None or changed_fields):
             return None
