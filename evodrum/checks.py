@@ -86,6 +86,8 @@ def describe_range(low, high, low_open: bool = False, high_open: bool = False) -
 
 
 def _show(bound) -> str:
+    if bound is None:
+        return ""
     if bound == MAX_SEED:
         return "2^64 - 1"
     return str(bound) if isinstance(bound, int) else f"{bound:g}"

@@ -107,3 +107,26 @@ def test_resume_refuses_changed_settings_and_fresh_run_refuses_used_folder(tmp_p
         _trainer(tmp_path, splits, config, train)
     with pytest.raises(EvodrumError, match="zdim"):
         _trainer(tmp_path, splits, TrainConfig(hidden=16, zdim=8, epochs=2), train, resume=True)
+
+
+@pytest.mark.parametrize("change,words", [
+    (lambda p: p.update(best_loss=float("nan")), "progress.best_loss must be a finite number"),
+    (lambda p: p.update(best_epoch=10**9), "progress.best_epoch must be within"),
+    (lambda p: p.update(history=[{"loss": "low"}]), "progress.history[0].loss must be a number"),
+    (lambda p: p.update(seconds=-1), "progress.seconds must be at least 0"),
+])
+def test_a_damaged_training_checkpoint_is_one_line_naming_the_field(tmp_path, splits, change,
+                                                                   words):
+    import json
+    train = _small(splits, 300)
+    _trainer(tmp_path, splits, TrainConfig(hidden=16, epochs=1), train).run()
+    config = TrainConfig(hidden=16, epochs=2)    # resumed for one more epoch
+    path = tmp_path / "checkpoint.pt"
+    payload = torch.load(path, weights_only=True)
+    progress = json.loads(payload["progress"])
+    change(progress)
+    payload["progress"] = json.dumps(progress)
+    torch.save(payload, path)
+    with pytest.raises(EvodrumError, match="damaged checkpoint") as refused:
+        _trainer(tmp_path, splits, config, train, resume=True)
+    assert words in str(refused.value), str(refused.value)

@@ -25,6 +25,7 @@ from evodrum.atomic import write_text
 from evodrum.errors import EvodrumError
 from evodrum.grid import GridSpec, check_grids
 from evodrum.kit import KIT_VERSION
+from evodrum.statefile import Fields, StateError, parse_json
 from vae import metrics
 from vae.calibrate import calibrate
 from vae.evaluate import CARD_METRICS, measure
@@ -36,6 +37,8 @@ from vae.network import Arch, DrumVAE, LossWeights, init_seeded
 #: Reparameterisation noise for the validation loss is drawn from this fixed seed,
 #: so validation losses of different epochs are comparable.
 VALIDATION_SEED = 12345
+#: The most epochs a training run records (the CLI's --epochs bound).
+MAX_EPOCHS = 100_000
 
 
 @dataclass(frozen=True)
@@ -210,14 +213,19 @@ class Trainer:
         try:
             self.optimizer.load_state_dict(payload["optimizer"])
             self.generator.set_state(payload["generator"])
-            state = json.loads(payload["progress"])
-            self.history = list(state["history"])
-            self.best_loss = float(state["best_loss"])
-            self.best_epoch = int(state["best_epoch"])
-            self.seconds = float(state["seconds"])
-        except (KeyError, TypeError, ValueError, RuntimeError) as e:
+            state = Fields(parse_json(payload["progress"], self.checkpoint_path,
+                                      "training progress"), "progress")
+            epochs = state.tables("history", MAX_EPOCHS)
+            for epoch in epochs:            # one row of finite numbers per epoch trained
+                for name in epoch.data:
+                    epoch.number(name)
+            self.history = [epoch.data for epoch in epochs]
+            self.best_loss = state.number("best_loss")
+            self.best_epoch = state.integer("best_epoch", -1, max(len(self.history) - 1, -1))
+            self.seconds = state.number("seconds", 0)
+        except (KeyError, TypeError, ValueError, RuntimeError, StateError) as e:
             raise EvodrumError(f"{self.checkpoint_path}: damaged checkpoint, cannot resume "
-                               f"({type(e).__name__}: {e})") from None
+                               f"({e})") from None
 
     def card(self, **extra) -> dict:
         """The card shared by checkpoint and model files."""
