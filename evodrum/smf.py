@@ -2,7 +2,11 @@
 
 Real files are often a little broken: no End of Track (McDermott's published
 outputs), junk after the last track, a track cut short. Those are read up to
-the damage with a one-line warning. Files that are not MIDI at all (an empty
+the damage with a one-line warning that says how many notes were lost. What many
+tools write and other readers (mido) accept is read without complaint: running
+status continued across meta and sysex events, and a sequencer's own extra track
+beyond the header's count (Seq66, Seq24), which gets a plain note. Files that
+are not MIDI at all (an empty
 file, a WAV, a text file, a folder, a pipe) are refused in plain words, and
 what one file may cost (size, notes) is bounded (see evodrum.limits).
 """
@@ -53,7 +57,8 @@ class Smf:
     track_names: dict[int, str]                    # track -> name (or instrument name)
     programs: dict[tuple[int, int], int]           # (track, channel) -> GM program 0-127
     end_tick: int                                  # the latest event (End of Track included)
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # damage read past, notes lost
+    info: list[str] = field(default_factory=list)      # plain notes: nothing lost
 
 
 def read_bytes(path: str | os.PathLike) -> bytes:
@@ -114,7 +119,7 @@ def parse(path: str | os.PathLike, data: bytes | None = None) -> Smf:
     if fmt > 2:
         raise NotMidi(path, f"its header names MIDI file type {fmt}; only 0, 1 and 2 exist")
 
-    reader = _TrackReader(path)
+    reader, info = _TrackReader(path, division), []
     pos, track = start + 8 + max(size, 6), 0
     while pos + 8 <= len(data):
         kind, length = data[pos:pos + 4], int.from_bytes(data[pos + 4:pos + 8], "big")
@@ -125,22 +130,39 @@ def parse(path: str | os.PathLike, data: bytes | None = None) -> Smf:
             pos += 8 + length  # an unknown chunk type: the standard says skip it
             continue
         body = data[pos + 8:pos + 8 + length]
-        if len(body) < length:
-            warnings.append(f"track {track + 1} is cut short (the file ends early)")
-        reader.read(track, body, warnings)
+        if track >= n_tracks:
+            info.append(reader.read_extra(track, body, n_tracks))
+        else:
+            if len(body) < length:
+                warnings.append(f"track {track + 1} is cut short (the file ends early)")
+            reader.read(track, body, warnings)
         pos, track = pos + 8 + length, track + 1
     if track == 0:
         raise NotMidi(path, "the file is cut short: it has a MIDI header but no tracks")
     if track < n_tracks:
         warnings.append(f"only {track} of the {n_tracks} tracks its header announces are there")
-    return reader.result(fmt, division, warnings)
+    return reader.result(fmt, division, warnings, info)
+
+
+
+
+@dataclass
+class _Walk:
+    """Where reading a track has got to: the next byte, the event being read, its tick,
+    the running status, and whether End of Track was reached."""
+
+    pos: int = 0
+    tick: int = 0
+    status: int = 0
+    event: int = 0
+    ended: bool = False
 
 
 class _TrackReader:
     """Walks track chunks byte by byte, collecting notes and the metadata drums need."""
 
-    def __init__(self, path):
-        self.path = path
+    def __init__(self, path, ticks_per_beat: int):
+        self.path, self.tpb = path, ticks_per_beat
         self.notes: list[tuple[int, int, int, int, int]] = []
         self.tempos: list[tuple[int, int]] = []
         self.signatures: list[tuple[int, int, int]] = []
@@ -161,52 +183,95 @@ class _TrackReader:
         raise NotMidi(self.path, "is damaged: a time or length in it is longer than the "
                       f"{MAX_VLQ_BYTES} bytes MIDI allows")
 
+    def read_extra(self, track: int, body: bytes, n_tracks: int) -> str:
+        """Read a track beyond the header's count (Seq66 and Seq24 save their own data
+        there); keep its notes if it has any, else drop all of it. A plain note."""
+        kept = len(self.notes), len(self.tempos), len(self.signatures)
+        names, programs = dict(self.names), dict(self.programs)
+        self.read(track, body, [])
+        found = len(self.notes) - kept[0]
+        beyond = f"track {track + 1}, beyond the {n_tracks} the header announces,"
+        if found:
+            return f"read {beyond} with its {found} notes"
+        del self.notes[kept[0]:], self.tempos[kept[1]:], self.signatures[kept[2]:]
+        self.names, self.programs = names, programs
+        return (f"skipped {beyond} which holds no notes (a sequencer's own data, "
+                "as Seq66 and Seq24 save)")
+
     def read(self, track: int, body: bytes, warnings: list[str]) -> None:
-        pos, tick, status, ended = 0, 0, 0, False
+        """Read one track's events; damage stops it with a warning saying what was lost."""
+        walk = _Walk()
         try:
-            while pos < len(body):
-                delta, pos = self._vlq(body, pos)
-                tick += delta
-                first = body[pos]
-                if first >= 0x80:
-                    status, pos = first, pos + 1
-                elif not 0x80 <= status < 0xF0:
-                    raise ValueError("a data byte without a status byte")
-                if status == 0xFF:
-                    kind = body[pos]
-                    length, pos = self._vlq(body, pos + 1)
-                    payload = body[pos:pos + length]
-                    if len(payload) < length:
-                        raise EOFError
-                    pos += length
-                    if kind == 0x2F:
-                        ended = True
-                        break
-                    self._meta(track, tick, kind, payload)
-                    status = 0  # running status does not survive meta events
-                elif status in (0xF0, 0xF7):
-                    length, pos = self._vlq(body, pos)
-                    pos += length
-                    status = 0
-                elif status >= 0xF0:
-                    raise ValueError(f"a system message 0x{status:X} that has no place in a file")
-                else:
-                    n = _DATA_BYTES[status >> 4]
-                    args = body[pos:pos + n]
-                    if len(args) < n:
-                        raise EOFError
-                    if any(b >= 0x80 for b in args):
-                        raise ValueError("a status byte where data should be")
-                    pos += n
-                    self._channel(track, tick, status, args)
+            self._walk(track, body, walk)
         except EOFError:
             warnings.append(f"track {track + 1} is cut short in the middle of an event")
         except (ValueError, IndexError) as e:
-            warnings.append(f"track {track + 1} is damaged ({e}); read up to that point")
+            lost = self._notes_after(track, body, walk)
+            warnings.append(f"track {track + 1} is damaged ({e}); read up to beat "
+                            f"{walk.tick / self.tpb:g}, losing "
+                            + (f"about {lost} notes after it" if lost else "no notes"))
         else:
-            if not ended:
+            if not walk.ended:
                 warnings.append(f"track {track + 1} has no End of Track")
-        self.end_tick = max(self.end_tick, tick)
+        self.end_tick = max(self.end_tick, walk.tick)
+
+    def _notes_after(self, track: int, body: bytes, damaged: "_Walk") -> int:
+        """How many notes a track holds past the damage that stopped it: an estimate,
+        reading on with the same running status and skipping each byte that cannot be
+        read. Those notes are counted, never kept."""
+        scratch = _TrackReader(self.path, self.tpb)
+        walk = _Walk(damaged.event + 1, damaged.tick, damaged.status)
+        while walk.pos < len(body) and not walk.ended:
+            try:
+                scratch._walk(track, body, walk)
+            except EOFError:
+                break
+            except (ValueError, IndexError, NotMidi):
+                walk.pos = walk.event + 1
+        return len(scratch.notes)
+
+    def _walk(self, track: int, body: bytes, walk: "_Walk") -> None:
+        # `walk.status` is the running status: the last channel status byte. Meta and
+        # sysex events leave it as it was (as mido reads): the standard says they cancel
+        # it, but many tools continue it across them.
+        while walk.pos < len(body):
+            delta, pos = self._vlq(body, walk.pos)
+            walk.event = pos
+            walk.tick += delta
+            first = body[pos]
+            if first >= 0x80:
+                pos += 1
+            elif not 0x80 <= walk.status < 0xF0:
+                raise ValueError("a data byte without a status byte")
+            else:
+                first = walk.status
+            if first == 0xFF:
+                kind = body[pos]
+                length, pos = self._vlq(body, pos + 1)
+                payload = body[pos:pos + length]
+                if len(payload) < length:
+                    raise EOFError
+                pos += length
+                if kind == 0x2F:
+                    walk.pos, walk.ended = pos, True
+                    return
+                self._meta(track, walk.tick, kind, payload)
+            elif first in (0xF0, 0xF7):
+                length, pos = self._vlq(body, pos)
+                pos += length
+            elif first >= 0xF0:
+                raise ValueError(f"a system message 0x{first:X} that has no place in a file")
+            else:
+                walk.status = first
+                n = _DATA_BYTES[first >> 4]
+                args = body[pos:pos + n]
+                if len(args) < n:
+                    raise EOFError
+                if any(b >= 0x80 for b in args):
+                    raise ValueError("a status byte where data should be")
+                pos += n
+                self._channel(track, walk.tick, first, args)
+            walk.pos = pos
 
     def _channel(self, track: int, tick: int, status: int, args: bytes) -> None:
         kind, channel = status >> 4, status & 0x0F
@@ -227,9 +292,9 @@ class _TrackReader:
             if name and (kind == 0x03 or track not in self.names):
                 self.names[track] = name
 
-    def result(self, fmt: int, tpb: int, warnings: list[str]) -> Smf:
+    def result(self, fmt: int, tpb: int, warnings: list[str], info: list[str]) -> Smf:
         notes = (np.array(self.notes, dtype=np.int64) if self.notes
                  else np.zeros((0, 5), np.int64))
         order = np.argsort(notes[:, 0], kind="stable")
         return Smf(fmt, tpb, notes[order], sorted(self.tempos), sorted(self.signatures),
-                   self.names, self.programs, self.end_tick, warnings)
+                   self.names, self.programs, self.end_tick, warnings, info)
