@@ -66,6 +66,7 @@ class Settings:
     hop_bars: int = 1
     min_hits: int = 8
     drum_map: str = "groove"
+    drum_channel: int | None = None
 
     def to_dict(self) -> dict:
         settings = {"spec": self.spec.to_dict(), "hop_bars": self.hop_bars,
@@ -73,6 +74,8 @@ class Settings:
                     "reader": READER_VERSION}
         if self.drum_map != "groove":  # caches built before the option stay valid
             settings["drum_map"] = self.drum_map
+        if self.drum_channel is not None:
+            settings["drum_channel"] = self.drum_channel
         return settings
 
 
@@ -242,7 +245,8 @@ def _process(job: tuple[str, Settings]) -> dict:
     except OSError as e:
         return {"status": "skipped", "reason": f"cannot read the file ({e.strerror})", "sha1": ""}
     try:
-        hits, windows = read_windows(path, settings.spec, settings.hop_bars, settings.drum_map)
+        hits, windows = read_windows(path, settings.spec, settings.hop_bars, settings.drum_map,
+                                     settings.drum_channel)
     except BadMidiFile as e:
         return {"status": "skipped", "reason": e.reason, "sha1": sha1}
     except MemoryError:
@@ -258,7 +262,9 @@ def _process(job: tuple[str, Settings]) -> dict:
               "windows": int(keep.sum()), "sparse_windows": int((~keep).sum()),
               "hits": int(len(hits.beats)), "mean_shift": q.mean_shift,
               "max_shift": q.max_shift, "collisions": q.collisions, "unmapped": hits.unmapped,
-              "warnings": hits.warnings + windows.notes}
+              "warnings": hits.warnings + windows.notes,
+              "notes": hits.info + windows.info + ([hits.triplets.describe()]
+                                                   if hits.triplets else [])}
     if not keep.any():
         result.update(status="skipped", reason=f"fewer than {settings.min_hits} hits in "
                       "every window")
@@ -300,10 +306,12 @@ def build_corpus(source_dir: str | os.PathLike, spec: GridSpec = DEFAULT_SPEC, *
                  name: str | None = None, cache_dir: str | os.PathLike | None = None,
                  hop_bars: int = 1, min_hits: int = 8, workers: int | None = None,
                  progress: Callable[[int, int], None] | None = None,
-                 force: bool = False, drum_map: str = "groove") -> Corpus:
+                 force: bool = False, drum_map: str = "groove",
+                 drum_channel: int | None = None) -> Corpus:
     """Build (or reuse from cache) the corpus of all MIDI files under `source_dir`.
 
-    `drum_map` is how pitches are read into rows (see evodrum.kit.DRUM_MAPS).
+    `drum_map` is how pitches are read into rows (see evodrum.kit.DRUM_MAPS);
+    `drum_channel` (1-16) reads that channel of every file as the kit.
 
     `progress(done, total)` is called as files are read. Files that cannot be used
     are skipped with their reason; the build goes on.
@@ -314,7 +322,7 @@ def build_corpus(source_dir: str | os.PathLike, spec: GridSpec = DEFAULT_SPEC, *
     name = checks.name(name, "corpus name") if name is not None else default_name(root)
     hop_bars = checks.integer(hop_bars, "hop (bars between windows)", 1, 1024)
     min_hits = checks.integer(min_hits, "min-hits", 0, spec.shape[0] * spec.shape[1])
-    settings = Settings(spec, hop_bars, min_hits, drum_map)
+    settings = Settings(spec, hop_bars, min_hits, drum_map, drum_channel)
     sources = find_sources(root)
     if not sources:
         raise EvodrumError(f"{root}: no MIDI files (.mid, .midi) found")
@@ -562,4 +570,7 @@ def summary(corpus: Corpus) -> dict:
         "max_shift_steps": max((f["max_shift"] for f in kept), default=0.0),
         "collisions": sum(f.get("collisions", 0) for f in kept),
         "unmapped_pitches": dict(unmapped),
+        "noted_files": [(f["file"], n) for f in kept for n in f.get("notes", ())],
+        "triplet_files": sum(any(n.startswith("plays ") for n in f.get("notes", ()))
+                             for f in kept),
     }

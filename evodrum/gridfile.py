@@ -138,6 +138,12 @@ class LoopFile:
     warnings: list[str] = field(default_factory=list)
     quantised: object = None       # midi.Quantised for MIDI files
     offsets: np.ndarray | None = None  # float32 (N, 9, S) timing offsets; None: straight
+    info: list[str] = field(default_factory=list)  # plain notes: nothing lost
+    moved: list = field(default_factory=list)      # midi.Quantised figures of each window
+    triplets: object = None        # midi.Triplets when the file plays triplets or a shuffle
+    tempo_maps: list = field(default_factory=list)  # (beat in window, BPM) per window
+    metres: list = field(default_factory=list)      # the file's metre where each window starts
+    end_bars: np.ndarray | None = None              # (N,) the file's last bar in each window
 
     def loop(self, i: int) -> Loop:
         """Grid `i` with the timing it was played with (grid files: straight)."""
@@ -166,15 +172,32 @@ class LoopFile:
     def describe(self, i: int) -> str:
         """Where grid `i` comes from, e.g. 'window 3 of 12, from bar 3'."""
         where = f", from bar {self.start_bars[i]}" if self.start_bars is not None else ""
+        if self.metres and self.metres[i] != f"{self.spec.beats_per_bar}/4":
+            # counted as the file counts its bars, not in the grid's
+            where = f", bars {self.start_bars[i]}-{self.end_bars[i]} of {self.metres[i]}"
         return f"window {i + 1} of {len(self)}{where}"
 
     def bpm(self, i: int, default: float = 120.0) -> float:
         """The file's tempo at grid `i` (grid files have none: `default`)."""
         return float(self.bpms[i]) if self.bpms is not None else default
 
+    def tempo_changes(self) -> str:
+        """'' or one line saying in which windows the tempo changes (loops play at one)."""
+        changing = [i for i, m in enumerate(self.tempo_maps) if len(m) > 1]
+        if not changing:
+            return ""
+        bpms = [b for i in changing for _, b in self.tempo_maps[i]]
+        if len(changing) == 1:
+            n = len(self.tempo_maps[changing[0]]) - 1
+            which = f"{n} time{'s' if n != 1 else ''} inside window {changing[0] + 1}"
+        else:
+            which = f"inside {len(changing)} of the {len(self)} windows"
+        return (f"the tempo changes {which} ({min(bpms):g} to {max(bpms):g} BPM): a loop "
+                "plays at one tempo, the one where it starts (--bpm to choose)")
+
 
 def read_file(path: str | Path, spec: GridSpec, drum_map: str = "groove",
-              hop_bars: int = 1) -> LoopFile:
+              hop_bars: int = 1, drum_channel: int | None = None) -> LoopFile:
     """Every grid of a MIDI or grid file, with hit counts, bars, tempi and warnings."""
     from evodrum import midi
     if Path(path).suffix.lower() in SUFFIXES:
@@ -182,9 +205,15 @@ def read_file(path: str | Path, spec: GridSpec, drum_map: str = "groove",
         grids = loops.velocities
         return LoopFile(str(path), grids, loops.spec, (grids > 0).sum(axis=(1, 2)), None, None,
                         offsets=loops.offsets)
-    hits, windows = midi.read_windows(path, spec, hop_bars, drum_map)
+    hits, windows = midi.read_windows(path, spec, hop_bars, drum_map, drum_channel)
     bpms = np.array([hits.bpm_at(b) for b in windows.start_beats])
     skipped = ["not read as drums: " + "; ".join(hits.notes)] if hits.notes else []
+    length = windows.loop_steps / spec.steps_per_beat if windows.loop_steps else spec.beats
+    tempo_maps = [hits.tempo_map(b, b + length) for b in windows.start_beats]
+    bars = hits.bars
+    end_bars = np.searchsorted(bars.start, windows.start_beats + length - 1e-9, side="left")
+    metres = [bars.metre[b - 1] for b in windows.start_bars]
     return LoopFile(str(path), from_midi_velocity(windows.grids), spec, windows.hits,
-                    windows.start_bars, bpms, hits.warnings + windows.notes + skipped,
-                    windows.quantised, windows.offsets)
+                    windows.start_bars, bpms, hits.warnings + windows.notes,
+                    windows.quantised, windows.offsets, hits.info + windows.info + skipped,
+                    windows.moved, hits.triplets, tempo_maps, metres, end_bars)

@@ -26,13 +26,13 @@ from evodrum import limits, smf
 from evodrum.atomic import atomic_path
 from evodrum.errors import FileError
 from evodrum.grid import DEFAULT_SPEC, GridSpec
-from evodrum.kit import ROW_PITCH, pitch_table
+from evodrum.kit import PERCUSSION_NAMES, PITCH_MAX, PITCH_MIN, ROW_PITCH, ROWS, pitch_table
 from evodrum.loop import Loop, as_loop
 from evodrum.loop import quantise as quantise_onsets
 
 #: Changes whenever reading the same file can give different grids; corpora record it,
 #: so a cache built by an older reader is rebuilt, not reused.
-READER_VERSION = 3
+READER_VERSION = 4
 #: Time signatures whose bars fit a 4/4 grid (as in McDermott 2018).
 SUPPORTED_TIME_SIGNATURES = {(2, 4), (4, 4), (8, 4)}
 DRUM_CHANNEL = 9  # MIDI channel 10, zero-based
@@ -41,8 +41,8 @@ DEFAULT_BPM = 120.0
 #: Tempi a file may set and still be kept (outside this, DEFAULT_BPM is used).
 TEMPO_RANGE = (20.0, 400.0)
 
-#: Kick, snare and hi-hat pitches: most of what a drum part plays.
-CORE_KIT_PITCHES = np.array([35, 36, 37, 38, 39, 40, 42, 44, 46, 49, 51, 57])
+#: Kick, snare, hi-hat, crash and ride pitches: most of what a drum part plays.
+CORE_KIT_PITCHES = np.array([22, 26, 35, 36, 37, 38, 39, 40, 42, 44, 46, 49, 51, 57])
 #: Track or instrument names that say "drums", and names of melodic instruments.
 DRUM_NAMES = re.compile(r"drum|kit|perc|beat|groove|kick|snare|hi.?hat|cymbal|rhythm|808|909",
                         re.IGNORECASE)
@@ -104,6 +104,8 @@ class DrumHits:
     unmapped: dict[int, int]  # pitch -> count of notes the kit has no row for
     warnings: list[str] = field(default_factory=list)  # damage read past, things dropped
     notes: list[str] = field(default_factory=list)     # parts not read as drums, and why
+    info: list[str] = field(default_factory=list)      # plain notes: folded, extra tracks
+    triplets: "Triplets | None" = None                 # triplet or shuffle material found
 
     @property
     def length_beats(self) -> float:
@@ -119,6 +121,15 @@ class DrumHits:
         i = np.searchsorted(self.tempo_beats, beat, side="right") - 1
         return float(self.tempo_bpm[i]) if i >= 0 else self.bpm
 
+    def tempo_map(self, start: float, stop: float) -> list[tuple[float, float]]:
+        """(beat from `start`, BPM) of the tempo at `start` and each change before `stop`."""
+        out = [(0.0, self.bpm_at(start))]
+        inside = (self.tempo_beats > start) & (self.tempo_beats < stop)
+        for beat, bpm in zip(self.tempo_beats[inside], self.tempo_bpm[inside]):
+            if bpm != out[-1][1]:
+                out.append((float(beat - start), float(bpm)))
+        return out
+
 
 @dataclass
 class Quantised:
@@ -129,6 +140,21 @@ class Quantised:
     mean_shift: float         # mean |shift| in steps (0..0.5)
     max_shift: float          # largest |shift| in steps
     collisions: int           # hits dropped because a louder one took the cell
+    hit_steps: np.ndarray | None = None  # (H,) the step each hit went to (before wrapping)
+    hit_rows: np.ndarray | None = None   # (H,) its row
+    hit_shift: np.ndarray | None = None  # (H,) how far it moved, in steps
+
+    def within(self, first: int, stop: int) -> "Quantised":
+        """The figures of the hits in steps [first, stop) (one window; no grid)."""
+        inside = (self.hit_steps >= first) & (self.hit_steps < stop)
+        shift = self.hit_shift[inside]
+        cells = self.hit_rows[inside] * (stop - first) + self.hit_steps[inside] - first
+        return Quantised(None, None, float(shift.mean()) if len(shift) else 0.0,
+                         float(shift.max(initial=0.0)), int(len(cells) - len(np.unique(cells))))
+
+    def describe(self) -> str:
+        return (f"quantising moved hits by {self.mean_shift:.2f} steps on average "
+                f"(max {self.max_shift:.2f}); {self.collisions} hits merged into louder ones")
 
 
 @dataclass
@@ -143,13 +169,19 @@ class Windows:
     loop_steps: int           # the loop's own length when it was tiled, else 0
     quantised: Quantised
     notes: list[str] = field(default_factory=list)  # bars skipped, hits left out
+    moved: list[Quantised] = field(default_factory=list)  # each window's quantising figures
+    info: list[str] = field(default_factory=list)   # plain notes (a loop repeated, padded)
 
     def __len__(self) -> int:
         return len(self.grids)
 
 
-def read_drums(path: str | Path, drum_map: str = "groove") -> DrumHits:
-    """Parse a type-0/1 MIDI file and return its drum hits; BadMidiFile if unusable."""
+def read_drums(path: str | Path, drum_map: str = "groove",
+               drum_channel: int | None = None) -> DrumHits:
+    """Parse a type-0/1 MIDI file and return its drum hits; BadMidiFile if unusable.
+
+    `drum_channel` (1-16) reads that channel as the kit, whatever the file says
+    about it (an e-kit recording on channel 1 with a program change)."""
     path = str(path)
     try:
         song = smf.parse(path)
@@ -158,14 +190,15 @@ def read_drums(path: str | Path, drum_map: str = "groove") -> DrumHits:
         if not len(song.notes):
             damage = f" ({'; '.join(song.warnings)})" if song.warnings else ""
             raise BadMidiFile(path, f"contains no notes{damage}")
-        return _drum_hits(path, song, pitch_table(drum_map))
+        return _drum_hits(path, song, pitch_table(drum_map), drum_channel)
     except (smf.NotMidi, limits.LimitError) as e:
         raise BadMidiFile(path, e.reason) from None
 
 
-def _drum_hits(path: str, song: smf.Smf, table: np.ndarray) -> DrumHits:
-    warnings = list(song.warnings)
-    keep, notes = drum_notes(song, table)
+def _drum_hits(path: str, song: smf.Smf, table: np.ndarray,
+               drum_channel: int | None) -> DrumHits:
+    warnings, info = list(song.warnings), list(song.info)
+    keep, notes = drum_notes(song, table, drum_channel, info)
     if not keep.any():
         raise BadMidiFile(path, "no drums: " + "; ".join(notes))
     tpb = song.ticks_per_beat
@@ -180,10 +213,30 @@ def _drum_hits(path: str, song: smf.Smf, table: np.ndarray) -> DrumHits:
     tempo_beats, tempo_bpm = _tempo_map(song, warnings)
     bars = _bars(path, song, float(beats.max()), warnings)
     start = tempo_bpm[0] if len(tempo_beats) and tempo_beats[0] == 0 else DEFAULT_BPM
+    folded = folded_percussion(pitches[mapped], table)
+    if folded:
+        info.append(folded)
     return DrumHits(path, beats, rows[mapped].astype(np.int64),
                     velocities[mapped].astype(np.uint8), bars, song.end_tick / tpb, float(start),
                     tempo_beats, tempo_bpm, dict(zip(bad.tolist(), counts.tolist())),
-                    warnings, notes)
+                    warnings, notes, info, detect_triplets(beats))
+
+
+def folded_percussion(pitches: np.ndarray, table: np.ndarray) -> str:
+    """'' or one line saying which hand and Latin percussion (congas, shakers, cowbell,
+    claps ...) was read into kit rows, e.g. "12 congas as toms (LT, HT)"."""
+    found = np.isin(pitches, list(PERCUSSION_NAMES))
+    if not found.any():
+        return ""
+    groups: dict[str, tuple[int, set]] = {}
+    for pitch, n in zip(*np.unique(pitches[found], return_counts=True)):
+        name = PERCUSSION_NAMES[int(pitch)]
+        count, rows = groups.get(name, (0, set()))
+        groups[name] = (count + int(n), rows | {ROWS[table[pitch]]})
+    parts = [f"{n} {name} as {'/'.join(sorted(rows, key=ROWS.index))}"
+             for name, (n, rows) in sorted(groups.items(), key=lambda g: -g[1][0])]
+    return ("read percussion the kit has no row for into the nearest rows: "
+            + ", ".join(parts))
 
 
 def _tempo_map(song: smf.Smf, warnings: list[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -243,32 +296,46 @@ def _bars(path: str, song: smf.Smf, last_onset: float, warnings: list[str]) -> B
     return Bars(np.concatenate(starts), np.concatenate(lengths), np.concatenate(fits), metres)
 
 
-def drum_notes(song: smf.Smf, table: np.ndarray) -> tuple[np.ndarray, list[str]]:
+def drum_notes(song: smf.Smf, table: np.ndarray, drum_channel: int | None = None,
+               info: list[str] | None = None) -> tuple[np.ndarray, list[str]]:
     """Which notes are drums, and a plain reason for every part that is not.
 
-    Channel 10 is drums. Without it, each (track, channel) part is judged on
-    evidence: a track or instrument name, its General MIDI program, and whether
-    its pitches look like a kit (mostly kick/snare/hi-hat pitches, few distinct
-    pitches, no melody moving by steps).
+    `drum_channel` (1-16), when given, is the kit and nothing else is. Otherwise
+    channel 10 is drums; without it, each (track, channel) part is judged on
+    evidence: a track or instrument name, whether its pitches look like a kit
+    (see `kit_evidence`) and its General MIDI program. Parts read as drums in
+    spite of a program are named in `info`.
     """
     notes = song.notes
     parts = notes[:, 1] * 16 + notes[:, 2]
-    drum_channel = notes[:, 2] == DRUM_CHANNEL
+    chosen = DRUM_CHANNEL if drum_channel is None else drum_channel - 1
+    on_chosen = notes[:, 2] == chosen
     keep = np.zeros(len(notes), bool)
     reasons = []
+    if drum_channel is not None and not on_chosen.any():
+        played = ", ".join(str(c + 1) for c in np.unique(notes[:, 2]))
+        return keep, [f"nothing is played on channel {drum_channel} (--drum-channel); the "
+                      f"file plays on channel{'s' if ',' in played else ''} {played}"]
     for part in np.unique(parts):
         mine = parts == part
         track, channel = divmod(int(part), 16)
         label = _part_label(song, track, channel)
-        if drum_channel.any():
-            if channel == DRUM_CHANNEL:
+        if on_chosen.any():
+            if channel == chosen:
                 keep |= mine
             else:
-                reasons.append(f"{label} is not on the drum channel (10)")
+                why = ("is not on the channel chosen with --drum-channel"
+                       if drum_channel is not None else "is not on the drum channel")
+                reasons.append(f"{label} {why} ({chosen + 1})")
             continue
         why = _not_drums(song, track, channel, notes[mine], table)
         if why is None:
             keep |= mine
+            program = song.programs.get((track, channel))
+            if program and info is not None:
+                info.append(f"read {label.rstrip(',')} as drums: it sets General MIDI program "
+                            f"{program + 1} ({GM_FAMILIES[program // 8]}) but plays a drum kit "
+                            "(choose another with --drum-channel)")
         else:
             reasons.append(f"{label} {why}")
     return keep, reasons
@@ -279,36 +346,142 @@ def _part_label(song: smf.Smf, track: int, channel: int) -> str:
     return f"track {track + 1}" + (f" ({name!r})" if name else "") + f", channel {channel + 1},"
 
 
+@dataclass
+class KitEvidence:
+    """How much a part off channel 10 plays like a drum kit."""
+
+    core: float        # share of notes on kick, snare, hi-hat, crash and ride pitches
+    on_kit: float      # share of notes on pitches the kit reads
+    distinct: int      # different pitches
+    stepwise: float    # share of the top line's moves by one or two semitones
+    onward: float      # share of the top line's moves that keep its direction (a contour)
+    rows: int          # kick, snare and cymbal/hat families played (0-3)
+
+    @property
+    def contour(self) -> bool:
+        """A melodic line: mostly steps, and steps that keep going one way (a kit's
+        kick-snare-kick moves by a step too, but turns back)."""
+        return self.stepwise >= 0.4 and self.onward >= 0.35
+
+    @property
+    def is_kit(self) -> bool:
+        """Mostly kit pitches and no melodic contour. A kit with articulations
+        (an e-kit's rims, edges and bells) may use many distinct pitches."""
+        if self.core < 0.5 or self.on_kit < 0.9:
+            return False
+        if self.distinct <= 16:
+            return not self.contour or self.core >= 0.9
+        return not self.contour and self.onward < 0.5 and self.rows == 3
+
+    @property
+    def is_full_kit(self) -> bool:
+        """Evidence strong enough to outweigh a program change: kick, snare and
+        cymbals all played, mostly on kit pitches, no contour."""
+        return self.is_kit and self.rows == 3 and self.on_kit >= 0.95
+
+    def describe(self) -> str:
+        return (f"{self.distinct} different pitches, {self.core:.0%} on kick, snare or "
+                f"hi-hat pitches, {self.stepwise:.0%} of moves by a step")
+
+
+_KICKS, _SNARES = np.array([35, 36]), np.array([37, 38, 39, 40])
+_CYMBALS = np.array([22, 26, 42, 44, 46, 49, 51, 52, 53, 55, 57, 59])
+
+
+def kit_evidence(notes: np.ndarray, table: np.ndarray) -> KitEvidence:
+    """Measure a part's notes (rows of tick, track, channel, pitch, velocity)."""
+    pitches, ticks = notes[:, 3], notes[:, 0]
+    order = np.lexsort((-pitches, ticks))
+    first = np.concatenate([[True], np.diff(ticks[order]) > 0])
+    line = pitches[order][first]  # the top note of each onset
+    moves = np.diff(line)
+    moves = moves[moves != 0]
+    stepwise = float((np.abs(moves) <= 2).mean()) if len(moves) else 0.0
+    onward = float((np.sign(moves[1:]) == np.sign(moves[:-1])).mean()) if len(moves) > 1 else 0.0
+    rows = sum(bool(np.isin(pitches, family).any()) for family in (_KICKS, _SNARES, _CYMBALS))
+    return KitEvidence(float(np.isin(pitches, CORE_KIT_PITCHES).mean()),
+                       float((table[pitches] >= 0).mean()), len(np.unique(pitches)),
+                       stepwise, onward, rows)
+
+
 def _not_drums(song: smf.Smf, track: int, channel: int, notes: np.ndarray,
                table: np.ndarray) -> str | None:
     """None when a part off channel 10 is a drum part, else why it is not."""
     name = song.track_names.get(track, "")
-    pitches, ticks = notes[:, 3], notes[:, 0]
+    pitches = notes[:, 3]
     outside = table[pitches] < 0
     if DRUM_NAMES.search(name):
         return None if not outside.all() else "is named as drums but plays no drum pitches"
     if MELODIC_NAMES.search(name):
         return "is named as a melodic instrument"
+    evidence = kit_evidence(notes, table)
     program = song.programs.get((track, channel))
     if program:  # program 0 is also what a part without a program change gets
+        if evidence.is_full_kit:
+            return None
         return (f"plays General MIDI program {program + 1} ({GM_FAMILIES[program // 8]}), "
-                "an instrument, not drums")
-    if outside.mean() > 0.05:
+                "an instrument, not drums (read it with --drum-channel "
+                f"{channel + 1} if it is a kit)")
+    if outside.mean() > 0.05 and not evidence.is_kit:
         low, high = int(pitches.min()), int(pitches.max())
-        return f"plays pitches {low}-{high}, outside the drum kit's"
-    core = np.isin(pitches, CORE_KIT_PITCHES).mean()
-    distinct = len(np.unique(pitches))
-    order = np.lexsort((-pitches, ticks))
-    first = np.concatenate([[True], np.diff(ticks[order]) > 0])
-    line = pitches[order][first]  # the top note of each onset
-    moves = np.abs(np.diff(line))
-    moves = moves[moves > 0]
-    stepwise = float((moves <= 2).mean()) if len(moves) else 0.0
-    if core >= 0.5 and distinct <= 16 and (stepwise < 0.4 or core >= 0.9):
+        return (f"plays pitches {low}-{high}, {outside.mean():.0%} of its notes outside the "
+                f"drum kit's pitches ({PITCH_MIN}-{PITCH_MAX})")
+    if evidence.is_kit:
         return None
-    return (f"looks like a melody, not drums ({distinct} different pitches, "
-            f"{core:.0%} on kick, snare or hi-hat pitches, {stepwise:.0%} of moves "
-            "by a step)")
+    return f"looks like a melody, not drums ({evidence.describe()})"
+
+
+#: A hit is a triplet hit when it sits within this many beats of a triplet-only position
+#: (1/6, 1/3, 2/3, 5/6 of a beat), a straight one when as near an off-beat sixteenth.
+TRIPLET_TOLERANCE = 1 / 32
+#: A file plays triplets or a shuffle when triplet hits are at least this share of all ...
+TRIPLET_SHARE = 0.1
+#: ... and this many times the straight ones. Human timing alone puts some straight hits
+#: near a triplet: on the Groove corpus this flags 28% of the rock performances (many
+#: have triplet fills) and 17% of country, against 70% of jazz, 82% of jazz swing and
+#: 67% of Purdie shuffles (README "Triplets and shuffle").
+TRIPLET_MAJORITY = 2.0
+
+
+@dataclass
+class Triplets:
+    """Triplet material: hits on triplet positions (k/6 of a beat) rather than 16ths."""
+
+    share: float       # of all hits
+    count: int
+    kind: str          # "triplet eighths", "a shuffle (swung eighths)", ...
+
+    def describe(self) -> str:
+        return (f"plays {self.kind}: {self.count} hits ({self.share:.0%}) sit on triplet "
+                "positions, not sixteenths")
+
+
+def detect_triplets(beats: np.ndarray) -> Triplets | None:
+    """Triplet or shuffle material in hit positions (in beats), named, or None.
+
+    Counts hits near a triplet-only position against hits near an off-beat
+    sixteenth (see TRIPLET_TOLERANCE); which triplet positions are used names it.
+    """
+    if not len(beats):
+        return None
+    frac = np.mod(beats, 1.0)
+    sixth = np.rint(frac * 6).astype(np.int64) % 6
+    quarter = np.rint(frac * 4).astype(np.int64) % 4
+    near_triplet = np.abs(frac * 6 - np.rint(frac * 6)) / 6 <= TRIPLET_TOLERANCE
+    near_sixteenth = np.abs(frac * 4 - np.rint(frac * 4)) / 4 <= TRIPLET_TOLERANCE
+    found = near_triplet & (sixth % 3 != 0)
+    straight = int((near_sixteenth & (quarter % 2 == 1)).sum())
+    total = int(found.sum())
+    if total < TRIPLET_SHARE * len(beats) or total < TRIPLET_MAJORITY * straight:
+        return None
+    c = np.bincount(sixth[found], minlength=6)
+    if c[1] + c[5] < 0.2 * total:
+        kind = ("a shuffle (swung eighths)" if c[2] < 0.25 * c[4] else "triplet eighths")
+    elif c[1] + c[4] < 0.25 * (c[2] + c[5]):
+        kind = "swung sixteenths"
+    else:
+        kind = "triplet sixteenths"
+    return Triplets(total / len(beats), total, kind)
 
 
 def quantise(hits: DrumHits, spec: GridSpec, length_steps: int | None = None) -> Quantised:
@@ -319,7 +492,8 @@ def quantise(hits: DrumHits, spec: GridSpec, length_steps: int | None = None) ->
         length_steps = int(max(round(hits.length_beats * spec.steps_per_beat),
                                np.floor(exact.max() + 0.5) + 1))
     out, offsets, collisions = quantise_onsets(hits.rows, exact, hits.velocities, length_steps)
-    return Quantised(out, offsets, float(shift.mean()), float(shift.max()), collisions)
+    return Quantised(out, offsets, float(shift.mean()), float(shift.max()), collisions,
+                     np.floor(exact + 0.5).astype(np.int64), hits.rows, shift)
 
 
 def loop_steps(hits: DrumHits, spec: GridSpec) -> int | None:
@@ -346,7 +520,7 @@ def to_windows(hits: DrumHits, spec: GridSpec = DEFAULT_SPEC, hop_bars: int = 1)
         return Windows(G.loop_to_grid_length(loop, length, spec)[None],
                        G.loop_to_grid_length(q.offsets, length, spec)[None],
                        np.array([int((loop > 0).sum())]), np.array([1]), np.array([0.0]),
-                       length, q)
+                       length, q, moved=[q], info=_tiling(hits, spec, length))
     bars, spb = hits.bars, spec.steps_per_beat
     hop = hop_bars * spec.beats_per_bar
     grids, offsets, starts, notes = [], [], [], []
@@ -384,8 +558,25 @@ def to_windows(hits: DrumHits, spec: GridSpec = DEFAULT_SPEC, hop_bars: int = 1)
     timing = (np.concatenate(offsets) if offsets
               else np.zeros((0, *spec.shape), np.float32))
     bar_of = np.searchsorted(bars.start, start_beats + 1e-9, side="right")
+    first_steps = np.rint(start_beats * spb).astype(np.int64)
+    moved = [q.within(a, a + spec.steps) for a in first_steps]
     return Windows(windows, timing, (windows > 0).sum(axis=(1, 2)), bar_of, start_beats, 0, q,
-                   notes)
+                   notes, moved)
+
+
+def _tiling(hits: DrumHits, spec: GridSpec, length: int) -> list[str]:
+    """A line saying how a loop shorter than the grid was made to fill it ([] when not)."""
+    own = round(hits.length_beats * spec.steps_per_beat)
+    if own == spec.steps:
+        return []
+    metres = sorted(set(hits.bars.metre))
+    n = len(hits.bars.start)
+    loop = f"a {n}-bar loop" + (f" of {metres[0]}" if metres != ["4/4"] else "")
+    grid = f"{spec.bars} bars of {spec.beats_per_bar}/4"
+    pad, repeats = (length - own) / spec.steps_per_beat, spec.steps // length
+    return [loop + (f", with {pad:g} silent beats added at its end" if pad else "")
+            + (f", repeated {repeats} times" if repeats > 1 else "")
+            + f" to fill the grid's {grid}"]
 
 
 def _inside(beats: np.ndarray, bars: Bars) -> np.ndarray:
@@ -406,9 +597,10 @@ def no_windows_reason(hits: DrumHits, windows: Windows, spec: GridSpec) -> str:
 
 
 def read_windows(path: str | Path, spec: GridSpec = DEFAULT_SPEC, hop_bars: int = 1,
-                 drum_map: str = "groove") -> tuple[DrumHits, Windows]:
+                 drum_map: str = "groove",
+                 drum_channel: int | None = None) -> tuple[DrumHits, Windows]:
     """The drum hits of a MIDI file and its windows; BadMidiFile if it gives none."""
-    hits = read_drums(path, drum_map)
+    hits = read_drums(path, drum_map, drum_channel)
     windows = to_windows(hits, spec, hop_bars)
     if not len(windows):
         raise BadMidiFile(path, no_windows_reason(hits, windows, spec))
@@ -445,12 +637,15 @@ def first_window(grids: np.ndarray, spec: GridSpec) -> int:
 
 def grid_to_midi(grid, spec: GridSpec = DEFAULT_SPEC, bpm: float = 120.0,
                  midi_type: int = 1, ticks_per_beat: int = WRITE_TICKS_PER_BEAT,
-                 note_map=None) -> mido.MidiFile:
+                 note_map=None,
+                 tempo_map: list[tuple[float, float]] | None = None) -> mido.MidiFile:
     """A MIDI file on channel 10 with tempo, time signature, GM pitches and one-step notes.
 
     `grid` is a Loop (its own spec is used, each hit at its performed tick) or a
     plain grid of `spec` (played straight). `note_map` (an evodrum.notemap.NoteMap)
-    writes each row at a drum plugin's pitch instead of General MIDI's.
+    writes each row at a drum plugin's pitch instead of General MIDI's. `tempo_map`
+    ((beat, BPM) pairs, the first at beat 0) replaces `bpm` where a loop read from a
+    file is written back with the tempo changes it had.
     """
     loop = as_loop(grid, spec)
     if loop.is_batch:
@@ -483,31 +678,38 @@ def grid_to_midi(grid, spec: GridSpec = DEFAULT_SPEC, bpm: float = 120.0,
                for t, p in zip(stop, pitches)]
     events.sort(key=lambda e: (e[0], e[1]))
 
-    meta = [mido.MetaMessage("track_name", name="evodrum", time=0),
-            mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(bpm), time=0),
+    tempi = [(round(b * ticks_per_beat), mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(t)))
+             for b, t in (tempo_map or [(0, bpm)]) if round(b * ticks_per_beat) < end]
+    meta = [mido.MetaMessage("track_name", name="evodrum", time=0), tempi[0][1],
             mido.MetaMessage("time_signature", numerator=spec.beats_per_bar, denominator=4, time=0)]
-    drums = mido.MidiTrack()
-    last = 0
-    for tick, _, msg in events:
-        drums.append(msg.copy(time=tick - last))
-        last = tick
-    drums.append(mido.MetaMessage("end_of_track", time=end - last))
+    changes = tempi[1:]  # later tempo changes
+    drums = _track([(tick, msg) for tick, _, msg in events], end)
     mid = mido.MidiFile(type=midi_type, ticks_per_beat=ticks_per_beat)
     if midi_type == 0:
-        mid.tracks.append(mido.MidiTrack(meta + list(drums)))
+        mid.tracks.append(mido.MidiTrack(meta + list(mido.merge_tracks(
+            [_track(changes, end), drums]))))
     else:
-        conductor = mido.MidiTrack(meta)
-        conductor.append(mido.MetaMessage("end_of_track", time=end))
-        mid.tracks.extend([conductor, drums])
+        mid.tracks.extend([mido.MidiTrack(meta + list(_track(changes, end))), drums])
     return mid
 
 
+def _track(events: list[tuple[int, mido.Message]], end: int) -> mido.MidiTrack:
+    """A track of (tick, message) events, ending at tick `end`."""
+    track, last = mido.MidiTrack(), 0
+    for tick, msg in events:
+        track.append(msg.copy(time=tick - last))
+        last = tick
+    track.append(mido.MetaMessage("end_of_track", time=end - last))
+    return track
+
+
 def write_midi(path: str | Path, grid, spec: GridSpec = DEFAULT_SPEC,
-               bpm: float = 120.0, midi_type: int = 1, note_map=None) -> Path:
+               bpm: float = 120.0, midi_type: int = 1, note_map=None,
+               tempo_map: list[tuple[float, float]] | None = None) -> Path:
     """Write one loop (a Loop, or a grid played straight) as a MIDI file, atomically;
-    `note_map` as in `grid_to_midi`."""
+    `note_map` and `tempo_map` as in `grid_to_midi`."""
     path = Path(path)
-    mid = grid_to_midi(grid, spec, bpm, midi_type, note_map=note_map)
+    mid = grid_to_midi(grid, spec, bpm, midi_type, note_map=note_map, tempo_map=tempo_map)
     with atomic_path(path) as tmp:
         mid.save(tmp)
     return path

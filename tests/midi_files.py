@@ -189,3 +189,83 @@ def raw_midi(path: Path, track_body: bytes, *, tpb: int = 480, fmt: int = 0) -> 
     header += tpb.to_bytes(2, "big")
     path.write_bytes(header + b"MTrk" + len(track_body).to_bytes(4, "big") + track_body)
     return path
+
+
+# --- round 3: sequencer saves, e-kits, parser test suites ------------------------------
+
+def vlq(value: int) -> bytes:
+    """A MIDI variable-length quantity."""
+    out = [value & 0x7F]
+    value >>= 7
+    while value:
+        out.append(0x80 | (value & 0x7F))
+        value >>= 7
+    return bytes(reversed(out))
+
+
+def running_status_track(hits: list[tuple[float, int, int]], *, tpb: int = 480, channel: int = 9,
+                         meta_every_beats: float | None = 4.0, sysex: bool = False) -> bytes:
+    """Track bytes as compact writers save them: one note-on status byte for the whole
+    track, note-offs as velocity 0, and that running status continued across the text
+    (or sysex) events placed every `meta_every_beats` beats, as many tools do."""
+    events = []
+    for beat, pitch, vel in hits:
+        t = round(beat * tpb)
+        events += [(t, 1, bytes([pitch, vel])), (t + tpb // 8, 0, bytes([pitch, 0]))]
+    if meta_every_beats:
+        last = max(b for b, _, _ in hits)
+        marks = [round(i * meta_every_beats * tpb)
+                 for i in range(int(last // meta_every_beats) + 1)]
+        for i, t in enumerate(marks):
+            body = (b"\xf0\x05\x7e\x7f\x09\x01\xf7" if sysex
+                    else b"\xff\x01" + vlq(len(f"bar {i + 1}")) + f"bar {i + 1}".encode())
+            events.append((t, -1, body))
+    events.sort(key=lambda e: (e[0], e[1]))
+    out, last, status_sent = bytearray(), 0, False
+    for t, kind, body in events:
+        out += vlq(t - last)
+        last = t
+        if kind >= 0 and not status_sent:
+            out.append(0x90 | channel)
+            status_sent = True
+        out += body
+    return bytes(out + b"\x00\xff\x2f\x00")
+
+
+def raw_smf(path: Path, tracks: list[bytes], *, tpb: int = 480, fmt: int = 1,
+            header_tracks: int | None = None, after: bytes = b"") -> Path:
+    """A file from raw track bodies; `header_tracks` may claim fewer tracks than there are
+    (as Seq66 saves its own extra track), `after` is appended after the last chunk."""
+    count = len(tracks) if header_tracks is None else header_tracks
+    data = b"MThd" + (6).to_bytes(4, "big") + fmt.to_bytes(2, "big") + count.to_bytes(2, "big")
+    data += tpb.to_bytes(2, "big")
+    for body in tracks:
+        data += b"MTrk" + len(body).to_bytes(4, "big") + body
+    path.write_bytes(data + after)
+    return path
+
+
+def conductor_track(*, bpm: float = 120.0, numerator: int = 4, denominator: int = 4,
+                    tempo_changes: list[tuple[float, float]] = (), tpb: int = 480) -> bytes:
+    """A type-1 conductor track: time signature, tempo, and later tempo changes (beat, BPM)."""
+    import math
+    body = bytearray(b"\x00\xff\x58\x04" + bytes([numerator, int(math.log2(denominator)), 24, 8]))
+    body += b"\x00\xff\x51\x03" + mido.bpm2tempo(bpm).to_bytes(3, "big")
+    last = 0
+    for beat, change in tempo_changes:
+        t = round(beat * tpb)
+        body += vlq(t - last) + b"\xff\x51\x03" + mido.bpm2tempo(change).to_bytes(3, "big")
+        last = t
+    return bytes(body + b"\x00\xff\x2f\x00")
+
+
+def seq66_extra_track(*, wrapped: bool) -> bytes:
+    """The proprietary track Seq66 (and Seq24, Sequencer64) append after the tracks the
+    header counts: 0x242400nn tags with their data, wrapped as sequencer-specific meta
+    events (Seq66) or bare (Seq24's legacy format, which other readers call damaged)."""
+    body = bytearray()
+    for tag, data in ((0x24240010, b"\x00\x00\x00\x00"), (0x24240003, b"\x00\x00\x00\x10"),
+                      (0x24240007, b"\x00\x00\x00\x78")):
+        payload = tag.to_bytes(4, "big") + data
+        body += (b"\x00\xff\x7f" + vlq(len(payload)) + payload) if wrapped else b"\x00" + payload
+    return bytes(body + (b"\x00\xff\x2f\x00" if wrapped else b""))

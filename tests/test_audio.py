@@ -385,7 +385,8 @@ def test_an_output_that_cannot_open_a_device_fails_at_start(fake_bin, tmp_path, 
     with pytest.raises(EvodrumError, match="no audio output works here: aplay cannot play "
                                            r"here \(aplay: main:850: audio open error.*--no-audio"):
         open_player(synth_name="builtin")
-    src = drum_file(tmp_path / "beat.mid", basic_beat(1), length_beats=4)
+    # 4 bars: a shorter loop's "repeated to fill the grid" note would come first
+    src = drum_file(tmp_path / "beat.mid", basic_beat(4), length_beats=16)
     for args in (["play", src], ["interactive", "--out", tmp_path / "session"]):
         r = run(*args, "--synth", "builtin")
         assert r.exit_code == 1 and r.output.startswith("error: no audio output works here")

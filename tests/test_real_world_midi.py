@@ -126,7 +126,7 @@ def test_a_song_reads_its_drums_from_where_they_come_in(tmp_path):
     i = loops.index(None)
     assert i == 4 and loops.describe(i) == "window 5 of 13, from bar 5"
     assert loops.bpm(4) == 96 and loops.bpm(8) == 100 and loops.bpm(12) == 90
-    assert any("'Piano'" in w and "'Bass'" in w for w in loops.warnings)
+    assert any("'Piano'" in w and "'Bass'" in w for w in loops.info)
     np.testing.assert_array_equal(midi.read_loop(path), loops.grids[4])
 
 
@@ -218,7 +218,7 @@ def test_magenta_written_toms_read_right_with_the_magenta_map(tmp_path):
     assert {("MT", 0), ("HT", 4), ("HT", 8), ("LT", 12), ("LT", 14)} <= groove
     _, windows = midi.read_windows(path, drum_map="magenta")
     magenta = hits_of(windows.grids[0])
-    assert {("LT", 0), ("MT", 4), ("HT", 8), ("CR", 12), ("HT", 14)} <= magenta
+    assert {("LT", 0), ("MT", 4), ("HT", 8), ("CR", 12), ("LT", 14)} <= magenta  # note_seq 0.0.5
     r = run("show", path, "--drum-map", "magenta", "--ascii")
     assert r.exit_code == 0, r.stderr
 

@@ -14,7 +14,12 @@ import numpy as np
 from evodrum import corpus as C
 from evodrum import display, gridfile, kit, midi
 from evodrum.cli import inputs, main
-from evodrum.cli.inputs import bpm_from_file_option, drum_map_option, window_option
+from evodrum.cli.inputs import (
+    bpm_from_file_option,
+    drum_channel_option,
+    drum_map_option,
+    window_option,
+)
 from evodrum.cli.options import (
     OUT_FILE,
     OUT_FOLDER,
@@ -60,14 +65,15 @@ def data():
               help="Drop windows with fewer hits than this (counted before a short loop "
                    "is tiled).")
 @drum_map_option
+@drum_channel_option
 @click.option("--workers", type=click.IntRange(1, 256), default=None,
               help="Processes reading files [default: all cores].")
 @click.option("--force", is_flag=True, help="Rebuild even if the cache is up to date.")
 @click.option("--list-skipped", is_flag=True,
               help=f"Name every skipped file and why [default: up to {SKIP_LINES}].")
 @cache_option
-def build(directory, name, spec, hop_bars, min_hits, drum_map, workers, force, list_skipped,
-          cache_dir):
+def build(directory, name, spec, hop_bars, min_hits, drum_map, drum_channel, workers, force,
+          list_skipped, cache_dir):
     """Build a corpus from every drum MIDI file under DIRECTORY.
 
     For the Groove MIDI Dataset (a folder with info.csv) its official
@@ -85,7 +91,7 @@ def build(directory, name, spec, hop_bars, min_hits, drum_map, workers, force, l
         corpus = C.build_corpus(directory, spec, name=name, cache_dir=cache_dir,
                                 hop_bars=hop_bars, min_hits=min_hits, workers=workers,
                                 force=force, progress=_progress_bar(stack, "reading MIDI"),
-                                drum_map=drum_map)
+                                drum_map=drum_map, drum_channel=drum_channel)
     s = C.summary(corpus)
     state = "up to date, reused cache" if corpus.manifest.get("reused") else "built"
     click.echo(f"corpus {corpus.path.name!r} {state}: {corpus.path}")
@@ -99,11 +105,15 @@ def build(directory, name, spec, hop_bars, min_hits, drum_map, workers, force, l
             ("hits merged into a louder one", s["collisions"])]
     if s["unmapped_pitches"]:
         rows.append(("notes on pitches outside the kit", s["unmapped_pitches"]))
+    if s["triplet_files"]:
+        rows.append(("files playing triplets or a shuffle (on this grid's steps)",
+                     s["triplet_files"]))
     click.echo(_table(rows, ("", "count")))
     _file_table("skipped", s["skipped_files"], list_skipped)
     warned = [(f["file"], w) for f in corpus.manifest["files"] if f["status"] == "ok"
               for w in f.get("warnings", ())]
     _file_table("read with a warning", warned, list_skipped)
+    _file_table("read with a note", s["noted_files"], list_skipped)
 
 
 def _kinds(reasons: dict[str, int]) -> dict[str, int]:
@@ -209,8 +219,9 @@ def _corpus_facts(corpus, features: bool) -> dict:
 @window_option
 @click.option("--all", "show_all", is_flag=True, help="Show every window.")
 @drum_map_option
+@drum_channel_option
 @ascii_option
-def show(files, spec, window, show_all, drum_map, ascii):
+def show(files, spec, window, show_all, drum_map, drum_channel, ascii):
     """Show MIDI drum files (or .npy/.npz grid files) as grids in the terminal.
 
     Each title says which window it is, the bar it starts at, the file's tempo
@@ -223,23 +234,21 @@ def show(files, spec, window, show_all, drum_map, ascii):
       evodrum show magenta_output.mid --drum-map magenta
     """
     for path in files:
-        loops = inputs.load(path, spec, drum_map)
+        loops = inputs.load(path, spec, drum_map, drum_channel)
         picks = range(len(loops)) if show_all else [loops.index(window)]
         for i in picks:
             title = f"{path}  ({loops.describe(i)}; {loops.spec.describe()}"
             title += f"; {loops.bpm(i):g} BPM)" if loops.bpms is not None else ")"
-            click.echo(display.render(loops.grids[i], loops.spec, title + _moved(loops),
+            click.echo(display.render(loops.grids[i], loops.spec, title + _moved(loops, i),
                                       ascii=ascii) + "\n")
     click.echo("    " + display.legend_line(ascii))
 
 
-def _moved(loops) -> str:
-    """A note on how much quantising moved a MIDI file's hits ('' for grid files)."""
-    q = loops.quantised
-    if q is None:
+def _moved(loops, i: int) -> str:
+    """How much quantising moved the hits of window `i` of a MIDI file ('' for grid files)."""
+    if not loops.moved:
         return ""
-    return (f"\n  quantising moved hits by {q.mean_shift:.2f} steps on average "
-            f"(max {q.max_shift:.2f}); {q.collisions} hits merged into louder ones")
+    return "\n  " + loops.moved[i].describe()
 
 
 @main.command()
@@ -248,10 +257,11 @@ def _moved(loops) -> str:
 @grid_option
 @bpm_from_file_option
 @drum_map_option
+@drum_channel_option
 @click.option("--type", "midi_type", type=click.Choice(["0", "1"]), default="1",
               show_default=True, help="MIDI file type to write.")
 @note_map_option
-def convert(source, target, spec, bpm, drum_map, midi_type, note_map):
+def convert(source, target, spec, bpm, drum_map, drum_channel, midi_type, note_map):
     """Convert between MIDI files and grid arrays (either way, or grid to grid).
 
     \b
@@ -272,7 +282,7 @@ def convert(source, target, spec, bpm, drum_map, midi_type, note_map):
         raise EvodrumError(f"{dst}: write MIDI (.mid) or a grid file (.npy, .npz), "
                            f"not {dst.suffix or 'a file without a suffix'}")
     outputs = Outputs([src])
-    loops = inputs.load(source, spec, drum_map)
+    loops = inputs.load(source, spec, drum_map, drum_channel)
     grids, spec = loops.grids, loops.spec
     played = loops.loops()          # with the timing they were played with
     if kind in gridfile.SUFFIXES:
@@ -298,7 +308,12 @@ def kit_table():
     rows = [(name, desc, out, " ".join(map(str, pitches)))
             for name, desc, out, pitches in kit.table()]
     click.echo(_table(rows, ("row", "instrument", "writes", "reads pitches")))
-    click.echo("\nMagenta 9-class order: " + ", ".join(kit.MAGENTA_ROWS))
+    groove, magenta = kit.DRUM_MAPS["groove"], kit.DRUM_MAPS["magenta"]
+    differ = [f"{p} {kit.ROWS[magenta[p]] if magenta[p] >= 0 else 'none'}"
+              for p in np.flatnonzero(groove != magenta)]
+    click.echo("\n--drum-map magenta (note_seq 0.0.5's drum classes) reads differently: "
+               + ", ".join(differ))
+    click.echo("Magenta 9-class order: " + ", ".join(kit.MAGENTA_ROWS))
 
 
 @data.command("reference")

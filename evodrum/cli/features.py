@@ -6,7 +6,7 @@ import json
 import click
 
 from evodrum.cli import inputs, main
-from evodrum.cli.inputs import drum_map_option, window_option
+from evodrum.cli.inputs import drum_channel_option, drum_map_option, window_option
 from evodrum.cli.options import grid_option
 from fitness.features import FEATURES, LEVELS, compute
 
@@ -29,7 +29,8 @@ def _block(title: str, values: dict[str, float]) -> str:
               help="Print a JSON list of {file, window, features} instead of tables.")
 @window_option
 @drum_map_option
-def features(files, spec, all_windows, as_json, window, drum_map):
+@drum_channel_option
+def features(files, spec, all_windows, as_json, window, drum_map, drum_channel):
     """Rhythm features of drum loops in MIDI files (or .npy/.npz grid files).
 
     \b
@@ -54,10 +55,10 @@ def features(files, spec, all_windows, as_json, window, drum_map):
     entries = []
     for path in files:
         if all_windows:
-            loops = inputs.load(path, spec, drum_map)
+            loops = inputs.load(path, spec, drum_map, drum_channel)
             numbers = list(range(len(loops)))
         else:
-            loops, i = inputs.pick(path, spec, window, drum_map)
+            loops, i = inputs.pick(path, spec, window, drum_map, drum_channel)
             numbers = [i]
         values = compute(loops.grids[numbers], loops.spec)
         for j, i in enumerate(numbers):

@@ -9,7 +9,12 @@ import click
 import numpy as np
 
 from evodrum.cli import main
-from evodrum.cli.inputs import bpm_from_file_option, drum_map_option, window_option
+from evodrum.cli.inputs import (
+    bpm_from_file_option,
+    drum_channel_option,
+    drum_map_option,
+    window_option,
+)
 from evodrum.cli.options import OUT_FILE, SEED, Number, ascii_option, given_options, grid_option
 from evodrum.errors import EvodrumError
 from evodrum.feel import SWING_RANGE, Feel
@@ -154,13 +159,14 @@ def describe_timing(summary: dict) -> str:
 @bpm_from_file_option
 @grid_option
 @drum_map_option
+@drum_channel_option
 @click.option("--model", "model_path", type=click.Path(), default=None,
               help="The model whose feel is used [default: the shipped model].")
 @click.option("--json", "as_json", is_flag=True,
               help="Print what was written and how it is played as one JSON document.")
 @ascii_option
 def groove(file, out, window, feel_amount, scatter, swing, like_path, like_window, seed, wav,
-           bpm, spec, drum_map, model_path, as_json, ascii):
+           bpm, spec, drum_map, drum_channel, model_path, as_json, ascii):
     """Play a drum loop like a drummer: same hits, human timing and dynamics.
 
     FILE is any loop (a quantised pattern from your DAW, a `target` result).
@@ -194,12 +200,12 @@ def groove(file, out, window, feel_amount, scatter, swing, like_path, like_windo
         import vae
         model = vae.load_model(model_path)
         spec = model.spec
-    loops, i = inputs.pick(file, spec, window, drum_map, model_spec=model and spec)
+    loops, i = inputs.pick(file, spec, window, drum_map, drum_channel, model_spec=model and spec)
     loop, spec = loops.loop(i), loops.spec
     bpm = bpm or loops.bpm(i)
     like = None
     if like_path is not None:
-        others, j = inputs.pick(like_path, spec, like_window, drum_map)
+        others, j = inputs.pick(like_path, spec, like_window, drum_map, drum_channel)
         like = others.loop(j)
         if not like.offsets.any():
             click.echo(f"warning: {like_path}: is played exactly on the grid, so it has no "

@@ -17,8 +17,16 @@ window_option = click.option(
 drum_map_option = click.option(
     "--drum-map", type=click.Choice(list(DRUM_MAPS)), default="groove", show_default=True,
     help="How MIDI pitches are read into drum rows: groove (the Groove MIDI Dataset's "
-         "reduction: 45 mid tom, 48 high tom) or magenta (note_seq / MusicVAE / GrooVAE: "
-         "45 low, 48 mid, 43 high tom, 58 crash). Use magenta for files Magenta wrote.")
+         "reduction, also right for GrooVAE's files: 43 and 58 low, 45 mid, 48 high tom) "
+         "or magenta (note_seq 0.0.5's drum classes, as MusicVAE reads: 43 and 45 low, "
+         "48 mid, 50 high tom, 58 crash). The two differ only on 45, 48 and 58; "
+         "`evodrum kit` lists every pitch.")
+
+drum_channel_option = click.option(
+    "--drum-channel", type=click.IntRange(1, 16), default=None,
+    help="Read this MIDI channel (1-16) as the drum kit, and only it [default: channel 10; "
+         "in a file without it, the parts that play like a kit]. For an e-kit or a "
+         "keyboard's drum part recorded on another channel.")
 
 bpm_from_file_option = click.option(
     "--bpm", type=Number(20, 400), default=None,
@@ -26,20 +34,42 @@ bpm_from_file_option = click.option(
          "where the loop starts; 120 for grid files].")
 
 
-def load(path: str, spec, drum_map: str = "groove", hop_bars: int = 1) -> LoopFile:
+def load(path: str, spec, drum_map: str = "groove", drum_channel: int | None = None, *,
+         hop_bars: int = 1, for_model: bool = False) -> LoopFile:
     """Read a MIDI or grid file (a MIDI file's windows `hop_bars` bars apart), printing
-    its warnings as 'warning:' lines on stderr."""
-    loops = read_file(path, spec, drum_map, hop_bars)
-    for line in loops.warnings:
-        kind = "note" if line.startswith("not read as drums") else "warning"
-        click.echo(f"{kind}: {path}: {line}", err=True)
+    what was lost or changed as 'warning:' lines and
+    what was done to it (folded, tiled, triplets on 16ths) as 'note:' lines, on stderr.
+
+    `for_model`: the grid is a model's, so a triplet grid is not offered."""
+    loops = read_file(path, spec, drum_map, hop_bars, drum_channel)
+    for line in loops.warnings + [loops.tempo_changes()]:
+        if line:
+            click.echo(f"warning: {path}: {line}", err=True)
+    notes = list(loops.info)
+    if loops.triplets is not None:
+        notes.append(loops.triplets.describe() + triplet_hint(loops.spec, loops.triplets,
+                                                              for_model))
+    for line in notes:
+        click.echo(f"note: {path}: {line}", err=True)
     return loops
 
 
-def pick(path: str, spec, window: int | None, drum_map: str = "groove", *,
-         model_spec=None) -> tuple[LoopFile, int]:
+def triplet_hint(spec, triplets, for_model: bool) -> str:
+    """What happens to triplet hits on this grid, and how to keep them."""
+    if spec.steps_per_beat % 3 == 0:
+        return f" (kept on this grid of {spec.steps_per_beat} steps per beat)"
+    steps = 6 if "sixteenth" in triplets.kind else 3
+    where = ("; the model works on a grid of "
+             f"{spec.steps_per_beat} steps per beat and cannot take a triplet grid"
+             if for_model else f"; read them on a triplet grid with --grid "
+             f"{spec.bars}x{spec.beats_per_bar}x{steps}")
+    return f": on this grid they move to the nearest step{where}"
+
+
+def pick(path: str, spec, window: int | None, drum_map: str = "groove",
+         drum_channel: int | None = None, *, model_spec=None) -> tuple[LoopFile, int]:
     """(the file, 0-based index of the chosen window); says which window when it chose."""
-    loops = load(path, spec, drum_map)
+    loops = load(path, spec, drum_map, drum_channel, for_model=model_spec is not None)
     if model_spec is not None and loops.spec != model_spec:
         raise EvodrumError(f"{path}: holds grids of {loops.spec.describe()}, the model uses "
                            f"{model_spec.describe()}")

@@ -7,7 +7,7 @@ import sys
 import click
 
 from evodrum.cli import main
-from evodrum.cli.inputs import drum_map_option, load
+from evodrum.cli.inputs import drum_channel_option, drum_map_option, load
 from evodrum.errors import EvodrumError
 
 
@@ -19,7 +19,8 @@ from evodrum.errors import EvodrumError
 @click.option("--json", "as_json", is_flag=True,
               help="Print a JSON list of {file, window, scores} instead of a table.")
 @drum_map_option
-def judge(files, model_path, as_json, drum_map):
+@drum_channel_option
+def judge(files, model_path, as_json, drum_map, drum_channel):
     """How much drum loops sound like real drumming, by every judge.
 
     FILES are MIDI files, grid files (.npy, .npz) or folders of them (a run
@@ -63,7 +64,7 @@ def judge(files, model_path, as_json, drum_map):
     entries = []
     for path in paths:
         try:
-            loops = load(str(path), spec, drum_map)
+            loops = load(str(path), spec, drum_map, drum_channel)
             check_resolution(path, loops.spec, spec)
         except EvodrumError as e:
             problems.append(str(e))

@@ -8,7 +8,7 @@ import click
 
 from evodrum.cli import main
 from evodrum.cli.feel import feel_options
-from evodrum.cli.inputs import bpm_from_file_option, drum_map_option
+from evodrum.cli.inputs import bpm_from_file_option, drum_channel_option, drum_map_option
 from evodrum.cli.options import (
     OUT_FILE,
     OUT_FOLDER,
@@ -86,14 +86,14 @@ def player_from_options(*, output, midi_port, clock, clock_in, link, note_map, n
                        note_map=note_map)
 
 
-def _read_loop(path: str, spec, index: int | None, drum_map: str, feel_amount: float,
-               swing: float):
+def _read_loop(path: str, spec, index: int | None, drum_map: str, drum_channel: int | None,
+               feel_amount: float, swing: float):
     """(loop, resolution, the file's tempo there) of grid `index` (from 1) of a MIDI or
     grid file, or of its first grid with hits, played with `feel_amount` of its own
     timing and `swing`."""
     from evodrum.cli import inputs
     from evodrum.feel import Feel, perform
-    loops, i = inputs.pick(path, spec, index, drum_map)
+    loops, i = inputs.pick(path, spec, index, drum_map, drum_channel)
     played = perform(loops.loop(i), Feel("own", feel_amount, swing=swing))
     return played, loops.spec, loops.bpm(i)
 
@@ -110,12 +110,14 @@ index_option = click.option(
 @bpm_from_file_option
 @index_option
 @drum_map_option
+@drum_channel_option
 @click.option("--once", is_flag=True, help="Play the loop once instead of until Ctrl-C.")
 @feel_options("the file's own timing", scatter=False)
 @listening_options
 @ascii_option
-def play(file, spec, bpm, index, drum_map, once, feel_amount, swing, output, midi_port,
-         clock, clock_in, link, note_map, no_audio, out_dir, synth_name, soundfont, sr, ascii):
+def play(file, spec, bpm, index, drum_map, drum_channel, once, feel_amount, swing, output,
+         midi_port, clock, clock_in, link, note_map, no_audio, out_dir, synth_name, soundfont, sr,
+         ascii):
     """Play a drum loop from a MIDI or grid file, looping until Ctrl-C.
 
     Sound comes from the built-in drum synthesiser (or FluidSynth with a
@@ -137,7 +139,8 @@ def play(file, spec, bpm, index, drum_map, once, feel_amount, swing, output, mid
     from evodrum import display
     from evodrum.outpaths import Outputs
 
-    grid, spec, file_bpm = _read_loop(file, spec, index, drum_map, feel_amount, swing)
+    grid, spec, file_bpm = _read_loop(file, spec, index, drum_map, drum_channel, feel_amount,
+                                      swing)
     bpm = bpm or file_bpm
     with player_from_options(output=output, midi_port=midi_port, clock=clock,
                              clock_in=clock_in, link=link, note_map=note_map,
@@ -167,13 +170,14 @@ def play(file, spec, bpm, index, drum_map, once, feel_amount, swing, output, mid
 @bpm_from_file_option
 @index_option
 @drum_map_option
+@drum_channel_option
 @click.option("--tail", type=click.Choice(["wrap", "cut", "ring"]), default="wrap",
               show_default=True, help=TAIL_HELP)
 @feel_options("the file's own timing", scatter=False)
 @synth_options
 @output_options
-def render(file, out, spec, bpm, index, drum_map, tail, feel_amount, swing, synth_name,
-           soundfont, sr):
+def render(file, out, spec, bpm, index, drum_map, drum_channel, tail, feel_amount, swing,
+           synth_name, soundfont, sr):
     """Render a drum loop from a MIDI or grid file to an audio file; a folder (such
     as a run folder) renders each of its MIDI files beside it.
 
@@ -206,8 +210,8 @@ def render(file, out, spec, bpm, index, drum_map, tail, feel_amount, swing, synt
     failed = 0
     for path in files:
         try:
-            _render_one(path, out, spec, bpm, index, drum_map, tail, feel_amount, swing,
-                        renderer, described, sr)
+            _render_one(path, out, spec, bpm, index, drum_map, drum_channel, tail, feel_amount,
+                        swing, renderer, described, sr)
         except EvodrumError as e:
             if len(files) == 1:
                 raise
@@ -231,14 +235,15 @@ def _folder_loops(folder: str) -> list[Path]:
     return midi_files or files
 
 
-def _render_one(file: Path, out, spec, bpm, index, drum_map, tail, feel_amount, swing,
-                renderer, described, sr) -> None:
+def _render_one(file: Path, out, spec, bpm, index, drum_map, drum_channel, tail, feel_amount,
+                swing, renderer, described, sr) -> None:
     """Render one loop file to `out` (or FILE.wav beside it) and say what was written."""
     from evodrum.audio import write_audio
     from evodrum.outpaths import Outputs
     outputs = Outputs([file])
     path = outputs.choose(out or file.with_suffix(".wav"), given=out is not None)
-    loop, spec, file_bpm = _read_loop(str(file), spec, index, drum_map, feel_amount, swing)
+    loop, spec, file_bpm = _read_loop(str(file), spec, index, drum_map, drum_channel,
+                                      feel_amount, swing)
     bpm = bpm or file_bpm
     audio = renderer(loop, spec, bpm, sr, tail)
     written = write_audio(path, audio, sr)

@@ -16,7 +16,12 @@ from evodrum import display, text
 from evodrum.atomic import atomic_path
 from evodrum.cli import main
 from evodrum.cli.feel import feel_options, feel_performer, model_feel
-from evodrum.cli.inputs import bpm_from_file_option, drum_map_option, window_option
+from evodrum.cli.inputs import (
+    bpm_from_file_option,
+    drum_channel_option,
+    drum_map_option,
+    window_option,
+)
 from evodrum.cli.options import (OUT_FILE, OUT_FOLDER, SEED, Number, ascii_option, bpm_option,
                                   lock_option, refine_option)
 from evodrum.cli.output import add, detail, in_folder, output_options, say, wrote
@@ -56,29 +61,30 @@ def _encode(model, grids: np.ndarray, steps: int, names: list[str]):
     return encoding
 
 
-def _read_all(path: str, spec, drum_map: str):
+def _read_all(path: str, spec, drum_map: str, drum_channel: int | None):
     """Every grid (window) of a MIDI or grid file, at the model's resolution (a LoopFile)."""
     from evodrum.cli import inputs
-    loops = inputs.load(path, spec, drum_map)
+    loops = inputs.load(path, spec, drum_map, drum_channel, for_model=True)
     if loops.spec != spec:
         raise EvodrumError(f"{path}: holds grids of {loops.spec.describe()}, the model uses "
                            f"{spec.describe()}")
     return loops
 
 
-def _read(path: str, spec, window: int | None, drum_map: str):
+def _read(path: str, spec, window: int | None, drum_map: str, drum_channel: int | None):
     """(loop with its own timing, the file's tempo there, 'FILE (window 3 of 12, from
     bar 3)') of one window: `window` (from 1), or where the drums come in."""
     from evodrum.cli import inputs
-    loops, i = inputs.pick(path, spec, window, drum_map, model_spec=spec)
+    loops, i = inputs.pick(path, spec, window, drum_map, drum_channel, model_spec=spec)
     return loops.loop(i), loops.bpm(i), f"{path} ({loops.describe(i)})"
 
 
 def _write(folder: Path, names: list[str], loops, titles: list[str], spec,
-           bpm: float, ascii: bool, grid_file: str, inputs=()) -> None:
+           bpm: float, ascii: bool, grid_file: str, inputs=(), tempo_maps=None) -> None:
     """Write loops[i] (a Loop batch, or grids played straight) as MIDI file names[i] and
     all of them as `grid_file` (.npz, in the same order, with their timing), show them
-    titled by file, and say once where they went.
+    titled by file, and say once where they went. `tempo_maps[i]` (or None) writes loop i
+    with its own tempo changes instead of `bpm`.
 
     Files already in the folder (and the command's inputs) are never replaced:
     a taken name becomes NAME-2.mid (see evodrum.outpaths).
@@ -89,8 +95,9 @@ def _write(folder: Path, names: list[str], loops, titles: list[str], spec,
     outputs = Outputs(inputs)
     loops = as_loop(loops, spec)
     grids = loops.velocities
-    paths = [midi.write_midi(outputs.derived(folder / name), lp, spec, bpm)
-             for name, lp in zip(names, loops)]
+    tempo_maps = tempo_maps or [None] * len(loops)
+    paths = [midi.write_midi(outputs.derived(folder / name), lp, spec, bpm, tempo_map=m)
+             for name, lp, m in zip(names, loops, tempo_maps)]
     npz = gridfile.save_grids(outputs.derived(folder / grid_file), loops, spec)
     in_folder(folder)
     for p, t, g in zip(paths, titles, grids):
@@ -341,6 +348,7 @@ def _sample_many(model, count: int, temperature: float, seed, folder: Path, bpm:
 @click.argument("file", type=click.Path(dir_okay=False))
 @window_option
 @drum_map_option
+@drum_channel_option
 @refine_option
 @model_option
 @out_option
@@ -348,8 +356,8 @@ def _sample_many(model, count: int, temperature: float, seed, folder: Path, bpm:
 @feel_options("the model's feel for the reconstruction (the original keeps its own)")
 @ascii_option
 @output_options
-def reconstruct(file, window, drum_map, refine_steps, model_path, out, bpm, feel_amount,
-                scatter, swing, ascii):
+def reconstruct(file, window, drum_map, drum_channel, refine_steps, model_path, out, bpm,
+                feel_amount, scatter, swing, ascii):
     """Encode a MIDI loop and decode it again: what the model keeps of it.
 
     \b
@@ -357,21 +365,26 @@ def reconstruct(file, window, drum_map, refine_steps, model_path, out, bpm, feel
       evodrum reconstruct loop.mid
       evodrum reconstruct loop.mid --refine 0     # the encoder's first guess only
     """
+    from evodrum.cli import inputs
     from vae.metrics import onset_scores
     model = _load(model_path)
-    original, file_bpm, label = _read(file, model.spec, window, drum_map)
+    loops, i = inputs.pick(file, model.spec, window, drum_map, drum_channel,
+                           model_spec=model.spec)
+    original, label = loops.loop(i), f"{file} ({loops.describe(i)})"
     codes = _encode(model, original.velocities, refine_steps, [label]).codes
     recon = model.decode(codes)[0]
     score = onset_scores(original.velocities, recon)
     folder = new_run_dir("reconstruct", out)
-    bpm = bpm or file_bpm
+    # your own loop goes back with its tempo changes, unless --bpm sets one tempo
+    kept = [loops.tempo_maps[i] if loops.tempo_maps and not bpm else None, None]
+    bpm = bpm or loops.bpm(i)
     from evodrum.loop import Loop
     heard = model_feel(model, recon, bpm, feel_amount, scatter, swing)
     _write(folder, ["original.mid", "reconstruction.mid"], Loop.stack([original, heard]),
            [label,
             f"reconstruction by {model.name}: onset precision {score['precision']:.2f}, "
             f"recall {score['recall']:.2f}, F1 {score['f1']:.2f}"], model.spec, bpm, ascii,
-           "reconstruction.npz", inputs=[file])
+           "reconstruction.npz", inputs=[file], tempo_maps=kept)
 
 
 @main.command()
@@ -385,6 +398,7 @@ def reconstruct(file, window, drum_map, refine_steps, model_path, out, bpm, feel
                    "typical as A and B, the usual choice), straight (lerp: the middle "
                    "loops are plainer), or both as two series.")
 @drum_map_option
+@drum_channel_option
 @refine_option
 @model_option
 @out_option
@@ -392,8 +406,8 @@ def reconstruct(file, window, drum_map, refine_steps, model_path, out, bpm, feel
 @feel_options()
 @ascii_option
 @output_options
-def interpolate(file_a, file_b, steps, method, drum_map, refine_steps, model_path, out, bpm,
-                feel_amount, scatter, swing, ascii):
+def interpolate(file_a, file_b, steps, method, drum_map, drum_channel, refine_steps,
+                model_path, out, bpm, feel_amount, scatter, swing, ascii):
     """Morph between two MIDI loops through the latent space.
 
     Each file's window where the drums come in is used; the loops are written at
@@ -406,7 +420,7 @@ def interpolate(file_a, file_b, steps, method, drum_map, refine_steps, model_pat
     """
     from vae import latent
     model = _load(model_path)
-    (a, bpm_a, label_a), (b, _, label_b) = (_read(f, model.spec, None, drum_map)
+    (a, bpm_a, label_a), (b, _, label_b) = (_read(f, model.spec, None, drum_map, drum_channel)
                                             for f in (file_a, file_b))
     za, zb = _encode(model, np.stack([a.velocities, b.velocities]), refine_steps,
                      [label_a, label_b]).codes
@@ -437,9 +451,11 @@ def interpolate(file_a, file_b, steps, method, drum_map, refine_steps, model_pat
                    "instead of one line per window.")
 @window_option
 @drum_map_option
+@drum_channel_option
 @refine_option
 @model_option
-def encode(file, every, out, as_json, window, drum_map, refine_steps, model_path):
+def encode(file, every, out, as_json, window, drum_map, drum_channel, refine_steps,
+           model_path):
     """Print a MIDI loop's latent code, one line per window.
 
     The code is refined until it decodes to the loop as closely as the model
@@ -459,11 +475,12 @@ def encode(file, every, out, as_json, window, drum_map, refine_steps, model_path
         raise EvodrumError(f"{out}: codes are written as .npy")
     model = _load(model_path)
     if every:
-        loops = _read_all(file, model.spec, drum_map)
+        loops = _read_all(file, model.spec, drum_map, drum_channel)
         grids, numbers = loops.grids, list(range(1, len(loops) + 1))
         labels = [f"{file} ({loops.describe(i)})" for i in range(len(loops))]
     else:
-        loops, i = inputs.pick(file, model.spec, window, drum_map, model_spec=model.spec)
+        loops, i = inputs.pick(file, model.spec, window, drum_map, drum_channel,
+                               model_spec=model.spec)
         grids, numbers, labels = loops.grids[i:i + 1], [i + 1], [f"{file} ({loops.describe(i)})"]
     encoding = _encode(model, grids, refine_steps, labels)
     codes = np.asarray(encoding.codes, np.float32)
@@ -501,6 +518,7 @@ def _encoding_json(file: str, model, encoding, npy: str | None, numbers: list[in
               help="Step size, in prior standard deviations per latent dimension.")
 @window_option
 @drum_map_option
+@drum_channel_option
 @refine_option
 @seed_option
 @model_option
@@ -510,8 +528,8 @@ def _encoding_json(file: str, model, encoding, npy: str | None, numbers: list[in
 @lock_option("the loop you vary")
 @ascii_option
 @output_options
-def vary(file, count, amount, window, drum_map, refine_steps, seed, model_path, out, bpm,
-         feel_amount, scatter, swing, lock_rows, ascii):
+def vary(file, count, amount, window, drum_map, drum_channel, refine_steps, seed, model_path,
+         out, bpm, feel_amount, scatter, swing, lock_rows, ascii):
     """Variations of a MIDI loop: small random moves around its latent code.
 
     With --lock the locked rows stay exactly as you wrote them in every variation
@@ -525,7 +543,7 @@ def vary(file, count, amount, window, drum_map, refine_steps, seed, model_path, 
     from evodrum.lock import Lock
     from vae import latent
     model = _load(model_path)
-    original, file_bpm, label = _read(file, model.spec, window, drum_map)
+    original, file_bpm, label = _read(file, model.spec, window, drum_map, drum_channel)
     z = _encode(model, original.velocities, refine_steps, [label]).codes[0]
     bpm = bpm or file_bpm
     lock = Lock.of_rows(lock_rows, original.velocities) if lock_rows else None

@@ -7,7 +7,7 @@ import sys
 import click
 
 from evodrum.cli import main
-from evodrum.cli.inputs import drum_map_option, load
+from evodrum.cli.inputs import drum_channel_option, drum_map_option, load
 from evodrum.cli.options import SEED, Number, space_choice
 from evodrum.errors import EvodrumError
 
@@ -37,8 +37,9 @@ FEW_LOOPS = 50
                    "Kolmogorov-Smirnov distances, near copies.")
 @click.option("--json", "as_json", is_flag=True, help="Print every figure as one JSON document.")
 @drum_map_option
+@drum_channel_option
 def realism(files, space, count, temperature, prior, seed, model_path, corpus, verbose,
-            as_json, drum_map):
+            as_json, drum_map, drum_channel):
     """How much a set of loops sounds like real drumming, and how much of real
     drumming it covers.
 
@@ -90,7 +91,8 @@ def realism(files, space, count, temperature, prior, seed, model_path, corpus, v
         parts = []
         for path in paths:
             try:
-                loops = load(str(path), ref.spec, drum_map, hop_bars=ref.spec.bars)
+                loops = load(str(path), ref.spec, drum_map, drum_channel, hop_bars=ref.spec.bars,
+                             for_model=True)
                 if loops.spec != ref.spec:
                     raise EvodrumError(f"{path}: a grid of {loops.spec.describe()}; realism "
                                        f"reads {ref.spec.describe()}")

@@ -11,7 +11,12 @@ import click
 
 from evodrum.cli import main
 from evodrum.cli.feel import feel_model, feel_options, feel_performer
-from evodrum.cli.inputs import bpm_from_file_option, drum_map_option, window_option
+from evodrum.cli.inputs import (
+    bpm_from_file_option,
+    drum_channel_option,
+    drum_map_option,
+    window_option,
+)
 from evodrum.cli.options import (
     OUT_FOLDER,
     SEED,
@@ -81,6 +86,7 @@ def _progress_line(record: dict | None) -> str:
                    "(values from --features override).")
 @window_option
 @drum_map_option
+@drum_channel_option
 @space_option
 @algorithm_option
 @click.option("--generations", "-g", type=click.IntRange(1, 1_000_000), default=100,
@@ -135,10 +141,10 @@ def _progress_line(record: dict | None) -> str:
 @feel_options()
 @lock_option("the --like loop, else the first --seed-loops file")
 @ascii_option
-def target(features, like, window, drum_map, space, algorithm, generations, population, patience,
-           seed, sigma, indpb, mutation, repair, wellformed_weight, judge, seed_loops,
-           refine_steps, model, corpus, top, out, resume_dir, as_json, verbose, bpm, feel_amount,
-           scatter, swing, lock_rows, ascii):
+def target(features, like, window, drum_map, drum_channel, space, algorithm, generations,
+           population, patience, seed, sigma, indpb, mutation, repair, wellformed_weight, judge,
+           seed_loops, refine_steps, model, corpus, top, out, resume_dir, as_json, verbose, bpm,
+           feel_amount, scatter, swing, lock_rows, ascii):
     """Search for drum loops whose rhythm features match goals.
 
     A genetic algorithm (or CMA-ES) moves through the VAE's latent space; each
@@ -175,7 +181,8 @@ def target(features, like, window, drum_map, space, algorithm, generations, popu
     else:
         operators = {n: v for n, v in (("sigma", sigma), ("indpb", indpb), ("mutation", mutation))
                      if n in given_options(("sigma", "indpb", "mutation"))}
-        goal, like_bpm, like_grid = _target(features, like, model, window, drum_map)
+        goal, like_bpm, like_grid = _target(features, like, model, window, drum_map,
+                                            drum_channel)
         bpm = bpm or like_bpm
         job = TargetJob(goal, SearchConfig.from_options(
             space=space, algorithm=algorithm, population=population, generations=generations,
@@ -272,10 +279,10 @@ def _table(header: list[str], rows: list[list[str]]) -> None:
 
 
 #: Options that define a run; a resumed run keeps its own.
-JOB_OPTIONS = ("features", "like", "window", "drum_map", "space", "algorithm", "generations",
-               "population", "patience", "seed", "sigma", "indpb", "mutation", "repair",
-               "wellformed_weight", "judge", "seed_loops", "refine_steps", "model", "corpus",
-               "lock_rows")
+JOB_OPTIONS = ("features", "like", "window", "drum_map", "drum_channel", "space", "algorithm",
+               "generations", "population", "patience", "seed", "sigma", "indpb", "mutation",
+               "repair", "wellformed_weight", "judge", "seed_loops", "refine_steps", "model",
+               "corpus", "lock_rows")
 
 
 def _absolute(path: str | None) -> str | None:
@@ -284,7 +291,7 @@ def _absolute(path: str | None) -> str | None:
 
 
 def _target(features: str | None, like: str | None, model: str | None, window: int | None,
-            drum_map: str):
+            drum_map: str, drum_channel: int | None):
     """The Target from --features and/or --like, and the tempo of the --like loop (or None)."""
     from fitness import Target, parse_target
     if not features and not like:
@@ -296,7 +303,7 @@ def _target(features: str | None, like: str | None, model: str | None, window: i
     from evodrum.cli import inputs
     from evodrum.genotypes.files import load_reference
     spec = load_reference(model).spec
-    loops, i = inputs.pick(like, spec, window, drum_map, model_spec=spec)
+    loops, i = inputs.pick(like, spec, window, drum_map, drum_channel, model_spec=spec)
     target = Target.like(loops.grids[i], spec).overridden_by(explicit)
     return target, loops.bpms[i] if loops.bpms is not None else None, loops.grids[i]
 

@@ -9,7 +9,12 @@ from evodrum.cli import main
 from evodrum.cli.feel import feel_options, model_feel
 from evodrum.cli.model import (_decoder, _encode, _keep_timing, _load, _numbered, _read,
                                _write, cache_option, corpus_option, model_option, out_option)
-from evodrum.cli.inputs import bpm_from_file_option, drum_map_option, window_option
+from evodrum.cli.inputs import (
+    bpm_from_file_option,
+    drum_channel_option,
+    drum_map_option,
+    window_option,
+)
 from evodrum.cli.options import ascii_option, lock_option, refine_option
 from evodrum.cli.output import add, output_options, say
 from evodrum.errors import EvodrumError
@@ -49,6 +54,7 @@ def _amounts(ctx, param, values) -> list[tuple[str, float]]:
               help="Loops in a sweep: loop k of n moves by k/n of every amount.")
 @window_option
 @drum_map_option
+@drum_channel_option
 @click.option("--list", "listing", is_flag=True,
               help="List the model's directions with their measured slopes, and exit.")
 @click.option("--build", is_flag=True,
@@ -63,10 +69,9 @@ def _amounts(ctx, param, values) -> list[tuple[str, float]]:
 @feel_options()
 @lock_option("the loop you steer")
 @ascii_option
-@output_options
-def steer(file, attributes, styles, count, window, drum_map, listing, build, refine_steps,
-          model_path, corpus_name, cache_dir, out, bpm, feel_amount, scatter, swing, lock_rows,
-          ascii):
+def steer(file, attributes, styles, count, window, drum_map, drum_channel, listing, build,
+          refine_steps, model_path, corpus_name, cache_dir, out, bpm, feel_amount, scatter, swing,
+          lock_rows, ascii):
     """Steer a loop with semantic sliders: more syncopation, fewer hi-hats, more funk.
 
     The loop is encoded (refined, so the code decodes to your loop), moved by
@@ -107,7 +112,7 @@ def steer(file, attributes, styles, count, window, drum_map, listing, build, ref
         if not low <= value <= high:
             click.echo(f"note: {name}={value:+g} is outside the measured range "
                        f"{low:+g}..{high:+g}", err=True)
-    original, file_bpm, label = _read(file, model.spec, window, drum_map)
+    original, file_bpm, label = _read(file, model.spec, window, drum_map, drum_channel)
     bpm = bpm or file_bpm
     code = _encode(model, original.velocities, refine_steps, [label]).codes[0]
     fractions = np.arange(1, count + 1) / count
