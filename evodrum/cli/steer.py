@@ -69,6 +69,7 @@ def _amounts(ctx, param, values) -> list[tuple[str, float]]:
 @feel_options()
 @lock_option("the loop you steer")
 @ascii_option
+@output_options
 def steer(file, attributes, styles, count, window, drum_map, drum_channel, listing, build,
           refine_steps, model_path, corpus_name, cache_dir, out, bpm, feel_amount, scatter, swing,
           lock_rows, ascii):
