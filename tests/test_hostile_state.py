@@ -417,3 +417,54 @@ def test_a_forged_comparison_run_record_is_one_line(tmp_path, change, words):
     result = run_cli("compare", config, "--out", out, "--report-only", "--no-plots")
     assert_one_error_line(result.exit_code, result.output, words)
     assert "damaged run record" in result.output and str(path) in result.output
+
+
+# --- the studio's session journal -------------------------------------------------------
+
+@pytest.fixture
+def journalled(tmp_path):
+    """A session saved as the studio saves it: a snapshot, then one journal line."""
+    from evodrum.interactive import store
+    from evodrum.interactive.lifecycle import start_session
+    from evodrum.interactive.session import Settings
+    session, folder, _ = start_session(Settings(space="grid", seed=2, loops=4), tmp_path / "s")
+    journal = store.Journal(folder / store.SESSION_FILE)
+    session.dirty = True
+    journal.save(session)
+    session.rate(0, 7)
+    journal.save(session)
+    assert (folder / store.JOURNAL_FILE).stat().st_size > 0
+    assert store.load(folder).loop_at(0).rating == 7
+    return folder
+
+
+def _journal_lines(folder):
+    from evodrum.interactive import store
+    return [json.loads(line) for line in (folder / store.JOURNAL_FILE).read_text().splitlines()]
+
+
+@pytest.mark.parametrize("change,words", [
+    (lambda e: e.setdefault("set", {}).update(format="x"), "names 'format', not a session"),
+    (lambda e: e.setdefault("set", {}).update(selected=99), "selected must be within"),
+    (lambda e: e.setdefault("set", {}).update(settings={"loops": 10**7}), "settings"),
+    (lambda e: e.update(loops=[{"id": 1, "genotype": [float("nan")]}]), "loops[0].genotype"),
+    (lambda e: e.update(generations_kept=-1), "generations_kept must be within"),
+])
+def test_a_damaged_journal_line_is_one_line_naming_the_field(journalled, change, words):
+    from evodrum.interactive import store
+    entries = _journal_lines(journalled)
+    change(entries[-1])
+    (journalled / store.JOURNAL_FILE).write_text("".join(json.dumps(e) + "\n" for e in entries))
+    with pytest.raises(EvodrumError) as refused:
+        store.load(journalled)
+    assert words in str(refused.value), str(refused.value)
+
+
+def test_a_journal_that_is_a_link_is_refused(journalled, tmp_path):
+    from evodrum.interactive import store
+    journal = journalled / store.JOURNAL_FILE
+    (tmp_path / "elsewhere").write_bytes(journal.read_bytes())
+    journal.unlink()
+    journal.symlink_to(tmp_path / "elsewhere")
+    with pytest.raises(EvodrumError, match="symbolic link"):
+        store.load(journalled)
