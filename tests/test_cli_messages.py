@@ -11,8 +11,8 @@ from evodrum.cli import main
 @pytest.mark.parametrize("args, first", [
     (["--bogus"], "error: no such option '--bogus'"),
     (["bogus"], "error: no such command 'bogus'"),
-    (["target", "--feature", "density=0.4"], "error: no such option '--feature'. Did you mean "
-                                             "'--features'?"),
+    (["target", "--feature", "density=0.4"], "error: no such option '--feature'. (Did you "
+                                             "mean one of: '--features', '--feel'?)"),
     (["show"], "error: missing argument 'FILES...'"),
     (["data", "build", "--bogus"], "error: no such option '--bogus'"),
     (["show", "x.mid", "--grid", "3x"], "error: invalid value for '--grid': unknown grid "
