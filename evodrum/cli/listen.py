@@ -12,6 +12,7 @@ from evodrum.cli.inputs import bpm_from_file_option, drum_channel_option, drum_m
 from evodrum.cli.options import (
     OUT_FILE,
     OUT_FOLDER,
+    Number,
     ascii_option,
     grid_option,
     note_map_option,
@@ -175,9 +176,15 @@ def play(file, spec, bpm, index, drum_map, drum_channel, once, feel_amount, swin
               show_default=True, help=TAIL_HELP)
 @feel_options("the file's own timing", scatter=False)
 @synth_options
+@click.option("--loudness", type=Number(-40, -6), default=-20.0, show_default=True,
+              metavar="LUFS", help="Bring the audio to this loudness (ITU-R BS.1770, as a "
+              "DAW's loudness meter reads it), true peaks at most -1 dBTP, so every render "
+              "and both sound sources sit at one level.")
+@click.option("--raw", is_flag=True, help="Keep the sound source's own level (no loudness "
+              "normalisation; peaks are only kept under full scale).")
 @output_options
 def render(file, out, spec, bpm, index, drum_map, drum_channel, tail, feel_amount, swing,
-           synth_name, soundfont, sr):
+           synth_name, soundfont, sr, loudness, raw):
     """Render a drum loop from a MIDI or grid file to an audio file; a folder (such
     as a run folder) renders each of its MIDI files beside it.
 
@@ -211,7 +218,7 @@ def render(file, out, spec, bpm, index, drum_map, drum_channel, tail, feel_amoun
     for path in files:
         try:
             _render_one(path, out, spec, bpm, index, drum_map, drum_channel, tail, feel_amount,
-                        swing, renderer, described, sr)
+                        swing, renderer, described, sr, None if raw else loudness)
         except EvodrumError as e:
             if len(files) == 1:
                 raise
@@ -236,9 +243,11 @@ def _folder_loops(folder: str) -> list[Path]:
 
 
 def _render_one(file: Path, out, spec, bpm, index, drum_map, drum_channel, tail, feel_amount,
-                swing, renderer, described, sr) -> None:
-    """Render one loop file to `out` (or FILE.wav beside it) and say what was written."""
+                swing, renderer, described, sr, loudness) -> None:
+    """Render one loop file to `out` (or FILE.wav beside it), at `loudness` LUFS unless
+    None, and say what was written."""
     from evodrum.audio import write_audio
+    from evodrum.audio.loudness import lufs, normalise, true_peak_db
     from evodrum.outpaths import Outputs
     outputs = Outputs([file])
     path = outputs.choose(out or file.with_suffix(".wav"), given=out is not None)
@@ -246,7 +255,11 @@ def _render_one(file: Path, out, spec, bpm, index, drum_map, drum_channel, tail,
                                       feel_amount, swing)
     bpm = bpm or file_bpm
     audio = renderer(loop, spec, bpm, sr, tail)
+    if loudness is not None:
+        audio = normalise(audio, sr, loudness)
     written = write_audio(path, audio, sr)
+    level, peak = round(lufs(audio, sr), 1), round(true_peak_db(audio), 1)
     wrote(written, "audio", source=str(file), seconds=round(len(audio) / sr, 3),
-          sample_rate=sr, bpm=bpm, synth=described)
-    say(f"wrote {written}: {len(audio) / sr:.2f} s at {sr} Hz with {described}")
+          sample_rate=sr, bpm=bpm, synth=described, lufs=level, true_peak_dbtp=peak)
+    say(f"wrote {written}: {len(audio) / sr:.2f} s at {sr} Hz with {described}, "
+        f"{level:g} LUFS, true peak {peak:g} dBTP")

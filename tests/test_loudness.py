@@ -1,0 +1,93 @@
+"""One loudness for every render: ITU-R BS.1770 integrated loudness (pyloudnorm, or
+evodrum's own meter without it) at -20 LUFS, true peaks (4x oversampled) at most
+-1 dBTP, for the built-in kit and FluidSynth alike."""
+from __future__ import annotations
+
+import shutil
+import sys
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from conftest import require_real_part
+
+from evodrum.audio import synth
+from evodrum.audio.loudness import (
+    CEILING_DBTP,
+    MAX_GAIN_DB,
+    TARGET_LUFS,
+    bs1770,
+    lufs,
+    normalise,
+    true_peak_db,
+)
+from evodrum.audio.soundfont import find_soundfont
+from evodrum.audio.wav import read_wav
+from evodrum.cli import main
+from evodrum.examples import names, path, pattern
+from evodrum.grid import DEFAULT_SPEC
+
+SR = 44100
+
+
+def example_audio():
+    return [(n, synth.render(pattern(n).grid(), DEFAULT_SPEC, pattern(n).bpm, SR))
+            for n in names()]
+
+
+def test_pyloudnorm_and_evodrums_meter_agree():
+    pytest.importorskip("pyloudnorm")
+    for name, audio in example_audio():
+        assert lufs(audio, SR) == pytest.approx(bs1770(audio, SR), abs=0.1), name
+
+
+def test_true_peak_sees_the_peak_between_samples():
+    """A sine at a quarter of the rate, sampled 45 degrees off its crests: every sample
+    is at 0.707 (-3 dB) while the wave itself reaches 1.0 (0 dBTP)."""
+    n = np.arange(SR)
+    tone = np.sin(np.pi / 2 * n + np.pi / 4)
+    assert 20 * np.log10(np.abs(tone).max()) == pytest.approx(-3.01, abs=0.01)
+    assert true_peak_db(tone) == pytest.approx(0.0, abs=0.2)   # the interpolator ripples
+
+
+@pytest.mark.parametrize("meter", ["pyloudnorm", "fallback"])
+def test_normalised_renders_sit_at_one_loudness_under_the_ceiling(meter, monkeypatch):
+    if meter == "fallback":
+        monkeypatch.setitem(sys.modules, "pyloudnorm", None)   # import fails: own meter
+    dense = np.ones(DEFAULT_SPEC.shape, np.float32)             # every cell: the loudest
+    soft = np.zeros(DEFAULT_SPEC.shape, np.float32)
+    soft[2, ::4] = 0.3                         # quiet hats only: lifted by MAX_GAIN_DB at most
+    loops = example_audio() + [("dense", synth.render(dense, DEFAULT_SPEC, 120.0, SR)),
+                               ("soft", synth.render(soft, DEFAULT_SPEC, 120.0, SR))]
+    for name, audio in loops:
+        out = normalise(audio, SR)
+        assert len(out) == len(audio) and out.dtype == np.float32
+        wanted = TARGET_LUFS if name != "soft" else lufs(audio, SR) + MAX_GAIN_DB
+        assert lufs(out, SR) == pytest.approx(wanted, abs=0.1), name
+        assert true_peak_db(out) <= CEILING_DBTP + 1e-6, name
+
+
+def test_render_brings_the_builtin_kit_and_fluidsynth_to_one_level(tmp_path):
+    """The issue's 10 dB between the two sound sources, gone: the same loops rendered by
+    both differ by under 0.3 LU, each at -20 LUFS, true peaks under -1 dBTP."""
+    require_real_part(bool(shutil.which("fluidsynth") and find_soundfont()),
+                      "FluidSynth with a GM soundfont")
+    levels = {}
+    for synth_name in ("builtin", "fluidsynth"):
+        for name in ("rock", "bossa"):
+            out = tmp_path / f"{name}-{synth_name}.wav"
+            result = CliRunner().invoke(main, ["render", str(path(name)), "-o", str(out),
+                                               "--synth", synth_name])
+            assert result.exit_code == 0, result.output
+            assert "-20 LUFS" in result.output
+            audio, sr = read_wav(out)
+            levels[synth_name, name] = (lufs(audio, sr), true_peak_db(audio))
+    for name in ("rock", "bossa"):
+        b, f = levels["builtin", name], levels["fluidsynth", name]
+        assert abs(b[0] - f[0]) < 0.3 and abs(b[0] - TARGET_LUFS) < 0.2
+        assert max(b[1], f[1]) <= CEILING_DBTP + 0.05               # 16-bit rounding
+    raw = tmp_path / "raw.wav"
+    result = CliRunner().invoke(main, ["render", str(path("bossa")), "-o", str(raw),
+                                       "--synth", "fluidsynth", "--raw"])
+    assert result.exit_code == 0
+    assert abs(lufs(read_wav(raw)[0], SR) - TARGET_LUFS) > 1             # --raw: its own level
