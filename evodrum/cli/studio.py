@@ -93,7 +93,10 @@ def studio(port, no_browser, resume, out, model, space, loops, seed, seed_loops,
     playback (Listen); latent and attribute sliders, a four-corner blending
     palette and cell editing (Steer); feature goals searched with live
     progress (Target); the space's MAP-Elites atlas as a clickable heat map
-    (Map, needs the qd extra); MIDI and WAV downloads (Export).
+    (Map, needs the qd extra); MIDI and WAV downloads (Export). The tempo
+    field is the session's tempo (saved; every export uses it); loops can
+    play through any MIDI output (Web MIDI) at a drum plugin's note map,
+    and a card dragged out arrives as a .mid file.
 
     The session is an `evodrum interactive` session folder, saved after
     every rating: start here and continue in the terminal, or the other way
@@ -107,6 +110,7 @@ def studio(port, no_browser, resume, out, model, space, loops, seed, seed_loops,
       evodrum studio --resume runs/interactive-20261201-101500
       evodrum studio --no-browser --port 0
       evodrum studio --seed-loops mine.mid --space pca
+      evodrum studio --bpm 93 --note-map roland-td
     """
     try:
         import uvicorn
