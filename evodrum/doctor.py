@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import importlib.metadata
 import importlib.util
-import json
 import os
 import platform
 import re
@@ -20,6 +19,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from evodrum.errors import EvodrumError
 from evodrum.text import count
 
 OK, MISSING, BROKEN, INFO = "ok", "missing", "broken", "info"
@@ -134,13 +134,13 @@ def check_model() -> list[Check]:
 
 
 def check_corpora() -> list[Check]:
-    from evodrum.corpus import cache_root
+    from evodrum.corpus import cache_root, read_manifest
     root = cache_root() / "corpora"
     found = []
     for manifest in sorted(root.glob("*/manifest.json")):
-        try:
-            windows = json.loads(manifest.read_text()).get("windows", "?")
-        except (OSError, ValueError):
+        try:   # read as any state file: a list, a pipe or a link is "unreadable", not a hang
+            windows = read_manifest(manifest.parent).get("windows", "?")
+        except EvodrumError:
             windows = "unreadable manifest"
         found.append(f"{manifest.parent.name} ({windows} windows)")
     groove = os.environ.get("EVODRUM_GROOVE")

@@ -468,3 +468,14 @@ def test_a_journal_that_is_a_link_is_refused(journalled, tmp_path):
     journal.symlink_to(tmp_path / "elsewhere")
     with pytest.raises(EvodrumError, match="symbolic link"):
         store.load(journalled)
+
+
+def test_doctor_reads_a_hostile_manifest_as_unreadable(tmp_path, monkeypatch):
+    from evodrum.doctor import check_corpora
+    monkeypatch.setenv("EVODRUM_CACHE", str(tmp_path))
+    (tmp_path / "corpora" / "listed").mkdir(parents=True)
+    (tmp_path / "corpora" / "listed" / "manifest.json").write_text("[1, 2]")
+    (tmp_path / "corpora" / "piped").mkdir()
+    os.mkfifo(tmp_path / "corpora" / "piped" / "manifest.json")
+    found = check_corpora()[0].detail
+    assert "listed (unreadable manifest" in found and "piped (unreadable manifest" in found
