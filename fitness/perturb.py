@@ -1,5 +1,7 @@
 """Edits of real loops: the ones a judge of real drumming must shrug off (a shift by a
-step, a re-voicing) and the corruptions it must catch (flips, shuffles, noise).
+step, a re-voicing) and the corruptions it must catch: noisier than real drumming
+(flips, shuffles, noise) and more regular than it (the corpus's average beat, one bar
+repeated, hi-hats straightened, ghost notes removed, near-copies of a few loops).
 
 Every function takes a float batch (N, 9, S) of velocities and a numpy Generator and
 returns a new batch; nothing is changed in place. The classifier judge learns from
@@ -78,8 +80,86 @@ def thin(grids: np.ndarray, rng: np.random.Generator, keep: float) -> np.ndarray
     return np.where(rng.random(grids.shape) < keep, grids, 0.0).astype(np.float32)
 
 
-def corruptions(grids: np.ndarray, rng: np.random.Generator) -> dict[str, np.ndarray]:
-    """Every corruption of `grids` by name: the negatives a real-vs-corrupted judge learns."""
+#: Loops averaged into one "average beat", and the share of them a cell must hold.
+AVERAGE_OF = 32
+AVERAGE_LEVELS = (0.25, 0.5)
+#: Hits softer than this velocity (MIDI ~38) count as ghost notes.
+GHOST_VELOCITY = 0.3
+#: How many loops the near-copies copy, and how many cells each copy changes.
+COPIED_LOOPS = 8
+COPY_EDITS = 2
+
+
+def average_beat(grids: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """For each loop, the average of AVERAGE_OF random loops of the batch: the cells at
+    least a random share (AVERAGE_LEVELS) of them hit, at their mean velocity. The
+    textbook beat a collapsed model plays."""
+    n = len(grids)
+    out = np.empty_like(grids, dtype=np.float32)
+    for i in range(n):
+        pick = grids[rng.integers(0, n, AVERAGE_OF)]
+        share = (pick > 0).mean(axis=0)
+        velocity = pick.sum(axis=0) / np.maximum((pick > 0).sum(axis=0), 1)
+        out[i] = np.where(share >= rng.uniform(*AVERAGE_LEVELS), velocity, 0.0)
+    return out
+
+
+def repeat_bar(grids: np.ndarray, rng: np.random.Generator, bars: int) -> np.ndarray:
+    """One random bar of each loop played `bars` times: no variation, no fill."""
+    n, rows, steps = grids.shape
+    per_bar = steps // bars
+    split = grids.reshape(n, rows, bars, per_bar)
+    chosen = split[np.arange(n), :, rng.integers(0, bars, n)]          # (n, rows, per_bar)
+    return np.tile(chosen, (1, 1, bars)).astype(np.float32)
+
+
+def straight_hats(grids: np.ndarray) -> np.ndarray:
+    """Hi-hats replaced by closed hats on every eighth note at the loop's hat velocity
+    (0.8 without hats): the open hats, accents and sixteenths a drummer plays gone."""
+    ch, oh = ROWS.index("CH"), ROWS.index("OH")
+    out = grids.astype(np.float32, copy=True)
+    hats = grids[:, [ch, oh]]
+    level = np.where((hats > 0).any(axis=(1, 2)), hats.sum(axis=(1, 2))
+                     / np.maximum((hats > 0).sum(axis=(1, 2)), 1), 0.8)
+    out[:, oh] = 0.0
+    out[:, ch] = 0.0
+    out[:, ch, ::2] = level[:, None]
+    return out
+
+
+def remove_ghosts(grids: np.ndarray) -> np.ndarray:
+    """Every hit softer than GHOST_VELOCITY removed: the ghost notes between the accents."""
+    return np.where(grids >= GHOST_VELOCITY, grids, 0.0).astype(np.float32)
+
+
+def near_copies(grids: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Copies of the batch's COPIED_LOOPS most frequent onset patterns, each with
+    COPY_EDITS random cells flipped: a set that has collapsed onto a few stock beats."""
+    n, rows, steps = grids.shape
+    packed = np.packbits(grids.reshape(n, -1) > 0, axis=1)
+    _, first, counts = np.unique(packed, axis=0, return_index=True, return_counts=True)
+    common = first[np.argsort(-counts, kind="stable")[:COPIED_LOOPS]]
+    out = grids[rng.choice(common, n)].astype(np.float32)
+    at = np.arange(n)
+    for _ in range(COPY_EDITS):
+        r, c = rng.integers(0, rows, n), rng.integers(0, steps, n)
+        out[at, r, c] = np.where(out[at, r, c] > 0, 0.0, 0.8)
+    return out
+
+
+def over_regular(grids: np.ndarray, rng: np.random.Generator, bars: int = 4) -> dict[str, np.ndarray]:
+    """Every corruption that makes a loop more regular than real drumming, by name."""
+    return {
+        "average beat": average_beat(grids, rng),
+        "one bar repeated": repeat_bar(grids, rng, bars),
+        "hi-hats straightened to 8ths": straight_hats(grids),
+        "ghost notes removed": remove_ghosts(grids),
+        "near-copies of a few loops": near_copies(grids, rng),
+    }
+
+
+def noisier(grids: np.ndarray, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """Every corruption that makes a loop noisier than real drumming, by name."""
     return {
         "flip-5%": flip(grids, rng, 0.05),
         "flip-10%": flip(grids, rng, 0.10),
@@ -90,6 +170,12 @@ def corruptions(grids: np.ndarray, rng: np.random.Generator) -> dict[str, np.nda
         "misaligned rows": misalign_rows(grids, rng),
         "thinned to 15%": thin(grids, rng, 0.15),
     }
+
+
+def corruptions(grids: np.ndarray, rng: np.random.Generator, bars: int = 4) -> dict[str, np.ndarray]:
+    """Every corruption of `grids` by name, noisier and more regular than real drumming:
+    the negatives a real-vs-corrupted judge learns."""
+    return {**noisier(grids, rng), **over_regular(grids, rng, bars)}
 
 
 def double_hats(grids: np.ndarray) -> np.ndarray:

@@ -50,7 +50,8 @@ def test_judge_a_folder_as_json(tmp_path):
         assert set(e["scores"]) == {"markov", "classifier", "wellformed"}
         assert all(0 <= v <= 1 for v in e["scores"].values())
     beat, noise = entries[0]["scores"], entries[-1]["scores"]
-    assert beat["markov"] > 0.2 and beat["classifier"] > 0.2
+    assert beat["markov"] > 0.2        # a likely pattern; the classifier reads a textbook
+    assert beat["classifier"] > noise["classifier"]     # beat as over-regular (test_judges)
     assert noise["markov"] < 0.05 and noise["classifier"] < 0.05
     assert "broken.mid: the file is cut short inside its header" in r.stderr
     assert "short.npz: a grid of 2 bars" in r.stderr and "(skipped)" in r.stderr

@@ -25,9 +25,11 @@ def judge(files, model_path, as_json, drum_map, drum_channel):
 
     FILES are MIDI files, grid files (.npy, .npz) or folders of them (a run
     folder's loops; its checkpoint.npz is passed over). Every window of a long performance is judged (window 1 is the first 4 bars).
-    Each score is in [0, 1], higher = more like real drumming, calibrated on
-    held-out real loops: a real loop scores anywhere in [0, 1] evenly (median
-    0.5), a loop unlike any real one near 0.
+    Each score is a typicality in [0, 1], calibrated on held-out real loops: a
+    real loop scores anywhere in [0, 1] evenly (median 0.5), a loop unlike any
+    real one near 0. A score above real loops' is not "more real": a textbook
+    beat out-scores most real drumming. To read a set of loops (a search's
+    results, a model's samples) against real drumming, use `evodrum realism`.
 
     \b
       markov      likelihood under a per-row Markov model of real patterns
@@ -74,6 +76,12 @@ def judge(files, model_path, as_json, drum_map, drum_channel):
         click.echo(json.dumps(entries, indent=2))
     elif entries:
         click.echo(_table(entries, list(scorers)))
+        quartiles = "; ".join(f"{n} {' / '.join(f'{q:.2f}' for q in j.real_quartiles)}"
+                              for n, j in judges.items())
+        click.echo(f"\ntypicality of each loop: the share of held-out real loops scoring no "
+                   f"higher. Real loops no judge saw score (25% / median / 75%): {quartiles}. "
+                   "Higher than real is not more real: read a set of loops with "
+                   "`evodrum realism`.")
     for problem in problems:
         click.echo(f"error: {problem} (skipped)", err=True)
     if problems:
