@@ -19,16 +19,38 @@ DEFAULT = Path(__file__).resolve().parents[1] / "runs" / "compare-default.toml"
 def test_default_comparison_file():
     config = load_config(DEFAULT)
     assert config.spaces == ("vae", "pca", "grid")
-    assert config.algorithms == ("ga", "random", "nsga2", "map-elites")
-    assert config.all_budgets == (1000, 10_000) and config.judge == "markov"
+    assert config.algorithms == ("ga", "random", "nsga2")
+    assert config.all_budgets == (500, 2000) and config.judge == "markov"
     assert config.generations * config.population == config.budget
-    assert len(config.runs()) == 3 * 3 * config.seeds * len(config.tasks) + 3 * 4 * config.seeds
+    assert len(config.runs()) == 3 * 3 * config.seeds * len(config.tasks)
     for key in config.runs()[::97]:
-        if key.algorithm != "map-elites":
-            assert config.search_config(key).wellformed_weight == 0   # measured, not optimised
+        assert config.search_config(key).wellformed_weight == 0   # measured, not optimised
+    # three trained replicates of PCA (resamples), each a model of its own
+    assert len(config.replicates) == 3 and config.seeds % 3 == 0
+    assert len({config.model_for("pca", r) for r in range(3)}) == 3
+    # the grid's GA and NSGA-II start from the corpus and flip bits; random samples its prior
+    grid = [k for k in config.runs() if k.space == "grid"]
+    assert {config.start_for(k) for k in grid if k.algorithm != "random"} == {"corpus"}
+    assert {config.start_for(k) for k in grid if k.algorithm == "random"} == {"prior"}
+    assert config.search_config(grid[0]).settings["mutation"] == "flip"
     held_out = [t for t in config.tasks if window_index(t) is not None]
-    assert len(held_out) >= 20 and all(set(t.loop) == {"markov", "classifier"} for t in held_out)
-    assert len(config.tasks) - len(held_out) >= 2
+    assert len(held_out) == 12 and all(set(t.loop) == {"markov", "classifier"} for t in held_out)
+    off = [t for t in config.tasks if t.source.startswith("off-corpus")]
+    assert len(off) == 8 and len(held_out) + len(off) == len(config.tasks)
+
+
+def test_off_corpus_tasks_are_met_by_no_training_loop(groove_corpus):
+    """Every off-corpus goal in the default file is what --make-tasks --off-corpus draws,
+    and no training loop comes within its margin (the corpus look-up cannot solve it)."""
+    from evodrum.compare.tasks import OFF_CORPUS_MARGIN, off_corpus_tasks
+    from fitness import FEATURE_NAMES
+    stored = [t for t in load_config(DEFAULT).tasks if t.source.startswith("off-corpus")]
+    again = off_corpus_tasks(groove_corpus, len(stored), seed=0)
+    assert [(t.name, t.target) for t in again] == [(t.name, t.target) for t in stored]
+    train = groove_corpus.split_grids("train")
+    for task in stored:
+        assert len(task.target.goals) == 6 and set(task.target.goals) <= set(FEATURE_NAMES)
+        assert task.target.distance(train, groove_corpus.spec).min() > OFF_CORPUS_MARGIN
 
 
 def test_held_out_tasks_are_stratified_by_style(groove_corpus):

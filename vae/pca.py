@@ -79,11 +79,22 @@ def fit_pca(train: np.ndarray, validation: np.ndarray, spec: GridSpec,
     return model
 
 
-def fit_corpus_pca(corpus, zdim: int = 20) -> PCAModel:
-    """PCA fitted on a corpus's train split (threshold on validation), test metrics in its card."""
+def fit_corpus_pca(corpus, zdim: int = 20, seed: int = 0) -> PCAModel:
+    """PCA fitted on a corpus's train split (threshold on validation), test metrics in its
+    card. Seed 0 fits the split as it is; another seed fits a bootstrap resample of its
+    performances (files drawn with replacement, all their windows), so PCA has trained
+    replicates that differ the way retrained VAEs do."""
     splits = {s: corpus.split_grids(s) for s in ("train", "validation", "test")}
     data = corpus_card(corpus)
     card = {"corpus": data, **({"credits": data["credits"]} if "credits" in data else {})}
+    if seed:
+        files = corpus.labels["file"][corpus.split == "train"]
+        names = np.unique(files)
+        drawn = np.random.default_rng(seed).choice(names, len(names), replace=True)
+        counts = dict(zip(*np.unique(drawn, return_counts=True)))
+        splits["train"] = np.repeat(splits["train"], [counts.get(f, 0) for f in files], axis=0)
+        card["resample"] = {"seed": int(seed), "files": int(len(names)),
+                            "distinct_files": int(len(counts))}
     model = fit_pca(splits["train"], splits["validation"], corpus.spec, zdim, card)
     if len(splits["test"]):
         row = measure(model, splits["test"], splits["train"])

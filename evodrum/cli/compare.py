@@ -36,13 +36,16 @@ def _clock(seconds: float) -> str:
 @click.option("--no-plots", is_flag=True, help="Skip the PNG figures (terminal grids instead).")
 @click.option("--make-tasks", type=click.IntRange(1, 1000), metavar="N", default=None,
               help="Print N [[tasks]] tables whose targets are held-out corpus loops, and exit.")
+@click.option("--off-corpus", is_flag=True,
+              help="With --make-tasks: goals on 6 features that no training loop meets "
+                   "(its error above 0.04) instead of copies of held-out loops.")
 @click.option("--corpus", default=None, help="Corpus for --make-tasks [default: groove].")
 @click.option("--task-seed", type=SEED, default=0, show_default=True,
               help="Which held-out windows --make-tasks draws.")
 @click.option("--json", "as_json", is_flag=True,
               help="Print the summary as one JSON document on stdout (progress goes to stderr).")
-def compare(config_file, out, workers, scheduler, report_only, no_plots, make_tasks, corpus,
-            task_seed, as_json):
+def compare(config_file, out, workers, scheduler, report_only, no_plots, make_tasks,
+            off_corpus, corpus, task_seed, as_json):
     """Compare search spaces and algorithms on feature-target tasks, many seeds each.
 
     CONFIG is a TOML file naming spaces (vae, pca, grid), algorithms (ga, cmaes,
@@ -70,10 +73,14 @@ def compare(config_file, out, workers, scheduler, report_only, no_plots, make_ta
       evodrum compare my-comparison.toml --json > summary.json
     """
     if make_tasks:
-        from evodrum.compare.tasks import corpus_tasks, tasks_toml
+        from evodrum.compare.tasks import corpus_tasks, off_corpus_tasks, tasks_toml
         from evodrum.corpus import load_corpus
         from evodrum.genotypes.files import load_judges
-        tasks = corpus_tasks(load_corpus(corpus), make_tasks, task_seed, judges=load_judges(None))
+        if off_corpus:
+            tasks = off_corpus_tasks(load_corpus(corpus), make_tasks, task_seed)
+        else:
+            tasks = corpus_tasks(load_corpus(corpus), make_tasks, task_seed,
+                                 judges=load_judges(None))
         click.echo(tasks_toml(tasks), nl=False)
         return
     if not config_file:

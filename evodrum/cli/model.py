@@ -144,7 +144,9 @@ def _numbered(stem: str, n: int, tail: str = "") -> list[str]:
 @click.option("--lr", type=Number(0, 1, low_open=True), default=1e-3, show_default=True,
               help="Adam learning rate.")
 @click.option("--seed", type=SEED, default=0, show_default=True,
-              help="Seed for weights, shuffling and noise: the same seed repeats a run exactly.")
+              help="Seed for weights, shuffling and noise: the same seed repeats a run exactly. "
+                   "--kind pca: 0 fits the training split, another seed a bootstrap resample "
+                   "of its performances (a trained replicate).")
 @click.option("--patience", type=click.IntRange(0, 100_000), default=0, show_default=True,
               help="Stop after this many epochs without a better validation loss (0: never).")
 @click.option("--threads", type=click.IntRange(1, 256), default=2, show_default=True,
@@ -171,6 +173,7 @@ def train(ctx, corpus_name, cache_dir, epochs, threshold, out, resume, **options
       evodrum train --kind paper --out runs/paper   # McDermott (2018)
       evodrum train --out runs/paper --resume       # continue after Ctrl-C
       evodrum train --kind pca                      # PCA-20 baseline, in seconds
+      evodrum train --kind pca --seed 1             # ... fitted on a resample
     """
     from evodrum.corpus import load_corpus
     from vae.files import corpus_card
@@ -191,7 +194,7 @@ def train(ctx, corpus_name, cache_dir, epochs, threshold, out, resume, **options
                                         "epochs": epochs or saved.config.epochs})
         corpus_name = corpus_name or saved.corpus.get("path") or saved.corpus.get("name")
     elif options["kind"] == "pca":
-        return _fit_pca(load_corpus(corpus_name, cache_dir), options["zdim"],
+        return _fit_pca(load_corpus(corpus_name, cache_dir), options["zdim"], options["seed"],
                         ctx.with_resource(claim_run_dir("train-pca", out)))
     else:
         config = TrainConfig(epochs=epochs or 300, **options)
@@ -231,9 +234,9 @@ def train(ctx, corpus_name, cache_dir, epochs, threshold, out, resume, **options
                                               if isinstance(v, float)))
 
 
-def _fit_pca(corpus, zdim: int, folder: Path) -> None:
+def _fit_pca(corpus, zdim: int, seed: int, folder: Path) -> None:
     from vae.pca import fit_corpus_pca, save_pca
-    model = fit_corpus_pca(corpus, zdim)
+    model = fit_corpus_pca(corpus, zdim, seed)
     path = folder / "pca.npz"
     save_pca(path, model)
     test = model.card["metrics"].get("test", {})

@@ -22,7 +22,13 @@ from fitness import Target
 #: Settings a comparison fixes itself; the [search] table may not override them.
 FIXED = ("space", "algorithm", "population", "generations", "seed")
 TOP_KEYS = ("name", "spaces", "algorithms", "budget", "budgets", "population", "seeds",
-            "threshold", "judge", "model", "search", "tasks")
+            "threshold", "judge", "model", "replicates", "start", "search", "tasks")
+#: Where a search's first population comes from: the space's prior, or distinct training
+#: loops encoded into the space (drawn with the run's seed).
+STARTS = ("prior", "corpus")
+#: Algorithms whose first population `start` sets (random search and map-elites always
+#: sample the prior: they are the prior's baselines).
+STARTED = ("ga", "nsga2", "cmaes")
 #: Algorithms that search without a target: one run per space and seed, not per task.
 TASKLESS = ("map-elites",)
 #: The task name those runs are filed under.
@@ -74,6 +80,11 @@ class CompareConfig:
     threshold: float = 0.02       # target error counted as reaching the goal
     judge: str = "markov"         # what Pareto (nsga2) and archive (map-elites) runs optimise
     model: str | None = None      # VAE file or run folder (PCA, well-formedness beside it)
+    # Trained replicates of the learned spaces: run seed s uses replicates[s % len], each a
+    # {space: model path} (a missing space uses `model`). The judges and well-formedness
+    # reference always come from `model`: the instruments stay fixed.
+    replicates: tuple[dict, ...] = ()
+    start: dict = field(default_factory=dict)             # space -> "prior" or "corpus"
     search: dict = field(default_factory=dict)            # SearchConfig operator settings
     search_by_space: dict = field(default_factory=dict)   # per-space overrides
 
@@ -85,6 +96,20 @@ class CompareConfig:
     def all_budgets(self) -> tuple[int, ...]:
         """Every budget the report reads, ascending, the run's own last."""
         return tuple(sorted(set(self.budgets) | {self.budget}))
+
+    def replicate(self, key: RunKey) -> int:
+        """Which trained replicate of its space run `key` searches (0 without replicates)."""
+        return key.seed % len(self.replicates) if self.replicates else 0
+
+    def model_for(self, space: str, replicate: int = 0) -> str | None:
+        """The model file (or folder) space `space` is decoded by in `replicate`."""
+        if not self.replicates:
+            return self.model
+        return self.replicates[replicate].get(space, self.model)
+
+    def start_for(self, key: RunKey) -> str:
+        """Where run `key`'s first population comes from ('prior' or 'corpus')."""
+        return self.start.get(key.space, "prior") if key.algorithm in STARTED else "prior"
 
     def task(self, name: str) -> Task:
         return next(t for t in self.tasks if t.name == name)
@@ -160,7 +185,12 @@ def parse_config(data: dict, default_name: str = "comparison") -> CompareConfig:
         threshold=checks.number(data.get("threshold", 0.02), "threshold", 0, 1),
         judge=_judge(data.get("judge", "markov")),
         model=_model(data.get("model")),
+        replicates=_replicates(data.get("replicates")), start=_start(data.get("start")),
         search=search, search_by_space=by_space)
+    if config.replicates and config.seeds % len(config.replicates):
+        raise EvodrumError(f"seeds ({config.seeds}) must be a multiple of the number of "
+                           f"replicates ({len(config.replicates)}): seed s runs replicate "
+                           "s % replicates, so each gets as many")
     if config.budget < config.population:
         raise EvodrumError(f"budget ({config.budget}) must be at least population "
                            f"({config.population}): generations = budget // population")
@@ -210,6 +240,48 @@ def _budgets(value, budget) -> list[int]:
         raise EvodrumError(f"budget ({budget}) must be the largest of budgets {budgets} "
                            "(or left out)")
     return sorted(set(budgets))
+
+
+def _replicates(value) -> tuple[dict, ...]:
+    """`replicates = [{ vae = "a/model.pt", pca = "a" }, ...]`: model files per learned space."""
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not value or not all(isinstance(v, dict) for v in value):
+        raise EvodrumError("replicates must be a list of tables such as "
+                           '[{ vae = "runs/train-s1/model.pt", pca = "runs/pca-r1" }]')
+    for i, table in enumerate(value, 1):
+        for space, path in table.items():
+            if space not in genotypes.SPACES or genotypes.entry(space).kind.cell_genes:
+                raise EvodrumError(f"replicate {i}: {space!r} is not a learned space")
+            _optional_text(path, f"replicate {i} {space}")
+            if not _model_files_exist(space, path):
+                raise EvodrumError(f"replicate {i}: no {space} model at {path} (paths are read "
+                                   "from the folder the command runs in, like model)")
+    return tuple(dict(v) for v in value)
+
+
+def _model_files_exist(space: str, path: str) -> bool:
+    """Whether `path` holds space `space`'s model itself (a replicate never falls back to
+    the shipped one: that would silently repeat the default model)."""
+    from evodrum.genotypes import files
+    if space == "pca":
+        return (Path(path) / files.PCA_FILE).is_file() or \
+            (Path(path).suffix == ".npz" and Path(path).is_file())
+    from vae.files import resolve
+    return resolve(path).is_file()
+
+
+def _start(value) -> dict:
+    """`start = { grid = "corpus" }`: where each space's GA and NSGA-II begin."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise EvodrumError('start must be a table such as { grid = "corpus" }')
+    for space, where in value.items():
+        genotypes.entry(space)
+        if where not in STARTS:
+            raise EvodrumError(f"start.{space} must be {' or '.join(STARTS)}, got {where!r}")
+    return dict(value)
 
 
 def _judge(value) -> str:

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from evodrum import atomic, display
-from evodrum.compare import baselines, plots, runner, stats, summary
+from evodrum.compare import baselines, fidelity, plots, runner, stats, summary
 from evodrum.compare.config import ATLAS_SEED_FACTOR, FIXED, CompareConfig, RunKey
 from evodrum.compare.store import text_grid
 from evodrum.grid import GridSpec
@@ -135,7 +135,10 @@ def headline_section(config: CompareConfig, records: dict[RunKey, dict]) -> str:
             f"({config.search.get('cells', 16)} cells each, no target) with the loops the "
             f"`{config.judge}` judge likes most: *coverage* is the share of cells filled, "
             f"*QD-score* the sum of the elites' scores. *ga* and *random* (each space's prior, "
-            f"the baseline) minimise the error alone."), "",
+            f"the baseline) minimise the error alone. Whether their loops sound real is read "
+            f"two-sided over each space's set of loops in the fidelity section above (a "
+            f"judge's score of one loop is typicality: higher than real is not more real)."),
+           "",
            (f"Every space runs the same {tasks} tasks, so the task searches (ga, random, "
             f"nsga2) are compared paired by task: a space's value for a task is the median "
             f"over its {config.seeds} seeds, the columns show the median over tasks, and the "
@@ -171,7 +174,8 @@ def answer_section(config: CompareConfig, records: dict[RunKey, dict], tests: li
     out = ["## Single-objective searches and baselines", "",
            ("Each row pools a space's runs over all tasks and seeds (medians). *error*: target "
             "error of the best loop; *success*: share of runs reaching the threshold; then the "
-            "judges' scores of the same loop. The baselines: random search in each space "
+            "judges' median typicality of the same loops (one-sided: real loops' medians are "
+            "about 0.5; the fidelity section reads them two-sided). The baselines: random search in each space "
             "(same budget) and the corpus look-up; the last row is the real held-out loops "
             "the corpus tasks copy.")]
     space_rows = summary.space_rows(config, records)
@@ -302,6 +306,98 @@ def loops_section(config: CompareConfig, records: dict[RunKey, dict],
     return "\n".join(out)
 
 
+def _spread(row: dict, key: str) -> str:
+    """A figure with the range over trained replicates, e.g. '0.43 (0.40-0.46)'."""
+    text = _num(row.get(key), 2)
+    per = row.get(f"{key}_replicates")
+    return text + (f" ({min(per):.2f}-{max(per):.2f})" if per and len(per) > 1 else "")
+
+
+def fidelity_section(config: CompareConfig, records: dict[RunKey, dict], folder: Path,
+                     with_plots: bool) -> str:
+    """Fidelity and diversity of every search's best loops and every space's prior
+    against held-out real drumming, judges read two-sided; writes fidelity.csv and
+    prior.csv (and the PCA figure). Needs the corpus the judges came from."""
+    from evodrum import realism
+    from evodrum.errors import EvodrumError
+    try:
+        reference = realism.reference(None, config.model)
+    except EvodrumError as e:
+        return (f"## Fidelity and diversity\n\nNot measured: {e} (the held-out real loops "
+                "come from the corpus).")
+    rows = fidelity.search_rows(config, records, reference,
+                                lambda n: realism.yardstick(None, n))
+    priors = fidelity.prior_rows(config, reference)
+    write_csv(folder / "fidelity.csv", [{k: v for k, v in r.items() if not k.endswith(
+        "_replicates")} for r in rows])
+    write_csv(folder / "prior.csv", priors)
+    judges = summary.JUDGES
+    header = ["budget", "algorithm", "space", "loops", "precision", "recall", "coverage",
+              "distinct", *(f"{j}: place / KS" for j in judges), "copies"]
+    out = ["## Fidelity and diversity: do the loops sound real, and how much of real "
+           "drumming do they cover?", "",
+           (f"Against {reference.info['heldout_loops']:,} held-out real loops (one window in "
+            f"four of every test and validation performance, none overlapping). *precision*: "
+            "share of the loops inside a real loop's 3-NN ball (Kynkaanniemi et al. 2019); "
+            "*recall*: share of real loops inside a set loop's 3-NN ball; *coverage*: share "
+            "of real loops whose 5-NN ball holds a set loop (Naeem et al. 2020); all on onsets "
+            "under Jaccard distance (fidelity.csv adds rhythm-feature space). *place*: share "
+            "of real loops below the set's median judge score (real drumming: ~50%; above "
+            "is not more real); *KS*: Kolmogorov-Smirnov distance of the set's judge scores "
+            "from real loops' (0 = indistinguishable). *copies*: share of exact copies of "
+            "training loops. Each search row pools the best loop of every task and seed; "
+            "in brackets the range over the trained replicates. *real loops*: as many "
+            "real training loops, read the same way (every figure depends on set size)."),
+           ""]
+    for budget in config.all_budgets:
+        table = [[str(r["budget"]), r["algorithm"], f"**{r['space']}**", str(r["loops"]),
+                  _spread(r, "precision"), _spread(r, "recall"), _spread(r, "coverage"),
+                  str(r["distinct"]),
+                  *(f"{r[f'{j}_place']:.0%} / {r[f'{j}_ks']:.2f}" for j in judges),
+                  "–" if r["copies"] is None else f"{r['copies']:.0%}"]
+                 for r in rows if r["budget"] == budget]
+        out += [f"### {budget} evaluations", "", _table(header, table), ""]
+    out += [f"### Each space's prior ({fidelity.PRIOR_SAMPLES:,} samples per trained model)",
+            "", _table(["space", "replicate", "model", "precision", "recall", "coverage",
+                        "distinct", *(f"{j}: place / KS" for j in judges)],
+                       [[f"**{p['space']}**", str(p["replicate"]), f"`{p['model']}`",
+                         _num(p["precision"], 2), _num(p["recall"], 2), _num(p["coverage"], 2),
+                         str(p["distinct"]),
+                         *(f"{p[f'{j}_place']:.0%} / {p[f'{j}_ks']:.2f}" for j in judges)]
+                        for p in priors])]
+    if with_plots and plots.available() and "pca" in config.spaces:
+        path = fidelity.pca_figure(config, folder / "pca-prior-continuous.png")
+        out += ["", ("PCA's prior samples as the seed paper showed them (its continuous "
+                     "output, before the hit threshold) beside the loops they decode to:"),
+                "", f"![PCA prior samples]({path.name})"]
+    return "\n".join(out)
+
+
+def reachability_section(config: CompareConfig, records: dict[RunKey, dict],
+                         lookup: dict[str, dict]) -> str:
+    """Per task: the corpus look-up's error and the best error any run of each space
+    reached at the largest budget, and whether the goal was reached at all."""
+    rows = []
+    for task in config.tasks:
+        best = {s: min((r["error"] for k, r in records.items()
+                        if k.task == task.name and k.space == s), default=None)
+                for s in config.spaces}
+        found = [v for v in best.values() if v is not None]
+        reached = bool(found) and min(found) <= config.threshold
+        rows.append([task.name, "off-corpus" if task.source.startswith("off-corpus")
+                     else "held-out" if "test split" in task.source else "hand-written",
+                     _num(lookup[task.name]["error"], 4),
+                     *(_num(best[s], 4) for s in config.spaces), "yes" if reached else "**no**"])
+    return "\n".join(["## Reachability", "",
+                      (f"Per task: the best training loop's error (the corpus look-up), the "
+                       f"best error any run of each space reached at {config.budget} "
+                       f"evaluations, and whether any reached the threshold "
+                       f"{config.threshold:g}. Off-corpus goals were drawn so that no "
+                       "training loop comes within 0.04."), "",
+                      _table(["task", "kind", "look-up", *(f"best {s}" for s in config.spaces),
+                              "reached"], rows)])
+
+
 def timing_section(records: dict[RunKey, dict], meta: dict) -> str:
     wall = sum(r["wall_seconds"] for r in records.values())
     cpu = sum(r["cpu_seconds"] for r in records.values())
@@ -338,14 +434,17 @@ def write_report(config: CompareConfig, records: dict[RunKey, dict], folder: Pat
                      plots.best_loops(config, records, task.name, folder / f"best-{task.name}.png")]
             figures[task.name] = [p.name for p in paths]
     sections = [setup_section(config, len(config.runs()), len(records), meta, lookup),
+                fidelity_section(config, records, folder, with_plots),
                 headline_section(config, records),
+                reachability_section(config, records, lookup),
                 answer_section(config, records, tests, lookup),
                 tasks_section(config, cell_rows, lookup),
                 stats_note(config), loops_section(config, records, figures),
                 timing_section(records, meta),
                 ("Tables: runs.csv (one row per run), summary.csv (per task, space and "
                  "algorithm), tests.csv (pairwise tests), curves.csv (convergence quartiles), "
-                 "lookup.csv (the corpus look-up per task); per-run results with curves and "
+                 "lookup.csv (the corpus look-up per task), fidelity.csv and prior.csv (realism "
+                 "of the best loops and of each prior); per-run results with curves and "
                  "best loops in runs/.")]
     path = folder / REPORT_FILE
     atomic.write_text(path, "\n\n".join(sections) + "\n")

@@ -46,6 +46,26 @@ def space(name: str, model: str | None):
     return genotypes.open_space(name, model, reference(model).spec)
 
 
+def run_space(config: CompareConfig, key: RunKey):
+    """The genotype space run `key` searches: its space decoded by its replicate's model."""
+    return space(key.space, config.model_for(key.space, config.replicate(key)))
+
+
+#: Velocity given to training loops (onsets only) a search starts from.
+START_VELOCITY = 0.8
+
+
+def start_genotypes(config: CompareConfig, key: RunKey, genotypes) -> np.ndarray | None:
+    """A run's first population when it starts from the corpus: `population` distinct
+    training loops drawn with the run's seed, encoded into the space; None: the prior."""
+    if config.start_for(key) != "corpus":
+        return None
+    train = reference(config.model).index.onsets
+    rng = np.random.default_rng([key.seed, len(train)])
+    pick = rng.choice(len(train), min(config.population, len(train)), replace=False)
+    return genotypes.encode(train[np.sort(pick)].astype(np.float32) * START_VELOCITY)
+
+
 def judge_loop(config: CompareConfig, grids) -> dict[str, float]:
     """Every independent judge's score of one loop (1, 9, S)."""
     return {n: float(j.score(grids)[0]) for n, j in judges(config.model).items()
@@ -56,7 +76,7 @@ def objective_for(config: CompareConfig, key: RunKey, search) -> Objective:
     """What one run minimises: the target error (and, for Pareto and archive runs, the
     config's judge in the place of well-formedness, so no search optimises the judge it
     is read by)."""
-    genotypes, target = space(key.space, config.model), config.target(key.task)
+    genotypes, target = run_space(config, key), config.target(key.task)
     judge = judges(config.model)[config.judge] if config.uses_judge(key.algorithm) \
         else reference(config.model)
     return Objective.for_config(genotypes, target, judge, search)
@@ -93,7 +113,8 @@ def outcome(config: CompareConfig, key: RunKey, result, genotypes) -> dict:
     ref = reference(config.model)
     best = result.best_grids[:1]
     out = {"error": float(result.best_distance[0]), "evaluations": int(result.evaluations),
-           "wellformed": float(ref.score(best)[0]), "judges": judge_loop(config, best)}
+           "wellformed": float(ref.score(best)[0]), "judges": judge_loop(config, best),
+           "best_grid": grid_text(best[0])}
     if hasattr(result.algorithm, "front"):
         out["front"] = front_record(config, result, genotypes)
     if hasattr(result.algorithm, "elites"):
@@ -110,23 +131,26 @@ def run_one(config: CompareConfig, key: RunKey) -> dict:
     one is a shorter run with the same seed), the convergence curve (best error so far
     vs evaluations), wall and CPU time, and the best loop itself.
     """
-    genotypes = space(key.space, config.model)
+    genotypes = run_space(config, key)
     ref = reference(config.model)
     target = config.target(key.task)
     search = config.search_config(key)
     wall, cpu = time.perf_counter(), time.process_time()
-    result = run_search(objective_for(config, key, search), search)
+    seeds = start_genotypes(config, key, genotypes)
+    result = run_search(objective_for(config, key, search), search, seeds=seeds)
     best = result.best_grids[:1]
     nearest, _ = ref.nearest(best)
     features = compute(best, genotypes.spec)
     at_budget = {str(config.budget): outcome(config, key, result, genotypes)}
     for budget in config.all_budgets[:-1]:
         shorter = dataclasses.replace(search, generations=max(1, budget // config.population))
-        early = run_search(objective_for(config, key, shorter), shorter)
+        early = run_search(objective_for(config, key, shorter), shorter, seeds=seeds)
         at_budget[str(budget)] = outcome(config, key, early, genotypes)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     return {
         "run": key._asdict(),
+        "replicate": config.replicate(key),
+        "start": config.start_for(key),
         "error": float(result.best_distance[0]),
         "fitness": float(result.best_fitness[0]),
         "wellformed": float(ref.score(best)[0]),

@@ -54,9 +54,15 @@ def model_fingerprint(config: CompareConfig) -> dict[str, str]:
     from fitness.judges import NAMES, judge_file
     folder = files.judges_dir(config.model)
     prints.update({f"judge-{n}": file_digest(judge_file(folder, n)) for n in NAMES})
-    prints.update({name: genotypes.fingerprint(space(name, config.model))
-                   for name in config.spaces})
+    for r in range(max(1, len(config.replicates))):
+        prints.update({space_print(name, r): genotypes.fingerprint(space(
+            name, config.model_for(name, r))) for name in config.spaces})
     return prints
+
+
+def space_print(space: str, replicate: int) -> str:
+    """A fingerprint's key for a space's replicate: the space's name for the first."""
+    return space if replicate == 0 else f"{space}#{replicate}"
 
 
 def run_hash(config: CompareConfig, key: RunKey, fingerprint: dict[str, str]) -> str:
@@ -67,7 +73,10 @@ def run_hash(config: CompareConfig, key: RunKey, fingerprint: dict[str, str]) ->
                 else config.target(key.task).to_dict(),
                 "judge": config.judge if config.uses_judge(key.algorithm) else None,
                 "model": {k: v for k, v in fingerprint.items()
-                          if k in (key.space, "wellformed") or k.startswith("judge-")}}
+                          if k in (space_print(key.space, config.replicate(key)), "wellformed")
+                          or k.startswith("judge-")}}
+    if config.start_for(key) != "prior":        # runs made before starts keep their hash
+        identity["start"] = config.start_for(key)
     return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:16]
 
 

@@ -197,8 +197,9 @@ def at(record: dict, budget: int) -> dict:
 PARETO = (("hypervolume", lambda o, judge: o["front"]["hypervolume"][judge], True),)
 ARCHIVE = (("coverage", lambda o, judge: o["archive"]["coverage"], True),
            ("QD-score", lambda o, judge: o["archive"]["qd_score"][judge], True))
-SINGLE = (("error", lambda o, judge: o["error"], False),
-          ("best loop", lambda o, judge: o["judges"][judge], True))
+#: (The judges' scores of single best loops are typicality, read one-sided; the report
+#: reads them two-sided over each space's set of loops in its fidelity section.)
+SINGLE = (("error", lambda o, judge: o["error"], False),)
 
 
 def run_samples(config: CompareConfig, records: dict[RunKey, dict], algorithm: str,

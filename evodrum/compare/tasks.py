@@ -1,9 +1,13 @@
-"""Tasks whose targets are the features of held-out corpus loops: reachable by real
-drumming by construction. Their values are stored in the comparison file (the corpus
-may be absent on a user's machine), with the window they came from, so they can be
-regenerated and checked from a built corpus.
+"""Tasks from a corpus, stored in the comparison file (the corpus may be absent on a
+user's machine) with where they came from, so they can be regenerated and checked:
 
-    evodrum compare --make-tasks 20 [--corpus NAME]   # prints [[tasks]] tables
+  held-out    all features of held-out corpus loops: reachable by real drumming by
+              construction (copying the right loop solves them)
+  off-corpus  goals on a few features that no training loop meets (its best error is
+              above a margin): whether any space reaches them is the finding
+
+    evodrum compare --make-tasks 20 [--corpus NAME]                # held-out
+    evodrum compare --make-tasks 8 --off-corpus [--corpus NAME]    # off-corpus
 """
 from __future__ import annotations
 
@@ -60,6 +64,38 @@ def corpus_tasks(corpus, n: int, seed: int = 0, prefix: str = "heldout",
             if pools[style] and len(picked) < n:
                 picked.append((style, pools[style].pop(0)))
     return [window_task(corpus, i, f"{prefix}-{style}-{i}", judges) for style, i in picked]
+
+
+#: Features an off-corpus goal names, its values' range (these percentiles of the
+#: training loops'), and how far the best training loop must stay from it.
+OFF_CORPUS_FEATURES = 6
+OFF_CORPUS_RANGE = (5, 95)
+OFF_CORPUS_MARGIN = 0.04
+
+
+def off_corpus_tasks(corpus, n: int, seed: int = 0, prefix: str = "offcorpus",
+                     margin: float = OFF_CORPUS_MARGIN) -> list[Task]:
+    """`n` goals on OFF_CORPUS_FEATURES random features, each value drawn uniformly in
+    the training loops' 5-95% range, kept when no training loop comes within `margin`
+    target error (so copying the corpus cannot solve them; some may be unreachable by
+    any loop: the comparison reports which were reached)."""
+    from fitness import feature_matrix
+    x = feature_matrix(corpus.split_grids("train"), corpus.spec)
+    low, high = np.percentile(x, OFF_CORPUS_RANGE, axis=0)
+    rng = np.random.default_rng(seed)
+    tasks = []
+    for _ in range(1000 * n):
+        if len(tasks) == n:
+            break
+        chosen = np.sort(rng.choice(len(FEATURE_NAMES), OFF_CORPUS_FEATURES, replace=False))
+        goal = np.round(rng.uniform(low[chosen], high[chosen]), 4)
+        nearest = float(np.abs(x[:, chosen] - goal).mean(axis=1).min())
+        if nearest > margin:
+            goals = {FEATURE_NAMES[i]: float(v) for i, v in zip(chosen, goal)}
+            tasks.append(Task(f"{prefix}-{len(tasks) + 1}", Target(goals),
+                              f"off-corpus: corpus {corpus.manifest_hash}, seed {seed}; best "
+                              f"training loop's error {nearest:.4f} (margin {margin:g})"))
+    return tasks
 
 
 def tasks_toml(tasks: list[Task]) -> str:
