@@ -53,11 +53,13 @@ def summarise(measured: dict) -> dict:
 def search_rows(config: CompareConfig, records: dict[RunKey, dict], reference,
                 yardstick) -> list[dict]:
     """Per budget, task algorithm and space: realism of its best loops pooled over tasks
-    and seeds, with the range over replicates; and real training loops of the same
-    number (`yardstick(n)` -> grids) read the same way."""
-    rows, real_cache = [], {}
-    replicates = range(max(1, len(config.replicates)))
+    and seeds; with replicates, also the figures of each group of seeds (seed s % n: one
+    trained replicate each; the grid's seeds grouped the same way), and real training
+    loops read the same way, pooled and in as many groups (`yardstick(n, seed)` -> grids)."""
+    rows = []
+    groups = max(1, len(config.replicates))
     for budget in config.all_budgets:
+        sizes = []
         for algorithm in config.task_algorithms:
             for space in config.spaces:
                 grids = best_loops(config, records, algorithm, space, budget)
@@ -65,19 +67,24 @@ def search_rows(config: CompareConfig, records: dict[RunKey, dict], reference,
                     continue
                 row = {"budget": budget, "algorithm": algorithm, "space": space,
                        **summarise(reference.measure(grids))}
-                if len(config.replicates) > 1 and not _grid_space(space):
+                if groups > 1:
                     per = [summarise(reference.measure(g)) for g in
-                           (best_loops(config, records, algorithm, space, budget, r) for r in replicates)
-                           if len(g) > 5]
+                           (best_loops(config, records, algorithm, space, budget, r)
+                            for r in range(groups)) if len(g) > 5]
                     for k in SET_FIGURES:
                         row[f"{k}_replicates"] = [round(p[k], 3) for p in per]
                 rows.append(row)
-            n = max((r["loops"] for r in rows if r["budget"] == budget), default=0)
-            if n and n not in real_cache:
-                real_cache[n] = summarise(reference.measure(yardstick(n)))
-        if real_cache:               # training loops: their copies of training loops mean nothing
-            rows.append({"budget": budget, "algorithm": "real loops", "space": "corpus",
-                         **real_cache[max(real_cache)], "copies": None})
+                sizes.append(len(grids))
+        if sizes:               # training loops: their copies of training loops mean nothing
+            n = max(sizes)
+            real = {"budget": budget, "algorithm": "real loops", "space": "corpus",
+                    **summarise(reference.measure(yardstick(n, 0))), "copies": None}
+            if groups > 1:
+                per = [summarise(reference.measure(yardstick(n // groups, g + 1)))
+                       for g in range(groups)]
+                for k in SET_FIGURES:
+                    real[f"{k}_replicates"] = [round(p[k], 3) for p in per]
+            rows.append(real)
     return rows
 
 

@@ -10,7 +10,7 @@ import numpy as np
 
 from evodrum import atomic, display
 from evodrum.compare import baselines, fidelity, plots, runner, stats, summary
-from evodrum.compare.config import ATLAS_SEED_FACTOR, FIXED, CompareConfig, RunKey
+from evodrum.compare.config import ATLAS_SEED_FACTOR, FIXED, TASKLESS, CompareConfig, RunKey
 from evodrum.compare.store import text_grid
 from evodrum.grid import GridSpec
 
@@ -125,16 +125,17 @@ def headline_section(config: CompareConfig, records: dict[RunKey, dict]) -> str:
     pairs = [f"{a} vs {b}" for i, a in enumerate(config.spaces) for b in config.spaces[i + 1:]]
     tasks = max((max(r["n"].values()) for r in rows if r["paired"]), default=0)
     atlas = config.seeds * ATLAS_SEED_FACTOR
+    archive = any(a in TASKLESS for a in config.algorithms)
     out = ["## Headline: both axes at once", "",
            (f"*nsga2* searches "
             f"the Pareto front of target error against the `{config.judge}` judge; its "
             f"*hypervolume* is the area the front dominates up to error "
             f"{runner.HV_REFERENCE[0]:g} and score 0 (higher = better on both axes), read with "
             f"the optimised judge and, for the same loops, with the judges it did not "
-            f"optimise. *map-elites* fills an archive over all.density x all.syncopation "
+            f"optimise. " + (f"*map-elites* fills an archive over all.density x all.syncopation "
             f"({config.search.get('cells', 16)} cells each, no target) with the loops the "
             f"`{config.judge}` judge likes most: *coverage* is the share of cells filled, "
-            f"*QD-score* the sum of the elites' scores. *ga* and *random* (each space's prior, "
+            f"*QD-score* the sum of the elites' scores. " if archive else "") + f"*ga* and *random* (each space's prior, "
             f"the baseline) minimise the error alone. Whether their loops sound real is read "
             f"two-sided over each space's set of loops in the fidelity section above (a "
             f"judge's score of one loop is typicality: higher than real is not more real)."),
@@ -146,11 +147,11 @@ def headline_section(config: CompareConfig, records: dict[RunKey, dict]) -> str:
             f"pairs, smallest attainable p {stats.smallest_p_wilcoxon(tasks):.2g}). Effect "
             f"size: *r*, the matched-pairs rank-biserial correlation (+1: the first space "
             f"does better in every task, -1: the second), and the tasks in which the first "
-            f"space does better. *map-elites* has no task: its {atlas} seeds per space are "
+            f"space does better. " + (f"*map-elites* has no task: its {atlas} seeds per space are "
             f"independent runs, compared with Mann-Whitney U (smallest attainable p "
             f"{stats.smallest_p_mann_whitney(atlas, atlas):.2g}) and the Vargha-Delaney A12 "
             f"(P(a run of the first space does better)); the columns show the median over "
-            f"seeds. p-values are Holm-corrected over every test in one budget's table "
+            f"seeds. " if archive else "") + f"p-values are Holm-corrected over every test in one budget's table "
             f"(alpha {summary.ALPHA}); a bold name is a significant winner.")]
     for budget in config.all_budgets:
         table = []
@@ -326,7 +327,7 @@ def fidelity_section(config: CompareConfig, records: dict[RunKey, dict], folder:
         return (f"## Fidelity and diversity\n\nNot measured: {e} (the held-out real loops "
                 "come from the corpus).")
     rows = fidelity.search_rows(config, records, reference,
-                                lambda n: realism.yardstick(None, n))
+                                lambda n, seed: realism.yardstick(None, n, seed))
     priors = fidelity.prior_rows(config, reference)
     write_csv(folder / "fidelity.csv", [{k: v for k, v in r.items() if not k.endswith(
         "_replicates")} for r in rows])
@@ -345,9 +346,12 @@ def fidelity_section(config: CompareConfig, records: dict[RunKey, dict], folder:
             "of real loops below the set's median judge score (real drumming: ~50%; above "
             "is not more real); *KS*: Kolmogorov-Smirnov distance of the set's judge scores "
             "from real loops' (0 = indistinguishable). *copies*: share of exact copies of "
-            "training loops. Each search row pools the best loop of every task and seed; "
-            "in brackets the range over the trained replicates. *real loops*: as many "
-            "real training loops, read the same way (every figure depends on set size)."),
+            "training loops. Each search row pools the best loop of every task and seed. "
+            "In brackets, with trained replicates: the range over the groups of seeds that "
+            "searched one replicate each (the grid's seeds grouped alike), each a third of "
+            "the loops; smaller sets read higher recall and lower coverage, so compare "
+            "ranges with ranges. *real loops*: as many real training loops (and groups of "
+            "a third), read the same way: every figure depends on set size."),
            ""]
     for budget in config.all_budgets:
         table = [[str(r["budget"]), r["algorithm"], f"**{r['space']}**", str(r["loops"]),
