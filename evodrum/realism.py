@@ -10,8 +10,9 @@ import numpy as np
 from evodrum.errors import EvodrumError
 from fitness.realism import RealismReference, training_windows
 
-#: Priors a latent space can be sampled from: the standard normal every search uses.
-PRIORS = ("standard",)
+#: Priors a latent space can be sampled from: the model's learned mixture (vae.prior; the
+#: standard normal for a model without one) and the standard normal.
+PRIORS = ("learned", "normal")
 
 
 @functools.cache
@@ -30,7 +31,7 @@ def yardstick(corpus: str | None, n: int, seed: int = 0) -> np.ndarray:
     return training_windows(load_corpus(corpus), n, seed)
 
 
-def space_samples(space: str, n: int, temperature: float = 1.0, prior: str = "standard",
+def space_samples(space: str, n: int, temperature: float = 1.0, prior: str = "learned",
                   seed: int = 0, model: str | None = None) -> np.ndarray:
     """`n` loops decoded from space `space`'s prior, latent codes scaled by `temperature`
     (latent spaces only: the grid space's prior is cell noise at the corpus hit rate)."""
@@ -41,7 +42,8 @@ def space_samples(space: str, n: int, temperature: float = 1.0, prior: str = "st
     if genotypes.cell_genes and temperature != 1.0:
         raise EvodrumError(f"--temperature scales latent codes; the {space} space has none")
     rng = np.random.default_rng(seed)
-    codes = genotypes.random(n, rng)
-    if not genotypes.cell_genes:
-        codes = codes * temperature
-    return genotypes.decode(codes)
+    if genotypes.cell_genes:
+        return genotypes.decode(genotypes.random(n, rng))
+    representation = genotypes.representation
+    representation.use_prior(prior)
+    return representation.decode(representation.sample_latent(n, temperature, rng))

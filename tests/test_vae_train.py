@@ -15,20 +15,24 @@ from vae.train import TrainConfig, Trainer, finish, saved_config
 
 @pytest.fixture(scope="module")
 def splits(groove_corpus):
-    out = {s: groove_corpus.split_grids(s) for s in ("train", "validation", "test")}
-    return dict(out, spec=groove_corpus.spec)
+    c = groove_corpus
+    out = {s: c.split_grids(s) for s in ("train", "validation", "test")}
+    offsets = {f"{s}_offsets": c.offsets[c.split_mask(s)] for s in ("train", "validation")}
+    return dict(out, **offsets, spec=c.spec)
 
 
 def _small(splits, n=1500):
-    """A fixed subset of training windows from many files, for quick trainings."""
-    idx = np.random.default_rng(0).choice(len(splits["train"]), n, replace=False)
-    return splits["train"][np.sort(idx)]
+    """A fixed subset of training windows from many files with their timing, for quick
+    trainings: (grids, offsets)."""
+    idx = np.sort(np.random.default_rng(0).choice(len(splits["train"]), n, replace=False))
+    return splits["train"][idx], splits["train_offsets"][idx]
 
 
 def _trainer(folder, splits, config, train=None, resume=False):
-    return Trainer(folder, splits["train"] if train is None else train,
-                   splits["validation"][:300], splits["spec"], config,
-                   {"name": "groove", "manifest_hash": "test"}, resume=resume)
+    grids, offsets = ((splits["train"], splits["train_offsets"]) if train is None else train)
+    return Trainer(folder, grids, splits["validation"][:300], splits["spec"], config,
+                   {"name": "groove", "manifest_hash": "test"}, resume=resume,
+                   train_offsets=offsets, validation_offsets=splits["validation_offsets"][:300])
 
 
 def test_loss_falls_and_run_folder_is_complete(tmp_path, splits):

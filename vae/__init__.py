@@ -7,6 +7,11 @@ and `latent_std` (the prior's per-dimension std, for scaling a search).
 `vae.refine.encode` gives codes that decode to the loop as written;
 `vae.directions.steer(model, code, {name: amount})` moves a code along the
 model's attribute and style directions.
+
+A VAE with a timing head plays loops with feel: `model.feel(loops, bpm=...)`
+(same hits, the model's velocities and timing offsets, an evodrum.loop.Loop) and
+`model.decode_loops(z, bpm=...)`; `model.sample_latent` draws from its learned
+mixture prior (vae.prior) unless `model.use_prior("normal")`.
 """
 from __future__ import annotations
 

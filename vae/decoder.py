@@ -25,6 +25,7 @@ import numpy as np
 from evodrum import atomic, npyfile
 from evodrum.errors import EvodrumError
 from evodrum.grid import GridSpec
+from vae.playing import Playing, from_extras
 from vae.representation import MIN_VELOCITY, Representation
 
 FORMAT = "evodrum-decoder-1"
@@ -275,12 +276,14 @@ class NumpyDecoding(Representation):
                 sigmoid(self._velocity_logits(h, hit)).reshape(shape).astype(np.float32))
 
 
-class DecoderModel(NumpyDecoding):
-    """A VAE as its exported decoder: decodes without torch. Encoding (and anything
-    else needing the network) loads the torch model from `source` on first use."""
+class DecoderModel(Playing, NumpyDecoding):
+    """A VAE as its exported decoder: decodes, samples its learned prior and plays its
+    feel without torch. Encoding (and anything else needing the network) loads the
+    torch model from `source` on first use."""
 
     def __init__(self, decoder: Decoder, card: dict, source: Path):
         self.decoder, self.card, self.source = decoder, card, Path(source)
+        self.learned_parts(*from_extras(decoder.extras))
         self.spec = GridSpec.from_dict(card["spec"])
         self.zdim = decoder.zdim
         self.latent_std = np.ones(self.zdim, dtype=np.float32)
@@ -309,8 +312,12 @@ class DecoderModel(NumpyDecoding):
     def encode(self, grids: np.ndarray) -> np.ndarray:
         return self.torch_model().encode(grids)
 
-    def posterior(self, grids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return self.torch_model().posterior(grids)
+    def posterior(self, grids: np.ndarray, offsets: np.ndarray | None = None
+                  ) -> tuple[np.ndarray, np.ndarray]:
+        return self.torch_model().posterior(grids, offsets)
+
+    def posterior_of_pattern(self, grids: np.ndarray) -> np.ndarray:
+        return self.torch_model().posterior_of_pattern(grids)
 
 
 def load_decode_only(model_path: str | Path) -> DecoderModel | None:

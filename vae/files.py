@@ -14,6 +14,7 @@ import pickle
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from evodrum.atomic import atomic_path, write_json
@@ -23,8 +24,11 @@ from evodrum.kit import KIT_VERSION
 from vae import decoder
 from vae.cards import (DEFAULT_DIR, DEFAULT_MODEL, DEFAULT_PCA, GROOVE_CREDIT, card_path,  # noqa: F401
                        check_model_file, corpus_card, parse_card, refuse_foreign, resolve)
+from vae import playing
+from vae.feel import FeelTables
 from vae.model import DrumModel
 from vae.network import Arch, DrumVAE
+from vae.prior import MixturePrior
 
 MODEL_FORMAT = "evodrum-vae-1"
 CHECKPOINT_FORMAT = "evodrum-vae-checkpoint-1"
@@ -70,17 +74,42 @@ def network_from(path: Path, card: dict, weights: dict) -> DrumVAE:
     return net
 
 
+def _tensors(arrays: dict) -> dict[str, torch.Tensor]:
+    return {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in arrays.items()}
+
+
 def save_model(path: str | Path, model: DrumModel) -> None:
-    """Write a VAE (weights + card) atomically, its card as JSON beside it, and its
-    decoder as numpy arrays (`vae.decoder`: what searches decode with, torch-free)."""
+    """Write a VAE (weights, learned prior and feel tables as plain arrays, card)
+    atomically, its card as JSON beside it, and its decoder as numpy arrays with the
+    prior and tables (`vae.decoder`: what searches decode with, torch-free)."""
     card = dict(model.card, format=MODEL_FORMAT, kind=model.kind, arch=model.arch.to_dict(),
                 spec=model.spec.to_dict(), kit=KIT_VERSION,
                 hit_threshold=model.hit_threshold.tolist())
     model.card = card
     weights = {k: v.detach().clone() for k, v in model.network.state_dict().items()}
-    save_torch(path, {"format": MODEL_FORMAT, "card": json.dumps(card), "weights": weights})
+    payload = {"format": MODEL_FORMAT, "card": json.dumps(card), "weights": weights}
+    if model.mixture is not None:
+        payload["prior"] = _tensors(model.mixture.to_arrays())
+    if model.feel_tables is not None:
+        payload["feel"] = _tensors(model.feel_tables.to_arrays())
+    save_torch(path, payload)
     write_json(card_path(path), card)
-    decoder.save(decoder.decoder_path(path), model.decoder, card, decoder.file_digest(path))
+    exported = decoder.Decoder(model.decoder.trunk, model.decoder.heads,
+                               {**model.decoder.extras,
+                                **playing.extras(model.mixture, model.feel_tables)})
+    decoder.save(decoder.decoder_path(path), exported, card, decoder.file_digest(path))
+
+
+def _arrays(path: Path, payload: dict, key: str, make):
+    """The object `make` builds from the payload's arrays under `key` (None when absent);
+    EvodrumError naming the file when they are damaged."""
+    found = payload.get(key)
+    if found is None:
+        return None
+    try:
+        return make({k: v.numpy() for k, v in found.items()})
+    except (AttributeError, KeyError, TypeError, ValueError, RuntimeError) as e:
+        raise EvodrumError(f"{path}: damaged {key} arrays ({e})") from None
 
 
 def load_vae(path: str | Path) -> DrumModel:
@@ -89,7 +118,15 @@ def load_vae(path: str | Path) -> DrumModel:
     payload = load_torch(path, MODEL_FORMAT)
     card = parse_card(path, payload.get("card"))
     net = network_from(path, card, payload.get("weights"))
+    prior = _arrays(path, payload, "prior", MixturePrior.from_arrays)
+    tables = _arrays(path, payload, "feel", FeelTables.from_arrays)
+    if prior is not None and prior.zdim != net.arch.zdim:
+        raise EvodrumError(f"{path}: learned prior for z = {prior.zdim}, the model has "
+                           f"z = {net.arch.zdim}")
+    spec = GridSpec.from_dict(card["spec"])
+    if tables is not None and tables.offset.shape[0] != spec.shape[0]:
+        raise EvodrumError(f"{path}: feel tables do not match the drum rows")
     try:
-        return DrumModel(net, GridSpec.from_dict(card["spec"]), card)
+        return DrumModel(net, spec, card, prior, tables)
     except ValueError as e:
         raise EvodrumError(f"{path}: {e}") from None

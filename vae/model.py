@@ -1,8 +1,9 @@
-"""A trained VAE as a representation: decode, encode, sample.
+"""A trained VAE as a representation: decode, encode, sample, play with feel.
 
 Decoding goes through the decoder's weights as numpy arrays (`vae.decoder`), the
 one genotype -> phenotype map every command and search uses, with or without
-torch; encoding runs the torch encoder.
+torch; encoding runs the torch encoder. The learned prior and the feel
+(`vae.playing`) are shared with the torch-free exported decoder.
 """
 from __future__ import annotations
 
@@ -11,15 +12,20 @@ import torch
 
 from evodrum.grid import GridSpec
 from vae.decoder import Decoder, NumpyDecoding, logit
+from vae.feel import FeelTables
 from vae.network import DrumVAE
+from vae.playing import Playing
+from vae.prior import MixturePrior
 
 __all__ = ["DrumModel", "logit"]
 
 
-class DrumModel(NumpyDecoding):
-    """A VAE ("paper" or "twohead") with its grid resolution and card."""
+class DrumModel(Playing, NumpyDecoding):
+    """A VAE ("paper" or "twohead") with its grid resolution and card; optionally a learned
+    sampling prior (`mixture`, vae.prior) and scatter tables (`feel_tables`, vae.feel)."""
 
-    def __init__(self, network: DrumVAE, spec: GridSpec, card: dict):
+    def __init__(self, network: DrumVAE, spec: GridSpec, card: dict,
+                 prior: MixturePrior | None = None, tables: FeelTables | None = None):
         arch = network.arch
         if arch.inputs != spec.shape[0] * spec.steps:
             raise ValueError(f"model input size {arch.inputs} does not fit {spec.describe()}")
@@ -29,6 +35,7 @@ class DrumModel(NumpyDecoding):
         self.zdim = arch.zdim
         self.latent_std = np.ones(arch.zdim, dtype=np.float32)
         self.card = card
+        self.learned_parts(prior, tables)
         self.refresh()
         self.hit_threshold = card.get("hit_threshold", 0.5)
 
@@ -47,10 +54,21 @@ class DrumModel(NumpyDecoding):
         """Posterior means (N, zdim)."""
         return self.posterior(grids)[0]
 
-    def posterior(self, grids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Posterior mean and log-variance (N, zdim) each."""
+    def posterior(self, grids: np.ndarray, offsets: np.ndarray | None = None
+                  ) -> tuple[np.ndarray, np.ndarray]:
+        """Posterior mean and log-variance (N, zdim) each; `offsets` (like the grids) are
+        read by an encoder that sees the feel."""
         x = torch.from_numpy(self.flat_grids(grids))
+        off = None if offsets is None else torch.from_numpy(
+            np.asarray(offsets, np.float32).reshape(x.shape))
         with torch.inference_mode():
-            mu, logvar = self.network.encode(x)
+            mu, logvar = self.network.encode(x, off)
         return mu.numpy().copy(), logvar.numpy().copy()
 
+    def posterior_of_pattern(self, grids: np.ndarray) -> np.ndarray:
+        """Posterior means (N, zdim) of the loops' onsets alone, as for a quantised pattern
+        at one velocity (an encoder trained with feel dropout reads the onsets only)."""
+        x = torch.from_numpy(self.flat_grids((np.asarray(grids) > 0).astype(np.float32)))
+        with torch.inference_mode():
+            mu, _ = self.network.encode(x, None, 0.0)
+        return mu.numpy().copy()

@@ -24,6 +24,16 @@ class Representation:
     latent_std: np.ndarray
     card: dict
     _threshold: np.ndarray
+    #: The prior fresh codes are drawn from: "normal" (N(0, diag(latent_std^2))) or, for a
+    #: model with a learned mixture, "learned" (see vae.prior and `use_prior`).
+    prior: str = "normal"
+
+    def use_prior(self, name: str) -> str:
+        """Choose the prior `sample_latent` draws from; returns the one in use (only
+        models with a learned prior have "learned")."""
+        if name not in ("learned", "normal"):
+            raise ValueError(f"unknown prior {name!r}: use learned or normal")
+        return self.prior
 
     @property
     def hit_threshold(self) -> np.ndarray:
@@ -68,8 +78,10 @@ class Representation:
         return self.decode(self.sample_latent(n, temperature, rng))
 
     def sample_latent(self, n: int, temperature: float = 1.0,
-                      rng: np.random.Generator | int | None = None) -> np.ndarray:
-        """`n` latent vectors from the prior, scaled by `temperature`."""
+                      rng: np.random.Generator | int | None = None,
+                      prior: str | None = None) -> np.ndarray:
+        """`n` latent vectors from the prior, scaled by `temperature` (`prior`: see
+        `use_prior`; None = the one in use)."""
         rng = np.random.default_rng(rng)
         z = rng.standard_normal((n, self.zdim), dtype=np.float32)
         return z * (self.latent_std * np.float32(temperature)).astype(np.float32)

@@ -49,7 +49,8 @@ class TrainConfig:
     hidden: int = 400
     zdim: int = 20
     velocity_rank: int = 64
-    encoder_input: str = "velocity"
+    encoder_input: str = "both"
+    offset_rank: int = 64
     beta: float = 1.0
     kl_warmup: int = 0
     free_bits: float = 0.0
@@ -59,35 +60,47 @@ class TrainConfig:
     seed: int = 0
     patience: int = 0       # epochs without a better validation loss before stopping; 0 = never
     threads: int = 2
+    offset_scale: float = 0.3   # Laplace scale of the offset loss, in steps (0.1 cost onset F1)
+    feel_dropout: float = 0.25  # share of training loops whose encoder sees the onsets only
 
     def __post_init__(self):
         """Refuse settings no training could use (NaN rates, negative sizes) before it starts."""
         for name, low, high in (("hidden", 1, 16384), ("zdim", 1, 1024), ("epochs", 1, 100_000),
                                 ("batch_size", 1, 65_536), ("threads", 1, 256),
-                                ("velocity_rank", 0, 4096), ("kl_warmup", 0, 100_000),
+                                ("velocity_rank", 0, 4096), ("offset_rank", 0, 4096),
+                                ("kl_warmup", 0, 100_000),
                                 ("patience", 0, 100_000)):
             checks.integer(getattr(self, name), name, low, high)
         checks.number(self.lr, "lr", 0, 1, low_open=True)
         checks.number(self.beta, "beta", 0, 1000)
         checks.number(self.free_bits, "free_bits", 0, 100)
+        checks.number(self.offset_scale, "offset_scale", 0, 10, low_open=True)
+        checks.number(self.feel_dropout, "feel_dropout", 0, 1, high_open=True)
         checks.seed(self.seed)
-        if self.kind == "paper" and self.velocity_rank:
-            object.__setattr__(self, "velocity_rank", 0)  # the paper model has no velocity head
+        if self.kind == "paper":   # the paper model has neither velocity nor offset head
+            object.__setattr__(self, "velocity_rank", 0)
+            object.__setattr__(self, "offset_rank", 0)
 
     def arch(self, spec: GridSpec) -> Arch:
         return Arch(self.kind, spec.shape[0] * spec.steps, self.hidden, self.zdim,
-                    self.velocity_rank, self.encoder_input)
+                    self.velocity_rank, self.encoder_input, self.offset_rank)
 
     def loss_weights(self) -> LossWeights:
-        return LossWeights(self.beta, self.kl_warmup, self.free_bits)
+        return LossWeights(self.beta, self.kl_warmup, self.free_bits, self.offset_scale,
+                           self.feel_dropout)
 
     def to_dict(self) -> dict:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, d: dict) -> TrainConfig:
+        """Settings from a card; a setting older cards lack takes the value those runs used."""
         names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in names})
+        return cls(**{**LEGACY, **{k: v for k, v in d.items() if k in names}})
+
+
+#: What runs made before a setting existed used: no offset head, velocities in, no dropout.
+LEGACY = {"encoder_input": "velocity", "offset_rank": 0, "feel_dropout": 0.0}
 
 
 @dataclass
@@ -137,13 +150,27 @@ def _tensor(grids: np.ndarray, spec: GridSpec, what: str) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(arr.reshape(len(arr), -1)))
 
 
-def validation_terms(net: DrumVAE, x: torch.Tensor, weights: LossWeights) -> dict[str, float]:
-    """Loss terms on held-out loops at the full KL weight, plus onset F1 of posterior means."""
+def _offsets(offsets: np.ndarray | None, x: torch.Tensor, what: str) -> torch.Tensor | None:
+    """Timing offsets matching the flat grids `x`, 0 off the hits; None when not given."""
+    if offsets is None:
+        return None
+    arr = np.asarray(offsets, np.float32).reshape(len(offsets), -1)
+    if arr.shape != tuple(x.shape) or not np.isfinite(arr).all() or np.abs(arr).max(initial=0) > 0.5:
+        raise EvodrumError(f"{what} offsets: expected {tuple(x.shape)} finite steps within "
+                           f"[-0.5, 0.5], got {arr.shape}")
+    return torch.from_numpy(np.where(x.numpy() > 0, arr, 0).astype(np.float32))
+
+
+def validation_terms(net: DrumVAE, x: torch.Tensor, weights: LossWeights,
+                     offsets: torch.Tensor | None = None) -> dict[str, float]:
+    """Loss terms on held-out loops at the full KL weight (and no feel dropout), plus onset
+    F1 of posterior means."""
     net.eval()
     gen = torch.Generator().manual_seed(VALIDATION_SEED)
     with torch.inference_mode():
-        terms = net.loss(x, LossWeights(weights.beta), 0, gen)
-        mu, _ = net.encode(x)
+        terms = net.loss(x, LossWeights(weights.beta, offset_scale=weights.offset_scale), 0,
+                         gen, offsets)
+        mu, _ = net.encode(x, offsets)
         out = net.decode_logits(mu)
         hit = out[:, :net.arch.inputs]
         f1 = metrics.onset_scores(x.numpy(), (hit >= 0).numpy())["f1"]
@@ -167,12 +194,21 @@ class Trainer:
 
     def __init__(self, folder: str | Path, train: np.ndarray, validation: np.ndarray,
                  spec: GridSpec, config: TrainConfig, data_card: dict | None = None,
-                 resume: bool = False):
+                 resume: bool = False, train_offsets: np.ndarray | None = None,
+                 validation_offsets: np.ndarray | None = None):
+        """`train_offsets`/`validation_offsets` (like the grids, steps within [-0.5, 0.5])
+        are what the offset head learns; a model with one needs them."""
         self.folder = Path(folder)
         self.checkpoint_path = self.folder / "checkpoint.pt"
         self.spec = spec
         self.x = _tensor(train, spec, "training")
         self.xval = _tensor(validation, spec, "validation")
+        self.offsets = _offsets(train_offsets, self.x, "training")
+        self.offsets_val = _offsets(validation_offsets, self.xval, "validation")
+        if config.offset_rank and config.kind != "paper" and (
+                self.offsets is None or self.offsets_val is None):
+            raise EvodrumError("a model with an offset head needs the loops' timing offsets "
+                               "(train and validation)")
         self.data_card = dict(data_card or {})
         self.generator = torch.Generator()
         if resume:
@@ -282,14 +318,15 @@ class Trainer:
             sums: dict[str, torch.Tensor] = {}
             for i in range(0, n, cfg.batch_size):
                 idx = perm[i:i + cfg.batch_size]
-                terms = self.net.loss(self.x[idx], weights, epoch, self.generator)
+                terms = self.net.loss(self.x[idx], weights, epoch, self.generator,
+                                      None if self.offsets is None else self.offsets[idx])
                 self.optimizer.zero_grad(set_to_none=True)
                 terms["loss"].backward()
                 self.optimizer.step()
                 for k, v in terms.items():
                     sums[k] = sums.get(k, 0.0) + v.detach() * len(idx)
             self.seconds += time.perf_counter() - start
-            val = validation_terms(self.net, self.xval, weights)
+            val = validation_terms(self.net, self.xval, weights, self.offsets_val)
             row = {"epoch": epoch + 1, "beta": weights.beta_at(epoch),
                    **{k: float(v) / n for k, v in sums.items()},
                    **{f"val_{k}": v for k, v in val.items()},
@@ -309,15 +346,35 @@ class Trainer:
 
 
 def finish(result: TrainResult, validation: np.ndarray, reference: np.ndarray,
-           test: np.ndarray | None = None, threshold: str | None = None) -> DrumModel:
-    """Set the best model's hit thresholds and record its test metrics in its card.
+           test: np.ndarray | None = None, threshold: str | None = None, *,
+           reference_offsets: np.ndarray | None = None, reference_bpm: np.ndarray | None = None,
+           prior: bool = True) -> DrumModel:
+    """Fit the best model's learned prior and feel tables on the training loops
+    (`reference`, with their offsets and tempos), set its hit thresholds and record its
+    test metrics in its card.
 
-    `threshold` is a vae.calibrate method; by default the two-head model matches
-    the corpus (`reference`) hit density per row, and the paper model takes the
-    best onset F1 on `validation` (at 0.5 its single sigmoid misses most hits).
-    Test metrics are recorded, never used for choices.
+    The prior (vae.prior, unless `prior` is False) is a mixture fitted to the training
+    loops' aggregate posterior, and becomes the model's default prior before thresholds
+    are set. `threshold` is a vae.calibrate method; by default the two-head model
+    matches the corpus (`reference`) hit density per row of prior samples, and the paper
+    model takes the best onset F1 on `validation` (at 0.5 its single sigmoid misses most
+    hits). Test metrics are recorded, never used for choices.
     """
+    from vae import feel, prior as learned
     model = result.model
+    extra = {}
+    if prior:
+        mu, logvar = model.posterior(reference, reference_offsets)
+        model.mixture = learned.fit(mu, logvar)
+        model.prior = "learned"
+        extra["prior"] = {"kind": "gaussian-mixture", "components": model.mixture.components,
+                          "covariance": "full", "fitted_on": "aggregate posterior of the "
+                          f"{len(reference)} training loops (2 draws each), scikit-learn EM"}
+    if model.arch.offset_rank and reference_offsets is not None and reference_bpm is not None:
+        model.feel_tables = feel_tables_for(model, reference, reference_offsets, reference_bpm)
+        extra["feel"] = {"tempo_bands": feel.band_names(), "fitted_on":
+                         f"residuals of the {len(reference)} training loops' hits, encoded "
+                         "as bare patterns"}
     calibrate(model, threshold or ("f1" if model.kind == "paper" else "density"),
               validation, reference)
     card_metrics = dict(model.card.get("metrics", {}))
@@ -326,6 +383,16 @@ def finish(result: TrainResult, validation: np.ndarray, reference: np.ndarray,
         card_metrics["test"] = {k: row[k] for k in CARD_METRICS if k in row}
     training = dict(model.card.get("training", {}), epochs_done=len(result.history),
                     seconds=round(result.seconds, 2))
-    model.card = dict(model.card, metrics=card_metrics, training=training)
+    model.card = dict(model.card, metrics=card_metrics, training=training, **extra)
     save_model(result.folder / "model.pt", model)
     return model
+
+
+def feel_tables_for(model: DrumModel, grids: np.ndarray, offsets: np.ndarray,
+                    bpm: np.ndarray):
+    """Scatter tables (vae.feel) from the real feel of `grids` around the model's expected
+    feel for their bare patterns (what `DrumModel.feel` predicts)."""
+    from vae import feel
+    hits = np.asarray(grids) > 0
+    velocity, offset = model.expected_feel(model.posterior_of_pattern(grids))
+    return feel.fit_tables(hits, grids, offsets, velocity, offset, bpm)

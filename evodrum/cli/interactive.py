@@ -18,6 +18,8 @@ from evodrum.cli.options import (
     Number,
     ascii_option,
     lock_option,
+    prior_option,
+    session_bpm_option,
     refine_option,
     session_bpm_option,
     space_option,
@@ -28,7 +30,7 @@ from evodrum.resume import refuse_changed_options
 
 #: Options that shape the evolution: fixed for a session, so not with --resume.
 SESSION_OPTIONS = ("loops", "fresh", "adventure", "blend", "keep_favourites", "space", "model",
-                   "seed_loops", "refine_steps", "seed", "lock_rows")
+                   "seed_loops", "refine_steps", "seed", "lock_rows", "prior")
 
 HELP = """Evolve drum loops by ear: listen, rate, breed the next generation.
 
@@ -77,6 +79,7 @@ Examples:
 @click.option("--keep-favourites/--no-keep-favourites", default=True, show_default=True,
               help="Elitism: favourites join every next generation unchanged.")
 @space_option
+@prior_option
 @click.option("--model", type=click.Path(exists=True), default=None,
               help="VAE model file or training run folder [default: the shipped model].")
 @click.option("--seed-loops", multiple=True, type=click.Path(exists=True, dir_okay=False),
@@ -94,10 +97,10 @@ Examples:
 @listening_options
 @ascii_option
 @click.pass_context
-def interactive(ctx, loops, fresh, adventure, blend, keep_favourites, space, model, seed_loops,
-                refine_steps, seed, resume, out, bpm, feel_amount, scatter, swing, lock_rows,
-                output, midi_port, clock, clock_in, link, note_map, no_audio, out_dir, synth_name,
-                soundfont, sr, ascii):
+def interactive(ctx, loops, fresh, adventure, blend, keep_favourites, space, prior, model,
+                seed_loops, refine_steps, seed, resume, out, bpm, feel_amount, scatter, swing,
+                lock_rows, output, midi_port, clock, clock_in, link, note_map, no_audio, out_dir,
+                synth_name, soundfont, sr, ascii):
     from evodrum.audio import open_player
     from evodrum.audio.outputs import working_output
     from evodrum.interactive import store
@@ -125,7 +128,8 @@ def interactive(ctx, loops, fresh, adventure, blend, keep_favourites, space, mod
                             loops=loops, fresh=fresh, adventure=adventure, blend=blend,
                             keep_favourites=keep_favourites, seed_loops=tuple(seed_loops),
                             refine=refine_steps, lock=lock_rows,
-                            seed=secrets.randbelow(1_000_000) if seed is None else seed, bpm=bpm)
+                            seed=secrets.randbelow(1_000_000) if seed is None else seed, bpm=bpm,
+                            prior=prior)
         session, folder, space_ = start_session(settings, out)
 
     tty = sys.stdin.isatty() and sys.stdout.isatty()

@@ -23,7 +23,7 @@ from evodrum.cli.inputs import (
     window_option,
 )
 from evodrum.cli.options import (OUT_FILE, OUT_FOLDER, SEED, Number, ascii_option, bpm_option,
-                                  lock_option, refine_option)
+                                  given_options, lock_option, prior_option, refine_option)
 from evodrum.cli.output import add, detail, in_folder, output_options, say, wrote
 from evodrum.errors import EvodrumError
 from evodrum.runs import claim_run_dir, new_run_dir
@@ -129,9 +129,17 @@ def _numbered(stem: str, n: int, tail: str = "") -> list[str]:
               help="Hidden units in encoder and decoder.")
 @click.option("--velocity-rank", type=click.IntRange(0, 4096), default=64, show_default=True,
               help="twohead: rank of the velocity head (0: full layer; low rank decodes faster).")
-@click.option("--encoder-input", type=click.Choice(["velocity", "onsets", "both"]),
-              default="velocity", show_default=True,
-              help="What the encoder sees: velocities (the paper), onsets only, or both.")
+@click.option("--encoder-input", type=click.Choice(["velocity", "onsets", "both", "feel"]),
+              default="both", show_default=True,
+              help="What the encoder sees: velocities (the paper), onsets only, onsets and "
+                   "velocities (both), or onsets, velocities and timing (feel).")
+@click.option("--offset-rank", type=click.IntRange(0, 4096), default=64, show_default=True,
+              help="twohead: rank of the timing head that learns the drummers' feel (0: no "
+                   "timing head, loops play straight).")
+@click.option("--feel-dropout", type=Number(0, 1, high_open=True), default=0.25,
+              show_default=True,
+              help="Share of training loops whose encoder sees only the onsets, so the model "
+                   "learns to give a bare pattern (a quantised DAW loop) a feel.")
 @click.option("--beta", "--lambda", "beta", type=Number(0, 1000), default=1.0,
               show_default=True, help="Weight of the KL term (the paper's lambda).")
 @click.option("--kl-warmup", type=click.IntRange(0, 100_000), default=0, show_default=True,
@@ -147,8 +155,9 @@ def _numbered(stem: str, n: int, tail: str = "") -> list[str]:
               help="Seed for weights, shuffling and noise: the same seed repeats a run exactly. "
                    "--kind pca: 0 fits the training split, another seed a bootstrap resample "
                    "of its performances (a trained replicate).")
-@click.option("--patience", type=click.IntRange(0, 100_000), default=0, show_default=True,
-              help="Stop after this many epochs without a better validation loss (0: never).")
+@click.option("--patience", type=click.IntRange(0, 100_000), default=10, show_default=True,
+              help="Stop after this many epochs without a better validation loss (0: never); "
+                   "the Groove model's best epoch comes after 20-40.")
 @click.option("--threads", type=click.IntRange(1, 256), default=2, show_default=True,
               help="torch threads used for training.")
 @click.option("--threshold", type=click.Choice(["density", "f1", "half"]), default=None,
@@ -200,11 +209,14 @@ def train(ctx, corpus_name, cache_dir, epochs, threshold, out, resume, **options
         config = TrainConfig(epochs=epochs or 300, **options)
     corpus = load_corpus(corpus_name, cache_dir)
     folder = ctx.with_resource(claim_run_dir("train", out, resume=resume))
-    splits = {s: corpus.split_grids(s) for s in ("train", "validation", "test")}
+    masks = {s: corpus.split_mask(s) for s in ("train", "validation", "test")}
+    splits = {s: corpus.grids[m] for s, m in masks.items()}
     if not len(splits["validation"]):
         raise EvodrumError(f"corpus {corpus.path}: has no validation split to choose epochs on")
     trainer = Trainer(folder, splits["train"], splits["validation"], corpus.spec, config,
-                      corpus_card(corpus), resume=resume)
+                      corpus_card(corpus), resume=resume,
+                      train_offsets=corpus.offsets[masks["train"]],
+                      validation_offsets=corpus.offsets[masks["validation"]])
     done = len(trainer.history)
     click.echo(f"training {config.kind} (z={config.zdim}, h={config.hidden}, "
                f"lambda={config.beta}) on {len(splits['train'])} loops -> {folder}")
@@ -223,7 +235,9 @@ def train(ctx, corpus_name, cache_dir, epochs, threshold, out, resume, **options
     if result.stopped_early:
         click.echo(f"stopped early after epoch {len(result.history)}")
     model = finish(result, splits["validation"], splits["train"],
-                   splits["test"] if len(splits["test"]) else None, threshold)
+                   splits["test"] if len(splits["test"]) else None, threshold,
+                   reference_offsets=corpus.offsets[masks["train"]],
+                   reference_bpm=corpus.bpm[masks["train"]])
     directions = disentangle.attach(model, folder / "model.pt", corpus)
     click.echo(f"{len(directions.items)} latent directions (evodrum steer --list --model "
                f"{folder}): {folder / 'model.directions.json'}")
@@ -250,6 +264,8 @@ def _epoch_line(row: dict) -> str:
     parts = [f"loss {row['loss']:.1f}", f"recon {row['recon']:.1f}", f"kl {row['kl']:.1f}"]
     if "hit" in row:
         parts[1:2] = [f"hit {row['hit']:.1f}", f"vel {row['velocity']:.1f}"]
+    if "offset_mae" in row:
+        parts.append(f"timing {row['offset_mae']:.3f}")
     parts.append(f"val {row['val_loss']:.1f} F1 {row['val_f1']:.3f}")
     return " ".join(parts)
 
@@ -272,6 +288,7 @@ SAMPLE_BATCH = 1024
               help="Scale of the prior: below 1 more typical loops, above 1 wilder ones.")
 @click.option("--midi-files/--no-midi-files", default=None,
               help=f"One MIDI file per loop [default: for up to {MANY_LOOPS} loops].")
+@prior_option
 @seed_option
 @model_option
 @out_option
@@ -279,8 +296,8 @@ SAMPLE_BATCH = 1024
 @feel_options()
 @ascii_option
 @output_options
-def sample(count, temperature, midi_files, seed, model_path, out, bpm, feel_amount, scatter,
-           swing, ascii):
+def sample(count, temperature, midi_files, prior, seed, model_path, out, bpm, feel_amount,
+           scatter, swing, ascii):
     """Draw loops from the model's prior and write them as MIDI files.
 
     More than 16 loops are written to one grid file (samples.npz; play one with
@@ -292,8 +309,12 @@ def sample(count, temperature, midi_files, seed, model_path, out, bpm, feel_amou
       evodrum sample -n 8 --temperature 0.8
       evodrum sample --model runs/train-20260101-120000 --seed 3
       evodrum sample -n 10000 --seed 1       # one grid file and a summary
+      evodrum sample --prior normal          # the standard normal prior: wilder loops
     """
     model = _load(model_path)
+    if model.use_prior(prior) != prior and given_options(["prior"]):
+        click.echo(f"note: {model.name} has no learned prior; sampling its standard normal",
+                   err=True)
     folder = new_run_dir("sample", out)
     if count <= MANY_LOOPS and midi_files is not False:
         grids = model.sample(count, temperature, np.random.default_rng(seed))

@@ -152,3 +152,10 @@ def lock_option(source: str):
     from evodrum.lock import LOCK_HELP
     return click.option("--lock", "lock_rows", metavar="ROWS", default=None, callback=_lock_rows,
                         help=f"{LOCK_HELP} The rows come from {source}.")
+
+
+prior_option = click.option(
+    "--prior", type=click.Choice(["learned", "normal"]), default="learned", show_default=True,
+    help="Where fresh loops come from: learned (a mixture fitted to where the training loops "
+         "lie in the model's space: loops that read like drumming) or normal (the VAE's "
+         "standard normal: wider, wilder). Models without a learned prior use normal.")

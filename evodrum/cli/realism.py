@@ -24,8 +24,11 @@ FEW_LOOPS = 50
 @click.option("--temperature", type=Number(0, 10), default=1.0, show_default=True,
               help="Scale of the latent codes --space samples (below 1: closer to the "
                    "space's centre, usually less varied).")
-@click.option("--prior", type=click.Choice(["standard"]), default="standard",
-              show_default=True, help="Which prior --space samples: the standard normal.")
+@click.option("--prior", type=click.Choice(["learned", "normal"]), default="learned",
+              show_default=True,
+              help="Which prior --space samples: learned (a mixture fitted to where the "
+                   "training loops lie; models without one use normal) or normal (the "
+                   "standard normal).")
 @click.option("--seed", type=SEED, default=0, show_default=True, help="Seed of --space's samples.")
 @click.option("--model", "model_path", type=click.Path(), default=None,
               help="The model whose spaces --space samples, and whose judges read the loops "

@@ -26,6 +26,7 @@ from evodrum.cli.options import (
     bpm_option,
     given_options,
     lock_option,
+    prior_option,
     refine_option,
     space_option,
 )
@@ -121,6 +122,7 @@ def _progress_line(record: dict | None) -> str:
 @click.option("--seed-loops", multiple=True, type=click.Path(dir_okay=False),
               metavar="FILE.mid", help="Start from these loops (repeat the option for several).")
 @refine_option
+@prior_option
 @click.option("--model", type=click.Path(), default=None,
               help="VAE model file or training run folder [default: the shipped model].")
 @click.option("--corpus", default=None,
@@ -143,8 +145,8 @@ def _progress_line(record: dict | None) -> str:
 @ascii_option
 def target(features, like, window, drum_map, drum_channel, space, algorithm, generations,
            population, patience, seed, sigma, indpb, mutation, repair, wellformed_weight, judge,
-           seed_loops, refine_steps, model, corpus, top, out, resume_dir, as_json, verbose, bpm,
-           feel_amount, scatter, swing, lock_rows, ascii):
+           seed_loops, refine_steps, prior, model, corpus, top, out, resume_dir, as_json, verbose,
+           bpm, feel_amount, scatter, swing, lock_rows, ascii):
     """Search for drum loops whose rhythm features match goals.
 
     A genetic algorithm (or CMA-ES) moves through the VAE's latent space; each
@@ -187,6 +189,7 @@ def target(features, like, window, drum_map, drum_channel, space, algorithm, gen
         job = TargetJob(goal, SearchConfig.from_options(
             space=space, algorithm=algorithm, population=population, generations=generations,
             patience=patience, seed=seed, repair=repair, wellformed_weight=wellformed_weight,
+            prior=prior,
             **operators),
             _absolute(model),
             [_absolute(p) for p in seed_loops], corpus, refine_steps, judge,
@@ -281,7 +284,8 @@ def _table(header: list[str], rows: list[list[str]]) -> None:
 #: Options that define a run; a resumed run keeps its own.
 JOB_OPTIONS = ("features", "like", "window", "drum_map", "drum_channel", "space", "algorithm",
                "generations", "population", "patience", "seed", "sigma", "indpb", "mutation",
-               "repair", "wellformed_weight", "judge", "seed_loops", "refine_steps", "model",
+               "repair", "wellformed_weight", "judge", "seed_loops", "refine_steps", "prior",
+               "model",
                "corpus", "lock_rows")
 
 

@@ -19,6 +19,7 @@ from evodrum.cli.options import (
     OUT_FOLDER,
     SEED,
     note_map_option,
+    prior_option,
     refine_option,
     session_bpm_option,
     space_option,
@@ -73,6 +74,7 @@ def _check_port(port: int) -> None:
 @click.option("--model", type=click.Path(exists=True), default=None,
               help="VAE model file or training run folder [default: the shipped model].")
 @space_option
+@prior_option
 @click.option("--loops", "-n", type=click.IntRange(2, 16), default=8, show_default=True,
               help="Loops per generation (new sessions).")
 @click.option("--seed", type=SEED, default=None, help="Random seed of a new session.")
@@ -82,8 +84,8 @@ def _check_port(port: int) -> None:
 @session_bpm_option
 @feel_options()
 @note_map_option
-def studio(port, no_browser, resume, out, model, space, loops, seed, seed_loops, refine_steps,
-           bpm, feel_amount, scatter, swing, note_map):
+def studio(port, no_browser, resume, out, model, space, prior, loops, seed, seed_loops,
+           refine_steps, bpm, feel_amount, scatter, swing, note_map):
     """Evolve, steer and audition drum loops in the browser.
 
     Starts a local web app and opens it: the population side by side as
@@ -138,7 +140,8 @@ def studio(port, no_browser, resume, out, model, space, loops, seed, seed_loops,
     else:
         settings = Settings(space=space, model=str(Path(model).resolve()) if model else None,
                             loops=loops, seed_loops=tuple(seed_loops), refine=refine_steps, bpm=bpm,
-                            seed=secrets.randbelow(1_000_000) if seed is None else seed)
+                            seed=secrets.randbelow(1_000_000) if seed is None else seed,
+                            prior=prior)
         session, folder, space_ = start_session(settings, out)
     port = port or free_port()
     token = secrets.token_urlsafe(24)

@@ -76,7 +76,8 @@ def objective_for(config: CompareConfig, key: RunKey, search) -> Objective:
     """What one run minimises: the target error (and, for Pareto and archive runs, the
     config's judge in the place of well-formedness, so no search optimises the judge it
     is read by)."""
-    genotypes, target = run_space(config, key), config.target(key.task)
+    genotypes = run_space(config, key).with_prior(search.prior)
+    target = config.target(key.task)
     judge = judges(config.model)[config.judge] if config.uses_judge(key.algorithm) \
         else reference(config.model)
     return Objective.for_config(genotypes, target, judge, search)

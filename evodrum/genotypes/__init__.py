@@ -65,7 +65,7 @@ def _pca(model, spec):
 
 
 SPACES: dict[str, SpaceEntry] = {e.name: e for e in (
-    SpaceEntry("vae", "the VAE's 20-d latent space (standard normal prior)", LatentSpace,
+    SpaceEntry("vae", "the VAE's 20-d latent space (its learned prior)", LatentSpace,
                _vae, "tab:blue"),
     SpaceEntry("pca", "the PCA-20 baseline, scaled to a standard normal prior", LatentSpace,
                _pca, "tab:orange"),
@@ -97,11 +97,14 @@ def resolution(model: str | None = None, corpus: str | None = None) -> GridSpec:
     return files.load_reference(model).spec if path.exists() else DEFAULT_SPEC
 
 
-def open_space(name: str, model: str | None = None, spec: GridSpec | None = None) -> Space:
+def open_space(name: str, model: str | None = None, spec: GridSpec | None = None,
+               prior: str = "learned") -> Space:
     """Space `name` decoded by `model`'s files (the shipped ones for None) at resolution
-    `spec` (default: `resolution(model)`); EvodrumError if the model decodes another."""
+    `spec` (default: `resolution(model)`), drawing fresh genotypes from `prior` (learned:
+    the model's mixture where it has one; normal); EvodrumError if the model decodes
+    another resolution."""
     spec = spec or resolution(model)
-    space = entry(name).open(model, spec)
+    space = entry(name).open(model, spec).with_prior(prior)
     if space.spec != spec:
         raise EvodrumError(f"the {name} space decodes {space.spec.describe()}, the run's "
                            f"well-formedness reference is for {spec.describe()}: give --corpus "
@@ -113,7 +116,7 @@ def fingerprint(space: Space) -> str:
     """A short hash of the loops PROBES fixed prior genotypes decode to in `space`, and
     of its resolution (two resolutions can share a grid shape). The resolution is left
     out at the default one, so fingerprints made before it counted still match."""
-    probes = space.random(PROBES, np.random.default_rng(PROBE_SEED))
+    probes = space.probes(PROBES, np.random.default_rng(PROBE_SEED))
     grids = np.ascontiguousarray(to_midi_velocity(space.decode(probes)))
     digest = hashlib.sha256(grids.tobytes())
     if space.spec != DEFAULT_SPEC:

@@ -30,6 +30,15 @@ class Space:
         """`n` genotypes drawn from the space's prior, (n, dim) float64."""
         raise NotImplementedError
 
+    def with_prior(self, prior: str) -> "Space":
+        """This space drawing fresh genotypes from `prior` ("learned" or "normal"; spaces
+        without a learned prior have one prior only)."""
+        return self
+
+    def probes(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """Fixed genotypes that identify the decoder (a fingerprint); the prior by default."""
+        return self.random(n, rng)
+
     def decode(self, genotypes: np.ndarray) -> np.ndarray:
         """Grids (N, 9, S) float32 for genotypes (N, dim)."""
         raise NotImplementedError

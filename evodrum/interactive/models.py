@@ -13,7 +13,7 @@ __all__ = ["open_space", "fingerprint", "check_same_model"]
 
 def open_space(settings: Settings) -> Space:
     """The settings' space, with the model they name (the shipped one by default)."""
-    return genotypes.open_space(settings.space, settings.model)
+    return genotypes.open_space(settings.space, settings.model, prior=settings.prior)
 
 
 def check_same_model(session: Session, space: Space, where: str) -> None:

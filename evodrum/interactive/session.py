@@ -54,6 +54,7 @@ class Settings:
     refine: int | None = None          # refinement steps encoding them (None = vae.refine's)
     bpm: float | None = None           # the session's one tempo (None: from the seed loop)
     lock: tuple[str, ...] = ()         # rows of the first seed loop every loop keeps
+    prior: str = "learned"             # fresh loops: the model's learned prior, or normal
 
     def __post_init__(self):
         """Every field checked (type and range), whether it comes from the CLI, the studio
@@ -93,6 +94,8 @@ class Settings:
         if self.lock and not self.seed_loops:
             raise EvodrumError("--lock keeps rows of your loop: give it with --seed-loops "
                                "FILE.mid")
+        if self.prior not in ("learned", "normal"):
+            raise EvodrumError(f"prior must be learned or normal, got {self.prior!r}")
         if len(self.seed_loops) > self.loops:
             raise EvodrumError(f"{len(self.seed_loops)} seed loops do not fit a generation of "
                                f"{self.loops}: give at most {self.loops} or raise --loops")

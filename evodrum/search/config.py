@@ -41,6 +41,8 @@ class SearchConfig:
     prior_weight: float = 0.05
     # objective
     wellformed_weight: float = 0.0
+    # where fresh genotypes come from: the model's learned prior, or the standard normal
+    prior: str = "learned"
     checkpoint_every: int = 10
     # stop after this many generations without a better best (0 = run them all)
     patience: int = 0
@@ -54,6 +56,8 @@ class SearchConfig:
         cls = algorithm_class(self.algorithm)
         if self.repair not in REPAIRS:
             bad("repair", " or ".join(REPAIRS))
+        if self.prior not in ("learned", "normal"):
+            bad("prior", "learned or normal")
         checks.integer(self.population, "population", 4, 100_000)
         checks.integer(self.generations, "generations", 1, MAX_EVALUATIONS // self.population)
         checks.seed(self.seed)

@@ -133,7 +133,7 @@ def build_objective(job: TargetJob, judges: dict[str, Judge]) -> tuple[Objective
     if job.judge not in choices:
         raise EvodrumError(f"unknown judge {job.judge!r}: choose {', '.join(choices)}")
     reference = files.load_reference(job.model, job.corpus)
-    space = genotypes.open_space(job.config.space, job.model, reference.spec)
+    space = genotypes.open_space(job.config.space, job.model, reference.spec, job.config.prior)
     if job.lock is not None:
         try:
             space = locked(space, Lock.from_dict(job.lock, reference.spec))

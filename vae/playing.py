@@ -1,0 +1,135 @@
+"""What a trained VAE adds to decoding: its learned prior and its feel.
+
+Shared by the torch model (vae.model.DrumModel) and its exported numpy decoder
+(vae.decoder.DecoderModel), so searches that never import torch sample the same
+prior and play the same feel. The arrays (mixture, scatter tables) travel in the
+model file and in the exported decoder's extras under `EXTRAS` names.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from evodrum.errors import EvodrumError
+from vae import feel as feel_tables
+from vae.prior import PRIORS, MixturePrior
+from vae.representation import MIN_VELOCITY
+
+#: Names of the learned parts among an exported decoder's extra arrays.
+PRIOR_PREFIX, FEEL_PREFIX = "prior.", "feel."
+#: The decoder head that predicts timing offsets (tanh logits, scaled to half a step).
+TIMING_HEAD = "timing"
+
+
+def extras(mixture: MixturePrior | None, tables: feel_tables.FeelTables | None) -> dict:
+    """The learned parts as named plain arrays (for an exported decoder)."""
+    out = {}
+    if mixture is not None:
+        out.update({PRIOR_PREFIX + k: v for k, v in mixture.to_arrays().items()})
+    if tables is not None:
+        out.update({FEEL_PREFIX + k: v for k, v in tables.to_arrays().items()})
+    return out
+
+
+def from_extras(arrays: dict) -> tuple[MixturePrior | None, feel_tables.FeelTables | None]:
+    """(mixture, tables) from named arrays; None where absent; ValueError if damaged."""
+    def part(prefix):
+        found = {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}
+        return found or None
+    prior, tables = part(PRIOR_PREFIX), part(FEEL_PREFIX)
+    try:
+        return (None if prior is None else MixturePrior.from_arrays(prior),
+                None if tables is None else feel_tables.FeelTables.from_arrays(tables))
+    except KeyError as e:
+        raise ValueError(f"missing array {e}") from None
+
+
+class Playing:
+    """Mixin for a decoding representation with `decoder` (vae.decoder.Decoder), `spec`,
+    `zdim`, `name` and `posterior_of_pattern(grids)`: prior choice and sampling, feel."""
+
+    mixture: MixturePrior | None = None
+    feel_tables: feel_tables.FeelTables | None = None
+
+    def learned_parts(self, mixture, tables) -> None:
+        """Attach a learned prior (the default prior from now on) and scatter tables."""
+        self.mixture, self.feel_tables = mixture, tables
+        self.prior = "learned" if mixture is not None else "normal"
+
+    # --- the prior -------------------------------------------------------
+
+    def use_prior(self, name: str) -> str:
+        """Sample from the 'learned' mixture (the default when the model has one) or the
+        standard 'normal' prior; returns the prior now in use (a model trained before
+        learned priors existed stays normal)."""
+        if name not in PRIORS:
+            raise ValueError(f"unknown prior {name!r}: use {' or '.join(PRIORS)}")
+        self.prior = "normal" if self.mixture is None else name
+        return self.prior
+
+    def sample_latent(self, n: int, temperature: float = 1.0,
+                      rng: np.random.Generator | int | None = None,
+                      prior: str | None = None) -> np.ndarray:
+        """`n` latent vectors from `prior` (None: the one in use, see `use_prior`), scaled by
+        `temperature` (for the mixture: each component's spread)."""
+        if (prior or self.prior) == "learned" and self.mixture is not None:
+            return self.mixture.sample(n, temperature, rng)
+        return super().sample_latent(n, temperature, rng)
+
+    # --- feel ------------------------------------------------------------
+
+    @property
+    def has_feel(self) -> bool:
+        """Whether the model predicts timing offsets (a timing head) and has scatter tables."""
+        return TIMING_HEAD in self.decoder.heads and self.feel_tables is not None
+
+    def _need_feel(self, scatter: float = 0.0) -> None:
+        """EvodrumError unless the model has a timing head (and tables, for scatter)."""
+        if TIMING_HEAD not in self.decoder.heads:
+            raise EvodrumError(f"{self.name}: this model has no feel (no timing head); "
+                               "train one with `evodrum train`, or use the shipped model")
+        if scatter and self.feel_tables is None:
+            raise EvodrumError(f"{self.name}: this model has no scatter tables; play its "
+                               "expected feel (scatter 0)")
+
+    def expected_feel(self, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(velocity, offset) of every cell (N, 9, S) for codes (N, zdim): the heads' output."""
+        self._need_feel()
+        z = self.check_latent(z)
+        h = self.decoder.hidden(z)
+        velocity = 1.0 / (1.0 + np.exp(-np.clip(self.decoder.head("velocity", h), -60, 60)))
+        offset = 0.5 * np.tanh(self.decoder.head(TIMING_HEAD, h))
+        shape = (len(z), *self.spec.shape)
+        return velocity.reshape(shape).astype(np.float32), offset.reshape(shape).astype(np.float32)
+
+    def feel(self, loops, *, bpm, scatter: float = 1.0,
+             rng: np.random.Generator | int | None = None, z: np.ndarray | None = None):
+        """`loops` (a Loop, or grids (N, 9, S) / (9, S)) played with the model's feel: the
+        same hits, velocities and timing offsets from the model (an evodrum.loop.Loop).
+
+        The loops' onsets are encoded as a bare pattern (their own velocities and timing
+        are not read) unless codes `z` are given; `scatter` scales the residuals drawn from
+        the real spread per row and tempo band (0: the expected feel, 1: as played).
+        `bpm` is one tempo or one per loop.
+        """
+        from evodrum.loop import Loop
+        self._need_feel(scatter)
+        grids = np.asarray(getattr(loops, "velocities", loops), np.float32)
+        one = grids.ndim == 2
+        grids = grids[None] if one else grids
+        hits = self.flat_grids(grids).reshape(grids.shape) > 0
+        z = self.posterior_of_pattern(grids) if z is None else self.check_latent(z)
+        velocity, offset = feel_tables.perform(hits, *self.expected_feel(z), bpm,
+                                               self.feel_tables, scatter, rng, MIN_VELOCITY)
+        return Loop(velocity[0] if one else velocity, offset[0] if one else offset, self.spec)
+
+    def decode_loops(self, z: np.ndarray, *, bpm, scatter: float = 1.0,
+                     rng: np.random.Generator | int | None = None):
+        """Codes (N, zdim) decoded to Loops with feel: the decoded hits (exactly `decode`'s),
+        velocities and offsets from the heads plus `scatter` x real residuals."""
+        from evodrum.loop import Loop
+        self._need_feel(scatter)
+        z = self.check_latent(z)
+        hits = self.decode(z) > 0
+        velocity, offset = feel_tables.perform(hits, *self.expected_feel(z), bpm,
+                                               self.feel_tables, scatter, rng, MIN_VELOCITY)
+        return Loop(velocity, offset, self.spec)
