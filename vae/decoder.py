@@ -226,7 +226,8 @@ def export(model_path: str | Path) -> Path:
     """Export the decoder of an existing model file (imports torch); returns its path."""
     from vae.files import load_vae
     model = load_vae(model_path)
-    return save(decoder_path(model_path), model.decoder, model.card, file_digest(model_path))
+    return save(decoder_path(model_path), model.exported_decoder(), model.card,
+                file_digest(model_path))
 
 
 class NumpyDecoding(Representation):

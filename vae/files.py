@@ -24,7 +24,6 @@ from evodrum.kit import KIT_VERSION
 from vae import decoder
 from vae.cards import (DEFAULT_DIR, DEFAULT_MODEL, DEFAULT_PCA, GROOVE_CREDIT, card_path,  # noqa: F401
                        check_model_file, corpus_card, parse_card, refuse_foreign, resolve)
-from vae import playing
 from vae.feel import FeelTables
 from vae.model import DrumModel
 from vae.network import Arch, DrumVAE
@@ -94,10 +93,8 @@ def save_model(path: str | Path, model: DrumModel) -> None:
         payload["feel"] = _tensors(model.feel_tables.to_arrays())
     save_torch(path, payload)
     write_json(card_path(path), card)
-    exported = decoder.Decoder(model.decoder.trunk, model.decoder.heads,
-                               {**model.decoder.extras,
-                                **playing.extras(model.mixture, model.feel_tables)})
-    decoder.save(decoder.decoder_path(path), exported, card, decoder.file_digest(path))
+    decoder.save(decoder.decoder_path(path), model.exported_decoder(), card,
+                 decoder.file_digest(path))
 
 
 def _arrays(path: Path, payload: dict, key: str, make):

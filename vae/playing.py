@@ -50,6 +50,12 @@ class Playing:
     mixture: MixturePrior | None = None
     feel_tables: feel_tables.FeelTables | None = None
 
+    def exported_decoder(self):
+        """The decoder with the learned prior and scatter tables among its extra arrays:
+        what `vae.decoder` exports beside the model file."""
+        return type(self.decoder)(self.decoder.trunk, self.decoder.heads,
+                                  {**self.decoder.extras, **extras(self.mixture, self.feel_tables)})
+
     def learned_parts(self, mixture, tables) -> None:
         """Attach a learned prior (the default prior from now on) and scatter tables."""
         self.mixture, self.feel_tables = mixture, tables
