@@ -161,14 +161,18 @@ def test_generated_loops_carry_their_feel_into_midi_and_grid_files(tmp_path):
         assert "has no feel, so its loops are straight" in r.stderr
         typed = run("sample", "-n", 1, "--feel", 1, "--out", tmp_path / "t")
         assert typed.exit_code == 1 and "has no feel" in typed.output
-    late = []
+    late, eighths = [], []
     for name in ("sample_01.mid", "sample_02.mid"):
         loop = read_file(tmp_path / "s" / name, DEFAULT_SPEC).loop(0)
         late.append(loop.offsets[loop.hits & (np.arange(64) % 2 == 1)])
+        eighths.append(loop.offsets[loop.hits & (np.arange(64) % 2 == 0)])
         if not _has_feel():
             assert not loop.offsets[:, ::2].any()           # the 8ths stay on the grid
-    late = np.concatenate(late)
-    assert len(late) and (late > 0.1).all()                 # every off-16th played late
+    late, eighths = np.concatenate(late), np.concatenate(eighths)
+    if _has_feel():   # the drummer's feel scatters every hit; swing delays the off-16ths
+        assert len(late) and late.mean() > eighths.mean() + 0.1
+    else:
+        assert len(late) and (late > 0.1).all()             # every off-16th played late
     npz = read_file(tmp_path / "s" / "samples.npz", DEFAULT_SPEC)
     mid = read_file(tmp_path / "s" / "sample_01.mid", DEFAULT_SPEC).loop(0)
     np.testing.assert_allclose(npz.loop(0).offsets, mid.offsets, atol=1 / 120)
@@ -193,8 +197,12 @@ def test_an_interactive_session_plays_saves_and_keeps_favourites_with_its_feel(t
         np.testing.assert_array_equal(loop.velocities, heard.velocities)
         np.testing.assert_allclose(loop.offsets, heard.offsets, atol=1 / 120)
     off = heard.hits & (np.arange(64) % 2 == 1)
-    assert off.any() and np.allclose(heard.offsets[off], 0.24, atol=1 / 120)
-    assert not heard.offsets[:, ::2].any()
+    on = heard.hits & (np.arange(64) % 2 == 0)
+    if _has_feel():   # the model's feel scatters every hit, swing delays the off-16ths
+        assert off.any() and heard.offsets[off].mean() > heard.offsets[on].mean() + 0.12
+    else:
+        assert off.any() and np.allclose(heard.offsets[off], 0.24, atol=1 / 120)
+        assert not heard.offsets[:, ::2].any()
 
 
 def test_groove_plays_a_pattern_with_the_shipped_models_feel(tmp_path):
