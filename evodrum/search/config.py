@@ -23,7 +23,7 @@ DEFAULT_PATIENCE = 50
 
 
 #: Settings added after runs were saved, with the value that reproduces those runs.
-LATER_SETTINGS = {"patience": 0}
+LATER_SETTINGS = {"patience": 0, "prior": "normal"}
 
 
 @dataclass(frozen=True)
@@ -94,7 +94,7 @@ class SearchConfig:
     def from_dict(cls, d: dict) -> "SearchConfig":
         """The config `to_dict` wrote (flat algorithm settings, as older job files hold
         them, are accepted too)."""
-        d = dict(d)
+        d = {**LATER_SETTINGS, **d}   # a setting a file lacks: what runs did before it
         settings = dict(d.pop("settings", {}))
         return cls.from_options(settings=settings, **d)
 
