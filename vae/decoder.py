@@ -25,7 +25,7 @@ import numpy as np
 from evodrum import atomic, npyfile
 from evodrum.errors import EvodrumError
 from evodrum.grid import GridSpec
-from vae.playing import Playing, from_extras
+from vae.playing import Playing, from_extras, pattern_arrays, pattern_means
 from vae.representation import MIN_VELOCITY, Representation
 
 FORMAT = "evodrum-decoder-1"
@@ -285,6 +285,7 @@ class DecoderModel(Playing, NumpyDecoding):
     def __init__(self, decoder: Decoder, card: dict, source: Path):
         self.decoder, self.card, self.source = decoder, card, Path(source)
         self.learned_parts(*from_extras(decoder.extras))
+        self._pattern = pattern_arrays(decoder.extras)
         self.spec = GridSpec.from_dict(card["spec"])
         self.zdim = decoder.zdim
         self.latent_std = np.ones(self.zdim, dtype=np.float32)
@@ -318,7 +319,12 @@ class DecoderModel(Playing, NumpyDecoding):
         return self.torch_model().posterior(grids, offsets)
 
     def posterior_of_pattern(self, grids: np.ndarray) -> np.ndarray:
-        return self.torch_model().posterior_of_pattern(grids)
+        """Codes of bare patterns through the exported encoder columns (no torch), else
+        through the torch model."""
+        if self._pattern is None:
+            return self.torch_model().posterior_of_pattern(grids)
+        hits = (self.flat_grids(grids) > 0).astype(np.float32)
+        return pattern_means(self._pattern, hits)
 
 
 def load_decode_only(model_path: str | Path) -> DecoderModel | None:

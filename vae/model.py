@@ -14,7 +14,7 @@ from evodrum.grid import GridSpec
 from vae.decoder import Decoder, NumpyDecoding, logit
 from vae.feel import FeelTables
 from vae.network import DrumVAE
-from vae.playing import Playing
+from vae.playing import Playing, pattern_means
 from vae.prior import MixturePrior
 
 __all__ = ["DrumModel", "logit"]
@@ -65,10 +65,26 @@ class DrumModel(Playing, NumpyDecoding):
             mu, logvar = self.network.encode(x, off)
         return mu.numpy().copy(), logvar.numpy().copy()
 
+    def pattern_encoder(self) -> dict | None:
+        """The encoder's onset columns as numpy arrays (vae.playing.pattern_means), for
+        encoders that read onsets beside velocities (a bare pattern sets the rest to 0)."""
+        if self.arch.encoder_input not in ("both", "feel", "onsets"):
+            return None
+        net = self.network
+        with torch.no_grad():
+            w1 = net.enc_hidden.weight[:, :self.arch.inputs].t()
+            return {"w1": w1.numpy().copy(), "b1": net.enc_hidden.bias.numpy().copy(),
+                    "w2": net.enc_out.weight.t().numpy().copy(),
+                    "b2": net.enc_out.bias.numpy().copy()}
+
     def posterior_of_pattern(self, grids: np.ndarray) -> np.ndarray:
         """Posterior means (N, zdim) of the loops' onsets alone, as for a quantised pattern
-        at one velocity (an encoder trained with feel dropout reads the onsets only)."""
+        at one velocity (an encoder trained with feel dropout reads the onsets only):
+        through the same numpy arrays the exported decoder uses, so both play alike."""
         x = torch.from_numpy(self.flat_grids((np.asarray(grids) > 0).astype(np.float32)))
+        arrays = self.pattern_encoder()
+        if arrays is not None:
+            return pattern_means(arrays, x.numpy())
         with torch.inference_mode():
             mu, _ = self.network.encode(x, None, 0.0)
         return mu.numpy().copy()

@@ -15,14 +15,16 @@ from vae.prior import PRIORS, MixturePrior
 from vae.representation import MIN_VELOCITY
 
 #: Names of the learned parts among an exported decoder's extra arrays.
-PRIOR_PREFIX, FEEL_PREFIX = "prior.", "feel."
+PRIOR_PREFIX, FEEL_PREFIX, PATTERN_PREFIX = "prior.", "feel.", "pattern."
 #: The decoder head that predicts timing offsets (tanh logits, scaled to half a step).
 TIMING_HEAD = "timing"
 
 
-def extras(mixture: MixturePrior | None, tables: feel_tables.FeelTables | None) -> dict:
-    """The learned parts as named plain arrays (for an exported decoder)."""
-    out = {}
+def extras(mixture: MixturePrior | None, tables: feel_tables.FeelTables | None,
+           pattern: dict | None = None) -> dict:
+    """The learned parts as named plain arrays (for an exported decoder); `pattern` is the
+    pattern encoder's arrays (see `pattern_encoder`)."""
+    out = {PATTERN_PREFIX + k: v for k, v in (pattern or {}).items()}
     if mixture is not None:
         out.update({PRIOR_PREFIX + k: v for k, v in mixture.to_arrays().items()})
     if tables is not None:
@@ -43,6 +45,32 @@ def from_extras(arrays: dict) -> tuple[MixturePrior | None, feel_tables.FeelTabl
         raise ValueError(f"missing array {e}") from None
 
 
+def pattern_means(arrays: dict, hits: np.ndarray) -> np.ndarray:
+    """Posterior means of bare patterns, flat onsets (N, inputs), through the encoder's
+    onset columns as numpy arrays (`w1` (inputs, h), `b1`, `w2` (h, 2 zdim), `b2`): the
+    velocity (and timing) inputs of a pattern are zero, so only these weights count."""
+    h = np.maximum(hits @ arrays["w1"] + arrays["b1"], 0)
+    out = h @ arrays["w2"] + arrays["b2"]
+    return out[:, :out.shape[1] // 2].astype(np.float32)
+
+
+def pattern_arrays(extras_: dict) -> dict | None:
+    """The pattern encoder's arrays among an exported decoder's extras, checked; None when
+    the decoder has none."""
+    found = {k[len(PATTERN_PREFIX):]: np.asarray(v, np.float32) for k, v in extras_.items()
+             if k.startswith(PATTERN_PREFIX)}
+    if not found:
+        return None
+    try:
+        w1, b1, w2, b2 = (found[k] for k in ("w1", "b1", "w2", "b2"))
+    except KeyError as e:
+        raise ValueError(f"pattern encoder lacks {e}") from None
+    if w1.ndim != 2 or b1.shape != (w1.shape[1],) or w2.shape[0] != w1.shape[1] \
+            or b2.shape != (w2.shape[1],) or not all(np.isfinite(a).all() for a in found.values()):
+        raise ValueError("pattern encoder arrays do not fit together")
+    return found
+
+
 class Playing:
     """Mixin for a decoding representation with `decoder` (vae.decoder.Decoder), `spec`,
     `zdim`, `name` and `posterior_of_pattern(grids)`: prior choice and sampling, feel."""
@@ -54,7 +82,13 @@ class Playing:
         """The decoder with the learned prior and scatter tables among its extra arrays:
         what `vae.decoder` exports beside the model file."""
         return type(self.decoder)(self.decoder.trunk, self.decoder.heads,
-                                  {**self.decoder.extras, **extras(self.mixture, self.feel_tables)})
+                                  {**self.decoder.extras,
+                                   **extras(self.mixture, self.feel_tables,
+                                            self.pattern_encoder())})
+
+    def pattern_encoder(self) -> dict | None:
+        """The arrays `pattern_means` codes bare patterns with (None: none exported)."""
+        return None
 
     def learned_parts(self, mixture, tables) -> None:
         """Attach a learned prior (the default prior from now on) and scatter tables."""
