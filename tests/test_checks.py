@@ -162,7 +162,7 @@ def test_many_samples_go_to_one_grid_file_with_a_summary(tmp_path):
     r = CliRunner().invoke(main, ["sample", "-n", "2000", "--seed", "3", "--out", str(out)])
     assert r.exit_code == 0, r.output
     assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == ["samples.npz"]
-    assert "2,000 loops" in r.output and "distinct hit patterns" in r.output
+    assert "2,000 loops" in r.output and "different hit patterns" in r.output
     assert len(r.output.splitlines()) < 10          # a summary, not 2,000 grids
     from evodrum.gridfile import load_grids
     from evodrum.grid import DEFAULT_SPEC

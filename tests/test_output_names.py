@@ -69,7 +69,8 @@ def test_vary_and_sample_count_in_words(tmp_path):
 
 def test_target_titles_loops_by_file_and_counts_them(tmp_path):
     out = run("target", "--like", FUNK, "-g", "2", "-p", "8", "--top", "2", "--out", tmp_path)
-    assert "best 1: best_01.mid" in out and "best 2: best_02.mid" in out
+    assert "#1: best_01.mid" in out and "#2: best_02.mid" in out
     assert ("wrote 2 MIDI files (best_01.mid, best_02.mid), logbook.csv and summary.json "
             f"to {tmp_path}") in out
-    assert out.count(str(tmp_path)) == 2  # where the run goes (at the start), where it went
+    # where the run goes (at the start), where it went, and how to hear (play, render)
+    assert out.count(str(tmp_path)) == 4
