@@ -24,13 +24,18 @@ def test_swing_slider_is_heard_at_once_and_exported(browser, tmp_path):
         assert page.evaluate("S.swing") == 50
         page.locator(".card").first.click()
         page.wait_for_function("engine.timer !== null && engine.onsets.length > 0")
+        if page.evaluate("S.has_feel"):                         # the model's feel: off the grid
+            page.wait_for_function("engine.onsets.some(o => o[3] !== 0)")
+        page.evaluate(SET_SLIDER, ["feel", "0"])                # straight, then swing alone
         page.evaluate(SET_SLIDER, ["swing", "66"])
-        now = page.evaluate("engine.ctx.currentTime")
+        # hits scheduled before the move (at most the look-ahead) keep their old times
+        now = page.evaluate("engine.ctx.currentTime + 0.12 + engine.stepSeconds()")
         page.wait_for_function(f"({LATE_ODD})({now}) !== null", timeout=30_000)
         assert abs(page.evaluate(f"({LATE_ODD})({now})") - 0.32) < 1e-6
-        even = page.evaluate("engine.onsets.filter(o => o[2] % 2 === 0).map(o => o[3])")
+        even = page.evaluate(f"engine.onsets.filter(o => o[2] % 2 === 0 && o[0] - o[3] > {now})"
+                             ".map(o => o[3])")
         assert even and not any(even)
-        page.wait_for_function("S.swing === 66")                # the server has it too
+        page.wait_for_function("S.swing === 66 && S.feel === 0")  # the server has them too
         page.click('#tabs button[data-view="export"]')
         with page.expect_download() as info:
             page.locator("#export-table a", has_text="MIDI").first.click()
@@ -40,7 +45,7 @@ def test_swing_slider_is_heard_at_once_and_exported(browser, tmp_path):
         odd = loop.hits & (np.arange(64) % 2 == 1)
         assert odd.any() and np.allclose(loop.offsets[odd], 0.32, atol=1 / 120)
         page.evaluate(SET_SLIDER, ["swing", "50"])              # back to straight, at once
-        now = page.evaluate("engine.ctx.currentTime")
+        now = page.evaluate("engine.ctx.currentTime + 0.12 + engine.stepSeconds()")
         page.wait_for_function(f"({LATE_ODD})({now}) === 0", timeout=30_000)
         assert not page.errors, page.errors
         page.close()
