@@ -41,6 +41,25 @@ def end_with_parent(parent_pid: int) -> None:
     threading.Thread(target=watch, name="end-with-parent", daemon=True).start()
 
 
+def _nothing() -> None:
+    """A task that starts a worker and does nothing else."""
+
+
+def _start_deaf_to_ctrl_c(pool: ProcessPoolExecutor, workers: int) -> None:
+    """Start every worker now, with Ctrl-C blocked in this thread while they are made: a
+    new process inherits the blocked signal through exec, so a Ctrl-C (which the
+    terminal sends to the whole process group) never interrupts a worker still
+    importing; a Ctrl-C meanwhile reaches this process as soon as it is unblocked."""
+    if not hasattr(signal, "pthread_sigmask"):
+        return
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        for _ in range(workers):
+            pool.submit(_nothing)
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, before)
+
+
 def _start_worker(parent_pid: int, initializer: Callable[[], None] | None) -> None:
     end_with_parent(parent_pid)
     if initializer is not None:
@@ -56,6 +75,7 @@ def worker_pool(workers: int, *, mp_context=None,
     pool = ProcessPoolExecutor(workers, mp_context=mp_context, initializer=_start_worker,
                                initargs=(os.getpid(), initializer))
     try:
+        _start_deaf_to_ctrl_c(pool, workers)
         yield pool
     except BaseException:
         for process in list((getattr(pool, "_processes", None) or {}).values()):
