@@ -26,8 +26,10 @@ SCRIPT = ["1 7, 3 9", "f 3", "n", "2 8", "4 2", "n", "6 9, s 6", "n", "q"]
 
 
 def command(folder):
+    """A scripted session played straight (--feel 0), so its files hold the loops' grids
+    exactly; sessions with the model's feel are tested in test_groove."""
     return [*EVODRUM, "interactive", "--no-audio", "--synth", "builtin", "--seed", "5",
-            "--out", str(folder)]
+            "--feel", "0", "--out", str(folder)]
 
 
 def saved(folder) -> dict | None:
