@@ -54,6 +54,7 @@ def test_train_resume_writes_curve_and_model(trained):
     # train builds and measures the latent directions and names them in the card
     card = json.loads((trained / "model.json").read_text())
     assert card["directions"]["file"] == "model.directions.json"
+    assert card["name"] == "twohead-z20-h64 (run)"    # never the shipped model's name
     r = run("steer", "--list", "--model", trained)
     assert r.exit_code == 0 and "kick_snare.syncopation" in r.output and "funk" in r.output
     assert float(rows[-1]["loss"]) < float(rows[0]["loss"])

@@ -266,7 +266,9 @@ class Trainer:
     def card(self, **extra) -> dict:
         """The card shared by checkpoint and model files."""
         return {
-            "name": f"{self.config.kind}-z{self.config.zdim}-h{self.config.hidden}",
+            # the run folder in the name, so a model you trained never reads as the shipped one
+            "name": (f"{self.config.kind}-z{self.config.zdim}-h{self.config.hidden} "
+                     f"({self.folder.name})"),
             "kind": self.config.kind, "arch": self.config.arch(self.spec).to_dict(),
             "spec": self.spec.to_dict(), "kit": KIT_VERSION, "corpus": self.data_card,
             **({"credits": self.data_card["credits"]} if "credits" in self.data_card else {}),
