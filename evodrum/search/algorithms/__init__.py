@@ -14,6 +14,7 @@ algorithm without importing DEAP, and an algorithm needing an optional package
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from dataclasses import dataclass
 
 from evodrum.errors import EvodrumError
@@ -32,6 +33,8 @@ class AlgorithmEntry:
     def load(self) -> type:
         module, cls = self.target.split(":")
         try:
+            if self.needs is not None and importlib.util.find_spec(self.needs[0]) is None:
+                raise ImportError(f"No module named '{self.needs[0]}'")
             return getattr(importlib.import_module(module), cls)
         except ImportError as e:
             if self.needs is None or self.needs[0] not in str(e):

@@ -12,9 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from ribs.archives import GridArchive
-from ribs.emitters import GaussianEmitter
-from ribs.schedulers import Scheduler
 
 from evodrum import checks
 from evodrum.errors import EvodrumError
@@ -67,6 +64,10 @@ class MapElites(Algorithm):
         # every elite's (worst - fitness) >= 0; a constant objective (no target, no
         # well-formedness weight) counts each elite as 1
         self._worst = worst = self.worst_fitness or 1.0
+        # pyribs (with pandas) is imported only when an archive is made: 1-2 s of start-up
+        from ribs.archives import GridArchive
+        from ribs.emitters import GaussianEmitter
+        from ribs.schedulers import Scheduler
         self.archive = GridArchive(solution_dim=dim, dims=[s.cells] * len(s.features),
                                    ranges=[(0.0, 1.0)] * len(s.features),
                                    qd_score_offset=-worst, seed=int(rng.integers(2**31)))
