@@ -7,7 +7,9 @@ with a note on where to get it.
 Two tiers: every test that needs the corpus (through the `groove_path` fixture,
 directly or via another fixture) is marked `corpus` at collection, so
 `pytest -m "not corpus"` is the fast tier (synthetic MIDI and grids only) and
-plain `pytest` runs both.
+plain `pytest` runs both. Tests marked `slow` (a whole comparison run, a Dask
+cluster, processes killed and resumed) join the full tier the same way, as do
+tests reading a module's comparison run (the `tiny` and `small` fixtures).
 """
 from __future__ import annotations
 
@@ -44,10 +46,16 @@ def require_real_part(available: bool, what: str) -> None:
     pytest.skip(f"{what} is not installed on this machine")
 
 
+#: Fixtures that run a whole comparison once per module: their tests are full tier.
+SLOW_FIXTURES = {"groove_path", "tiny", "small"}
+
+
 def pytest_collection_modifyitems(config, items):
-    """Mark every test that reaches the Groove corpus, so the fast tier can leave it out."""
+    """Mark every test that reaches the Groove corpus or is slow, so the fast tier can
+    leave it out."""
     for item in items:
-        if "groove_path" in getattr(item, "fixturenames", ()):
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())) or \
+                item.get_closest_marker("slow"):
             item.add_marker(pytest.mark.corpus)
 
 

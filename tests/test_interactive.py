@@ -108,6 +108,7 @@ def test_several_commands_per_line():
 
 # --- breeding ------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_rating_kick_heavy_loops_breeds_kick_heavy_generations(space, tmp_path):
     """The next generations move towards what was liked, against a listener who only
     presses n (same seeds): kick density rises above the first generation and the baseline."""

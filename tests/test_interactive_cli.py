@@ -65,6 +65,7 @@ def whole(tmp_path_factory):
     return folder
 
 
+@pytest.mark.slow
 def test_killed_session_resumes_where_it_stopped_and_ends_the_same(whole, tmp_path):
     folder = tmp_path / "killed"
     with open(tmp_path / "out.txt", "w") as out:

@@ -72,6 +72,7 @@ def start_compare(tmp_path):
     return proc, descendants(proc.pid)     # Ctrl-C may come while they are still importing
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads processes from /proc")
 def test_workers_end_when_compare_is_killed(tmp_path):
     proc, workers = start_compare(tmp_path)
@@ -81,6 +82,7 @@ def test_workers_end_when_compare_is_killed(tmp_path):
     assert left, f"orphaned workers: {alive(workers)}"
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads processes from /proc")
 def test_ctrl_c_stops_compare_and_its_workers(tmp_path):
     proc, workers = start_compare(tmp_path)

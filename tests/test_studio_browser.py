@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import re
+import socket
 import subprocess
 import sys
 import time
@@ -19,6 +20,7 @@ from conftest import require_real_part
 
 from evodrum import midi
 from evodrum.interactive import store
+from processes import default_sigint
 
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -27,12 +29,18 @@ FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
 EVODRUM = [sys.executable, "-c", "from evodrum.cli import main; main()"]
 
 
+def _listening(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
 class Server:
     """`evodrum studio --no-browser --port 0` in a subprocess; its URL, token and port."""
 
     def __init__(self, folder: Path, *args: str):
         self.proc = subprocess.Popen([*EVODRUM, "studio", "--no-browser", "--port", "0", *args],
-                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                     preexec_fn=default_sigint)   # stop() sends Ctrl-C
         self.lines = []
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
@@ -46,6 +54,11 @@ class Server:
                 self.base = f"http://127.0.0.1:{self.port}"
                 break
         self.folder = folder
+        # the URL is printed before the server listens: wait until it accepts connections
+        while not _listening(self.port):
+            if time.monotonic() > deadline or self.proc.poll() is not None:
+                raise AssertionError("studio never listened: " + "".join(self.lines))
+            time.sleep(0.05)
 
     def stop(self) -> str:
         self.proc.send_signal(2)          # Ctrl-C: writes favourites and the summary
