@@ -298,7 +298,8 @@ def test_summary_json_is_one_document_on_stdout(tiny, records, tmp_path):
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
     assert set(doc) == {"comparison", "folder", "report", "runs_reported", "runs_not_reported",
-                        "threshold", "spaces", "cells"}
+                        "threshold", "spaces", "archives", "cells"}
+    assert doc["archives"] == []                    # no map-elites in this comparison
     assert doc["comparison"] == "tiny" and doc["runs_reported"] == len(records) == 16
     assert doc["runs_not_reported"] == 0 and doc["report"].endswith("report.md")
     assert [(r["budget"], r["algorithm"], r["space"]) for r in doc["spaces"]] == [

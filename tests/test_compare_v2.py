@@ -42,6 +42,11 @@ def small(tmp_path_factory):
     assert result.exit_code == 0, result.output
     config = load_config(base / "small.toml")
     records = {k: json.loads(store.run_path(base / "out", k).read_text()) for k in config.runs()}
+    # the console names both budgets and shows the archives beside the task searches
+    assert "20 evaluations per run" not in result.output
+    assert "200 evaluations per run (read at 100 and 200)" in result.output
+    assert sum("map-elites" in line and "coverage" in line
+               for line in result.output.splitlines()) == 2 * 2      # budgets x spaces
     return config, base / "out", records
 
 

@@ -96,9 +96,10 @@ def compare(config_file, out, workers, scheduler, report_only, no_plots, make_ta
     def say(line: str = "") -> None:  # with --json, stdout holds only the JSON document
         click.echo(line, err=as_json)
 
+    budgets = " and ".join(f"{b:,}" for b in config.all_budgets)
     say(f"comparison {config.name}: {len(config.tasks)} tasks x {len(config.spaces)} "
         f"spaces x {len(config.algorithms)} algorithms x {config.seeds} seeds, "
-        f"{config.budget} evaluations each")
+        f"{config.budget:,} evaluations per run (read at {budgets})")
     say(f"folder: {folder}")
     if not report_only:
         _run(config, Path(config_file), folder, workers, scheduler, say)
@@ -112,6 +113,10 @@ def compare(config_file, out, workers, scheduler, report_only, no_plots, make_ta
         say(f"{r['budget']:>6} {r['algorithm']:<9} {r['space']:<6} {r['runs']:>5} "
             f"{r['error_median']:>13.4f} {r['success_rate']:>8.0%} {r['markov_median']:>7.2f} "
             f"{r['classifier_median']:>10.2f} {r['wellformed_median']:>11.2f}")
+    for r in summary["archives"]:
+        say(f"{r['budget']:>6} {r['algorithm']:<9} {r['space']:<6} {r['runs']:>5} "
+            f"coverage {r['coverage_median']:.2f}, QD-score {r['qd_score_median']:.1f} "
+            "(map-elites fills a map, it has no target error)")
     say(f"\nreport: {summary['report']}")
 
 
@@ -157,4 +162,5 @@ def _report(config, folder: Path, with_plots: bool, say) -> dict:
             "runs_reported": len(records), "runs_not_reported": len(stale),
             "threshold": config.threshold,
             "spaces": summary.space_rows(config, records),
+            "archives": summary.archive_rows(config, records),
             "cells": summary.cell_rows(config, records)}

@@ -109,6 +109,24 @@ def space_rows(config: CompareConfig, records: dict[RunKey, dict]) -> list[dict]
     return rows
 
 
+def archive_rows(config: CompareConfig, records: dict[RunKey, dict]) -> list[dict]:
+    """Per space and budget, the map-elites archives pooled over seeds: median coverage
+    and QD-score (under the comparison's judge), for the console and --json."""
+    rows = []
+    for budget in config.all_budgets:
+        for algorithm in (a for a in config.algorithms if a in TASKLESS):
+            for space in config.spaces:
+                measures = {name: run_samples(config, records, algorithm, budget, fn,
+                                              config.judge).get(space)
+                            for name, fn, _ in ARCHIVE}
+                if measures["coverage"]:
+                    rows.append({"budget": budget, "algorithm": algorithm, "space": space,
+                                 "runs": len(measures["coverage"]),
+                                 "coverage_median": float(np.median(measures["coverage"])),
+                                 "qd_score_median": float(np.median(measures["QD-score"]))})
+    return rows
+
+
 def pairwise_tests(config: CompareConfig, records: dict[RunKey, dict]) -> list[dict]:
     """Mann-Whitney U between every two spaces, per budget, task, algorithm and metric,
     with Holm's correction over all tests of a (metric, budget) and A12 as
