@@ -224,7 +224,7 @@ def target(features, like, window, drum_map, drum_channel, space, algorithm, gen
         return
 
     if result.stopped != "generations":
-        why = ("the best loop is as close as the features' resolution allows"
+        why = ("as close as the features' resolution allows"
                if result.stopped == "resolution"
                else f"no better loop in {cfg.patience} generations")
         click.echo(f"\nstopped after generation {result.generations} of {cfg.generations}: {why}")
