@@ -144,8 +144,10 @@ class Performer:
     feel amount and swing are applied on top and may change at any time.
     """
 
-    def __init__(self, feel: Feel, spec: GridSpec, model=None, seed: int = 0):
+    def __init__(self, feel: Feel, spec: GridSpec, model=None, seed: int = 0, locked=None):
         self.feel, self.spec, self.model, self.seed = feel, spec, model, int(seed)
+        #: () -> the session's Lock or None: locked cells keep the musician's velocities.
+        self.locked = locked
         self._takes: dict[tuple, Loop] = {}
 
     def take(self, grid: np.ndarray, key: int, bpm: float) -> Loop:
@@ -170,4 +172,6 @@ class Performer:
         straight = Loop.straight(np.asarray(grid, np.float32), self.spec)
         felt = self.take(grid, key, bpm) if amount > 0 and self.feel.source != "straight" \
             else straight
-        return swung(straight.blend(felt, amount), swing)
+        played = swung(straight.blend(felt, amount), swing)
+        lock = self.locked() if self.locked is not None else None
+        return played if lock is None else lock.keep_played(played)

@@ -97,11 +97,15 @@ class Lock:
         grids = to_midi_velocity(np.asarray(grids).reshape(-1, *self.mask.shape))
         return (grids[:, self.mask] == to_midi_velocity(self.grid)[self.mask]).all(axis=1)
 
-    def keep_timing(self, played, source):
-        """`played` (a Loop or batch) with the locked cells timed as in `source` (the
-        musician's own Loop), so locked rows keep their feel, not the model's."""
-        offsets = np.where(self.mask, np.asarray(source.offsets), played.offsets)
-        return played.with_offsets(offsets)
+    def keep_played(self, played, source=None):
+        """`played` (a Loop or batch, e.g. with a model's feel) with the locked cells as
+        the musician plays them: the lock's velocities, and `source`'s timing (their own
+        Loop) when given, so locked rows keep their dynamics and feel, not the model's."""
+        from evodrum.loop import Loop
+        velocities = np.where(self.mask, self.grid, played.velocities).astype(np.float32)
+        offsets = played.offsets if source is None else np.where(
+            self.mask, np.asarray(source.offsets), played.offsets)
+        return Loop(velocities, np.where(velocities > 0, offsets, 0), played.spec)
 
     def to_dict(self) -> dict:
         """Plain JSON: the mask's cells as (row, step) and their MIDI velocities."""

@@ -65,9 +65,10 @@ def _with_feel(model, feel_amount: float) -> float:
 
 
 def feel_performer(model, spec, bpm, feel_amount: float, scatter: float, swing: float,
-                   seed=None):
+                   seed=None, lock=None):
     """A function from grids (N, 9, S) of `spec` to Loops played with `model`'s feel as
-    the options ask (the scatter drawn afresh for each call, from `seed`)."""
+    the options ask (the scatter drawn afresh for each call, from `seed`); a `lock`'s
+    cells keep the musician's velocities."""
     from evodrum.feel import perform
     from evodrum.loop import Loop
     feel_amount = _with_feel(model, feel_amount)
@@ -75,8 +76,9 @@ def feel_performer(model, spec, bpm, feel_amount: float, scatter: float, swing: 
 
     def played(grids) -> Loop:
         feel = Feel("model", feel_amount, scatter, swing, seed=int(rng.integers(2**63)))
-        return perform(Loop.straight(np.asarray(grids, np.float32), spec), feel, bpm=bpm,
-                       model=model)
+        loops = perform(Loop.straight(np.asarray(grids, np.float32), spec), feel, bpm=bpm,
+                        model=model)
+        return loops if lock is None else lock.keep_played(loops)
     return played
 
 
@@ -88,13 +90,13 @@ def model_feel(model, grids, bpm, feel_amount: float, scatter: float, swing: flo
 
 
 def session_performer(model_path, spec, feel_amount: float, scatter: float, swing: float,
-                      seed: int):
+                      seed: int, locked=None):
     """The Performer of an interactive or studio session: the model's feel of each loop."""
     from evodrum.feel import Performer
     model = feel_model(model_path, spec) if feel_amount > 0 else None
     feel_amount = _with_feel(model, feel_amount)
     source = "model" if feel_amount > 0 else "straight"
-    return Performer(Feel(source, feel_amount, scatter, swing), spec, model, seed)
+    return Performer(Feel(source, feel_amount, scatter, swing), spec, model, seed, locked)
 
 
 def feel_model(model_path, spec=None):

@@ -147,7 +147,8 @@ def interactive(ctx, loops, fresh, adventure, blend, keep_favourites, space, pri
     click.echo(f"session {folder} · seed {session.settings.seed} · {player.description}")
     with folder_lock(folder), player:  # one program at a time writes a session
         performer = session_performer(session.settings.model, session.spec, feel_amount,
-                                      scatter, swing, session.settings.seed)
+                                      scatter, swing, session.settings.seed,
+                                      lambda: session.lock)
         controller = Controller(session, folder, space_, player,
                                 Screen(str(folder), click.echo, tty, ascii), no_audio, performer,
                                 note_map)

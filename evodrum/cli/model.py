@@ -586,7 +586,7 @@ def vary(file, count, amount, window, drum_map, drum_channel, refine_steps, seed
 
 def _keep_timing(lock, original, played):
     """Loops as played, their locked cells timed as in the musician's `original`."""
-    return played if lock is None else lock.keep_timing(played, original)
+    return played if lock is None else lock.keep_played(played, original)
 
 
 def _decoder(model, lock):

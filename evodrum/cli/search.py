@@ -199,7 +199,7 @@ def target(features, like, window, drum_map, drum_channel, space, algorithm, gen
     spec = prepared.objective.space.spec
     model_feel = feel_model(job.model, spec) if feel_amount else None
     perform = feel_performer(model_feel, spec, bpm or DEFAULT_BPM, feel_amount, scatter, swing,
-                             job.config.seed)
+                             job.config.seed, getattr(prepared.objective.space, "lock", None))
     folder = click.get_current_context().with_resource(
         claim_run_dir("target", resume_dir or out, resume=resume_dir is not None))
     from fitness.features import plain_name

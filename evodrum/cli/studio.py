@@ -148,7 +148,8 @@ def studio(port, no_browser, resume, out, model, space, prior, loops, seed, seed
     url = f"http://{HOST}:{port}/?token={token}"
     with folder_lock(folder):
         performer = session_performer(session.settings.model, session.spec, feel_amount,
-                                      scatter, swing, session.settings.seed)
+                                      scatter, swing, session.settings.seed,
+                                      lambda: session.lock)
         the_studio = Studio(session, folder, space_, directions_of(space_, session.settings.model),
                             performer, note_map)
         app = make_app(the_studio, token, {f"{HOST}:{port}", f"localhost:{port}"})
