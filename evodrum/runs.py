@@ -123,6 +123,24 @@ def refuse_links(folder: Path) -> None:
                                "of the file, or remove it)")
 
 
+def _try_lock(fd: int) -> str | None:
+    """Take the lock file's exclusive lock if it is free: None when taken, else what the
+    holder wrote in it (its pid)."""
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return None
+    except OSError as e:
+        if e.errno not in (errno.EWOULDBLOCK, errno.EAGAIN):
+            raise
+        return os.pread(fd, 32, 0).decode(errors="replace").strip()
+
+
+def _mark_mine(fd: int) -> None:
+    """Write this process's pid into the lock file it holds."""
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+
+
 @contextlib.contextmanager
 def folder_lock(folder: str | os.PathLike) -> Iterator[None]:
     """Hold an exclusive lock on `folder` (its .lock file); refuse if another process has it.
@@ -136,17 +154,12 @@ def folder_lock(folder: str | os.PathLike) -> Iterator[None]:
     refuse_links(folder)
     fd = _open_lock(folder)
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as e:
-            if e.errno not in (errno.EWOULDBLOCK, errno.EAGAIN):
-                raise
-            holder = os.pread(fd, 32, 0).decode(errors="replace").strip()
+        holder = _try_lock(fd)
+        if holder is not None:
             who = f" (pid {holder})" if holder.isdigit() else ""
             raise EvodrumError(f"{folder}: in use by another evodrum run{who}; wait for it "
-                               "to finish or give another --out") from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+                               "to finish or give another --out")
+        _mark_mine(fd)
         remove_leftovers(folder)
         with atomic.no_links_under(folder):
             yield
@@ -163,16 +176,11 @@ def waiting_lock(folder: str | os.PathLike, what: str) -> Iterator[None]:
     make_folder(folder)
     fd = _open_lock(folder)
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as e:
-            if e.errno not in (errno.EWOULDBLOCK, errno.EAGAIN):
-                raise
-            holder = os.pread(fd, 32, 0).decode(errors="replace").strip()
+        holder = _try_lock(fd)
+        if holder is not None:
             note(f"waiting for {what} (pid {holder or '?'}) to finish with {folder}")
             fcntl.flock(fd, fcntl.LOCK_EX)
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        _mark_mine(fd)
         yield
     finally:
         os.close(fd)
