@@ -95,8 +95,8 @@ def test_steer_cli_writes_files_shows_features_and_leaves_input(tmp_path, heldou
     assert path.read_bytes() == before
     grids = np.load(out / "steered.npz")["grids"]
     assert len(grids) == 3 and len(list(out.glob("steered_*.mid"))) == 3
-    line = next(ln for ln in r.stdout.splitlines() if ln.startswith("* hats.density"))
-    yours, encoded, *steered = (float(v) for v in line.split()[2:])
+    line = next(ln for ln in r.stdout.splitlines() if ln.startswith("* hi-hat density"))
+    yours, encoded, *steered = (float(v) for v in line.split()[3:])
     assert steered[-1] > encoded and len(steered) == 3
     r = runner.invoke(main, ["steer", str(path), "-a", "hats.density=1", "--out", str(out)])
     assert r.exit_code == 0 and (tmp_path / "steer-2" / "steered.npz").is_file()
@@ -141,6 +141,6 @@ def test_bare_syncopation_syncopates_the_kick_and_snare_of_a_house_loop(tmp_path
                                        "syncopation=+1", "--out", str(tmp_path / "s")])
     assert result.exit_code == 0, result.output
     row = next(line for line in result.output.splitlines()
-               if line.startswith("* kick_snare.syncopation"))
-    mine, encoded, steered = map(float, row.split()[2:5])
+               if line.startswith("* kick & snare syncopation"))
+    mine, encoded, steered = map(float, row.split()[5:8])
     assert steered > encoded

@@ -16,7 +16,7 @@ from evodrum.cli.inputs import (
     window_option,
 )
 from evodrum.cli.options import ascii_option, lock_option, refine_option
-from evodrum.cli.output import add, output_options, say
+from evodrum.cli.output import add, detail, output_options, say
 from evodrum.errors import EvodrumError
 from evodrum.runs import new_run_dir
 
@@ -141,10 +141,11 @@ def steer(file, attributes, styles, count, window, drum_map, drum_channel, listi
         elif m.searched:
             say(f"note: steered {i}: the straight move changed nothing (or moved a feature "
                 "the wrong way); this is the nearest loop along and around the direction "
-                f"that moves it ({_distance(m.code, code, model):.2f} prior sds from your "
-                "loop's code)", err=True)
+                "that moves it", err=True)
+            detail(f"  ({_distance(m.code, code, model):.2f} prior standard deviations from "
+                   "your loop's code)")
     add(moves=[{"searched": m.searched, "works": m.works, "note": m.note} for m in moves])
-    say(f"\nfeatures ({what}):")
+    say(f"\nfeatures ({what}; * = the ones you steered):")
     say(_feature_table(original.velocities, encoded, steered, list(amounts), model.spec))
 
 
@@ -156,16 +157,18 @@ def _distance(a, b, model) -> float:
 def _feature_table(original, encoded, steered, steered_names, spec) -> str:
     """Every feature (and each steered row density) of the loop, as encoded, and steered."""
     import fitness
+    from fitness.features import plain_name
     from vae.directions import attribute_values
     names = list(fitness.FEATURE_NAMES) + [n for n in steered_names
                                            if n not in fitness.FEATURE_NAMES
                                            and not n.startswith("style:")]
     values = attribute_values(np.concatenate([original[None], encoded[None], steered]), spec)
-    head = ["your loop", "as encoded"] + [f"steered {i + 1}" for i in range(len(steered))]
-    lines = [f"  {'feature':<24}" + "".join(f"{h:>12}" for h in head)]
+    head = ["your loop", "model's"] + [f"steered {i + 1}" for i in range(len(steered))]
+    lines = [f"  {'feature':<30}" + "".join(f"{h:>11}" for h in head)]
     for name in names:
         mark = "*" if name in steered_names else " "
-        lines.append(f"{mark} {name:<24}" + "".join(f"{v:>12.3f}" for v in values[name]))
+        lines.append(f"{mark} {plain_name(name):<30}" + "".join(f"{v:>11.3f}"
+                                                              for v in values[name]))
     return "\n".join(lines)
 
 
