@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from evodrum.errors import EvodrumError
+from evodrum.infile import NotAFile, open_regular
 from evodrum.kit import ROWS
 
 DEFAULT = "gm"
@@ -94,13 +95,15 @@ def load(spec: str | None) -> NoteMap:
         raise EvodrumError(f"--note-map {spec}: no such map: use one of "
                            f"{', '.join(builtin_names())} or a .toml file")
     try:
-        if path.stat().st_size > MAX_BYTES:
-            raise EvodrumError(f"{path}: too big for a note map ({MAX_BYTES // 1024} KiB at most)")
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise EvodrumError(f"{path}: no such note map file") from None
-    except IsADirectoryError:
-        raise EvodrumError(f"{path}: is a folder, not a note map file") from None
+        f, size = open_regular(path)        # never blocks on a pipe or reads a device
+        with f:
+            if size > MAX_BYTES:
+                raise EvodrumError(f"{path}: too big for a note map "
+                                   f"({MAX_BYTES // 1024} KiB at most)")
+            text = f.read().decode("utf-8")
+    except NotAFile as e:
+        raise EvodrumError(f"{path}: {e.reason.replace('no such file', 'no such note map file')}"
+                           ) from None
     except (OSError, UnicodeDecodeError) as e:
         raise EvodrumError(f"{path}: cannot read the note map ({e})") from None
     return parse(text, str(path), path.stem)

@@ -260,6 +260,9 @@ SESSION_CASES = {
                        "loops[0].genotype must hold finite numbers"),
     "a genotype of text": (lambda d: d["loops"][0].update(genotype="abc"),
                            "loops[0].genotype must be a list of numbers"),
+    "a genotype that is a number": (lambda d: d["loops"][0].update(genotype=5),
+                                    "loops[0].genotype must be a list of numbers"),
+    "a loop id that is a list": (lambda d: d["loops"][0].update(id=[1]), "loops[0].id must be"),
     "a hit off the grid": (lambda d: d["loops"][0].update(hits=[[20, 0, 100]]),
                            "loops[0].hits holds a row outside"),
     "velocity 300": (lambda d: d["loops"][0].update(hits=[[0, 0, 300]]), "velocity outside"),
@@ -449,6 +452,8 @@ def _journal_lines(folder):
     (lambda e: e.setdefault("set", {}).update(settings={"loops": 10**7}), "settings"),
     (lambda e: e.update(loops=[{"id": 1, "genotype": [float("nan")]}]), "loops[0].genotype"),
     (lambda e: e.update(generations_kept=-1), "generations_kept must be within"),
+    (lambda e: e.update(dropped=[[1]]), "dropped must be a loop id"),
+    (lambda e: e.update(loops=[{"id": [1]}]), "loops.id must be a loop id"),
 ])
 def test_a_damaged_journal_line_is_one_line_naming_the_field(journalled, change, words):
     from evodrum.interactive import store

@@ -76,8 +76,13 @@ def test_a_bad_note_map_is_one_line_naming_the_file(tmp_path, text, problem):
 
 @pytest.mark.parametrize("given, problem", [("addictive", "no such map"),
                                              ("missing.toml", "no such note map file"),
-                                             (".", "is a folder")])
-def test_unknown_names_missing_files_and_folders_are_one_line(given, problem, tmp_path):
+                                             (".", "is a folder"),
+                                             ("fifo.toml", "is a pipe")])
+def test_unknown_names_missing_files_and_folders_are_one_line(given, problem, tmp_path,
+                                                              monkeypatch):
+    import os
+    monkeypatch.chdir(tmp_path)
+    os.mkfifo(tmp_path / "fifo.toml")            # a pipe no one writes: read, it would hang
     result = CliRunner().invoke(main, ["convert", str(example("rock")),
                                        str(tmp_path / "o.mid"), "--note-map", given])
     assert result.exit_code == 1 and problem in result.output

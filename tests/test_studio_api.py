@@ -47,7 +47,9 @@ JUNK = [b"", b"[]", b"null", b"{", b'{"id": "x"}', b'{"id": 1.5}', b'{"id": true
         b'{"goals": {"all.density": 2}, "generations": 3}',
         b'{"features": ["x", "y"], "cells": 4, "generations": 2}',
         b'{"features": ["all.density", "all.density"], "cells": 4, "generations": 2}',
-        b'{"features": ["all.density", "all.syncopation"], "cells": 99, "generations": 2}']
+        b'{"features": ["all.density", "all.syncopation"], "cells": 99, "generations": 2}',
+        b'{"genotype": [0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0], "attributes": {"density": "x"}}',
+        b'{"genotype": [0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0], "attributes": {"density": [1]}}']
 ROUTES = ["/api/rate", "/api/favourite", "/api/select", "/api/goto", "/api/adventure",
           "/api/decode", "/api/encode", "/api/palette", "/api/vary", "/api/target", "/api/atlas"]
 

@@ -373,3 +373,43 @@ def test_midi_port_player_in_a_link_session_starts_on_its_bar_line(link_peer, da
     first = beats_at_note[0]
     assert min(first % 4, 4 - first % 4) < 0.05                 # on the session's bar line
     assert bpm_of_clock(daw) == pytest.approx(93, rel=0.03)    # the session's, not 120
+
+
+def test_a_followed_clock_reads_no_tempo_from_a_pause_and_continues_where_it_stopped(
+        monkeypatch):
+    """Stop, a pause, Continue: the pause is not a tick interval (it read as 40 BPM at
+    125), and the first tick after Continue moves on from the last one."""
+    import mido
+    from evodrum.audio import transport
+    now = [0.0]
+    monkeypatch.setattr(transport.time, "perf_counter", lambda: now[0])
+    received = []
+
+    class Port:
+        def close(self):
+            pass
+
+    follower = transport.ClockFollower("a DAW", open_input=lambda name, callback: (
+        received.append(callback), Port())[1])
+    send = received[0]
+    tick = 60 / (125 * transport.PPQN)
+
+    def clocks(n):
+        for _ in range(n):
+            now[0] += tick
+            send(mido.Message("clock"))
+
+    send(mido.Message("start"))
+    clocks(48)
+    assert follower.tempo() == pytest.approx(125, rel=1e-6) and follower._ticks == 47
+    send(mido.Message("stop"))
+    now[0] += 1.0
+    send(mido.Message("continue"))
+    clocks(1)
+    assert follower._ticks == 48
+    clocks(2)
+    assert follower.tempo() == pytest.approx(125, rel=1e-6)
+    send(mido.Message("songpos", pos=4))               # a sixteenth is 6 ticks
+    send(mido.Message("continue"))
+    clocks(1)
+    assert follower._ticks == 24

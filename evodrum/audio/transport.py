@@ -99,6 +99,11 @@ class ClockFollower(Timebase):
         self.starts = 0                          # Start/Continue messages seen
         self.port = (open_input or ports.open_input)(port_name, self._receive)
 
+    def _restart_tempo(self) -> None:
+        """Forget tick times from before a pause, so the pause is not read as a tempo."""
+        self._last_tick = None
+        self._intervals.clear()
+
     def _receive(self, msg) -> None:
         now = time.perf_counter()
         with self._changed:
@@ -110,15 +115,16 @@ class ClockFollower(Timebase):
                     self._ticks += 1
             elif msg.type == "start":            # the first tick after Start is beat 0
                 self._ticks, self.running = -1, True
+                self._restart_tempo()
                 self.starts += 1
-            elif msg.type == "continue":
+            elif msg.type == "continue":         # the next tick follows the last one
                 self.running = True
+                self._restart_tempo()
                 self.starts += 1
-                self._ticks -= 1
             elif msg.type == "stop":
                 self.running = False
-            elif msg.type == "songpos":
-                self._ticks = msg.pos * (PPQN // 4)
+            elif msg.type == "songpos":          # the next tick is at that position
+                self._ticks = msg.pos * (PPQN // 4) - 1
             else:
                 return
             self._changed.notify_all()
@@ -150,7 +156,7 @@ class ClockFollower(Timebase):
             if not self.running or stopping.is_set():
                 return False
             interval = (sum(self._intervals) / len(self._intervals)) if self._intervals else 0
-            late = time.perf_counter() - self._last_tick
+            late = 0.0 if self._last_tick is None else time.perf_counter() - self._last_tick
         wait = (beat * PPQN - tick) * interval - late    # the fraction of a tick to go
         return not (wait > 0 and stopping.wait(wait)) and not stopping.is_set()
 

@@ -45,12 +45,6 @@ def feel_options(what: str = "the model's feel (timing and dynamics)", *, scatte
     return apply
 
 
-def feel_of(feel_amount: float, swing: float, scatter: float = 1.0, *, source: str = "model",
-            seed=None, like=None) -> Feel:
-    """The Feel the options ask for."""
-    return Feel(source, feel_amount, scatter, swing, like, seed)
-
-
 def _with_feel(model, feel_amount: float) -> float:
     """`feel_amount`, or 0 with a note when `model` has no feel (None, a PCA, a VAE trained
     before feel); a typed --feel on such a model is an error."""
@@ -129,7 +123,7 @@ def timing_summary(loop, bpm: float) -> dict:
 
 
 def describe_timing(summary: dict) -> str:
-    """'played 8 ms ahead on average, hits spread by 14 ms, velocities 40-127'."""
+    """'played 8 ms ahead on average, hits spread by 14 ms' (or 'on the grid')."""
     if not summary.get("hits"):
         return "no hits"
     if summary["mean_abs_ms"] < 0.5:

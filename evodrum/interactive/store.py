@@ -187,7 +187,7 @@ def from_dict(d) -> Session:
     except (EvodrumError, TypeError) as e:
         raise StateError("", f"settings: {e}") from None
     raw = f.tables("loops", MAX_LOOPS)
-    dims = {len(x.data.get("genotype") or []) for x in raw}
+    dims = {len(g) for g in (x.data.get("genotype") for x in raw) if isinstance(g, list)}
     loops = {}
     for x in raw:
         loop = _loop(x, spec, max(dims) if len(dims) == 1 else None)
@@ -260,7 +260,7 @@ def replay(d: dict, journal: bytes, base: str) -> None:
     loops = d.get("loops")
     if not isinstance(loops, list) or not all(isinstance(x, dict) for x in loops):
         raise StateError("loops", "must be a list of loops")
-    at = {x.get("id"): i for i, x in enumerate(loops)}
+    at = {_checked_id(x.get("id"), f"loops[{i}].id"): i for i, x in enumerate(loops)}
     lines = journal.split(b"\n")[:-1]          # the last piece has no newline: cut short
     for n, line in enumerate(lines, 1):
         where = f"line {n}"
@@ -286,12 +286,12 @@ def replay(d: dict, journal: bytes, base: str) -> None:
         del gens[keep:]
         gens.extend(f.items("generations", MAX_GENERATIONS, default=[]))
         for loop_id in f.items("dropped", MAX_LOOPS, default=[]):
-            if loop_id in at:
+            if _checked_id(loop_id, f"{where}.dropped") in at:
                 loops[at.pop(loop_id)] = None
         for loop in f.items("loops", MAX_LOOPS, default=[]):
             if not isinstance(loop, dict):
                 raise StateError(f"{where}.loops", "must hold loops")
-            if loop.get("id") in at:
+            if _checked_id(loop.get("id"), f"{where}.loops.id") in at:
                 loops[at[loop.get("id")]] = loop
             else:
                 at[loop.get("id")] = len(loops)

@@ -379,7 +379,7 @@ class Studio:
         always changes the loop the asked way, or says it cannot: vae.directions.move)."""
         g = self.genotype(genotype)
         note = ""
-        if amounts and any(float(v) for v in amounts.values()):
+        if amounts and any(_amount(v) for v in amounts.values()):
             g, note = self.steer(g, amounts)
         grid = quantize_velocity(self.decoding_space.decode(g[None]))[0]
         return {"grid": to_midi_velocity(grid).tolist(), "genotype": g.round(5).tolist(),
@@ -486,3 +486,11 @@ class Studio:
         if row not in ROWS:
             raise EvodrumError(f"no drum {row!r}: the rows are {', '.join(ROWS)}")
         return wav_bytes(one_shots(SAMPLE_RATE)[ROWS.index(row)], SAMPLE_RATE)
+
+
+def _amount(value) -> float:
+    """A slider amount from a request: a finite number, else EvodrumError (a 400)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) \
+            or not np.isfinite(value):
+        raise EvodrumError(f"a slider amount is a number, got {value!r:.40}")
+    return float(value)
