@@ -155,6 +155,9 @@ def test_studio_seed_loops_take_interactive_s_refine_option(tmp_path, monkeypatc
     monkeypatch.setattr(uvicorn.Server, "run", lambda self: None)  # start, then stop at once
     mine = drum_file(tmp_path / "mine.mid", basic_beat(4), length_beats=16)
     before = mine.read_bytes()
+    import logging
+    theirs = logging.FileHandler(tmp_path / "their.log")   # a host program's logging
+    logging.getLogger().addHandler(theirs)
     for refine in ("0", "7"):
         out = tmp_path / f"session-{refine}"
         r = CliRunner().invoke(main, ["studio", "--no-browser", "--port", "0", "--seed-loops",
@@ -162,4 +165,7 @@ def test_studio_seed_loops_take_interactive_s_refine_option(tmp_path, monkeypatc
         assert r.exit_code == 0, r.output
         assert store.load(out / store.SESSION_FILE).settings.refine == int(refine)
     assert mine.read_bytes() == before
+    logging.getLogger().removeHandler(theirs)
+    assert theirs.stream is not None and not theirs.stream.closed   # uvicorn left it alone
+    theirs.close()
     assert "--refine" in CliRunner().invoke(main, ["studio", "--help"]).output

@@ -153,8 +153,10 @@ def studio(port, no_browser, resume, out, model, space, prior, loops, seed, seed
         the_studio = Studio(session, folder, space_, directions_of(space_, session.settings.model),
                             performer, note_map)
         app = make_app(the_studio, token, {f"{HOST}:{port}", f"localhost:{port}"})
+        # log_config=None: uvicorn's own dictConfig would close every logging handler the
+        # process has (evodrum's notes, a test runner's) before installing its own
         server = uvicorn.Server(uvicorn.Config(app, host=HOST, port=port, log_level="warning",
-                                               access_log=False))
+                                               access_log=False, log_config=None))
         click.echo(f"evodrum studio: session {folder}")
         click.echo(f"open {url}")
         click.echo("Ctrl-C stops the studio (the session is saved after every change)")
