@@ -204,8 +204,8 @@ def test_steer_a_slider_edit_a_cell_export_midi_and_refuse_strangers(browser, tm
         info.value.save_as(path)
         assert mido.MidiFile(path).length > 0
         session = store.load(folder)
-        np.testing.assert_array_equal(midi.read_loop(path, session.spec),
-                                      session.shown()[0].grid)
+        np.testing.assert_array_equal(midi.read_loop(path, session.spec) > 0,   # as played:
+                                      session.shown()[0].grid > 0)          # the same hits
         assert not page.errors, page.errors
         page.close()
 
@@ -496,7 +496,9 @@ def test_drag_a_card_out_as_a_midi_file_and_switch_now(browser, studio_seeded):
     session = store.load(studio_seeded.folder)
     path = studio_seeded.folder.parent / name
     path.write_bytes(got.body())
-    np.testing.assert_array_equal(midi.read_loop(path, session.spec), session.loops[drag["id"]].grid)
+    # the file is the loop as played (the model's feel sets velocities and timing): same hits
+    np.testing.assert_array_equal(midi.read_loop(path, session.spec) > 0,
+                                  session.loops[drag["id"]].grid > 0)
 
     page.locator(".card").nth(0).click()
     page.wait_for_function("engine.timer !== null && engine.current.id === S.loops[0].id")

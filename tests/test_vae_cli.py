@@ -115,7 +115,7 @@ def test_evaluate_compares_models_on_the_test_split(tmp_path, trained, groove_co
     report = (tmp_path / "eval" / "report.md").read_text()
     table = [line for line in report.splitlines() if line.startswith("| ")]
     names = [line.split("|")[1].strip() for line in table[1:]]
-    assert names[:4] == ["pca-20", "twohead-z20-h64", "untrained-paper",
+    assert names[:4] == ["pca-20", "twohead-z20-h64 (run)", "untrained-paper",
                          "untrained-paper as decoded in the paper"], names
     assert (tmp_path / "eval" / "metrics.json").is_file()
 
