@@ -13,7 +13,9 @@ tests reading a module's comparison run (the `tiny` and `small` fixtures).
 """
 from __future__ import annotations
 
+import contextlib
 import os
+import warnings
 from pathlib import Path
 
 import pytest
@@ -44,6 +46,25 @@ def require_real_part(available: bool, what: str) -> None:
     if os.environ.get("CI"):
         pytest.fail(f"{what} is missing, and CI installs it: the set-up is broken")
     pytest.skip(f"{what} is not installed on this machine")
+
+
+@pytest.fixture
+def own_network():
+    """The test runs in a network of its own (see tests/network.py): Ableton Link peers
+    it starts meet each other only, never another test suite's running at once.
+
+    Outside CI, where the namespace cannot be made (no root), the test runs on the
+    machine's network with a warning: it passes unless another suite joins it."""
+    from network import own_network as private
+    with contextlib.ExitStack() as island:
+        try:
+            island.enter_context(private())
+        except PermissionError as e:
+            if os.environ.get("CI"):
+                pytest.fail(f"cannot make a private network ({e}); CI runs as root: "
+                            "the set-up is broken")
+            warnings.warn(f"Link test on the machine's network: {e}")
+        yield
 
 
 #: Fixtures that run a whole comparison once per module: their tests are full tier.
