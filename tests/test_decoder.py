@@ -56,7 +56,7 @@ def test_the_numpy_map_agrees_with_torch_s_forward_pass(shipped):
     grids = shipped.decode(z).reshape(len(z), -1)
     with torch.inference_mode():
         out = shipped.network.decode_logits(torch.from_numpy(z)).numpy()
-    hits = out[:, :576] >= shipped._cut
+    hits = out[:, :576] >= shipped.hit_cut
     assert (hits != (grids > 0)).sum() <= 5
     both = hits & (grids > 0)
     velocity = np.maximum(1 / (1 + np.exp(-out[:, 576:])), 1 / 127)

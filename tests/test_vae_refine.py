@@ -42,6 +42,67 @@ def test_refinement_never_lowers_a_loops_f1_and_raises_the_mean(model, test_loop
     assert np.abs(enc.codes).max() < 4.5 and np.median(enc.typicality) > 0.2
 
 
+def test_the_analytic_gradient_is_torch_autograd_s_on_the_shipped_model(model, test_loops):
+    import torch
+    from torch.nn import functional as F
+
+    from vae.hitloss import HitLoss
+    loops = test_loops[:64]
+    hits = (model.flat_grids(loops) > 0).astype(np.float32)
+    z = model.encode(loops) + np.random.default_rng(0).normal(0, 0.3, (64, model.zdim)).astype(
+        np.float32)
+    net = model.network
+    for prior_weight, hit_weight, miss_weight in ((1.0, 1.0, 1.0), (0.5, 2.0, 0.7)):
+        logits, grad = HitLoss(model.decoder, hits, prior_weight, hit_weight,
+                               miss_weight).logits_and_gradient(z.copy())
+        zt = torch.from_numpy(z.copy()).requires_grad_(True)
+        y = torch.from_numpy(hits)
+        out = net.dec_out(F.relu(net.dec_hidden(zt)))
+        loss = (F.binary_cross_entropy_with_logits(
+            out, y, weight=hit_weight * y + miss_weight * (1 - y), reduction="sum")
+            + prior_weight * 0.5 * zt.pow(2).sum())
+        loss.backward()
+        np.testing.assert_allclose(logits, out.detach().numpy(), atol=1e-4)
+        np.testing.assert_allclose(grad, zt.grad.numpy(), rtol=1e-4, atol=1e-4)
+
+
+def torch_refined(model, loops, steps):
+    """What refinement did before it had a hand-written gradient: torch.optim.Adam on the
+    same loss through autograd, each loop keeping its best-F1 code (the reference)."""
+    import torch
+    from torch.nn import functional as F
+    net = model.network
+    hits = torch.from_numpy((model.flat_grids(loops) > 0).astype(np.float32))
+    z = torch.from_numpy(model.encode(loops)).requires_grad_(True)
+    optimizer = torch.optim.Adam([z], lr=0.05)
+    best, best_f1 = z.detach().clone(), torch.full((len(loops),), -1.0)
+    for p in net.parameters():
+        p.requires_grad_(False)
+    for step in range(steps + 1):
+        with torch.no_grad():
+            f1 = torch.from_numpy(metrics.loop_f1(loops, model.decode(z.detach().numpy())))
+            better = f1 > best_f1
+            best[better], best_f1 = z.detach()[better], torch.maximum(f1, best_f1)
+        if step < steps:
+            logits = net.dec_out(F.relu(net.dec_hidden(z)))
+            loss = (F.binary_cross_entropy_with_logits(logits, hits, reduction="sum")
+                    + 0.5 * z.pow(2).sum())
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+    for p in net.parameters():
+        p.requires_grad_(True)
+    return best.numpy()
+
+
+def test_refined_codes_are_at_least_as_faithful_as_torch_autograd_s(model, test_loops):
+    reference = metrics.onset_scores(test_loops, model.decode(torch_refined(model, test_loops, 50)))
+    enc = refine.encode(model, test_loops, 50)
+    now = metrics.onset_scores(test_loops, model.decode(enc.codes))
+    assert now["f1"] >= reference["f1"] - 1e-3, (now, reference)
+    assert (np.abs(enc.codes) >= 3.5).any(axis=1).mean() < 0.02
+
+
 def test_zero_steps_is_the_encoder_mean_and_pca_is_its_projection(model, test_loops):
     loops = test_loops[:20]
     enc = refine.encode(model, loops, steps=0)

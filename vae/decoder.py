@@ -7,9 +7,9 @@ interactive, studio, compare) never import torch (~1.2 s of CPU at start-up).
 `save_model` exports it beside the model as `<stem>.decoder.npz` (arrays and a
 JSON card, read with `allow_pickle=False`); `export(model_path)` does it for an
 existing model. The torch model decodes through the same arrays, so search, the
-CLI and Python users all get one map; its own forward pass (used in training and
-refinement) sums in another order and can differ at a threshold's edge (measured:
-2 cells in 2,880,000 of 5,000 prior samples; see tests/test_decoder.py).
+CLI, refinement (vae.hitloss) and Python users all get one map; torch's own forward
+pass (used in training) sums in another order and can differ at a threshold's edge
+(measured: 2 cells in 2,880,000 of 5,000 prior samples; see tests/test_decoder.py).
 """
 from __future__ import annotations
 
@@ -238,9 +238,10 @@ class NumpyDecoding(Representation):
     decoder: Decoder
 
     def thresholds_changed(self) -> None:
-        """Hit probability thresholds as logits, one per cell of a flattened grid."""
+        """Hit probability thresholds as logits, one per cell of a flattened grid
+        (`hit_cut`: a cell is a hit where its logit is at least this)."""
         cut = np.repeat([logit(t) for t in self.hit_threshold], self.spec.steps)
-        self._cut = cut.astype(np.float32)
+        self.hit_cut = cut.astype(np.float32)
 
     def _chunks(self, z: np.ndarray, fn) -> np.ndarray:
         z = self.check_latent(z)
@@ -258,14 +259,14 @@ class NumpyDecoding(Representation):
             h = self.decoder.hidden(z)
             hit = self.decoder.head("hits", h)
             velocity = np.maximum(sigmoid(self._velocity_logits(h, hit)), MIN_VELOCITY)
-            return np.where(hit >= self._cut, velocity, 0)
+            return np.where(hit >= self.hit_cut, velocity, 0)
         return self._chunks(z, chunk)
 
     def decode_hits(self, z: np.ndarray) -> np.ndarray:
         """Onsets only, as 0/1 grids (N, 9, S) float32: the hit head alone, what a search
         scores (its features and judges read onsets); the same hits as `decode`."""
         return self._chunks(z, lambda z: self.decoder.head("hits", self.decoder.hidden(z))
-                            >= self._cut)
+                            >= self.hit_cut)
 
     def decode_scores(self, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(hit probability, velocity), each (N, 9, S), before thresholding."""

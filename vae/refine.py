@@ -3,23 +3,25 @@
 The encoder's posterior mean is an amortised guess; decoding it changes about a
 quarter of a loop's onsets. Refinement starts there and takes Adam steps on the
 decoder's hit log-likelihood plus the prior term (the MAP code under N(0, I)),
-all loops of a batch at once. Each loop keeps the code with the best onset F1
-seen on the way (the encoder mean included), so refinement never makes a loop's
-reconstruction worse, and the prior term keeps codes inside the prior's bulk.
+all loops of a batch at once, with the gradient written by hand through the numpy
+decoder (vae.hitloss: no torch, no autograd graph). Each loop keeps the code with
+the best onset F1 seen on the way (the encoder mean included), so refinement never
+makes a loop's reconstruction worse, and stops as soon as its onsets are exact;
+the prior term keeps codes inside the prior's bulk.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
-import torch
-from torch.nn import functional as F
 
 from vae import metrics
-from vae.model import logit
+from vae.decoder import NumpyDecoding
+from vae.hitloss import HitLoss
 from vae.representation import Representation
 
-#: Adam steps for user loops by default (about 1 ms per loop on one core).
+#: Adam steps for user loops by default (benchmarks.refine: a few ms for one loop).
 DEFAULT_STEPS = 50
 #: Adam learning rate on the code (prior std 1): chosen on the Groove validation split.
 LEARNING_RATE = 0.05
@@ -27,6 +29,10 @@ LEARNING_RATE = 0.05
 PRIOR_WEIGHT = 1.0
 #: Loops refined together (bounds memory: a batch holds (batch, 9 * S) logits).
 BATCH = 4096
+#: Adam's moment decay rates and epsilon (torch's defaults).
+BETAS, EPSILON = (0.9, 0.999), 1e-8
+#: Added to an F1's numerator and denominator so that an empty loop decoded empty scores 1.
+F1_EPSILON = 1e-6
 
 
 @dataclass
@@ -70,12 +76,13 @@ def encode(rep: Representation, grids: np.ndarray, steps: int = DEFAULT_STEPS,
     grids = np.asarray(grids, np.float32)
     grids = grids[None] if grids.ndim == 2 else grids
     mean = rep.encode(grids)
-    network = getattr(rep, "network", None)
-    if steps == 0 or network is None:
+    if steps == 0 or not isinstance(rep, NumpyDecoding):
         f1 = metrics.loop_f1(grids, rep.decode(mean))
         return _encoding(rep, mean, f1, f1, 0)
-    refined = np.concatenate([_refine(rep, grids[i:i + BATCH], mean[i:i + BATCH], steps, lr,
-                                      prior_weight) for i in range(0, len(grids), BATCH)])
+    hits = (rep.flat_grids(grids) > 0).astype(np.float32)
+    refined = np.concatenate([_refine(rep.decoder, rep.hit_cut, hits[i:i + BATCH],
+                                      mean[i:i + BATCH], steps, lr, prior_weight)
+                              for i in range(0, len(grids), BATCH)])
     # Scored through the same decode every command uses, so "never worse" holds exactly.
     f1_mean = metrics.loop_f1(grids, rep.decode(mean))
     f1 = metrics.loop_f1(grids, rep.decode(refined))
@@ -89,48 +96,54 @@ def _encoding(rep, codes, f1, f1_mean, steps) -> Encoding:
     return Encoding(np.asarray(codes, np.float32), f1, f1_mean, log_p, typical, steps)
 
 
-def _refine(rep, grids, mean, steps, lr, prior_weight):
-    """Refine one batch: the code of each loop with the best onset F1 on the way."""
-    net = rep.network
-    hits = torch.from_numpy((rep.flat_grids(grids) > 0).astype(np.float32))
-    cut = torch.from_numpy(np.repeat([logit(t) for t in rep.hit_threshold],
-                                     rep.spec.steps).astype(np.float32))
-    n_true = hits.sum(dim=1)
-
-    def hit_logits(z):
-        return net.dec_out(F.relu(net.dec_hidden(z)))
-
-    def f1_of(logits):
-        played = logits >= cut
-        tp = (played & (hits > 0)).sum(dim=1)
-        total = played.sum(dim=1) + n_true
-        return torch.where(total > 0, 2 * tp / total.clamp(min=1), torch.ones_like(n_true))
-
-    z = torch.from_numpy(np.array(mean, np.float32)).requires_grad_(True)
-    best = z.detach().clone()
-    best_f1 = None
-    optimizer = torch.optim.Adam([z], lr=lr)
-    frozen = [p.requires_grad for p in net.parameters()]
-    for p in net.parameters():
-        p.requires_grad_(False)
-    try:
-        for step in range(steps + 1):
-            logits = hit_logits(z)
-            with torch.no_grad():
-                f1 = f1_of(logits)
-                if best_f1 is None:
-                    best_f1 = f1
-                better = f1 > best_f1
-                best[better] = z.detach()[better]
-                best_f1 = torch.where(better, f1, best_f1)
-            if step == steps:
-                break
-            loss = (F.binary_cross_entropy_with_logits(logits, hits, reduction="sum")
-                    + prior_weight * 0.5 * z.pow(2).sum())
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-    finally:
-        for p, flag in zip(net.parameters(), frozen):
-            p.requires_grad_(flag)
-    return best.numpy()
+def _refine(decoder, cut, hits, start, steps, lr, prior_weight):
+    """Refine one batch by Adam on the analytic gradient (vae.hitloss): the code of
+    each loop with the best onset F1 on the way. A loop stops as soon as its onsets
+    are exact; the others go on."""
+    best = np.array(start, np.float32)
+    best_f1 = np.empty(len(best), np.float32)
+    loss = HitLoss(decoder, hits, prior_weight)
+    # The loops still being refined: their rows in `best`, code, best code and F1 so
+    # far, Adam's moments and their number of onsets (+ F1_EPSILON, see below).
+    rows = np.arange(len(best))
+    z, kept, kept_f1 = best.copy(), best.copy(), np.full(len(best), -1, np.float32)
+    m, v = np.zeros_like(z), np.zeros_like(z)
+    n_true = hits.sum(axis=1) + F1_EPSILON
+    for step in range(steps + 1):
+        if step == steps:
+            logits, grad = loss.logits(z), None
+        else:
+            logits, grad = loss.logits_and_gradient(z)
+        played = np.greater_equal(logits, cut, out=np.empty_like(logits), casting="unsafe")
+        # 2 tp / (played + true), and exactly 1 when the onsets are exact (an empty loop
+        # decoded empty included): the epsilon moves no F1 past another (they differ
+        # by at least 1 / cells^2).
+        f1 = 2 * np.einsum("ij,ij->i", played, loss.hits)
+        f1 += F1_EPSILON
+        f1 /= np.add.reduce(played, axis=1) + n_true
+        better = f1 > kept_f1
+        np.copyto(kept, z, where=better[:, None])
+        np.maximum(kept_f1, f1, out=kept_f1)
+        done = f1 == 1
+        if grad is None or done.all():
+            break
+        if done.any():
+            best[rows[done]], best_f1[rows[done]] = kept[done], kept_f1[done]
+            going = ~done
+            rows, z, kept, kept_f1, m, v, grad, n_true = (
+                a[going] for a in (rows, z, kept, kept_f1, m, v, grad, n_true))
+            loss.keep(going)
+        # Adam, as torch.optim.Adam: bias-corrected first and second moments.
+        m += (1 - BETAS[0]) * (grad - m)
+        grad *= grad
+        grad -= v
+        grad *= 1 - BETAS[1]
+        v += grad
+        correction = math.sqrt(1 - BETAS[1] ** (step + 1))
+        denom = np.sqrt(v)
+        denom += EPSILON * correction
+        np.divide(m, denom, out=denom)
+        denom *= lr * correction / (1 - BETAS[0] ** (step + 1))
+        z -= denom
+    best[rows], best_f1[rows] = kept, kept_f1
+    return best

@@ -1,0 +1,119 @@
+"""Refinement without torch, on tiny synthetic decoders (fast tier): the hand-written
+gradient is the loss's derivative, loops the decoder can play are found, a loop whose
+onsets are exact stops there while the others go on, and no loop gets worse."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from evodrum.grid import GridSpec
+from vae import metrics, refine
+from vae.decoder import Decoder, Layer, NumpyDecoding
+from vae.hitloss import HitLoss
+
+SPEC = GridSpec(bars=1)          # 9 rows x 16 steps = 144 cells
+ZDIM, HIDDEN = 4, 24
+
+
+def tiny_decoder(seed: int, trunk: str = "relu", head: str = "none",
+                 dtype=np.float32) -> Decoder:
+    rng = np.random.default_rng(seed)
+    cells = SPEC.shape[0] * SPEC.steps
+
+    def layer(n_in, n_out, activation, scale):
+        return Layer((scale * rng.standard_normal((n_in, n_out))).astype(dtype),
+                     (0.3 * rng.standard_normal(n_out)).astype(dtype), activation)
+    return Decoder([layer(ZDIM, HIDDEN, trunk, 1.0)], {"hits": [layer(HIDDEN, cells, head, 0.8)]})
+
+
+class Tiny(NumpyDecoding):
+    """A decoder-only representation whose 'encoder' returns fixed first guesses."""
+
+    def __init__(self, decoder: Decoder, guesses: np.ndarray):
+        self.decoder, self.guesses = decoder, np.asarray(guesses, np.float32)
+        self.spec, self.zdim, self.card = SPEC, ZDIM, {"name": "tiny"}
+        self.latent_std = np.ones(ZDIM, np.float32)
+        self.hit_threshold = 0.5
+
+    def encode(self, grids):
+        return self.guesses[:len(grids)].copy()
+
+
+def loss_of(decoder: Decoder, z, hits, prior_weight, hit_weight, miss_weight) -> np.ndarray:
+    """The refinement loss per loop, written from its definition (float64)."""
+    x = decoder.head("hits", decoder.hidden(z))
+    log_s, log_not_s = -np.logaddexp(0, -x), -np.logaddexp(0, x)
+    bce = -(hit_weight * hits * log_s + miss_weight * (1 - hits) * log_not_s)
+    return bce.sum(axis=1) + prior_weight * 0.5 * (z * z).sum(axis=1)
+
+
+@pytest.mark.parametrize("trunk, head", [("relu", "none"), ("tanh", "sigmoid"),
+                                         ("sigmoid", "tanh"), ("none", "none")])
+@pytest.mark.parametrize("weights", [(1.0, 1.0, 1.0), (0.3, 2.0, 0.5)])
+def test_the_gradient_is_the_derivative_of_the_loss(trunk, head, weights):
+    decoder = tiny_decoder(1, trunk, head, np.float64)
+    rng = np.random.default_rng(2)
+    z = rng.standard_normal((5, ZDIM))
+    hits = (rng.random((5, SPEC.shape[0] * SPEC.steps)) < 0.2).astype(np.float64)
+    loss = HitLoss(decoder, hits, *weights)
+    loss.hits, loss.a, loss.b = (a.astype(np.float64) for a in (loss.hits, loss.a, loss.b))
+    logits, grad = loss.logits_and_gradient(z.copy())
+    np.testing.assert_allclose(logits, decoder.head("hits", decoder.hidden(z)))
+    h = 1e-6
+    numeric = np.stack([(loss_of(decoder, z + h * e, hits, *weights)
+                         - loss_of(decoder, z - h * e, hits, *weights)) / (2 * h)
+                        for e in np.eye(ZDIM)], axis=1)
+    np.testing.assert_allclose(grad, numeric, rtol=1e-5, atol=1e-6)
+
+
+def test_an_activation_without_a_derivative_is_refused():
+    decoder = tiny_decoder(1)
+    decoder.trunk[0].activation = "softplus"
+    with pytest.raises(ValueError, match="softplus"):
+        HitLoss(decoder, np.zeros((1, 144), np.float32))
+
+
+def playable_loops(decoder, n, seed):
+    """Loops the decoder plays exactly (decoded from codes), and first guesses some way off."""
+    rng = np.random.default_rng(seed)
+    truth = rng.standard_normal((n, ZDIM)).astype(np.float32)
+    model = Tiny(decoder, truth + rng.normal(0, 0.5, truth.shape).astype(np.float32))
+    return model, model.decode(truth), truth
+
+
+def test_refinement_finds_codes_for_loops_the_decoder_can_play():
+    model, grids, _ = playable_loops(tiny_decoder(3), 40, 4)
+    start = refine.encode(model, grids, steps=0)
+    np.testing.assert_array_equal(start.codes, model.guesses)
+    enc = refine.encode(model, grids, steps=200, lr=0.05, prior_weight=0)
+    np.testing.assert_allclose(enc.f1, metrics.loop_f1(grids, model.decode(enc.codes)))
+    assert (enc.f1 >= enc.f1_mean).all()
+    assert enc.f1_mean.mean() < 0.9 and (enc.f1_mean < 1).mean() > 0.8
+    assert enc.f1.mean() > 0.97 and (enc.f1 == 1).mean() > 0.3, enc.f1
+
+
+def test_a_loop_stops_once_exact_and_the_others_go_on():
+    decoder = tiny_decoder(5)
+    model, grids, truth = playable_loops(decoder, 12, 6)
+    model.guesses[:4] = truth[:4]                      # these start exact
+    enc = refine.encode(model, grids, steps=60)
+    np.testing.assert_array_equal(enc.codes[:4], truth[:4])
+    assert (enc.f1[:4] == 1).all() and (enc.f1_mean[:4] == 1).all()
+    moved = np.abs(enc.codes[4:] - model.guesses[4:]).max(axis=1) > 1e-3
+    assert moved.all()
+    # Every loop is refined on its own: alone or in a batch, the same code comes out.
+    for i in (4, 9):
+        alone = refine.encode(Tiny(decoder, model.guesses[i:i + 1]), grids[i:i + 1], steps=60)
+        np.testing.assert_allclose(alone.codes[0], enc.codes[i], atol=1e-4)
+        assert alone.f1[0] == enc.f1[i]
+
+
+def test_an_empty_loop_is_exact_when_decoded_empty():
+    decoder = tiny_decoder(7)
+    decoder.heads["hits"][0].bias[:] = -50               # plays nothing anywhere
+    model = Tiny(decoder, np.zeros((2, ZDIM)))
+    grids = np.zeros((2, *SPEC.shape), np.float32)
+    grids[1, 0, 0] = 1                                    # one loop with a single kick
+    enc = refine.encode(model, grids, steps=5)
+    assert enc.f1[0] == 1 and enc.f1[1] == 0
+    np.testing.assert_array_equal(enc.codes[0], 0)
