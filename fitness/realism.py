@@ -85,11 +85,15 @@ def knn_radii(x: np.ndarray, k: int, distance) -> np.ndarray:
 
 
 def fidelity_diversity(real: np.ndarray, fake: np.ndarray, distance,
-                       k_precision: int = K_PRECISION, k_coverage: int = K_COVERAGE) -> dict:
+                       k_precision: int = K_PRECISION, k_coverage: int = K_COVERAGE,
+                       real_radii: tuple[np.ndarray, np.ndarray] | None = None) -> dict:
     """Improved precision and recall (k = k_precision) and density and coverage
     (k = k_coverage) of `fake` against `real`, both (N, D) under `distance`. Recall
-    needs the set's own k-NN balls: None for a set of k_precision loops or fewer."""
-    real_pr, real_dc = knn_radii(real, k_precision, distance), knn_radii(real, k_coverage, distance)
+    needs the set's own k-NN balls: None for a set of k_precision loops or fewer.
+    `real_radii`: the real loops' two k-NN radii, when already known (a reference
+    measuring many sets computes them once)."""
+    real_pr, real_dc = real_radii if real_radii is not None else (
+        knn_radii(real, k_precision, distance), knn_radii(real, k_coverage, distance))
     fake_pr = knn_radii(fake, k_precision, distance)
     in_real = np.zeros(len(fake), bool)             # precision: fake in some real ball
     balls = np.zeros(len(fake), np.int64)           # density: real balls per fake
@@ -139,6 +143,10 @@ class RealismReference:
         self.heldout_scores = {n: np.sort(j.score(self.heldout.astype(np.float32)))
                                for n, j in self.judges.items()}
         self.heldout_nearest = np.sort(self.train.nearest(self.heldout)[0])
+        real = {"onsets": self.heldout, "features": self.heldout_features}
+        self.heldout_radii = {name: (knn_radii(real[name], K_PRECISION, d),
+                                     knn_radii(real[name], K_COVERAGE, d))
+                              for name, d in DISTANCES.items()}
 
     @classmethod
     def from_corpus(cls, corpus, judges: dict) -> RealismReference:
@@ -170,7 +178,8 @@ class RealismReference:
         on = onsets(grids)
         fake = {"onsets": on, "features": self.features(grids)}
         real = {"onsets": self.heldout, "features": self.heldout_features}
-        spaces = {name: fidelity_diversity(real[name], fake[name], DISTANCES[name])
+        spaces = {name: fidelity_diversity(real[name], fake[name], DISTANCES[name],
+                                           real_radii=self.heldout_radii[name])
                   for name in DISTANCES}
         return {"loops": len(grids), "distinct": distinct_patterns(on),
                 **spaces, "judges": self.judge_figures(grids),

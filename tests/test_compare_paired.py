@@ -76,10 +76,10 @@ def test_ties_between_task_medians_are_dropped_from_the_test_and_counted():
     table = {"a": {f"t{i}": 0.1 for i in range(7)}, "b": {f"t{i}": 0.1 for i in range(7)}}
     for i in range(5):
         table["b"][f"t{i}"] = 0.2 + 0.01 * i           # a has the lower error in 5 tasks
-    (test,) = summary.paired_tests(table, higher_better=False)
+    (test,) = summary.paired_tests(table, higher_better=False, pairs=[("a", "b")])
     assert (test["a_wins"], test["b_wins"], test["ties"], test["n"]) == (5, 0, 2, 7)
     assert test["p"] == pytest.approx(2.0 ** -4) and test["rank_biserial"] == 1.0
-    (test,) = summary.paired_tests(table, higher_better=True)   # the same data, as scores
+    (test,) = summary.paired_tests(table, higher_better=True, pairs=[("a", "b")])    # as scores
     assert (test["a_wins"], test["b_wins"]) == (0, 5) and test["rank_biserial"] == -1.0
 
 

@@ -18,16 +18,26 @@ DEFAULT = Path(__file__).resolve().parents[1] / "runs" / "compare-default.toml"
 
 def test_default_comparison_file():
     config = load_config(DEFAULT)
-    assert config.spaces == ("vae", "pca", "grid")
+    assert config.spaces == ("vae", "vae-normal", "pca", "grid")
     assert config.algorithms == ("ga", "random", "nsga2")
     assert config.all_budgets == (500, 2000) and config.judge == "markov"
     assert config.generations * config.population == config.budget
-    assert len(config.runs()) == 3 * 3 * config.seeds * len(config.tasks)
+    assert len(config.runs()) == 4 * 3 * config.seeds * len(config.tasks)
     for key in config.runs()[::97]:
         assert config.search_config(key).wellformed_weight == 0   # measured, not optimised
-    # three trained replicates of PCA (resamples), each a model of its own
-    assert len(config.replicates) == 3 and config.seeds % 3 == 0
+    # three trained replicates of PCA (resamples) and of the VAE (training seeds), each a
+    # model of its own; 3 seeds per replicate, so seed groups can also mix them
+    assert len(config.replicates) == 3 and config.seeds == 9
     assert len({config.model_for("pca", r) for r in range(3)}) == 3
+    assert [config.model_for("vae", r) for r in range(3)] == [
+        f"runs/feel-model/seed{r}" for r in range(3)]
+    # the learned prior's variant: the same VAE models, fresh genotypes from N(0, I),
+    # tested against the VAE only
+    normal = [k for k in config.runs() if k.space == "vae-normal"]
+    assert {config.search_config(k).prior for k in normal} == {"normal"}
+    assert {config.search_config(k).prior for k in config.runs() if k.space == "vae"} == {"learned"}
+    assert config.model_for("vae-normal", 2) == config.model_for("vae", 2)
+    assert ("vae", "vae-normal") in config.pairs() and ("pca", "vae-normal") not in config.pairs()
     # the grid's GA and NSGA-II start from the corpus and flip bits; random samples its prior
     grid = [k for k in config.runs() if k.space == "grid"]
     assert {config.start_for(k) for k in grid if k.algorithm != "random"} == {"corpus"}

@@ -107,14 +107,15 @@ def compare(config_file, out, workers, scheduler, report_only, no_plots, make_ta
     if as_json:
         click.echo(json.dumps(summary, indent=2))
         return
-    say(f"\n{'budget':>6} {'algorithm':<9} {'space':<6} {'runs':>5} {'median error':>13} "
+    w = max(6, *(len(s) for s in config.spaces))     # a variant's name is longer
+    say(f"\n{'budget':>6} {'algorithm':<9} {'space':<{w}} {'runs':>5} {'median error':>13} "
         f"{'success':>8} {'markov':>7} {'classifier':>10} {'well-formed':>11}")
     for r in summary["spaces"]:
-        say(f"{r['budget']:>6} {r['algorithm']:<9} {r['space']:<6} {r['runs']:>5} "
+        say(f"{r['budget']:>6} {r['algorithm']:<9} {r['space']:<{w}} {r['runs']:>5} "
             f"{r['error_median']:>13.4f} {r['success_rate']:>8.0%} {r['markov_median']:>7.2f} "
             f"{r['classifier_median']:>10.2f} {r['wellformed_median']:>11.2f}")
     for r in summary["archives"]:
-        say(f"{r['budget']:>6} {r['algorithm']:<9} {r['space']:<6} {r['runs']:>5} "
+        say(f"{r['budget']:>6} {r['algorithm']:<9} {r['space']:<{w}} {r['runs']:>5} "
             f"coverage {r['coverage_median']:.2f}, QD-score {r['qd_score_median']:.1f} "
             "(map-elites fills a map, it has no target error)")
     say(f"\nreport: {summary['report']}")

@@ -22,7 +22,8 @@ from fitness import Target
 #: Settings a comparison fixes itself; the [search] table may not override them.
 FIXED = ("space", "algorithm", "population", "generations", "seed")
 TOP_KEYS = ("name", "spaces", "algorithms", "budget", "budgets", "population", "seeds",
-            "threshold", "judge", "model", "replicates", "start", "search", "tasks")
+            "threshold", "judge", "model", "replicates", "start", "search", "variants",
+            "tasks")
 #: Where a search's first population comes from: the space's prior, or distinct training
 #: loops encoded into the space (drawn with the run's seed).
 STARTS = ("prior", "corpus")
@@ -87,6 +88,9 @@ class CompareConfig:
     start: dict = field(default_factory=dict)             # space -> "prior" or "corpus"
     search: dict = field(default_factory=dict)            # SearchConfig operator settings
     search_by_space: dict = field(default_factory=dict)   # per-space overrides
+    # Variants of a space, listed in `spaces` under their own name: {name: {"space": base,
+    # search settings...}}, e.g. the VAE drawing from the standard normal, not its prior.
+    variants: dict = field(default_factory=dict)
 
     @property
     def generations(self) -> int:
@@ -97,6 +101,18 @@ class CompareConfig:
         """Every budget the report reads, ascending, the run's own last."""
         return tuple(sorted(set(self.budgets) | {self.budget}))
 
+    def base(self, space: str) -> str:
+        """The genotype space a space or variant name decodes with ('vae-normal' -> 'vae')."""
+        return self.variants[space]["space"] if space in self.variants else space
+
+    def pairs(self) -> list[tuple[str, str]]:
+        """The pairs of spaces the report tests: every two spaces, and each variant against
+        its own space only (a variant is an ablation of one space, not a rival to all)."""
+        plain = [s for s in self.spaces if s not in self.variants]
+        return [(a, b) for i, a in enumerate(plain) for b in plain[i + 1:]] + \
+            [(self.base(v), v) for v in self.spaces if v in self.variants
+             and self.base(v) in self.spaces]
+
     def replicate(self, key: RunKey) -> int:
         """Which trained replicate of its space run `key` searches (0 without replicates)."""
         return key.seed % len(self.replicates) if self.replicates else 0
@@ -105,11 +121,12 @@ class CompareConfig:
         """The model file (or folder) space `space` is decoded by in `replicate`."""
         if not self.replicates:
             return self.model
-        return self.replicates[replicate].get(space, self.model)
+        return self.replicates[replicate].get(self.base(space), self.model)
 
     def start_for(self, key: RunKey) -> str:
         """Where run `key`'s first population comes from ('prior' or 'corpus')."""
-        return self.start.get(key.space, "prior") if key.algorithm in STARTED else "prior"
+        where = self.start.get(self.base(key.space), "prior")
+        return where if key.algorithm in STARTED else "prior"
 
     def task(self, name: str) -> Task:
         return next(t for t in self.tasks if t.name == name)
@@ -137,10 +154,13 @@ class CompareConfig:
 
     def search_config(self, key: RunKey) -> SearchConfig:
         """The search settings of one run: population x budget // population generations."""
-        settings = dict(self.search, **self.search_by_space.get(key.space, {}))
+        base = self.base(key.space)
+        settings = dict(self.search, **self.search_by_space.get(base, {}))
+        settings.update({k: v for k, v in self.variants.get(key.space, {}).items()
+                         if k != "space"})
         if key.algorithm in TASKLESS:
             settings["wellformed_weight"] = 1.0     # an elite's quality is the judge's score
-        return SearchConfig.from_options(shared=True, space=key.space, algorithm=key.algorithm,
+        return SearchConfig.from_options(shared=True, space=base, algorithm=key.algorithm,
                                          population=self.population,
                                          generations=self.generations, seed=key.seed, **settings)
 
@@ -170,11 +190,12 @@ def parse_config(data: dict, default_name: str = "comparison") -> CompareConfig:
     _no_unknown(data, TOP_KEYS, "top-level key")
     search, by_space = _search_tables(data.get("search", {}))
     budgets = _budgets(data.get("budgets"), data.get("budget"))
+    variants = _variants(data.get("variants"))
     config = CompareConfig(
         name=checks.name(data.get("name", default_name), "name"),
         tasks=_tasks(data.get("tasks")),
-        spaces=_choices(data.get("spaces", list(CompareConfig.spaces)), genotypes.names(),
-                        "spaces"),
+        spaces=_choices(data.get("spaces", list(CompareConfig.spaces)),
+                        genotypes.names() + tuple(variants), "spaces"),
         algorithms=_choices(data.get("algorithms", list(CompareConfig.algorithms)),
                             algorithms.names(), "algorithms"),
         budget=max(budgets) if budgets else checks.integer(data.get("budget", 10_000), "budget",
@@ -186,7 +207,7 @@ def parse_config(data: dict, default_name: str = "comparison") -> CompareConfig:
         judge=_judge(data.get("judge", "markov")),
         model=_model(data.get("model")),
         replicates=_replicates(data.get("replicates")), start=_start(data.get("start")),
-        search=search, search_by_space=by_space)
+        search=search, search_by_space=by_space, variants=variants)
     if config.replicates and config.seeds % len(config.replicates):
         raise EvodrumError(f"seeds ({config.seeds}) must be a multiple of the number of "
                            f"replicates ({len(config.replicates)}): seed s runs replicate "
@@ -269,6 +290,32 @@ def _model_files_exist(space: str, path: str) -> bool:
             (Path(path).suffix == ".npz" and Path(path).is_file())
     from vae.files import resolve
     return resolve(path).is_file()
+
+
+def _variants(value) -> dict:
+    """`[variants.vae-normal]` tables: `space = "vae"` and the search settings that differ
+    (e.g. `prior = "normal"`); the variant runs under its own name in `spaces`."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
+        raise EvodrumError('variants must be tables such as [variants.vae-normal] with '
+                           'space = "vae" and prior = "normal"')
+    allowed = [name for name in setting_defaults() if name not in FIXED]
+    for name, table in value.items():
+        checks.name(name, "variant name")
+        if name in genotypes.SPACES:
+            raise EvodrumError(f"variant {name!r} has the name of a space: give it its own")
+        if table.get("space") not in genotypes.SPACES:
+            raise EvodrumError(f"variant {name}: space must be one of "
+                               f"{', '.join(genotypes.names())}, got {table.get('space')!r}")
+        settings = {k: v for k, v in table.items() if k != "space"}
+        if not settings:
+            raise EvodrumError(f"variant {name}: give the search settings it changes, "
+                               'e.g. prior = "normal"')
+        _no_unknown(settings, allowed, f"setting in variant {name}")
+        for key, setting in settings.items():
+            _check_type(key, setting)
+    return {name: dict(table) for name, table in value.items()}
 
 
 def _start(value) -> dict:

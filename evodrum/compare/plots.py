@@ -32,10 +32,11 @@ def convergence(config: CompareConfig, records: dict[RunKey, dict], task: str, p
             if not q:
                 continue
             floor = lambda v: np.maximum(v, ERROR_FLOOR)
-            ax.plot(q["evaluations"], floor(q["median"]), color=genotypes.entry(space).colour, label=space,
-                    drawstyle="steps-post")
+            colour = genotypes.entry(config.base(space)).colour    # a variant: its space's, dotted
+            ax.plot(q["evaluations"], floor(q["median"]), color=colour, label=space,
+                    drawstyle="steps-post", linestyle=":" if space in config.variants else "-")
             ax.fill_between(q["evaluations"], floor(q["q25"]), floor(q["q75"]), step="post",
-                            color=genotypes.entry(space).colour, alpha=0.2, linewidth=0)
+                            color=colour, alpha=0.2, linewidth=0)
         ax.axhline(config.threshold, color="grey", linestyle="--", linewidth=1,
                    label=f"threshold {config.threshold:g}")
         ax.set_yscale("log")

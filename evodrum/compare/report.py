@@ -122,7 +122,7 @@ def headline_section(config: CompareConfig, records: dict[RunKey, dict]) -> str:
     rows = summary.headline(config, records)
     if not rows:
         return ""
-    pairs = [f"{a} vs {b}" for i, a in enumerate(config.spaces) for b in config.spaces[i + 1:]]
+    pairs = [f"{a} vs {b}" for a, b in config.pairs()]
     tasks = max((max(r["n"].values()) for r in rows if r["paired"]), default=0)
     atlas = config.seeds * ATLAS_SEED_FACTOR
     archive = any(a in TASKLESS for a in config.algorithms)
@@ -307,18 +307,18 @@ def loops_section(config: CompareConfig, records: dict[RunKey, dict],
     return "\n".join(out)
 
 
-def _spread(row: dict, key: str) -> str:
-    """A figure with the range over trained replicates, e.g. '0.43 (0.40-0.46)'."""
-    text = _num(row.get(key), 2)
-    per = row.get(f"{key}_replicates")
-    return text + (f" ({min(per):.2f}-{max(per):.2f})" if per and len(per) > 1 else "")
+def _range(values, digits: int = 2) -> str:
+    """A list of figures as its range, e.g. '0.40-0.46' ('–' for none)."""
+    return f"{min(values):.{digits}f}-{max(values):.{digits}f}" if values else "–"
 
 
 def fidelity_section(config: CompareConfig, records: dict[RunKey, dict], folder: Path,
                      with_plots: bool) -> str:
     """Fidelity and diversity of every search's best loops and every space's prior
-    against held-out real drumming, judges read two-sided; writes fidelity.csv and
-    prior.csv (and the PCA figure). Needs the corpus the judges came from."""
+    against held-out real drumming, judges read two-sided, with tests between spaces
+    over seeds and the spread between trained replicates beside that between search
+    seeds; writes fidelity.csv, fidelity-seeds.csv, fidelity-tests.csv and prior.csv
+    (and the PCA figure). Needs the corpus the judges came from."""
     from evodrum import realism
     from evodrum.errors import EvodrumError
     try:
@@ -326,12 +326,17 @@ def fidelity_section(config: CompareConfig, records: dict[RunKey, dict], folder:
     except EvodrumError as e:
         return (f"## Fidelity and diversity\n\nNot measured: {e} (the held-out real loops "
                 "come from the corpus).")
-    rows = fidelity.search_rows(config, records, reference,
-                                lambda n, seed: realism.yardstick(None, n, seed))
+    yardstick = lambda n, seed: realism.yardstick(None, n, seed)   # noqa: E731
+    rows = fidelity.search_rows(config, records, reference, yardstick)
+    seeds = fidelity.seed_rows(config, records, reference, yardstick)
+    tests = fidelity.seed_tests(config, seeds)
     priors = fidelity.prior_rows(config, reference)
-    write_csv(folder / "fidelity.csv", [{k: v for k, v in r.items() if not k.endswith(
-        "_replicates")} for r in rows])
-    write_csv(folder / "prior.csv", priors)
+    write_csv(folder / "fidelity.csv", [{k: v for k, v in r.items() if not isinstance(v, list)}
+                                        for r in rows])
+    write_csv(folder / "fidelity-seeds.csv", seeds)
+    write_csv(folder / "fidelity-tests.csv", tests)
+    write_csv(folder / "prior.csv", [{k: v for k, v in p.items() if not isinstance(v, list)}
+                                     for p in priors])
     judges = summary.JUDGES
     header = ["budget", "algorithm", "space", "loops", "precision", "recall", "coverage",
               "distinct", *(f"{j}: place / KS" for j in judges), "copies"]
@@ -347,34 +352,123 @@ def fidelity_section(config: CompareConfig, records: dict[RunKey, dict], folder:
             "is not more real); *KS*: Kolmogorov-Smirnov distance of the set's judge scores "
             "from real loops' (0 = indistinguishable). *copies*: share of exact copies of "
             "training loops. Each search row pools the best loop of every task and seed. "
-            "In brackets, with trained replicates: the range over the groups of seeds that "
-            "searched one replicate each (the grid's seeds grouped alike), each a third of "
-            "the loops; smaller sets read higher recall and lower coverage, so compare "
-            "ranges with ranges. *real loops*: as many real training loops (and groups of "
-            "a third), read the same way: every figure depends on set size."),
+            "*real loops*: as many real training loops, read the same way: every figure "
+            "depends on set size (smaller sets read higher recall and lower coverage)."),
            ""]
     for budget in config.all_budgets:
         table = [[str(r["budget"]), r["algorithm"], f"**{r['space']}**", str(r["loops"]),
-                  _spread(r, "precision"), _spread(r, "recall"), _spread(r, "coverage"),
+                  _num(r["precision"], 2), _num(r["recall"], 2), _num(r["coverage"], 2),
                   str(r["distinct"]),
                   *(f"{r[f'{j}_place']:.0%} / {r[f'{j}_ks']:.2f}" for j in judges),
                   "–" if r["copies"] is None else f"{r['copies']:.0%}"]
                  for r in rows if r["budget"] == budget]
         out += [f"### {budget} evaluations", "", _table(header, table), ""]
-    out += [f"### Each space's prior ({fidelity.PRIOR_SAMPLES:,} samples per trained model)",
-            "", _table(["space", "replicate", "model", "precision", "recall", "coverage",
-                        "distinct", *(f"{j}: place / KS" for j in judges)],
-                       [[f"**{p['space']}**", str(p["replicate"]), f"`{p['model']}`",
-                         _num(p["precision"], 2), _num(p["recall"], 2), _num(p["coverage"], 2),
-                         str(p["distinct"]),
-                         *(f"{p[f'{j}_place']:.0%} / {p[f'{j}_ks']:.2f}" for j in judges)]
-                        for p in priors])]
+    out += [fidelity_tests_section(config, seeds, tests), "",
+            spread_section(config, rows), "", prior_section(config, priors)]
     if with_plots and plots.available() and "pca" in config.spaces:
         path = fidelity.pca_figure(config, folder / "pca-prior-continuous.png")
         out += ["", ("PCA's prior samples as the seed paper showed them (its continuous "
                      "output, before the hit threshold) beside the loops they decode to:"),
                 "", f"![PCA prior samples]({path.name})"]
     return "\n".join(out)
+
+
+def fidelity_tests_section(config: CompareConfig, seeds: list[dict], tests: list[dict]) -> str:
+    """Per budget: each space's median per-seed precision, recall and coverage, real
+    loops' at the same set size, and the Holm-corrected tests between spaces."""
+    pairs = [f"{a} vs {b}" for a, b in config.pairs()]
+    n = max((r["loops"] for r in seeds), default=0)
+    floor = stats.smallest_p_mann_whitney(config.seeds, config.seeds)
+    out = ["### Are the differences real? Tests over seeds", "",
+           (f"A seed's best loops (one per task: {n} loops) read as one set; the "
+            f"{config.seeds} seeds of a space are independent sets (seed s searched trained "
+            f"replicate s % {max(1, len(config.replicates))}). Columns: the median over seeds "
+            f"of each figure, and *real*: the median of {config.seeds} sets of {n} real "
+            "training loops (the level of real drumming at this set size). Tests: "
+            "Mann-Whitney U between two spaces' seeds (two-sided; smallest attainable p "
+            f"{floor:.2g}), Holm-corrected over every test of one budget (alpha "
+            f"{fidelity.ALPHA}); effect size: the Vargha-Delaney *A12*, the probability that a "
+            "seed of the first space reads higher than one of the second (0.5 = no "
+            "difference). A bold name reads significantly higher. Higher precision is more "
+            "real only up to real loops' own level; higher recall and coverage are more of "
+            "real drumming. Every test is in fidelity-tests.csv, every seed's figures in "
+            "fidelity-seeds.csv.")]
+    medians: dict[tuple, list[float]] = {}
+    for r in seeds:
+        for k in fidelity.SET_FIGURES:
+            medians.setdefault((r["budget"], r["algorithm"], r["space"], k), []).append(r[k])
+    for budget in config.all_budgets:
+        table = []
+        for algorithm in config.task_algorithms:
+            for figure in fidelity.SET_FIGURES:
+                found = {f"{t['space_a']} vs {t['space_b']}": t for t in tests
+                         if (t["budget"], t["algorithm"], t["figure"]) == (budget, algorithm,
+                                                                           figure)}
+                table.append([algorithm, figure, *(
+                    _num(_median(medians.get((budget, algorithm, s, figure), [])), 2)
+                    for s in (*config.spaces, "corpus")),
+                    *(_seed_test(found[p]) if p in found else "–" for p in pairs)])
+        out += ["", f"#### {budget} evaluations", "",
+                _table(["algorithm", "figure", *config.spaces, "real", *pairs], table)]
+    return "\n".join(out)
+
+
+def _seed_test(test: dict) -> str:
+    mark = f" **{test['higher']}**" if test["higher"] else ""
+    return f"A12 {test['a12']:.2f}, p {test['p_holm']:.2g}{mark}"
+
+
+def spread_section(config: CompareConfig, rows: list[dict]) -> str:
+    """Per budget, algorithm and space: the range of each figure and of the median error
+    over the groups of seeds that searched one trained replicate each, beside the range
+    over groups of as many seeds that each mix every replicate (search seeds only)."""
+    groups = fidelity.seed_groups(config)
+    if "search_seeds" not in groups:
+        return ("### Trained replicates against search seeds\n\nNot measured: it needs "
+                "trained replicates and at least two seeds per replicate.")
+    n, m = len(groups["replicates"]), len(groups["search_seeds"])
+    figures = (*fidelity.SET_FIGURES, "error")
+    out = ["### Trained replicates against search seeds", "",
+           (f"How much the figures move when the trained model changes, beside how much they "
+            f"move when only the search seeds do. *trained*: the range over {n} groups of "
+            f"seeds, each of which searched one trained replicate (seeds s with s % {n} = r: "
+            f"{config.seeds // n} seeds each); *search*: the range over {m} groups of "
+            f"{n} seeds (s // {n} = g), each holding one seed of every replicate, so they "
+            "differ by search seed only. "
+            + ("Both kinds of group hold as many loops, so their ranges compare directly. "
+               if n == m else "The two kinds of group differ in size: compare with care. ")
+            + "A space without trained replicates (the grid) shows seed noise in both. "
+            "*error*: the median target error of the group's runs; *real loops*: groups of as "
+            "many real training loops.")]
+    for budget in config.all_budgets:
+        table = [[r["algorithm"], f"**{r['space']}**",
+                  *(f"{_range(r.get(f'{k}_replicates'), d)} / "
+                    f"{_range(r.get(f'{k}_search_seeds'), d)}" if r.get(f"{k}_replicates")
+                    else "–" for k, d in zip(figures, (2, 2, 2, 4)))]
+                 for r in rows if r["budget"] == budget]
+        out += ["", f"#### {budget} evaluations", "",
+                _table(["algorithm", "space", *(f"{k}: trained / search" for k in figures)],
+                       table)]
+    return "\n".join(out)
+
+
+def prior_section(config: CompareConfig, priors: list[dict]) -> str:
+    """Each space's prior per trained model, with the range over independent draws."""
+    def cell(p, k):
+        return f"{_num(p[k], 2)} ({_range(p.get(f'{k}_draws'))})"
+    judges = summary.JUDGES
+    return "\n".join([
+        f"### Each space's prior ({fidelity.PRIOR_SAMPLES:,} samples per trained model)", "",
+        (f"Each figure of the first draw, with its range over {fidelity.PRIOR_DRAWS} "
+         "independent draws of as many samples in brackets (sampling noise): the spread "
+         "between a space's trained replicates reads against it. A variant samples its own "
+         "prior."), "",
+        _table(["space", "replicate", "model", "precision", "recall", "coverage", "distinct",
+                *(f"{j}: place / KS" for j in judges)],
+               [[f"**{p['space']}**", str(p["replicate"]), f"`{p['model']}`",
+                 *(cell(p, k) for k in fidelity.SET_FIGURES), str(p["distinct"]),
+                 *(f"{p[f'{j}_place']:.0%} / {p[f'{j}_ks']:.2f}" for j in judges)]
+                for p in priors])])
 
 
 def reachability_section(config: CompareConfig, records: dict[RunKey, dict],
@@ -448,8 +542,9 @@ def write_report(config: CompareConfig, records: dict[RunKey, dict], folder: Pat
                 ("Tables: runs.csv (one row per run), summary.csv (per task, space and "
                  "algorithm), tests.csv (pairwise tests), curves.csv (convergence quartiles), "
                  "lookup.csv (the corpus look-up per task), fidelity.csv and prior.csv (realism "
-                 "of the best loops and of each prior); per-run results with curves and "
-                 "best loops in runs/.")]
+                 "of the best loops and of each prior), fidelity-seeds.csv and "
+                 "fidelity-tests.csv (each seed's figures and the tests between spaces); "
+                 "per-run results with curves and best loops in runs/.")]
     path = folder / REPORT_FILE
     atomic.write_text(path, "\n\n".join(sections) + "\n")
     return path

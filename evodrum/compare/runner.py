@@ -47,8 +47,9 @@ def space(name: str, model: str | None):
 
 
 def run_space(config: CompareConfig, key: RunKey):
-    """The genotype space run `key` searches: its space decoded by its replicate's model."""
-    return space(key.space, config.model_for(key.space, config.replicate(key)))
+    """The genotype space run `key` searches: its space (a variant's own) decoded by its
+    replicate's model."""
+    return space(config.base(key.space), config.model_for(key.space, config.replicate(key)))
 
 
 #: Velocity given to training loops (onsets only) a search starts from.

@@ -56,7 +56,7 @@ def model_fingerprint(config: CompareConfig) -> dict[str, str]:
     prints.update({f"judge-{n}": file_digest(judge_file(folder, n)) for n in NAMES})
     for r in range(max(1, len(config.replicates))):
         prints.update({space_print(name, r): genotypes.fingerprint(space(
-            name, config.model_for(name, r))) for name in config.spaces})
+            config.base(name), config.model_for(name, r))) for name in config.spaces})
     return prints
 
 

@@ -2,8 +2,6 @@
 (task, space, algorithm) cell, pairwise tests between spaces, convergence quartiles."""
 from __future__ import annotations
 
-from itertools import combinations
-
 import numpy as np
 
 from evodrum.compare import stats
@@ -137,7 +135,7 @@ def pairwise_tests(config: CompareConfig, records: dict[RunKey, dict]) -> list[d
             family = []
             for task in config.tasks:
                 for algorithm in config.task_algorithms:
-                    for a, b in combinations(config.spaces, 2):
+                    for a, b in config.pairs():
                         x, y = ([value(r, metric, budget) for r in
                                  cell_records(config, records, (task.name, s, algorithm))]
                                 for s in (a, b))
@@ -246,12 +244,13 @@ def task_medians(config: CompareConfig, records: dict[RunKey, dict], algorithm: 
                 if t.name in out[s]} for s in config.spaces if s in out}
 
 
-def paired_tests(table: dict[str, dict[str, float]], higher_better: bool) -> list[dict]:
-    """Wilcoxon signed-rank between every two spaces over the tasks both ran, with the
-    matched-pairs rank-biserial correlation (positive: space A better) and the tasks in
-    which each did better; p_holm is filled in by `holm_over`."""
+def paired_tests(table: dict[str, dict[str, float]], higher_better: bool,
+                 pairs: list[tuple[str, str]]) -> list[dict]:
+    """Wilcoxon signed-rank between the two spaces of each pair over the tasks both ran,
+    with the matched-pairs rank-biserial correlation (positive: space A better) and the
+    tasks in which each did better; p_holm is filled in by `holm_over`."""
     rows = []
-    for a, b in combinations(table, 2):
+    for a, b in ((a, b) for a, b in pairs if a in table and b in table):
         tasks = [t for t in table[a] if t in table[b]]
         if len(tasks) < 2:
             continue
@@ -267,11 +266,12 @@ def paired_tests(table: dict[str, dict[str, float]], higher_better: bool) -> lis
     return rows
 
 
-def sample_tests(samples: dict[str, list[float]], higher_better: bool) -> list[dict]:
-    """Mann-Whitney U and A12 (P(space A better)) between every two spaces' independent
-    samples; p_holm is filled in by `holm_over`."""
+def sample_tests(samples: dict[str, list[float]], higher_better: bool,
+                 pairs: list[tuple[str, str]]) -> list[dict]:
+    """Mann-Whitney U and A12 (P(space A better)) between the two spaces of each pair's
+    independent samples; p_holm is filled in by `holm_over`."""
     rows = []
-    for a, b in combinations(samples, 2):
+    for a, b in ((a, b) for a, b in pairs if a in samples and b in samples):
         x, y = samples[a], samples[b]
         if len(x) < 2 or len(y) < 2:
             continue
@@ -316,11 +316,11 @@ def headline(config: CompareConfig, records: dict[RunKey, dict]) -> list[dict]:
                 for j in (config.judge,) if plain else judges:
                     if algorithm in TASKLESS:
                         samples = run_samples(config, records, algorithm, budget, measure, j)
-                        tests = sample_tests(samples, higher)
+                        tests = sample_tests(samples, higher, config.pairs())
                     else:
                         table = task_medians(config, records, algorithm, budget, measure, j)
                         samples = {s: list(v.values()) for s, v in table.items()}
-                        tests = paired_tests(table, higher)
+                        tests = paired_tests(table, higher, config.pairs())
                     if not samples:
                         continue
                     family += tests
