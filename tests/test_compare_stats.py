@@ -1,6 +1,8 @@
 """The comparison's statistics helpers against hand-computed values and scipy."""
 from __future__ import annotations
 
+from math import comb
+
 import numpy as np
 import pytest
 from scipy import stats as scipy_stats
@@ -48,6 +50,16 @@ def test_mann_whitney_matches_scipy_and_handles_constant_samples():
     ref = scipy_stats.mannwhitneyu(x, y, alternative="two-sided")
     assert (u, p) == pytest.approx((ref.statistic, ref.pvalue))
     assert stats.mann_whitney([0, 0, 0], [0, 0]) == (3.0, 1.0)   # all runs reached error 0
+
+
+def test_mann_whitney_is_exact_for_small_samples_without_ties():
+    x, y = np.arange(9) + 0.5, np.arange(9) - 20.0        # every x above every y
+    assert stats.mann_whitney(x, y) == (81.0, pytest.approx(2 / comb(18, 9)))
+    assert stats.mann_whitney(x, y)[1] == pytest.approx(stats.smallest_p_mann_whitney(9, 9))
+    # ties: the normal approximation with its tie correction, as scipy gives it
+    tied = [0.1, 0.1, 0.2, 0.3, 0.3, 0.3, 0.4, 0.5, 0.5]
+    ref = scipy_stats.mannwhitneyu(tied, y, alternative="two-sided", method="asymptotic")
+    assert stats.mann_whitney(tied, y) == pytest.approx((ref.statistic, ref.pvalue))
 
 
 def test_describe_and_magnitude():
