@@ -169,3 +169,21 @@ def test_studio_seed_loops_take_interactive_s_refine_option(tmp_path, monkeypatc
     assert theirs.stream is not None and not theirs.stream.closed   # uvicorn left it alone
     theirs.close()
     assert "--refine" in CliRunner().invoke(main, ["studio", "--help"]).output
+
+
+def test_the_studio_starts_without_torch_or_scipys_signal_tools(tmp_path):
+    """Most of a start-up is imports: the studio serves its page without torch or
+    scipy.signal/ndimage (1 s of CPU), which load at the first sound it renders."""
+    import subprocess
+    import sys
+    code = ("import sys, uvicorn\n"
+            "def serve(self):\n"
+            "    heavy = {'torch', 'scipy.signal', 'scipy.ndimage', 'scipy.optimize'}\n"
+            "    assert not heavy & set(sys.modules), heavy & set(sys.modules)\n"
+            "    print('served')\n"
+            "uvicorn.Server.run = serve\n"
+            "from evodrum.cli import main\n"
+            "main(['studio', '--no-browser', '--out', sys.argv[1]])\n")
+    done = subprocess.run([sys.executable, "-c", code, str(tmp_path / "s")], timeout=300,
+                          capture_output=True, text=True)
+    assert done.returncode == 0 and "served" in done.stdout, done.stdout + done.stderr

@@ -10,7 +10,6 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
-from scipy import signal
 
 from evodrum.kit import ROWS
 
@@ -36,6 +35,7 @@ def _noise(n: int, seed: int) -> np.ndarray:
 
 def _filter(x: np.ndarray, sr: int, kind: str, cutoff) -> np.ndarray:
     """Second-order Butterworth filter; cutoffs are kept below Nyquist for low rates."""
+    from scipy import signal      # imported here: 1 s of CPU that start-up skips
     cutoff = np.minimum(cutoff, 0.45 * sr)
     sos = signal.butter(2, cutoff, btype=kind, fs=sr, output="sos")
     return signal.sosfilt(sos, x)
