@@ -50,6 +50,32 @@ def test_true_peak_sees_the_peak_between_samples():
     assert true_peak_db(tone) == pytest.approx(0.0, abs=0.2)   # the interpolator ripples
 
 
+def test_true_peaks_are_measured_exactly_wherever_they_could_reach_the_floor():
+    """Only the stretches around loud samples are oversampled: wherever a sample's true
+    peak (from oversampling the whole signal) is above the floor, the value is that
+    one to the bit; elsewhere it stays at or below the floor. Stereo, mono, and loud
+    samples at both ends of the signal."""
+    from scipy import signal
+
+    from evodrum.audio.loudness import OVERSAMPLE, _true_peaks
+    rng = np.random.default_rng(5)
+    mono = synth.render(pattern("funk").grid(), DEFAULT_SPEC, 100.0, SR, "wrap") * 3
+    stereo = np.stack([mono, 0.8 * np.roll(mono, 7)], axis=1)
+    edges = rng.standard_normal(20_000) * 0.05
+    edges[[0, 3, -1]] = 1.0
+    for x in (stereo, mono, edges):
+        x = np.asarray(x, np.float64)
+        whole = np.abs(signal.resample_poly(x, OVERSAMPLE, 1, axis=0)).reshape(len(x), -1)
+        whole = whole.max(axis=1)
+        for floor in (0.3, 0.9 * whole.max()):
+            peaks = _true_peaks(x, floor)
+            above = whole > floor
+            assert 0 < above.sum() < len(x)
+            np.testing.assert_array_equal(peaks[above], whole[above])
+            assert (peaks[~above] <= floor).all()
+        assert true_peak_db(x) == 20 * np.log10(whole.max())
+
+
 @pytest.mark.parametrize("meter", ["pyloudnorm", "fallback"])
 def test_normalised_renders_sit_at_one_loudness_under_the_ceiling(meter, monkeypatch):
     if meter == "fallback":
