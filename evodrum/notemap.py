@@ -41,6 +41,13 @@ class NoteMap:
     def array(self) -> np.ndarray:
         return np.array(self.pitches, dtype=np.int64)
 
+    def reading_table(self) -> np.ndarray:
+        """The pitch -> row lookup (-1: no row) that reads MIDI written with this map back
+        into its rows (for `evodrum.midi.read_drums`' drum_map)."""
+        table = np.full(128, -1, dtype=np.int8)
+        table[list(self.pitches)] = np.arange(len(ROWS))
+        return table
+
     def to_dict(self) -> dict:
         return {"key": self.key, "name": self.name, "source": self.source,
                 "pitches": dict(zip(ROWS, self.pitches))}

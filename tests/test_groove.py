@@ -105,6 +105,10 @@ def test_groove_swing_writes_a_swung_file_and_never_touches_the_input(tmp_path):
     assert src.read_bytes() == before
     again = run("groove", src, "--swing", 60)
     assert again.exit_code == 0 and (tmp_path / "beat-groove-2.mid").is_file()
+    quiet = run("groove", src, "--swing", 60, "--quiet")
+    assert quiet.exit_code == 0 and quiet.output == ""
+    assert (tmp_path / "beat-groove-3.mid").is_file() and src.read_bytes() == before
+    assert {f["kind"] for f in doc["files"]} == {"midi"} and doc["command"] == "groove"
 
 
 def test_groove_like_transfers_a_real_drummers_feel(tmp_path, groove_path):

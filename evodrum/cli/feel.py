@@ -2,7 +2,6 @@
 or writes loops, and `evodrum groove`, which performs any loop with a drummer's feel."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
@@ -15,7 +14,9 @@ from evodrum.cli.inputs import (
     drum_map_option,
     window_option,
 )
-from evodrum.cli.options import OUT_FILE, SEED, Number, ascii_option, given_options, grid_option
+from evodrum.cli.options import (OUT_FILE, SEED, Number, ascii_option, given_options, grid_option,
+                                  note_map_option)
+from evodrum.cli.output import add, in_folder, output_options, say, wrote
 from evodrum.errors import EvodrumError
 from evodrum.feel import SWING_RANGE, Feel
 from evodrum.notes import note
@@ -158,11 +159,11 @@ def describe_timing(summary: dict) -> str:
 @drum_channel_option
 @click.option("--model", "model_path", type=click.Path(), default=None,
               help="The model whose feel is used [default: the shipped model].")
-@click.option("--json", "as_json", is_flag=True,
-              help="Print what was written and how it is played as one JSON document.")
+@note_map_option
 @ascii_option
+@output_options
 def groove(file, out, window, feel_amount, scatter, swing, like_path, like_window, seed, wav,
-           bpm, spec, drum_map, drum_channel, model_path, as_json, ascii):
+           bpm, spec, drum_map, drum_channel, model_path, note_map, ascii):
     """Play a drum loop like a drummer: same hits, human timing and dynamics.
 
     FILE is any loop (a quantised pattern from your DAW, a `target` result).
@@ -182,6 +183,7 @@ def groove(file, out, window, feel_amount, scatter, swing, like_path, like_windo
       evodrum groove my_beat.mid --feel 0.5 --seed 3 --wav
       evodrum groove my_beat.mid --like drummer.mid # groove transfer
       evodrum groove my_beat.mid --swing 62         # MPC swing, nothing else
+      evodrum groove my_beat.mid --note-map roland-td   # for a V-Drums module
     """
     from evodrum import display, midi
     from evodrum.audio import open_renderer, write_audio
@@ -218,19 +220,18 @@ def groove(file, out, window, feel_amount, scatter, swing, like_path, like_windo
         mid_path, wav_path = outputs.derived_set(stem.parent, stem.name, [".mid", ".wav"])
     else:
         mid_path, wav_path = outputs.derived(stem.with_suffix(".mid")), None
-    written = [midi.write_midi(mid_path, played, spec, bpm)]
+    written = [midi.write_midi(mid_path, played, spec, bpm, note_map=note_map)]
+    wrote(written[0], "midi", bpm=bpm, hits=int(played.hits.sum()))
     if wav_path is not None:
         renderer, _ = open_renderer("auto", None)
         written.append(write_audio(wav_path, renderer(played, spec, bpm, 44100, "wrap"), 44100))
+        wrote(written[1], "audio")
     summary = timing_summary(played, bpm)
-    if as_json:
-        click.echo(json.dumps({
-            "input": file, "window": i + 1, "bpm": bpm, "spec": spec.to_dict(),
-            "feel": {"source": source, "amount": feel_amount, "scatter": scatter,
-                     "swing": swing, "seed": seed, "like": like_path,
-                     "model": getattr(model, "name", None)},
-            "played": summary, "written": [str(p) for p in written]}, indent=2))
-        return
-    click.echo(display.render(played.velocities, spec, title=Path(file).name, ascii=ascii))
-    click.echo(f"played with {feel.describe()} at {bpm:g} BPM: {describe_timing(summary)}")
-    click.echo(f"wrote {', '.join(str(p) for p in written)}")
+    in_folder(mid_path.parent)
+    add(input=file, window=i + 1, bpm=bpm, spec=spec.to_dict(),
+        feel={"source": source, "amount": feel_amount, "scatter": scatter, "swing": swing,
+              "seed": seed, "like": like_path, "model": getattr(model, "name", None)},
+        played=summary, written=[str(p) for p in written])
+    say(display.render(played.velocities, spec, title=Path(file).name, ascii=ascii))
+    say(f"played with {feel.describe()} at {bpm:g} BPM: {describe_timing(summary)}")
+    say(f"wrote {', '.join(str(p) for p in written)}")

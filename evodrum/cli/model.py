@@ -23,7 +23,8 @@ from evodrum.cli.inputs import (
     window_option,
 )
 from evodrum.cli.options import (OUT_FILE, OUT_FOLDER, SEED, Number, ascii_option, bpm_option,
-                                  given_options, lock_option, prior_option, refine_option)
+                                  given_options, lock_option, note_map_option, prior_option,
+                                  refine_option)
 from evodrum.cli.output import add, detail, in_folder, output_options, say, wrote
 from evodrum.errors import EvodrumError
 from evodrum.runs import claim_run_dir, new_run_dir
@@ -80,11 +81,13 @@ def _read(path: str, spec, window: int | None, drum_map: str, drum_channel: int 
 
 
 def _write(folder: Path, names: list[str], loops, titles: list[str], spec,
-           bpm: float, ascii: bool, grid_file: str, inputs=(), tempo_maps=None) -> None:
+           bpm: float, ascii: bool, grid_file: str, inputs=(), tempo_maps=None,
+           note_map=None) -> None:
     """Write loops[i] (a Loop batch, or grids played straight) as MIDI file names[i] and
     all of them as `grid_file` (.npz, in the same order, with their timing), show them
     titled by file, and say once where they went. `tempo_maps[i]` (or None) writes loop i
-    with its own tempo changes instead of `bpm`.
+    with its own tempo changes instead of `bpm`; `note_map` (evodrum.notemap) sets the
+    MIDI pitches (None: General MIDI).
 
     Files already in the folder (and the command's inputs) are never replaced:
     a taken name becomes NAME-2.mid (see evodrum.outpaths).
@@ -96,7 +99,8 @@ def _write(folder: Path, names: list[str], loops, titles: list[str], spec,
     loops = as_loop(loops, spec)
     grids = loops.velocities
     tempo_maps = tempo_maps or [None] * len(loops)
-    paths = [midi.write_midi(outputs.derived(folder / name), lp, spec, bpm, tempo_map=m)
+    paths = [midi.write_midi(outputs.derived(folder / name), lp, spec, bpm, tempo_map=m,
+                             note_map=note_map)
              for name, lp, m in zip(names, loops, tempo_maps)]
     npz = gridfile.save_grids(outputs.derived(folder / grid_file), loops, spec)
     in_folder(folder)
@@ -294,10 +298,11 @@ SAMPLE_BATCH = 1024
 @out_option
 @bpm_option
 @feel_options()
+@note_map_option
 @ascii_option
 @output_options
 def sample(count, temperature, midi_files, prior, seed, model_path, out, bpm, feel_amount,
-           scatter, swing, ascii):
+           scatter, swing, note_map, ascii):
     """Draw loops from the model's prior and write them as MIDI files.
 
     More than 16 loops are written to one grid file (samples.npz; play one with
@@ -310,6 +315,7 @@ def sample(count, temperature, midi_files, prior, seed, model_path, out, bpm, fe
       evodrum sample --model runs/train-20260101-120000 --seed 3
       evodrum sample -n 10000 --seed 1       # one grid file and a summary
       evodrum sample --prior normal          # the standard normal prior: wilder loops
+      evodrum sample --note-map roland-td    # at a V-Drums module's pitches
     """
     model = _load(model_path)
     if model.use_prior(prior) != prior and given_options(["prior"]):
@@ -322,14 +328,14 @@ def sample(count, temperature, midi_files, prior, seed, model_path, out, bpm, fe
                   for i in range(count)]
         _write(folder, _numbered("sample", count),
                model_feel(model, grids, bpm, feel_amount, scatter, swing, seed), titles,
-               model.spec, bpm, ascii, "samples.npz")
+               model.spec, bpm, ascii, "samples.npz", note_map=note_map)
         return
     feel = dict(feel_amount=feel_amount, scatter=scatter, swing=swing)
-    _sample_many(model, count, temperature, seed, folder, bpm, bool(midi_files), feel)
+    _sample_many(model, count, temperature, seed, folder, bpm, bool(midi_files), feel, note_map)
 
 
 def _sample_many(model, count: int, temperature: float, seed, folder: Path, bpm: float,
-                 midi_files: bool, feel: dict) -> None:
+                 midi_files: bool, feel: dict, note_map=None) -> None:
     """Many samples: decoded in batches under a progress bar, one grid file, a summary
     (played with the model's feel as `feel` asks, batch by batch)."""
     from evodrum.loop import Loop
@@ -353,7 +359,7 @@ def _sample_many(model, count: int, temperature: float, seed, folder: Path, bpm:
                                file=sys.stderr) as items:
             for i, lp in items:
                 midi.write_midi(outputs.derived(folder / f"sample_{i + 1:06d}.mid"), lp,
-                                model.spec, bpm)
+                                model.spec, bpm, note_map=note_map)
     hits = (grids > 0).sum(axis=(1, 2))
     distinct = len(np.unique(np.packbits(grids > 0, axis=-1).reshape(count, -1), axis=0))
     low, mid, high = np.percentile(hits, [5, 50, 95])
@@ -378,10 +384,11 @@ def _sample_many(model, count: int, temperature: float, seed, folder: Path, bpm:
 @out_option
 @bpm_from_file_option
 @feel_options("the model's feel for the reconstruction (the original keeps its own)")
+@note_map_option
 @ascii_option
 @output_options
 def reconstruct(file, window, drum_map, drum_channel, refine_steps, model_path, out, bpm,
-                feel_amount, scatter, swing, ascii):
+                feel_amount, scatter, swing, note_map, ascii):
     """Encode a MIDI loop and decode it again: what the model keeps of it.
 
     \b
@@ -408,7 +415,7 @@ def reconstruct(file, window, drum_map, drum_channel, refine_steps, model_path, 
            [label,
             f"reconstruction by {model.name}: onset precision {score['precision']:.2f}, "
             f"recall {score['recall']:.2f}, F1 {score['f1']:.2f}"], model.spec, bpm, ascii,
-           "reconstruction.npz", inputs=[file], tempo_maps=kept)
+           "reconstruction.npz", inputs=[file], tempo_maps=kept, note_map=note_map)
 
 
 @main.command()
@@ -428,10 +435,11 @@ def reconstruct(file, window, drum_map, drum_channel, refine_steps, model_path, 
 @out_option
 @bpm_from_file_option
 @feel_options()
+@note_map_option
 @ascii_option
 @output_options
 def interpolate(file_a, file_b, steps, method, drum_map, drum_channel, refine_steps,
-                model_path, out, bpm, feel_amount, scatter, swing, ascii):
+                model_path, out, bpm, feel_amount, scatter, swing, note_map, ascii):
     """Morph between two MIDI loops through the latent space.
 
     Each file's window where the drums come in is used; the loops are written at
@@ -462,7 +470,7 @@ def interpolate(file_a, file_b, steps, method, drum_map, drum_channel, refine_st
               for p in chosen for i in range(steps)]
     _write(folder, names, model_feel(model, grids, bpm, feel_amount, scatter, swing), titles,
            model.spec, bpm, ascii, "interpolation.npz",
-           inputs=[file_a, file_b])
+           inputs=[file_a, file_b], note_map=note_map)
 
 
 @main.command()
@@ -550,10 +558,11 @@ def _encoding_json(file: str, model, encoding, npy: str | None, numbers: list[in
 @bpm_from_file_option
 @feel_options()
 @lock_option("the loop you vary")
+@note_map_option
 @ascii_option
 @output_options
 def vary(file, count, amount, window, drum_map, drum_channel, refine_steps, seed, model_path,
-         out, bpm, feel_amount, scatter, swing, lock_rows, ascii):
+         out, bpm, feel_amount, scatter, swing, lock_rows, note_map, ascii):
     """Variations of a MIDI loop: small random moves around its latent code.
 
     With --lock the locked rows stay exactly as you wrote them in every variation
@@ -581,7 +590,7 @@ def vary(file, count, amount, window, drum_map, drum_channel, refine_steps, seed
     _write(folder, _numbered("variation", count),
            _keep_timing(lock, original,
                         model_feel(model, decode(codes), bpm, feel_amount, scatter, swing, seed)),
-           titles, model.spec, bpm, ascii, "variations.npz", inputs=[file])
+           titles, model.spec, bpm, ascii, "variations.npz", inputs=[file], note_map=note_map)
 
 
 def _keep_timing(lock, original, played):

@@ -26,6 +26,7 @@ from evodrum.cli.options import (
     bpm_option,
     given_options,
     lock_option,
+    note_map_option,
     prior_option,
     refine_option,
     space_option,
@@ -142,11 +143,12 @@ def _progress_line(record: dict | None) -> str:
 @bpm_from_file_option
 @feel_options()
 @lock_option("the --like loop, else the first --seed-loops file")
+@note_map_option
 @ascii_option
 def target(features, like, window, drum_map, drum_channel, space, algorithm, generations,
            population, patience, seed, sigma, indpb, mutation, repair, wellformed_weight, judge,
            seed_loops, refine_steps, prior, model, corpus, top, out, resume_dir, as_json, verbose,
-           bpm, feel_amount, scatter, swing, lock_rows, ascii):
+           bpm, feel_amount, scatter, swing, lock_rows, note_map, ascii):
     """Search for drum loops whose rhythm features match goals.
 
     A genetic algorithm (or CMA-ES) moves through the VAE's latent space; each
@@ -218,7 +220,7 @@ def target(features, like, window, drum_map, drum_channel, space, algorithm, gen
     with _progress(cfg.generations, as_json, verbose) as on_generation:
         result, loops = run_target(prepared, folder, resume=resume_dir is not None, top=top,
                                    bpm=bpm or DEFAULT_BPM, on_generation=on_generation,
-                                   perform=perform)
+                                   perform=perform, note_map=note_map)
     if as_json:
         click.echo(json.dumps(_read_json(folder / "summary.json"), indent=2))
         return
@@ -353,9 +355,10 @@ def _lock(rows, like_grid, seed_loops, model, corpus) -> dict | None:
               default=None, help="Continue an interrupted atlas in this folder.")
 @bpm_option
 @feel_options()
+@note_map_option
 @output_options
 def map_command(feature_names, space, cells, generations, population, sigma, seed, model, corpus,
-                out, resume_dir, bpm, feel_amount, scatter, swing):
+                out, resume_dir, bpm, feel_amount, scatter, swing, note_map):
     """Make an atlas of the loops a genotype space can make.
 
     MAP-Elites (pyribs; install the `qd` extra) lays loops out on a grid of two or
@@ -414,7 +417,8 @@ def map_command(feature_names, space, cells, generations, population, sigma, see
                 bar.update(1)
         atlas = make_atlas(genotype_space, reference, config, folder,
                            resume=resume_dir is not None and (folder / CHECKPOINT_FILE).exists(),
-                           bpm=bpm, on_generation=on_generation, perform=perform)
+                           bpm=bpm, on_generation=on_generation, perform=perform,
+                           note_map=note_map)
     say()
     say(terminal_view(atlas))
     total = cells ** len(features)

@@ -15,7 +15,7 @@ from evodrum.cli.inputs import (
     drum_map_option,
     window_option,
 )
-from evodrum.cli.options import ascii_option, lock_option, refine_option
+from evodrum.cli.options import ascii_option, lock_option, note_map_option, refine_option
 from evodrum.cli.output import add, detail, output_options, say
 from evodrum.errors import EvodrumError
 from evodrum.runs import new_run_dir
@@ -68,11 +68,12 @@ def _amounts(ctx, param, values) -> list[tuple[str, float]]:
 @bpm_from_file_option
 @feel_options()
 @lock_option("the loop you steer")
+@note_map_option
 @ascii_option
 @output_options
 def steer(file, attributes, styles, count, window, drum_map, drum_channel, listing, build,
           refine_steps, model_path, corpus_name, cache_dir, out, bpm, feel_amount, scatter, swing,
-          lock_rows, ascii):
+          lock_rows, note_map, ascii):
     """Steer a loop with semantic sliders: more syncopation, fewer hi-hats, more funk.
 
     The loop is encoded (refined, so the code decodes to your loop), moved by
@@ -134,7 +135,7 @@ def steer(file, attributes, styles, count, window, drum_map, drum_channel, listi
     _write(folder, _numbered("steered", count),
            _keep_timing(lock, original, model_feel(model, steered, bpm, feel_amount, scatter,
                                                    swing)), titles, model.spec,
-           bpm, ascii, "steered.npz", inputs=[file])
+           bpm, ascii, "steered.npz", inputs=[file], note_map=note_map)
     for i, m in enumerate(moves, 1):
         if m.note:
             say(f"note: steered {i}: {m.note}", err=True)

@@ -128,9 +128,10 @@ def load_job(folder: Path) -> MapJob:
 
 def make_atlas(space: Space, reference: WellFormedness, config: SearchConfig, folder: Path, *,
                resume: bool = False, bpm: float = 120.0, on_generation=None,
-               perform=None) -> Atlas:
+               perform=None, note_map=None) -> Atlas:
     """Run (or resume) the atlas search in `folder` and write its files; `perform` turns
-    grids into the Loops written (their feel), None writes them straight."""
+    grids into the Loops written (their feel), None writes them straight; `note_map`
+    (evodrum.notemap) sets their MIDI pitches, None General MIDI."""
     objective = Objective(space, None, reference, wellformed_weight=1.0)
     result = run_search(objective, config, checkpoint=folder / CHECKPOINT_FILE, resume=resume,
                         on_generation=on_generation)
@@ -146,7 +147,7 @@ def make_atlas(space: Space, reference: WellFormedness, config: SearchConfig, fo
         else []
     for loop, cell, measures, wf in zip(played, elites["cells"], elites["measures"], wellformed):
         name = "cell_" + "_".join(f"{c + 1:02d}" for c in cell) + ".mid"
-        midi.write_midi(folder / ELITES_DIR / name, loop, space.spec, bpm)
+        midi.write_midi(folder / ELITES_DIR / name, loop, space.spec, bpm, note_map=note_map)
         quality[tuple(cell)] = wf
         rows.append({"file": f"{ELITES_DIR}/{name}", "cell": [int(c) + 1 for c in cell],
                      "features": {f: float(m) for f, m in zip(features, measures)},

@@ -223,10 +223,11 @@ def check_resumable(folder: Path) -> None:
 
 def run_target(prepared: PreparedTarget, folder: Path, *, resume: bool = False, top: int = 4,
                bpm: float = 120.0, on_generation=None,
-               perform=None) -> tuple[SearchResult, list[BestLoop]]:
+               perform=None, note_map=None) -> tuple[SearchResult, list[BestLoop]]:
     """Run (or resume) the job in `folder`; writes the logbook, summary and best loops.
 
     `perform` turns grids into the Loops written (their feel); None writes them straight.
+    `note_map` (evodrum.notemap) sets the MIDI files' pitches (None: General MIDI).
     """
     job, objective, reference, seeds = (prepared.job, prepared.objective, prepared.reference,
                                         prepared.seeds)
@@ -237,7 +238,8 @@ def run_target(prepared: PreparedTarget, folder: Path, *, resume: bool = False, 
     loops = best_loops(result, objective, reference, top, prepared.judges)
     spec = objective.space.spec
     played = _played([b.grid for b in loops], spec, perform)
-    files = [midi.write_midi(folder / f"best_{i:02d}.mid", lp, spec, bpm).name
+    files = [midi.write_midi(folder / f"best_{i:02d}.mid", lp, spec, bpm,
+                             note_map=note_map).name
              for i, lp in enumerate(played, 1)]
     atomic.write_text(folder / "logbook.csv", logbook_csv(result))
     summary = {
@@ -247,7 +249,7 @@ def run_target(prepared: PreparedTarget, folder: Path, *, resume: bool = False, 
         "independent_judges": independent_judges(job, prepared.judges),
         "best": [_loop_record(f, b) for f, b in zip(files, loops)]}
     if hasattr(result.algorithm, "front"):
-        summary["front"] = write_front(result, prepared, folder, bpm, perform)
+        summary["front"] = write_front(result, prepared, folder, bpm, perform, note_map)
     atomic.write_json(folder / "summary.json", summary)
     return result, loops
 
@@ -266,7 +268,7 @@ def _played(grids: list, spec, perform):
 
 
 def write_front(result: SearchResult, prepared: PreparedTarget, folder: Path,
-                bpm: float, perform=None) -> list[dict]:
+                bpm: float, perform=None, note_map=None) -> list[dict]:
     """A Pareto search's front: front_NN.mid per member (lowest target error first),
     front.csv, and front.png when matplotlib is installed."""
     from evodrum import plotting
@@ -279,7 +281,8 @@ def write_front(result: SearchResult, prepared: PreparedTarget, folder: Path,
     records = []
     played = _played([b.grid for b in loops], objective.space.spec, perform)
     for i, (loop, lp) in enumerate(zip(loops, played), 1):
-        path = midi.write_midi(folder / f"front_{i:02d}.mid", lp, objective.space.spec, bpm)
+        path = midi.write_midi(folder / f"front_{i:02d}.mid", lp, objective.space.spec, bpm,
+                               note_map=note_map)
         records.append(_loop_record(path.name, loop))
     judge = prepared.job.judge
     names = list(objective.target.names)
