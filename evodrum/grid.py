@@ -66,7 +66,15 @@ class GridSpec:
 
     @classmethod
     def from_dict(cls, d: dict) -> "GridSpec":
-        return cls(int(d["bars"]), int(d["beats_per_bar"]), int(d["steps_per_beat"]))
+        """The resolution a file stores: whole numbers only ("4", 4.5 and true are
+        refused, not rounded); ValueError naming the field."""
+        from evodrum.statefile import Fields, StateError
+        try:
+            f = Fields(d, "spec")
+            return cls(f.integer("bars", 1, MAX_BARS), f.integer("beats_per_bar", 1, 16),
+                       f.integer("steps_per_beat", 1, 48))
+        except StateError as e:
+            raise ValueError(str(e)) from None
 
     def describe(self) -> str:
         note = {1: "quarter", 2: "eighth", 3: "eighth-triplet", 4: "sixteenth"}.get(
@@ -110,6 +118,30 @@ def to_midi_velocity(grids: np.ndarray) -> np.ndarray:
 def from_midi_velocity(levels: np.ndarray) -> np.ndarray:
     """Integer MIDI velocities 0..127 back to grid velocities in [0, 1]."""
     return (np.asarray(levels, dtype=np.float32) / VELOCITY_LEVELS).astype(np.float32)
+
+
+def cells_of(grid: np.ndarray, where: np.ndarray | None = None) -> list[list[int]]:
+    """Cells of a (9, S) grid as plain JSON: [row, step, MIDI velocity] for each cell of
+    `where` (default: its hits). Session files and locks store grids this way."""
+    rows, steps = np.nonzero(np.asarray(grid) > 0 if where is None else where)
+    velocity = to_midi_velocity(grid)[rows, steps]
+    return np.stack([rows, steps, velocity], axis=1).tolist()
+
+
+def grid_of_cells(cells: np.ndarray, spec: GridSpec) -> tuple[np.ndarray, np.ndarray]:
+    """(mask, grid) of [row, step, MIDI velocity] cells (an (N, 3) int array; see
+    `cells_of`): ValueError naming what lies outside `spec`'s grid or 0..127."""
+    cells = np.asarray(cells, dtype=np.int64).reshape(-1, 3)
+    rows, steps, velocity = cells.T
+    for name, values, high in (("row", rows, spec.shape[0] - 1), ("step", steps, spec.steps - 1),
+                               ("velocity", velocity, VELOCITY_LEVELS)):
+        if len(values) and not 0 <= values.min() <= values.max() <= high:
+            raise ValueError(f"holds a {name} outside 0 to {high}")
+    mask = np.zeros(spec.shape, bool)
+    levels = np.zeros(spec.shape, np.uint8)
+    mask[rows, steps] = True
+    levels[rows, steps] = velocity
+    return mask, from_midi_velocity(levels)
 
 
 def onsets(grids: np.ndarray) -> np.ndarray:

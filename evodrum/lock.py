@@ -1,5 +1,6 @@
 """Cells a musician keeps: locked rows ("evolve the hats over my kick and snare") and
-hand-edited cells, held exactly (hits and velocities) in every loop made from now on.
+hand-edited cells, held exactly (hits and velocities) in every loop made from now on;
+locked rows of a played loop also keep its timing wherever the loop is played or written.
 
 A `Lock` is a mask over the grid and the grid those cells keep. `apply` is the one
 place decoded loops pass through (`evodrum.genotypes.locked` wraps any space's
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from evodrum.errors import EvodrumError
-from evodrum.grid import GridSpec, from_midi_velocity, quantize_velocity, to_midi_velocity
+from evodrum.grid import GridSpec, cells_of, grid_of_cells, quantize_velocity, to_midi_velocity
 from evodrum.kit import ROWS
 
 #: Plain names a drummer types for rows, beside the row codes.
@@ -46,17 +47,32 @@ def parse_rows(text: str) -> tuple[str, ...]:
 
 @dataclass(frozen=True, eq=False)
 class Lock:
-    """Cells held fixed: `mask` (9, S) bool, and `grid` (9, S) the values they keep."""
+    """Cells held fixed: `mask` (9, S) bool, `grid` (9, S) the velocities they keep and
+    `offsets` (9, S) their timing (fractions of a step, as `evodrum.loop.Loop`'s); NaN
+    where a cell has no timing of its own (a hand edit), so it is played with the feel
+    of the loop around it."""
 
     mask: np.ndarray
     grid: np.ndarray
+    offsets: np.ndarray | None = None
+
+    def __post_init__(self):
+        timing = np.full(self.mask.shape, np.nan, np.float32) if self.offsets is None else \
+            np.where(self.mask, np.asarray(self.offsets, np.float32), np.nan)
+        object.__setattr__(self, "offsets", timing.astype(np.float32))
 
     @classmethod
-    def of_rows(cls, rows, grid: np.ndarray) -> Lock:
-        """Whole rows (codes, e.g. ('BD', 'SD')) of `grid` held fixed."""
+    def of_rows(cls, rows, grid: np.ndarray, offsets: np.ndarray | None = None) -> Lock:
+        """Whole rows (codes, e.g. ('BD', 'SD')) of `grid` held fixed, with the timing
+        `offsets` of the loop they come from when given (a seed loop's feel)."""
         mask = np.zeros(grid.shape, bool)
         mask[[ROWS.index(r) for r in rows]] = True
-        return cls(mask, quantize_velocity(np.asarray(grid, np.float32)))
+        return cls(mask, quantize_velocity(np.asarray(grid, np.float32)), offsets)
+
+    @classmethod
+    def of_loop(cls, rows, loop) -> Lock:
+        """Whole rows of a played loop (an `evodrum.loop.Loop`): its velocities and timing."""
+        return cls.of_rows(rows, loop.velocities, loop.offsets)
 
     @classmethod
     def of_edit(cls, edited: np.ndarray, before: np.ndarray) -> Lock:
@@ -68,7 +84,12 @@ class Lock:
         """Both locks' cells; where both hold a cell, `other`'s value (the newer) wins."""
         if other is None:
             return self
-        return Lock(self.mask | other.mask, np.where(other.mask, other.grid, self.grid))
+        return Lock(self.mask | other.mask, np.where(other.mask, other.grid, self.grid),
+                    np.where(other.mask, other.offsets, self.offsets))
+
+    def within(self, keep: np.ndarray) -> Lock:
+        """Only the cells of `keep` (a (9, S) mask) still held, as they were."""
+        return Lock(self.mask & keep, self.grid, self.offsets)
 
     @property
     def rows(self) -> tuple[str, ...]:
@@ -97,32 +118,38 @@ class Lock:
         grids = to_midi_velocity(np.asarray(grids).reshape(-1, *self.mask.shape))
         return (grids[:, self.mask] == to_midi_velocity(self.grid)[self.mask]).all(axis=1)
 
-    def keep_played(self, played, source=None):
+    def keep_played(self, played):
         """`played` (a Loop or batch, e.g. with a model's feel) with the locked cells as
-        the musician plays them: the lock's velocities, and `source`'s timing (their own
-        Loop) when given, so locked rows keep their dynamics and feel, not the model's."""
+        the musician plays them: the lock's velocities and, where it has them, its timing,
+        so locked rows keep their dynamics and feel, not the model's."""
         from evodrum.loop import Loop
         velocities = np.where(self.mask, self.grid, played.velocities).astype(np.float32)
-        offsets = played.offsets if source is None else np.where(
-            self.mask, np.asarray(source.offsets), played.offsets)
+        timed = self.mask & ~np.isnan(self.offsets)
+        offsets = np.where(timed, np.nan_to_num(self.offsets), played.offsets)
         return Loop(velocities, np.where(velocities > 0, offsets, 0), played.spec)
 
     def to_dict(self) -> dict:
-        """Plain JSON: the mask's cells as (row, step) and their MIDI velocities."""
-        rows, steps = np.nonzero(self.mask)
-        velocity = to_midi_velocity(self.grid)[rows, steps]
-        return {"cells": np.stack([rows, steps, velocity], axis=1).tolist()}
+        """Plain JSON: the mask's cells as [row, step, MIDI velocity] and, for cells with
+        timing of their own, "offsets" in the same order (null where none)."""
+        d = {"cells": cells_of(self.grid, self.mask)}
+        timing = self.offsets[self.mask]
+        if not np.isnan(timing).all():
+            d["offsets"] = [None if np.isnan(t) else round(float(t), 6) for t in timing]
+        return d
 
     @classmethod
     def from_dict(cls, d, spec: GridSpec) -> Lock:
-        """A lock read from a session or job file; ValueError if it does not fit `spec`."""
+        """A lock read from a session or job file; ValueError if it does not fit `spec`
+        (cells outside the grid, offsets not one per cell or outside [-0.5, 0.5))."""
+        mask, grid = grid_of_cells(d["cells"], spec)
+        timing = d.get("offsets")
+        if timing is None:
+            return cls(mask, grid)
         cells = np.asarray(d["cells"], dtype=np.int64).reshape(-1, 3)
-        rows, steps, velocity = cells.T
-        if ((rows < 0) | (rows >= spec.shape[0]) | (steps < 0) | (steps >= spec.steps)
-                | (velocity < 0) | (velocity > 127)).any():
-            raise ValueError("lock cells lie outside the grid")
-        mask = np.zeros(spec.shape, bool)
-        levels = np.zeros(spec.shape, np.uint8)
-        mask[rows, steps] = True
-        levels[rows, steps] = velocity
-        return cls(mask, from_midi_velocity(levels))
+        if not isinstance(timing, list) or len(timing) != len(cells) or not all(
+                t is None or (isinstance(t, (int, float)) and not isinstance(t, bool)
+                              and -0.5 <= t < 0.5) for t in timing):
+            raise ValueError("offsets must be one number in [-0.5, 0.5) or null per cell")
+        offsets = np.full(spec.shape, np.nan, np.float32)
+        offsets[cells[:, 0], cells[:, 1]] = [np.nan if t is None else t for t in timing]
+        return cls(mask, grid, offsets)

@@ -619,10 +619,19 @@ def read_grids(path: str | Path, spec: GridSpec = DEFAULT_SPEC, hop_bars: int = 
     return read_grids_quantised(path, spec, hop_bars)[0]
 
 
-def read_loop(path: str | Path, spec: GridSpec = DEFAULT_SPEC) -> np.ndarray:
+def read_seed(path: str | Path, spec: GridSpec = DEFAULT_SPEC, drum_map: str = "groove",
+              drum_channel: int | None = None) -> Loop:
+    """The loop where a MIDI file's drums come in (see `first_window`), with its own
+    timing: a seed loop as the musician played it."""
+    _, windows = read_windows(path, spec, 1, drum_map, drum_channel)
+    i = first_window(windows.grids, spec)
+    return Loop(G.from_midi_velocity(windows.grids[i]), windows.offsets[i], spec)
+
+
+def read_loop(path: str | Path, spec: GridSpec = DEFAULT_SPEC, drum_map: str = "groove",
+              drum_channel: int | None = None) -> np.ndarray:
     """The grid where a MIDI file's drums come in (see `first_window`), float32 (9, S)."""
-    _, windows = read_windows(path, spec)
-    return G.from_midi_velocity(windows.grids[first_window(windows.grids, spec)])
+    return read_seed(path, spec, drum_map, drum_channel).velocities
 
 
 def first_window(grids: np.ndarray, spec: GridSpec) -> int:

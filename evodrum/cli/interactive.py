@@ -11,6 +11,7 @@ from click.core import ParameterSource
 
 from evodrum.cli import main
 from evodrum.cli.feel import feel_options, session_performer
+from evodrum.cli.inputs import drum_channel_option, drum_map_option
 from evodrum.cli.listen import listening_options
 from evodrum.cli.options import (
     OUT_FOLDER,
@@ -19,7 +20,6 @@ from evodrum.cli.options import (
     ascii_option,
     lock_option,
     prior_option,
-    session_bpm_option,
     refine_option,
     session_bpm_option,
     space_option,
@@ -30,7 +30,8 @@ from evodrum.resume import refuse_changed_options
 
 #: Options that shape the evolution: fixed for a session, so not with --resume.
 SESSION_OPTIONS = ("loops", "fresh", "adventure", "blend", "keep_favourites", "space", "model",
-                   "seed_loops", "refine_steps", "seed", "lock_rows", "prior")
+                   "seed_loops", "refine_steps", "seed", "lock_rows", "prior", "drum_map",
+                   "drum_channel")
 
 HELP = """Evolve drum loops by ear: listen, rate, breed the next generation.
 
@@ -84,6 +85,8 @@ Examples:
               help="VAE model file or training run folder [default: the shipped model].")
 @click.option("--seed-loops", multiple=True, type=click.Path(exists=True, dir_okay=False),
               metavar="FILE.mid", help="Start from your own loops (repeat for several).")
+@drum_map_option
+@drum_channel_option
 @refine_option
 @click.option("--seed", type=SEED, default=None,
               help="Random seed: the same seed and ratings give the same loops [default: new].")
@@ -98,7 +101,8 @@ Examples:
 @ascii_option
 @click.pass_context
 def interactive(ctx, loops, fresh, adventure, blend, keep_favourites, space, prior, model,
-                seed_loops, refine_steps, seed, resume, out, bpm, feel_amount, scatter, swing,
+                seed_loops, drum_map, drum_channel, refine_steps, seed, resume, out, bpm,
+                feel_amount, scatter, swing,
                 lock_rows, output, midi_port, clock, clock_in, link, note_map, no_audio, out_dir,
                 synth_name, soundfont, sr, ascii):
     from evodrum.audio import open_player
@@ -129,7 +133,7 @@ def interactive(ctx, loops, fresh, adventure, blend, keep_favourites, space, pri
                             keep_favourites=keep_favourites, seed_loops=tuple(seed_loops),
                             refine=refine_steps, lock=lock_rows,
                             seed=secrets.randbelow(1_000_000) if seed is None else seed, bpm=bpm,
-                            prior=prior)
+                            prior=prior, drum_map=drum_map, drum_channel=drum_channel)
         session, folder, space_ = start_session(settings, out)
 
     tty = sys.stdin.isatty() and sys.stdout.isatty()

@@ -579,7 +579,7 @@ def vary(file, count, amount, window, drum_map, drum_channel, refine_steps, seed
     original, file_bpm, label = _read(file, model.spec, window, drum_map, drum_channel)
     z = _encode(model, original.velocities, refine_steps, [label]).codes[0]
     bpm = bpm or file_bpm
-    lock = Lock.of_rows(lock_rows, original.velocities) if lock_rows else None
+    lock = Lock.of_loop(lock_rows, original) if lock_rows else None
     decode = _decoder(model, lock)
     codes = latent.vary(z, count, amount, model.latent_std, np.random.default_rng(seed))
     folder = new_run_dir("vary", out)
@@ -588,14 +588,14 @@ def vary(file, count, amount, window, drum_map, drum_channel, refine_steps, seed
     say(display.render(decode(z[None])[0], model.spec, f"{file}, as the model hears it" + kept,
                        ascii=ascii) + "\n")
     _write(folder, _numbered("variation", count),
-           _keep_timing(lock, original,
-                        model_feel(model, decode(codes), bpm, feel_amount, scatter, swing, seed)),
+           _keep_locked(lock, model_feel(model, decode(codes), bpm, feel_amount, scatter,
+                                         swing, seed)),
            titles, model.spec, bpm, ascii, "variations.npz", inputs=[file], note_map=note_map)
 
 
-def _keep_timing(lock, original, played):
-    """Loops as played, their locked cells timed as in the musician's `original`."""
-    return played if lock is None else lock.keep_played(played, original)
+def _keep_locked(lock, played):
+    """Loops as played, their locked cells as the musician played them (see Lock)."""
+    return played if lock is None else lock.keep_played(played)
 
 
 def _decoder(model, lock):

@@ -121,7 +121,8 @@ def _progress_line(record: dict | None) -> str:
                    "or classifier (see `evodrum judge --help`); the others are reported as "
                    "independent.")
 @click.option("--seed-loops", multiple=True, type=click.Path(dir_okay=False),
-              metavar="FILE.mid", help="Start from these loops (repeat the option for several).")
+              metavar="FILE.mid", help="Start from these loops (repeat the option for "
+                                       "several); read with --drum-map and --drum-channel.")
 @refine_option
 @prior_option
 @click.option("--model", type=click.Path(), default=None,
@@ -185,7 +186,7 @@ def target(features, like, window, drum_map, drum_channel, space, algorithm, gen
     else:
         operators = {n: v for n, v in (("sigma", sigma), ("indpb", indpb), ("mutation", mutation))
                      if n in given_options(("sigma", "indpb", "mutation"))}
-        goal, like_bpm, like_grid = _target(features, like, model, window, drum_map,
+        goal, like_bpm, like_loop = _target(features, like, model, window, drum_map,
                                             drum_channel)
         bpm = bpm or like_bpm
         job = TargetJob(goal, SearchConfig.from_options(
@@ -195,7 +196,8 @@ def target(features, like, window, drum_map, drum_channel, space, algorithm, gen
             **operators),
             _absolute(model),
             [_absolute(p) for p in seed_loops], corpus, refine_steps, judge,
-            _lock(lock_rows, like_grid, seed_loops, model, corpus))
+            _lock(lock_rows, like_loop, seed_loops, model, corpus, drum_map, drum_channel),
+            drum_map, drum_channel)
     # bad models or loops fail here, before a run folder exists
     prepared = prepare_target(job, resume=resume_dir is not None)
     spec = prepared.objective.space.spec
@@ -298,7 +300,8 @@ def _absolute(path: str | None) -> str | None:
 
 def _target(features: str | None, like: str | None, model: str | None, window: int | None,
             drum_map: str, drum_channel: int | None):
-    """The Target from --features and/or --like, and the tempo of the --like loop (or None)."""
+    """The Target from --features and/or --like, and the tempo and loop (as played) of
+    the --like file (or None)."""
     from fitness import Target, parse_target
     if not features and not like:
         raise EvodrumError("give --features NAME=VALUE,... or --like FILE.mid "
@@ -311,22 +314,24 @@ def _target(features: str | None, like: str | None, model: str | None, window: i
     spec = load_reference(model).spec
     loops, i = inputs.pick(like, spec, window, drum_map, drum_channel, model_spec=spec)
     target = Target.like(loops.grids[i], spec).overridden_by(explicit)
-    return target, loops.bpms[i] if loops.bpms is not None else None, loops.grids[i]
+    return target, loops.bpms[i] if loops.bpms is not None else None, loops.loop(i)
 
 
-def _lock(rows, like_grid, seed_loops, model, corpus) -> dict | None:
-    """The job's locked cells: `rows` of the --like loop, else of the first seed loop."""
+def _lock(rows, like_loop, seed_loops, model, corpus, drum_map, drum_channel) -> dict | None:
+    """The job's locked cells: `rows` of the --like loop, else of the first seed loop,
+    as played (velocities and timing)."""
     if not rows:
         return None
     from evodrum import midi
     from evodrum.genotypes.files import load_reference
     from evodrum.lock import Lock
-    if like_grid is None:
+    if like_loop is None:
         if not seed_loops:
             raise EvodrumError("--lock keeps rows of your loop: give it with --seed-loops "
                                "FILE.mid (or --like FILE.mid)")
-        like_grid = midi.read_loop(seed_loops[0], load_reference(model, corpus).spec)
-    return Lock.of_rows(rows, like_grid).to_dict()
+        like_loop = midi.read_seed(seed_loops[0], load_reference(model, corpus).spec, drum_map,
+                                   drum_channel)
+    return Lock.of_loop(rows, like_loop).to_dict()
 
 
 @main.command("map")

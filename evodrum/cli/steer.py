@@ -7,7 +7,7 @@ import numpy as np
 from evodrum import display
 from evodrum.cli import main
 from evodrum.cli.feel import feel_options, model_feel
-from evodrum.cli.model import (_decoder, _encode, _keep_timing, _load, _numbered, _read,
+from evodrum.cli.model import (_decoder, _encode, _keep_locked, _load, _numbered, _read,
                                _write, cache_option, corpus_option, model_option, out_option)
 from evodrum.cli.inputs import (
     bpm_from_file_option,
@@ -119,7 +119,7 @@ def steer(file, attributes, styles, count, window, drum_map, drum_channel, listi
     code = _encode(model, original.velocities, refine_steps, [label]).codes[0]
     fractions = np.arange(1, count + 1) / count
     from evodrum.lock import Lock
-    lock = Lock.of_rows(lock_rows, original.velocities) if lock_rows else None
+    lock = Lock.of_loop(lock_rows, original) if lock_rows else None
     decode = _decoder(model, lock)
     # loop k moves k/N of the way; a move that changes nothing, or moves a feature the
     # wrong way, is replaced by the nearest code along and around the direction that works
@@ -133,8 +133,8 @@ def steer(file, attributes, styles, count, window, drum_map, drum_channel, listi
     titles = [f"steered {i + 1} of {count}: " + ", ".join(
         f"{n} {f * v:+.2g}" for n, v in amounts.items()) for i, f in enumerate(fractions)]
     _write(folder, _numbered("steered", count),
-           _keep_timing(lock, original, model_feel(model, steered, bpm, feel_amount, scatter,
-                                                   swing)), titles, model.spec,
+           _keep_locked(lock, model_feel(model, steered, bpm, feel_amount, scatter, swing)),
+           titles, model.spec,
            bpm, ascii, "steered.npz", inputs=[file], note_map=note_map)
     for i, m in enumerate(moves, 1):
         if m.note:

@@ -15,9 +15,11 @@ import click
 
 from evodrum.cli import main
 from evodrum.cli.feel import feel_options, session_performer
+from evodrum.cli.inputs import drum_channel_option, drum_map_option
 from evodrum.cli.options import (
     OUT_FOLDER,
     SEED,
+    lock_option,
     note_map_option,
     prior_option,
     refine_option,
@@ -80,12 +82,16 @@ def _check_port(port: int) -> None:
 @click.option("--seed", type=SEED, default=None, help="Random seed of a new session.")
 @click.option("--seed-loops", multiple=True, type=click.Path(exists=True, dir_okay=False),
               metavar="FILE.mid", help="Start from your own loops (repeat for several).")
+@drum_map_option
+@drum_channel_option
+@lock_option("the first --seed-loops file (lock and unlock rows on the page too)")
 @refine_option
 @session_bpm_option
 @feel_options()
 @note_map_option
 def studio(port, no_browser, resume, out, model, space, prior, loops, seed, seed_loops,
-           refine_steps, bpm, feel_amount, scatter, swing, note_map):
+           drum_map, drum_channel, lock_rows, refine_steps, bpm, feel_amount, scatter, swing,
+           note_map):
     """Evolve, steer and audition drum loops in the browser.
 
     Starts a local web app and opens it: the population side by side as
@@ -112,6 +118,7 @@ def studio(port, no_browser, resume, out, model, space, prior, loops, seed, seed
       evodrum studio --resume runs/interactive-20261201-101500
       evodrum studio --no-browser --port 0
       evodrum studio --seed-loops mine.mid --space pca
+      evodrum studio --seed-loops mine.mid --lock BD,SD   # evolve around your kick, snare
       evodrum studio --bpm 93 --note-map roland-td
     """
     try:
@@ -141,7 +148,8 @@ def studio(port, no_browser, resume, out, model, space, prior, loops, seed, seed
         settings = Settings(space=space, model=str(Path(model).resolve()) if model else None,
                             loops=loops, seed_loops=tuple(seed_loops), refine=refine_steps, bpm=bpm,
                             seed=secrets.randbelow(1_000_000) if seed is None else seed,
-                            prior=prior)
+                            prior=prior, drum_map=drum_map, drum_channel=drum_channel,
+                            lock=lock_rows)
         session, folder, space_ = start_session(settings, out)
     port = port or free_port()
     token = secrets.token_urlsafe(24)

@@ -304,9 +304,11 @@ def new_session(settings: Settings, space: Space) -> Session:
     rng = _rng(session)
     seeds = []
     if settings.seed_loops:
-        originals = np.stack([midi.read_loop(p, space.spec) for p in settings.seed_loops])
-        if settings.lock:
-            session.lock = Lock.of_rows(settings.lock, originals[0])
+        played = [midi.read_seed(p, space.spec, settings.drum_map, settings.drum_channel)
+                  for p in settings.seed_loops]
+        originals = np.stack([lp.velocities for lp in played])
+        if settings.lock:               # the rows as played: velocities and timing
+            session.lock = Lock.of_loop(settings.lock, played[0])
             space = locked(space, session.lock)
         genes = space.clip(space.encode(originals, settings.refine))
         seeds = [Loop(i + 1, genes[i], g, "seed", (), 0, Path(p).name, original=o)

@@ -33,17 +33,19 @@ KEYS: tuple[tuple[str, str], ...] = (
     ("g K", "go to generation K"),
     ("a X", "adventure: how far variations stray (0.1 subtle, 0.3 default, 1 wild)"),
     ("t BPM", "the session's tempo, for playback and every export ('t 96')"),
+    ("u", "undo the last rating, favourite, breeding, adventure or tempo ('undo' too)"),
     ("q", "quit ('quit' too): favourites written as MIDI with a session summary"),
     ("?", "this help ('help' too)"),
 )
 
 #: The short reminder always on screen (one line of an 80-column terminal).
-KEY_LINE = "N play · N R rate 0-9 · f fav · n breed · b back · q quit · ? all keys"
+KEY_LINE = "N play · N R rate 0-9 · f fav · n breed · u undo · b back · q quit · ? keys"
 
 SEPARATORS = re.compile(r"[,;]")
 #: Commands without arguments.
 SIMPLE = {"p": "replay", "x": "stop", "l": "grids", "n": "next", "b": "back", "q": "quit",
-          "quit": "quit", "exit": "quit", "?": "help", "h": "help", "help": "help"}
+          "quit": "quit", "exit": "quit", "?": "help", "h": "help", "help": "help",
+          "u": "undo", "undo": "undo"}
 #: A prompt pasted with its line ("> 1 8, 3 6" copied from the README or a terminal).
 PASTED_PROMPT = re.compile(r"^\s*>+\s?")
 

@@ -8,7 +8,9 @@ crash or a killed terminal lose nothing that was rated. When the disk refuses
 tries again after every command; if it still cannot when the session ends, a
 rescue copy goes to the system's temporary folder. Playing a loop replaces the
 one playing, and a player that fails is reported with the play command that
-started it; leaving the loop stops playback.
+started it; leaving the loop stops playback. `u` takes back the last change (a
+rating, favourite, breeding, adventure or tempo), as the studio's Ctrl+Z does, and
+the session is saved as undone.
 """
 from __future__ import annotations
 
@@ -23,10 +25,13 @@ from evodrum.interactive.breeding import breed
 from evodrum.interactive.commands import Command, parse_line
 from evodrum.interactive.saving import Saver
 from evodrum.interactive.screen import Screen
-from evodrum.interactive.session import Loop, Session
+from evodrum.interactive.session import History, Loop, Session
 from evodrum.midi import write_midi
 
 SAVED_DIR = "saved"
+#: Commands that change the session in a way `u` takes back (playing, moving between
+#: generations and saving files change nothing to take back).
+UNDOABLE = ("rate", "favourite", "next", "adventure", "tempo")
 PLURAL = ("variation", "blend", "seed")
 #: How long a play press waits for the player to fail (a missing sound card, a busy
 #: device) before saying it is playing; the sound itself starts at once.
@@ -43,6 +48,7 @@ class Controller:
         self.player, self.screen, self.files_only = player, screen, files_only
         self.performer = performer  # evodrum.feel.Performer: how loops are played; None: straight
         self.saver = Saver(session, self.folder)
+        self.history = History()     # what `u` can take back, newest last
 
     # --- the loop ----------------------------------------------------------
 
@@ -116,11 +122,22 @@ class Controller:
     # --- commands ----------------------------------------------------------
 
     def execute(self, command: Command, messages: list[str]) -> dict:
-        """Run one command, appending what it did to `messages`; returns how to redraw."""
+        """Run one command, appending what it did to `messages`; returns how to redraw.
+        A change `u` can take back is remembered first (and forgotten if it fails)."""
         s = self.session
         pos = (s.position_of(command.loop_id) if command.loop_id is not None
                else s.selected if command.loop is None else command.loop)
-        name = command.name
+        if command.name not in UNDOABLE:
+            return self._run(command, pos, messages)
+        self.history.remember(s, self._what(command.name, pos))
+        try:
+            return self._run(command, pos, messages)
+        except EvodrumError:
+            self.history.undo(s)            # whatever it half did is taken back too
+            raise
+
+    def _run(self, command: Command, pos: int, messages: list[str]) -> dict:
+        s, name = self.session, command.name
         if name in ("play", "replay"):
             messages.append(self._play(pos))
         elif name == "original":
@@ -151,7 +168,38 @@ class Controller:
         elif name in ("next", "back", "goto"):
             messages.extend(self._move(name, command))
             return {"redraw": True}
+        elif name == "undo":
+            messages.extend(self._undo())
+            return {"redraw": True}
         return {"grids": name == "grids", "help": name == "help"}
+
+    def _what(self, name: str, pos: int) -> str:
+        """How a change is named when it is undone."""
+        s = self.session
+        if name in ("rate", "favourite"):
+            loop = s.loop_at(pos)
+            return f"{'rating' if name == 'rate' else 'favourite'} of loop {pos + 1} (#{loop.id})"
+        if name == "next":
+            return f"breeding generation {len(s.generations) + 1}"
+        return {"adventure": f"adventure {s.settings.adventure:g}",
+                "tempo": f"tempo change (back to {s.settings.bpm:g} BPM)"}[name]
+
+    def _undo(self) -> list[str]:
+        """Take back the last change; what was undone, and the files of the generation on
+        screen when it changed (--no-audio)."""
+        s = self.session
+        shown, bpm = (s.current, list(s.generation().loop_ids)), s.settings.bpm
+        what = self.history.undo(s)
+        self.save()
+        said = [f"undone: {what}"]
+        moved = (s.current, list(s.generation().loop_ids)) != shown
+        if moved:
+            self.player.stop()
+            said.append(f"generation {s.current + 1}")
+        elif s.settings.bpm != bpm and not self.files_only and self.player.is_playing:
+            self.player.play(self.heard(s.loop_at(s.selected)), s.spec, s.settings.bpm)
+        self._prepare()
+        return said + (self._generation_files() if moved or s.settings.bpm != bpm else [])
 
     def _play(self, pos: int) -> str:
         loop = self.session.select(pos)

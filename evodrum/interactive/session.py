@@ -14,7 +14,7 @@ import numpy as np
 from evodrum import checks
 from evodrum.errors import EvodrumError
 from evodrum.grid import GridSpec
-from evodrum.kit import ROWS
+from evodrum.kit import DRUM_MAPS, ROWS
 from evodrum.lock import Lock
 
 #: Ratings are single digits: 0 = dislike (never a parent) ... 9 = love it.
@@ -26,6 +26,8 @@ TEMPO_MIN, TEMPO_MAX = 20.0, 400.0
 MAX_LOOPS = 16
 #: Refinement steps encoding seed loops (the CLI's --refine bound).
 MAX_REFINE = 10_000
+#: Changes undo can take back (the terminal's `u`, the studio's Ctrl+Z).
+UNDO_DEPTH = 50
 
 #: How each loop was made (its lineage operator).
 OPERATORS = {
@@ -55,6 +57,8 @@ class Settings:
     bpm: float | None = None           # the session's one tempo (None: from the seed loop)
     lock: tuple[str, ...] = ()         # rows of the first seed loop every loop keeps
     prior: str = "learned"             # fresh loops: the model's learned prior, or normal
+    drum_map: str = "groove"           # how the seed loops' pitches are read (evodrum.kit)
+    drum_channel: int | None = None    # the seed loops' drum channel (None: found)
 
     def __post_init__(self):
         """Every field checked (type and range), whether it comes from the CLI, the studio
@@ -96,6 +100,11 @@ class Settings:
                                "FILE.mid")
         if self.prior not in ("learned", "normal"):
             raise EvodrumError(f"prior must be learned or normal, got {self.prior!r}")
+        if not isinstance(self.drum_map, str) or self.drum_map not in DRUM_MAPS:
+            raise EvodrumError(f"drum_map must be one of {', '.join(DRUM_MAPS)}, got "
+                               f"{self.drum_map!r:.60}")
+        if self.drum_channel is not None:
+            checks.integer(self.drum_channel, "drum_channel", 1, 16)
         if len(self.seed_loops) > self.loops:
             raise EvodrumError(f"{len(self.seed_loops)} seed loops do not fit a generation of "
                                f"{self.loops}: give at most {self.loops} or raise --loops")
@@ -297,3 +306,31 @@ class Session:
 
     def next_id(self) -> int:
         return max(self.loops, default=0) + 1
+
+
+class History:
+    """The changes made to a session in this sitting, newest last, each with the session
+    as it was before it (a `Mark`): `undo` takes back the last one. The terminal and the
+    studio share it; the session file saved after an undo is the session as undone."""
+
+    def __init__(self, depth: int = UNDO_DEPTH):
+        self.depth, self._done = depth, []
+
+    def remember(self, session: Session, what: str) -> None:
+        """Keep `session` as it is before the change `what` ("rating of #3")."""
+        self._done.append((what, session.mark()))
+        del self._done[:-self.depth]
+
+    def undo(self, session: Session) -> str:
+        """Bring `session` back to before the last change; what that change was.
+        EvodrumError when nothing is left to undo."""
+        if not self._done:
+            raise EvodrumError("nothing to undo")
+        what, before = self._done.pop()
+        session.rewind(before)
+        return what
+
+    @property
+    def last(self) -> str | None:
+        """What undo would take back, or None."""
+        return self._done[-1][0] if self._done else None

@@ -25,7 +25,7 @@ import numpy as np
 
 from evodrum.atomic import write_text
 from evodrum.errors import EvodrumError
-from evodrum.grid import VELOCITY_LEVELS, GridSpec, from_midi_velocity, to_midi_velocity
+from evodrum.grid import VELOCITY_LEVELS, GridSpec, cells_of, grid_of_cells
 from evodrum.interactive.session import OPERATORS, RATING_MAX, Generation, Loop, Session, Settings
 from evodrum.lock import Lock
 from evodrum.midi import DEFAULT_BPM
@@ -54,20 +54,6 @@ def session_path(path: str | Path) -> Path:
     return path / SESSION_FILE if path.is_dir() else path
 
 
-def _hits(grid: np.ndarray) -> list[list[int]]:
-    rows, steps = np.nonzero(grid)
-    velocity = to_midi_velocity(grid)[rows, steps]
-    return np.stack([rows, steps, velocity], axis=1).tolist()
-
-
-def _grid(hits: np.ndarray, spec: GridSpec) -> np.ndarray:
-    levels = np.zeros(spec.shape, np.uint8)
-    if len(hits):
-        rows, steps, velocity = hits.T
-        levels[rows, steps] = velocity
-    return from_midi_velocity(levels)
-
-
 def _read_hits(f: Fields, key: str, spec: GridSpec, default=REQUIRED) -> np.ndarray | None:
     """(row, step, MIDI velocity) triples, each within the grid and 1..127."""
     value = f.items(key, spec.shape[0] * spec.shape[1], default)
@@ -90,20 +76,21 @@ def _read_hits(f: Fields, key: str, spec: GridSpec, default=REQUIRED) -> np.ndar
 def _loop_dict(loop: Loop) -> dict:
     d = {"id": loop.id, "op": loop.op, "parents": list(loop.parents), "born": loop.born,
          "source": loop.source, "rating": loop.rating, "favourite": loop.favourite,
-         "genotype": loop.genotype.tolist(), "hits": _hits(loop.grid)}
+         "genotype": loop.genotype.tolist(), "hits": cells_of(loop.grid)}
     if loop.original is not None:
-        d["original_hits"] = _hits(loop.original)
+        d["original_hits"] = cells_of(loop.original)
     return d
 
 
 def _loop(f: Fields, spec: GridSpec, dim: int | None) -> Loop:
     original = _read_hits(f, "original_hits", spec, default=None)
     return Loop(f.integer("id", 1, MAX_ID), f.numbers("genotype", dim, MAX_DIM),
-                _grid(_read_hits(f, "hits", spec), spec), f.text("op", choices=OPERATORS),
+                grid_of_cells(_read_hits(f, "hits", spec), spec)[1],
+                f.text("op", choices=OPERATORS),
                 tuple(checked_ids(f, "parents", 2 ** 31)), f.integer("born", 0, MAX_GENERATIONS),
                 f.text("source", default=None), f.integer("rating", 0, RATING_MAX, default=None),
                 f.boolean("favourite", default=False),
-                None if original is None else _grid(original, spec))
+                None if original is None else grid_of_cells(original, spec)[1])
 
 
 def checked_ids(f: Fields, key: str, max_items: int) -> list[int]:
@@ -164,8 +151,8 @@ def _lock(d, spec: GridSpec) -> Lock | None:
     try:
         return Lock.from_dict(d, spec)
     except (KeyError, TypeError, ValueError, OverflowError) as e:
-        raise StateError("lock", f"must be {{\"cells\": [[row, step, velocity], ...]}} "
-                         f"within the grid ({e})") from None
+        raise StateError("lock", f"must be {{\"cells\": [[row, step, velocity], ...], "
+                         f"\"offsets\": [...]}} within the grid ({e})") from None
 
 
 def from_dict(d) -> Session:

@@ -15,7 +15,8 @@ def session_tempo(settings: Settings, spec: GridSpec) -> float:
     if settings.bpm is not None:
         return float(settings.bpm)
     if settings.seed_loops:
-        loops = read_file(settings.seed_loops[0], spec)
+        loops = read_file(settings.seed_loops[0], spec, settings.drum_map,
+                          drum_channel=settings.drum_channel)
         return round(loops.bpm(loops.index(None), DEFAULT_BPM), 3)
     return DEFAULT_BPM
 

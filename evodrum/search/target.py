@@ -17,6 +17,7 @@ from evodrum import atomic, genotypes, midi
 from evodrum.errors import EvodrumError
 from evodrum.genotypes import Space, files
 from evodrum.genotypes.locked import locked
+from evodrum.kit import DRUM_MAPS
 from evodrum.lock import Lock
 from evodrum.loop import Loop
 from evodrum.search.config import SearchConfig
@@ -48,11 +49,14 @@ class TargetJob:
     refine: int | None = None         # refinement steps for seed loops (None = vae.refine's)
     judge: str = WELLFORMED           # the judge of real drumming the search optimises
     lock: dict | None = None          # cells every result keeps (evodrum.lock.Lock.to_dict)
+    drum_map: str = "groove"          # how the seed loops' pitches are read (evodrum.kit)
+    drum_channel: int | None = None   # the seed loops' drum channel (None: found)
 
     def to_dict(self) -> dict:
         return {"target": self.target.to_dict(), "config": self.config.to_dict(),
                 "model": self.model, "seed_loops": self.seed_loops, "corpus": self.corpus,
-                "refine": self.refine, "judge": self.judge, "lock": self.lock}
+                "refine": self.refine, "judge": self.judge, "lock": self.lock,
+                "drum_map": self.drum_map, "drum_channel": self.drum_channel}
 
     @classmethod
     def from_dict(cls, d) -> TargetJob:
@@ -75,7 +79,9 @@ class TargetJob:
             raise StateError("seed_loops", f"must be a list of file names, got {seed_loops!r:.60}")
         return cls(goal, config, f.text("model", default=None), list(seed_loops),
                    f.text("corpus", default=None), f.integer("refine", 0, MAX_REFINE, default=None),
-                   f.text("judge", default=WELLFORMED), _lock_cells(f.data.get("lock")))
+                   f.text("judge", default=WELLFORMED), _lock_cells(f.data.get("lock")),
+                   f.text("drum_map", default="groove", choices=tuple(DRUM_MAPS)),
+                   f.integer("drum_channel", 1, 16, default=None))
 
 
 @dataclass
@@ -94,7 +100,8 @@ class BestLoop:
 def _lock_cells(d) -> dict | None:
     """A job's locked cells as stored (checked against the model's grid when it runs)."""
     if d is not None and not (isinstance(d, dict) and isinstance(d.get("cells"), list)):
-        raise StateError("lock", "must be {\"cells\": [[row, step, velocity], ...]} or null")
+        raise StateError("lock", "must be {\"cells\": [[row, step, velocity], ...], "
+                         "\"offsets\": [...]} or null")
     return d
 
 
@@ -147,13 +154,15 @@ def build_objective(job: TargetJob, judges: dict[str, Judge]) -> tuple[Objective
     return objective, reference
 
 
-def seed_genotypes(space: Space, paths: list[str],
-                   refine_steps: int | None = None) -> np.ndarray | None:
-    """Genotypes of the user's own loops (first window of each file), refined so they
-    decode to the loops as written (`refine_steps`, see Space.encode)."""
+def seed_genotypes(space: Space, paths: list[str], refine_steps: int | None = None,
+                   drum_map: str = "groove", drum_channel: int | None = None
+                   ) -> np.ndarray | None:
+    """Genotypes of the user's own loops (first window of each file, read with
+    `drum_map` and `drum_channel`), refined so they decode to the loops as written
+    (`refine_steps`, see Space.encode)."""
     if not paths:
         return None
-    grids = np.stack([midi.read_loop(p, space.spec) for p in paths])
+    grids = np.stack([midi.read_loop(p, space.spec, drum_map, drum_channel) for p in paths])
     return space.encode(grids, refine_steps)
 
 
@@ -209,7 +218,8 @@ def prepare_target(job: TargetJob, resume: bool = False) -> PreparedTarget:
     judges = files.load_judges(job.model)
     objective, reference = build_objective(job, judges)
     check_memory(make_algorithm(objective.space, job.config))
-    seeds = None if resume else seed_genotypes(objective.space, job.seed_loops, job.refine)
+    seeds = None if resume else seed_genotypes(objective.space, job.seed_loops, job.refine,
+                                               job.drum_map, job.drum_channel)
     return PreparedTarget(job, objective, reference, seeds, judges)
 
 

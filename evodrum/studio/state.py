@@ -37,8 +37,8 @@ from evodrum.interactive.session import (
     RATING_MAX,
     TEMPO_MAX,
     TEMPO_MIN,
+    History,
     Loop,
-    Mark,
     Session,
 )
 from evodrum.kit import ROWS
@@ -48,7 +48,6 @@ from evodrum.midi import grid_to_midi
 
 SAMPLE_RATE = 44100
 #: Steps Ctrl+Z can take back (each a whole-session snapshot, ~10-100 kB).
-UNDO_DEPTH = 50
 #: Loudness is measured on a 22.05 kHz render: within 0.1 LU of 44.1 kHz, and quick
 #: enough for every slider move (the decode round trip's budget is 30 ms).
 GAIN_RATE = 22050
@@ -118,7 +117,7 @@ class Studio:
         self.saver = Saver(session, self.folder, journal=True)
         self.lock = threading.RLock()
         self._gains: dict[tuple, float] = {}
-        self._undo: list[tuple[str, Mark]] = []    # (what was done, the session before it)
+        self._undo = History()                     # what was done, for Ctrl+Z
         self.saver.save()
 
     # --- what the page shows ------------------------------------------------------
@@ -192,7 +191,7 @@ class Studio:
                 "latent": self.space.dim if self.space.name != "grid" else 0,
                 "attributes": self.attributes(),
                 "save_problem": self.saver.problem, "notes": self.saver.take_notes(),
-                "locked": self.lock_view(), "undo": self._undo[-1][0] if self._undo else None,
+                "locked": self.lock_view(), "undo": self._undo.last,
                 "history": [{"id": lp.id, "generation": lp.born + 1, "rating": lp.rating,
                              "favourite": lp.favourite, "op": lp.op}
                             for lp in sorted(s.loops.values(), key=lambda lp: lp.id)],
@@ -239,16 +238,12 @@ class Studio:
 
     def _remember(self, what: str) -> None:
         """Keep the session as it is before a change, for undo."""
-        self._undo.append((what, self.session.mark()))
-        del self._undo[:-UNDO_DEPTH]
+        self._undo.remember(self.session, what)
 
     def undo(self) -> dict:
         """Take back the last rating, favourite, breeding, lock or vary (Ctrl+Z)."""
         with self.lock:
-            if not self._undo:
-                raise EvodrumError("nothing to undo")
-            what, before = self._undo.pop()
-            self.session.rewind(before)
+            what = self._undo.undo(self.session)
             self.saver.notes.append(f"undone: {what}")
             return self._changed()
 
@@ -284,7 +279,7 @@ class Studio:
                 keep[[ROWS.index(r) for r in held if r in wanted]] = True
                 if keep_edits:
                     keep |= old.mask & ~old.mask.all(axis=1, keepdims=True)
-                lock = Lock(old.mask & keep, old.grid)
+                lock = old.within(keep)
             if new:
                 rows_lock = Lock.of_rows(new, self.loop(loop_id).grid)
                 lock = rows_lock if lock is None else lock | rows_lock
