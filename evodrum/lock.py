@@ -134,7 +134,7 @@ class Lock:
         d = {"cells": cells_of(self.grid, self.mask)}
         timing = self.offsets[self.mask]
         if not np.isnan(timing).all():
-            d["offsets"] = [None if np.isnan(t) else round(float(t), 6) for t in timing]
+            d["offsets"] = [None if np.isnan(t) else float(t) for t in timing]
         return d
 
     @classmethod

@@ -484,3 +484,24 @@ def test_doctor_reads_a_hostile_manifest_as_unreadable(tmp_path, monkeypatch):
     os.mkfifo(tmp_path / "corpora" / "piped" / "manifest.json")
     found = check_corpora()[0].detail
     assert "listed (unreadable manifest" in found and "piped (unreadable manifest" in found
+
+
+@pytest.mark.parametrize("bad, field", [("4", "bars"), (4.5, "bars"), (True, "bars")])
+def test_a_stored_resolution_is_whole_numbers_not_rounded(tmp_path, bad, field):
+    """GridSpec.from_dict (grid files, corpus manifests, run records) refuses "4", 4.5 and
+    true instead of rounding them, naming the field; a grid file saying so is one line."""
+    import numpy as np
+    from click.testing import CliRunner
+
+    from evodrum.cli import main
+    from evodrum.grid import GridSpec
+    with pytest.raises(ValueError, match=f"spec.{field} must be a whole number"):
+        GridSpec.from_dict({"bars": bad, "beats_per_bar": 4, "steps_per_beat": 4})
+    path = tmp_path / "loops.npz"
+    spec = json.dumps({"bars": bad, "beats_per_bar": 4, "steps_per_beat": 4})
+    np.savez(path, grids=np.zeros((1, 9, 64), np.float32), spec=np.array(spec))
+    before = path.read_bytes()
+    r = CliRunner().invoke(main, ["render", str(path), "-o", str(tmp_path / "x.wav")])
+    assert r.exit_code == 1 and "Traceback" not in r.output
+    assert r.output.startswith(f"error: {path}: not a grid file (spec.{field} must be a whole")
+    assert path.read_bytes() == before
