@@ -29,6 +29,18 @@ LOCK_HELP = ("Keep these rows exactly as in your loop (hits and velocities) in e
              f"({','.join(ROWS)}) or kick, snare, hats, ride, crash, toms.")
 
 
+#: How a job or session file stores a lock (see `Lock.to_dict`), for error messages.
+STORED_FORM = '{"cells": [[row, step, velocity], ...], "offsets": [...]} or null'
+
+
+def check_stored(d) -> dict | None:
+    """A lock as a job file stores it (checked against the model's grid when it runs,
+    by `Lock.from_dict`); ValueError when it is not even of that form."""
+    if d is not None and not (isinstance(d, dict) and isinstance(d.get("cells"), list)):
+        raise ValueError(f"must be {STORED_FORM}")
+    return d
+
+
 def parse_rows(text: str) -> tuple[str, ...]:
     """Row codes, in grid order, from text such as 'BD,SD' or 'kick,snare'."""
     wanted = set()

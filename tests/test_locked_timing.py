@@ -137,3 +137,26 @@ def test_a_lock_round_trips_its_timing_and_refuses_bad_offsets():
         d = dict(lock.to_dict(), offsets=bad)
         with pytest.raises(ValueError, match="offsets"):
             Lock.from_dict(d, DEFAULT_SPEC)
+
+
+def test_map_elites_keep_the_seeds_kick_and_snare_as_played(tmp_path, seed):
+    pytest.importorskip("ribs")
+    want = played_seed(seed)
+    out = tmp_path / "atlas"
+    r = CliRunner().invoke(main, ["map", "--cells", "4", "-g", "2", "-p", "8", "--seed-loops",
+                                  str(seed), "--drum-channel", "3", "--lock", "BD,SD",
+                                  "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    elites = sorted((out / "elites").glob("*.mid"))
+    assert len(elites) > 1
+    for path in elites:
+        assert locked_notes(path) == want, path
+    job = json.loads((out / "job.json").read_text())
+    assert job["seed_loops"] == [str(seed.resolve())] and job["lock"]["offsets"]
+    resumed = CliRunner().invoke(main, ["map", "--resume", str(out)])
+    assert resumed.exit_code == 0, resumed.output
+    again = CliRunner().invoke(main, ["map", "--resume", str(out), "--lock", "HT"])
+    assert again.exit_code == 1 and "drop --lock" in again.output
+    lonely = CliRunner().invoke(main, ["map", "--lock", "BD", "--out", str(tmp_path / "x")])
+    assert lonely.exit_code == 1 and "give it with --seed-loops FILE.mid" in lonely.output
+    assert "--like" not in lonely.output and not (tmp_path / "x").exists()

@@ -317,9 +317,10 @@ def _target(features: str | None, like: str | None, model: str | None, window: i
     return target, loops.bpms[i] if loops.bpms is not None else None, loops.loop(i)
 
 
-def _lock(rows, like_loop, seed_loops, model, corpus, drum_map, drum_channel) -> dict | None:
+def _lock(rows, like_loop, seed_loops, model, corpus, drum_map, drum_channel,
+          like_option: bool = True) -> dict | None:
     """The job's locked cells: `rows` of the --like loop, else of the first seed loop,
-    as played (velocities and timing)."""
+    as played (velocities and timing); `like_option`: the command has --like."""
     if not rows:
         return None
     from evodrum import midi
@@ -328,7 +329,7 @@ def _lock(rows, like_loop, seed_loops, model, corpus, drum_map, drum_channel) ->
     if like_loop is None:
         if not seed_loops:
             raise EvodrumError("--lock keeps rows of your loop: give it with --seed-loops "
-                               "FILE.mid (or --like FILE.mid)")
+                               "FILE.mid" + (" (or --like FILE.mid)" if like_option else ""))
         like_loop = midi.read_seed(seed_loops[0], load_reference(model, corpus).spec, drum_map,
                                    drum_channel)
     return Lock.of_loop(rows, like_loop).to_dict()
@@ -358,12 +359,20 @@ def _lock(rows, like_loop, seed_loops, model, corpus, drum_map, drum_channel) ->
               help="Run folder [default: runs/map-DATE-TIME].")
 @click.option("--resume", "resume_dir", type=click.Path(exists=True, file_okay=False),
               default=None, help="Continue an interrupted atlas in this folder.")
+@click.option("--seed-loops", multiple=True, type=click.Path(dir_okay=False),
+              metavar="FILE.mid", help="Start the atlas from your own loops (repeat for "
+                                       "several); read with --drum-map and --drum-channel.")
+@drum_map_option
+@drum_channel_option
+@refine_option
+@lock_option("the first --seed-loops file")
 @bpm_option
 @feel_options()
 @note_map_option
 @output_options
 def map_command(feature_names, space, cells, generations, population, sigma, seed, model, corpus,
-                out, resume_dir, bpm, feel_amount, scatter, swing, note_map):
+                out, resume_dir, seed_loops, drum_map, drum_channel, refine_steps, lock_rows, bpm,
+                feel_amount, scatter, swing, note_map):
     """Make an atlas of the loops a genotype space can make.
 
     MAP-Elites (pyribs; install the `qd` extra) lays loops out on a grid of two or
@@ -378,9 +387,11 @@ def map_command(feature_names, space, cells, generations, population, sigma, see
       evodrum map
       evodrum map --features hats.density,kick_snare.syncopation --space vae
       evodrum map --features all.density,all.syncopation,all.symmetry --cells 8 --space pca
+      evodrum map --seed-loops mine.mid --lock BD,SD   # every elite over your kick & snare
     """
     from evodrum import genotypes
     from evodrum.genotypes import files
+    from evodrum.genotypes.locked import locked_as_stored
     from evodrum.runs import claim_run_dir
     from evodrum.runtime import single_thread
     from evodrum.search.atlas import (
@@ -392,6 +403,7 @@ def map_command(feature_names, space, cells, generations, population, sigma, see
         save_job,
         terminal_view,
     )
+    from evodrum.search.target import seed_genotypes
 
     single_thread()
     if resume_dir:
@@ -399,15 +411,22 @@ def map_command(feature_names, space, cells, generations, population, sigma, see
         job = load_job(Path(resume_dir))
     else:
         job = MapJob(parse_features(feature_names), space, cells, generations, population,
-                     seed, sigma, _absolute(model), corpus)
+                     seed, sigma, _absolute(model), corpus,
+                     tuple(_absolute(p) for p in seed_loops), refine_steps,
+                     _lock(lock_rows, None, seed_loops, model, corpus, drum_map, drum_channel,
+                           like_option=False),
+                     drum_map, drum_channel)
     config = job.config()
     features, space, cells = job.features, job.space, job.cells
     generations, population, seed = job.generations, job.population, job.seed
     reference = files.load_reference(job.model, job.corpus)
-    genotype_space = genotypes.open_space(space, job.model, reference.spec)
+    genotype_space = locked_as_stored(genotypes.open_space(space, job.model, reference.spec),
+                                      job.lock)
+    seeds = None if resume_dir else seed_genotypes(genotype_space, list(job.seed_loops),
+                                                   job.refine, job.drum_map, job.drum_channel)
     model_feel = feel_model(job.model, genotype_space.spec) if feel_amount else None
     perform = feel_performer(model_feel, genotype_space.spec, bpm, feel_amount, scatter, swing,
-                             seed)
+                             seed, getattr(genotype_space, "lock", None))
     folder = click.get_current_context().with_resource(
         claim_run_dir("map", resume_dir or out, resume=resume_dir is not None))
     if not resume_dir:
@@ -423,7 +442,7 @@ def map_command(feature_names, space, cells, generations, population, sigma, see
         atlas = make_atlas(genotype_space, reference, config, folder,
                            resume=resume_dir is not None and (folder / CHECKPOINT_FILE).exists(),
                            bpm=bpm, on_generation=on_generation, perform=perform,
-                           note_map=note_map)
+                           note_map=note_map, seeds=seeds)
     say()
     say(terminal_view(atlas))
     total = cells ** len(features)
@@ -446,7 +465,8 @@ def map_command(feature_names, space, cells, generations, population, sigma, see
 
 #: Options that define an atlas; a resumed one keeps its own.
 MAP_OPTIONS = ("feature_names", "space", "cells", "generations", "population", "sigma", "seed",
-               "model", "corpus")
+               "model", "corpus", "seed_loops", "drum_map", "drum_channel", "refine_steps",
+               "lock_rows")
 
 
 def _read_json(path: Path) -> dict:

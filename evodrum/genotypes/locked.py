@@ -3,6 +3,7 @@ every loop it decodes holds them exactly, so any algorithm searching it (GA, CMA
 NSGA-II, MAP-Elites, breeding) only varies the rest."""
 from __future__ import annotations
 
+from evodrum.errors import EvodrumError
 from evodrum.genotypes.base import Space
 from evodrum.lock import Lock
 
@@ -50,3 +51,14 @@ def locked(space: Space, lock: Lock | None) -> Space:
     if lock is None or not lock.mask.any():
         return space
     return LockedSpace(getattr(space, "inner", space), lock)
+
+
+def locked_as_stored(space: Space, stored: dict | None) -> Space:
+    """`space` decoding through a lock as a job file stores it (`Lock.to_dict`);
+    EvodrumError when its cells do not fit the space's grid."""
+    if stored is None:
+        return space
+    try:
+        return locked(space, Lock.from_dict(stored, space.spec))
+    except (KeyError, TypeError, ValueError) as e:
+        raise EvodrumError(f"the job's locked cells do not fit the model's grid ({e})") from None

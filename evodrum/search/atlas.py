@@ -19,10 +19,13 @@ import numpy as np
 from evodrum import atomic, midi
 from evodrum.errors import EvodrumError
 from evodrum.genotypes import Space
+from evodrum.kit import DRUM_MAPS
+from evodrum.lock import check_stored
 from evodrum.loop import Loop
 from evodrum.search.config import SearchConfig
 from evodrum.search.engine import run_search
 from evodrum.search.objective import Objective
+from evodrum.search.target import MAX_REFINE
 from evodrum.statefile import read_json
 from fitness import WellFormedness
 
@@ -75,13 +78,19 @@ class MapJob:
     sigma: float
     model: str | None = None       # absolute, so --resume works from anywhere
     corpus: str | None = None
+    seed_loops: tuple[str, ...] = ()   # your loops the atlas starts from (absolute)
+    refine: int | None = None          # refinement steps encoding them
+    lock: dict | None = None           # cells every elite keeps (evodrum.lock.Lock.to_dict)
+    drum_map: str = "groove"           # how the seed loops' pitches are read
+    drum_channel: int | None = None    # the seed loops' drum channel (None: found)
 
     def config(self) -> SearchConfig:
         return atlas_config(self.space, self.features, self.cells, self.population,
                             self.generations, self.seed, self.sigma)
 
     def to_dict(self) -> dict:
-        return {**asdict(self), "features": list(self.features)}
+        return {**asdict(self), "features": list(self.features),
+                "seed_loops": list(self.seed_loops)}
 
     @classmethod
     def from_dict(cls, d) -> MapJob:
@@ -104,8 +113,22 @@ class MapJob:
         for key in ("space", "model", "corpus"):
             if not isinstance(d.get(key), str) and not (key != "space" and d.get(key) is None):
                 raise ValueError(f"{key} is not text")
+        seed_loops = d.get("seed_loops", [])
+        if not (isinstance(seed_loops, list) and all(isinstance(p, str) for p in seed_loops)):
+            raise ValueError("seed_loops is not a list of file names")
+        for key, high in (("refine", MAX_REFINE), ("drum_channel", 16)):
+            value = d.get(key)
+            if value is not None and (type(value) is not int or not 0 <= value <= high):
+                raise ValueError(f"{key} is not a whole number from 0 to {high}")
+        if d.get("drum_map", "groove") not in DRUM_MAPS:
+            raise ValueError(f"drum_map is not one of {', '.join(DRUM_MAPS)}")
+        try:
+            lock = check_stored(d.get("lock"))
+        except ValueError as e:
+            raise ValueError(f"lock {e}") from None
         job = cls(tuple(features), d["space"], d["cells"], d["generations"], d["population"],
-                  d["seed"], float(sigma), d.get("model"), d.get("corpus"))
+                  d["seed"], float(sigma), d.get("model"), d.get("corpus"), tuple(seed_loops),
+                  d.get("refine"), lock, d.get("drum_map", "groove"), d.get("drum_channel"))
         job.config()  # the search's own checks: feature names, counts, sigma's range
         return job
 
@@ -128,13 +151,14 @@ def load_job(folder: Path) -> MapJob:
 
 def make_atlas(space: Space, reference: WellFormedness, config: SearchConfig, folder: Path, *,
                resume: bool = False, bpm: float = 120.0, on_generation=None,
-               perform=None, note_map=None) -> Atlas:
+               perform=None, note_map=None, seeds: np.ndarray | None = None) -> Atlas:
     """Run (or resume) the atlas search in `folder` and write its files; `perform` turns
     grids into the Loops written (their feel), None writes them straight; `note_map`
-    (evodrum.notemap) sets their MIDI pitches, None General MIDI."""
+    (evodrum.notemap) sets their MIDI pitches, None General MIDI; `seeds` are genotypes
+    (the user's loops) among the first ones tried."""
     objective = Objective(space, None, reference, wellformed_weight=1.0)
-    result = run_search(objective, config, checkpoint=folder / CHECKPOINT_FILE, resume=resume,
-                        on_generation=on_generation)
+    result = run_search(objective, config, seeds=seeds, checkpoint=folder / CHECKPOINT_FILE,
+                        resume=resume, on_generation=on_generation)
     algo = result.algorithm
     elites = algo.elites()
     grids = space.decode(elites["genotypes"])

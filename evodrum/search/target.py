@@ -16,9 +16,9 @@ import numpy as np
 from evodrum import atomic, genotypes, midi
 from evodrum.errors import EvodrumError
 from evodrum.genotypes import Space, files
-from evodrum.genotypes.locked import locked
+from evodrum.genotypes.locked import locked_as_stored
 from evodrum.kit import DRUM_MAPS
-from evodrum.lock import Lock
+from evodrum.lock import check_stored
 from evodrum.loop import Loop
 from evodrum.search.config import SearchConfig
 from evodrum.search.distinct import distinct_best
@@ -99,10 +99,10 @@ class BestLoop:
 
 def _lock_cells(d) -> dict | None:
     """A job's locked cells as stored (checked against the model's grid when it runs)."""
-    if d is not None and not (isinstance(d, dict) and isinstance(d.get("cells"), list)):
-        raise StateError("lock", "must be {\"cells\": [[row, step, velocity], ...], "
-                         "\"offsets\": [...]} or null")
-    return d
+    try:
+        return check_stored(d)
+    except ValueError as e:
+        raise StateError("lock", str(e)) from None
 
 
 def optimised_judges(config: SearchConfig, judge: str = WELLFORMED) -> list[str]:
@@ -141,11 +141,7 @@ def build_objective(job: TargetJob, judges: dict[str, Judge]) -> tuple[Objective
         raise EvodrumError(f"unknown judge {job.judge!r}: choose {', '.join(choices)}")
     reference = files.load_reference(job.model, job.corpus)
     space = genotypes.open_space(job.config.space, job.model, reference.spec, job.config.prior)
-    if job.lock is not None:
-        try:
-            space = locked(space, Lock.from_dict(job.lock, reference.spec))
-        except (KeyError, TypeError, ValueError) as e:
-            raise EvodrumError(f"the job's locked cells do not fit the model's grid ({e})") from None
+    space = locked_as_stored(space, job.lock)
     judge = reference if job.judge == WELLFORMED else judges[job.judge]
     if judge.spec != reference.spec:
         raise EvodrumError(f"judge {job.judge!r} reads {judge.spec.steps}-step loops, the "
