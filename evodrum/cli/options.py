@@ -121,8 +121,10 @@ def _note_map(ctx, param, value):
 note_map_option = click.option(
     "--note-map", default=None, metavar="NAME|FILE", callback=_note_map,
     help="Which MIDI pitch each drum is written and sent as, for your drum instrument: "
-         "gm (General MIDI; also an Ableton Drum Rack's Core kits), roland-td (V-Drums, "
-         "the Groove dataset's pitches) or your own .toml file [default: gm].")
+         "gm (General MIDI: Logic's Drum Kit Designer, an Ableton Drum Rack, Stylus RMX, "
+         "any GM kit), roland-td (V-Drums, the Groove dataset's pitches; a plugin's V-Drums "
+         "preset), drskit-sfz (DrumGizmo's DRSKit as SFZ) or your own .toml file "
+         "[default: gm].")
 
 session_bpm_option = click.option(
     "--bpm", type=Number(20, 400), default=None,
