@@ -24,8 +24,9 @@ ROW_ALIASES: dict[str, tuple[str, ...]] = {
     "ride": ("RD",), "crash": ("CR",), "toms": ("LT", "MT", "HT"),
 }
 
-LOCK_HELP = ("Keep these rows exactly as in your loop (hits and velocities) in every "
-             "result, and search the rest around them: comma-separated rows "
+LOCK_HELP = ("Keep these rows exactly as in your loop (hits, velocities and timing as "
+             "you played them) in every result, and search the rest around them: "
+             "comma-separated rows "
              f"({','.join(ROWS)}) or kick, snare, hats, ride, crash, toms.")
 
 
