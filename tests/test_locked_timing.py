@@ -13,6 +13,7 @@ from midi_files import basic_beat, drum_file
 
 from evodrum import kit
 from evodrum.cli import main
+from evodrum.errors import EvodrumError
 from evodrum.lock import Lock
 
 LOCKED = {kit.OUTPUT_PITCH["BD"], kit.OUTPUT_PITCH["SD"]}
@@ -160,3 +161,55 @@ def test_map_elites_keep_the_seeds_kick_and_snare_as_played(tmp_path, seed):
     lonely = CliRunner().invoke(main, ["map", "--lock", "BD", "--out", str(tmp_path / "x")])
     assert lonely.exit_code == 1 and "give it with --seed-loops FILE.mid" in lonely.output
     assert "--like" not in lonely.output and not (tmp_path / "x").exists()
+
+
+def test_rows_locked_on_the_studio_page_from_a_seed_keep_the_file_as_played(tmp_path, seed):
+    """The lock buttons on a seed loop's card take the file's rows (hits, velocities,
+    timing), not the model's version of them; the seed's timing is saved with it."""
+    from evodrum.cli.feel import session_performer
+    from evodrum.interactive import store
+    from evodrum.interactive.lifecycle import start_session
+    from evodrum.interactive.session import Settings
+    from evodrum.studio.state import Studio
+    want = played_seed(seed)
+    session, folder, space = start_session(Settings(seed=5, loops=4, seed_loops=(str(seed),),
+                                                    drum_channel=3), tmp_path / "studio")
+    performer = session_performer(None, session.spec, 1.0, 1.0, 50.0, 5, lambda: session.lock)
+    studio = Studio(session, folder, space, performer=performer)
+    studio.set_lock(["BD", "SD"], 1)                      # loop #1 is the seed
+    studio.breed()
+    for loop in session.shown():
+        path = tmp_path / f"loop-{loop.id}.mid"
+        path.write_bytes(studio.midi(loop.id))
+        assert locked_notes(path) == want, loop.id
+    again = store.load(folder).loops[1]
+    np.testing.assert_array_equal(again.original_offsets, session.loops[1].original_offsets)
+
+
+def test_o_plays_the_seed_file_with_its_own_timing(tmp_path, seed):
+    folder = tmp_path / "session"
+    r = CliRunner().invoke(main, ["interactive", "--no-audio", "--synth", "builtin", "--seed", "2",
+                                  "--loops", "4", "--seed-loops", str(seed), "--drum-channel",
+                                  "3", "--out", str(folder)], input="o 1\nq\n")
+    assert r.exit_code == 0, r.output
+    written = folder / "listen" / "loop1-original.mid"
+    assert locked_notes(written) == played_seed(seed)
+
+
+@pytest.mark.parametrize("bad", [[0.1], ["x"], [0.5] * 200])
+def test_a_session_whose_seed_timing_is_damaged_is_one_error_line(tmp_path, seed, bad):
+    from evodrum.interactive import store
+    from evodrum.interactive.lifecycle import start_session
+    from evodrum.interactive.session import Settings
+    session, folder, _ = start_session(Settings(seed=1, loops=2, fresh=0,
+                                                seed_loops=(str(seed),), drum_channel=3),
+                                       tmp_path / "s")
+    store.save(session, folder / store.SESSION_FILE)
+    d = json.loads((folder / store.SESSION_FILE).read_text())
+    seed_loop = next(lp for lp in d["loops"] if lp["op"] == "seed")
+    assert len(seed_loop["original_offsets"]) == len(seed_loop["original_hits"])
+    seed_loop["original_offsets"] = bad if len(bad) != 200 else \
+        [0.5] * len(seed_loop["original_hits"])
+    (folder / store.SESSION_FILE).write_text(json.dumps(d))
+    with pytest.raises(EvodrumError, match="original_offsets"):
+        store.load(folder)

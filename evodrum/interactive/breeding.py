@@ -311,9 +311,11 @@ def new_session(settings: Settings, space: Space) -> Session:
             session.lock = Lock.of_loop(settings.lock, played[0])
             space = locked(space, session.lock)
         genes = space.clip(space.encode(originals, settings.refine))
-        seeds = [Loop(i + 1, genes[i], g, "seed", (), 0, Path(p).name, original=o)
-                 for i, (p, g, o) in enumerate(zip(settings.seed_loops, _decode(space, genes),
-                                                   quantize_velocity(originals)))]
+        seeds = [Loop(i + 1, genes[i], g, "seed", (), 0, Path(p).name, original=o,
+                      original_offsets=lp.offsets)
+                 for i, (p, g, o, lp) in enumerate(zip(settings.seed_loops,
+                                                       _decode(space, genes),
+                                                       quantize_velocity(originals), played))]
         for lp in seeds:
             session.loops[lp.id] = lp
     n_new = settings.loops - len(seeds)

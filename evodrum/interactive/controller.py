@@ -210,7 +210,7 @@ class Controller:
         if loop.original is None:
             raise EvodrumError(f"loop {pos + 1} (#{loop.id}) is not a seed loop: only loops "
                                "started from your files (--seed-loops) have an original")
-        return self._sound(loop.original, f"{self._file_name(pos)}-original",
+        return self._sound(loop.as_written(self.session.spec), f"{self._file_name(pos)}-original",
                            f"{loop.source or 'your edit'} as written")
 
     def _sound(self, grid, name: str, what: str) -> str:

@@ -134,12 +134,23 @@ class Loop:
     rating: int | None = None
     favourite: bool = False
     original: np.ndarray | None = None  # the grid a seed file or an edit had before encoding
+    original_offsets: np.ndarray | None = None  # a seed file's timing (None: on the grid)
 
     def origin(self) -> str:
         """Short lineage label, e.g. 'blend #3 #5', or 'seed mine.mid (model's version)'."""
         if self.op == "seed":
             return f"seed {self.source} (model's version)"
         return " ".join([self.op, *(f"#{p}" for p in self.parents)])
+
+    def as_written(self, spec: GridSpec):
+        """The seed file or edit as the musician made it (a seed with its own timing), an
+        `evodrum.loop.Loop` of `spec`; None for a loop the model made."""
+        from evodrum.loop import Loop as Played
+        if self.original is None:
+            return None
+        offsets = self.original_offsets
+        return Played(self.original, np.zeros_like(self.original) if offsets is None
+                      else np.where(self.original > 0, offsets, 0).astype(np.float32), spec)
 
     def changed_onsets(self) -> float | None:
         """For a loop encoded from the user's grid (a seed file, an edit), the share of

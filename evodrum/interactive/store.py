@@ -79,18 +79,36 @@ def _loop_dict(loop: Loop) -> dict:
          "genotype": loop.genotype.tolist(), "hits": cells_of(loop.grid)}
     if loop.original is not None:
         d["original_hits"] = cells_of(loop.original)
+        if loop.original_offsets is not None:   # one per original hit, in the same order
+            d["original_offsets"] = [float(t) for t in loop.original_offsets[loop.original > 0]]
     return d
 
 
 def _loop(f: Fields, spec: GridSpec, dim: int | None) -> Loop:
     original = _read_hits(f, "original_hits", spec, default=None)
+    timing = _read_offsets(f, original, spec)
     return Loop(f.integer("id", 1, MAX_ID), f.numbers("genotype", dim, MAX_DIM),
                 grid_of_cells(_read_hits(f, "hits", spec), spec)[1],
                 f.text("op", choices=OPERATORS),
                 tuple(checked_ids(f, "parents", 2 ** 31)), f.integer("born", 0, MAX_GENERATIONS),
                 f.text("source", default=None), f.integer("rating", 0, RATING_MAX, default=None),
                 f.boolean("favourite", default=False),
-                None if original is None else grid_of_cells(original, spec)[1])
+                None if original is None else grid_of_cells(original, spec)[1], timing)
+
+
+def _read_offsets(f: Fields, hits: np.ndarray | None, spec: GridSpec) -> np.ndarray | None:
+    """A seed loop's timing: one offset in [-0.5, 0.5) per original hit (absent in files
+    from before it was kept, and for edits: None)."""
+    offsets = f.numbers("original_offsets", None, spec.shape[0] * spec.shape[1], default=None,
+                        low=-0.5, high=0.5)
+    if offsets is None:
+        return None
+    if hits is None or len(offsets) != len(hits) or (offsets >= 0.5).any():
+        raise StateError(f.name("original_offsets"), "must hold one offset in [-0.5, 0.5) "
+                         "per original hit")
+    timing = np.zeros(spec.shape, np.float32)
+    timing[hits[:, 0], hits[:, 1]] = offsets          # offsets[i] times hits[i]
+    return timing
 
 
 def checked_ids(f: Fields, key: str, max_items: int) -> list[int]:
@@ -290,6 +308,7 @@ def _signature(loop: Loop) -> tuple:
     """What identifies a loop's saved state: its verdict and its (never changed in
     place) arrays and lineage."""
     return (loop.rating, loop.favourite, id(loop.genotype), id(loop.grid), id(loop.original),
+            id(loop.original_offsets),
             loop.op, loop.parents, loop.born, loop.source)
 
 

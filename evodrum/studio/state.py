@@ -263,7 +263,8 @@ class Studio:
 
     def set_lock(self, rows: list, loop_id: int | None, keep_edits: bool = True) -> dict:
         """Lock whole rows: a newly locked row is taken from loop `loop_id` (the one you
-        hear), rows already locked keep their cells; `keep_edits` False releases the
+        hear; for a seed loop or an edit, as you wrote it: the file's hits, velocities and
+        timing), rows already locked keep their cells; `keep_edits` False releases the
         hand-edited cells."""
         from evodrum.lock import parse_rows
         with self.lock:
@@ -281,7 +282,9 @@ class Studio:
                     keep |= old.mask & ~old.mask.all(axis=1, keepdims=True)
                 lock = old.within(keep)
             if new:
-                rows_lock = Lock.of_rows(new, self.loop(loop_id).grid)
+                loop = self.loop(loop_id)
+                rows_lock = Lock.of_rows(new, loop.grid if loop.original is None
+                                         else loop.original, loop.original_offsets)
                 lock = rows_lock if lock is None else lock | rows_lock
             self._remember("lock")
             self.session.set_lock(lock)
