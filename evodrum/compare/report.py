@@ -378,6 +378,10 @@ def fidelity_tests_section(config: CompareConfig, seeds: list[dict], tests: list
     loops' at the same set size, and the Holm-corrected tests between spaces."""
     pairs = [f"{a} vs {b}" for a, b in config.pairs()]
     n = max((r["loops"] for r in seeds), default=0)
+    if not n:
+        return ("### Are the differences real? Tests over seeds\n\nNot measured: a seed's "
+                "best loops (one per task) are read as one set, and recall needs more than "
+                "3 loops: give at least 4 tasks.")
     floor = stats.smallest_p_mann_whitney(config.seeds, config.seeds)
     out = ["### Are the differences real? Tests over seeds", "",
            (f"A seed's best loops (one per task: {n} loops) read as one set; the "
