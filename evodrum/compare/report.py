@@ -408,9 +408,10 @@ def fidelity_tests_section(config: CompareConfig, seeds: list[dict], tests: list
                 found = {f"{t['space_a']} vs {t['space_b']}": t for t in tests
                          if (t["budget"], t["algorithm"], t["figure"]) == (budget, algorithm,
                                                                            figure)}
+                real = medians.get((budget, "real loops", "corpus", figure), [])
                 table.append([algorithm, figure, *(
                     _num(_median(medians.get((budget, algorithm, s, figure), [])), 2)
-                    for s in (*config.spaces, "corpus")),
+                    for s in config.spaces), _num(_median(real), 2),
                     *(_seed_test(found[p]) if p in found else "–" for p in pairs)])
         out += ["", f"#### {budget} evaluations", "",
                 _table(["algorithm", "figure", *config.spaces, "real", *pairs], table)]
