@@ -177,7 +177,7 @@ prior = "normal"
     assert "grid vs vae-normal" not in report
     tests_table = report[report.index("Tests over seeds"):report.index("### Trained replicates")]
     real = [line.split(" | ")[5] for line in tests_table.splitlines() if line.startswith("| ga |")]
-    assert len(real) == 3 and all(float(v) >= 0 for v in real)    # real loops' level shown
+    assert len(real) == 2 * 3 and all(float(v) >= 0 for v in real)  # real loops' level, per budget
     with open(out / "fidelity-tests.csv", newline="") as f:
         tests = list(csv.DictReader(f))
     assert {(t["space_a"], t["space_b"]) for t in tests} == {("vae", "grid"), ("vae", "vae-normal")}
