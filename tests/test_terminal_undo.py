@@ -51,7 +51,7 @@ def test_breeding_again_after_undo_breeds_what_the_first_breeding_did(tmp_path):
 
 def test_undo_restores_favourites_tempo_and_adventure(tmp_path):
     _, out, d = session(tmp_path, ["f 2", "t 96", "a 0.8", "u", "u", "q"])
-    assert "undone: adventure 0.3" in out and "undone: tempo change (back to 120 BPM)" in out
+    assert "undone: adventure change (back to 0.3)" in out and "undone: tempo change (back to 120 BPM)" in out
     assert d["settings"]["bpm"] == 120 and d["settings"]["adventure"] == 0.3
     assert [lp["favourite"] for lp in d["loops"]].count(True) == 1
     _, _, d = session(tmp_path, ["f 2", "u", "q"], "fav")

@@ -181,7 +181,7 @@ class Controller:
             return f"{'rating' if name == 'rate' else 'favourite'} of loop {pos + 1} (#{loop.id})"
         if name == "next":
             return f"breeding generation {len(s.generations) + 1}"
-        return {"adventure": f"adventure {s.settings.adventure:g}",
+        return {"adventure": f"adventure change (back to {s.settings.adventure:g})",
                 "tempo": f"tempo change (back to {s.settings.bpm:g} BPM)"}[name]
 
     def _undo(self) -> list[str]:
