@@ -48,20 +48,22 @@ def compare(config_file, out, workers, scheduler, report_only, no_plots, make_ta
             off_corpus, corpus, task_seed, as_json):
     """Compare search spaces and algorithms on feature-target tasks, many seeds each.
 
-    CONFIG is a TOML file naming spaces (vae, pca, grid), algorithms (ga, cmaes,
-    random, nsga2, map-elites), tasks (target features), the budgets in
-    evaluations, the number of seeds and the judge that nsga2 and map-elites
-    optimise (see runs/compare-default.toml; runs/compare-quick.toml is the same
+    CONFIG is a TOML file naming spaces (vae, pca, grid, or a variant such as
+    the VAE drawing from the standard normal), algorithms (ga, cmaes, random,
+    nsga2, map-elites), tasks (target features), the budgets in evaluations,
+    the number of seeds, trained replicates and the judge that nsga2 and
+    map-elites optimise (see runs/compare-default.toml; runs/compare-quick.toml is the same
     design in under 2 minutes). Every (space, algorithm, task, seed) is an
     independent run saved as its own JSON, so an interrupted comparison resumes
     where it stopped when the same command is run again.
 
     The report (report.md, CSV tables, PNG figures with the plot extra) reads
-    every search on both axes, target error and the judges of real drumming,
-    at every budget: a headline per space (error, judges' scores, Pareto
-    hypervolume, MAP-Elites coverage and QD-score) with Mann-Whitney U tests,
-    Holm's correction and A12 effect sizes; random search and the corpus
-    look-up as baselines in every table; per-task tables and convergence.
+    every search on both axes at every budget: fidelity and diversity of the
+    loops found against held-out real drumming (precision, recall, coverage,
+    tested between spaces over seeds), a headline per space (error, Pareto
+    hypervolume, MAP-Elites coverage and QD-score) paired by task, Holm's
+    correction and effect sizes throughout; random search and the corpus
+    look-up as baselines; per-task tables and convergence.
 
     \b
     Examples:

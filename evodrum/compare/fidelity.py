@@ -11,6 +11,7 @@ import numpy as np
 
 from evodrum.compare import stats
 from evodrum.compare.config import CompareConfig, RunKey
+from evodrum.compare.summary import ALPHA
 from evodrum.compare.store import text_grid
 
 #: Prior samples read per space and replicate, and how many independent draws of them
@@ -19,17 +20,13 @@ PRIOR_SAMPLES = 1000
 PRIOR_DRAWS = 3
 #: Figures shown per set (onsets), and the two-sided judge figures.
 SET_FIGURES = ("precision", "recall", "coverage")
-#: How the seeds are grouped: by the trained replicate they searched (seed % n), and by
-#: search seed (seed // n: each group holds one seed of every replicate).
-GROUPINGS = ("replicates", "search_seeds")
-#: Family-wise significance level of the tests between spaces (after Holm).
-ALPHA = 0.05
 
 
 def seed_groups(config: CompareConfig) -> dict[str, list[set[int]]]:
-    """Seeds per group of each grouping; none without trained replicates. With seeds =
-    n x n for n replicates the two groupings' sets are the same size, so their spreads
-    compare directly."""
+    """Seeds per group, grouped by the trained replicate they searched ("replicates":
+    seed % n) and by search seed ("search_seeds": seed // n, each group one seed of
+    every replicate); none without trained replicates. With seeds = n x n for n
+    replicates both groupings' sets are the same size, so their spreads compare directly."""
     n = len(config.replicates)
     if n < 2:
         return {}
@@ -100,9 +97,9 @@ def search_rows(config: CompareConfig, records: dict[RunKey, dict], reference,
                     for k in SET_FIGURES:
                         row[f"{k}_{grouping}"] = [round(p[k], 3) for p in per]
                     row[f"error_{grouping}"] = [round(float(np.median(
-                        [r["budgets"][str(budget)]["error"] for k, r in records.items()
-                         if (k.algorithm, k.space) == (algorithm, space) and k.seed in seeds])), 5)
-                        for seeds in groups]
+                        [rec["budgets"][str(budget)]["error"] for key, rec in records.items()
+                         if (key.algorithm, key.space) == (algorithm, space)
+                         and key.seed in seeds])), 5) for seeds in groups]
                 rows.append(row)
                 sizes.append(len(grids))
         if sizes:               # training loops: their copies of training loops mean nothing

@@ -391,7 +391,7 @@ def fidelity_tests_section(config: CompareConfig, seeds: list[dict], tests: list
             "training loops (the level of real drumming at this set size). Tests: "
             "Mann-Whitney U between two spaces' seeds (two-sided; smallest attainable p "
             f"{floor:.2g}), Holm-corrected over every test of one budget (alpha "
-            f"{fidelity.ALPHA}); effect size: the Vargha-Delaney *A12*, the probability that a "
+            f"{summary.ALPHA}); effect size: the Vargha-Delaney *A12*, the probability that a "
             "seed of the first space reads higher than one of the second (0.5 = no "
             "difference). A bold name reads significantly higher. Higher precision is more "
             "real only up to real loops' own level; higher recall and coverage are more of "
