@@ -213,3 +213,17 @@ def test_a_session_whose_seed_timing_is_damaged_is_one_error_line(tmp_path, seed
     (folder / store.SESSION_FILE).write_text(json.dumps(d))
     with pytest.raises(EvodrumError, match="original_offsets"):
         store.load(folder)
+
+
+@pytest.mark.parametrize("command", [
+    ["target", "-f", "density=0.3", "-g", "2", "-p", "8"],
+    ["interactive", "--no-audio", "--synth", "builtin", "--loops", "2", "--fresh", "0"],
+])
+def test_seed_loops_say_what_was_done_to_them_as_every_reading_command(tmp_path, command):
+    """A one-bar seed is tiled to the model's four bars, and says so, as `vary` would."""
+    short = drum_file(tmp_path / "one-bar.mid", basic_beat(1), length_beats=4)
+    r = CliRunner().invoke(main, [*command, "--seed-loops", str(short), "--out",
+                                  str(tmp_path / "out")], input="q\n")
+    assert r.exit_code == 0, r.output
+    said = [line for line in r.output.splitlines() if line.startswith(f"note: {short}: ")]
+    assert said and "a 1-bar loop, repeated 4 times" in said[0]

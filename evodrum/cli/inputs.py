@@ -54,6 +54,15 @@ def load(path: str, spec, drum_map: str = "groove", drum_channel: int | None = N
     return loops
 
 
+def tell_seed_loops(paths, spec, drum_map: str = "groove",
+                    drum_channel: int | None = None) -> None:
+    """Read the --seed-loops files as every reading command reads a file, so what was
+    lost or done to them is said ('warning:' and 'note:' lines) and a bad file is one
+    error before anything starts; the search or session reads them again itself."""
+    for path in paths:
+        load(path, spec, drum_map, drum_channel, for_model=True)
+
+
 def triplet_hint(spec, triplets, for_model: bool) -> str:
     """What happens to triplet hits on this grid, and how to keep them."""
     if spec.steps_per_beat % 3 == 0:

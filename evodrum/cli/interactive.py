@@ -11,7 +11,7 @@ from click.core import ParameterSource
 
 from evodrum.cli import main
 from evodrum.cli.feel import feel_options, session_performer
-from evodrum.cli.inputs import drum_channel_option, drum_map_option
+from evodrum.cli.inputs import drum_channel_option, drum_map_option, tell_seed_loops
 from evodrum.cli.listen import listening_options
 from evodrum.cli.options import (
     OUT_FOLDER,
@@ -135,6 +135,7 @@ def interactive(ctx, loops, fresh, adventure, blend, keep_favourites, space, pri
                             seed=secrets.randbelow(1_000_000) if seed is None else seed, bpm=bpm,
                             prior=prior, drum_map=drum_map, drum_channel=drum_channel)
         session, folder, space_ = start_session(settings, out)
+        tell_seed_loops(seed_loops, session.spec, drum_map, drum_channel)
 
     tty = sys.stdin.isatty() and sys.stdout.isatty()
     try:

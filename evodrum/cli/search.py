@@ -15,6 +15,7 @@ from evodrum.cli.inputs import (
     bpm_from_file_option,
     drum_channel_option,
     drum_map_option,
+    tell_seed_loops,
     window_option,
 )
 from evodrum.cli.options import (
@@ -199,6 +200,9 @@ def target(features, like, window, drum_map, drum_channel, space, algorithm, gen
             _lock(lock_rows, like_loop, seed_loops, model, corpus, drum_map, drum_channel),
             drum_map, drum_channel)
     # bad models or loops fail here, before a run folder exists
+    if not resume_dir:
+        from evodrum.genotypes.files import load_reference
+        tell_seed_loops(seed_loops, load_reference(model, corpus).spec, drum_map, drum_channel)
     prepared = prepare_target(job, resume=resume_dir is not None)
     spec = prepared.objective.space.spec
     model_feel = feel_model(job.model, spec) if feel_amount else None
@@ -422,6 +426,8 @@ def map_command(feature_names, space, cells, generations, population, sigma, see
     reference = files.load_reference(job.model, job.corpus)
     genotype_space = locked_as_stored(genotypes.open_space(space, job.model, reference.spec),
                                       job.lock)
+    if not resume_dir:
+        tell_seed_loops(seed_loops, reference.spec, drum_map, drum_channel)
     seeds = None if resume_dir else seed_genotypes(genotype_space, list(job.seed_loops),
                                                    job.refine, job.drum_map, job.drum_channel)
     model_feel = feel_model(job.model, genotype_space.spec) if feel_amount else None

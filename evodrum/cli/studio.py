@@ -15,7 +15,7 @@ import click
 
 from evodrum.cli import main
 from evodrum.cli.feel import feel_options, session_performer
-from evodrum.cli.inputs import drum_channel_option, drum_map_option
+from evodrum.cli.inputs import drum_channel_option, drum_map_option, tell_seed_loops
 from evodrum.cli.options import (
     OUT_FOLDER,
     SEED,
@@ -151,6 +151,7 @@ def studio(port, no_browser, resume, out, model, space, prior, loops, seed, seed
                             prior=prior, drum_map=drum_map, drum_channel=drum_channel,
                             lock=lock_rows)
         session, folder, space_ = start_session(settings, out)
+        tell_seed_loops(seed_loops, session.spec, drum_map, drum_channel)
     port = port or free_port()
     token = secrets.token_urlsafe(24)
     url = f"http://{HOST}:{port}/?token={token}"
