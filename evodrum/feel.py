@@ -8,7 +8,7 @@ in by the caller (anything with `feel(loops, *, bpm, scatter, rng) -> Loop` and
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -163,6 +163,16 @@ class Performer:
             self._takes[cache] = perform(Loop.straight(grid, self.spec), full, bpm=bpm,
                                          model=self.model)
         return self._takes[cache]
+
+    @property
+    def adjustable(self) -> bool:
+        """Whether the feel amount means anything here (a source to take feel from)."""
+        return self.feel.source != "straight"
+
+    def adjust(self, amount: float, swing: float) -> None:
+        """Play from now on with `amount` of the feel and `swing` (the studio's sliders);
+        takes already drawn are kept, so a loop keeps its take."""
+        self.feel = replace(self.feel, amount=amount if self.adjustable else 0.0, swing=swing)
 
     def play(self, grid: np.ndarray, key: int, bpm: float, amount: float | None = None,
              swing: float | None = None) -> Loop:

@@ -84,14 +84,28 @@ def model_feel(model, grids, bpm, feel_amount: float, scatter: float, swing: flo
     return feel_performer(model, model.spec, bpm, feel_amount, scatter, swing, seed)(grids)
 
 
-def session_performer(model_path, spec, feel_amount: float, scatter: float, swing: float,
-                      seed: int, locked=None):
-    """The Performer of an interactive or studio session: the model's feel of each loop."""
+def session_performer(session, feel_amount: float, scatter: float, swing: float,
+                      adjustable: bool = False):
+    """The Performer of an interactive or studio session: the model's feel of each loop.
+
+    The feel amount and swing are the typed --feel and --swing, else the session's saved
+    ones, else the defaults; the session keeps what is used. `adjustable` (the studio's
+    feel slider) loads the model's feel even at --feel 0, so the slider can bring it in."""
     from evodrum.feel import Performer
-    model = feel_model(model_path, spec) if feel_amount > 0 else None
+    settings = session.settings
+    typed = given_options(["feel_amount", "swing"])
+    if "feel_amount" not in typed and settings.feel is not None:
+        feel_amount = settings.feel
+    if "swing" not in typed and settings.swing is not None:
+        swing = settings.swing
+    wanted = feel_amount > 0 or adjustable
+    model = feel_model(settings.model, session.spec) if wanted else None
     feel_amount = _with_feel(model, feel_amount)
-    source = "model" if feel_amount > 0 else "straight"
-    return Performer(Feel(source, feel_amount, scatter, swing), spec, model, seed, locked)
+    source = "model" if getattr(model, "has_feel", False) else "straight"
+    performer = Performer(Feel(source, feel_amount if source == "model" else 0.0, scatter, swing),
+                          session.spec, model, settings.seed, lambda: session.lock)
+    session.set_feel(performer.feel.amount, performer.feel.swing)
+    return performer
 
 
 def feel_model(model_path, spec=None):

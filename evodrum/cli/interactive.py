@@ -151,9 +151,7 @@ def interactive(ctx, loops, fresh, adventure, blend, keep_favourites, space, pri
         raise
     click.echo(f"session {folder} · seed {session.settings.seed} · {player.description}")
     with folder_lock(folder), player:  # one program at a time writes a session
-        performer = session_performer(session.settings.model, session.spec, feel_amount,
-                                      scatter, swing, session.settings.seed,
-                                      lambda: session.lock)
+        performer = session_performer(session, feel_amount, scatter, swing)
         controller = Controller(session, folder, space_, player,
                                 Screen(str(folder), click.echo, tty, ascii), no_audio, performer,
                                 note_map)

@@ -156,9 +156,7 @@ def studio(port, no_browser, resume, out, model, space, prior, loops, seed, seed
     token = secrets.token_urlsafe(24)
     url = f"http://{HOST}:{port}/?token={token}"
     with folder_lock(folder):
-        performer = session_performer(session.settings.model, session.spec, feel_amount,
-                                      scatter, swing, session.settings.seed,
-                                      lambda: session.lock)
+        performer = session_performer(session, feel_amount, scatter, swing, adjustable=True)
         the_studio = Studio(session, folder, space_, directions_of(space_, session.settings.model),
                             performer, note_map)
         app = make_app(the_studio, token, {f"{HOST}:{port}", f"localhost:{port}"})
@@ -177,6 +175,7 @@ def studio(port, no_browser, resume, out, model, space, prior, loops, seed, seed
         except KeyboardInterrupt:  # uvicorn shuts down cleanly, then re-raises Ctrl-C
             pass
         finally:
+            the_studio.close()
             if launcher is not None:
                 shutil.rmtree(launcher.parent, ignore_errors=True)
         favourites = finish_session(the_studio.saver, folder, the_studio.performer,

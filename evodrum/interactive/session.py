@@ -13,6 +13,7 @@ import numpy as np
 
 from evodrum import checks
 from evodrum.errors import EvodrumError
+from evodrum.feel import SWING_RANGE
 from evodrum.grid import GridSpec
 from evodrum.kit import DRUM_MAPS, ROWS
 from evodrum.lock import Lock
@@ -41,7 +42,8 @@ OPERATORS = {
 
 @dataclass(frozen=True)
 class Settings:
-    """What shapes the evolution; fixed for a session except `adventure` and `bpm`."""
+    """What shapes the evolution; fixed for a session except `adventure` and how loops are
+    played (`bpm`, `feel`, `swing`)."""
 
     space: str = "vae"                 # genotype space: vae, pca or grid
     model: str | None = None           # VAE file or run folder; None = the shipped model
@@ -59,6 +61,8 @@ class Settings:
     prior: str = "learned"             # fresh loops: the model's learned prior, or normal
     drum_map: str = "groove"           # how the seed loops' pitches are read (evodrum.kit)
     drum_channel: int | None = None    # the seed loops' drum channel (None: found)
+    feel: float | None = None          # how much of the model's feel, 0..1 (None: --feel's)
+    swing: float | None = None         # MPC swing in percent (None: --swing's)
 
     def __post_init__(self):
         """Every field checked (type and range), whether it comes from the CLI, the studio
@@ -98,6 +102,10 @@ class Settings:
         if self.lock and not self.seed_loops:
             raise EvodrumError("--lock keeps rows of your loop: give it with --seed-loops "
                                "FILE.mid")
+        if self.feel is not None:
+            checks.number(self.feel, "feel", 0, 1)
+        if self.swing is not None:
+            checks.number(self.swing, "swing", *SWING_RANGE)
         if self.prior not in ("learned", "normal"):
             raise EvodrumError(f"prior must be learned or normal, got {self.prior!r}")
         if not isinstance(self.drum_map, str) or self.drum_map not in DRUM_MAPS:
@@ -286,6 +294,12 @@ class Session:
     def set_bpm(self, bpm: float) -> None:
         """Change the session's tempo: playback and every export follow it."""
         self.settings = replace(self.settings, bpm=float(bpm))  # validated by Settings
+        self.dirty = True
+
+    def set_feel(self, amount: float, swing: float) -> None:
+        """How much of the model's feel loops play with, and their swing (saved: a resumed
+        session sounds as it did)."""
+        self.settings = replace(self.settings, feel=float(amount), swing=float(swing))
         self.dirty = True
 
     def set_adventure(self, adventure: float) -> None:

@@ -41,7 +41,7 @@ from evodrum import checks
 from evodrum.errors import EvodrumError
 from evodrum.statefile import check_depth
 from evodrum.studio.searches import AtlasRun, TargetRun
-from evodrum.studio.state import Studio
+from evodrum.studio.state import Studio, loop_key
 
 TOKEN_HEADER = "x-evodrum-token"
 #: The largest request body (a grid of the largest resolution is ~150 kB of JSON).
@@ -214,6 +214,20 @@ def make_app(studio: Studio, token: str, hosts: set[str]) -> Starlette:
             raise EvodrumError("bpm must be a number") from None
         return download(request, studio.wav(i, bpm), f"loop-{i:03d}.wav", "audio/wav")
 
+    def target_midi(request):
+        i = int(request.path_params["i"])
+        grid = search.result(i - 1)
+        return download(request, studio.midi_of(grid, loop_key(grid),
+                                                request.query_params.get("map")),
+                        f"target-{i}.mid", "audio/midi")
+
+    def atlas_midi(request):
+        x, y = int(request.path_params["x"]), int(request.path_params["y"])
+        grid = atlas.cell(x - 1, y - 1)
+        return download(request, studio.midi_of(grid, loop_key(grid),
+                                                request.query_params.get("map")),
+                        f"atlas-{x}-{y}.mid", "audio/midi")
+
     def favourites(request):
         return download(request, studio.favourites_zip(), "favourites.zip", "application/zip")
 
@@ -231,6 +245,12 @@ def make_app(studio: Studio, token: str, hosts: set[str]) -> Starlette:
         return JSONResponse(atlas.start(_get(body, "features", list), _get(body, "cells", int),
                                         _get(body, "generations", int)))
 
+    async def link(request):
+        if request.method == "GET":
+            return JSONResponse(studio.link_view())
+        body = await _json(request)
+        return JSONResponse(studio.set_link(_get(body, "on", bool)))
+
     def kit(request):
         return Response(studio.kit_wav(request.path_params["row"]), media_type="audio/wav")
 
@@ -246,8 +266,9 @@ def make_app(studio: Studio, token: str, hosts: set[str]) -> Starlette:
         Route("/api/back", action(lambda b: studio.back()), methods=["POST"]),
         Route("/api/goto", action(lambda b: studio.go_to(_get(b, "generation", int))),
               methods=["POST"]),
-        Route("/api/tempo", action(lambda b: studio.set_tempo(_get(b, "bpm", float))),
-              methods=["POST"]),
+        Route("/api/tempo", action(lambda b: studio.set_tempo(
+            _get(b, "bpm", float), _get(b, "source", str, required=False))), methods=["POST"]),
+        Route("/api/link", link, methods=["GET", "POST"]),
         Route("/api/feel", action(lambda b: studio.set_feel(_get(b, "feel", float),
                                                             _get(b, "swing", float))),
               methods=["POST"]),
@@ -274,6 +295,10 @@ def make_app(studio: Studio, token: str, hosts: set[str]) -> Starlette:
         Route("/api/loop/{id:int}.mid", loop_midi),
         Route("/api/loop/{id:int}.wav", loop_wav),
         Route("/api/favourites.zip", favourites),
+        Route("/api/target/{i:int}.mid", target_midi),
+        Route("/api/atlas/{x:int}-{y:int}.mid", atlas_midi),
+        Route("/api/played", action(lambda b: studio.played_view(_get(b, "grid", list))),
+              methods=["POST"]),
         Route("/api/kit/{row}.wav", kit),
         Mount("/static", app=StaticFiles(directory=str(static)), name="static"),
     ]

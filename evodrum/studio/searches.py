@@ -69,6 +69,17 @@ class Background:
         self.thread = threading.Thread(target=run, name="evodrum-studio-search", daemon=True)
         self.thread.start()
 
+    def _found(self, pick) -> np.ndarray:
+        """The grid of the loop `pick(job)` names (an IndexError or None: there is none)."""
+        with self.lock:
+            try:
+                found = pick(self.job or {})
+            except (IndexError, KeyError):
+                found = None
+        if found is None:
+            raise EvodrumError("there is no such loop in the last search")
+        return self.studio.grid_from_levels(found["grid"])
+
     def _loop(self, genotype: np.ndarray, grid: np.ndarray, **about) -> dict:
         grid = quantize_velocity(grid)
         return {"grid": to_midi_velocity(grid).tolist(), "genotype": genotype.round(5).tolist(),
@@ -91,6 +102,10 @@ class TargetRun(Background):
     def view(self) -> dict:
         with self.lock:
             return {"features": self.features(), "running": self.running, "job": self.job}
+
+    def result(self, index: int) -> np.ndarray:
+        """The grid of the last search's result `index` (from 0)."""
+        return self._found(lambda job: job["best"][index] if index >= 0 else None)
 
     def start(self, goals: dict, generations: int) -> dict:
         from evodrum.genotypes import files
@@ -135,6 +150,11 @@ class AtlasRun(Background):
             return {"features": [{"name": n, "label": plain_name(n), "about": about(n)}
                                  for n in fitness.FEATURE_NAMES], "running": self.running,
                     "job": self.job}
+
+    def cell(self, x: int, y: int) -> np.ndarray:
+        """The grid of the atlas's elite in cell (x, y), counting from 0."""
+        return self._found(lambda job: next((e for e in job["elites"] if e["cell"] == [x, y]),
+                                            None))
 
     def start(self, features: list, cells: int, generations: int) -> dict:
         from evodrum.genotypes import files

@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import threading
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +22,7 @@ from evodrum.audio.loudness import gain_db
 from evodrum.audio.voices import one_shots
 from evodrum.audio.wav import wav_bytes
 from evodrum.errors import EvodrumError
-from evodrum.feel import SWING_RANGE, swung
+from evodrum.feel import SWING_RANGE, Feel, Performer
 from evodrum.genotypes import Space
 from evodrum.grid import (
     VELOCITY_LEVELS,
@@ -43,10 +44,11 @@ from evodrum.interactive.session import (
 )
 from evodrum.kit import ROWS
 from evodrum.lock import Lock
-from evodrum.loop import Loop as PlayedLoop
 from evodrum.midi import grid_to_midi
 
 SAMPLE_RATE = 44100
+#: Where a tempo comes from besides being typed (None): a followed MIDI clock, Link.
+TEMPO_SOURCES = (None, "clock", "link")
 #: Steps Ctrl+Z can take back (each a whole-session snapshot, ~10-100 kB).
 #: Loudness is measured on a 22.05 kHz render: within 0.1 LU of 44.1 kHz, and quick
 #: enough for every slider move (the decode round trip's budget is 30 ms).
@@ -59,6 +61,12 @@ def midi_bytes(grid, spec, bpm: float, note_map=None) -> bytes:
     out = io.BytesIO()
     grid_to_midi(grid, spec, bpm, note_map=note_map).save(file=out)
     return out.getvalue()
+
+
+def loop_key(grid: np.ndarray) -> int:
+    """The key a loop from outside the session plays under (Performer.take): from its
+    pattern, so it is heard and written with one take, and above every session id."""
+    return 2**40 + zlib.crc32(to_midi_velocity(grid).tobytes())
 
 
 def directions_of(space: Space, model: str | None = None):
@@ -110,10 +118,13 @@ class Studio:
         if note_map is not None:
             self.note_maps[note_map.key] = note_map
         self.directions = directions          # vae.directions.Directions, or None
-        self.performer = performer            # evodrum.feel.Performer, or None: straight
-        feel = performer.feel if performer is not None else None
-        self.feel_amount = feel.amount if feel is not None else 0.0   # the page's sliders
-        self.swing = feel.swing if feel is not None else 50.0
+        # how loops are played and written: the model's feel (or none) at the feel and
+        # swing sliders' values, which the session keeps
+        self.performer = performer or Performer(
+            Feel("straight", 0.0, swing=session.settings.swing or 50.0), session.spec,
+            seed=session.settings.seed, locked=lambda: session.lock)
+        session.set_feel(self.performer.feel.amount, self.performer.feel.swing)
+        self.link = None                      # the Ableton Link session joined, or None
         self.saver = Saver(session, self.folder, journal=True)
         self.lock = threading.RLock()
         self._gains: dict[tuple, float] = {}
@@ -136,38 +147,51 @@ class Studio:
             "kept": loop.born != generation, "born": loop.born + 1,
             "original": None if loop.original is None else to_midi_velocity(loop.original).tolist(),
             "changed_onsets": loop.changed_onsets(),
-            "feel": self.feel_view(loop),
+            "feel": self.feel_view(loop.grid, loop.id),
             "gain_db": self.gain(loop.grid),
             "genotype": [round(float(g), 5) for g in loop.genotype] if self.space.dim <= 64 else None,
         }
 
-    def feel_view(self, loop: Loop) -> dict | None:
-        """The model's full take of a loop for the page (its velocities as MIDI levels and
-        its offsets in steps), which the feel slider blends in; None when loops play
-        straight."""
-        if self.performer is None or self.performer.feel.source == "straight":
+    def feel_view(self, grid: np.ndarray, key: int) -> dict | None:
+        """The model's full take of a loop (`key`: its id, see loop_key) for the page: its
+        velocities as MIDI levels and its offsets in steps, which the feel slider blends
+        in; None when loops play straight."""
+        if not self.performer.adjustable:
             return None
-        take = self.performer.take(loop.grid, loop.id, self.session.settings.bpm)
+        take = self.performer.take(grid, key, self.session.settings.bpm)
         return {"grid": to_midi_velocity(take.velocities).tolist(),
                 "offsets": np.round(take.offsets, 4).tolist()}
 
-    def heard(self, loop: Loop, bpm: float | None = None):
+    def heard(self, grid: np.ndarray, key: int, bpm: float | None = None):
         """A loop as the page plays it now: with the feel and swing sliders' values."""
         bpm = self.session.settings.bpm if bpm is None else bpm
-        if self.performer is None:
-            return swung(PlayedLoop.straight(loop.grid, self.session.spec), self.swing)
-        return self.performer.play(loop.grid, loop.id, bpm, self.feel_amount, self.swing)
+        return self.performer.play(grid, key, bpm)
+
+    @property
+    def feel_amount(self) -> float:
+        return self.performer.feel.amount
+
+    @property
+    def swing(self) -> float:
+        return self.performer.feel.swing
 
     def set_feel(self, amount: float, swing: float) -> dict:
-        """Move the feel and swing sliders (what exports play, too)."""
+        """Move the feel and swing sliders: heard at once, in exports, saved."""
         if not 0 <= amount <= 1 or not SWING_RANGE[0] <= swing <= SWING_RANGE[1]:
             raise EvodrumError(f"feel is 0 to 1 and swing {SWING_RANGE[0]:g} to "
                                f"{SWING_RANGE[1]:g}")
         with self.lock:
-            if self.performer is None or self.performer.feel.source == "straight":
-                amount = 0.0
-            self.feel_amount, self.swing = float(amount), float(swing)
-            return self.view()
+            self.performer.adjust(float(amount), float(swing))
+            self.session.set_feel(self.performer.feel.amount, self.performer.feel.swing)
+            return self._changed()
+
+    def played_view(self, levels) -> dict:
+        """A loop from outside the session (a Target result, a Map cell) as the page plays
+        it: the model's take (its key from the pattern, so a file written later has the
+        same take) and its loudness gain."""
+        grid = self.grid_from_levels(levels)
+        with self.lock:
+            return {"feel": self.feel_view(grid, loop_key(grid)), "gain_db": self.gain(grid)}
 
     def view(self) -> dict:
         """The whole page state: settings, the generation on screen and its loops."""
@@ -182,8 +206,7 @@ class Studio:
                 "is_last": gen.index == len(s.generations) - 1,
                 "adventure": s.settings.adventure, "selected": s.selected + 1,
                 "feel": self.feel_amount, "swing": self.swing,
-                "has_feel": self.performer is not None
-                and self.performer.feel.source != "straight",
+                "has_feel": self.performer.adjustable,
                 "tree": [{"generation": g.index + 1,
                           "bred_from": None if g.bred_from is None else g.bred_from + 1}
                          for g in s.generations],
@@ -312,13 +335,50 @@ class Studio:
             self.session.go_to(int(generation) - 1)
             return self._changed()
 
-    def set_tempo(self, bpm: float) -> dict:
-        """The session's one tempo: playback, MIDI and WAV exports all follow it."""
+    def set_tempo(self, bpm: float, source: str | None = None) -> dict:
+        """The session's one tempo: playback, MIDI and WAV exports all follow it. `source`
+        says where the page got it: typed (None), a followed MIDI clock or the Link
+        session; a typed tempo is proposed to the Link session, as in any Link app."""
         if not TEMPO_MIN <= bpm <= TEMPO_MAX:
             raise EvodrumError(f"tempo is {TEMPO_MIN:g} to {TEMPO_MAX:g} BPM")
+        if source not in TEMPO_SOURCES:
+            raise EvodrumError(f"a tempo comes from {', '.join(map(str, TEMPO_SOURCES[1:]))} "
+                               "or is typed")
         with self.lock:
             self.session.set_bpm(float(bpm))
+            if self.link is not None and source != "link":
+                self.link.propose(float(bpm))
             return self._changed()
+
+    # --- Ableton Link ------------------------------------------------------------
+
+    def link_view(self) -> dict:
+        """Whether Link can be joined, and if joined, the session's tempo, peers and beat."""
+        from evodrum.studio import link
+        with self.lock:
+            if self.link is None:
+                return {"available": link.available(), "on": False}
+            return {"available": True, **self.link.view()}
+
+    def set_link(self, on: bool) -> dict:
+        """Join the Link session on this network (at the session's tempo, one bar a
+        quantum), or leave it."""
+        from evodrum.studio import link
+        with self.lock:
+            if on and self.link is None:
+                if not link.available():
+                    raise EvodrumError("Ableton Link needs the aalink package: pip install "
+                                       "'evodrum[link]'")
+                self.link = link.StudioLink(self.session.settings.bpm,
+                                            self.session.spec.beats_per_bar)
+            elif not on and self.link is not None:
+                self.link.close()
+                self.link = None
+        return self.link_view()
+
+    def close(self) -> None:
+        """Leave the Link session (when the studio stops)."""
+        self.set_link(False)
 
     def set_adventure(self, adventure: float) -> dict:
         if not 0 < adventure <= 10:
@@ -450,8 +510,13 @@ class Studio:
         """The loop as MIDI at the session's tempo, at a note map's pitches."""
         with self.lock:
             loop = self.loop(loop_id)
-            return midi_bytes(self.heard(loop), self.session.spec, self.session.settings.bpm,
-                              self.note_map(map_key))
+            return self.midi_of(loop.grid, loop.id, map_key)
+
+    def midi_of(self, grid: np.ndarray, key: int, map_key: str | None = None) -> bytes:
+        """Any loop as MIDI, played as the page plays it (feel, swing, the session's tempo)."""
+        with self.lock:
+            return midi_bytes(self.heard(grid, key), self.session.spec,
+                              self.session.settings.bpm, self.note_map(map_key))
 
     def wav(self, loop_id: int, bpm: float | None = None) -> bytes:
         """The loop rendered by the built-in kit, one seamless pass, audition loudness."""
@@ -461,7 +526,7 @@ class Studio:
             bpm = self.session.settings.bpm if bpm is None else float(bpm)
             if not TEMPO_MIN <= bpm <= TEMPO_MAX:
                 raise EvodrumError(f"tempo is {TEMPO_MIN:g} to {TEMPO_MAX:g} BPM")
-            heard = self.heard(loop, bpm)
+            heard = self.heard(loop.grid, loop.id, bpm)
         audio = synth.render(heard, self.session.spec, bpm, SAMPLE_RATE)
         return wav_bytes(normalise(audio, SAMPLE_RATE), SAMPLE_RATE)
 

@@ -43,6 +43,8 @@ function download(path) { return path; }
 // A loop's MIDI file as the chosen note map writes it (the same pitches Web MIDI sends).
 function midiUrl(id) { return download(`/api/loop/${id}.mid`) + (midi.map ? `?map=${encodeURIComponent(midi.map.key)}` : ""); }
 function midiName(id) { return `loop-${String(id).padStart(3, "0")}.mid`; }
+// A Target result's or a Map cell's MIDI file (played as heard: feel, swing, note map).
+function foundUrl(path) { return download(path) + (midi.map ? `?map=${encodeURIComponent(midi.map.key)}` : ""); }
 
 async function refresh(state) {
   S = state || await api("/api/state");
@@ -93,14 +95,23 @@ function drawGrid(canvas, grid, opts = {}) {
 }
 
 // --- the audio engine -----------------------------------------------------------
+// Steps are scheduled a little ahead on a timeline (sync.js: the studio's own tempo, a
+// followed MIDI clock or a Link session), each at its beat's time, so following a DAW
+// and playing alone are one code path; MIDI clock out sends each step's ticks with it.
+
+const LOOKAHEAD = 0.12;      // seconds of steps scheduled ahead of the audio clock
 
 class Engine {
   constructor() {
     this.ctx = null; this.buffers = []; this.current = null; this.pending = null;
-    this.step = 0; this.nextTime = 0; this.timer = null; this.mute = new Set(); this.solo = new Set();
+    this.step = 0; this.pos = 0; this.played = 0; this.nextTime = 0; this.timer = null;
+    this.mute = new Set(); this.solo = new Set();
     this.bpm = 120; this.normalise = true; this.stepTimes = [];
     this.feel = 1; this.swing = 50;   // the sliders: read at every scheduled step, so heard at once
     this.onsets = [];                 // [time, row, step, shift] of the hits scheduled last
+    this.timeline = null;             // beats -> ms (sync.js)
+    this.follow = null;               // a ClockFollower or LinkFollower; null: the own tempo
+    this.clockOut = null;             // a ClockSender while MIDI clock is sent
   }
   async start() {
     if (this.ctx) return;
@@ -114,29 +125,89 @@ class Engine {
       return this.ctx.decodeAudioData(await r.arrayBuffer());
     }));
   }
+  // audio clock <-> performance.now() milliseconds, anchored once per start so MIDI
+  // timestamps are as steady as the audio clock itself
+  anchor() {
+    const ts = this.ctx.getOutputTimestamp ? this.ctx.getOutputTimestamp() : {};
+    this.perfOffset = ts.performanceTime ? ts.performanceTime - ts.contextTime * 1000
+      : performance.now() - this.ctx.currentTime * 1000;
+  }
+  toAudio(ms) { return (ms - this.perfOffset) / 1000; }
+  toPerf(t) { return this.perfOffset + t * 1000; }
   audible(row) { return this.solo.size ? this.solo.has(row) : !this.mute.has(row); }
-  // Play a loop: at once when stopped, else from its first step at the next bar line.
+  // Play a loop: at once when stopped (on Link, at the session's next bar line; following
+  // a clock, at the DAW's Start), else from its first step at the next bar line.
   async play(loop) {
     await this.start();
     if (this.ctx.state === "suspended") await this.ctx.resume();
     const cue = { id: loop.id, grid: loop.grid, feel: loop.feel || null, gain: Math.pow(10, (loop.gain_db || 0) / 20), label: loop.label, now: $("#switch").value === "now" };
-    if (this.timer) { this.pending = cue; return; }
-    this.current = cue; this.step = 0; this.played = 0; this.nextTime = this.ctx.currentTime + 0.05;
-    // audio clock -> performance.now() milliseconds, anchored once per start so MIDI
-    // timestamps are as steady as the audio clock itself
-    const ts = this.ctx.getOutputTimestamp ? this.ctx.getOutputTimestamp() : {};
-    this.perfOffset = ts.performanceTime ? ts.performanceTime - ts.contextTime * 1000
-      : performance.now() - this.ctx.currentTime * 1000;
+    if (this.timer) { this.pending = cue; updatePlaying(); return; }
+    this.current = cue;
+    this.anchor();
+    if (this.follow && this.follow.kind === "clock") {   // the DAW's next bar line, or its Start
+      const f = this.follow;
+      if (f.running && !f.waiting) {
+        const bar = PPQN * S.spec.beats_per_bar;
+        this.run(Math.ceil(f.position / bar) * bar * S.spec.steps_per_beat / PPQN, 0);
+      } else updatePlaying();
+      return;
+    }
+    const spb = S.spec.steps_per_beat, first = this.toPerf(this.ctx.currentTime + 0.05);
+    if (this.follow) {                       // Link: the session's next bar line
+      const bar = this.follow.nextBar(first);
+      if (bar == null) { say("waiting for the Link session…"); updatePlaying(); return; }
+      this.run(bar * spb, 0);
+    } else {
+      this.timeline = new OwnTimeline(this.bpm, 0, first);
+      this.run(0, 0);
+    }
+  }
+  // Schedule from timeline step `pos`, which is step `step` of the loop.
+  run(pos, step) {
+    this.pos = pos; this.step = step; this.played = 0; this.lastTime = -Infinity;
+    clearInterval(this.timer);
     this.timer = setInterval(() => this.schedule(), 25);
     this.schedule();
     updatePlaying();
   }
-  stop() {
-    clearInterval(this.timer); this.timer = null; this.current = this.pending = null;
+  // Stop scheduling and cut what sounds; `keep` keeps the loop cued (a followed DAW stopped).
+  halt(keep = false) {
+    clearInterval(this.timer); this.timer = null;
+    if (!keep) this.current = null;
+    this.pending = null;
+    if (this.clockOut) this.clockOut.stop();
     midiSilence(midi.out);
     if (this.ctx) { this.master.disconnect(); this.master = this.ctx.createGain(); this.master.gain.value = 0.8; this.master.connect(this.limiter); }
     this.stepTimes = [];
     updatePlaying();
+  }
+  stop() { this.halt(false); }
+  // The own tempo changes at the next step not yet scheduled (a followed one is the DAW's).
+  setTempo(bpm) {
+    if (this.follow) return;
+    if (this.timeline && this.timer) this.timeline.retempo(bpm, this.pos / S.spec.steps_per_beat);
+    this.bpm = bpm;
+  }
+  // Follow a DAW's clock or a Link session (null: the own tempo). What played is cued again:
+  // at the DAW's Start, or on Link's next bar line.
+  setFollow(follow) {
+    const cue = this.current, playing = !!this.timer;
+    if (this.follow) this.follow.close();
+    this.halt(!!cue);
+    this.follow = follow; this.timeline = follow;
+    if (follow && follow.bpm) this.bpm = follow.bpm;
+    if (!follow) this.bpm = S.bpm;
+    if (cue && playing && (!follow || follow.kind === "link")) this.play({ ...cue, gain_db: 20 * Math.log10(cue.gain) });
+    updatePlaying();
+  }
+  // A followed clock's first tick after Start or Continue (song position in ticks): the
+  // cued loop plays from there, in step with the DAW's bars (its first bar on the DAW's
+  // first, fifth, ... for a four-bar loop).
+  followRun(songTick) {
+    if (!this.current || !this.ctx) return;
+    this.anchor();
+    const spb = S.spec.steps_per_beat, pos = Math.ceil(songTick * spb / PPQN - 1e-9);
+    this.run(pos, pos % this.current.grid[0].length);
   }
   stepSeconds() { return 60 / this.bpm / S.spec.steps_per_beat; }
   // Where a hit of step s is played and how loud: the loop's own velocity and the grid,
@@ -156,19 +227,31 @@ class Engine {
   // performance.now() timestamp, so the browser sends it on time), off a step later.
   sendNote(row, velocity, shift) {
     const pitch = midi.map.pitches[S.rows[row]];
-    const at = this.perfOffset + (this.nextTime + shift) * 1000;
+    const at = this.toPerf(this.nextTime + shift);
     midi.out.send([0x99, pitch, velocity], Math.max(at, performance.now()));
     midi.out.send([0x89, pitch, 0], at + this.stepSeconds() * 1000 * 0.9);
   }
   schedule() {
-    const spb = S.spec.steps_per_beat * S.spec.beats_per_bar;
+    if (!this.timer || !this.current) return;
+    const spb = S.spec.steps_per_beat, bar = spb * S.spec.beats_per_bar;
     // look ahead by half a step more, so a hit played early is still scheduled in time
-    while (this.nextTime < this.ctx.currentTime + 0.12 + this.stepSeconds() / 2) {
-      if (this.pending && this.step % spb === 0) {   // the bar line: switch loops here
+    const horizon = this.ctx.currentTime + LOOKAHEAD + this.stepSeconds() / 2;
+    if (this.follow && this.follow.kind === "clock") {   // commit a tick ahead, and the feel's earliest hit
+      const early = Math.max(earliest(this.current), this.pending ? earliest(this.pending) : 0) * this.feel;
+      this.follow.ahead = 1 + Math.ceil(early * PPQN / spb - 1e-9);
+    }
+    for (;;) {
+      const ms = this.timeline.timeOf(this.pos / spb);
+      if (ms == null) break;                           // a followed clock has not come this far
+      const at = Math.max(this.toAudio(ms), this.lastTime + 1e-4);
+      if (at >= horizon) break;
+      this.nextTime = this.lastTime = at;
+      if (this.pending && this.step % bar === 0) {   // the bar line: switch loops here
         this.current = this.pending; this.pending = null; this.switchedAt = this.played; this.step = 0; updatePlaying();
       } else if (this.pending && this.pending.now) {  // "switch now": next step, same beat
         this.current = this.pending; this.pending = null; this.switchedAt = this.played; updatePlaying();
       }
+      if (this.clockOut) this.clockOut.step(this.timeline, this.pos, spb, this.played);
       const steps = this.current.grid[0].length;
       const s = this.step % steps;
       for (let r = 0; r < this.current.grid.length; r++) {
@@ -185,8 +268,7 @@ class Engine {
       }
       this.stepTimes.push([this.nextTime, s, this.current.id]);
       if (this.stepTimes.length > 64) this.stepTimes.shift();
-      this.nextTime += this.stepSeconds();
-      this.step += 1; this.played += 1;
+      this.pos += 1; this.step += 1; this.played += 1;
     }
   }
   // The step sounding now, for the playhead.
@@ -204,6 +286,16 @@ class Engine {
 }
 const engine = new Engine();
 
+// How early a cue's take plays its earliest hit, in steps (0 when none is early).
+function earliest(cue) {
+  if (!cue.feel) return 0;
+  if (cue.early == null) {
+    cue.early = 0;
+    cue.grid.forEach((row, r) => row.forEach((v, s) => { if (v) cue.early = Math.max(cue.early, -cue.feel.offsets[r][s]); }));
+  }
+  return cue.early;
+}
+
 // What a cue is called now: a session loop by its position on screen (or its generation
 // once it has left the screen), a Target or Map loop by its own label.
 function cueLabel(cue) {
@@ -217,7 +309,9 @@ function cueLabel(cue) {
 function updatePlaying() {
   const c = engine.current;
   $("#play-stop").textContent = engine.timer ? "■" : "▶";
-  $("#now-playing").textContent = !c ? "stopped" : `playing ${cueLabel(c)}` + (engine.pending ? ` → ${cueLabel(engine.pending)} ${engine.pending.now ? "now" : "on the bar"}` : "") + (midi.out ? ` · MIDI to ${midi.out.name}` : "");
+  const f = engine.follow;
+  const state = !c ? "stopped" : !engine.timer ? `${cueLabel(c)} waits for ${f && f.kind === "clock" ? "the DAW's Start" : "the session's bar line"}` : `playing ${cueLabel(c)}`;
+  $("#now-playing").textContent = state + (engine.pending ? ` → ${cueLabel(engine.pending)} ${engine.pending.now ? "now" : "on the bar"}` : "") + (midi.out ? ` · MIDI to ${midi.out.name}` + (engine.clockOut ? " with clock" : "") : "") + (f ? ` · ${f.describe()}` : "");
   document.querySelectorAll(".card").forEach((card) => card.classList.toggle("playing", !!c && Number(card.dataset.id) === c.id));
 }
 
@@ -285,7 +379,7 @@ function renderEvolve() {
   const go = $("#goto"); go.innerHTML = "";
   for (const t of S.tree) go.append(el("option", { value: t.generation, textContent: `gen ${t.generation}` + (t.bred_from ? ` ← ${t.bred_from}` : ""), selected: t.generation === S.generation }));
   $("#adventure").value = S.adventure; $("#adventure-out").textContent = S.adventure;
-  engine.bpm = S.bpm;                       // the session's one tempo, saved with it
+  engine.setTempo(S.bpm);                   // the session's one tempo, saved with it
   showFeel();
   if (document.activeElement !== $("#bpm")) $("#bpm").value = S.bpm;
   const legend = $("#legend"); legend.innerHTML = "rows, top to bottom: ";
@@ -305,7 +399,7 @@ function renderEvolve() {
     save.addEventListener("click", (e) => e.stopPropagation());
     card.querySelector(".top").append(save);
     card.draggable = true;                    // drag out: the DAW or folder gets loop-NNN.mid
-    card.addEventListener("dragstart", (e) => dragMidi(e, loop.id));
+    card.addEventListener("dragstart", (e) => dragMidi(e, midiUrl(loop.id), midiName(loop.id)));
     card.addEventListener("click", () => audition(loop));
     box.append(card);
   });
@@ -322,10 +416,10 @@ function cardCell(steps) {
 
 // Chromium's DownloadURL drag: dropped on the desktop, a folder or a DAW's track
 // area, the browser saves the loop's MIDI file under its name; uri-list for the rest.
-function dragMidi(e, id) {
-  const url = new URL(midiUrl(id), location.href).href;
+function dragMidi(e, path, name) {
+  const url = new URL(path, location.href).href;
   e.dataTransfer.effectAllowed = "copy";
-  e.dataTransfer.setData("DownloadURL", `audio/midi:${midiName(id)}:${url}`);
+  e.dataTransfer.setData("DownloadURL", `audio/midi:${name}:${url}`);
   e.dataTransfer.setData("text/uri-list", url);
   e.dataTransfer.setData("text/plain", url);
 }
@@ -358,9 +452,12 @@ $("#adventure").addEventListener("input", (e) => { $("#adventure-out").textConte
 
 $("#play-stop").addEventListener("click", () => engine.timer ? engine.stop() : audition(loopById(selectedId)));
 $("#bpm").addEventListener("change", async (e) => {
+  if (engine.follow && engine.follow.kind === "clock") {   // the field is disabled then; a script may still try
+    e.target.value = S.bpm; say("the tempo follows the DAW's clock: change it in the DAW", true); return;
+  }
   try { await refresh(await api("/api/tempo", { bpm: Number(e.target.value) })); }
   catch (err) { e.target.value = S.bpm; return; }        // the error is on the status line
-  say(`tempo ${S.bpm} BPM: playback and every export`);
+  say(`tempo ${S.bpm} BPM: playback and every export` + (engine.follow ? " (proposed to the Link session)" : ""));
 });
 
 // Loop numbers: a digit plays that loop; a second digit within a moment makes it two-digit
@@ -601,11 +698,23 @@ function showTarget(t) {
   (job.best || []).forEach((b, i) => {
     const cv = el("canvas"); cv.dataset.loop = `t${i}`; cv._draw = (h) => drawGrid(cv, b.grid, { playhead: h }); cv._draw(null);
     const play = el("button", { textContent: "▶ hear" });
-    play.addEventListener("click", () => engine.play({ id: `t${i}`, grid: b.grid, gain_db: b.gain_db, label: `target result ${i + 1}` }));
+    play.addEventListener("click", () => hearFound(b, `t${i}`, `target result ${i + 1}`));
     const vary = el("button", { textContent: "vary from here ▶", className: "primary" });
     vary.addEventListener("click", async () => { await refresh(await api("/api/vary", { genotype: b.genotype })); document.querySelector('#tabs button[data-view="evolve"]').click(); });
-    box.append(el("div", { className: "card" }, el("div", { className: "top" }, el("b", { textContent: `result ${i + 1}` }), el("span", { className: "id", textContent: `distance ${b.distance.toFixed(3)}` }), play, vary), cv));
+    const path = `/api/target/${i + 1}.mid`, name = `target-${i + 1}.mid`;
+    const save = el("a", { className: "mid", href: foundUrl(path), download: name, textContent: "⇩ .mid", title: "download as played (feel, swing), or drag the card into your DAW" });
+    const card = el("div", { className: "card" }, el("div", { className: "top" }, el("b", { textContent: `result ${i + 1}` }), el("span", { className: "id", textContent: `distance ${b.distance.toFixed(3)}` }), play, vary, save), cv);
+    card.draggable = true;
+    card.addEventListener("dragstart", (e) => dragMidi(e, foundUrl(path), name));
+    box.append(card);
   });
+}
+
+// A Target or Map loop played as Evolve's loops are: with the model's take of it, which
+// the feel and swing sliders blend in (the server draws it, as it will for its file).
+async function hearFound(found, id, label) {
+  const played = await api("/api/played", { grid: found.grid });
+  engine.play({ id, grid: found.grid, feel: played.feel, gain_db: played.gain_db, label });
 }
 
 // --- Map -----------------------------------------------------------------------
@@ -670,12 +779,17 @@ $("#atlas").addEventListener("click", (e) => {
   const box = $("#map-cell"); box.innerHTML = "";
   if (!elite) { box.append(el("p", { className: "hint", textContent: `cell ${x + 1}, ${y + 1}: no loop found there` })); return; }
   const grid = el("canvas"); grid.dataset.loop = "atlas"; grid._draw = (h) => drawGrid(grid, elite.grid, { cell: 10, rowHeight: 14, labels: true, playhead: h }); grid._draw(null);
+  const label = `atlas cell ${x + 1}, ${y + 1}`;
   const play = el("button", { textContent: "▶ hear" });
-  play.addEventListener("click", () => engine.play({ id: "atlas", grid: elite.grid, gain_db: elite.gain_db, label: `atlas cell ${x + 1}, ${y + 1}` }));
+  play.addEventListener("click", () => hearFound(elite, "atlas", label));
   const vary = el("button", { textContent: "vary from here ▶", className: "primary" });
   vary.addEventListener("click", async () => { await refresh(await api("/api/vary", { genotype: elite.genotype })); document.querySelector('#tabs button[data-view="evolve"]').click(); });
-  box.append(el("h3", { textContent: `cell ${x + 1}, ${y + 1}: ${featureLabel(atlasJob.features[0])} ${elite.measures[0]}, ${featureLabel(atlasJob.features[1])} ${elite.measures[1]} · like real drumming ${elite.wellformed.toFixed(2)}` }), grid, el("div", { className: "bar" }, play, vary));
-  engine.play({ id: "atlas", grid: elite.grid, gain_db: elite.gain_db, label: `atlas cell ${x + 1}, ${y + 1}` });
+  const path = `/api/atlas/${x + 1}-${y + 1}.mid`, name = `atlas-${x + 1}-${y + 1}.mid`;
+  const save = el("a", { className: "button mid", href: foundUrl(path), download: name, textContent: "⇩ .mid", title: "download as played (feel, swing), or drag the grid into your DAW" });
+  grid.draggable = true;
+  grid.addEventListener("dragstart", (e) => dragMidi(e, foundUrl(path), name));
+  box.append(el("h3", { textContent: `cell ${x + 1}, ${y + 1}: ${featureLabel(atlasJob.features[0])} ${elite.measures[0]}, ${featureLabel(atlasJob.features[1])} ${elite.measures[1]} · like real drumming ${elite.wellformed.toFixed(2)}` }), grid, el("div", { className: "bar" }, play, vary, save));
+  hearFound(elite, "atlas", label);
 });
 
 // --- Export ---------------------------------------------------------------------
@@ -747,10 +861,89 @@ function listOutputs() {
 
 function chooseOutput(id) {
   midiSilence(midi.out);
+  if (engine.clockOut) engine.clockOut.stop();
   midi.out = (id && midi.access && midi.access.outputs.get(id)) || null;
   $("#midi-out").value = midi.out ? midi.out.id : "";
-  updatePlaying();
+  setClockOut($("#clock-out").checked);
   say(midi.out ? `loops play through MIDI to ${midi.out.name} (${midi.map.name} notes)` : "loops play on the browser kit");
+}
+
+// --- beside a DAW: follow its clock or a Link session, send it clock ---------------------
+// The follow choice and "send clock" are this browser's (remembered in localStorage);
+// a tempo that comes from the DAW or Link becomes the session's (saved, used by exports).
+
+const link = { available: false };
+
+function listFollow() {
+  const sel = $("#follow"), keep = sel.value;
+  sel.innerHTML = "";
+  sel.append(el("option", { value: "", textContent: "own tempo" }));
+  sel.append(el("option", { value: "link", textContent: "Ableton Link", disabled: !link.available,
+    title: link.available ? "join the Link session on this network: its tempo, loops start on its bar lines" : "needs the aalink package: pip install 'evodrum[link]'" }));
+  if (midi.access && midi.access.inputs) for (const i of midi.access.inputs.values()) sel.append(el("option", { value: `clock:${i.id}`, textContent: `clock from ${i.name}` }));
+  sel.value = [...sel.options].some((o) => o.value === keep && !o.disabled) ? keep : "";
+  if (engine.follow && engine.follow.kind === "clock" && sel.value !== `clock:${engine.follow.input.id}`) chooseFollow("");
+}
+
+const followEvents = {
+  run: (songTick) => engine.followRun(songTick),   // the DAW's Start or Continue
+  stop: () => engine.halt(true),                   // the DAW's Stop: the loop stays cued
+  tick: () => engine.schedule(),
+  tempo: (bpm) => followedTempo(bpm),
+  update: () => updatePlaying(),
+  lost: (why) => { say(why, true); chooseFollow(""); },
+};
+
+async function chooseFollow(value) {
+  const was = engine.follow;
+  let follow = null;
+  try {
+    if (value === "link") {
+      await api("/api/link", { on: true });
+      follow = new LinkFollower(followEvents);
+      await follow.poll();
+    } else if (value.startsWith("clock:")) {
+      const input = midi.access && midi.access.inputs.get(value.slice(6));
+      if (input) follow = new ClockFollower(input, followEvents);
+    }
+  } catch (e) { follow = null; }                     // the reason is on the status line
+  if (was && was.kind === "link" && !(follow && follow.kind === "link")) api("/api/link", { on: false }).catch(() => {});
+  engine.setFollow(follow);
+  $("#follow").value = follow ? value : "";
+  localStorage.setItem("evodrum.follow", follow ? value : "");
+  $("#bpm").disabled = !!follow && follow.kind === "clock";
+  $("#bpm").title = $("#bpm").disabled ? "the DAW's clock sets the tempo (it becomes the session's)" : "the session's tempo: playback, MIDI and WAV exports (saved)";
+  setClockOut($("#clock-out").checked);
+  if (follow && follow.kind === "clock") say(`following ${follow.name}'s clock: press play in the DAW (loops start on its bar lines)`);
+  else if (follow) say("in the Link session: loops start on its bar lines, at its tempo");
+  else if (value === "") say("own tempo");
+}
+
+// A tempo from the DAW's clock (rounded to 0.1 BPM; jitter within 0.07 BPM of the
+// session's is no change) or from Link (to 0.01) becomes the session's: saved, exported.
+let tempoPost = null;
+function followedTempo(bpm) {
+  const f = engine.follow;
+  if (!f) return;
+  engine.bpm = bpm;
+  updatePlaying();
+  const clock = f.kind === "clock";
+  const rounded = clock ? Math.round(bpm * 10) / 10 : Math.round(bpm * 100) / 100;
+  if (tempoPost || Math.abs(bpm - S.bpm) < (clock ? 0.07 : 0.005) || rounded < 20 || rounded > 400) return;
+  tempoPost = api("/api/tempo", { bpm: rounded, source: f.kind })
+    .then((st) => { refresh(st); say(`tempo ${S.bpm} BPM from ${clock ? `${f.name}'s clock` : "the Link session"}: the session's, for playback and every export`); })
+    .catch(() => {})
+    .finally(() => setTimeout(() => { tempoPost = null; }, 500));
+}
+
+function setClockOut(on) {
+  if (engine.clockOut) engine.clockOut.stop();
+  const following = engine.follow && engine.follow.kind === "clock";
+  engine.clockOut = on && midi.out && !following ? new ClockSender(midi.out) : null;
+  $("#clock-out").checked = on;
+  $("#clock-out").disabled = !midi.out || following;
+  localStorage.setItem("evodrum.clock-out", on ? "1" : "");
+  updatePlaying();
 }
 
 async function setupMidi() {
@@ -762,14 +955,22 @@ async function setupMidi() {
   sel.value = info.maps.some((m) => m.key === saved) ? saved : info.default;
   midi.map = info.maps.find((m) => m.key === sel.value);
   renderEvolve(); renderExport();
+  link.available = (await api("/api/link")).available;
+  listFollow();
   if (!navigator.requestMIDIAccess) { $("#midi-out").title = "this browser offers no Web MIDI (use Chrome, Edge or Firefox)"; return; }
   try { midi.access = await navigator.requestMIDIAccess(); }
   catch (e) { say(`MIDI out is not allowed here (${e.message || e})`, true); return; }
   listOutputs();
-  midi.access.onstatechange = listOutputs;
+  listFollow();
+  midi.access.onstatechange = () => { listOutputs(); listFollow(); };
+  setClockOut(localStorage.getItem("evodrum.clock-out") === "1");
+  const follow = localStorage.getItem("evodrum.follow") || "";
+  if ([...$("#follow").options].some((o) => o.value === follow && !o.disabled)) await chooseFollow(follow);
 }
 
 $("#midi-out").addEventListener("change", (e) => chooseOutput(e.target.value));
+$("#follow").addEventListener("change", (e) => chooseFollow(e.target.value));
+$("#clock-out").addEventListener("change", (e) => setClockOut(e.target.checked));
 $("#note-map").addEventListener("change", (e) => {
   midiSilence(midi.out);
   midi.map = midi.maps.find((m) => m.key === e.target.value);

@@ -1,0 +1,224 @@
+"""The studio beside a DAW, in a real browser: it follows the DAW's MIDI clock (tempo,
+Start, Stop, Song Position and Continue) or sends its own, and a tempo that comes from
+the clock becomes the session's (saved, exported).
+
+Chromium here has no MIDI ports (the container has no ALSA sequencer), so the Web MIDI
+API is a test double injected before the page loads: one output ("DAW in") that records
+every message with its timestamp, and one input ("DAW out") fed by a DAW double that
+sends clock as a DAW does. Each message it sends is delivered when its time comes, with
+that time as the event's timeStamp (as Chrome stamps real MIDI input), and small random
+jitter on the ticks.
+"""
+from __future__ import annotations
+
+import functools
+
+import mido
+import numpy as np
+from test_studio_browser import Server, browser, poll  # noqa: F401  (fixture)
+
+from evodrum import midi, notemap
+from evodrum.interactive import store
+
+WEB_MIDI_WITH_A_DAW = """
+window.__midiSent = [];
+const output = { id: "daw-1", name: "DAW in", type: "output", state: "connected",
+  send(data, at) { window.__midiSent.push({ data: Array.from(data), at: at || performance.now() }); } };
+const input = { id: "daw-clock", name: "DAW out", type: "input", state: "connected", onmidimessage: null };
+window.__daw = {
+  queue: [], song: [], delivered: {},
+  // a message due at `at` (ms); `tag` names it in `delivered` (when the page got it)
+  send(at, data, tag) { this.queue.push([at, data, tag]); this.queue.sort((a, b) => a[0] - b[0]); },
+  // `ticks` clock ticks at `bpm` from `from` (ms), each moved by up to `jitter` ms; while
+  // the DAW plays, `songTick` is the song position of the first (`song`: [tick, ideal ms])
+  clock(bpm, from, ticks, songTick, jitter) {
+    const interval = 60000 / bpm / 24;
+    for (let k = 0; k < ticks; k++) {
+      const ideal = from + k * interval;
+      this.send(ideal + (Math.random() * 2 - 1) * jitter, [0xF8], songTick === null ? null : String(songTick + k));
+      if (songTick !== null) this.song.push([songTick + k, ideal]);
+    }
+    return from + ticks * interval;
+  },
+  deliver() {
+    while (this.queue.length && this.queue[0][0] <= performance.now()) {
+      const [at, data, tag] = this.queue.shift();
+      if (tag) this.delivered[tag] = performance.now();
+      if (input.onmidimessage) input.onmidimessage({ data: new Uint8Array(data), timeStamp: at });
+    }
+  },
+};
+setInterval(() => window.__daw.deliver(), 1);
+navigator.requestMIDIAccess = async () => ({ outputs: new Map([[output.id, output]]),
+  inputs: new Map([[input.id, input]]), onstatechange: null });
+"""
+BPM = 93.0
+TICK_MS = 60000 / BPM / 24
+
+
+def open_with_a_daw(browser, url):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("console", lambda m: errors.append(m.text)
+            if "Content Security Policy" in m.text else None)
+    page.wait_for_function = functools.partial(poll, page)
+    page.add_init_script(WEB_MIDI_WITH_A_DAW)
+    page.goto(url)
+    page.wait_for_selector("#follow option[value='clock:daw-clock']", state="attached")
+    page.errors = errors
+    return page
+
+
+def expected_notes(grid: np.ndarray, steps, tick_times: dict, pitches) -> list:
+    """(step, ms, pitch, velocity) of every hit of the loop's `steps` at their ticks'
+    times (a step is 6 ticks), in time order, rows within a step top to bottom."""
+    notes = []
+    for step in steps:
+        s = step % grid.shape[1]
+        for r in np.nonzero(grid[:, s])[0]:
+            notes.append((step, tick_times[6 * step], pitches[r], int(grid[r, s])))
+    return notes
+
+
+def check_timing(got: list, want: list, committed) -> list:
+    """Each note's error (ms) from its tick, after checking that the notes are the
+    loop's (pitches, velocities, order), none is early, and each is on its tick (within
+    2 ms) unless the clock reached the page too late to time it: then it was sent within
+    2 ms of the message it waited for (`committed(step)`: when the page got that), as on
+    a page a loaded machine stalls."""
+    assert [(m["data"][1], m["data"][2]) for m in got] == [(p, v) for _, _, p, v in want]
+    errors = []
+    for m, (step, ideal, _, _) in zip(got, want):
+        error = m["at"] - ideal
+        assert error > -2.0, (step, error)
+        assert error < 2.0 or m["at"] - committed(step) < 2.0, (step, error, committed(step))
+        errors.append(error)
+    return errors
+
+
+def test_the_studio_follows_a_daws_clock_start_stop_and_song_position(browser, tmp_path):
+    """Follow "DAW out": a card clicked waits for the DAW's Start; the DAW's clock at 93
+    BPM (the studio's was 120) plays it from its first step on the DAW's downbeat, every
+    note on its tick (ticks jittered by up to 0.5 ms), at the DAW's tempo, which becomes
+    the session's (saved, and the exported MIDI says 93). Stop stops it; a second's pause
+    is not read as a tempo; Song Position bar 3 and Continue play the loop's third bar
+    on the DAW's third bar."""
+    folder = tmp_path / "session"
+    server = Server(folder, "--out", str(folder), "--seed", "7", "--bpm", "120", "--feel", "0")
+    try:
+        page = open_with_a_daw(browser, server.url)
+        page.select_option("#midi-out", "daw-1")              # the DAW's drums sound
+        page.select_option("#follow", "clock:daw-clock")
+        page.wait_for_function("engine.follow && engine.follow.kind === 'clock'")
+        assert page.is_disabled("#bpm")                       # the DAW sets the tempo
+        page.locator(".card").nth(1).click()
+        page.wait_for_function("engine.current && engine.current.id === S.loops[1].id")
+        assert "waits for the DAW's Start" in page.inner_text("#now-playing")
+        assert not page.evaluate("window.__midiSent.some(m => m.data[0] === 0x99)")
+        grid = np.array(page.evaluate("S.loops[1].grid"))
+        gm = notemap.load(None).pitches
+
+        # the DAW: its clock runs while stopped (a beat), then Start just before a tick,
+        # which is the downbeat; two bars play, then Stop just after the last tick
+        t = page.evaluate("performance.now() + 300")
+        t = page.evaluate(f"__daw.clock({BPM}, {t}, 24, null, 0.5)")
+        page.evaluate(f"__daw.send({t - 3}, [0xFA], 'start')")
+        end = page.evaluate(f"__daw.clock({BPM}, {t}, 24 * 8, 0, 0.5)")
+        page.evaluate(f"__daw.send({end - TICK_MS + 3}, [0xFC], 'stop')")
+        page.wait_for_function("__daw.delivered.stop !== undefined", timeout=60_000)
+        page.wait_for_function("engine.timer === null")        # stopped, the loop still cued
+        assert page.evaluate("engine.current.id === S.loops[1].id")
+        page.wait_for_function("S.bpm === 93", timeout=30_000)  # the DAW's tempo, the session's
+        assert store.load(folder).settings.bpm == 93.0
+
+        # the clock ran on through Start, so the downbeat was timed from Start; every
+        # later step from the tick before it (a step is committed a tick ahead)
+        ticks, delivered = dict(page.evaluate("__daw.song")), page.evaluate("__daw.delivered")
+        got = [m for m in page.evaluate("window.__midiSent") if m["data"][0] == 0x99]
+        want = expected_notes(grid, range(33), ticks | {192: end}, gm)
+        # after Stop, at most the step whose tick was next: it was handed over already
+        assert len(want) - int((grid[:, 32] > 0).sum()) <= len(got) <= len(want)
+        errors = check_timing(got, want[:len(got)], lambda step: delivered[
+            "start" if step == 0 else str(6 * step - 1)])
+
+        # a second's silence (no clock), then Song Position bar 3 (32 sixteenths), Continue
+        heard = len(page.evaluate("window.__midiSent"))
+        t = page.evaluate("performance.now() + 1000")
+        page.evaluate(f"__daw.send({t - 4}, [0xF2, 32, 0]); __daw.send({t - 3}, [0xFB])")
+        end = page.evaluate(f"__daw.clock({BPM}, {t}, 24 * 4, 32 * 6, 0.5)")
+        page.evaluate(f"__daw.send({end - TICK_MS + 3}, [0xFC], 'stop2')")
+        page.wait_for_function("__daw.delivered.stop2 !== undefined", timeout=60_000)
+        page.wait_for_function("engine.timer === null")
+        assert page.evaluate("S.bpm") == 93                    # the pause was no tempo
+        ticks, delivered = dict(page.evaluate("__daw.song")), page.evaluate("__daw.delivered")
+        got = [m for m in page.evaluate("window.__midiSent")[heard:] if m["data"][0] == 0x99]
+        want = expected_notes(grid, range(32, 49), ticks | {288: end}, gm)   # the third bar
+        assert len(want) - int((grid[:, 48] > 0).sum()) <= len(got) <= len(want)
+        # the clock had stopped: the first step waits for its own tick (and is sent as
+        # soon as it reaches the page); every later one is timed from the tick before it
+        errors += check_timing(got, want[:len(got)], lambda step: delivered[
+            str(6 * step - (step > 32))])
+        print(f"notes on their ticks (within 2 ms): {np.mean(np.abs(errors) < 2.0):.0%}, "
+              f"median error {np.median(np.abs(errors)):.2f} ms, largest {np.max(errors):.1f} ms")
+
+        page.click('#tabs button[data-view="export"]')         # the export is at 93 BPM
+        with page.expect_download() as info:
+            page.locator("#export-table a", has_text="MIDI").first.click()
+        path = tmp_path / "export.mid"
+        info.value.save_as(path)
+        tempos = [m.tempo for tr in mido.MidiFile(path).tracks for m in tr if m.type == "set_tempo"]
+        assert [round(mido.tempo2bpm(x), 3) for x in tempos] == [93.0]
+        page.reload()                                          # the follow choice is kept
+        page.wait_for_function("engine.follow && engine.follow.kind === 'clock'")
+        assert not page.errors, page.errors
+        page.close()
+    finally:
+        server.stop()
+
+
+def test_the_studio_sends_midi_clock_with_its_notes(browser, tmp_path):
+    """"send clock" on: playing sends Song Position 0 and Start before the first note,
+    then 24 ticks a beat at the session's tempo, the first on the first note, six to a
+    sixteenth; a new tempo spaces them anew from the next step; stopping sends Stop after
+    the last tick."""
+    folder = tmp_path / "session"
+    server = Server(folder, "--out", str(folder), "--seed", "7", "--bpm", "93", "--feel", "0")
+    try:
+        page = open_with_a_daw(browser, server.url)
+        assert page.is_disabled("#clock-out")                  # nothing to send it to yet
+        page.select_option("#midi-out", "daw-1")
+        page.check("#clock-out")
+        page.locator(".card").nth(1).click()
+        page.wait_for_function("window.__midiSent.filter(m => m.data[0] === 0xF8).length >= 96")
+        page.fill("#bpm", "120")                                # a new tempo while playing
+        page.press("#bpm", "Enter")
+        page.wait_for_function("S.bpm === 120")
+        changed = page.evaluate("engine.toPerf(engine.lastTime)")
+        page.wait_for_function("window.__midiSent.filter(m => m.data[0] === 0xF8 && "
+                               f"m.at > {changed}).length >= 48")
+        page.click("#play-stop")
+        sent = page.evaluate("window.__midiSent")
+        kinds = [m["data"][0] for m in sent]
+        assert sent[0]["data"] == [0xF2, 0, 0] and sent[1]["data"] == [0xFA]
+        first_note = kinds.index(0x99)
+        assert first_note > 1 and sent[1]["at"] < sent[first_note]["at"]   # Start comes first
+        ticks = np.array([m["at"] for m in sent if m["data"][0] == 0xF8])
+        assert abs(ticks[0] - sent[first_note]["at"]) < 1e-6      # the downbeat's tick
+        # 24 a beat at 93 BPM, then (from one step on) at 120: one change, nothing between
+        gaps = np.diff(ticks)
+        slow = np.abs(gaps - 60000 / 93 / 24) < 1e-6
+        fast = np.abs(gaps - 60000 / 120 / 24) < 1e-6
+        assert (slow | fast).all(), gaps[~(slow | fast)]
+        switch = int(np.argmax(fast))
+        assert slow[:switch].all() and fast[switch:].all() and switch >= 95 and fast.sum() >= 47
+        notes = np.array([m["at"] for m in sent if m["data"][0] == 0x99])
+        assert (np.abs(notes[:, None] - ticks[None, :]).min(axis=1) < 1e-6).all()  # on ticks
+        step_ticks = ticks[::6]                                  # six ticks to a sixteenth
+        assert set(np.round(notes, 3)) <= set(np.round(step_ticks, 3))
+        stop = next(m for m in sent if m["data"][0] == 0xFC)
+        assert stop["at"] > ticks[-1] and kinds.count(0xFC) == 1
+        assert not page.errors, page.errors
+        page.close()
+    finally:
+        server.stop()
