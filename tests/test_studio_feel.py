@@ -2,14 +2,18 @@
 sliders say is what MIDI and WAV exports play."""
 from __future__ import annotations
 
+import json
+import time
 
 import numpy as np
 import pytest
 from starlette.testclient import TestClient
 
+from evodrum.errors import EvodrumError
 from evodrum.feel import Feel, Performer
 from evodrum.grid import DEFAULT_SPEC
 from evodrum.gridfile import read_file
+from evodrum.interactive import store
 from evodrum.interactive.breeding import new_session
 from evodrum.interactive.models import open_space
 from evodrum.interactive.session import Settings
@@ -71,3 +75,67 @@ def test_the_page_gets_each_loops_take_and_exports_follow_the_sliders(client, tm
                 {"swing": 50}):
         r = client.post("/api/feel", json=bad)
         assert r.status_code == 400 and "error" in r.json()
+
+
+def test_the_sliders_are_saved_in_the_session_and_undo_leaves_them(client, tmp_path):
+    """The feel and swing sliders (and the tempo) are the session's: saved in
+    session.json at once, and a Ctrl+Z of a rating does not take them back."""
+    loop = client.get("/api/state").json()["loops"][0]
+    client.post("/api/rate", json={"id": loop["id"], "rating": 7})
+    client.post("/api/feel", json={"feel": 0.4, "swing": 62})
+    client.post("/api/tempo", json={"bpm": 97, "source": "clock"})
+    saved = store.load(tmp_path / "session").settings
+    assert (saved.feel, saved.swing, saved.bpm) == (0.4, 62.0, 97.0)
+    state = client.post("/api/undo", json={}).json()
+    assert state["loops"][0]["rating"] is None                     # the rating is undone,
+    assert (state["feel"], state["swing"], state["bpm"]) == (0.4, 62, 97)   # the sliders stay
+    saved = store.load(tmp_path / "session").settings
+    assert (saved.feel, saved.swing, saved.bpm) == (0.4, 62.0, 97.0)
+    bad = client.post("/api/tempo", json={"bpm": 97, "source": "radio"})
+    assert bad.status_code == 400 and "tempo comes from" in bad.json()["error"]
+
+
+def test_a_session_file_without_feel_loads_and_a_wrong_feel_is_named(tmp_path):
+    """Sessions saved before the sliders were kept load with the defaults; a session file
+    whose feel or swing is out of range is one error naming the field."""
+    space = open_space(Settings())
+    session = new_session(Settings(seed=2), space)
+    folder = tmp_path / "old"
+    folder.mkdir()
+    document = store.to_dict(session)
+    for key in ("feel", "swing"):
+        del document["settings"][key]
+    (folder / "session.json").write_text(json.dumps(document))
+    assert (store.load(folder).settings.feel, store.load(folder).settings.swing) == (None, None)
+    for key, value in (("feel", 1.5), ("swing", 90), ("feel", "lots")):
+        document["settings"][key] = value
+        (folder / "session.json").write_text(json.dumps(document))
+        with pytest.raises(EvodrumError, match=f"session.json: damaged session file: .*{key}"):
+            store.load(folder)
+        del document["settings"][key]
+
+
+def test_target_loops_are_heard_and_downloaded_with_the_feel(client, tmp_path):
+    """A Target result plays with the feel (the page asks /api/played for its take) and
+    its download is played the same way (here: every hit 0.2 of a step late)."""
+    grid = client.get("/api/state").json()["loops"][2]["grid"]
+    played = client.post("/api/played", json={"grid": grid}).json()
+    hits = np.array(grid) > 0
+    np.testing.assert_allclose(np.array(played["feel"]["offsets"])[hits], 0.2, atol=1e-4)
+    assert client.get("/api/target/1.mid").status_code == 400    # no search yet
+    client.post("/api/target", json={"goals": {"all.density": 0.3}, "generations": 1})
+    job = client.get("/api/target").json()
+    while not job["job"]["done"]:                                # the search's thread
+        time.sleep(0.05)
+        job = client.get("/api/target").json()
+    best = job["job"]["best"]
+    assert best and job["job"]["error"] is None
+    r = client.get("/api/target/1.mid")
+    assert r.status_code == 200 and r.headers["content-disposition"].endswith('"target-1.mid"')
+    path = tmp_path / "target-1.mid"
+    path.write_bytes(r.content)
+    loop = read_file(path, DEFAULT_SPEC).loop(0)
+    found = np.array(best[0]["grid"]) > 0
+    np.testing.assert_array_equal(loop.hits, found)
+    np.testing.assert_allclose(loop.offsets[found], 0.2, atol=1 / 120)
+    assert client.get(f"/api/target/{len(best) + 1}.mid").status_code == 400

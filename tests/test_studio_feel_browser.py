@@ -51,3 +51,67 @@ def test_swing_slider_is_heard_at_once_and_exported(browser, tmp_path):
         page.close()
     finally:
         server.stop()
+
+
+def test_sliders_come_back_on_resume_and_map_loops_play_and_download_with_the_feel(
+        browser, tmp_path):
+    """Feel 0.5 and swing 58 are the session's: a reload and a resumed studio show and
+    play them. A Map cell's loop plays with the model's take of it (as Evolve's loops
+    do) and its .mid is that take at the sliders' values."""
+    folder = tmp_path / "session"
+    server = Server(folder, "--out", str(folder), "--seed", "5")
+    try:
+        page = open_page(browser, server.url)
+        assert page.evaluate("S.has_feel")
+        page.evaluate(SET_SLIDER, ["feel", "0.5"])
+        page.evaluate(SET_SLIDER, ["swing", "58"])
+        page.wait_for_function("S.feel === 0.5 && S.swing === 58")
+        page.reload()
+        page.wait_for_selector(".card canvas")
+        assert page.input_value("#feel") == "0.5" and page.input_value("#swing") == "58"
+        assert page.evaluate("[engine.feel, engine.swing]") == [0.5, 58]
+
+        page.click('#tabs button[data-view="map"]')
+        page.wait_for_selector("#map-x option", state="attached")
+        page.fill("#map-cells", "6")
+        page.fill("#map-gens", "5")
+        page.click("#map-run")
+        page.wait_for_function("atlasJob && atlasJob.done && atlasJob.elites.length > 3",
+                               timeout=60000)
+        cell = page.evaluate("atlasJob.elites[0].cell")
+        page.evaluate(f"""(() => {{ const cv = $('#atlas'), n = atlasJob.cells;
+            const size = Math.min(cv.width - ATLAS.left - ATLAS.right,
+                                  cv.height - ATLAS.top - ATLAS.bottom) / n;
+            const r = cv.getBoundingClientRect();
+            const x = (ATLAS.left + ({cell[0]} + 0.5) * size) * r.width / cv.width + r.left;
+            const y = (ATLAS.top + (n - {cell[1]} - 0.5) * size) * r.height / cv.height + r.top;
+            cv.dispatchEvent(new MouseEvent('click', {{ clientX: x, clientY: y, bubbles: true }}));
+            }})()""")
+        page.wait_for_function("engine.current && engine.current.id === 'atlas'"
+                               " && engine.current.feel !== null")
+        take = np.array(page.evaluate("engine.current.feel.offsets"))
+        grid = np.array(page.evaluate("engine.current.grid"))
+        with page.expect_download() as info:
+            page.locator("#map-cell a.mid").click()
+        assert info.value.suggested_filename == f"atlas-{cell[0] + 1}-{cell[1] + 1}.mid"
+        path = tmp_path / info.value.suggested_filename
+        info.value.save_as(path)
+        loop = read_file(path, DEFAULT_SPEC).loop(0)
+        hits = grid > 0
+        np.testing.assert_array_equal(loop.hits, hits)
+        swing = (np.arange(64) % 2 == 1) * (58 / 50 - 1)
+        heard = np.clip(0.5 * take + swing[None, :], -0.5, 0.4999)   # what the page plays
+        np.testing.assert_allclose(loop.offsets[hits], heard[hits], atol=1 / 120 + 1e-3)
+        assert np.abs(take[hits]).max() > 1 / 60                 # the take is no grid
+        assert not page.errors, page.errors
+        page.close()
+    finally:
+        server.stop()
+    resumed = Server(folder, "--resume", str(folder))
+    try:
+        page = open_page(browser, resumed.url)
+        assert page.evaluate("[S.feel, S.swing]") == [0.5, 58]
+        assert page.input_value("#feel") == "0.5" and page.input_value("#swing") == "58"
+        page.close()
+    finally:
+        resumed.stop()

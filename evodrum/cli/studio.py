@@ -104,7 +104,11 @@ def studio(port, no_browser, resume, out, model, space, prior, loops, seed, seed
     (Map, needs the qd extra); MIDI and WAV downloads (Export). The tempo
     field is the session's tempo (saved; every export uses it); loops can
     play through any MIDI output (Web MIDI) at a drum plugin's note map,
-    and a card dragged out arrives as a .mid file.
+    and a card dragged out arrives as a .mid file. Beside a DAW, the page
+    follows its MIDI clock (tempo, Start, Stop, Song Position) or an
+    Ableton Link session (the link extra), or sends MIDI clock so the DAW
+    follows the studio; a tempo that comes from the DAW or Link becomes the
+    session's. The feel and swing sliders are saved with the session.
 
     The session is an `evodrum interactive` session folder, saved after
     every rating: start here and continue in the terminal, or the other way
