@@ -909,6 +909,7 @@ async function chooseFollow(value) {
   } catch (e) { follow = null; }                     // the reason is on the status line
   if (was && was.kind === "link" && !(follow && follow.kind === "link")) api("/api/link", { on: false }).catch(() => {});
   engine.setFollow(follow);
+  if (follow && follow.bpm) followedTempo(follow.bpm);   // known before it was followed
   $("#follow").value = follow ? value : "";
   localStorage.setItem("evodrum.follow", follow ? value : "");
   $("#bpm").disabled = !!follow && follow.kind === "clock";

@@ -1,0 +1,115 @@
+"""The studio in an Ableton Link session, in a real browser: a second aalink peer (in
+the test process) plays the DAW's session, and the studio's server joins it for the
+page. The test, the studio server and the browser run in a network of their own
+(`own_network`), so no other test suite's Link peers can join. The browser is started
+here, inside that network, not shared with the other browser tests (their Chromium
+lives on the machine's network and could not reach this studio).
+"""
+from __future__ import annotations
+
+import functools
+import time
+from pathlib import Path
+
+import numpy as np
+from conftest import require_real_part
+from test_studio_browser import CHROMIUM, FLAGS, Server, poll
+from test_sync import wait_for
+
+from evodrum.interactive import store
+
+BPM = 93.0
+#: The Web MIDI double with one output only (the DAW's drums), for the Link test.
+WEB_MIDI_OUT = """
+window.__midiSent = [];
+const output = { id: "daw-1", name: "DAW in", type: "output", state: "connected",
+  send(data, at) { window.__midiSent.push({ data: Array.from(data), at: at || performance.now() }); } };
+navigator.requestMIDIAccess = async () => ({ outputs: new Map([[output.id, output]]),
+  inputs: new Map(), onstatechange: null });
+"""
+
+
+def page_clock(page) -> float:
+    """Seconds to add to the page's performance.now()/1000 to read this process's
+    time.time(): from the quickest of 20 round trips (its error is at most half of it)."""
+    best = None
+    for _ in range(20):
+        before = time.time()
+        ms = page.evaluate("performance.now()")
+        after = time.time()
+        if best is None or after - before < best[0]:
+            best = (after - before, (before + after) / 2 - ms / 1000)
+    return best[1]
+
+
+def test_the_studio_joins_a_link_session_at_its_tempo_and_on_its_bar_lines(own_network,
+                                                                           tmp_path):
+    """A Link session at 93 BPM (a second aalink peer, here in the test process) and the
+    studio at 120: following Link, the studio takes 93 (the session's tempo, saved), a
+    loop clicked starts on the session's next bar line and every note falls on its beat
+    of the session (checked against the other peer's own beat clock), and a tempo typed
+    in the studio reaches the other peer."""
+    try:
+        import aalink  # noqa: F401
+        have = True
+    except ImportError:
+        have = False
+    require_real_part(have, "aalink (pip install 'evodrum[link]')")
+    require_real_part(Path(CHROMIUM).is_file(), "Chromium (apt install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    from evodrum.audio.transport import LinkSession
+    peer = LinkSession(BPM)          # the DAW's session, running before the studio joins
+    folder = tmp_path / "session"
+    server = None
+    try:
+        # Link's rule when two sessions meet: the one running longer keeps its beat
+        wait_for(lambda: peer.beat() > 2, "the Link session to run")
+        server = Server(folder, "--out", str(folder), "--seed", "7", "--bpm", "120",
+                        "--feel", "0")
+        # the browser is started here, so it shares this test's network (own_network)
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            errors = []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.wait_for_function = functools.partial(poll, page)
+            page.add_init_script(WEB_MIDI_OUT)
+            page.goto(server.url)
+            page.wait_for_selector("#follow option[value='link']:not([disabled])",
+                                   state="attached")
+            page.select_option("#midi-out", "daw-1")
+            page.select_option("#follow", "link")
+            page.wait_for_function("engine.follow && engine.follow.peers >= 1"
+                                   " && S.bpm === 93", timeout=60_000)
+            assert store.load(folder).settings.bpm == 93.0      # the session's tempo now
+            page.locator(".card").nth(1).click()
+            grid = np.array(page.evaluate("S.loops[1].grid"))
+            hits = int((grid[:, :32] > 0).sum())                # two bars of notes
+            page.wait_for_function("window.__midiSent.filter(m => m.data[0] === 0x99)"
+                                   f".length >= {hits}", timeout=60_000)
+            offset = page_clock(page)
+            wall, beat = time.time(), peer.beat()               # the peer's beat clock
+            page.click("#play-stop")
+            ons = [m["at"] for m in page.evaluate("window.__midiSent")
+                   if m["data"][0] == 0x99][:hits]
+            beats = [beat + (at / 1000 + offset - wall) * BPM / 60 for at in ons]
+            steps = np.nonzero(grid[:, :32].T)[0]               # each note's step, in order
+            nominal = beats[0] + steps / 4
+            error = np.array(beats) - nominal                   # from its beat in the loop
+            phase = beats[0] % 4                                # the first on a bar line
+            print(f"Link: first note {min(phase, 4 - phase):.4f} beat from the bar line, "
+                  f"notes within {np.abs(error).max():.4f} beat of their beats")
+            assert min(phase, 4 - phase) < 0.02
+            assert np.abs(error).max() < 0.005                  # the session's 93 BPM
+
+            page.fill("#bpm", "101")                            # proposed to the session
+            page.press("#bpm", "Enter")
+            wait_for(lambda: abs(peer.tempo() - 101) < 1e-3, "the tempo at the other peer")
+            assert not errors, errors
+            browser.close()
+    finally:
+        if server is not None:
+            server.stop()
+        peer.close()
+
