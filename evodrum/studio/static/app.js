@@ -228,7 +228,7 @@ class Engine {
   sendNote(row, velocity, shift) {
     const pitch = midi.map.pitches[S.rows[row]];
     const at = this.toPerf(this.nextTime + shift);
-    midi.out.send([0x99, pitch, velocity], Math.max(at, performance.now()));
+    midi.out.send([0x99, pitch, velocity], at);   // a time already past: sent at once
     midi.out.send([0x89, pitch, 0], at + this.stepSeconds() * 1000 * 0.9);
   }
   schedule() {
