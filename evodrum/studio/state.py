@@ -12,6 +12,7 @@ import io
 import threading
 import zipfile
 import zlib
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -47,6 +48,8 @@ from evodrum.lock import Lock
 from evodrum.midi import grid_to_midi
 
 SAMPLE_RATE = 44100
+#: Settings that say how loops are played, which the studio's undo leaves alone.
+PLAYBACK = ("bpm", "feel", "swing")
 #: Where a tempo comes from besides being typed (None): a followed MIDI clock, Link.
 TEMPO_SOURCES = (None, "clock", "link")
 #: Steps Ctrl+Z can take back (each a whole-session snapshot, ~10-100 kB).
@@ -264,9 +267,13 @@ class Studio:
         self._undo.remember(self.session, what)
 
     def undo(self) -> dict:
-        """Take back the last rating, favourite, breeding, lock or vary (Ctrl+Z)."""
+        """Take back the last rating, favourite, breeding, lock or vary (Ctrl+Z). How
+        loops are played (the tempo, which a followed DAW may have set, and the feel and
+        swing sliders) is no step of the search: undo leaves it as it is."""
         with self.lock:
+            played = {k: getattr(self.session.settings, k) for k in PLAYBACK}
             what = self._undo.undo(self.session)
+            self.session.settings = replace(self.session.settings, **played)
             self.saver.notes.append(f"undone: {what}")
             return self._changed()
 
