@@ -111,7 +111,7 @@ def test_studio_exports_keep_the_seeds_kick_and_snare_as_played(tmp_path, seed):
     session, folder, space = start_session(Settings(seed=1, loops=4, seed_loops=(str(seed),),
                                                     drum_channel=3, lock=("BD", "SD")),
                                            tmp_path / "studio")
-    performer = session_performer(None, session.spec, 1.0, 1.0, 50.0, 1, lambda: session.lock)
+    performer = session_performer(session, 1.0, 1.0, 50.0)
     studio = Studio(session, folder, space, performer=performer)
     studio.breed()
     for loop in session.shown():

@@ -84,20 +84,19 @@ def model_feel(model, grids, bpm, feel_amount: float, scatter: float, swing: flo
     return feel_performer(model, model.spec, bpm, feel_amount, scatter, swing, seed)(grids)
 
 
-def session_performer(session, feel_amount: float, scatter: float, swing: float,
-                      adjustable: bool = False):
+def session_performer(session, feel_amount: float | None, scatter: float,
+                      swing: float | None, adjustable: bool = False):
     """The Performer of an interactive or studio session: the model's feel of each loop.
 
-    The feel amount and swing are the typed --feel and --swing, else the session's saved
-    ones, else the defaults; the session keeps what is used. `adjustable` (the studio's
-    feel slider) loads the model's feel even at --feel 0, so the slider can bring it in."""
+    `feel_amount` and `swing` are what was typed (None: the session's saved values, else
+    the defaults); the session keeps what is used. `adjustable` (the studio's feel
+    slider) loads the model's feel even at feel 0, so the slider can bring it in."""
     from evodrum.feel import Performer
     settings = session.settings
-    typed = given_options(["feel_amount", "swing"])
-    if "feel_amount" not in typed and settings.feel is not None:
-        feel_amount = settings.feel
-    if "swing" not in typed and settings.swing is not None:
-        swing = settings.swing
+    if feel_amount is None:
+        feel_amount = 1.0 if settings.feel is None else settings.feel
+    if swing is None:
+        swing = 50.0 if settings.swing is None else settings.swing
     wanted = feel_amount > 0 or adjustable
     model = feel_model(settings.model, session.spec) if wanted else None
     feel_amount = _with_feel(model, feel_amount)
@@ -106,6 +105,14 @@ def session_performer(session, feel_amount: float, scatter: float, swing: float,
                           session.spec, model, settings.seed, lambda: session.lock)
     session.set_feel(performer.feel.amount, performer.feel.swing)
     return performer
+
+
+def typed_feel(feel_amount: float, swing: float) -> tuple[float | None, float | None]:
+    """--feel and --swing as typed, None for each left at its default (a session then
+    plays with its saved values)."""
+    typed = given_options(["feel_amount", "swing"])
+    return (feel_amount if "feel_amount" in typed else None,
+            swing if "swing" in typed else None)
 
 
 def feel_model(model_path, spec=None):

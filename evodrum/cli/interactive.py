@@ -10,7 +10,7 @@ import click
 from click.core import ParameterSource
 
 from evodrum.cli import main
-from evodrum.cli.feel import feel_options, session_performer
+from evodrum.cli.feel import feel_options, session_performer, typed_feel
 from evodrum.cli.inputs import drum_channel_option, drum_map_option, tell_seed_loops
 from evodrum.cli.listen import listening_options
 from evodrum.cli.options import (
@@ -151,7 +151,8 @@ def interactive(ctx, loops, fresh, adventure, blend, keep_favourites, space, pri
         raise
     click.echo(f"session {folder} · seed {session.settings.seed} · {player.description}")
     with folder_lock(folder), player:  # one program at a time writes a session
-        performer = session_performer(session, feel_amount, scatter, swing)
+        feel, swing_pct = typed_feel(feel_amount, swing)   # else the session's
+        performer = session_performer(session, feel, scatter, swing_pct)
         controller = Controller(session, folder, space_, player,
                                 Screen(str(folder), click.echo, tty, ascii), no_audio, performer,
                                 note_map)

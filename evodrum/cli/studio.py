@@ -14,7 +14,7 @@ from pathlib import Path
 import click
 
 from evodrum.cli import main
-from evodrum.cli.feel import feel_options, session_performer
+from evodrum.cli.feel import feel_options, session_performer, typed_feel
 from evodrum.cli.inputs import drum_channel_option, drum_map_option, tell_seed_loops
 from evodrum.cli.options import (
     OUT_FOLDER,
@@ -160,7 +160,9 @@ def studio(port, no_browser, resume, out, model, space, prior, loops, seed, seed
     token = secrets.token_urlsafe(24)
     url = f"http://{HOST}:{port}/?token={token}"
     with folder_lock(folder):
-        performer = session_performer(session, feel_amount, scatter, swing, adjustable=True)
+        feel, swing_pct = typed_feel(feel_amount, swing)   # else the session's
+        performer = session_performer(session, feel, scatter, swing_pct,
+                                      adjustable=True)
         the_studio = Studio(session, folder, space_, directions_of(space_, session.settings.model),
                             performer, note_map)
         app = make_app(the_studio, token, {f"{HOST}:{port}", f"localhost:{port}"})
