@@ -174,7 +174,7 @@ def test_rows_locked_on_the_studio_page_from_a_seed_keep_the_file_as_played(tmp_
     want = played_seed(seed)
     session, folder, space = start_session(Settings(seed=5, loops=4, seed_loops=(str(seed),),
                                                     drum_channel=3), tmp_path / "studio")
-    performer = session_performer(None, session.spec, 1.0, 1.0, 50.0, 5, lambda: session.lock)
+    performer = session_performer(session, 1.0, 1.0, 50.0)
     studio = Studio(session, folder, space, performer=performer)
     studio.set_lock(["BD", "SD"], 1)                      # loop #1 is the seed
     studio.breed()
