@@ -80,3 +80,21 @@ def test_a_damaged_tempo_in_a_session_file_is_one_error(tmp_path):
     assert result.exit_code != 0 and "damaged session file" in result.output
     assert "Traceback" not in result.output
     np.testing.assert_equal(path.read_text().count('"bpm": "fast"'), 1)
+
+
+def test_a_sessions_feel_and_swing_are_saved_and_played_again_on_resume(tmp_path):
+    """--feel 0 --swing 66 is the session's: saved, and a resume without the options plays
+    (and writes) with them; options typed on resume replace them."""
+    from evodrum.gridfile import read_file
+    folder = tmp_path / "session"
+    run(["--out", str(folder), "--feel", "0", "--swing", "66"], "q\n")
+    saved = store.load(folder).settings
+    assert (saved.feel, saved.swing) == (0.0, 66.0)
+    run(["--resume", str(folder)], "s 2\nq\n")                 # no options: the saved feel
+    loop = read_file(folder / "saved" / "loop-002.mid", midi.DEFAULT_SPEC).loop(0)
+    odd = loop.hits & (np.arange(64) % 2 == 1)
+    assert odd.any() and np.allclose(loop.offsets[odd], 0.32, atol=1 / 120)   # 66% swing
+    assert not loop.offsets[loop.hits & ~odd].any()                          # feel 0
+    assert (store.load(folder).settings.feel, store.load(folder).settings.swing) == (0.0, 66.0)
+    run(["--resume", str(folder), "--swing", "50"], "q\n")
+    assert (store.load(folder).settings.feel, store.load(folder).settings.swing) == (0.0, 50.0)
