@@ -111,7 +111,7 @@ def test_the_studio_follows_a_daws_clock_start_stop_and_song_position(browser, t
     note on its tick (ticks jittered by up to 0.5 ms), at the DAW's tempo, which becomes
     the session's (saved, and the exported MIDI says 93). Stop stops it; a second's pause
     is not read as a tempo; Song Position bar 3 and Continue play the loop's third bar
-    on the DAW's third bar."""
+    on the DAW's third bar; a loop clicked while the DAW plays starts on its next bar."""
     folder = tmp_path / "session"
     server = Server(folder, "--out", str(folder), "--seed", "7", "--bpm", "120", "--feel", "0")
     try:
@@ -169,6 +169,27 @@ def test_the_studio_follows_a_daws_clock_start_stop_and_song_position(browser, t
             str(6 * step - (step > 32))])
         print(f"notes on their ticks (within 2 ms): {np.mean(np.abs(errors) < 2.0):.0%}, "
               f"median error {np.median(np.abs(errors)):.2f} ms, largest {np.max(errors):.1f} ms")
+
+        # the DAW plays again; in its second bar the studio is stopped (its own ■) and
+        # another loop is clicked: that loop starts on the DAW's next bar line (bar 3)
+        page.evaluate("__daw.song = []; __daw.delivered = {}")
+        t = page.evaluate("performance.now() + 300")
+        t = page.evaluate(f"__daw.clock({BPM}, {t}, 24, null, 0.5)")
+        page.evaluate(f"__daw.send({t - 3}, [0xFA])")
+        end = page.evaluate(f"__daw.clock({BPM}, {t}, 24 * 16, 0, 0.5)")
+        page.evaluate(f"__daw.send({end - TICK_MS + 3}, [0xFC], 'stop3')")
+        page.wait_for_function("__daw.delivered['136'] !== undefined", timeout=60_000)
+        page.click("#play-stop")
+        assert page.evaluate("engine.timer") is None
+        heard = len(page.evaluate("window.__midiSent"))
+        page.locator(".card").nth(2).click()
+        page.wait_for_function("__daw.delivered.stop3 !== undefined", timeout=60_000)
+        other = np.array(page.evaluate("S.loops[2].grid"))
+        ticks, delivered = dict(page.evaluate("__daw.song")), page.evaluate("__daw.delivered")
+        got = [m for m in page.evaluate("window.__midiSent")[heard:] if m["data"][0] == 0x99]
+        want = expected_notes(other, range(16), {6 * k: ticks[192 + 6 * k] for k in range(16)},
+                              gm)                             # its first bar, on bar 3
+        check_timing(got[:len(want)], want, lambda step: delivered[str(192 + 6 * step - 1)])
 
         page.click('#tabs button[data-view="export"]')         # the export is at 93 BPM
         with page.expect_download() as info:
