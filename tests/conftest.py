@@ -9,7 +9,8 @@ directly or via another fixture) is marked `corpus` at collection, so
 `pytest -m "not corpus"` is the fast tier (synthetic MIDI and grids only) and
 plain `pytest` runs both. Tests marked `slow` (a whole comparison run, a Dask
 cluster, processes killed and resumed) join the full tier the same way, as do
-tests reading a module's comparison run (the `tiny` and `small` fixtures).
+tests reading a module's comparison run (the `tiny` and `small` fixtures) and
+tests in a real browser (the `browser` fixture).
 """
 from __future__ import annotations
 
@@ -67,8 +68,10 @@ def own_network():
         yield
 
 
-#: Fixtures that run a whole comparison once per module: their tests are full tier.
-SLOW_FIXTURES = {"groove_path", "tiny", "small"}
+#: Fixtures that make a test full tier: a whole comparison run once per module (`tiny`,
+#: `small`), and a real Chromium (`browser`: a few seconds of CPU a test; the studio's
+#: API is tested in the fast tier without one).
+SLOW_FIXTURES = {"groove_path", "tiny", "small", "browser"}
 
 
 def pytest_collection_modifyitems(config, items):

@@ -398,6 +398,19 @@ def test_arrays_over_the_byte_limit_together_are_refused(tmp_path, monkeypatch):
         npyfile.load_npz(path)
 
 
+@pytest.fixture(scope="module")
+def compared(tmp_path_factory):
+    """A small real comparison (c.toml, its output c/), run once for the tests that
+    each damage a copy of it."""
+    from test_bad_input import COMPARE
+    folder = tmp_path_factory.mktemp("compared")
+    (folder / "c.toml").write_text(COMPARE)
+    done = run_cli("compare", folder / "c.toml", "--out", folder / "c", "--workers", 1,
+                   "--no-plots")
+    assert done.exit_code == 0, done.output
+    return folder
+
+
 @pytest.mark.parametrize("change,words", [
     (lambda r: r.update(error=float("nan")), "error must be a finite number"),
     (lambda r: r.update(error="0.1"), "error must be a number"),
@@ -406,13 +419,11 @@ def test_arrays_over_the_byte_limit_together_are_refused(tmp_path, monkeypatch):
     (lambda r: r["budgets"].popitem(), "budgets."),
     (lambda r: r.update(judges={"markov": [1]}), "judges.markov must be a number"),
 ])
-def test_a_forged_comparison_run_record_is_one_line(tmp_path, change, words):
+def test_a_forged_comparison_run_record_is_one_line(compared, tmp_path, change, words):
     """A record with the right run hash (copied from a real one) but damaged fields."""
-    from test_bad_input import COMPARE
-    config = tmp_path / "c.toml"
-    config.write_text(COMPARE)
-    out = tmp_path / "c"
-    assert run_cli("compare", config, "--out", out, "--workers", 1, "--no-plots").exit_code == 0
+    config, out = tmp_path / "c.toml", tmp_path / "c"
+    shutil.copy(compared / "c.toml", config)
+    shutil.copytree(compared / "c", out)
     path = next((out / "runs").rglob("*.json"))
     record = json.loads(path.read_text())
     change(record)

@@ -10,6 +10,7 @@ import re
 import shlex
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from evodrum import examples
@@ -37,17 +38,30 @@ def quick_start() -> list[tuple[list[str], str]]:
     return steps
 
 
-def test_the_readme_quick_start_runs_offline_without_a_sound_card(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
+@pytest.fixture(scope="module")
+def first_time(tmp_path_factory):
+    """The quick start run once, as a new user would, in a folder of its own: (the
+    folder, each step's result). Both tests below read this one run."""
+    folder = tmp_path_factory.mktemp("quick-start")
     shipped = {n: examples.path(n).read_bytes() for n in examples.names()}
-    steps = quick_start()
-    assert [a[0] for a, _ in steps][:3] == ["doctor", "examples", "show"]
-    for args, typed in steps:
-        r = CliRunner().invoke(main, args, input=typed or None)
+    results = []
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(folder)
+        for args, typed in quick_start():
+            results.append((args, CliRunner().invoke(main, args, input=typed or None)))
+    assert {n: examples.path(n).read_bytes() for n in shipped} == shipped
+    return folder, results
+
+
+def test_the_readme_quick_start_runs_offline_without_a_sound_card(first_time, monkeypatch):
+    folder, results = first_time
+    monkeypatch.chdir(folder)
+    assert [a[0] for a, _ in results][:3] == ["doctor", "examples", "show"]
+    for args, r in results:
         assert r.exit_code == 0, (args, r.output)
         assert not re.search(r"^error:|^! ", r.output, re.M), (args, r.output)
 
-    assert sorted(p.stem for p in Path("loops").glob("*.mid")) == sorted(shipped)
+    assert sorted(p.stem for p in Path("loops").glob("*.mid")) == sorted(examples.names())
     audio, sr = read_wav("funk.wav")
     assert sr == 44100 and len(audio) > 4 * sr and abs(audio).max() > 0.05
     assert read_wav("listen/funk.wav")[0].size and read_loop("listen/funk.mid").any()
@@ -56,18 +70,19 @@ def test_the_readme_quick_start_runs_offline_without_a_sound_card(tmp_path, monk
     favourites = list(Path("runs/my-session/favourites").glob("*.mid"))
     assert favourites and read_loop(favourites[0]).any()
     assert read_wav("my-loop.wav")[0].size
-    assert {n: examples.path(n).read_bytes() for n in shipped} == shipped
 
 
-def test_the_quick_start_runs_twice_and_keeps_the_first_results(tmp_path, monkeypatch):
+@pytest.mark.slow      # the whole block a second time: 10 s of CPU
+def test_the_quick_start_runs_twice_and_keeps_the_first_results(first_time, monkeypatch):
     """Pasting the block again never stops on an existing output and never replaces one:
     each second result goes beside the first (funk-2.wav, runs/like-funk-2, ...)."""
-    monkeypatch.chdir(tmp_path)
-    steps = [(a, t) for a, t in quick_start() if a[0] != "doctor"]
-    for args, typed in steps:
-        assert CliRunner().invoke(main, args, input=typed or None).exit_code == 0, args
+    folder, results = first_time
+    monkeypatch.chdir(folder)
+    assert all(r.exit_code == 0 for _, r in results)
     first = {p: p.read_bytes() for p in Path(".").rglob("*") if p.is_file() and ".lock" not in p.name}
-    for args, typed in steps:
+    for args, typed in quick_start():
+        if args[0] == "doctor":
+            continue
         r = CliRunner().invoke(main, args, input=typed or None)
         assert r.exit_code == 0, (args, r.output)
         assert not re.search(r"^error:|^! ", r.output, re.M), (args, r.output)

@@ -318,10 +318,15 @@ class LinkPeer:
         self.proc = subprocess.Popen([sys.executable, "-c", LINK_PEER, str(bpm)], text=True,
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         assert self.proc.stdout.readline().strip() == "ready"
-        # Link's rule when two sessions meet: the one running longer wins, and two
-        # started within 0.5 s of each other are settled by their random ids. A DAW's
-        # session is old when evodrum joins; here, let the peer's run a second first.
-        wait_for(lambda: self.ask()[3] > bpm / 60, "the peer's session to run a second")
+        self.bpm = bpm
+        self.age_a_second()
+
+    def age_a_second(self):
+        """Link's rule when two sessions meet: the one running longer wins, and two
+        started within 0.5 s of each other are settled by their random ids. A DAW's
+        session is old when evodrum joins; here, let the peer's run a second first."""
+        start = self.ask()[3]
+        wait_for(lambda: self.ask()[3] > start + self.bpm / 60, "the peer's session to run")
 
     def ask(self, line="state"):
         self.proc.stdin.write(line + "\n")
@@ -332,6 +337,31 @@ class LinkPeer:
     def close(self):
         self.proc.stdin.close()
         self.proc.wait(30)
+
+
+def join_the_peers_session(link_peer, start, timebase_of):
+    """`start()` evodrum's Link peer (`timebase_of(it)` is its LinkSession) and wait until
+    the two are in one session; returns what `start()` made, in the peer's session.
+
+    On a loaded machine a Link peer that hears nothing from the other for a while sees
+    its session empty and founds a new one (Link's rule), younger than evodrum's: the
+    two then settle in evodrum's session at 120 BPM. That is Link deciding, not evodrum
+    taking over, so the meeting is tried again (3 times at most) from a peer whose
+    session has run a second."""
+    for attempt in range(3):
+        made = start()
+        session = timebase_of(made)
+        wait_for(lambda: session.peers >= 1 and link_peer.ask()[0] >= 1,
+                 lambda: f"the Link peer ({session.peers} peers, {link_peer.ask()[0]} at the peer)")
+        tempo = wait_for(lambda: abs(session.tempo() - link_peer.ask()[1]) < 1e-3
+                         and session.tempo(), "one tempo at both peers")
+        if abs(tempo - link_peer.bpm) < 1e-3:
+            return made
+        made.close()                              # Link kept evodrum's session: again
+        wait_for(lambda: link_peer.ask()[0] == 0, "evodrum to leave the session")
+        link_peer.ask(f"tempo {link_peer.bpm}")
+        link_peer.age_a_second()
+    raise AssertionError(f"evodrum kept its own Link session at {tempo} BPM 3 times")
 
 
 @pytest.fixture
@@ -370,12 +400,9 @@ def test_joining_a_link_session_takes_its_tempo_and_phase(link_peer):
     """evodrum joins at 120 BPM a session playing at 93: it takes 93, its beats fall
     in phase with the other peer's (within 0.02 beat), and a tempo evodrum proposes
     reaches the other peer."""
-    session = LinkSession(120)
+    session = join_the_peers_session(link_peer, lambda: LinkSession(120), lambda s: s)
     try:
-        wait_for(lambda: session.peers >= 1 and link_peer.ask()[0] >= 1, "the Link peer")
-        wait_for(lambda: abs(session.tempo() - 93) < 1e-3, lambda: (
-            f"the session's tempo (evodrum {session.tempo()} BPM with {session.peers} peers, "
-            f"the peer {link_peer.ask()[1]} BPM with {link_peer.ask()[0]})"))
+        assert session.tempo() == pytest.approx(93, abs=1e-3)
         for _ in range(5):
             peers, tempo, at, beat = link_peer.ask()
             mine_at, mine = session.link.time.total_seconds(), session.beat()
@@ -391,11 +418,12 @@ def test_joining_a_link_session_takes_its_tempo_and_phase(link_peer):
 def test_midi_port_player_in_a_link_session_starts_on_its_bar_line(link_peer, daw):
     """Played into a JACK port while in the peer's Link session: the first note lands
     on the session's bar line (phase 0 of 4 beats) and the notes run at its 93 BPM."""
-    player = MidiPortPlayer.open(daw.in_name, clock=True, link=True, bpm=120)
+    player = join_the_peers_session(
+        link_peer, lambda: MidiPortPlayer.open(daw.in_name, clock=True, link=True, bpm=120),
+        lambda p: p.timebase)
     try:
         session = player.timebase
-        wait_for(lambda: session.peers >= 1 and abs(session.tempo() - 93) < 1e-3,
-                 lambda: f"the Link session ({session.peers} peers, {session.tempo()} BPM)")
+        assert session.tempo() == pytest.approx(93, abs=1e-3)
         beats_at_note = []
         player.port_send = player.port.send
 
