@@ -239,6 +239,7 @@ LIMITED = {
 }
 
 
+@pytest.mark.slow      # a memory-limited evodrum process
 @pytest.mark.parametrize("case", LIMITED)
 def test_costly_bad_input_ends_quickly_within_bounded_memory(case, tmp_path):
     change, words = LIMITED[case]
@@ -248,12 +249,14 @@ def test_costly_bad_input_ends_quickly_within_bounded_memory(case, tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.slow      # a memory-limited evodrum process
 def test_sample_far_beyond_the_limit_in_a_real_process(tmp_path):
     result = run_limited(["sample", "-n", "10000000000"], tmp_path)
     assert_one_error_line(result.returncode, result.stderr, "100000")
     assert len(result.stdout) < 1000
 
 
+@pytest.mark.slow      # a memory-limited evodrum process
 def test_a_damaged_cache_in_a_real_process(tmp_path):
     args = damaged_cache(tmp_path, lambda p: (p / "manifest.json").write_text(
         "[" * 100_000 + "]" * 100_000))
@@ -322,6 +325,7 @@ def _wide_npy(tmp: Path) -> Path:
     return tmp / "wide.npy"
 
 
+@pytest.mark.slow      # a memory-limited evodrum process
 @pytest.mark.parametrize("case", FILES)
 def test_costly_files_are_refused_within_bounded_memory(case, tmp_path):
     build, words = FILES[case]
@@ -332,6 +336,7 @@ def test_costly_files_are_refused_within_bounded_memory(case, tmp_path):
     assert checksums(tmp_path) == before
 
 
+@pytest.mark.slow      # a memory-limited evodrum process
 def test_a_batch_skips_costly_and_special_files_and_keeps_the_rest(tmp_path):
     root = tmp_path / "folder"
     root.mkdir()

@@ -191,8 +191,9 @@ def test_an_interactive_session_plays_saves_and_keeps_favourites_with_its_feel(t
     """Every loop a session writes (heard, saved, favourite) carries its swing, and the
     same loop is written the same way each time."""
     folder = tmp_path / "session"
-    r = CliRunner().invoke(main, ["interactive", "--no-audio", "--swing", "62", "--seed", "4",
-                                  "--out", str(folder)], input="s 2\nf 2\nq\n")
+    r = CliRunner().invoke(main, ["interactive", "--no-audio", "--synth", "builtin", "--swing",
+                                  "62", "--seed", "4", "--loops", "4", "--out", str(folder)],
+                           input="s 2\nf 2\nq\n")
     assert r.exit_code == 0, r.output
     heard = read_file(folder / "listen" / "loop2.mid", DEFAULT_SPEC).loop(0)
     saved = read_file(next((folder / "saved").glob("*.mid")), DEFAULT_SPEC).loop(0)

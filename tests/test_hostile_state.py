@@ -193,6 +193,7 @@ def test_a_checkpoint_array_of_no_numbers_is_refused_from_its_header(run, dtype)
     assert_one_error_line(result.exit_code, result.output, "not numbers")
 
 
+@pytest.mark.slow      # memory-limited evodrum processes
 def test_a_checkpoint_that_is_a_pipe_or_a_link_to_dev_zero_is_refused_at_once(run):
     (run / "checkpoint.npz").unlink()
     os.mkfifo(run / "checkpoint.npz")
@@ -228,6 +229,7 @@ def test_a_damaged_target_job_is_one_line_naming_the_field(run, case):
     assert "job.json" in result.output
 
 
+@pytest.mark.slow      # memory-limited evodrum processes
 def test_state_files_that_are_pipes_or_devices_are_refused_not_read(run, tmp_path):
     (run / "job.json").unlink()
     os.mkfifo(run / "job.json")

@@ -1,5 +1,5 @@
-"""`evodrum interactive` end to end: a session driven through stdin in a real process,
-killed mid-session and resumed, and the loops it wrote with --no-audio."""
+"""`evodrum interactive` end to end: a session driven through stdin, one in a real
+process killed mid-session and resumed, and the loops it wrote with --no-audio."""
 from __future__ import annotations
 
 import json
@@ -57,11 +57,12 @@ def ratings(d: dict | None) -> dict:
 
 @pytest.fixture(scope="module")
 def whole(tmp_path_factory):
-    """The script run in one go; returns its folder."""
+    """The script run in one go (in this process: the real processes are the killed
+    and the Ctrl-C sessions'); returns its folder."""
     folder = tmp_path_factory.mktemp("whole")
-    done = subprocess.run(command(folder), input="\n".join(SCRIPT) + "\n", text=True,
-                          capture_output=True, timeout=300, check=False)
-    assert done.returncode == 0, done.stderr
+    done = CliRunner().invoke(main, command(folder)[len(EVODRUM):],
+                              input="\n".join(SCRIPT) + "\n")
+    assert done.exit_code == 0, done.output
     return folder
 
 
@@ -140,6 +141,7 @@ def test_no_audio_writes_the_loops_on_screen_as_midi_and_wav(whole):
         assert abs(onset_lag_ms(audio, hits, spec.steps, sr)) <= 5
 
 
+@pytest.mark.slow      # a real process stopped with Ctrl-C
 def test_ctrl_c_keeps_every_rating_and_writes_the_summary(tmp_path):
     folder = tmp_path / "ctrl-c"
     proc = subprocess.Popen(command(folder), stdin=subprocess.PIPE, stdout=subprocess.PIPE,

@@ -122,16 +122,12 @@ def test_interactive_lock_without_a_seed_loop_is_refused():
 def test_interactive_command_with_lock_says_so_and_its_favourites_keep_the_rows(rock, tmp_path):
     """`evodrum interactive --seed-loops rock.mid --lock BD,SD`, typed as a musician would:
     the screen says what is locked, and the favourite written as MIDI keeps the rows."""
-    import subprocess
-    import sys
     folder = tmp_path / "session"
-    done = subprocess.run([sys.executable, "-c", "from evodrum.cli import main; main()",
-                           "interactive", "--no-audio", "--synth", "builtin", "--seed", "2",
-                           "--seed-loops", str(rock), "--lock", "BD,SD", "--out", str(folder)],
-                          input="2 9, 3 7, n\n5 9, f 5, q\n", text=True, capture_output=True,
-                          timeout=300)
-    assert done.returncode == 0, done.stderr
-    assert "BD, SD locked" in done.stdout
+    done = CliRunner().invoke(main, [
+        "interactive", "--no-audio", "--synth", "builtin", "--seed", "2", "--seed-loops",
+        str(rock), "--lock", "BD,SD", "--out", str(folder)], input="2 9, 3 7, n\n5 9, f 5, q\n")
+    assert done.exit_code == 0, done.output
+    assert "BD, SD locked" in done.output
     favourites = written(folder / "favourites", "*.mid")
     assert_locked(favourites, midi.read_loop(rock, DEFAULT_SPEC))
     assert json.loads((folder / "session.json").read_text())["settings"]["lock"] == ["BD", "SD"]

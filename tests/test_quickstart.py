@@ -20,6 +20,11 @@ from evodrum.midi import read_loop
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
+#: Full tier: the quick start runs every kind of command (a search, an interactive
+#: session rendering with FluidSynth): 9 s of CPU a run; each command is tested in
+#: the fast tier on its own.
+pytestmark = pytest.mark.slow
+
 
 def quick_start() -> list[tuple[list[str], str]]:
     """(evodrum arguments, text typed at its prompt) for each command of the quick start."""
@@ -72,7 +77,6 @@ def test_the_readme_quick_start_runs_offline_without_a_sound_card(first_time, mo
     assert read_wav("my-loop.wav")[0].size
 
 
-@pytest.mark.slow      # the whole block a second time: 10 s of CPU
 def test_the_quick_start_runs_twice_and_keeps_the_first_results(first_time, monkeypatch):
     """Pasting the block again never stops on an existing output and never replaces one:
     each second result goes beside the first (funk-2.wav, runs/like-funk-2, ...)."""

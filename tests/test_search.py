@@ -164,6 +164,7 @@ except KeyboardInterrupt:
 """
 
 
+@pytest.mark.slow      # three evodrum processes (resumed in-process: test_registry)
 @pytest.mark.parametrize("space_name,algorithm", [("vae", "ga"), ("grid", "cmaes")])
 def test_resume_in_a_new_process_continues_exactly(tmp_path, space_name, algorithm):
     script = tmp_path / "run.py"
