@@ -141,7 +141,6 @@ def test_a_lock_round_trips_its_timing_and_refuses_bad_offsets():
 
 
 def test_map_elites_keep_the_seeds_kick_and_snare_as_played(tmp_path, seed):
-    pytest.importorskip("ribs")
     want = played_seed(seed)
     out = tmp_path / "atlas"
     r = CliRunner().invoke(main, ["map", "--cells", "4", "-g", "2", "-p", "8", "--seed-loops",

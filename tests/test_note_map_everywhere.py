@@ -104,7 +104,6 @@ def test_target_writes_its_best_loops_at_the_maps_pitches(tmp_path, mine):
 
 
 def test_map_writes_every_elite_at_the_maps_pitches(tmp_path, mine):
-    pytest.importorskip("ribs")
     out = tmp_path / "atlas"
     r = run("map", "--cells", "4", "-g", "2", "-p", "8", "--out", out, "--note-map", mine)
     assert r.exit_code == 0, r.output
