@@ -41,7 +41,7 @@ JUNK = [b"", b"[]", b"null", b"{", b'{"id": "x"}', b'{"id": 1.5}', b'{"id": true
         b'{"genotype": [[1], [2, 3]]}', b'{"genotype": "abc"}', b'{"grid": [[1, 2], [3]]}',
         b'{"grid": [[300]]}', b'{"corners": [1, 2], "x": 0.5, "y": 0.5}',
         b'{"corners": [1, 2, 3, 4], "x": NaN, "y": 0.5}', b'{"adventure": -1}',
-        b'{"adventure": NaN}', b'{"generation": 42}', b'{"attributes": {"nope": 1}, '
+        b'{"adventure": NaN}', b'{"generation": 42}', b'{"on": "yes"}', b'{"bpm": 93, "source": 1}', b'{"attributes": {"nope": 1}, '
         b'"genotype": [0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0]}',
         b'{"goals": {"nothing": 0.5}, "generations": 3}', b'{"goals": {}, "generations": 3}',
         b'{"goals": {"all.density": 2}, "generations": 3}',
@@ -51,7 +51,8 @@ JUNK = [b"", b"[]", b"null", b"{", b'{"id": "x"}', b'{"id": 1.5}', b'{"id": true
         b'{"genotype": [0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0], "attributes": {"density": "x"}}',
         b'{"genotype": [0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0], "attributes": {"density": [1]}}']
 ROUTES = ["/api/rate", "/api/favourite", "/api/select", "/api/goto", "/api/adventure",
-          "/api/decode", "/api/encode", "/api/palette", "/api/vary", "/api/target", "/api/atlas"]
+          "/api/decode", "/api/encode", "/api/palette", "/api/vary", "/api/target", "/api/atlas",
+          "/api/tempo", "/api/feel", "/api/link", "/api/played"]
 
 
 def test_bad_requests_get_a_4xx_json_error_never_a_500(client):
@@ -64,7 +65,8 @@ def test_bad_requests_get_a_4xx_json_error_never_a_500(client):
             error = r.json()["error"]
             assert error and "\n" not in error and "Traceback" not in error, (route, body)
     for path in ("/api/loop/99999.mid", "/api/loop/1.wav?bpm=nan", "/api/loop/1.wav?bpm=x",
-                 "/api/kit/XX.wav", "/api/nothing", "/static/../x"):
+                 "/api/kit/XX.wav", "/api/nothing", "/static/../x", "/api/target/1.mid",
+                 "/api/target/0.mid", "/api/atlas/1-1.mid"):
         r = client.get(path)
         assert 400 <= r.status_code < 500, (path, r.status_code)
     assert client.get("/api/rate").status_code == 405

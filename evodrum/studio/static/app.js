@@ -922,12 +922,12 @@ async function chooseFollow(value) {
 
 // A tempo from the DAW's clock (rounded to 0.1 BPM; jitter within 0.07 BPM of the
 // session's is no change) or from Link (to 0.01) becomes the session's: saved, exported.
-let tempoPost = null;
+let tempoPost = null, followShown = null;
 function followedTempo(bpm) {
   const f = engine.follow;
   if (!f) return;
   engine.bpm = bpm;
-  updatePlaying();
+  if (f.describe() !== followShown) { followShown = f.describe(); updatePlaying(); }   // not every tick
   const clock = f.kind === "clock";
   const rounded = clock ? Math.round(bpm * 10) / 10 : Math.round(bpm * 100) / 100;
   if (tempoPost || Math.abs(bpm - S.bpm) < (clock ? 0.07 : 0.005) || rounded < 20 || rounded > 400) return;
