@@ -52,7 +52,6 @@ SAMPLE_RATE = 44100
 PLAYBACK = ("bpm", "feel", "swing")
 #: Where a tempo comes from besides being typed (None): a followed MIDI clock, Link.
 TEMPO_SOURCES = (None, "clock", "link")
-#: Steps Ctrl+Z can take back (each a whole-session snapshot, ~10-100 kB).
 #: Loudness is measured on a 22.05 kHz render: within 0.1 LU of 44.1 kHz, and quick
 #: enough for every slider move (the decode round trip's budget is 30 ms).
 GAIN_RATE = 22050
@@ -172,10 +171,12 @@ class Studio:
 
     @property
     def feel_amount(self) -> float:
+        """The feel slider: how much of the model's take is heard, 0..1."""
         return self.performer.feel.amount
 
     @property
     def swing(self) -> float:
+        """The swing slider, in percent (50 straight)."""
         return self.performer.feel.swing
 
     def set_feel(self, amount: float, swing: float) -> dict:
@@ -360,12 +361,14 @@ class Studio:
     # --- Ableton Link ------------------------------------------------------------
 
     def link_view(self) -> dict:
-        """Whether Link can be joined, and if joined, the session's tempo, peers and beat."""
+        """Whether Link can be joined, and if joined, the session's tempo, peers and beat.
+        Not behind the studio's lock (Link is thread-safe): a breeding under way does not
+        hold up the page's polls, whose round trips time the beat."""
         from evodrum.studio import link
-        with self.lock:
-            if self.link is None:
-                return {"available": link.available(), "on": False}
-            return {"available": True, **self.link.view()}
+        joined = self.link
+        if joined is None:
+            return {"available": link.available(), "on": False}
+        return {"available": True, **joined.view()}
 
     def set_link(self, on: bool) -> dict:
         """Join the Link session on this network (at the session's tempo, one bar a
@@ -379,8 +382,8 @@ class Studio:
                 self.link = link.StudioLink(self.session.settings.bpm,
                                             self.session.spec.beats_per_bar)
             elif not on and self.link is not None:
-                self.link.close()
-                self.link = None
+                joined, self.link = self.link, None      # no poll reads it once closing
+                joined.close()
         return self.link_view()
 
     def close(self) -> None:
