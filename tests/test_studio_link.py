@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 from conftest import require_real_part
 from test_studio_browser import CHROMIUM, FLAGS, Server, poll
 from test_sync import wait_for
@@ -42,6 +43,32 @@ def page_clock(page) -> float:
     return best[1]
 
 
+def join_the_peers_session(page, peer) -> None:
+    """Follow Link on the page until the studio is in the other peer's session at 93 BPM.
+
+    On a loaded machine a Link peer that hears nothing from the other for a while founds
+    a new session, younger than the studio's, and the two settle at the studio's 120
+    (Link's rule, not the studio taking over; see test_sync.join_the_peers_session):
+    then the studio leaves, the peer goes back to 93 and runs a while, and the studio
+    joins again (3 times at most)."""
+    for _ in range(3):
+        page.select_option("#follow", "link")
+        page.wait_for_function("engine.follow && engine.follow.kind === 'link'"
+                               " && engine.follow.peers >= 1", timeout=60_000)
+        tempo = wait_for(lambda: abs(page.evaluate("engine.follow.bpm") - peer.tempo()) < 1e-3
+                         and peer.tempo(), "one tempo at both peers")
+        if abs(tempo - BPM) < 1e-3:
+            page.wait_for_function("S.bpm === 93", timeout=60_000)
+            return
+        page.select_option("#follow", "")                    # Link kept the studio's: again
+        wait_for(lambda: peer.peers == 0, "the studio to leave the session")
+        peer.set_tempo(BPM, peer.beat())
+        start = peer.beat()
+        wait_for(lambda: peer.beat() > start + 2, "the peer's session to run")
+    raise AssertionError("the studio kept its own Link session 3 times")
+
+
+@pytest.mark.slow                  # a studio and a Chromium of its own: the full tier
 def test_the_studio_joins_a_link_session_at_its_tempo_and_on_its_bar_lines(own_network,
                                                                            tmp_path):
     """A Link session at 93 BPM (a second aalink peer, here in the test process) and the
@@ -79,9 +106,7 @@ def test_the_studio_joins_a_link_session_at_its_tempo_and_on_its_bar_lines(own_n
             page.wait_for_selector("#follow option[value='link']:not([disabled])",
                                    state="attached")
             page.select_option("#midi-out", "daw-1")
-            page.select_option("#follow", "link")
-            page.wait_for_function("engine.follow && engine.follow.peers >= 1"
-                                   " && S.bpm === 93", timeout=60_000)
+            join_the_peers_session(page, peer)
             assert store.load(folder).settings.bpm == 93.0      # the session's tempo now
             page.locator(".card").nth(1).click()
             grid = np.array(page.evaluate("S.loops[1].grid"))
