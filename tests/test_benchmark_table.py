@@ -1,0 +1,34 @@
+"""The README's benchmark table is written by `python -m benchmarks.table` from what the
+benchmarks print: its markers are there, every row names a benchmark, and rows of
+benchmarks not rerun are kept as they were."""
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def table_module():
+    spec = importlib.util.spec_from_file_location("benchmark_table",
+                                                  REPO / "benchmarks" / "table.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_readme_holds_the_generated_table_and_each_row_names_a_benchmark():
+    table = table_module()
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    assert text.count(table.BEGIN) == 1 and text.count(table.END) == 1
+    section = text.split(table.BEGIN, 1)[1].split(table.END, 1)[0]
+    assert set(table.rows_of(section)) <= set(table.BENCHMARKS)
+
+
+def test_rows_survive_a_rewrite_and_printed_pipes_stay_in_their_cell():
+    table = table_module()
+    rows = {"audio": [f"| `python -m benchmarks.audio` | {table.cell('a  |  b')} |"],
+            "studio": ["| `python -m benchmarks.studio` | start 0.7 s CPU |"]}
+    written = table.table(rows, {"audio": "2026-12-06, 2 cores, load 1.0, 3 s CPU"})
+    assert table.rows_of(written) == rows
+    assert "a \\| b" in written and "Ran on `audio` 2026-12-06" in written
