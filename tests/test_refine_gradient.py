@@ -117,3 +117,26 @@ def test_an_empty_loop_is_exact_when_decoded_empty():
     enc = refine.encode(model, grids, steps=5)
     assert enc.f1[0] == 1 and enc.f1[1] == 0
     np.testing.assert_array_equal(enc.codes[0], 0)
+
+
+def test_each_loop_keeps_its_best_start():
+    """Starts beside the encoder mean: the pattern's code and the learned prior's means
+    whose loops are nearest. A loop that one of them plays exactly ends there."""
+    from vae.prior import MixturePrior
+    decoder = tiny_decoder(8)
+    model, grids, truth = playable_loops(decoder, 6, 9)
+    far = model.guesses + 3.0
+    model.guesses = far
+    means = np.concatenate([truth[:3], np.random.default_rng(1).normal(0, 1, (5, ZDIM))])
+    model.mixture = MixturePrior(np.full(8, 1 / 8), means.astype(np.float32),
+                                 np.tile(np.eye(ZDIM, dtype=np.float32), (8, 1, 1)))
+    model.posterior_of_pattern = lambda grids: far[:len(grids)] - 6.0
+    alone = refine.encode(model, grids, steps=30, starts=1)
+    enc = refine.encode(model, grids, steps=30, starts=4)
+    np.testing.assert_array_equal(enc.codes[:3], truth[:3])
+    assert (enc.f1[:3] == 1).all() and (alone.f1[:3] < 1).all()
+    assert (enc.f1 >= alone.f1).all()
+    # one start is the encoder mean alone; extra starts a model lacks are left out
+    del model.mixture, model.posterior_of_pattern
+    np.testing.assert_array_equal(refine.encode(model, grids, steps=30, starts=10).codes,
+                                  alone.codes)

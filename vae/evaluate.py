@@ -146,45 +146,78 @@ def report(rows: list[dict], title: str, notes: str = "") -> str:
     return "\n".join(p for p in parts if p is not None)
 
 
-#: Refinement settings the faithful-encoding table compares: (steps, prior weight).
-REFINEMENT_SETTINGS = ((0, 1.0), (10, 1.0), (25, 1.0), (50, 1.0), (100, 1.0), (50, 0.5))
+def refinement_settings() -> list[dict]:
+    """Settings the faithful-encoding table compares (vae.refine.encode keywords): the
+    encoder mean, refinement before issue #23, then one change at a time towards the
+    default, the default, and the most starts there are."""
+    from vae.refine import LIKELIHOOD, Loss
+    return [{"steps": 0},
+            {"steps": 50, "lr": 0.05, "starts": 1, "loss": LIKELIHOOD},
+            {"steps": 200, "lr": 0.05, "starts": 1, "loss": LIKELIHOOD},
+            {"steps": 50, "lr": 0.2, "starts": 1, "loss": LIKELIHOOD},
+            {"steps": 50, "lr": 0.2, "starts": 1, "loss": Loss(hit_weight=1.0)},
+            {"steps": 20, "starts": 1}, {"steps": 50, "starts": 1},
+            {"steps": 50, "starts": 1, "prior_weight": 0.5},
+            {"steps": 50, "starts": 2}, {"steps": 50, "starts": 4}, {"steps": 50},
+            {"steps": 100}, {"steps": 100, "starts": 34}]
 
 
-def refinement_rows(rep: Representation, test: np.ndarray,
-                    settings=REFINEMENT_SETTINGS) -> list[dict]:
-    """Reconstruction of `test` from encoder means vs refined codes (vae.refine), one row each."""
+def describe_setting(setting: dict) -> str:
+    """A refinement setting in words, defaults left out."""
+    from vae import refine
+    if setting["steps"] == 0:
+        return "encoder mean"
+    loss = setting.get("loss") or refine.Loss()
+    parts = [f"{setting['steps']} steps",
+             f"{setting.get('starts', refine.STARTS)} start" + "s" * (
+                 setting.get("starts", refine.STARTS) != 1),
+             "likelihood loss" if loss == refine.LIKELIHOOD else
+             f"loss at the thresholds, T {loss.temperature:g}, hit weight {loss.hit_weight:g}",
+             f"lr {setting.get('lr', refine.LEARNING_RATE):g}"]
+    if setting.get("prior_weight", refine.PRIOR_WEIGHT) != refine.PRIOR_WEIGHT:
+        parts.append(f"prior weight {setting['prior_weight']:g}")
+    return ", ".join(parts)
+
+
+def refinement_rows(rep: Representation, splits: dict[str, np.ndarray],
+                    settings: list[dict] | None = None) -> list[dict]:
+    """Onset F1 of each split's loops from encoder means and refined codes (vae.refine),
+    one row per setting; the other figures are the last split's."""
     import time
 
     from vae import refine
     rows = []
-    for steps, weight in settings:
-        start = time.perf_counter()
-        enc = refine.encode(rep, test, steps, prior_weight=weight)
-        seconds = time.perf_counter() - start
-        scores = metrics.onset_scores(test, rep.decode(enc.codes))
-        rows.append({"steps": steps, "prior_weight": weight, **scores,
-                     "loop_f1": float(enc.f1.mean()),
-                     "improved": float((enc.f1 > enc.f1_mean).mean()),
-                     "worse": float((enc.f1 < enc.f1_mean).mean()),
-                     "log_prior": float(enc.log_prior.mean()),
-                     "typicality": float(np.median(enc.typicality)),
-                     "norm": float(np.linalg.norm(enc.codes, axis=1).mean()),
-                     "outside_bulk": float((np.abs(enc.codes) >= 3.5).any(axis=1).mean()),
-                     "ms_per_loop": 1000 * seconds / len(test)})
+    for setting in settings or refinement_settings():
+        row = {"setting": describe_setting(setting)}
+        for name, grids in splits.items():
+            start = time.process_time()
+            enc = refine.encode(rep, grids, **setting)
+            seconds = time.process_time() - start
+            row[name] = metrics.onset_scores(grids, rep.decode(enc.codes))
+        row.update({"loop_f1": float(enc.f1.mean()),
+                    "improved": float((enc.f1 > enc.f1_mean).mean()),
+                    "exact": float((enc.f1 == 1).mean()),
+                    "log_prior": float(enc.log_prior.mean()),
+                    "typicality": float(np.median(enc.typicality)),
+                    "outside_bulk": float((np.abs(enc.codes) >= 3.5).any(axis=1).mean()),
+                    "ms_per_loop": 1000 * seconds / len(grids)})
+        rows.append(row)
     return rows
 
 
-def refinement_table(rows: list[dict]) -> str:
-    """The faithful-encoding table in markdown."""
-    head = ("| code | onset F1 | precision | recall | mean loop F1 | loops improved | loops worse "
-            "| prior log-density | median typicality | mean norm of z | any z_i beyond ±3.5 | ms / loop |")
-    lines = [head, "|" + "---|" * 12]
+def refinement_table(rows: list[dict], splits: list[str]) -> str:
+    """The faithful-encoding table in markdown: onset F1 per split, then the last
+    split's precision, recall and other figures."""
+    last = splits[-1]
+    head = ("| code | " + " | ".join(f"{s} onset F1" for s in splits)
+            + f" | {last} precision | {last} recall | mean loop F1 | loops improved | loops "
+            "exact | prior log-density | median typicality | any z_i beyond ±3.5 "
+            "| ms / loop (CPU) |")
+    lines = [head, "|" + "---|" * (len(splits) + 10)]
     for r in rows:
-        name = ("encoder mean" if r["steps"] == 0 else
-                f"refined, {r['steps']} steps" + (f", prior weight {r['prior_weight']:g}"
-                                                  if r["prior_weight"] != 1 else ""))
-        lines.append(f"| {name} | {r['f1']:.3f} | {r['precision']:.3f} | {r['recall']:.3f} | "
-                     f"{r['loop_f1']:.3f} | {100 * r['improved']:.0f}% | {100 * r['worse']:.0f}% | "
-                     f"{r['log_prior']:.1f} | {r['typicality']:.2f} | {r['norm']:.2f} | "
+        lines.append(f"| {r['setting']} | " + " | ".join(f"{r[s]['f1']:.3f}" for s in splits)
+                     + f" | {r[last]['precision']:.3f} | {r[last]['recall']:.3f} | "
+                     f"{r['loop_f1']:.3f} | {100 * r['improved']:.0f}% | "
+                     f"{100 * r['exact']:.1f}% | {r['log_prior']:.1f} | {r['typicality']:.2f} | "
                      f"{100 * r['outside_bulk']:.1f}% | {r['ms_per_loop']:.2f} |")
     return "\n".join(lines)

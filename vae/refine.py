@@ -1,13 +1,19 @@
 """Faithful encoding: latent codes that decode to *your* loop, not the encoder's guess.
 
 The encoder's posterior mean is an amortised guess; decoding it changes about a
-quarter of a loop's onsets. Refinement starts there and takes Adam steps on the
-decoder's hit log-likelihood plus the prior term (the MAP code under N(0, I)),
-all loops of a batch at once, with the gradient written by hand through the numpy
-decoder (vae.hitloss: no torch, no autograd graph). Each loop keeps the code with
-the best onset F1 seen on the way (the encoder mean included), so refinement never
-makes a loop's reconstruction worse, and stops as soon as its onsets are exact;
-the prior term keeps codes inside the prior's bulk.
+quarter of a loop's onsets. Refinement takes Adam steps on the decoder's hit loss
+plus the prior term (the MAP code under N(0, I)), all loops of a batch at once,
+with the gradient written by hand through the numpy decoder (vae.hitloss: no
+torch). The loss is centred on the decoder's own hit thresholds and sharpened
+there, with hits weighing more than misses (`Loss`): measured on the Groove
+validation split, that raises onset F1 more than more steps or a weaker prior.
+
+Each loop is refined from several starts at once: the encoder mean, the code of
+its bare pattern (onsets only) and the learned prior's component means whose loops
+are nearest to it. It keeps the code with the best onset F1 seen on the way from
+any start (the encoder mean included), so refinement never makes a loop's
+reconstruction worse, and stops as soon as its onsets are exact (the other loops
+go on); the prior term keeps codes inside the prior's bulk.
 """
 from __future__ import annotations
 
@@ -24,15 +30,33 @@ from vae.representation import Representation
 #: Adam steps for user loops by default (benchmarks.refine: a few ms for one loop).
 DEFAULT_STEPS = 50
 #: Adam learning rate on the code (prior std 1): chosen on the Groove validation split.
-LEARNING_RATE = 0.05
+LEARNING_RATE = 0.2
 #: Weight of the prior term -log N(z; 0, I); 1 is the MAP code, lower drifts out of the bulk.
 PRIOR_WEIGHT = 1.0
-#: Loops refined together (bounds memory: a batch holds (batch, 9 * S) logits).
-BATCH = 4096
+#: Codes each loop is refined from: the encoder mean, its pattern's code, then learned-prior
+#: component means (a model without them has fewer).
+STARTS = 10
+#: Loops refined together (bounds memory: a batch holds (batch x starts, 9 * S) logits).
+BATCH = 512
 #: Adam's moment decay rates and epsilon (torch's defaults).
 BETAS, EPSILON = (0.9, 0.999), 1e-8
 #: Added to an F1's numerator and denominator so that an empty loop decoded empty scores 1.
 F1_EPSILON = 1e-6
+
+
+@dataclass(frozen=True)
+class Loss:
+    """The shape of refinement's loss (vae.hitloss): centred on the decoder's own hit
+    thresholds or not, its temperature there, and a hit cell's weight against a silent
+    one. The default was chosen on the Groove validation split (onset F1)."""
+
+    temperature: float = 0.5
+    hit_weight: float = 1.5
+    at_thresholds: bool = True
+
+
+#: The likelihood the model was trained on (refinement's loss before issue #23).
+LIKELIHOOD = Loss(1.0, 1.0, False)
 
 
 @dataclass
@@ -65,8 +89,11 @@ def prior_stats(codes: np.ndarray, latent_std: np.ndarray) -> tuple[np.ndarray, 
 
 
 def encode(rep: Representation, grids: np.ndarray, steps: int = DEFAULT_STEPS,
-           lr: float = LEARNING_RATE, prior_weight: float = PRIOR_WEIGHT) -> Encoding:
-    """Codes of `grids` (N, 9, S), refined by `steps` Adam steps (0: the encoder mean).
+           lr: float = LEARNING_RATE, prior_weight: float = PRIOR_WEIGHT,
+           starts: int = STARTS, loss: Loss | None = None) -> Encoding:
+    """Codes of `grids` (N, 9, S), refined by `steps` Adam steps (0: the encoder mean)
+    from up to `starts` codes each (see `_starts`), on `loss` (None: `Loss()`, the
+    default; `LIKELIHOOD`: the likelihood the model was trained on).
 
     Representations without a differentiable decoder (PCA, whose projection is
     already the least-squares code) return their own encoding with steps = 0.
@@ -76,19 +103,40 @@ def encode(rep: Representation, grids: np.ndarray, steps: int = DEFAULT_STEPS,
     grids = np.asarray(grids, np.float32)
     grids = grids[None] if grids.ndim == 2 else grids
     mean = rep.encode(grids)
-    if steps == 0 or not isinstance(rep, NumpyDecoding):
-        f1 = metrics.loop_f1(grids, rep.decode(mean))
-        return _encoding(rep, mean, f1, f1, 0)
-    hits = (rep.flat_grids(grids) > 0).astype(np.float32)
-    refined = np.concatenate([_refine(rep.decoder, rep.hit_cut, hits[i:i + BATCH],
-                                      mean[i:i + BATCH], steps, lr, prior_weight)
-                              for i in range(0, len(grids), BATCH)])
-    # Scored through the same decode every command uses, so "never worse" holds exactly.
     f1_mean = metrics.loop_f1(grids, rep.decode(mean))
+    if steps == 0 or not isinstance(rep, NumpyDecoding):
+        return _encoding(rep, mean, f1_mean, f1_mean, 0)
+    loss = loss or Loss()
+    cut = rep.hit_cut if loss.at_thresholds else 0.0
+    hits = (rep.flat_grids(grids) > 0).astype(np.float32)
+    codes = _starts(rep, grids, hits, mean, starts)
+    refined = np.concatenate([
+        _refine(HitLoss(rep.decoder, np.tile(hits[i:i + BATCH], (len(codes), 1)),
+                        prior_weight, loss.hit_weight, 1.0, cut, loss.temperature),
+                rep.hit_cut, codes[:, i:i + BATCH], steps, lr)
+        for i in range(0, len(grids), BATCH)])
+    # Scored through the same decode every command uses, so "never worse" holds exactly.
     f1 = metrics.loop_f1(grids, rep.decode(refined))
     worse = f1 < f1_mean
     refined[worse], f1[worse] = mean[worse], f1_mean[worse]
     return _encoding(rep, refined, f1, f1_mean, steps)
+
+
+def _starts(rep, grids, hits, mean, count) -> np.ndarray:
+    """Up to `count` codes each loop starts from, (starts, N, zdim): the encoder mean,
+    the code of the loop's bare pattern (onsets only), then the learned prior's
+    component means whose decoded loops have the best onset F1 against it."""
+    starts = [mean]
+    if count > 1 and hasattr(rep, "posterior_of_pattern"):
+        starts.append(rep.posterior_of_pattern(grids))
+    mixture = getattr(rep, "mixture", None)
+    prior_starts = min(count - len(starts), 0 if mixture is None else mixture.components)
+    if prior_starts > 0:
+        played = rep.decode_hits(mixture.means).reshape(mixture.components, -1)
+        f1 = 2 * (hits @ played.T) / (hits.sum(axis=1)[:, None] + played.sum(axis=1) + F1_EPSILON)
+        nearest = np.argsort(-f1, axis=1, kind="stable")[:, :prior_starts]
+        starts += list(mixture.means[nearest.T])
+    return np.stack(starts).astype(np.float32)
 
 
 def _encoding(rep, codes, f1, f1_mean, steps) -> Encoding:
@@ -96,19 +144,29 @@ def _encoding(rep, codes, f1, f1_mean, steps) -> Encoding:
     return Encoding(np.asarray(codes, np.float32), f1, f1_mean, log_p, typical, steps)
 
 
-def _refine(decoder, cut, hits, start, steps, lr, prior_weight):
-    """Refine one batch by Adam on the analytic gradient (vae.hitloss): the code of
-    each loop with the best onset F1 on the way. A loop stops as soon as its onsets
-    are exact; the others go on."""
-    best = np.array(start, np.float32)
-    best_f1 = np.empty(len(best), np.float32)
-    loss = HitLoss(decoder, hits, prior_weight)
-    # The loops still being refined: their rows in `best`, code, best code and F1 so
-    # far, Adam's moments and their number of onsets (+ F1_EPSILON, see below).
-    rows = np.arange(len(best))
-    z, kept, kept_f1 = best.copy(), best.copy(), np.full(len(best), -1, np.float32)
+def _refine(loss: HitLoss, cut: np.ndarray, starts: np.ndarray, steps: int,
+            lr: float) -> np.ndarray:
+    """Refine one batch from `starts` (starts, N, zdim) by Adam on `loss` (its rows: the
+    loops repeated once per start): each loop's code with the best onset F1 on the way
+    from any start. A loop stops as soon as its onsets are exact; the others go on."""
+    n_starts, n = starts.shape[:2]
+    best = np.array(starts[0])
+    best_f1 = np.full(n, -1, np.float32)
+    # The rows still being refined: their loop, code, best code and F1 so far, Adam's
+    # moments and their loop's number of onsets (+ F1_EPSILON, see below).
+    loop = np.tile(np.arange(n), n_starts)
+    z = starts.reshape(n_starts * n, -1).copy()
+    kept, kept_f1 = z.copy(), np.full(len(z), -1, np.float32)
     m, v = np.zeros_like(z), np.zeros_like(z)
-    n_true = hits.sum(axis=1) + F1_EPSILON
+    n_true = loss.hits.sum(axis=1) + F1_EPSILON
+
+    def retire(rows):
+        """Take the best codes of these rows into `best` (the first start wins ties)."""
+        order = rows[np.lexsort((rows, -kept_f1[rows]))]
+        top = order[np.unique(loop[order], return_index=True)[1]]
+        top = top[kept_f1[top] > best_f1[loop[top]]]
+        best[loop[top]], best_f1[loop[top]] = kept[top], kept_f1[top]
+
     for step in range(steps + 1):
         if step == steps:
             logits, grad = loss.logits(z), None
@@ -124,14 +182,16 @@ def _refine(decoder, cut, hits, start, steps, lr, prior_weight):
         better = f1 > kept_f1
         np.copyto(kept, z, where=better[:, None])
         np.maximum(kept_f1, f1, out=kept_f1)
-        done = f1 == 1
-        if grad is None or done.all():
+        if grad is None:
             break
-        if done.any():
-            best[rows[done]], best_f1[rows[done]] = kept[done], kept_f1[done]
-            going = ~done
-            rows, z, kept, kept_f1, m, v, grad, n_true = (
-                a[going] for a in (rows, z, kept, kept_f1, m, v, grad, n_true))
+        exact = f1 == 1
+        if exact.any():                    # every start of an exact loop stops
+            going = ~np.isin(loop, loop[exact])
+            retire(np.flatnonzero(~going))
+            if not going.any():
+                return best
+            loop, z, kept, kept_f1, m, v, grad, n_true = (
+                a[going] for a in (loop, z, kept, kept_f1, m, v, grad, n_true))
             loss.keep(going)
         # Adam, as torch.optim.Adam: bias-corrected first and second moments.
         m += (1 - BETAS[0]) * (grad - m)
@@ -145,5 +205,5 @@ def _refine(decoder, cut, hits, start, steps, lr, prior_weight):
         np.divide(m, denom, out=denom)
         denom *= lr * correction / (1 - BETAS[0] ** (step + 1))
         z -= denom
-    best[rows], best_f1[rows] = kept, kept_f1
+    retire(np.arange(len(z)))
     return best

@@ -54,32 +54,40 @@ def evaluation_report(folder: str | Path, models: list[Representation], corpus,
 
 
 REFINEMENT_NOTES = """\
-Codes of the test loops from the encoder's posterior mean, and refined by Adam
-steps (learning rate {lr}) on the decoder's hit log-likelihood plus the prior
-term (vae.refine; `--refine STEPS` on encode, reconstruct, vary, interpolate,
-steer, and the seed loops of target and interactive). Each loop keeps the code
-with the best onset F1 on the way, so no loop gets worse. Onset F1 is over all
-cells of the split at the model's own hit thresholds. *Prior log-density* is
-log N(z; 0, I) in nats (a prior sample's mean is {typical:.1f}); *typicality* the
-share of prior samples with a lower density (0.5 = as typical as the median
-prior sample); the last two columns measure the prior's bulk. Timing on one
-torch thread, whole split in one batch; the machine was shared, so times are
-indicative."""
+Codes of held-out loops from the encoder's posterior mean, and refined by Adam
+steps on the decoder's hit loss plus the prior term (vae.refine; `--refine
+STEPS` on encode, reconstruct, vary, interpolate, steer, and the seed loops of
+target and interactive; default {steps} steps from {starts} starts). Each loop
+keeps the code with the best onset F1 on the way from any start, so no loop gets
+worse. *Starts*: the encoder mean, the code of the loop's bare pattern, then the
+learned prior's component means whose loops are nearest to it. *Likelihood loss*:
+the hit head's cross-entropy, as in training; *loss at the thresholds*: centred on
+the decoder's own hit thresholds, sharpened by temperature T, hits weighted (see
+vae/hitloss.py). Settings were chosen on the validation split; the test split
+reports them. Onset F1 is over all cells of a split at the model's own hit
+thresholds; the columns after the F1s are the last split's. *Prior log-density*
+is log N(z; 0, I) in nats (a prior sample's mean is {typical:.1f}); *typicality*
+the share of prior samples with a lower density (0.5 = as typical as the median
+prior sample); the last two columns before the time measure the prior's bulk.
+CPU time on one thread, each split in one call; the machine was shared."""
 
 
 def refinement_report(folder: str | Path, model: Representation, corpus) -> Path:
-    """Test-split reconstruction with and without refinement: writes refinement.md/.json."""
+    """Validation- and test-split reconstruction with and without refinement, for
+    several settings: writes refinement.md/.json."""
     from vae import refine
     folder = Path(folder)
-    test = corpus.split_grids("test")
-    rows = refinement_rows(model, test)
+    splits = {name: corpus.split_grids(name) for name in ("validation", "test")}
+    rows = refinement_rows(model, splits)
     typical = -0.5 * model.zdim * (1 + np.log(2 * np.pi))
     text = "\n".join([
-        f"# Faithful encoding: {model.name} on {len(test)} test windows", "",
+        f"# Faithful encoding: {model.name} on "
+        + " and ".join(f"{len(g):,} {n} windows" for n, g in splits.items()), "",
         f"Corpus `{corpus.path}` (manifest {corpus.manifest_hash}). "
         f"Written {time.strftime('%Y-%m-%d %H:%M')}.", "",
-        refinement_table(rows), "",
-        REFINEMENT_NOTES.format(lr=refine.LEARNING_RATE, typical=typical), ""])
+        refinement_table(rows, list(splits)), "",
+        REFINEMENT_NOTES.format(steps=refine.DEFAULT_STEPS, starts=refine.STARTS,
+                                typical=typical), ""])
     path = folder / "refinement.md"
     write_text(path, text)
     write_json(folder / "refinement.json", rows)

@@ -618,8 +618,9 @@ def _decoder(model, lock):
 @click.option("--notes", type=click.Path(exists=True, dir_okay=False), default=None,
               help="A markdown file of commentary to include in the report.")
 @click.option("--refinement", is_flag=True,
-              help="Instead: test-split F1 of the first model's codes with and without "
-                   "refinement (--refine), written as refinement.md.")
+              help="Instead: validation- and test-split F1 of the first model's codes "
+                   "with and without refinement (--refine) in several settings, written "
+                   "as refinement.md.")
 @out_option
 def evaluate(model_paths, corpus_name, cache_dir, samples, seed, notes, refinement, out):
     """Compare representations on the corpus's held-out test split; writes report.md.
