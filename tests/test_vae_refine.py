@@ -167,3 +167,21 @@ def test_seed_loop_refinement_is_part_of_target_jobs_and_sessions(heldout_loop_f
     original = midi.read_loop(heldout_loop_file)[None]
     assert metrics.loop_f1(original, space.decode(refined)) > \
         metrics.loop_f1(original, space.decode(plain))
+
+
+def test_the_refinement_table_compares_settings_on_each_split(model, test_loops):
+    from vae.evaluate import refinement_rows, refinement_table
+    splits = {"validation": test_loops[:20], "test": test_loops[20:50]}
+    rows = refinement_rows(model, splits, [{"steps": 0}, {"steps": 10, "starts": 2},
+                                           {"steps": 10, "starts": 1, "loss": refine.LIKELIHOOD,
+                                            "lr": 0.05}])
+    table = refinement_table(rows, list(splits)).splitlines()
+    assert table[0].startswith("| code | validation onset F1 | test onset F1 | test precision")
+    assert table[2].startswith("| encoder mean |")
+    assert table[3].startswith("| 10 steps, 2 starts, loss at the thresholds, T 0.5, hit weight "
+                               "1.5, lr 0.2 |")
+    assert table[4].startswith("| 10 steps, 1 start, likelihood loss, lr 0.05 |")
+    for split, loops in splits.items():
+        plain = metrics.onset_scores(loops, model.decode(model.encode(loops)))["f1"]
+        assert rows[0][split]["f1"] == pytest.approx(plain)
+        assert rows[1][split]["f1"] > plain
