@@ -66,15 +66,17 @@ def bench(model, grids, steps: int, starts: int, loops: int, repeats: int,
     """Print and return one loop's and a batch's cost and the onset F1 of one setting."""
     from vae import metrics, refine
     picks = np.linspace(0, len(grids) - 1, loops).astype(int)
-    singles = [measure(lambda i=i: refine.encode(model, grids[i], steps, starts=starts),
-                       repeats)
-               for i in picks]
-    one = Timing([s.median for s in singles], [s.cpu_median for s in singles])
+    # The loops one after another, each its own call, timed together: a 3 ms call is
+    # near the resolution of a busy machine's CPU accounting.
+    sequence = measure(lambda: [refine.encode(model, grids[i], steps, starts=starts)
+                                for i in picks], repeats)
+    one = Timing([t / loops for t in sequence.times], [t / loops for t in sequence.cpu])
     rows = starts_of(model, starts)
-    label = f"{rows} starts" if rows > 1 else "1 start, the encoder mean"
+    label = f"{rows} start{'s' * (rows > 1)}, {steps} steps"
     least = floor(model, steps, rows, repeats).cpu_median
-    print(line(f"  one loop, {label} ({loops} loops, median of {repeats} each)", one, "ms",
-               goal=f"<= {GOAL_ONE_LOOP_MS:g} ms CPU", floor=f"{1000 * least:.2f} ms"))
+    print(line(f"  one loop, {label} (mean over {loops} loops, each its own call)", one, "ms",
+               goal=f"<= {GOAL_ONE_LOOP_MS:g} ms CPU" if goal else "",
+               floor=f"{1000 * least:.2f} ms"))
     batch = measure(lambda: refine.encode(model, grids, steps, starts=starts), 1,
                     warmup=False)
     per_loop = Timing([t / len(grids) for t in batch.times], [t / len(grids) for t in batch.cpu])

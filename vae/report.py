@@ -69,7 +69,8 @@ thresholds; the columns after the F1s are the last split's. *Prior log-density*
 is log N(z; 0, I) in nats (a prior sample's mean is {typical:.1f}); *typicality*
 the share of prior samples with a lower density (0.5 = as typical as the median
 prior sample); the last two columns before the time measure the prior's bulk.
-CPU time on one thread, each split in one call; the machine was shared."""
+Time: CPU of the whole process per loop of the last split, in one call (numpy's
+BLAS may use a second thread); the machine was shared."""
 
 
 def refinement_report(folder: str | Path, model: Representation, corpus) -> Path:
