@@ -8,7 +8,7 @@ share a bar), humanising quantised test loops played at one velocity:
 - performed feel (scatter 1): per row, Wasserstein distance and spread ratio of the
   offsets and velocities played against the real ones, beside straight and templated;
 held-out onset F1 (all test windows) at the encoder mean and refined 50 steps;
-the three playability figures of 2,000 prior samples (learned and normal prior) beside
+the three playability figures of 10,000 prior samples (learned and normal prior) beside
 the corpus's non-overlapping train and test windows; decode speed against `--old`
 (CPU time and wall, interleaved). `--seeds` adds one row per trained seed. Writes
 `feel.json` and `report.md` to `--out` when given.
@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-SAMPLES = 2000
+SAMPLES = 10_000
 BATCH = 10_000
 
 
