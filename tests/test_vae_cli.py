@@ -62,6 +62,33 @@ def test_train_resume_writes_curve_and_model(trained):
     assert r.exit_code == 1 and "keeps the run's settings" in r.output and "zdim=20" in r.output
 
 
+def test_refit_gives_an_existing_model_the_learned_prior_and_thresholds(tmp_path, trained,
+                                                                       groove_corpus):
+    from vae.files import load_vae
+    old = load_vae(trained / "model.pt")          # as a model trained before the prior existed
+    old.mixture, old.prior, old.hit_threshold = None, "normal", 0.5
+    old.card = {k: v for k, v in old.card.items() if k not in ("prior", "threshold_method")}
+    save_model(tmp_path / "old" / "model.pt", old)
+    before = (tmp_path / "old" / "model.pt").read_bytes()
+    r = run("train", "--refit", tmp_path / "old" / "model.pt", "--corpus", groove_corpus.path,
+            "--out", tmp_path / "refit")
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "old" / "model.pt").read_bytes() == before      # left as it was
+    new = load_vae(tmp_path / "refit" / "model.pt")
+    assert new.mixture is not None and new.prior == "learned"
+    assert new.card["threshold_method"] == "density" and not np.allclose(new.hit_threshold, 0.5)
+    assert new.card["refit"]["from"] == str(tmp_path / "old" / "model.pt")
+    assert new.card["name"] == "twohead-z20-h64 (refit)" and "test" in new.card["metrics"]
+    assert (tmp_path / "refit" / "model.directions.json").exists()
+    # the refitted thresholds give prior samples the corpus's hit density, as training does
+    density = (new.sample(2000, rng=0) > 0).mean()
+    assert abs(density / (groove_corpus.grids[groove_corpus.split == "train"] > 0).mean() - 1) < 0.1
+    r = run("sample", "-n", "2", "--model", tmp_path / "refit", "--out", tmp_path / "s")
+    assert r.exit_code == 0, r.output
+    r = run("train", "--refit", tmp_path / "old" / "model.pt", "--resume", "--out", tmp_path / "x")
+    assert r.exit_code == 1 and "cannot --resume" in r.output
+
+
 def test_sample_writes_midi_that_reads_back(tmp_path, trained):
     r = run("sample", "-n", "3", "--seed", "4", "--model", trained, "--out", tmp_path, "--ascii")
     assert r.exit_code == 0, r.output
