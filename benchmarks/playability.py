@@ -1,0 +1,177 @@
+"""Why prior samples overshoot the corpus's playability figures, and what each candidate
+sampling rule does about it (issue 19): `python -m benchmarks.playability [--model PATH]
+[--out FILE.md]`.
+
+Every rule is fitted on the training split only: a sampler (the model's 32-component
+mixture, mixtures with more components, the same mixture at other temperatures, the
+aggregate posterior itself, the standard normal) and hit thresholds set by the model's
+own rule under that sampler (per row, prior samples get the training corpus's hit
+density), or per row and position in the bar. Beside them, two diagnostics that are not
+candidates: the model's reconstructions of the training windows themselves (what any
+sampler of the aggregate posterior can at best give) and independent Bernoulli draws of
+every cell (the decoder's probabilities sampled instead of thresholded: not a genotype ->
+phenotype map, a search needs the same loop for the same code).
+
+Per rule: the three playability figures of 10,000 samples against the training corpus
+(one window in four per file), precision / recall / density / coverage of 1,000 samples
+(evodrum realism's onsets reference), and the onset F1 of validation loops re-decoded at
+the rule's thresholds (what a threshold change costs encoding).
+"""
+from __future__ import annotations
+
+import argparse
+import resource
+import time
+from pathlib import Path
+
+import numpy as np
+
+SAMPLES = 10_000
+CALIBRATION = 20_000
+REALISM = 1_000
+
+
+def _cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def row_thresholds(presence: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """Per row (rows, steps): the model's own rule (vae.calibrate density)."""
+    rows, steps = presence.shape[1:]
+    t = [np.quantile(presence[:, r], 1 - (reference[:, r] > 0).mean()) for r in range(rows)]
+    return np.repeat(np.asarray(t)[:, None], steps, axis=1)
+
+
+def position_thresholds(presence: np.ndarray, reference: np.ndarray, per_bar: int) -> np.ndarray:
+    """Per row and position in the bar (rows, steps): each (row, position) of the samples
+    gets the training corpus's hit rate there."""
+    n, rows, steps = presence.shape
+    p = presence.reshape(n, rows, -1, per_bar)
+    ref = (reference > 0).reshape(len(reference), rows, -1, per_bar)
+    t = np.array([[np.quantile(p[:, r, :, k], 1 - ref[:, r, :, k].mean())
+                   for k in range(per_bar)] for r in range(rows)])
+    return np.tile(t, (1, steps // per_bar))
+
+
+def main(argv=None) -> list[dict]:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--model", default=None)
+    parser.add_argument("--out", default=None, help="write the table (markdown) here")
+    args = parser.parse_args(argv)
+    import torch
+    torch.set_num_threads(1)
+    import vae
+    from evodrum.corpus import load_corpus
+    from evodrum.realism import reference
+    from fitness.realism import heldout_windows
+    from vae import feelmetrics as fm, metrics, prior as learned
+
+    start_cpu, start_wall = _cpu(), time.perf_counter()
+    corpus = load_corpus()
+    model = vae.load_model(args.model)
+    spec = corpus.spec
+    train_mask = corpus.split == "train"
+    train, train_offsets = corpus.grids[train_mask], corpus.offsets[train_mask]
+    validation = corpus.split_grids("validation")
+    corpus_figures = fm.playability(corpus.grids[heldout_windows(corpus, ("train",))], spec)
+    realism = reference()
+    mu, logvar = model.posterior(train, train_offsets)
+    val_presence, _ = model.decode_scores(model.encode(validation))
+    train_presence, _ = model.decode_scores(model.encode(corpus.grids[heldout_windows(
+        corpus, ("train",))]))
+    shipped = np.repeat(model.hit_threshold[:, None], spec.steps, axis=1)
+
+    def aggregate(n, seed):
+        rng = np.random.default_rng(seed)
+        i = rng.integers(0, len(mu), n)
+        return (mu[i] + np.exp(0.5 * logvar[i]) * rng.standard_normal(mu[i].shape)
+                ).astype(np.float32)
+
+    def normal(n, seed):
+        return np.random.default_rng(seed).standard_normal((n, model.zdim)).astype(np.float32)
+
+    def mixture_of(k):
+        mix = model.mixture if k == model.mixture.components else learned.fit(mu, logvar, k)
+        return lambda n, seed, t=1.0: mix.sample(n, t, seed)
+
+    rules = [("learned prior, 32 components (shipped rule)", mixture_of(32), "row")]
+    rules += [(f"learned prior, {k} components", mixture_of(k), "row") for k in (64, 128, 256)]
+    rules += [(f"learned prior at temperature {t}", lambda n, s, t=t: model.mixture.sample(n, t, s),
+               "row") for t in (0.8, 1.25)]
+    rules += [("aggregate posterior (a training loop's q(z|x))", aggregate, "row"),
+              ("standard normal", normal, "row"),
+              ("learned prior, thresholds per row and bar position", mixture_of(32), "position"),
+              ("aggregate posterior, thresholds per row and bar position", aggregate, "position")]
+    rows = []
+
+    def record(name, grids, thresholds, kind):
+        figures = fm.playability(grids, spec)
+        onsets = realism.measure(grids[:REALISM])["onsets"]
+        f1 = (metrics.onset_scores(validation, (val_presence >= thresholds).astype(np.float32))
+              ["f1"] if thresholds is not None else None)
+        row = {"rule": name, "kind": kind, **figures,
+               **{k: onsets[k] for k in ("precision", "recall", "density", "coverage")},
+               "validation_f1": f1}
+        rows.append(row)
+        print(_line(row, corpus_figures), flush=True)
+
+    recon = (train_presence >= shipped).astype(np.float32)
+    record("reconstructions of the training windows (diagnostic)", recon, shipped, "diagnostic")
+    for name, sampler, how in rules:
+        calibration, _ = model.decode_scores(sampler(CALIBRATION, 0))
+        thresholds = (row_thresholds(calibration, train) if how == "row" else
+                      position_thresholds(calibration, train, spec.steps_per_bar))
+        presence, _ = model.decode_scores(sampler(SAMPLES, 1))
+        record(name, (presence >= thresholds.astype(np.float32)).astype(np.float32),
+               thresholds.astype(np.float32), "rule")
+    presence, _ = model.decode_scores(model.mixture.sample(SAMPLES, 1.0, 1))
+    draws = np.random.default_rng(2).random(presence.shape) < presence
+    record("learned prior, every cell drawn (diagnostic)", draws.astype(np.float32), None,
+           "diagnostic")
+    cpu, wall = _cpu() - start_cpu, time.perf_counter() - start_wall
+    load = ", ".join(f"{x:.1f}" for x in __import__("os").getloadavg())
+    text = _table(rows, corpus_figures, model, cpu, wall, load)
+    print(text)
+    if args.out:
+        from evodrum.atomic import write_text
+        write_text(Path(args.out), text)
+    return rows
+
+
+KEYS = ("snare_over_24", "hat_ride_snare_4", "backbeat_3_of_4")
+
+
+def _rel(row, corpus, key) -> str:
+    return f"{100 * row[key]:.1f}% ({100 * (row[key] / corpus[key] - 1):+.0f}%)"
+
+
+def _line(row, corpus) -> str:
+    f1 = "–" if row["validation_f1"] is None else f"{row['validation_f1']:.4f}"
+    return (f"{row['rule']}: " + " / ".join(_rel(row, corpus, k) for k in KEYS)
+            + f"; P {row['precision']:.3f} R {row['recall']:.3f} D {row['density']:.3f} "
+            f"C {row['coverage']:.3f}; validation F1 {f1}")
+
+
+def _table(rows, corpus, model, cpu, wall, load) -> str:
+    lines = [f"Model `{model.name}` (lambda {model.card['training']['config']['beta']}). "
+             f"Playability of {SAMPLES:,} samples (in brackets: relative to the training "
+             f"corpus, one window in four per file: "
+             + " / ".join(f"{100 * corpus[k]:.1f}%" for k in KEYS)
+             + f"); precision, recall, density, coverage of {REALISM:,} samples against "
+             "held-out real loops (onsets, Jaccard k-NN); onset F1 of validation loops "
+             "re-decoded at the rule's thresholds.", "",
+             "| rule | > 24 snare hits | hat + ride + snare on >= 4 steps | snare on 2 and 4 in "
+             ">= 3 of 4 bars | precision | recall | density | coverage | validation F1 |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for row in rows:
+        f1 = "–" if row["validation_f1"] is None else f"{row['validation_f1']:.4f}"
+        lines.append(f"| {row['rule']} | " + " | ".join(_rel(row, corpus, k) for k in KEYS)
+                     + f" | {row['precision']:.3f} | {row['recall']:.3f} | "
+                     f"{row['density']:.3f} | {row['coverage']:.3f} | {f1} |")
+    lines += ["", f"{cpu:.0f} s CPU, {wall:.0f} s wall (load average {load})."]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    main()
