@@ -108,8 +108,13 @@ def test_random_search_is_one_entry_and_uses_the_same_budget(reference):
     np.testing.assert_array_equal(a.best_genotypes, b.best_genotypes)
     curve = a.logbook.select("best_so_far")
     assert all(x >= y for x, y in zip(curve, curve[1:]))
-    ga = run_search(objective(space, reference), SearchConfig(population=20, generations=6, seed=4))
-    assert ga.best_fitness[0] <= a.best_fitness[0] * 1.5    # a baseline, not a strawman
+    # a baseline, not a strawman: over seeds, the GA does not beat it by much at 120 evaluations
+    # (one seed is luck: a single prior sample can land near the target)
+    def best(algorithm, seed):
+        cfg = SearchConfig(algorithm=algorithm, population=20, generations=6, seed=seed)
+        return run_search(objective(space, reference), cfg).best_fitness[0]
+    ga = np.median([best("ga", s) for s in range(5)])
+    assert ga <= np.median([best("random", s) for s in range(5)]) * 1.5
 
 
 @pytest.mark.parametrize("algorithm", ["ga", "cmaes", "random"])
