@@ -41,7 +41,7 @@ def held_out_loops() -> tuple[np.ndarray, str]:
 def floor(model, steps: int, rows: int, repeats: int) -> Timing:
     """CPU of `steps` forward and backward matrix products for `rows` codes."""
     layers = [*model.decoder.trunk, *model.decoder.heads["hits"]]
-    transposed = [np.ascontiguousarray(layer.weight.T) for layer in layers]
+    transposed = [layer.transposed() for layer in layers]
     inputs = [np.zeros((rows, model.zdim), np.float32)]
     for layer in layers:
         inputs.append(layer(inputs[-1]))

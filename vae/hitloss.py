@@ -30,9 +30,7 @@ class HitLoss:
         for layer in self.layers:
             if layer.activation not in DERIVATIVES:
                 raise ValueError(f"no derivative for activation {layer.activation!r}")
-        # Contiguous transposes for the backward products: OpenBLAS multiplies by a
-        # transposed view of a (400, 576) matrix 2-7x slower from 4 rows on.
-        self.transposed = [np.ascontiguousarray(layer.weight.T) for layer in self.layers]
+        self.transposed = [layer.transposed() for layer in self.layers]
         self.hits = np.asarray(hits, np.float32)
         self.prior_weight = np.float32(prior_weight)
         # d loss / d x = (w s - w_hit y) / T, w the cell's weight; as s = (1 + tanh(u)) / 2
