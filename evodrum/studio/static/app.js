@@ -429,7 +429,11 @@ $("#back").addEventListener("click", async () => refresh(await api("/api/back", 
 $("#goto").addEventListener("change", async (e) => refresh(await api("/api/goto", { generation: Number(e.target.value) })));
 // --- feel and swing: heard at once (the engine reads them at every step), and sent to
 // the server, so MIDI and WAV exports play what you hear.
+// A page state that left the server before the sliders' last move reached it would
+// put them back: while a move is on its way, the sliders keep what the musician set.
+let feelMoves = 0;
 function showFeel() {
+  if (feelMoves) return;
   engine.feel = S.feel; engine.swing = S.swing;
   $("#feel").value = S.feel; $("#feel-out").textContent = S.has_feel ? Number(S.feel).toFixed(2) : "off";
   $("#feel").disabled = !S.has_feel;
@@ -441,8 +445,12 @@ for (const id of ["feel", "swing"]) {
     $(`#${id}-out`).textContent = id === "feel" ? Number(e.target.value).toFixed(2) : `${e.target.value}%`;
   });
   $(`#${id}`).addEventListener("change", async () => {
-    try { await refresh(await api("/api/feel", { feel: Number($("#feel").value), swing: Number($("#swing").value) })); }
+    feelMoves += 1;
+    let state = null;
+    try { state = await api("/api/feel", { feel: Number($("#feel").value), swing: Number($("#swing").value) }); }
     catch (err) { say(err.message, true); }
+    feelMoves -= 1;
+    if (state && !feelMoves) await refresh(state);   // the last move's answer is the sliders'
   });
 }
 $("#adventure").addEventListener("change", async (e) => refresh(await api("/api/adventure", { adventure: Number(e.target.value) })));
