@@ -74,8 +74,9 @@ def test_the_studio_joins_a_link_session_at_its_tempo_and_on_its_bar_lines(own_n
     """A Link session at 93 BPM (a second aalink peer, here in the test process) and the
     studio at 120: following Link, the studio takes 93 (the session's tempo, saved), a
     loop clicked starts on the session's next bar line and every note falls on its beat
-    of the session (checked against the other peer's own beat clock), and a tempo typed
-    in the studio reaches the other peer."""
+    of the session (checked against the other peer's own beat clock); with Start Stop
+    Sync the other peer's stop stops the loop and its start plays it again from a bar
+    line; a tempo typed in the studio reaches the other peer."""
     try:
         import aalink  # noqa: F401
         have = True
@@ -127,6 +128,27 @@ def test_the_studio_joins_a_link_session_at_its_tempo_and_on_its_bar_lines(own_n
                   f"notes within {np.abs(error).max():.4f} beat of their beats")
             assert min(phase, 4 - phase) < 0.02
             assert np.abs(error).max() < 0.005                  # the session's 93 BPM
+
+            # Start Stop Sync: the other peer stops (the loop stays cued) and starts again
+            # (it plays from the session's next bar line)
+            page.locator(".card").nth(1).click()
+            page.wait_for_function("engine.timer !== null")
+            peer.link.start_stop_sync_enabled = True
+            peer.link.playing = True
+            page.wait_for_function("engine.follow.playing === true")
+            peer.link.playing = False
+            page.wait_for_function("engine.timer === null && engine.current !== null")
+            assert "waits for the Link session to start" in page.inner_text("#now-playing")
+            heard = len(page.evaluate("window.__midiSent"))
+            peer.link.playing = True
+            page.wait_for_function(f"window.__midiSent.slice({heard})"
+                                   ".filter(m => m.data[0] === 0x99).length >= 4")
+            offset = page_clock(page)
+            wall, beat = time.time(), peer.beat()
+            first = next(m["at"] for m in page.evaluate("window.__midiSent")[heard:]
+                         if m["data"][0] == 0x99)
+            phase = (beat + (first / 1000 + offset - wall) * BPM / 60) % 4
+            assert min(phase, 4 - phase) < 0.02, phase
 
             page.fill("#bpm", "101")                            # proposed to the session
             page.press("#bpm", "Enter")

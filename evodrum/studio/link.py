@@ -4,7 +4,8 @@ Link lives in the server (a browser cannot join it): the page asks to join, then
 polls `view()`, which says the session's tempo, its peers and which beat it is at an
 instant of the server's monotonic clock. The page maps that clock onto its own (the
 poll's round trip bounds the error) and so knows when every beat and bar line of the
-session falls: loops start on the session's bar lines and play at its tempo.
+session falls: loops start on the session's bar lines and play at its tempo. With Link's Start Stop Sync, a peer's
+start and stop start and stop the loop cued on the page.
 """
 from __future__ import annotations
 
@@ -24,15 +25,19 @@ class StudioLink:
 
     def __init__(self, bpm: float, quantum: float):
         self.session = LinkSession(bpm, quantum)
+        # Link's Start Stop Sync: a peer that starts or stops (Live's transport, with
+        # "Start Stop Sync" on) starts and stops the page's loop
+        self.session.link.start_stop_sync_enabled = True
 
     def view(self) -> dict:
-        """The session now: tempo, peers, and its beat at `at` (server monotonic seconds,
-        the middle of the read)."""
+        """The session now: tempo, peers, whether it plays (Start Stop Sync), and its beat
+        at `at` (server monotonic seconds, the middle of the read)."""
         before = time.monotonic()
         beat = self.session.beat()
         after = time.monotonic()
         return {"on": True, "peers": self.session.peers, "tempo": self.session.tempo(),
-                "beat": beat, "at": (before + after) / 2, "quantum": self.session.quantum}
+                "playing": bool(self.session.link.playing), "beat": beat,
+                "at": (before + after) / 2, "quantum": self.session.quantum}
 
     def propose(self, bpm: float) -> None:
         """Ask every peer to play at `bpm` (as a tempo typed in Live does)."""

@@ -140,7 +140,7 @@ class Engine {
   async play(loop) {
     await this.start();
     if (this.ctx.state === "suspended") await this.ctx.resume();
-    const cue = { id: loop.id, grid: loop.grid, feel: loop.feel || null, gain: Math.pow(10, (loop.gain_db || 0) / 20), label: loop.label, now: $("#switch").value === "now" };
+    const cue = { id: loop.id, grid: loop.grid, feel: loop.feel || null, gain: Math.pow(10, (loop.gain_db || 0) / 20), label: loop.label, now: $("#switch").value === "now", loop };
     if (this.timer) { this.pending = cue; updatePlaying(); return; }
     this.current = cue;
     this.anchor();
@@ -197,7 +197,7 @@ class Engine {
     this.follow = follow; this.timeline = follow;
     if (follow && follow.bpm) this.bpm = follow.bpm;
     if (!follow) this.bpm = S.bpm;
-    if (cue && playing && (!follow || follow.kind === "link")) this.play({ ...cue, gain_db: 20 * Math.log10(cue.gain) });
+    if (cue && playing && (!follow || follow.kind === "link")) this.play(cue.loop);
     updatePlaying();
   }
   // A followed clock's first tick after Start or Continue (song position in ticks): the
@@ -310,7 +310,7 @@ function updatePlaying() {
   const c = engine.current;
   $("#play-stop").textContent = engine.timer ? "■" : "▶";
   const f = engine.follow;
-  const state = !c ? "stopped" : !engine.timer ? `${cueLabel(c)} waits for ${f && f.kind === "clock" ? "the DAW's Start" : "the session's bar line"}` : `playing ${cueLabel(c)}`;
+  const state = !c ? "stopped" : !engine.timer ? `${cueLabel(c)} waits for ${f && f.kind === "clock" ? "the DAW's Start" : f && f.playing === false ? "the Link session to start" : "the session's bar line"}` : `playing ${cueLabel(c)}`;
   $("#now-playing").textContent = state + (engine.pending ? ` → ${cueLabel(engine.pending)} ${engine.pending.now ? "now" : "on the bar"}` : "") + (midi.out ? ` · MIDI to ${midi.out.name}` + (engine.clockOut ? " with clock" : "") : "") + (f ? ` · ${f.describe()}` : "");
   document.querySelectorAll(".card").forEach((card) => card.classList.toggle("playing", !!c && Number(card.dataset.id) === c.id));
 }
@@ -896,6 +896,7 @@ function listFollow() {
 const followEvents = {
   run: (songTick) => engine.followRun(songTick),   // the DAW's Start or Continue
   stop: () => engine.halt(true),                   // the DAW's Stop: the loop stays cued
+  start: () => { if (engine.current && !engine.timer) engine.play(engine.current.loop); },   // a Link peer started
   tick: () => engine.schedule(),
   tempo: (bpm) => followedTempo(bpm),
   update: () => updatePlaying(),

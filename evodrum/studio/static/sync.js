@@ -105,10 +105,13 @@ class ClockFollower {
 
 // An Ableton Link session, joined by the server: the page polls /api/link and maps the
 // server's clock onto its own by the quickest poll's round trip (the error is at most
-// half of it), so it knows when each of the session's beats falls.
+// half of it), so it knows when each of the session's beats falls. With Link's Start
+// Stop Sync, a peer that starts plays the cued loop from the next bar line; one that
+// stops stops it (the loop stays cued). `on` gets tempo(bpm), update(), start(),
+// stop() and lost(why).
 class LinkFollower {
   constructor(on) {
-    this.kind = "link"; this.on = on; this.samples = [];
+    this.kind = "link"; this.on = on; this.samples = []; this.playing = null;
     this.bpm = null; this.peers = 0; this.quantum = 4;
     this.timer = setInterval(() => this.poll(), 200);
   }
@@ -133,6 +136,9 @@ class LinkFollower {
     this.anchor = [view.beat, view.at * 1000 + best.offset];
     this.rtt = best.rtt;
     this.quantum = view.quantum; this.peers = view.peers;
+    // Start Stop Sync: a peer's start and stop (the first poll only learns the state)
+    if (this.playing != null && view.playing !== this.playing) (view.playing ? this.on.start : this.on.stop)();
+    this.playing = view.playing;
     const changed = this.bpm !== view.tempo;
     this.bpm = view.tempo;
     if (changed) this.on.tempo(this.bpm);
