@@ -32,6 +32,7 @@ def test_swing_slider_is_heard_at_once_and_exported(browser, tmp_path):
         now = page.evaluate("engine.ctx.currentTime + 0.12 + engine.stepSeconds()")
         page.wait_for_function(f"({LATE_ODD})({now}) !== null", timeout=30_000)
         assert abs(page.evaluate(f"({LATE_ODD})({now})") - 0.32) < 1e-6
+        page.wait_for_function(f"engine.onsets.some(o => o[2] % 2 === 0 && o[0] - o[3] > {now})")
         even = page.evaluate(f"engine.onsets.filter(o => o[2] % 2 === 0 && o[0] - o[3] > {now})"
                              ".map(o => o[3])")
         assert even and not any(even)
