@@ -5,10 +5,12 @@
 Goal (issue #23, one core): one loop refined in at most 3 ms CPU, as faithful as
 before. Before (torch autograd, the likelihood loss, one start, 50 Adam steps):
 22.5 ms for one loop (0.45 ms per step of autograd overhead), 0.86 ms per loop in
-batches, onset F1 0.826 on the Groove validation split and 0.816 on the test split.
+batches, onset F1 0.826 on the Groove validation split and 0.816 on the test split
+(the lambda 1 model; 29.4 ms and 1.17 ms timed by this benchmark's code on a quiet
+machine, 0.819 test F1 on the lambda 0.5 model shipped since).
 Timed in three settings: the default (vae.refine: refine.STARTS starts per loop),
 one start (the encoder mean) and as faithful as before: one start, 15 steps (the
-fewest with a validation F1 at least the old one's, 0.829). The floor is the steps'
+fewest with a validation F1 at least the old one's: 0.829 on the lambda 1 model). The floor is the steps'
 matrix products alone (forward and backward through every layer, one row per start). Loops are the Groove test split's windows (random prior
 samples when no corpus is built); CPU is this process's rusage, one BLAS thread,
 wall beside it.
