@@ -69,9 +69,12 @@ def own_network():
 
 
 #: Fixtures that make a test full tier: a whole comparison run once per module (`tiny`,
-#: `small`), and a real Chromium (`browser`: a few seconds of CPU a test; the studio's
-#: API is tested in the fast tier without one).
-SLOW_FIXTURES = {"groove_path", "tiny", "small", "browser"}
+#: `small`), a real Chromium (`browser`: a few seconds of CPU a test; the studio's
+#: API is tested in the fast tier without one), and real-time peers: a JACK server
+#: (`jack`) and Link peers in a network of their own (`own_network`). The MIDI port
+#: player's timing is tested in the fast tier on a recording port; following a clock
+#: and joining Link are tested in the full tier only.
+SLOW_FIXTURES = {"groove_path", "tiny", "small", "browser", "jack", "own_network"}
 
 
 def pytest_collection_modifyitems(config, items):

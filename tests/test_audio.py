@@ -471,6 +471,7 @@ def test_fluidsynth_missing_is_a_clear_error(fake_bin, tmp_path):
     assert open_renderer("auto")[1] == "built-in kit"  # nothing asked for, nothing installed
 
 
+@pytest.mark.slow      # a real FluidSynth render: the full tier (its command line is tested here)
 def test_real_fluidsynth_puts_kicks_on_the_beats():
     require_real_part(bool(shutil.which("fluidsynth") and find_soundfont()),
                       "the fluidsynth program and a GM soundfont (apt install fluidsynth fluid-soundfont-gm)")

@@ -45,6 +45,7 @@ def bare_path(tmp_path, monkeypatch, no_sounddevice):
     return bin_dir
 
 
+@pytest.mark.slow      # the real FluidSynth: the full tier (missing parts are tested here)
 def test_doctor_on_this_machine_finds_fluidsynth_and_its_soundfont(no_sounddevice):
     require_real_part(shutil.which("fluidsynth") is not None and find_soundfont() is not None,
                       "FluidSynth with a General MIDI soundfont")

@@ -82,6 +82,7 @@ def test_midi_and_audio_agree_on_where_each_hit_is(tmp_path):
     np.testing.assert_allclose(midi_seconds, played, atol=60 / 100 / 480)
 
 
+@pytest.mark.slow      # a real FluidSynth render: the full tier (the built-in kit's is tested here)
 def test_real_fluidsynth_moves_each_onset_by_its_offset():
     require_real_part(bool(shutil.which("fluidsynth") and find_soundfont()),
                       "the fluidsynth program and a GM soundfont (apt install fluidsynth "

@@ -93,6 +93,7 @@ def test_normalised_renders_sit_at_one_loudness_under_the_ceiling(meter, monkeyp
         assert true_peak_db(out) <= CEILING_DBTP + 1e-6, name
 
 
+@pytest.mark.slow      # real FluidSynth renders: full tier (the built-in kit's: fast tier)
 def test_render_brings_the_builtin_kit_and_fluidsynth_to_one_level(tmp_path):
     """The issue's 10 dB between the two sound sources, gone: the same loops rendered by
     both differ by under 0.3 LU, each at -20 LUFS, true peaks under -1 dBTP."""
