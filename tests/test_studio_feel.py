@@ -11,7 +11,7 @@ from starlette.testclient import TestClient
 
 from evodrum.errors import EvodrumError
 from evodrum.feel import Feel, Performer
-from evodrum.grid import DEFAULT_SPEC
+from evodrum.grid import DEFAULT_SPEC, to_midi_velocity
 from evodrum.gridfile import read_file
 from evodrum.interactive import store
 from evodrum.interactive.breeding import new_session
@@ -36,7 +36,8 @@ def client(tmp_path):
     space = open_space(Settings())
     session = new_session(Settings(seed=3), space)
     like = pushed_loop(session.spec)
-    performer = Performer(Feel("like", 1.0, like=like), session.spec, seed=3)
+    performer = Performer(Feel("like", 1.0, like=like), session.spec, seed=3,
+                          locked=lambda: session.lock)      # as `evodrum studio` makes it
     studio = Studio(session, tmp_path / "session", space, None, performer)
     with TestClient(make_app(studio, TOKEN, {HOST}), base_url=f"http://{HOST}",
                     raise_server_exceptions=False) as c:
@@ -115,6 +116,17 @@ def test_a_session_file_without_feel_loads_and_a_wrong_feel_is_named(tmp_path):
         del document["settings"][key]
 
 
+def target_results(client) -> list[dict]:
+    """The results of a one-generation Target search, waited for."""
+    client.post("/api/target", json={"goals": {"all.density": 0.3}, "generations": 1})
+    job = client.get("/api/target").json()
+    while not job["job"]["done"]:                                # the search's thread
+        time.sleep(0.05)
+        job = client.get("/api/target").json()
+    assert job["job"]["best"] and job["job"]["error"] is None
+    return job["job"]["best"]
+
+
 def test_target_loops_are_heard_and_downloaded_with_the_feel(client, tmp_path):
     """A Target result plays with the feel (the page asks /api/played for its take) and
     its download is played the same way (here: every hit 0.2 of a step late)."""
@@ -123,13 +135,7 @@ def test_target_loops_are_heard_and_downloaded_with_the_feel(client, tmp_path):
     hits = np.array(grid) > 0
     np.testing.assert_allclose(np.array(played["feel"]["offsets"])[hits], 0.2, atol=1e-4)
     assert client.get("/api/target/1.mid").status_code == 400    # no search yet
-    client.post("/api/target", json={"goals": {"all.density": 0.3}, "generations": 1})
-    job = client.get("/api/target").json()
-    while not job["job"]["done"]:                                # the search's thread
-        time.sleep(0.05)
-        job = client.get("/api/target").json()
-    best = job["job"]["best"]
-    assert best and job["job"]["error"] is None
+    best = target_results(client)
     r = client.get("/api/target/1.mid")
     assert r.status_code == 200 and r.headers["content-disposition"].endswith('"target-1.mid"')
     path = tmp_path / "target-1.mid"
@@ -139,3 +145,28 @@ def test_target_loops_are_heard_and_downloaded_with_the_feel(client, tmp_path):
     np.testing.assert_array_equal(loop.hits, found)
     np.testing.assert_allclose(loop.offsets[found], 0.2, atol=1 / 120)
     assert client.get(f"/api/target/{len(best) + 1}.mid").status_code == 400
+
+
+def test_a_target_result_downloads_as_shown_whatever_is_locked_later(client, tmp_path):
+    """Locking rows after a search changes neither a result's download nor how the page
+    plays it: the file holds the result's hits, velocities and timing as /api/played
+    gives them (feel 1: the take), not the locked loop's rows."""
+    result = np.array(target_results(client)[0]["grid"])
+    loops = client.get("/api/state").json()["loops"]
+    other = max(loops, key=lambda lp: int(((np.array(lp["grid"]) > 0) != (result > 0)).sum()))
+    assert ((np.array(other["grid"]) > 0) != (result > 0)).any()   # the lock would show
+    state = client.post("/api/lock", json={"rows": ["BD", "SD", "CH", "OH", "RD", "CR", "LT",
+                                                    "MT", "HT"], "id": other["id"]}).json()
+    assert state["locked"]
+    played = client.post("/api/played", json={"grid": result.tolist()}).json()
+    r = client.get("/api/target/1.mid")
+    assert r.status_code == 200
+    path = tmp_path / "target-1.mid"
+    path.write_bytes(r.content)
+    loop = read_file(path, DEFAULT_SPEC).loop(0)
+    hits = result > 0
+    np.testing.assert_array_equal(loop.hits, hits)
+    np.testing.assert_allclose(loop.offsets[hits], np.array(played["feel"]["offsets"])[hits],
+                               atol=1 / 120)
+    np.testing.assert_array_equal(to_midi_velocity(loop.velocities)[hits],
+                                  np.array(played["feel"]["grid"])[hits])

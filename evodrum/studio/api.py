@@ -218,14 +218,16 @@ def make_app(studio: Studio, token: str, hosts: set[str]) -> Starlette:
         i = int(request.path_params["i"])
         grid = search.result(i - 1)
         return download(request, studio.midi_of(grid, loop_key(grid),
-                                                request.query_params.get("map")),
+                                                request.query_params.get("map"),
+                                                keep_lock=False),
                         f"target-{i}.mid", "audio/midi")
 
     def atlas_midi(request):
         x, y = int(request.path_params["x"]), int(request.path_params["y"])
         grid = atlas.cell(x - 1, y - 1)
         return download(request, studio.midi_of(grid, loop_key(grid),
-                                                request.query_params.get("map")),
+                                                request.query_params.get("map"),
+                                                keep_lock=False),
                         f"atlas-{x}-{y}.mid", "audio/midi")
 
     def favourites(request):

@@ -164,10 +164,12 @@ class Studio:
         return {"grid": to_midi_velocity(take.velocities).tolist(),
                 "offsets": np.round(take.offsets, 4).tolist()}
 
-    def heard(self, grid: np.ndarray, key: int, bpm: float | None = None):
-        """A loop as the page plays it now: with the feel and swing sliders' values."""
+    def heard(self, grid: np.ndarray, key: int, bpm: float | None = None,
+              keep_lock: bool = True):
+        """A loop as the page plays it now: with the feel and swing sliders' values and,
+        for a session loop (`keep_lock`), the locked rows as the musician plays them."""
         bpm = self.session.settings.bpm if bpm is None else bpm
-        return self.performer.play(grid, key, bpm)
+        return self.performer.play(grid, key, bpm, keep_lock=keep_lock)
 
     @property
     def feel_amount(self) -> float:
@@ -522,10 +524,13 @@ class Studio:
             loop = self.loop(loop_id)
             return self.midi_of(loop.grid, loop.id, map_key)
 
-    def midi_of(self, grid: np.ndarray, key: int, map_key: str | None = None) -> bytes:
-        """Any loop as MIDI, played as the page plays it (feel, swing, the session's tempo)."""
+    def midi_of(self, grid: np.ndarray, key: int, map_key: str | None = None,
+                keep_lock: bool = True) -> bytes:
+        """Any loop as MIDI, played as the page plays it (feel, swing, the session's tempo);
+        `keep_lock` False for a found loop (Target, Map): its hits as shown, whatever is
+        locked now, as the page plays it (/api/played applies no lock either)."""
         with self.lock:
-            return midi_bytes(self.heard(grid, key), self.session.spec,
+            return midi_bytes(self.heard(grid, key, keep_lock=keep_lock), self.session.spec,
                               self.session.settings.bpm, self.note_map(map_key))
 
     def wav(self, loop_id: int, bpm: float | None = None) -> bytes:
