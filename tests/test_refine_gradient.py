@@ -1,6 +1,7 @@
 """Refinement without torch, on tiny synthetic decoders (fast tier): the hand-written
-gradient is the loss's derivative, loops the decoder can play are found, a loop whose
-onsets are exact stops there while the others go on, and no loop gets worse."""
+gradient is the derivative of the loss (as shipped: cut at the thresholds, sharpened),
+loops the decoder can play are found, a loop whose onsets are exact stops there while
+the others go on, and no loop gets worse."""
 from __future__ import annotations
 
 import numpy as np
@@ -39,30 +40,55 @@ class Tiny(NumpyDecoding):
         return self.guesses[:len(grids)].copy()
 
 
-def loss_of(decoder: Decoder, z, hits, prior_weight, hit_weight, miss_weight) -> np.ndarray:
+def loss_of(decoder: Decoder, z, hits, prior_weight, hit_weight, miss_weight, cut,
+            temperature) -> np.ndarray:
     """The refinement loss per loop, written from its definition (float64)."""
-    x = decoder.head("hits", decoder.hidden(z))
+    x = (decoder.head("hits", decoder.hidden(z)) - cut) / temperature
     log_s, log_not_s = -np.logaddexp(0, -x), -np.logaddexp(0, x)
     bce = -(hit_weight * hits * log_s + miss_weight * (1 - hits) * log_not_s)
     return bce.sum(axis=1) + prior_weight * 0.5 * (z * z).sum(axis=1)
 
 
+def row_thresholds(seed: int) -> np.ndarray:
+    """Per-row hit thresholds as logits, one per cell, as NumpyDecoding.hit_cut has them
+    (float32 values, so HitLoss's float32 copy is exact)."""
+    t = np.random.default_rng(seed).uniform(0.15, 0.7, SPEC.shape[0])
+    return np.repeat(np.log(t / (1 - t)), SPEC.steps).astype(np.float32).astype(np.float64)
+
+
+SHIPPED = refine.Loss()
+#: (prior weight, hit weight, miss weight, cut at the thresholds, temperature)
+LOSSES = {
+    "likelihood": (1.0, 1.0, 1.0, False, 1.0),
+    "shipped": (refine.PRIOR_WEIGHT, SHIPPED.hit_weight, 1.0, SHIPPED.at_thresholds,
+                SHIPPED.temperature),
+    "other": (0.3, 2.0, 0.5, True, 0.25),
+}
+
+
 @pytest.mark.parametrize("trunk, head", [("relu", "none"), ("tanh", "sigmoid"),
                                          ("sigmoid", "tanh"), ("none", "none")])
-@pytest.mark.parametrize("weights", [(1.0, 1.0, 1.0), (0.3, 2.0, 0.5)])
-def test_the_gradient_is_the_derivative_of_the_loss(trunk, head, weights):
+@pytest.mark.parametrize("setting", LOSSES)
+def test_the_gradient_is_the_derivative_of_the_loss(trunk, head, setting):
+    """Against central differences of the loss written out, for the loss refinement
+    ships (cut at per-row thresholds, sharpened), the trained likelihood and another."""
+    prior, hit, miss, at_thresholds, temperature = LOSSES[setting]
+    assert SHIPPED.at_thresholds and SHIPPED.temperature != 1     # the shipped loss is cut
     decoder = tiny_decoder(1, trunk, head, np.float64)
     rng = np.random.default_rng(2)
     z = rng.standard_normal((5, ZDIM))
     hits = (rng.random((5, SPEC.shape[0] * SPEC.steps)) < 0.2).astype(np.float64)
-    loss = HitLoss(decoder, hits, *weights)
-    loss.hits, loss.a, loss.b = (a.astype(np.float64) for a in (loss.hits, loss.a, loss.b))
+    cut = row_thresholds(3) if at_thresholds else 0.0
+    weights = (prior, hit, miss)
+    loss = HitLoss(decoder, hits, *weights, cut, temperature)
+    loss.hits, loss.a, loss.b, loss.k, loss.k_cut = (
+        np.asarray(a, np.float64) for a in (loss.hits, loss.a, loss.b, loss.k, loss.k_cut))
     logits, grad = loss.logits_and_gradient(z.copy())
     np.testing.assert_allclose(logits, decoder.head("hits", decoder.hidden(z)))
     h = 1e-6
-    numeric = np.stack([(loss_of(decoder, z + h * e, hits, *weights)
-                         - loss_of(decoder, z - h * e, hits, *weights)) / (2 * h)
-                        for e in np.eye(ZDIM)], axis=1)
+    numeric = np.stack([(loss_of(decoder, z + h * e, hits, *weights, cut, temperature)
+                         - loss_of(decoder, z - h * e, hits, *weights, cut, temperature))
+                        / (2 * h) for e in np.eye(ZDIM)], axis=1)
     np.testing.assert_allclose(grad, numeric, rtol=1e-5, atol=1e-6)
 
 
@@ -140,3 +166,32 @@ def test_each_loop_keeps_its_best_start():
     del model.mixture, model.posterior_of_pattern
     np.testing.assert_array_equal(refine.encode(model, grids, steps=30, starts=10).codes,
                                   alone.codes)
+
+
+class CountedLoss(HitLoss):
+    """A HitLoss that counts the Adam steps taken (one gradient each)."""
+    steps = 0
+
+    def logits_and_gradient(self, z):
+        self.steps += 1
+        return super().logits_and_gradient(z)
+
+
+@pytest.mark.parametrize("at_thresholds", [False, True])
+def test_an_exact_loop_of_any_onset_count_stops_at_once(at_thresholds):
+    """Loops of 1 to 40 onsets, each decoded exactly from its start, stop at step 0 (an
+    F1 of 8 to 15 onsets rounds to 1.0000001 in float32: exactness is counted)."""
+    cells = SPEC.shape[0] * SPEC.steps
+    rng = np.random.default_rng(11)
+    hits = np.zeros((40, cells), np.float32)
+    for k in range(1, 41):
+        hits[k - 1, rng.choice(cells, k, replace=False)] = 1
+    cut = row_thresholds(4).astype(np.float32) if at_thresholds else np.zeros(cells, np.float32)
+    eye = np.eye(cells, dtype=np.float32)        # the code is the logits
+    decoder = Decoder([Layer(eye, np.zeros(cells, np.float32), "none")],
+                      {"hits": [Layer(eye, np.zeros(cells, np.float32), "none")]})
+    starts = (cut + np.where(hits > 0, 2.0, -2.0)).astype(np.float32)[None]
+    loss = CountedLoss(decoder, hits, cut=cut, temperature=0.5)
+    best = refine._refine(loss, cut, starts, steps=50, lr=0.2)
+    assert loss.steps == 1
+    np.testing.assert_array_equal(best, starts[0])

@@ -153,12 +153,12 @@ def _refine(loss: HitLoss, cut: np.ndarray, starts: np.ndarray, steps: int,
     best = np.array(starts[0])
     best_f1 = np.full(n, -1, np.float32)
     # The rows still being refined: their loop, code, best code and F1 so far, Adam's
-    # moments and their loop's number of onsets (+ F1_EPSILON, see below).
+    # moments and their loop's number of onsets.
     loop = np.tile(np.arange(n), n_starts)
     z = starts.reshape(n_starts * n, -1).copy()
     kept, kept_f1 = z.copy(), np.full(len(z), -1, np.float32)
     m, v = np.zeros_like(z), np.zeros_like(z)
-    n_true = loss.hits.sum(axis=1) + F1_EPSILON
+    n_true = loss.hits.sum(axis=1)
 
     def retire(rows):
         """Take the best codes of these rows into `best` (the first start wins ties)."""
@@ -173,18 +173,20 @@ def _refine(loss: HitLoss, cut: np.ndarray, starts: np.ndarray, steps: int,
         else:
             logits, grad = loss.logits_and_gradient(z)
         played = np.greater_equal(logits, cut, out=np.empty_like(logits), casting="unsafe")
-        # 2 tp / (played + true), and exactly 1 when the onsets are exact (an empty loop
-        # decoded empty included): the epsilon moves no F1 past another (they differ
-        # by at least 1 / cells^2).
-        f1 = 2 * np.einsum("ij,ij->i", played, loss.hits)
-        f1 += F1_EPSILON
-        f1 /= np.add.reduce(played, axis=1) + n_true
+        # 2 tp / (played + true); the epsilon scores an empty loop decoded empty 1 and
+        # moves no F1 past another (they differ by at least 1 / cells^2). The onsets are
+        # exact where no cell differs: 2 tp == played + true, whole counts that float32
+        # holds exactly (the F1 itself rounds to 1.0000001 for some).
+        tp2 = 2 * np.einsum("ij,ij->i", played, loss.hits)
+        total = np.add.reduce(played, axis=1) + n_true
+        exact = tp2 == total
+        f1 = tp2 + F1_EPSILON
+        f1 /= total + F1_EPSILON
         better = f1 > kept_f1
         np.copyto(kept, z, where=better[:, None])
         np.maximum(kept_f1, f1, out=kept_f1)
         if grad is None:
             break
-        exact = f1 == 1
         if exact.any():                    # every start of an exact loop stops
             going = ~np.isin(loop, loop[exact])
             retire(np.flatnonzero(~going))
