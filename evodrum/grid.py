@@ -128,11 +128,28 @@ def cells_of(grid: np.ndarray, where: np.ndarray | None = None) -> list[list[int
     return np.stack([rows, steps, velocity], axis=1).tolist()
 
 
-def grid_of_cells(cells: np.ndarray, spec: GridSpec) -> tuple[np.ndarray, np.ndarray]:
-    """(mask, grid) of [row, step, MIDI velocity] cells (an (N, 3) int array; see
-    `cells_of`): ValueError naming what lies outside `spec`'s grid or 0..127."""
-    cells = np.asarray(cells, dtype=np.int64).reshape(-1, 3)
-    rows, steps, velocity = cells.T
+def whole_cells(cells) -> np.ndarray:
+    """[row, step, MIDI velocity] cells read from a file as an (N, 3) int array;
+    ValueError unless each is three whole numbers (not true/false, not 4.5) and no
+    (row, step) comes twice. Bounds are `grid_of_cells`'s to check."""
+    if isinstance(cells, np.ndarray) and cells.dtype.kind in "iu":
+        arr = cells.reshape(-1, 3)
+    else:
+        if not isinstance(cells, (list, tuple)) or not all(
+                isinstance(c, (list, tuple)) and len(c) == 3 and
+                all(type(v) is int and -2 ** 31 < v < 2 ** 31 for v in c) for c in cells):
+            raise ValueError("must be a list of [row, step, velocity] whole numbers")
+        arr = np.array(cells, dtype=np.int64).reshape(-1, 3)
+    if len({(r, s) for r, s in arr[:, :2].tolist()}) != len(arr):
+        raise ValueError("holds one (row, step) cell twice")
+    return arr
+
+
+def grid_of_cells(cells, spec: GridSpec) -> tuple[np.ndarray, np.ndarray]:
+    """(mask, grid) of [row, step, MIDI velocity] cells (see `cells_of` and
+    `whole_cells`): ValueError naming what is not whole, twice, or outside `spec`'s grid
+    or 0..127."""
+    rows, steps, velocity = whole_cells(cells).T
     for name, values, high in (("row", rows, spec.shape[0] - 1), ("step", steps, spec.steps - 1),
                                ("velocity", velocity, VELOCITY_LEVELS)):
         if len(values) and not 0 <= values.min() <= values.max() <= high:

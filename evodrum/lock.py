@@ -15,7 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from evodrum.errors import EvodrumError
-from evodrum.grid import GridSpec, cells_of, grid_of_cells, quantize_velocity, to_midi_velocity
+from evodrum.grid import (GridSpec, cells_of, grid_of_cells, quantize_velocity,
+                          to_midi_velocity, whole_cells)
 from evodrum.kit import ROWS
 
 #: Plain names a drummer types for rows, beside the row codes.
@@ -39,6 +40,8 @@ def check_stored(d) -> dict | None:
     by `Lock.from_dict`); ValueError when it is not even of that form."""
     if d is not None and not (isinstance(d, dict) and isinstance(d.get("cells"), list)):
         raise ValueError(f"must be {STORED_FORM}")
+    if d is not None:
+        whole_cells(d["cells"])
     return d
 
 
@@ -158,7 +161,7 @@ class Lock:
         timing = d.get("offsets")
         if timing is None:
             return cls(mask, grid)
-        cells = np.asarray(d["cells"], dtype=np.int64).reshape(-1, 3)
+        cells = whole_cells(d["cells"])
         if not isinstance(timing, list) or len(timing) != len(cells) or not all(
                 t is None or (isinstance(t, (int, float)) and not isinstance(t, bool)
                               and -0.5 <= t < 0.5) for t in timing):

@@ -215,6 +215,10 @@ JOB_CASES = {
     "goals a list": (lambda j: j["target"].update(goals=[1]), "target.goals must be a JSON obj"),
     "population 10^9": (lambda j: j["config"].update(population=10**9), "population"),
     "sigma NaN": (lambda j: j["config"]["settings"].update(sigma=float("nan")), "sigma"),
+    "lock cell 10^20": (lambda j: j.update(lock={"cells": [[10**20, 0, 0]]}), "whole numbers"),
+    "lock cell 0.9": (lambda j: j.update(lock={"cells": [[0.9, 63.9, 100]]}), "whole numbers"),
+    "lock cell twice": (lambda j: j.update(lock={"cells": [[0, 1, 90], [0, 1, 100]]}),
+                        "cell twice"),
 }
 
 

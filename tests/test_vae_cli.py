@@ -87,6 +87,10 @@ def test_refit_gives_an_existing_model_the_learned_prior_and_thresholds(tmp_path
     assert r.exit_code == 0, r.output
     r = run("train", "--refit", tmp_path / "old" / "model.pt", "--resume", "--out", tmp_path / "x")
     assert r.exit_code == 1 and "cannot --resume" in r.output
+    r = run("train", "--refit", tmp_path / "old" / "model.pt", "--epochs", "3", "--beta", "0.9",
+            "--out", tmp_path / "y")
+    assert r.exit_code == 1 and "takes no --beta, --epochs" in r.output
+    assert not (tmp_path / "y").exists()
 
 
 def test_sample_writes_midi_that_reads_back(tmp_path, trained):

@@ -204,6 +204,11 @@ def train(ctx, corpus_name, cache_dir, epochs, threshold, out, resume, refit, **
     if refit is not None:
         if resume:
             raise EvodrumError("--refit trains nothing, so it cannot --resume a run")
+        ignored = [k for k in (*options, "epochs")
+                   if ctx.get_parameter_source(k) == click.core.ParameterSource.COMMANDLINE]
+        if ignored:
+            raise EvodrumError("--refit trains nothing, so it takes no "
+                               + ", ".join("--" + k.replace("_", "-") for k in ignored))
         return _refit(ctx, refit, corpus_name, cache_dir, threshold, out)
     if resume:
         if out is None:

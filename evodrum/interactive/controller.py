@@ -132,7 +132,7 @@ class Controller:
         self.history.remember(s, self._what(command.name, pos))
         try:
             return self._run(command, pos, messages)
-        except EvodrumError:
+        except BaseException:               # an error or Ctrl-C in the middle:
             self.history.undo(s)            # whatever it half did is taken back too
             raise
 

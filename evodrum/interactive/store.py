@@ -25,7 +25,7 @@ import numpy as np
 
 from evodrum.atomic import write_text
 from evodrum.errors import EvodrumError
-from evodrum.grid import VELOCITY_LEVELS, GridSpec, cells_of, grid_of_cells
+from evodrum.grid import VELOCITY_LEVELS, GridSpec, cells_of, grid_of_cells, whole_cells
 from evodrum.interactive.session import OPERATORS, RATING_MAX, Generation, Loop, Session, Settings
 from evodrum.lock import Lock
 from evodrum.midi import DEFAULT_BPM
@@ -60,11 +60,9 @@ def _read_hits(f: Fields, key: str, spec: GridSpec, default=REQUIRED) -> np.ndar
     if value is None:
         return None
     try:
-        hits = np.asarray(value, dtype=np.int64).reshape(-1, 3) if value else \
-            np.zeros((0, 3), np.int64)
-    except (TypeError, ValueError, OverflowError):
-        raise StateError(f.name(key), "must be a list of [row, step, velocity] whole "
-                         "numbers") from None
+        hits = whole_cells(value) if value else np.zeros((0, 3), np.int64)
+    except ValueError as e:
+        raise StateError(f.name(key), str(e)) from None
     for column, (name, high) in enumerate((("row", spec.shape[0] - 1), ("step", spec.shape[1] - 1),
                                           ("velocity", VELOCITY_LEVELS))):
         low = 1 if name == "velocity" else 0

@@ -116,10 +116,10 @@ class MapJob:
         seed_loops = d.get("seed_loops", [])
         if not (isinstance(seed_loops, list) and all(isinstance(p, str) for p in seed_loops)):
             raise ValueError("seed_loops is not a list of file names")
-        for key, high in (("refine", MAX_REFINE), ("drum_channel", 16)):
+        for key, low, high in (("refine", 0, MAX_REFINE), ("drum_channel", 1, 16)):
             value = d.get(key)
-            if value is not None and (type(value) is not int or not 0 <= value <= high):
-                raise ValueError(f"{key} is not a whole number from 0 to {high}")
+            if value is not None and (type(value) is not int or not low <= value <= high):
+                raise ValueError(f"{key} is not a whole number from {low} to {high}")
         if d.get("drum_map", "groove") not in DRUM_MAPS:
             raise ValueError(f"drum_map is not one of {', '.join(DRUM_MAPS)}")
         try:
