@@ -116,15 +116,33 @@ def test_a_session_file_without_feel_loads_and_a_wrong_feel_is_named(tmp_path):
         del document["settings"][key]
 
 
-def target_results(client) -> list[dict]:
-    """The results of a one-generation Target search, waited for."""
-    client.post("/api/target", json={"goals": {"all.density": 0.3}, "generations": 1})
-    job = client.get("/api/target").json()
-    while not job["job"]["done"]:                                # the search's thread
+def finished(client, view: str, start: dict) -> dict:
+    """The job of a search the page starts at /api/`view`, waited for."""
+    client.post(f"/api/{view}", json=start)
+    job = client.get(f"/api/{view}").json()["job"]
+    while not job["done"]:                                       # the search's thread
         time.sleep(0.05)
-        job = client.get("/api/target").json()
-    assert job["job"]["best"] and job["job"]["error"] is None
-    return job["job"]["best"]
+        job = client.get(f"/api/{view}").json()["job"]
+    assert job["error"] is None
+    return job
+
+
+def target_results(client) -> list[dict]:
+    """The results of a one-generation Target search."""
+    best = finished(client, "target", {"goals": {"all.density": 0.3}, "generations": 1})["best"]
+    assert best
+    return best
+
+
+def found_loop(client, view: str) -> tuple[np.ndarray, str]:
+    """A loop the Target or Map view found (MIDI levels) and its download's address."""
+    if view == "target":
+        return np.array(target_results(client)[0]["grid"]), "/api/target/1.mid"
+    elites = finished(client, "atlas", {"features": ["all.density", "kick_snare.syncopation"],
+                                        "cells": 4, "generations": 1})["elites"]
+    assert elites
+    x, y = elites[0]["cell"]
+    return np.array(elites[0]["grid"]), f"/api/atlas/{x + 1}-{y + 1}.mid"
 
 
 def test_target_loops_are_heard_and_downloaded_with_the_feel(client, tmp_path):
@@ -147,11 +165,12 @@ def test_target_loops_are_heard_and_downloaded_with_the_feel(client, tmp_path):
     assert client.get(f"/api/target/{len(best) + 1}.mid").status_code == 400
 
 
-def test_a_target_result_downloads_as_shown_whatever_is_locked_later(client, tmp_path):
-    """Locking rows after a search changes neither a result's download nor how the page
-    plays it: the file holds the result's hits, velocities and timing as /api/played
-    gives them (feel 1: the take), not the locked loop's rows."""
-    result = np.array(target_results(client)[0]["grid"])
+@pytest.mark.parametrize("view", ["target", "atlas"])
+def test_a_found_loop_downloads_as_shown_whatever_is_locked_later(client, tmp_path, view):
+    """Locking rows after a Target or Map search changes neither a found loop's download
+    nor how the page plays it: the file holds the loop's hits, velocities and timing as
+    /api/played gives them (feel 1: the take), not the locked loop's rows."""
+    result, address = found_loop(client, view)
     loops = client.get("/api/state").json()["loops"]
     other = max(loops, key=lambda lp: int(((np.array(lp["grid"]) > 0) != (result > 0)).sum()))
     assert ((np.array(other["grid"]) > 0) != (result > 0)).any()   # the lock would show
@@ -159,9 +178,9 @@ def test_a_target_result_downloads_as_shown_whatever_is_locked_later(client, tmp
                                                     "MT", "HT"], "id": other["id"]}).json()
     assert state["locked"]
     played = client.post("/api/played", json={"grid": result.tolist()}).json()
-    r = client.get("/api/target/1.mid")
+    r = client.get(address)
     assert r.status_code == 200
-    path = tmp_path / "target-1.mid"
+    path = tmp_path / "found.mid"
     path.write_bytes(r.content)
     loop = read_file(path, DEFAULT_SPEC).loop(0)
     hits = result > 0
