@@ -351,8 +351,10 @@ def test_lock_rows_edits_that_stick_undo_history_and_keys(browser, tmp_path):
         assert all(page.evaluate(f"steer.grid[1][{s}]") == 100 for s in empty)
         page.keyboard.press("Control+z")                        # undo the last toggle
         assert page.evaluate(f"steer.grid[1][{empty[-1]}]") == 0
+        box = page.locator("#steer-grid").bounding_box()       # the undo's words may move it
         page.mouse.click(box["x"] + (label + (empty[-1] + 0.5) * cw) * scale,
                          box["y"] + 1.5 * ch * scale)
+        assert all(page.evaluate(f"steer.grid[1][{s}]") == 100 for s in empty)
         page.click("#vary-here")
         page.wait_for_function("S.generation === 2", timeout=120_000)
         made = page.evaluate("S.loops")
