@@ -72,8 +72,8 @@ def own_network():
 #: `small`), a real Chromium (`browser`: a few seconds of CPU a test; the studio's
 #: API is tested in the fast tier without one), and real-time peers: a JACK server
 #: (`jack`) and Link peers in a network of their own (`own_network`). The MIDI port
-#: player's timing is tested in the fast tier on a recording port; following a clock
-#: and joining Link are tested in the full tier only.
+#: player's timing and the clock follower's arithmetic stay in the fast tier (on a
+#: recording port, a fake clock); the real exchange with those peers is full tier only.
 SLOW_FIXTURES = {"groove_path", "tiny", "small", "browser", "jack", "own_network"}
 
 
