@@ -248,10 +248,13 @@ class Studio:
                 for d in self.directions.listing()]
 
     def gain(self, grid: np.ndarray) -> float:
-        """dB that bring this loop's built-in render to the audition loudness (cached)."""
+        """dB that bring this loop's built-in render to the audition loudness (cached; the
+        cache is emptied past 4,096 entries, as a DAW's tempo ramp adds one per tempo)."""
         bpm = self.session.settings.bpm
         key = (np.ascontiguousarray(grid).tobytes(), bpm)
         if key not in self._gains:
+            if len(self._gains) >= 4096:
+                self._gains.clear()
             audio = synth.render(grid, self.session.spec, bpm, GAIN_RATE)
             self._gains[key] = round(gain_db(audio, GAIN_RATE), 2)
         return self._gains[key]
