@@ -11,7 +11,7 @@ import numpy as np
 
 from evodrum.compare import stats
 from evodrum.compare.config import CompareConfig, RunKey
-from evodrum.compare.summary import ALPHA
+from evodrum.compare.summary import two_sample_test, with_holm
 from evodrum.compare.store import text_grid
 
 #: Prior samples read per space and replicate, and how many independent draws of them
@@ -159,18 +159,10 @@ def seed_tests(config: CompareConfig, seeds: list[dict]) -> list[dict]:
                     y = values.get((budget, algorithm, b, figure), [])
                     if len(x) < 2 or len(y) < 2:
                         continue
-                    u, p = stats.mann_whitney(x, y)
-                    higher = stats.a12(x, y)
                     family.append({"budget": budget, "algorithm": algorithm, "figure": figure,
-                                   "space_a": a, "space_b": b, "median_a": float(np.median(x)),
-                                   "median_b": float(np.median(y)), "n_a": len(x),
-                                   "n_b": len(y), "u": u, "p": p, "a12": higher,
-                                   "magnitude": stats.magnitude(higher)})
-        for row, adjusted in zip(family, stats.holm([r["p"] for r in family])):
-            row["p_holm"] = float(adjusted)
-            row["higher"] = (row["space_a"] if row["a12"] > 0.5 else row["space_b"]) \
-                if adjusted < ALPHA else ""
-        out += family
+                                   "space_a": a, "space_b": b,
+                                   **two_sample_test(x, y, "a12", stats.a12(x, y))})
+        out += with_holm(family, "a12", "higher")
     return out
 
 

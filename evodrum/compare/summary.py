@@ -141,20 +141,31 @@ def pairwise_tests(config: CompareConfig, records: dict[RunKey, dict]) -> list[d
                                 for s in (a, b))
                         if len(x) < 2 or len(y) < 2:
                             continue
-                        u, p = stats.mann_whitney(x, y)
                         better = stats.a12(y, x) if lower_better else stats.a12(x, y)
                         family.append({"budget": budget, "metric": metric, "task": task.name,
                                        "algorithm": algorithm, "space_a": a, "space_b": b,
-                                       "median_a": float(np.median(x)),
-                                       "median_b": float(np.median(y)), "n_a": len(x),
-                                       "n_b": len(y), "u": u, "p": p, "a_better": better,
-                                       "magnitude": stats.magnitude(better)})
-            for row, adjusted in zip(family, stats.holm([r["p"] for r in family])):
-                row["p_holm"] = float(adjusted)
-                row["winner"] = (row["space_a"] if row["a_better"] > 0.5 else row["space_b"]) \
-                    if adjusted < ALPHA else ""
-            rows.extend(family)
+                                       **two_sample_test(x, y, "a_better", better)})
+            rows.extend(with_holm(family, "a_better", "winner"))
     return rows
+
+
+def two_sample_test(x, y, effect_key: str, effect: float) -> dict:
+    """The columns of one test of space A's values `x` against B's `y`: medians, sizes,
+    Mann-Whitney U and p, and the effect size (an A12) under `effect_key`."""
+    u, p = stats.mann_whitney(x, y)
+    return {"median_a": float(np.median(x)), "median_b": float(np.median(y)), "n_a": len(x),
+            "n_b": len(y), "u": u, "p": p, effect_key: effect,
+            "magnitude": stats.magnitude(effect)}
+
+
+def with_holm(family: list[dict], effect_key: str, verdict_key: str) -> list[dict]:
+    """`family`'s tests (from `two_sample_test`) with Holm's p over all of them and, under
+    `verdict_key`, the space its effect favours where that p is below ALPHA ('' if none)."""
+    for row, adjusted in zip(family, stats.holm([r["p"] for r in family])):
+        row["p_holm"] = float(adjusted)
+        row[verdict_key] = (row["space_a"] if row[effect_key] > 0.5 else row["space_b"]) \
+            if adjusted < ALPHA else ""
+    return family
 
 
 def curve_quartiles(config: CompareConfig, records: dict[RunKey, dict], cell) -> dict:
