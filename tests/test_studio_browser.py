@@ -85,13 +85,17 @@ def studio(tmp_path_factory):
         server.stop()
 
 
-def open_page(browser, url):
+def open_page(browser, url, init_script: str | None = None):
+    """The studio's page, its errors (and Content-Security-Policy refusals) collected in
+    `page.errors`; `init_script` runs before the page's own (e.g. a Web MIDI double)."""
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     errors = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     # the studio's Content-Security-Policy must not block anything its own page does
     page.on("console", lambda m: errors.append(m.text) if "Content Security Policy" in m.text
             else None)
+    if init_script:
+        page.add_init_script(init_script)
     page.goto(url)
     page.wait_for_selector(".card canvas")
     assert "token" not in page.url, page.url   # the token leaves the address bar at once
@@ -437,14 +441,7 @@ def test_web_midi_out_plays_the_loop_at_the_note_maps_pitches(browser, tmp_path)
     folder = tmp_path / "session"
     server = Server(folder, "--out", str(folder), "--seed", "7", "--bpm", "93", "--feel", "0")
     try:
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        errors = []
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.on("console", lambda m: errors.append(m.text)
-                if "Content Security Policy" in m.text else None)
-        page.wait_for_function = functools.partial(poll, page)
-        page.add_init_script(FAKE_WEB_MIDI)
-        page.goto(server.url)
+        page = open_page(browser, server.url, FAKE_WEB_MIDI)
         page.wait_for_selector("#midi-out option[value='daw-1']", state="attached")
         page.select_option("#note-map", "roland-td")
         page.select_option("#midi-out", "daw-1")
@@ -473,7 +470,7 @@ def test_web_midi_out_plays_the_loop_at_the_note_maps_pitches(browser, tmp_path)
         info.value.save_as(path)
         notes = {m.note for t in mido.MidiFile(path).tracks for m in t if m.type == "note_on"}
         assert notes == {td.pitches[r] for r in set(rows)}
-        assert not errors, errors
+        assert not page.errors, page.errors
         page.close()
     finally:
         server.stop()

@@ -11,11 +11,10 @@ jitter on the ticks.
 """
 from __future__ import annotations
 
-import functools
 
 import mido
 import numpy as np
-from test_studio_browser import Server, browser, poll  # noqa: F401  (fixture)
+from test_studio_browser import Server, browser, open_page  # noqa: F401  (fixture)
 
 from evodrum import notemap
 from evodrum.interactive import store
@@ -62,16 +61,8 @@ TICK_MS = 60000 / BPM / 24
 
 
 def open_with_a_daw(browser, url):
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    errors = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.on("console", lambda m: errors.append(m.text)
-            if "Content Security Policy" in m.text else None)
-    page.wait_for_function = functools.partial(poll, page)
-    page.add_init_script(WEB_MIDI_WITH_A_DAW)
-    page.goto(url)
+    page = open_page(browser, url, WEB_MIDI_WITH_A_DAW)
     page.wait_for_selector("#follow option[value='clock:daw-clock']", state="attached")
-    page.errors = errors
     return page
 
 
