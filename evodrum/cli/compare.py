@@ -26,7 +26,8 @@ def _clock(seconds: float) -> str:
 @click.option("--out", type=OUT_FOLDER, default=None,
               help="Comparison folder [default: runs/NAME, NAME from the config].")
 @click.option("--workers", "-j", type=click.IntRange(1, 256), default=None,
-              help="Local worker processes [default: all cores].")
+              help="Local worker processes [default: all cores; 1 runs them in this "
+                   "process, without starting a worker].")
 @click.option("--scheduler", metavar="ADDRESS", default=None,
               help="Run on a Dask distributed cluster instead, e.g. tcp://10.0.0.5:8786 "
                    "(needs the dask extra on this machine and the workers). Only use a "
@@ -133,8 +134,9 @@ def _run(config, config_file: Path, folder: Path, workers, scheduler, say) -> No
         def on_start(pending, finished):
             if finished:
                 say(f"{count(finished, 'run')} already finished, skipped")
-            where = f"Dask scheduler {scheduler}" if scheduler else "local worker processes"
-            say(f"{count(pending, 'run')} to do on {where}")
+            where = (f"on Dask scheduler {scheduler}" if scheduler else
+                     "in this process" if workers == 1 else "on local worker processes")
+            say(f"{count(pending, 'run')} to do {where}")
             bars.append(stack.enter_context(click.progressbar(
                 length=pending, label="runs", show_eta=True, show_pos=True, file=sys.stderr,
                 item_show_func=lambda _: f"elapsed {_clock(time.perf_counter() - start)}")))
@@ -143,7 +145,8 @@ def _run(config, config_file: Path, folder: Path, workers, scheduler, say) -> No
                               source=config_file.read_text(encoding="utf-8"), on_start=on_start,
                               on_result=lambda key, record: bars[0].update(1, key))
     if done.runs:
-        workers_text = f" on {done.workers} workers" if done.workers else ""
+        workers_text = (" in this process" if done.backend == "this process" else
+                        f" on {count(done.workers, 'worker')}" if done.workers else "")
         say(f"ran {count(done.finished, 'run')} in {_clock(done.seconds)} "
             f"({done.seconds:.1f} s){workers_text}")
 

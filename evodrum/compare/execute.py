@@ -56,8 +56,9 @@ def run_comparison(config: CompareConfig, folder: Path, *, workers: int | None =
                    on_result: Callable[[RunKey, dict], None] | None = None) -> Invocation:
     """Run every unfinished run of `config` into `folder`.
 
-    `workers` processes locally (default: all cores), or the Dask scheduler at
-    `scheduler`. `source` (the comparison file's text) is kept in the folder.
+    `workers` processes locally (default: all cores; 1: in this process), or the
+    Dask scheduler at `scheduler`. `source` (the comparison file's text) is kept in
+    the folder.
     `on_start(pending, finished)` is called once before the first run,
     `on_result(key, record)` after each run's JSON is written.
     """
@@ -68,7 +69,8 @@ def run_comparison(config: CompareConfig, folder: Path, *, workers: int | None =
         atomic.write_text(folder / CONFIG_COPY, source)
     workers = None if scheduler else max(1, min(workers or os.cpu_count() or 1, len(todo) or 1))
     invocation = Invocation(time.strftime("%Y-%m-%d %H:%M:%S"),
-                            f"dask {scheduler}" if scheduler else "process pool",
+                            f"dask {scheduler}" if scheduler else
+                            "this process" if workers == 1 else "process pool",
                             workers, len(todo), skipped)
     client = None
     if scheduler and todo:
@@ -90,6 +92,9 @@ def run_comparison(config: CompareConfig, folder: Path, *, workers: int | None =
         if scheduler:
             from evodrum.compare.cluster import run_on_dask
             run_on_dask(config, todo, client, save)
+        elif workers == 1:
+            from evodrum.compare.pool import run_here
+            run_here(config, todo, save)
         else:
             from evodrum.compare.pool import run_on_pool
             run_on_pool(config, todo, workers, save)

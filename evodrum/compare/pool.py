@@ -1,4 +1,6 @@
-"""Runs on a local process pool, one single-threaded worker per core.
+"""Runs on a local process pool, one single-threaded worker per core, or with one
+worker in this process (no worker to start: a spawned one re-imports torch and numpy,
+about a second of CPU before its first run).
 
 Workers are spawned (not forked) with OPENBLAS/OMP/MKL_NUM_THREADS=1 in their
 environment, so numpy's BLAS starts single-threaded in each of them: CMA-ES's
@@ -30,3 +32,13 @@ def run_on_pool(config: CompareConfig, keys: list[RunKey], workers: int,
         futures = {pool.submit(runner.run_one, config, key): key for key in keys}
         for future in as_completed(futures):
             on_result(futures[future], future.result())
+
+
+def run_here(config: CompareConfig, keys: list[RunKey],
+             on_result: Callable[[RunKey, dict], None]) -> None:
+    """Run `keys` one after another in this process, single-threaded as a pool worker
+    is; `on_result(key, record)` as each one finishes. After Ctrl-C the finished runs
+    are saved and the next `evodrum compare` on the folder does the rest."""
+    single_thread()
+    for key in keys:
+        on_result(key, runner.run_one(config, key))
