@@ -143,7 +143,7 @@ def test_play_and_render_keep_a_files_own_timing_unless_asked(tmp_path):
     src = drum_file(tmp_path / "late.mid", late, length_beats=4)
     for args, expected in (((), 0.16), (("--feel", 0), 0.0), (("--feel", 0.5), 0.08)):
         out = tmp_path / f"out{len(args)}{args[1] if args else ''}"
-        r = run("play", src, "--no-audio", "--out-dir", out, *args)
+        r = run("play", src, "--no-audio", "--synth", "builtin", "--out-dir", out, *args)
         assert r.exit_code == 0, r.output
         loop = read_file(out / "late.mid", DEFAULT_SPEC).loop(0)
         np.testing.assert_allclose(loop.offsets[SD, ::4], expected, atol=1 / 120)
@@ -180,8 +180,8 @@ def test_generated_loops_carry_their_feel_into_midi_and_grid_files(tmp_path):
     npz = read_file(tmp_path / "s" / "samples.npz", DEFAULT_SPEC)
     mid = read_file(tmp_path / "s" / "sample_01.mid", DEFAULT_SPEC).loop(0)
     np.testing.assert_allclose(npz.loop(0).offsets, mid.offsets, atol=1 / 120)
-    played = run("play", tmp_path / "s" / "samples.npz", "--no-audio", "--out-dir",
-                 tmp_path / "p")
+    played = run("play", tmp_path / "s" / "samples.npz", "--no-audio", "--synth", "builtin",
+                 "--out-dir", tmp_path / "p")
     assert played.exit_code == 0, played.output
     again = read_file(next((tmp_path / "p").glob("*.mid")), DEFAULT_SPEC).loop(0)
     np.testing.assert_allclose(again.offsets, mid.offsets, atol=1 / 120)

@@ -168,7 +168,8 @@ def test_help_teaches_the_keys():
 def test_pca_space_with_an_explicit_model_file(tmp_path):
     from vae.files import DEFAULT_MODEL
     result = CliRunner().invoke(main, [
-        "interactive", "--no-audio", "--space", "pca", "--model", str(DEFAULT_MODEL),
+        "interactive", "--no-audio", "--synth", "builtin", "--space", "pca", "--model",
+        str(DEFAULT_MODEL),
         "--seed", "3", "--loops", "4", "--fresh", "0", "--out", str(tmp_path)],
         input="1 9, 2 5\nn\nq\n")
     assert result.exit_code == 0, result.output

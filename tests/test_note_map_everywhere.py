@@ -116,7 +116,8 @@ def test_groove_and_play_write_at_the_maps_pitches(tmp_path, mine):
     assert r.exit_code == 0, r.output
     rock = gridfile.read_file(ROCK, DEFAULT_SPEC).loop(0)
     assert_at_map_pitches([tmp_path / "felt.mid"], m, rock.velocities[None])
-    r = run("play", ROCK, "--no-audio", "--out-dir", tmp_path / "listen", "--note-map", mine)
+    r = run("play", ROCK, "--no-audio", "--synth", "builtin", "--out-dir", tmp_path / "listen",
+            "--note-map", mine)
     assert r.exit_code == 0, r.output
     assert_at_map_pitches(sorted((tmp_path / "listen").glob("*.mid")), m,
                           rock.velocities[None])
