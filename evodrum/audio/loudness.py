@@ -12,6 +12,8 @@ Normalised audio also keeps its true peak (BS.1770-4 Annex 2: the peak of the si
 oversampled 4x, which is what a DAC's reconstruction reaches between samples) at or
 below CEILING_DBTP, by a look-ahead limiter that only turns down the few milliseconds
 around a peak, so every render sits at one loudness without clipping anywhere.
+A render is measured once: a gain moves its loudness by exactly its dB, so normalise
+measures again only when the limiter turned a peak down.
 """
 from __future__ import annotations
 
@@ -78,9 +80,13 @@ def bs1770(audio: np.ndarray, sr: int) -> float:
         return SILENCE
     hop = int(round(size * (1 - BLOCK_OVERLAP)))
     power = np.einsum("cn,cn->n", y, y)
-    cumulative = np.concatenate([[0.0], np.cumsum(power)])
     starts = np.arange(0, y.shape[1] - size + 1, hop)
-    block = (cumulative[starts + size] - cumulative[starts]) / size
+    # blocks overlap: sum the stretches between block edges once (a few dozen sums,
+    # not a running sum over every sample), then each block is a few of those
+    edges, where = np.unique(np.concatenate([starts, starts + size]), return_inverse=True)
+    stretches = np.add.reduceat(power[:edges[-1]], edges[:-1])
+    cumulative = np.concatenate([[0.0], np.cumsum(stretches)])
+    block = (cumulative[where[starts.size:]] - cumulative[where[:starts.size]]) / size
     with np.errstate(divide="ignore"):
         loud = -0.691 + 10 * np.log10(block)
     kept = block[loud > ABSOLUTE_GATE]
@@ -120,13 +126,30 @@ _REACH = 12
 
 
 @lru_cache(maxsize=None)
+def _interpolator() -> np.ndarray:
+    """The low-pass that resample_poly designs for OVERSAMPLE x (20 * OVERSAMPLE + 1
+    taps, Kaiser window), designed once: handed to it, it gives the same values."""
+    from scipy import signal
+    return signal.firwin(20 * OVERSAMPLE + 1, 1 / OVERSAMPLE, window=("kaiser", 5.0))
+
+
+@lru_cache(maxsize=None)
 def _overshoot() -> float:
     """How far an oversampled value can exceed the largest input sample within _REACH
     of it: the largest sum of |taps| over the phases of resample_poly's filter."""
-    from scipy import signal
-    taps = OVERSAMPLE * signal.firwin(20 * OVERSAMPLE + 1, 1 / OVERSAMPLE,
-                                      window=("kaiser", 5.0))
+    taps = OVERSAMPLE * _interpolator()
     return float(max(np.abs(taps[p::OVERSAMPLE]).sum() for p in range(OVERSAMPLE)))
+
+
+def _around(seeds: np.ndarray, reach: int, n: int) -> np.ndarray:
+    """Sorted indices of the samples (of `n`) within `reach` of any of the sorted
+    `seeds`: each run of seeds closer than 2 * reach + 1 apart becomes one span."""
+    breaks = np.flatnonzero(np.diff(seeds) > 2 * reach + 1)
+    first = np.maximum(seeds[np.r_[0, breaks + 1]] - reach, 0)
+    end = np.minimum(seeds[np.r_[breaks, seeds.size - 1]] + reach + 1, n)
+    lengths = end - first
+    return np.arange(lengths.sum()) + np.repeat(first - (np.cumsum(lengths) - lengths),
+                                                lengths)
 
 
 def _true_peaks(x: np.ndarray, floor: float) -> np.ndarray:
@@ -137,20 +160,22 @@ def _true_peaks(x: np.ndarray, floor: float) -> np.ndarray:
     Oversampling costs a filter pass over every sample; a sample whose neighbours are
     all quiet cannot overshoot, so only the stretches around loud samples (a few
     percent of a drum loop) are oversampled, with their neighbours as context: the
-    values there are the ones oversampling the whole signal gives."""
-    from scipy import ndimage, signal
+    values there are the ones oversampling the whole signal gives. The loud samples
+    are found from the few that could overshoot (a sparse index, not a filter over
+    the whole signal)."""
+    from scipy import signal
     magnitude = np.abs(x) if x.ndim == 1 else np.abs(x).max(axis=1)
-    reach = 2 * _REACH + 1
-    loud = ndimage.maximum_filter1d(magnitude, reach, mode="constant") * _overshoot() > floor
-    if not loud.any():
+    seeds = np.flatnonzero(magnitude * _overshoot() > floor)
+    if seeds.size == 0:
         return magnitude
-    stretch = ndimage.maximum_filter1d(loud.view(np.uint8), reach, mode="constant") > 0
+    loud = _around(seeds, _REACH, len(x))          # could overshoot `floor`
+    stretch = _around(seeds, 2 * _REACH, len(x))   # their neighbours within _REACH
     # stretches laid end to end: a loud sample's neighbours within _REACH are all in
     # its own stretch, or it is at the signal's edge, as in the whole signal
-    up = signal.resample_poly(x[stretch], OVERSAMPLE, 1, axis=0)
-    peaks = np.abs(up).reshape(int(stretch.sum()), -1).max(axis=1)
+    up = signal.resample_poly(x[stretch], OVERSAMPLE, 1, axis=0, window=_interpolator())
+    peaks = np.abs(up).reshape(stretch.size, -1).max(axis=1)
     out = magnitude.copy()
-    out[loud] = peaks[loud[stretch]]
+    out[loud] = peaks[np.searchsorted(stretch, loud)]
     return out
 
 
@@ -158,9 +183,14 @@ def limit(audio: np.ndarray, sr: int, ceiling_db: float = CEILING_DBTP) -> np.nd
     """`audio` with its true peaks at or below `ceiling_db`: a gain that dips around
     each peak (reached LOOKAHEAD_SECONDS ahead, released as slowly), the rest untouched;
     the envelope wraps around the ends, as loops play seamlessly."""
+    return _limit(np.asarray(audio, dtype=np.float64), sr, ceiling_db)[0]
+
+
+def _limit(x: np.ndarray, sr: int, ceiling_db: float) -> tuple[np.ndarray, bool]:
+    """`limit` of float64 `x`, and whether it turned anything down (if not, `x` itself)."""
     from scipy import ndimage
-    x = np.asarray(audio, dtype=np.float64)
     ceiling = 10 ** (ceiling_db / 20)
+    limited = False
     for _ in range(4):      # the envelope leaves a sliver between samples: check again
         # below 0.995 of the ceiling a peak needs no turning down: only those above
         # are measured exactly
@@ -172,21 +202,29 @@ def limit(audio: np.ndarray, sr: int, ceiling_db: float = CEILING_DBTP) -> np.nd
         gain = ndimage.minimum_filter1d(need, 2 * width + 1, mode="wrap")
         gain = ndimage.uniform_filter1d(gain, width + 1, mode="wrap")
         x = x * (gain if x.ndim == 1 else gain[:, None])
-    return x
+        limited = True
+    return x, limited
 
 
 def normalise(audio: np.ndarray, sr: int, target: float = TARGET_LUFS,
               ceiling_db: float = CEILING_DBTP) -> np.ndarray:
     """`audio` at `target` LUFS with true peaks at or below `ceiling_db` dBTP (see
-    `limit`); what limiting takes off is measured and given back (twice at most)."""
+    `limit`); what limiting takes off is measured and given back (twice at most).
+
+    The render is measured once: a gain moves BS.1770 loudness by exactly its dB (the
+    filters are linear, the blocks' powers scale together and the relative gate moves
+    with them), so the level is measured again only when the limiter turned a peak
+    down, which most loops at -20 LUFS never need."""
     x = np.asarray(audio, dtype=np.float64)
     gain = gain_db(x, sr, target)
     out = x
     for _ in range(3):
-        out = limit(x * 10 ** (gain / 20), sr, ceiling_db)
+        out, limited = _limit(x * 10 ** (gain / 20), sr, ceiling_db)
+        if not limited or gain >= MAX_GAIN_DB:
+            break
         level = lufs(out, sr)
         short = target - level
-        if abs(short) < 0.05 or gain >= MAX_GAIN_DB or level <= SILENCE:
+        if abs(short) < 0.05 or level <= SILENCE:
             break
         gain = min(MAX_GAIN_DB, gain + short)
     return out.astype(np.float32)
