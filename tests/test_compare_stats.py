@@ -124,6 +124,79 @@ def test_wilcoxon_matches_scipy_and_reaches_its_exact_floor():
     # P(W <= 2) = 3 / 32 (negative-rank sets {}, {1}, {2}), two-sided 6 / 32
     assert ref.statistic == 2 and ref.pvalue == pytest.approx(6 / 32)
     assert stats.wilcoxon([1, 2, 3], [1, 2, 3]) == (0.0, 1.0)
+    assert np.isnan(stats.wilcoxon([1, np.nan], [0, 0])[1])          # as scipy: no p
+
+
+def brute_force_signed_rank_p(d) -> float:
+    """Two-sided exact p by listing every sign flip of the nonzero differences: twice
+    the smaller tail of the positive rank sum over all 2^n flips."""
+    d = np.asarray(d, dtype=float)
+    d = d[d != 0]
+    ranks = scipy_stats.rankdata(np.abs(d))
+    flips = np.arange(2 ** len(d))
+    plus = sum(((flips >> k) & 1) * rank for k, rank in enumerate(ranks))
+    observed = ranks[d > 0].sum()
+    return min(1.0, 2 * min(np.mean(plus <= observed), np.mean(plus >= observed)))
+
+
+def tied_pairs(rng, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """n pairs on a coarse scale: tied |differences| and equal pairs (zeros) both occur."""
+    return rng.integers(0, 5, n) / 4, rng.integers(0, 5, n) / 4
+
+
+def test_wilcoxon_agrees_with_scipy_where_scipy_is_exact():
+    rng = np.random.default_rng(11)
+    for n in list(range(1, 51)) + [80, 100]:        # untied: scipy's exact distribution
+        x, y = rng.random(n), rng.random(n) + rng.normal(0, 0.2)
+        ref = scipy_stats.wilcoxon(x, y, method="exact")
+        assert stats.wilcoxon(x, y) == (ref.statistic, pytest.approx(ref.pvalue, rel=1e-12))
+    seen_ties = seen_zeros = 0
+    for n in (3, 5, 7, 8, 9):                         # ties and zeros: scipy's permutation test
+        for _ in range(2):
+            x, y = tied_pairs(rng, n)
+            d = x - y
+            if not np.any(d):
+                continue
+            seen_zeros += int(np.any(d == 0))
+            seen_ties += len(np.unique(np.abs(d[d != 0]))) < np.count_nonzero(d)
+            ref = scipy_stats.wilcoxon(x, y)
+            assert stats.wilcoxon(x, y) == (ref.statistic, pytest.approx(ref.pvalue, rel=1e-12))
+    assert seen_ties >= 5 and seen_zeros >= 5
+
+
+def test_wilcoxon_is_exact_with_ties_beyond_scipys_permutation_test():
+    rng = np.random.default_rng(12)
+    for n in range(14, 19):          # scipy approximates here; every sign flip is listed
+        x, y = tied_pairs(rng, n)
+        x[0], y[0] = 0.5, 0.5                                # at least one equal pair
+        w, p = stats.wilcoxon(x, y)
+        assert p == pytest.approx(brute_force_signed_rank_p(x - y), rel=1e-12)
+        assert w == scipy_stats.wilcoxon(x, y).statistic
+    # 16 tasks, one better in 14 of them, 12 by the same margin: exactly the floor 2 / 2^14;
+    # the normal approximation (used here before) said 0.00038, three times too high
+    x, y = np.r_[np.full(12, 0.25), 0.5, 0.5, 0.0, 0.0], np.zeros(16)
+    assert stats.wilcoxon(x, y) == (0.0, pytest.approx(stats.smallest_p_wilcoxon(14)))
+    assert scipy_stats.wilcoxon(x, y).pvalue > 3 * stats.smallest_p_wilcoxon(14)
+
+
+def test_wilcoxon_floor_holds_with_ties_and_zeros():
+    # every difference of one sign reaches 2 / 2^n whatever the ties; nothing goes below
+    for n in (5, 13, 30):
+        x = np.r_[np.full(n - 2, 0.5), 1.0, 1.0, 0.0]               # a zero pair is dropped
+        floor = stats.smallest_p_wilcoxon(n)
+        assert stats.wilcoxon(x, np.zeros(n + 1)) == (0.0, pytest.approx(floor))
+    rng = np.random.default_rng(13)
+    for n in (6, 15, 40):
+        x, y = tied_pairs(rng, n)
+        assert stats.wilcoxon(x, y)[1] >= stats.smallest_p_wilcoxon(np.count_nonzero(x - y))
+
+
+def test_wilcoxon_uses_the_normal_approximation_beyond_the_exact_size():
+    rng = np.random.default_rng(14)
+    x, y = tied_pairs(rng, stats.EXACT_WILCOXON + 40)
+    assert np.count_nonzero(x - y) > stats.EXACT_WILCOXON
+    ref = scipy_stats.wilcoxon(x, y, method="asymptotic")
+    assert stats.wilcoxon(x, y) == pytest.approx((ref.statistic, ref.pvalue))
 
 
 def test_rank_biserial_by_hand():
