@@ -1,4 +1,5 @@
-"""Benchmark of the grid and MIDI layer: corpus build (cold, warm) and MIDI round trips.
+"""Benchmark of the grid and MIDI layer: corpus build (cold, warm), MIDI round trips and
+the CPU time of writing one loop with feel as a MIDI file.
 
     python -m benchmarks.corpus [GROOVE_DIR]
 
@@ -7,15 +8,18 @@ the whole groove corpus under 15 s, warm load under 0.5 s.
 """
 from __future__ import annotations
 
+import io
 import os
 import sys
 import tempfile
+import time
 
 import numpy as np
 
-from benchmarks.timing import once
+from benchmarks.timing import measure, once
 from evodrum import midi
 from evodrum.corpus import build_corpus
+from evodrum.loop import Loop
 
 
 def bench_corpus(groove: str) -> None:
@@ -40,6 +44,24 @@ def bench_round_trips(n: int = 300) -> None:
     print(f"MIDI write+read round trips: {rate:6.0f} /s")
 
 
+def bench_write(n: int = 200) -> None:
+    """CPU per loop of building and saving a MIDI file (in memory, so only evodrum's and
+    mido's work counts): loops with feel at Groove-like density, half of them type 0."""
+    rng = np.random.default_rng(1)
+    shape = (n, 9, 64)
+    velocities = (rng.random(shape) < 0.13) * rng.random(shape)
+    offsets = rng.uniform(-0.3, 0.3, shape).astype(np.float32)
+    loops = [Loop(v, o) for v, o in zip(velocities, offsets)]
+    def write_all():
+        for i, loop in enumerate(loops):
+            midi.grid_to_midi(loop, midi_type=i % 2).save(file=io.BytesIO())
+    cpu = measure(write_all, 5, clock=time.process_time)
+    wall = measure(write_all, 5)
+    hits = int((velocities > 0).sum()) / n
+    print(f"MIDI write, one loop with feel ({hits:.0f} hits): {cpu.median / n * 1000:.2f} ms CPU, "
+          f"{wall.median / n * 1000:.2f} ms wall (median of 5 passes over {n} loops)")
+
+
 if __name__ == "__main__":
     groove = sys.argv[1] if len(sys.argv) > 1 else os.environ.get("EVODRUM_GROOVE")
     if groove:
@@ -47,3 +69,4 @@ if __name__ == "__main__":
     else:
         print("corpus: skipped (give GROOVE_DIR or set EVODRUM_GROOVE)")
     bench_round_trips()
+    bench_write()

@@ -680,36 +680,59 @@ def grid_to_midi(grid, spec: GridSpec = DEFAULT_SPEC, bpm: float = 120.0,
     following[order[:-1][same]] = start[order][1:][same]
     stop = np.minimum(np.minimum(start + step_ticks, following), end)
     stop = np.where(start == start.max(initial=0), end, stop)
-    # (tick, order, message): note-offs sort before note-ons at the same tick.
-    events = [(int(t), 1, mido.Message("note_on", channel=DRUM_CHANNEL, note=int(p), velocity=int(v)))
-              for t, p, v in zip(start, pitches, velocity)]
-    events += [(int(t), 0, mido.Message("note_off", channel=DRUM_CHANNEL, note=int(p), velocity=0))
-               for t, p in zip(stop, pitches)]
-    events.sort(key=lambda e: (e[0], e[1]))
-
-    tempi = [(round(b * ticks_per_beat), mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(t)))
+    if pitches.size and not (0 <= pitches.min() and pitches.max() <= 127):
+        raise ValueError("MIDI pitches must lie in 0..127")
+    tempi = [(round(b * ticks_per_beat), mido.bpm2tempo(t))
              for b, t in (tempo_map or [(0, bpm)]) if round(b * ticks_per_beat) < end]
-    meta = [mido.MetaMessage("track_name", name="evodrum", time=0), tempi[0][1],
+    meta = [mido.MetaMessage("track_name", name="evodrum", time=0),
+            mido.MetaMessage("set_tempo", tempo=tempi[0][1], time=0),
             mido.MetaMessage("time_signature", numerator=spec.beats_per_bar, denominator=4, time=0)]
-    changes = tempi[1:]  # later tempo changes
-    drums = _track([(tick, msg) for tick, _, msg in events], end)
+    changes = tempi[1:]  # later tempo changes: (tick, tempo)
+    notes = _note_events(start, stop, pitches, velocity)
     mid = mido.MidiFile(type=midi_type, ticks_per_beat=ticks_per_beat)
     if midi_type == 0:
-        mid.tracks.append(mido.MidiTrack(meta + list(mido.merge_tracks(
-            [_track(changes, end), drums]))))
+        mid.tracks.append(mido.MidiTrack(meta + _track(changes, notes, end)))
     else:
-        mid.tracks.extend([mido.MidiTrack(meta + list(_track(changes, end))), drums])
+        mid.tracks.extend([mido.MidiTrack(meta + _track(changes, NO_NOTES, end)),
+                           mido.MidiTrack(_track([], notes, end))])
     return mid
 
 
-def _track(events: list[tuple[int, mido.Message]], end: int) -> mido.MidiTrack:
-    """A track of (tick, message) events, ending at tick `end`."""
-    track, last = mido.MidiTrack(), 0
-    for tick, msg in events:
-        track.append(msg.copy(time=tick - last))
-        last = tick
-    track.append(mido.MetaMessage("end_of_track", time=end - last))
-    return track
+#: `_note_events` of a track without notes.
+NO_NOTES = (np.zeros(0, np.int64), [], [], [])
+
+
+def _note_events(start, stop, pitches, velocity) -> tuple[np.ndarray, list, list, list]:
+    """(ticks, types, pitches, velocities) of the note-offs and note-ons in file order:
+    by tick, note-offs before note-ons at one tick, each in playing order."""
+    ticks = np.concatenate([stop, start]).astype(np.int64)
+    order = np.argsort(ticks, kind="stable")
+    is_on = order >= len(stop)
+    types = np.where(is_on, "note_on", "note_off").tolist()
+    velocities = np.where(is_on, np.concatenate([velocity, velocity])[order], 0)
+    return ticks[order], types, np.concatenate([pitches, pitches])[order].tolist(), \
+        velocities.tolist()
+
+
+def _track(changes: list[tuple[int, int]], notes, end: int) -> list[mido.Message]:
+    """The messages of one track, each made once with its delta time: tempo changes
+    ((tick, tempo)) and `_note_events`, tempo first at one tick, ending at tick `end`.
+    Note fields are ints already checked (pitches) or in range by construction, so
+    mido's per-message checks (most of a file's cost) are skipped."""
+    ticks, types, pitches, velocities = notes
+    every = np.concatenate([np.array([t for t, _ in changes], dtype=np.int64), ticks])
+    order = np.argsort(every, kind="stable")
+    deltas = np.diff(every[order], prepend=0).tolist()
+    track, first_note = [], len(changes)
+    for i, delta in zip(order.tolist(), deltas):
+        if i < first_note:
+            track.append(mido.MetaMessage("set_tempo", tempo=changes[i][1], time=delta))
+        else:
+            j = i - first_note
+            track.append(mido.Message(types[j], skip_checks=True, channel=DRUM_CHANNEL,
+                                      note=pitches[j], velocity=velocities[j], time=delta))
+    last = int(every[order[-1]]) if len(every) else 0
+    return track + [mido.MetaMessage("end_of_track", time=end - last)]
 
 
 def write_midi(path: str | Path, grid, spec: GridSpec = DEFAULT_SPEC,

@@ -1,6 +1,9 @@
 """Reading and writing MIDI: kit table, quantisation, tiling, windowing, round trips, bad files."""
 from __future__ import annotations
 
+import hashlib
+import io
+
 import mido
 import numpy as np
 import pytest
@@ -9,8 +12,10 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from midi_files import basic_beat, drum_file
 
-from evodrum import kit, midi
-from evodrum.grid import DEFAULT_SPEC, PAPER_SPEC, GridSpec, quantize_velocity
+from evodrum import kit, midi, notemap
+from evodrum.examples import names, pattern
+from evodrum.grid import DEFAULT_SPEC, PAPER_SPEC, GridSpec, quantize_velocity, to_midi_velocity
+from evodrum.loop import Loop
 from evodrum.midi import BadMidiFile
 
 BD, SD, CH = (kit.ROWS.index(r) for r in ("BD", "SD", "CH"))
@@ -246,3 +251,100 @@ def test_groove_windows_round_trip(groove_corpus, tmp_path):
     for i, g in enumerate(groove_corpus.grids[::997][:20]):
         path = midi.write_midi(tmp_path / f"{i}.mid", g)
         np.testing.assert_array_equal(midi.read_loop(path), g)
+
+
+# --- the bytes written -----------------------------------------------------------
+
+def file_bytes(loop, **options) -> bytes:
+    buf = io.BytesIO()
+    midi.grid_to_midi(loop, **options).save(file=buf)
+    return buf.getvalue()
+
+
+def swung(grid: np.ndarray) -> Loop:
+    """A loop with feel: off-beat 16ths late, lower rows a little early."""
+    rows, cells = np.indices(grid.shape)
+    return Loop(grid, (0.3 * (cells % 2) - 0.02 * rows).astype(np.float32))
+
+
+#: sha256 (first 16 digits) of the files written for the examples with feel, note maps
+#: and tempo maps, by the writer before it skipped mido's per-message checks (41a204f):
+#: building each message once must not change a byte.
+WRITTEN = {("rock", 0): "62a945432dfd8e8e", ("rock", 1): "4626dd4868467ae6",
+           ("funk", 0): "3335a9df0e39fe76", ("funk", 1): "0b428944901c5810",
+           ("bossa", 0): "c4c41b8c0d6cacca", ("bossa", 1): "16714430a3272f35",
+           ("hiphop", 0): "b499574b7833f36f", ("hiphop", 1): "8a7c5dbbb721bcc8",
+           ("breakbeat", 0): "e1537b3cb74217d0", ("breakbeat", 1): "f67ac9e2eee3f7ab",
+           ("house", 0): "4e33b2ba2eb3e8d2", ("house", 1): "2750d9896d877efc"}
+
+
+def test_written_bytes_are_those_of_the_checked_writer():
+    maps = [None, notemap.load("drskit-sfz"), notemap.load("roland-td")]
+    assert len(names()) == 6
+    for i, name in enumerate(names()):
+        p = pattern(name)
+        tempo = [(0.0, p.bpm), (6.5, p.bpm * 0.8), (12.0, p.bpm * 1.1)] if i % 2 else None
+        for midi_type in (0, 1):
+            data = file_bytes(swung(p.grid()), bpm=p.bpm, midi_type=midi_type,
+                              note_map=maps[i % 3], tempo_map=tempo)
+            assert hashlib.sha256(data).hexdigest()[:16] == WRITTEN[name, midi_type], name
+
+
+def absolute(track) -> list[tuple[int, mido.Message]]:
+    tick, out = 0, []
+    for msg in track:
+        tick += msg.time
+        out.append((tick, msg))
+    return out
+
+
+def test_written_file_holds_each_hit_once_at_its_performed_tick():
+    rng = np.random.default_rng(5)
+    maps = [None] + [notemap.load(k) for k in notemap.builtin_names()]
+    for case in range(40):
+        spec = (DEFAULT_SPEC, GridSpec(2, 4, 3), GridSpec(8, 2, 4))[case % 3]
+        grid = (rng.random(spec.shape) < rng.uniform(0.05, 0.5)) * rng.random(spec.shape)
+        loop = Loop(grid, rng.uniform(-0.5, 0.49, spec.shape).astype(np.float32) * (case % 2),
+                    spec)
+        bpm, midi_type, note_map = rng.uniform(60, 180), case % 2, maps[case % len(maps)]
+        tempo = [(0.0, bpm), (1.5, 100.0), (1.5, 90.0), (spec.beats - 1, 150.0),
+                 (spec.beats + 3, 70.0)] if case % 4 == 1 else None
+        back = mido.MidiFile(file=io.BytesIO(file_bytes(
+            loop, spec=spec, bpm=bpm, midi_type=midi_type, note_map=note_map, tempo_map=tempo)))
+        end = spec.beats * midi.WRITE_TICKS_PER_BEAT
+        assert back.type == midi_type and len(back.tracks) == 1 + midi_type
+        tracks = [absolute(t) for t in back.tracks]
+        assert [m.type for _, m in tracks[0][:3]] == ["track_name", "set_tempo", "time_signature"]
+        assert tracks[0][1][1].tempo == mido.bpm2tempo(bpm) and all(t == 0 for t, _ in tracks[0][:3])
+        for events in tracks:                        # each track lasts the loop, ends once
+            assert (events[-1][0], events[-1][1].type) == (end, "end_of_track")
+            assert [m.type for _, m in events].count("end_of_track") == 1
+        later_tempi = [(t, m.tempo) for t, m in tracks[0][3:] if m.type == "set_tempo"]
+        assert later_tempi == [(round(b * midi.WRITE_TICKS_PER_BEAT), mido.bpm2tempo(t))
+                               for b, t in (tempo or [])[1:] if b < spec.beats]
+        drums = [(t, m) for t, m in tracks[-1] if m.type in ("note_on", "note_off")]
+        played = loop.perform()
+        pitches = (kit.ROW_PITCH if note_map is None else note_map.array())[played.rows]
+        hits = sorted(zip(played.ticks(midi.WRITE_TICKS_PER_BEAT).tolist(), pitches.tolist(),
+                          to_midi_velocity(played.velocities).tolist()), key=lambda h: h[0])
+        assert [(t, m.note, m.velocity) for t, m in drums if m.type == "note_on"] == hits
+        assert {m.channel for _, m in drums} == {midi.DRUM_CHANNEL}
+        # at one tick: tempo first (type 0), then note-offs, then note-ons; every note ends
+        # before its drum's next note starts and within the loop
+        rank = {"set_tempo": 0, "note_off": 1, "note_on": 2}
+        order = [(t, rank[m.type]) for t, m in tracks[-1] if m.type in rank]
+        assert order == sorted(order)
+        sounding = {}
+        for t, m in drums:
+            if m.type == "note_on":
+                assert m.note not in sounding
+                sounding[m.note] = t
+            else:
+                assert t > sounding.pop(m.note) and t <= end
+        assert not sounding
+
+
+def test_a_pitch_outside_midi_is_refused_not_written():
+    bad = notemap.NoteMap("bad", "bad", (128, *kit.ROW_PITCH[1:].tolist()))
+    with pytest.raises(ValueError, match="0..127"):
+        midi.grid_to_midi(np.ones((9, 64)) * 0.5, note_map=bad)
