@@ -79,6 +79,33 @@ def test_true_peaks_are_measured_exactly_wherever_they_could_reach_the_floor():
         assert true_peak_db(x) == 20 * np.log10(whole.max())
 
 
+@pytest.mark.parametrize("spacing", [3000, 200])
+def test_the_limiters_gain_is_computed_near_peaks_only_as_over_the_whole_loop(spacing):
+    """The limiter's gain is filtered only around the peaks over the floor (stretches
+    laid end to end); it equals filtering the whole loop with wraparound: peaks at
+    both ends of the loop (the dip wraps), far apart and (spacing 200) all over it."""
+    from scipy import ndimage
+
+    from evodrum.audio.loudness import _dips
+    rng = np.random.default_rng(7)
+    n, width, floor = 100_000, 88, 0.88
+    peaks = rng.uniform(0, floor, n)
+    over = np.r_[0, 5, np.arange(spacing, n - 50, spacing) + rng.integers(0, 40), n - 3]
+    peaks[over] = rng.uniform(floor, 1.5, over.size)
+    need = np.minimum(1.0, floor / peaks)
+    whole = ndimage.minimum_filter1d(need, 2 * width + 1, mode="wrap")
+    whole = ndimage.uniform_filter1d(whole, width + 1, mode="wrap")
+    where, gain = _dips(peaks, floor, width)
+    assert np.unique(where).size == where.size
+    np.testing.assert_allclose(gain, whole[where], rtol=0, atol=1e-12)
+    elsewhere = np.ones(n, bool)
+    elsewhere[where] = False
+    np.testing.assert_allclose(whole[elsewhere], 1.0, rtol=0, atol=1e-12)
+    assert (whole[over] < 1).all() and (whole[:width] < 1).all()     # it wraps
+    if spacing > 1000:
+        assert where.size < n / 2                                   # near peaks only
+
+
 @pytest.mark.parametrize("meter", ["pyloudnorm", "fallback"])
 def test_normalised_renders_sit_at_one_loudness_under_the_ceiling(meter, monkeypatch):
     if meter == "fallback":
