@@ -11,12 +11,14 @@ grids/s for features; well under 50 ms for a population of 100.
 from __future__ import annotations
 
 import argparse
+import time
 
 import numpy as np
 
 from benchmarks.timing import measure, once
 from evodrum.corpus import load_corpus
 from evodrum.errors import EvodrumError
+from evodrum.genotypes import files
 from evodrum.grid import DEFAULT_SPEC
 from fitness.features import compute
 from fitness.judges import load_judges
@@ -56,6 +58,7 @@ def main(argv: list[str] | None = None) -> None:
             t = best_time(lambda j=judge: j.score(population), 200)
             print(f"judge {name}: population of 100 in {t * 1000:.2f} ms (goal < 2 ms)")
 
+    bench_reference_load()
     if corpus is None and args.reference is None:
         return
     if args.reference:
@@ -73,6 +76,16 @@ def main(argv: list[str] | None = None) -> None:
     print(f"well-formedness score: population of 100 in {t * 1000:.1f} ms (goal < 50 ms)")
     t = best_time(lambda: ref.compare_set(population), 3)
     print(f"set comparison (Yang & Lerch): 100 loops in {t * 1000:.0f} ms")
+
+
+def bench_reference_load() -> None:
+    """CPU of reading the shipped well-formedness reference, and of loading it again in
+    the same process (the same object while its files are unchanged)."""
+    path = files.beside_or_shipped(None, files.WELLFORMED_FILE)
+    read = measure(lambda: WellFormedness.read(path), 20, clock=time.process_time)
+    again = measure(lambda: WellFormedness.load(path), 200, clock=time.process_time)
+    print(f"well-formedness reference (shipped): read in {read.median * 1000:.1f} ms CPU, "
+          f"loaded again in {again.median * 1000:.3f} ms CPU (medians of 20 and 200)")
 
 
 if __name__ == "__main__":

@@ -89,11 +89,16 @@ class Index:
 
     def __init__(self, train: np.ndarray, order: np.ndarray | None = None):
         self.train = np.ascontiguousarray(train)
-        self.compiled = _kernel() is not None
         self._counts = _popcount_numpy(train).sum(axis=1, dtype=np.int64)
         order = np.arange(len(train)) if order is None else order
         self._ordered = np.ascontiguousarray(self.train[order])
         self._ordered_counts = np.ascontiguousarray(self._counts[order])
+
+    @property
+    def compiled(self) -> bool:
+        """Whether the numba kernel runs the scans (asked at the first scan, so a process
+        that only loads a reference never imports numba)."""
+        return _kernel() is not None
 
     def nearest(self, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         if self.compiled:

@@ -15,7 +15,9 @@ self-match). Per set of loops: feature distributions against the corpus (see
 from __future__ import annotations
 
 import json
+import threading
 import zipfile
+from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
@@ -50,12 +52,34 @@ class OnsetIndex:
     """
 
     def __init__(self, train_onsets: np.ndarray, order: np.ndarray | None = None):
-        self.onsets = train_onsets
+        self._onsets, self._shape = train_onsets, train_onsets.shape
         self.order = np.arange(len(train_onsets)) if order is None else np.asarray(order)
         self._index = jaccard.Index(pack_onsets(train_onsets), self.order)
 
+    @classmethod
+    def from_words(cls, words: np.ndarray, shape: tuple[int, ...],
+                   order: np.ndarray | None = None) -> "OnsetIndex":
+        """The index of (N, ...) onsets of `shape` given as `pack_onsets` words, which
+        is how a saved reference holds them: unpacked only if `onsets` is read. Its
+        arrays are read-only (a loaded reference is shared)."""
+        index = cls.__new__(cls)
+        index._onsets, index._shape = None, tuple(shape)
+        index.order = read_only(np.arange(shape[0]) if order is None else np.array(order))
+        index._index = jaccard.Index(words, index.order)
+        return index
+
+    @property
+    def onsets(self) -> np.ndarray:
+        """The training loops' onsets, (N, ...) booleans."""
+        if self._onsets is None:
+            words = self._index.train.astype(">u8").view(np.uint8).reshape(self._shape[0], -1)
+            cells = int(np.prod(self._shape[1:]))
+            bits = np.unpackbits(words, axis=1, count=cells).astype(bool)
+            self._onsets = read_only(bits.reshape(self._shape))
+        return self._onsets
+
     def __len__(self) -> int:
-        return len(self.onsets)
+        return self._shape[0]
 
     def nearest(self, query_onsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(distance (N,) float32 in [0, 1], index (N,) of the nearest training loop).
@@ -79,10 +103,23 @@ class OnsetIndex:
 def pack_onsets(on: np.ndarray) -> np.ndarray:
     """(N, ...) booleans as (N, words) uint64, zero-padded to whole words."""
     flat = np.ascontiguousarray(on.reshape(len(on), -1), dtype=bool)
-    words = -(-flat.shape[1] // 64)
-    bits = np.zeros((len(flat), words * 64), dtype=bool)
-    bits[:, :flat.shape[1]] = flat
-    return np.packbits(bits, axis=1).view(">u8").astype(np.uint64)
+    return packed_words(np.packbits(flat, axis=1), flat.shape[1])
+
+
+def packed_words(packed: np.ndarray, bits: int) -> np.ndarray:
+    """Rows of `bits` onsets packed by np.packbits (uint8) as `pack_onsets` words: bytes
+    zero-padded to whole uint64 words, any bits past `bits` cleared."""
+    out = np.zeros((len(packed), -(-bits // 64) * 8), dtype=np.uint8)
+    out[:, :packed.shape[1]] = packed
+    if bits % 8:
+        out[:, bits // 8] &= (0xFF << (8 - bits % 8)) & 0xFF
+    return out.view(">u8").astype(np.uint64)
+
+
+def read_only(array: np.ndarray) -> np.ndarray:
+    """`array`, no longer writable: a loaded reference is shared by its process's callers."""
+    array.flags.writeable = False
+    return array
 
 
 class WellFormedness:
@@ -94,12 +131,18 @@ class WellFormedness:
 
     def __init__(self, index: OnsetIndex, heldout: np.ndarray, spec: GridSpec, info: dict):
         self.index = index
-        self.heldout = np.sort(np.asarray(heldout, dtype=np.float32))
+        self.heldout = read_only(np.sort(np.asarray(heldout, dtype=np.float32)))
         self.spec = spec
-        self.info = info
+        self._info = dict(info)
         self._corpus_sample: np.ndarray | None = None
         # the largest distance that still scores 1 (every nearer one does too)
         self._cap = float(self.heldout[self._score(self.heldout) >= 1.0].max())
+
+    @property
+    def info(self) -> dict:
+        """Where the reference comes from (corpus hash, splits, loop counts): a copy, as
+        one reference may be shared by every caller in a process (see `load`)."""
+        return dict(self._info)
 
     @classmethod
     def from_corpus(cls, corpus, heldout_split: str = "test") -> "WellFormedness":
@@ -162,7 +205,7 @@ class WellFormedness:
         if self._corpus_sample is None:
             on = self.index.onsets
             pick = np.random.default_rng(0).permutation(len(on))[:SET_SAMPLE]
-            self._corpus_sample = on[np.sort(pick)].astype(np.float32)
+            self._corpus_sample = read_only(on[np.sort(pick)].astype(np.float32))
         return self._corpus_sample
 
     def compare_set(self, grids: np.ndarray) -> dict:
@@ -190,7 +233,29 @@ class WellFormedness:
 
     @classmethod
     def load(cls, path: str | Path) -> "WellFormedness":
-        """Read a reference written by `save`; EvodrumError naming the file if it is not one."""
+        """Read a reference written by `save`; EvodrumError naming the file if it is not one.
+
+        A process keeps the last LOADED_MAX references it read, by the identity of the
+        file and of its scan order (device, inode, size, modification time): loading one
+        again while neither changed returns the same object, which is never changed
+        (its arrays are read-only), instead of reading it again (~10 ms each time a
+        search space or studio search opens)."""
+        key = _file_key(path)
+        with _LOADED_LOCK:
+            if key in _LOADED:
+                _LOADED.move_to_end(key)
+                return _LOADED[key]
+        reference = cls.read(path)
+        if key is not None:
+            with _LOADED_LOCK:
+                _LOADED[key] = reference
+                while len(_LOADED) > LOADED_MAX:
+                    _LOADED.popitem(last=False)
+        return reference
+
+    @classmethod
+    def read(cls, path: str | Path) -> "WellFormedness":
+        """`load` without reuse: the reference read from its files now."""
         try:
             data = npyfile.load_npz(path, text=("meta",))
             meta = json.loads(str(data["meta"]))
@@ -205,14 +270,39 @@ class WellFormedness:
         try:
             spec = GridSpec.from_dict(meta["spec"])
             shape = tuple(int(n) for n in meta["train_shape"])
-            if shape[1:] != spec.shape or len(heldout) == 0:
+            cells = int(np.prod(shape[1:]))
+            if shape[1:] != spec.shape or len(heldout) == 0 or packed.dtype != np.uint8 \
+                    or packed.shape != (shape[0], -(-cells // 8)):
                 raise ValueError("arrays do not fit its grid resolution")
-            train = np.unpackbits(packed, axis=1, count=shape[1] * shape[2]).astype(bool)
-            train = train.reshape(shape)
             info = dict(meta["info"])
         except (KeyError, TypeError, AttributeError, ValueError, IndexError) as e:
             raise EvodrumError(f"{path}: damaged well-formedness reference ({e})") from None
-        return cls(OnsetIndex(train, load_order(path, len(train))), heldout, spec, info)
+        order = load_order(path, shape[0])
+        return cls(OnsetIndex.from_words(packed_words(packed, cells), shape, order), heldout,
+                   spec, info)
+
+
+#: How many loaded references a process keeps (a user's model's and the shipped one,
+#: with room for a comparison's replicates); each holds ~3 MB (~12 MB once its onsets
+#: are unpacked).
+LOADED_MAX = 4
+_LOADED: OrderedDict[tuple, WellFormedness] = OrderedDict()
+_LOADED_LOCK = threading.Lock()
+
+
+def _file_key(path: str | Path) -> tuple | None:
+    """The identity of a reference file and of its scan order (None: not beside it), or
+    None when the file cannot be looked at (then it is read, and refused, as it is)."""
+    def identity(where: Path) -> tuple:
+        st = where.stat()
+        return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
+
+    try:
+        order = order_path(path)
+        return (str(Path(path).absolute()), identity(Path(path)),
+                identity(order) if order.is_file() else None)
+    except OSError:
+        return None
 
 
 def order_path(path: str | Path) -> Path:
