@@ -240,10 +240,11 @@ def normalise(audio: np.ndarray, sr: int, target: float = TARGET_LUFS,
     """`audio` at `target` LUFS with true peaks at or below `ceiling_db` dBTP (see
     `limit`); what limiting takes off is measured and given back (twice at most).
 
-    The render is measured once: a gain moves BS.1770 loudness by exactly its dB (the
-    filters are linear, the blocks' powers scale together and the relative gate moves
-    with them), so the level is measured again only when the limiter turned a peak
-    down, which most loops at -20 LUFS never need."""
+    The render is measured once: a gain moves BS.1770 loudness by its dB (the filters
+    are linear, the blocks' powers scale together and the relative gate moves with
+    them; the fixed -70 LUFS gate only decides about blocks some 50 LU below the loop,
+    which the relative gate drops), so the level is measured again only when the
+    limiter turned a peak down, which most loops at -20 LUFS never need."""
     x = np.asarray(audio, dtype=np.float64)
     gain = gain_db(x, sr, target)
     out = x
