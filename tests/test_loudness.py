@@ -138,22 +138,18 @@ def normalise_measuring_every_pass(audio):
     return out.astype(np.float32)
 
 
-@pytest.mark.parametrize("meter", ["pyloudnorm", "fallback"])
-def test_normalise_gives_what_measuring_after_every_limiter_pass_gives(meter, monkeypatch):
+def test_normalise_gives_what_measuring_after_every_limiter_pass_gives():
     """normalise measures a render once and again only when the limiter turned a peak
-    down: on real renders of synthetic grids (sparse, busy, accents over soft hats, at
-    several tempos, mono and stereo) it matches the full re-measure within 0.05 LU,
+    down: on real renders of synthetic grids (sparse and busy, accents over soft hats,
+    at several tempos, mono and stereo) it matches the full re-measure within 0.05 LU,
     to the bit where nothing was limited, and stays under the ceiling."""
-    if meter == "fallback":
-        monkeypatch.setitem(sys.modules, "pyloudnorm", None)
     rng = np.random.default_rng(23)
     renders = []
     for density in (0.05, 0.1, 0.2, 0.4):
-        for _ in range(2):
-            grid = (rng.random(DEFAULT_SPEC.shape) < density) * rng.uniform(
-                0.2, 1, DEFAULT_SPEC.shape)
-            renders.append(synth.render(grid.astype(np.float32), DEFAULT_SPEC,
-                                        float(rng.uniform(80, 160)), SR))
+        grid = (rng.random(DEFAULT_SPEC.shape) < density) * rng.uniform(
+            0.2, 1, DEFAULT_SPEC.shape)
+        renders.append(synth.render(grid.astype(np.float32), DEFAULT_SPEC,
+                                    float(rng.uniform(80, 160)), SR))
     for accent in (1, 5):                     # snare or crash on every bar, soft hats
         grid = np.zeros(DEFAULT_SPEC.shape, np.float32)
         grid[accent, ::16], grid[2, ::2] = 1.0, 0.3
@@ -165,12 +161,13 @@ def test_normalise_gives_what_measuring_after_every_limiter_pass_gives(meter, mo
         fast, plain = normalise(audio, SR), normalise_measuring_every_pass(audio)
         assert fast.dtype == np.float32 and fast.shape == audio.shape
         scaled = audio.astype(np.float64) * 10 ** (gain_db(audio, SR) / 20)
+        level = lufs(fast, SR)
         if np.array_equal(limit(scaled, SR), scaled):
             np.testing.assert_array_equal(fast, plain)
         else:
             limited += 1
-            assert lufs(fast, SR) == pytest.approx(lufs(plain, SR), abs=0.05)
-        assert abs(lufs(fast, SR) - TARGET_LUFS) < 0.1
+            assert level == pytest.approx(lufs(plain, SR), abs=0.05)
+        assert abs(level - TARGET_LUFS) < 0.1
         assert true_peak_db(fast) <= CEILING_DBTP + 1e-6
     assert 2 <= limited <= len(renders) - 2       # both paths were taken
 
