@@ -164,7 +164,7 @@ def _true_peaks(x: np.ndarray, floor: float) -> np.ndarray:
     are found from the few that could overshoot (a sparse index, not a filter over
     the whole signal)."""
     from scipy import signal
-    # the channels' largest by np.maximum: a max over a short axis is 30x slower
+    # maxima over short axes by np.maximum of their columns: .max(axis=1) is 30x slower
     magnitude = np.abs(x) if x.ndim == 1 else reduce(np.maximum, np.abs(x.T))
     seeds = np.flatnonzero(magnitude * _overshoot() > floor)
     if seeds.size == 0:
@@ -174,7 +174,7 @@ def _true_peaks(x: np.ndarray, floor: float) -> np.ndarray:
     # stretches laid end to end: a loud sample's neighbours within _REACH are all in
     # its own stretch, or it is at the signal's edge, as in the whole signal
     up = signal.resample_poly(x[stretch], OVERSAMPLE, 1, axis=0, window=_interpolator())
-    peaks = np.abs(up).reshape(stretch.size, -1).max(axis=1)
+    peaks = reduce(np.maximum, np.abs(up).reshape(stretch.size, -1).T)   # phases, channels
     out = magnitude.copy()
     out[loud] = peaks[np.searchsorted(stretch, loud)]
     return out
