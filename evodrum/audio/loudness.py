@@ -130,7 +130,9 @@ def _interpolator() -> np.ndarray:
     """The low-pass that resample_poly designs for OVERSAMPLE x (20 * OVERSAMPLE + 1
     taps, Kaiser window), designed once: handed to it, it gives the same values."""
     from scipy import signal
-    return signal.firwin(20 * OVERSAMPLE + 1, 1 / OVERSAMPLE, window=("kaiser", 5.0))
+    taps = signal.firwin(20 * OVERSAMPLE + 1, 1 / OVERSAMPLE, window=("kaiser", 5.0))
+    taps.flags.writeable = False       # shared by every call (resample_poly copies it)
+    return taps
 
 
 @lru_cache(maxsize=None)
