@@ -175,6 +175,7 @@ def test_an_extra_track_with_notes_is_read_and_said(tmp_path):
 
 # --- Magenta's drum classes ------------------------------------------------------------
 
+@pytest.mark.slow   # importing note_seq costs 1.5 s of CPU (bokeh, pandas): full tier
 def test_the_magenta_map_is_note_seqs_drum_classes():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # pydub's "no ffmpeg" on import
