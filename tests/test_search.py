@@ -84,6 +84,26 @@ def test_operators_keep_genotypes_in_bounds(spaces, reference, space_name, algor
     assert seen.min() >= space.low and seen.max() <= space.high
 
 
+@pytest.mark.parametrize("indpb", [0.0, 0.2, 1.0])
+def test_the_gas_gaussian_mutation_draws_what_deaps_does(indpb):
+    """mut_gaussian replaces DEAP's mutGaussian for speed: the same genes from the same
+    seed, bit for bit, and the same state of `random` afterwards."""
+    import random
+    from deap import tools
+    from evodrum.search.algorithms.variation import mut_gaussian
+    genes = [[random.Random(i).uniform(-3, 3) for _ in range(20)] for i in range(300)]
+    ours, deaps = [list(g) for g in genes], [list(g) for g in genes]
+    random.seed(7)
+    for g in deaps:
+        tools.mutGaussian(g, mu=0.0, sigma=0.4, indpb=indpb)
+    after = random.random()
+    random.seed(7)
+    for g in ours:
+        assert mut_gaussian(g, sigma=0.4, indpb=indpb) == (g,)
+    assert ours == deaps and random.random() == after
+    assert (ours != genes) == (indpb > 0)
+
+
 def test_penalty_repair_lets_latents_roam_but_costs_fitness(spaces, reference):
     space = spaces["vae"]
     far = np.full((1, 20), 4.0)
