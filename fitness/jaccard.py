@@ -7,6 +7,8 @@ numbers: a compiled popcount loop (numba, the optional `fast` extra) and numpy's
 """
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 #: Query x train pairs per numpy block (a uint64 temporary of this many words, 8 MB).
@@ -43,15 +45,18 @@ def nearest_numpy(queries: np.ndarray, train: np.ndarray) -> tuple[np.ndarray, n
 
 def _kernels():
     """The numba module (its kernels), or None when numba is not installed (imported
-    on first use: numba's own import costs ~0.7 s, paid only by processes that score)."""
+    on first use: numba's own import costs ~0.7 s, paid only by processes that score;
+    the studio's threads may score at once, so the first import is done under a lock)."""
     global _KERNELS, _TRIED
     if not _TRIED:
-        _TRIED = True
-        try:
-            from fitness import jaccard_numba
-            _KERNELS = jaccard_numba
-        except ImportError:
-            _KERNELS = None
+        with _KERNELS_LOCK:
+            if not _TRIED:
+                try:
+                    from fitness import jaccard_numba
+                    _KERNELS = jaccard_numba
+                except ImportError:
+                    _KERNELS = None
+                _TRIED = True
     return _KERNELS
 
 
@@ -61,6 +66,7 @@ def _kernel():
 
 _KERNELS = None
 _TRIED = False
+_KERNELS_LOCK = threading.Lock()
 
 
 def nearest_compiled(queries: np.ndarray, train: np.ndarray,

@@ -18,7 +18,9 @@ import json
 import threading
 import zipfile
 from collections import OrderedDict
+from collections.abc import Mapping
 from pathlib import Path
+from types import MappingProxyType
 
 import numpy as np
 
@@ -139,10 +141,10 @@ class WellFormedness:
         self._cap = float(self.heldout[self._score(self.heldout) >= 1.0].max())
 
     @property
-    def info(self) -> dict:
-        """Where the reference comes from (corpus hash, splits, loop counts): a copy, as
+    def info(self) -> Mapping:
+        """Where the reference comes from (corpus hash, splits, loop counts), read-only:
         one reference may be shared by every caller in a process (see `load`)."""
-        return dict(self._info)
+        return MappingProxyType(self._info)
 
     @classmethod
     def from_corpus(cls, corpus, heldout_split: str = "test") -> "WellFormedness":
@@ -165,7 +167,7 @@ class WellFormedness:
         each is the nearest of `grids`: give a model's prior samples, the loops its
         searches meet. The shipped reference is ordered by the shipped VAE's."""
         return WellFormedness(self.index.reordered(self._onsets(grids)), self.heldout,
-                              self.spec, self.info)
+                              self.spec, self._info)
 
     # --- per loop -------------------------------------------------------------
 
@@ -220,7 +222,7 @@ class WellFormedness:
         path = Path(path)
         on = self.index.onsets
         meta = {"format": FORMAT, "kit": KIT_VERSION, "spec": self.spec.to_dict(),
-                "train_shape": list(on.shape), "info": self.info}
+                "train_shape": list(on.shape), "info": dict(self._info)}
         with atomic.atomic_path(path) as tmp:
             with open(tmp, "wb") as f:
                 np.savez_compressed(f, meta=np.array(json.dumps(meta)),
@@ -236,9 +238,9 @@ class WellFormedness:
         """Read a reference written by `save`; EvodrumError naming the file if it is not one.
 
         A process keeps the last LOADED_MAX references it read, by the identity of the
-        file and of its scan order (device, inode, size, modification time): loading one
-        again while neither changed returns the same object, which is never changed
-        (its arrays are read-only), instead of reading it again (5-7 ms of CPU each
+        file and of its scan order (device, inode, size, modification and change times):
+        loading one again while neither changed returns the same object, whose arrays
+        and info are read-only, instead of reading it again (5-7 ms of CPU each
         time a search space or studio search opens)."""
         key = _file_key(path)
         with _LOADED_LOCK:
@@ -295,7 +297,9 @@ def _file_key(path: str | Path) -> tuple | None:
     None when the file cannot be looked at (then it is read, and refused, as it is)."""
     def identity(where: Path) -> tuple:
         st = where.stat()
-        return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
+        # ctime too: a rewrite in place that restores size and mtime (cp -p,
+        # rsync --inplace) still moves it, and no user can set it
+        return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
 
     try:
         order = order_path(path)

@@ -53,3 +53,12 @@ def test_ctrl_c_keeps_finished_runs_and_the_rerun_reproduces_an_uninterrupted_on
     assert again.keys() == first.keys() and len(first) == 4
     for name, record in first.items():
         assert {f: again[name][f] for f in REPRODUCED} == {f: record[f] for f in REPRODUCED}
+
+
+def test_more_workers_than_runs_left_says_where_they_run(tmp_path):
+    """One run left with --workers 2 runs in this process, and says so from the start."""
+    config = tmp_path / "here.toml"
+    config.write_text(CONFIG.replace("seeds = 2", "seeds = 1").replace('"ga", "random"', '"ga"'))
+    r = compare(config, tmp_path / "one", 2)
+    assert r.exit_code == 0, r.output
+    assert "1 run to do in this process" in r.output and "on local worker" not in r.output

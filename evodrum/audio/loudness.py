@@ -12,8 +12,9 @@ Normalised audio also keeps its true peak (BS.1770-4 Annex 2: the peak of the si
 oversampled 4x, which is what a DAC's reconstruction reaches between samples) at or
 below CEILING_DBTP, by a look-ahead limiter that only turns down the few milliseconds
 around a peak, so every render sits at one loudness without clipping anywhere.
-A render is measured once: a gain moves its loudness by exactly its dB, so normalise
-measures again only when the limiter turned a peak down.
+A render is measured once: a gain moves its loudness by exactly its dB unless it
+carries a block across the -70 LUFS gate, so normalise measures again only then or
+when the limiter turned a peak down.
 """
 from __future__ import annotations
 
@@ -70,6 +71,13 @@ def lufs(audio: np.ndarray, sr: int) -> float:
 
 def bs1770(audio: np.ndarray, sr: int) -> float:
     """Integrated loudness (LUFS) by evodrum's own BS.1770 meter, vectorised over blocks."""
+    blocks = block_loudness(audio, sr)
+    return SILENCE if blocks is None else gated(blocks)
+
+
+def block_loudness(audio: np.ndarray, sr: int) -> np.ndarray | None:
+    """The K-weighted loudness (LUFS, -inf where silent) of each 400 ms block, 75%
+    overlapped, as BS.1770 gates them; None for audio shorter than one block."""
     x = np.asarray(audio, dtype=np.float64)
     channels = np.ascontiguousarray((x[:, None] if x.ndim == 1 else x).T)  # (ch, n)
     from scipy import signal      # imported here: 1 s of CPU the studio's start-up skips
@@ -77,7 +85,7 @@ def bs1770(audio: np.ndarray, sr: int) -> float:
     y = signal.sosfilt(sos, channels, axis=-1)
     size = int(round(BLOCK_SECONDS * sr))
     if y.shape[1] < size:
-        return SILENCE
+        return None
     hop = int(round(size * (1 - BLOCK_OVERLAP)))
     power = np.einsum("cn,cn->n", y, y)
     starts = np.arange(0, y.shape[1] - size + 1, hop)
@@ -88,13 +96,18 @@ def bs1770(audio: np.ndarray, sr: int) -> float:
     cumulative = np.concatenate([[0.0], np.cumsum(stretches)])
     block = (cumulative[where[starts.size:]] - cumulative[where[:starts.size]]) / size
     with np.errstate(divide="ignore"):
-        loud = -0.691 + 10 * np.log10(block)
-    kept = block[loud > ABSOLUTE_GATE]
-    if kept.size == 0:
+        return -0.691 + 10 * np.log10(np.maximum(block, 0.0))
+
+
+def gated(blocks: np.ndarray) -> float:
+    """Integrated loudness (LUFS) of `block_loudness`'s blocks through BS.1770's two
+    gates (SILENCE when none passes)."""
+    power = 10 ** ((blocks + 0.691) / 10)
+    loud = blocks > ABSOLUTE_GATE
+    if not loud.any():
         return SILENCE
-    relative = -0.691 + 10 * np.log10(kept.mean()) + RELATIVE_GATE
-    kept = block[(loud > ABSOLUTE_GATE) & (loud > relative)]
-    return float(-0.691 + 10 * np.log10(kept.mean()))
+    relative = -0.691 + 10 * np.log10(power[loud].mean()) + RELATIVE_GATE
+    return float(-0.691 + 10 * np.log10(power[loud & (blocks > relative)].mean()))
 
 
 def rms_db(audio: np.ndarray) -> float:
@@ -105,7 +118,10 @@ def rms_db(audio: np.ndarray) -> float:
 
 def gain_db(audio: np.ndarray, sr: int, target: float = TARGET_LUFS) -> float:
     """The gain (dB) that brings `audio` to `target` LUFS, at most MAX_GAIN_DB; 0 if silent."""
-    level = lufs(audio, sr)
+    return _gain_to(lufs(audio, sr), target)
+
+
+def _gain_to(level: float, target: float) -> float:
     return 0.0 if level <= SILENCE else float(min(MAX_GAIN_DB, target - level))
 
 
@@ -237,22 +253,31 @@ def _dips(peaks: np.ndarray, floor: float, width: int) -> tuple[np.ndarray, np.n
                                                          cval=1.0)
 
 
+#: Meters disagree by up to ~0.1 LU (pyloudnorm's filter design against the standard's):
+#: a block this close to the absolute gate may fall on either side of it in another meter.
+GATE_MARGIN = 1.0
+
+
 def normalise(audio: np.ndarray, sr: int, target: float = TARGET_LUFS,
-              ceiling_db: float = CEILING_DBTP) -> np.ndarray:
+              ceiling_db: float = CEILING_DBTP, remeasure: bool = False) -> np.ndarray:
     """`audio` at `target` LUFS with true peaks at or below `ceiling_db` dBTP (see
     `limit`); what limiting takes off is measured and given back (twice at most).
 
     The render is measured once: a gain moves BS.1770 loudness by its dB (the filters
     are linear, the blocks' powers scale together and the relative gate moves with
-    them; the fixed -70 LUFS gate only decides about blocks some 50 LU below the loop,
-    which the relative gate drops), so the level is measured again only when the
-    limiter turned a peak down, which most loops at -20 LUFS never need."""
+    them), unless it carries a block across the fixed -70 LUFS gate, which changes
+    which blocks are averaged. So the level is measured again only when the limiter
+    turned a peak down or some block lies within the gain (plus GATE_MARGIN) of that
+    gate; most loops at -20 LUFS need neither. `remeasure`: measure after every
+    limiter pass regardless (the rule before; what tests compare against)."""
     x = np.asarray(audio, dtype=np.float64)
-    gain = gain_db(x, sr, target)
+    level = lufs(x, sr)
+    gain = _gain_to(level, target)
+    shifts_exactly = not remeasure and _gate_stays(x, sr, gain)
     out = x
     for _ in range(3):
         out, limited = _limit(x * 10 ** (gain / 20), sr, ceiling_db)
-        if not limited or gain >= MAX_GAIN_DB:
+        if gain >= MAX_GAIN_DB or (shifts_exactly and not limited):
             break
         level = lufs(out, sr)
         short = target - level
@@ -260,3 +285,13 @@ def normalise(audio: np.ndarray, sr: int, target: float = TARGET_LUFS,
             break
         gain = min(MAX_GAIN_DB, gain + short)
     return out.astype(np.float32)
+
+
+def _gate_stays(x: np.ndarray, sr: int, gain: float) -> bool:
+    """Whether a gain of `gain` dB leaves every block of `x` on its side of the absolute
+    gate, with GATE_MARGIN to spare (then the level moves by exactly the gain)."""
+    blocks = block_loudness(x, sr)
+    if blocks is None:
+        return True
+    near = np.abs(blocks - ABSOLUTE_GATE) < abs(gain) + GATE_MARGIN
+    return not near.any()

@@ -131,14 +131,15 @@ def _run(config, config_file: Path, folder: Path, workers, scheduler, say) -> No
     with contextlib.ExitStack() as stack:
         bars = []
 
-        def on_start(pending, finished):
-            if finished:
-                say(f"{count(finished, 'run')} already finished, skipped")
-            where = (f"on Dask scheduler {scheduler}" if scheduler else
-                     "in this process" if workers == 1 else "on local worker processes")
-            say(f"{count(pending, 'run')} to do {where}")
+        def on_start(invocation):
+            if invocation.skipped:
+                say(f"{count(invocation.skipped, 'run')} already finished, skipped")
+            where = (f"on Dask scheduler {scheduler}" if scheduler else "in this process"
+                     if invocation.backend == "this process" else "on local worker processes")
+            say(f"{count(invocation.runs, 'run')} to do {where}")
             bars.append(stack.enter_context(click.progressbar(
-                length=pending, label="runs", show_eta=True, show_pos=True, file=sys.stderr,
+                length=invocation.runs, label="runs", show_eta=True, show_pos=True,
+                file=sys.stderr,
                 item_show_func=lambda _: f"elapsed {_clock(time.perf_counter() - start)}")))
 
         done = run_comparison(config, folder, workers=workers, scheduler=scheduler,

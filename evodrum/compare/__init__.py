@@ -2,7 +2,8 @@
 
 A comparison is a TOML file (`config`); every (space, algorithm, task, seed) is an
 independent run (`runner`) whose result is one small JSON (`store`), executed on a
-local process pool (`pool`) or a Dask cluster (`cluster`), orchestrated by `execute`.
+local process pool or, with one worker, in this process (`pool`), or on a Dask cluster
+(`cluster`), orchestrated by `execute`.
 `summary` and `stats` turn the runs into numbers and tests, `report` and `plots`
 into a run folder a reviewer can read. `tasks` draws targets from held-out loops.
 """

@@ -1,5 +1,6 @@
-"""Runs a comparison: skips finished runs, sends the rest to a process pool or a Dask
-cluster, writes each result as it arrives, and logs how long each invocation took."""
+"""Runs a comparison: skips finished runs, sends the rest to a process pool, a Dask
+cluster or (one worker) runs them in this process, writes each result as it arrives,
+and logs how long each invocation took."""
 from __future__ import annotations
 
 import os
@@ -52,14 +53,15 @@ def read_meta(folder: Path) -> dict:
 
 def run_comparison(config: CompareConfig, folder: Path, *, workers: int | None = None,
                    scheduler: str | None = None, source: str | None = None,
-                   on_start: Callable[[int, int], None] | None = None,
+                   on_start: Callable[[Invocation], None] | None = None,
                    on_result: Callable[[RunKey, dict], None] | None = None) -> Invocation:
     """Run every unfinished run of `config` into `folder`.
 
     `workers` processes locally (default: all cores; 1: in this process), or the
     Dask scheduler at `scheduler`. `source` (the comparison file's text) is kept in
     the folder.
-    `on_start(pending, finished)` is called once before the first run,
+    `on_start(invocation)` is called once before the first run (runs to do,
+    skipped, where they run),
     `on_result(key, record)` after each run's JSON is written.
     """
     folder = Path(folder)
@@ -77,7 +79,7 @@ def run_comparison(config: CompareConfig, folder: Path, *, workers: int | None =
         from evodrum.compare.cluster import connect
         client = connect(scheduler)
     if on_start is not None:
-        on_start(len(todo), skipped)
+        on_start(invocation)
     if not todo:
         return invocation
 
