@@ -104,6 +104,28 @@ def test_the_gas_gaussian_mutation_draws_what_deaps_does(indpb):
     assert (ours != genes) == (indpb > 0)
 
 
+def test_the_gas_tournament_picks_what_deaps_does():
+    """sel_tournament replaces DEAP's selTournament for speed: the same winners from the
+    same seed (ties go to the first drawn, a NaN fitness as DEAP's comparison has it) and
+    the same state of `random` afterwards."""
+    import random
+    from deap import tools
+    from evodrum.search.algorithms.ga import sel_tournament
+    from evodrum.search.individuals import individuals
+    rng = np.random.default_rng(3)
+    values = rng.integers(0, 12, (101, 1)).astype(float)      # many ties
+    values[[5, 50]] = np.nan
+    pop = individuals(rng.normal(size=(101, 4)), values)
+    for tournsize in (1, 2, 3, 7):
+        random.seed(tournsize)
+        deaps = tools.selTournament(pop, 99, tournsize)
+        after = random.random()
+        random.seed(tournsize)
+        ours = sel_tournament(pop, 99, tournsize)
+        assert [id(i) for i in ours] == [id(i) for i in deaps] and random.random() == after
+    assert len({id(i) for i in ours}) > 20
+
+
 def test_penalty_repair_lets_latents_roam_but_costs_fitness(spaces, reference):
     space = spaces["vae"]
     far = np.full((1, 20), 4.0)

@@ -2,6 +2,7 @@
 selection, with elitism (DEAP's own algorithms have none, so the loop is here)."""
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 
 import numpy as np
@@ -12,6 +13,24 @@ from evodrum.search.algorithms.base import Algorithm, Evaluation
 from evodrum.search.algorithms.variation import Variation
 from evodrum.search.individuals import clone, individuals
 from evodrum.statefile import Fields
+
+
+def sel_tournament(individuals: list, k: int, tournsize: int) -> list:
+    """DEAP's `selTournament`: the same draws from `random` (`choice` over the
+    individuals' positions draws what `choice` over them does), the same winners (an
+    aspirant replaces the best so far where DEAP's Fitness says it is greater: not
+    less or equal by weighted values), without a Fitness method call per comparison."""
+    weighted = [ind.fitness.wvalues for ind in individuals]
+    positions = range(len(individuals))
+    chosen = []
+    for _ in range(k):
+        best = random.choice(positions)
+        for _ in range(tournsize - 1):
+            i = random.choice(positions)
+            if not weighted[i] <= weighted[best]:
+                best = i
+        chosen.append(individuals[best])
+    return chosen
 
 
 @dataclass(frozen=True)
@@ -52,7 +71,7 @@ class GA(Algorithm):
     def __init__(self, space, config):
         super().__init__(space, config)
         self.toolbox = self.settings.toolbox(space.dim)
-        self.toolbox.register("select", tools.selTournament, tournsize=self.settings.tournsize)
+        self.toolbox.register("select", sel_tournament, tournsize=self.settings.tournsize)
         self._initial: np.ndarray | None = None
         self._next: tuple[list, list] | None = None
 
