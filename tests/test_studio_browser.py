@@ -4,6 +4,7 @@ reload and resume, steer with a slider, browse the atlas, export MIDI, and refus
 requests."""
 from __future__ import annotations
 
+import contextlib
 import functools
 import re
 import socket
@@ -104,6 +105,18 @@ def open_page(browser, url, init_script: str | None = None):
     return page
 
 
+@contextlib.contextmanager
+def resumed_page(browser, folder: Path):
+    """The studio resumed from `folder` (`--resume`) in a new server, its page open."""
+    resumed = Server(folder, "--resume", str(folder))
+    try:
+        page = open_page(browser, resumed.url)
+        yield page
+        page.close()
+    finally:
+        resumed.stop()
+
+
 def poll(page, expression: str, timeout: float = 30_000, **_) -> None:
     """Wait until `expression` is true in the page. Playwright's own wait_for_function
     evaluates its predicate with eval inside the page, which the studio's
@@ -149,14 +162,9 @@ def test_audition_rate_breed_reload_and_resume(browser, studio, tmp_path):
 
     out = studio.stop()                                      # Ctrl-C: summary written
     assert "session saved" in out and (studio.folder / "summary.md").is_file()
-    resumed = Server(studio.folder, "--resume", str(studio.folder))
-    try:
-        page = open_page(browser, resumed.url)
+    with resumed_page(browser, studio.folder) as page:
         assert page.evaluate("S.generation") == 2
         assert page.evaluate("S.loops[0].rating") == 7 and page.evaluate("S.loops[0].favourite")
-        page.close()
-    finally:
-        resumed.stop()
     terminal = subprocess.run([*EVODRUM, "interactive", "--no-audio", "--synth", "builtin",
                                "--resume", str(studio.folder)], input="1 8\nq\n", text=True,
                               capture_output=True, timeout=120)
@@ -270,13 +278,8 @@ def test_the_tempo_field_sets_the_sessions_tempo_for_exports_and_reloads(browser
         page.close()
     finally:
         server.stop()
-    resumed = Server(folder, "--resume", str(folder))
-    try:
-        page = open_page(browser, resumed.url)
+    with resumed_page(browser, folder) as page:
         assert page.evaluate("S.bpm") == 93
-        page.close()
-    finally:
-        resumed.stop()
 
 
 def atlas_cell_centre(page) -> tuple[float, float]:

@@ -3,7 +3,7 @@ engine schedules the next hits at their new times) and exports play what is hear
 from __future__ import annotations
 
 import numpy as np
-from test_studio_browser import Server, browser, open_page  # noqa: F401  (fixture)
+from test_studio_browser import Server, browser, open_page, resumed_page  # noqa: F401  (fixture)
 
 from evodrum.grid import DEFAULT_SPEC
 from evodrum.gridfile import read_file
@@ -108,11 +108,6 @@ def test_sliders_come_back_on_resume_and_map_loops_play_and_download_with_the_fe
         page.close()
     finally:
         server.stop()
-    resumed = Server(folder, "--resume", str(folder))
-    try:
-        page = open_page(browser, resumed.url)
+    with resumed_page(browser, folder) as page:
         assert page.evaluate("[S.feel, S.swing]") == [0.5, 58]
         assert page.input_value("#feel") == "0.5" and page.input_value("#swing") == "58"
-        page.close()
-    finally:
-        resumed.stop()

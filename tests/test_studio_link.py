@@ -7,27 +7,18 @@ lives on the machine's network and could not reach this studio).
 """
 from __future__ import annotations
 
-import functools
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 from conftest import require_real_part
-from test_studio_browser import CHROMIUM, FLAGS, Server, poll
+from test_studio_browser import CHROMIUM, FAKE_WEB_MIDI, FLAGS, Server, open_page
 from test_sync import wait_for
 
 from evodrum.interactive import store
 
 BPM = 93.0
-#: The Web MIDI double with one output only (the DAW's drums), for the Link test.
-WEB_MIDI_OUT = """
-window.__midiSent = [];
-const output = { id: "daw-1", name: "DAW in", type: "output", state: "connected",
-  send(data, at) { window.__midiSent.push({ data: Array.from(data), at: at || performance.now() }); } };
-navigator.requestMIDIAccess = async () => ({ outputs: new Map([[output.id, output]]),
-  inputs: new Map(), onstatechange: null });
-"""
 
 
 def page_clock(page) -> float:
@@ -98,12 +89,7 @@ def test_the_studio_joins_a_link_session_at_its_tempo_and_on_its_bar_lines(own_n
         # the browser is started here, so it shares this test's network (own_network)
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            errors = []
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.wait_for_function = functools.partial(poll, page)
-            page.add_init_script(WEB_MIDI_OUT)
-            page.goto(server.url)
+            page = open_page(browser, server.url, FAKE_WEB_MIDI)
             page.wait_for_selector("#follow option[value='link']:not([disabled])",
                                    state="attached")
             page.select_option("#midi-out", "daw-1")
@@ -153,7 +139,7 @@ def test_the_studio_joins_a_link_session_at_its_tempo_and_on_its_bar_lines(own_n
             page.fill("#bpm", "101")                            # proposed to the session
             page.press("#bpm", "Enter")
             wait_for(lambda: abs(peer.tempo() - 101) < 1e-3, "the tempo at the other peer")
-            assert not errors, errors
+            assert not page.errors, page.errors
             browser.close()
     finally:
         if server is not None:
