@@ -20,27 +20,24 @@ the rule's thresholds (what a threshold change costs encoding).
 from __future__ import annotations
 
 import argparse
-import resource
+import os
 import time
 from pathlib import Path
 
 import numpy as np
+
+from benchmarks.timing import cpu_seconds
 
 SAMPLES = 10_000
 CALIBRATION = 20_000
 REALISM = 1_000
 
 
-def _cpu() -> float:
-    r = resource.getrusage(resource.RUSAGE_SELF)
-    return r.ru_utime + r.ru_stime
-
-
 def row_thresholds(presence: np.ndarray, reference: np.ndarray) -> np.ndarray:
     """Per row (rows, steps): the model's own rule (vae.calibrate density)."""
-    rows, steps = presence.shape[1:]
-    t = [np.quantile(presence[:, r], 1 - (reference[:, r] > 0).mean()) for r in range(rows)]
-    return np.repeat(np.asarray(t)[:, None], steps, axis=1)
+    from vae.calibrate import thresholds_for_density
+    return np.repeat(thresholds_for_density(presence, reference)[:, None],
+                     presence.shape[2], axis=1)
 
 
 def position_thresholds(presence: np.ndarray, reference: np.ndarray, per_bar: int) -> np.ndarray:
@@ -67,19 +64,19 @@ def main(argv=None) -> list[dict]:
     from fitness.realism import heldout_windows
     from vae import feelmetrics as fm, metrics, prior as learned
 
-    start_cpu, start_wall = _cpu(), time.perf_counter()
+    start_cpu, start_wall = cpu_seconds(), time.perf_counter()
     corpus = load_corpus()
     model = vae.load_model(args.model)
     spec = corpus.spec
     train_mask = corpus.split == "train"
     train, train_offsets = corpus.grids[train_mask], corpus.offsets[train_mask]
     validation = corpus.split_grids("validation")
-    corpus_figures = fm.playability(corpus.grids[heldout_windows(corpus, ("train",))], spec)
+    train_windows = corpus.grids[heldout_windows(corpus, ("train",))]   # one in four per file
+    corpus_figures = fm.playability(train_windows, spec)
     realism = reference()
     mu, logvar = model.posterior(train, train_offsets)
     val_presence, _ = model.decode_scores(model.encode(validation))
-    train_presence, _ = model.decode_scores(model.encode(corpus.grids[heldout_windows(
-        corpus, ("train",))]))
+    train_presence, _ = model.decode_scores(model.encode(train_windows))
     shipped = np.repeat(model.hit_threshold[:, None], spec.steps, axis=1)
 
     def aggregate(n, seed):
@@ -129,8 +126,8 @@ def main(argv=None) -> list[dict]:
     draws = np.random.default_rng(2).random(presence.shape) < presence
     record("learned prior, every cell drawn (diagnostic)", draws.astype(np.float32), None,
            "diagnostic")
-    cpu, wall = _cpu() - start_cpu, time.perf_counter() - start_wall
-    load = ", ".join(f"{x:.1f}" for x in __import__("os").getloadavg())
+    cpu, wall = cpu_seconds() - start_cpu, time.perf_counter() - start_wall
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     text = _table(rows, corpus_figures, model, cpu, wall, load)
     print(text)
     if args.out:

@@ -30,6 +30,12 @@ def density_thresholds(rep: Representation, reference: np.ndarray,
                        samples: int = DENSITY_SAMPLES, seed: int = 0) -> np.ndarray:
     """Per-row thresholds (9,) giving prior samples the row hit densities of `reference`."""
     presence, _ = rep.decode_scores(rep.sample_latent(samples, rng=seed))
+    return thresholds_for_density(presence, reference)
+
+
+def thresholds_for_density(presence: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """Per-row thresholds (9,) at which the presence scores (N, 9, S) of some samples
+    give them the row hit densities of `reference`."""
     target = metrics.row_density(reference)
     per_row = presence.transpose(1, 0, 2).reshape(len(target), -1)
     quantiles = [np.quantile(p, 1.0 - d) if d > 0 else 1.0 for p, d in zip(per_row, target)]
