@@ -364,6 +364,25 @@ def finish(result: TrainResult, validation: np.ndarray, reference: np.ndarray,
     return model
 
 
+def refit(model: DrumModel, folder: Path, source: str, data_card: dict,
+          validation: np.ndarray, reference: np.ndarray, test: np.ndarray | None = None,
+          threshold: str | None = None, *, reference_offsets: np.ndarray | None = None,
+          reference_bpm: np.ndarray | None = None) -> DrumModel:
+    """An existing model's learned parts and thresholds fitted anew (`fit_learned_parts`)
+    on another corpus's loops, its card saying so, saved as model.pt in `folder`. The
+    card's benchmark figures (metrics.feel) were measured with the old parts, so they
+    are not carried over; the test metrics are measured again."""
+    fit_learned_parts(model, validation, reference, threshold,
+                      reference_offsets=reference_offsets, reference_bpm=reference_bpm)
+    model.card = dict(model.card, name=f"{model.name.split(' (')[0]} ({folder.name})",
+                      refit={"from": source, "corpus": data_card},
+                      metrics={k: v for k, v in model.card.get("metrics", {}).items()
+                               if k != "feel"})
+    record_test(model, test, reference)
+    save_model(folder / "model.pt", model)
+    return model
+
+
 def fit_learned_parts(model: DrumModel, validation: np.ndarray, reference: np.ndarray,
                       threshold: str | None = None, *, reference_offsets: np.ndarray | None = None,
                       reference_bpm: np.ndarray | None = None, prior: bool = True) -> DrumModel:

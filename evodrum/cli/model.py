@@ -204,8 +204,7 @@ def train(ctx, corpus_name, cache_dir, epochs, threshold, out, resume, refit, **
     if refit is not None:
         if resume:
             raise EvodrumError("--refit trains nothing, so it cannot --resume a run")
-        ignored = [k for k in (*options, "epochs")
-                   if ctx.get_parameter_source(k) == click.core.ParameterSource.COMMANDLINE]
+        ignored = given_options([*options, "epochs"])
         if ignored:
             raise EvodrumError("--refit trains nothing, so it takes no "
                                + ", ".join("--" + k.replace("_", "-") for k in ignored))
@@ -230,8 +229,7 @@ def train(ctx, corpus_name, cache_dir, epochs, threshold, out, resume, refit, **
         config = TrainConfig(epochs=epochs or 300, **options)
     corpus = load_corpus(corpus_name, cache_dir)
     folder = ctx.with_resource(claim_run_dir("train", out, resume=resume))
-    masks = {s: corpus.split_mask(s) for s in ("train", "validation", "test")}
-    splits = {s: corpus.grids[m] for s, m in masks.items()}
+    masks, splits = _splits(corpus)
     if not len(splits["validation"]):
         raise EvodrumError(f"corpus {corpus.path}: has no validation split to choose epochs on")
     trainer = Trainer(folder, splits["train"], splits["validation"], corpus.spec, config,
@@ -262,8 +260,19 @@ def train(ctx, corpus_name, cache_dir, epochs, threshold, out, resume, refit, **
     directions = disentangle.attach(model, folder / "model.pt", corpus)
     click.echo(f"{len(directions.items)} latent directions (evodrum steer --list --model "
                f"{folder}): {folder / 'model.directions.json'}")
-    test = model.card.get("metrics", {}).get("test", {})
     click.echo(f"best epoch {result.best_epoch}; model: {folder / 'model.pt'}")
+    _say_test(model)
+
+
+def _splits(corpus) -> tuple[dict, dict]:
+    """The corpus's train, validation and test masks, and their loops."""
+    masks = {s: corpus.split_mask(s) for s in ("train", "validation", "test")}
+    return masks, {s: corpus.grids[m] for s, m in masks.items()}
+
+
+def _say_test(model) -> None:
+    """The test-split line of a model's card, when it has one."""
+    test = model.card.get("metrics", {}).get("test", {})
     if test:
         click.echo("test split: " + ", ".join(f"{k} {v:.3f}" for k, v in test.items()
                                               if isinstance(v, float)))
@@ -273,8 +282,8 @@ def _refit(ctx, model_path, corpus_name, cache_dir, threshold, out) -> None:
     """Refit an existing VAE's learned parts and thresholds into a new run folder."""
     from evodrum.corpus import load_corpus
     from vae import disentangle
-    from vae.files import corpus_card, load_vae, resolve, save_model
-    from vae.train import fit_learned_parts, record_test
+    from vae.files import corpus_card, load_vae, resolve
+    from vae.train import refit
     source = resolve(model_path)
     if source.suffix != ".pt":
         raise EvodrumError(f"{source}: --refit needs a VAE model file (.pt); a PCA has no "
@@ -284,29 +293,19 @@ def _refit(ctx, model_path, corpus_name, cache_dir, threshold, out) -> None:
     if corpus.spec != model.spec:
         raise EvodrumError(f"corpus {corpus.path} is at {corpus.spec.describe()}, the model "
                            f"decodes {model.spec.describe()}")
-    masks = {s: corpus.split_mask(s) for s in ("train", "validation", "test")}
-    splits = {s: corpus.grids[m] for s, m in masks.items()}
+    masks, splits = _splits(corpus)
     if not len(splits["train"]) or not len(splits["validation"]):
         raise EvodrumError(f"corpus {corpus.path}: needs train and validation loops to refit on")
     folder = ctx.with_resource(claim_run_dir("refit", out))
     click.echo(f"refitting the prior, feel and thresholds of {model.name} on "
                f"{len(splits['train'])} loops -> {folder}")
-    fit_learned_parts(model, splits["validation"], splits["train"], threshold,
-                      reference_offsets=corpus.offsets[masks["train"]],
-                      reference_bpm=corpus.bpm[masks["train"]])
-    # the benchmark figures (metrics.feel) were measured with the old parts: not carried over
-    model.card = dict(model.card, name=f"{model.name.split(' (')[0]} ({folder.name})",
-                      refit={"from": str(source), "corpus": corpus_card(corpus)},
-                      metrics={k: v for k, v in model.card.get("metrics", {}).items()
-                               if k != "feel"})
-    record_test(model, splits["test"] if len(splits["test"]) else None, splits["train"])
-    save_model(folder / "model.pt", model)
+    refit(model, folder, str(source), corpus_card(corpus), splits["validation"],
+          splits["train"], splits["test"] if len(splits["test"]) else None, threshold,
+          reference_offsets=corpus.offsets[masks["train"]],
+          reference_bpm=corpus.bpm[masks["train"]])
     directions = disentangle.attach(model, folder / "model.pt", corpus)
     click.echo(f"{len(directions.items)} latent directions; model: {folder / 'model.pt'}")
-    test = model.card["metrics"].get("test", {})
-    if test:
-        click.echo("test split: " + ", ".join(f"{k} {v:.3f}" for k, v in test.items()
-                                              if isinstance(v, float)))
+    _say_test(model)
 
 
 def _fit_pca(corpus, zdim: int, seed: int, folder: Path) -> None:
