@@ -174,16 +174,13 @@ class Performer:
         takes already drawn are kept, so a loop keeps its take."""
         self.feel = replace(self.feel, amount=amount if self.adjustable else 0.0, swing=swing)
 
-    def play(self, grid: np.ndarray, key: int, bpm: float, amount: float | None = None,
-             swing: float | None = None, keep_lock: bool = True) -> Loop:
-        """`grid` played with this feel (or another `amount` and `swing`); `keep_lock`
-        False for a loop found earlier (a Target result, a Map cell), which must not take
-        the rows of whatever is locked now."""
-        amount = self.feel.amount if amount is None else amount
-        swing = self.feel.swing if swing is None else swing
+    def play(self, grid: np.ndarray, key: int, bpm: float, keep_lock: bool = True) -> Loop:
+        """`grid` played with this feel; `keep_lock` False for a loop found earlier (a
+        Target result, a Map cell), which must not take the rows of whatever is locked
+        now."""
+        amount = self.feel.amount
         straight = Loop.straight(np.asarray(grid, np.float32), self.spec)
-        felt = self.take(grid, key, bpm) if amount > 0 and self.feel.source != "straight" \
-            else straight
-        played = swung(straight.blend(felt, amount), swing)
+        felt = self.take(grid, key, bpm) if amount > 0 and self.adjustable else straight
+        played = swung(straight.blend(felt, amount), self.feel.swing)
         lock = self.locked() if keep_lock and self.locked is not None else None
         return played if lock is None else lock.keep_played(played)

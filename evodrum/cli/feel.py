@@ -101,7 +101,7 @@ def session_performer(session, feel_amount: float | None, scatter: float,
     model = feel_model(settings.model, session.spec) if wanted else None
     feel_amount = _with_feel(model, feel_amount)
     source = "model" if getattr(model, "has_feel", False) else "straight"
-    performer = Performer(Feel(source, feel_amount if source == "model" else 0.0, scatter, swing),
+    performer = Performer(Feel(source, feel_amount, scatter, swing),
                           session.spec, model, settings.seed, lambda: session.lock)
     session.set_feel(performer.feel.amount, performer.feel.swing)
     return performer

@@ -17,6 +17,7 @@ from evodrum.feel import SWING_RANGE
 from evodrum.grid import GridSpec
 from evodrum.kit import DRUM_MAPS, ROWS
 from evodrum.lock import Lock
+from evodrum.loop import Loop as Played
 
 #: Ratings are single digits: 0 = dislike (never a parent) ... 9 = love it.
 RATING_MAX = 9
@@ -153,12 +154,11 @@ class Loop:
     def as_written(self, spec: GridSpec):
         """The seed file or edit as the musician made it (a seed with its own timing), an
         `evodrum.loop.Loop` of `spec`; None for a loop the model made."""
-        from evodrum.loop import Loop as Played
         if self.original is None:
             return None
-        offsets = self.original_offsets
-        return Played(self.original, np.zeros_like(self.original) if offsets is None
-                      else np.where(self.original > 0, offsets, 0).astype(np.float32), spec)
+        if self.original_offsets is None:
+            return Played.straight(self.original, spec)
+        return Played(self.original, self.original_offsets, spec)   # rests keep no offset
 
     def changed_onsets(self) -> float | None:
         """For a loop encoded from the user's grid (a seed file, an edit), the share of
