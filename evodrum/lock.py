@@ -18,6 +18,7 @@ from evodrum.errors import EvodrumError
 from evodrum.grid import (GridSpec, cells_of, grid_of_cells, quantize_velocity,
                           to_midi_velocity, whole_cells)
 from evodrum.kit import ROWS
+from evodrum.loop import OFFSET_HIGH, OFFSET_LOW
 
 #: Plain names a drummer types for rows, beside the row codes.
 ROW_ALIASES: dict[str, tuple[str, ...]] = {
@@ -157,15 +158,16 @@ class Lock:
     def from_dict(cls, d, spec: GridSpec) -> Lock:
         """A lock read from a session or job file; ValueError if it does not fit `spec`
         (cells outside the grid, offsets not one per cell or outside [-0.5, 0.5))."""
-        mask, grid = grid_of_cells(d["cells"], spec)
+        cells = whole_cells(d["cells"])
+        mask, grid = grid_of_cells(cells, spec)
         timing = d.get("offsets")
         if timing is None:
             return cls(mask, grid)
-        cells = whole_cells(d["cells"])
         if not isinstance(timing, list) or len(timing) != len(cells) or not all(
                 t is None or (isinstance(t, (int, float)) and not isinstance(t, bool)
-                              and -0.5 <= t < 0.5) for t in timing):
-            raise ValueError("offsets must be one number in [-0.5, 0.5) or null per cell")
+                              and OFFSET_LOW <= t < OFFSET_HIGH) for t in timing):
+            raise ValueError(f"offsets must be one number in [{OFFSET_LOW}, {OFFSET_HIGH}) "
+                             "or null per cell")
         offsets = np.full(spec.shape, np.nan, np.float32)
         offsets[cells[:, 0], cells[:, 1]] = [np.nan if t is None else t for t in timing]
         return cls(mask, grid, offsets)

@@ -28,6 +28,7 @@ from evodrum.errors import EvodrumError
 from evodrum.grid import VELOCITY_LEVELS, GridSpec, cells_of, grid_of_cells, whole_cells
 from evodrum.interactive.session import OPERATORS, RATING_MAX, Generation, Loop, Session, Settings
 from evodrum.lock import Lock
+from evodrum.loop import OFFSET_HIGH, OFFSET_LOW
 from evodrum.midi import DEFAULT_BPM
 from evodrum.infile import NotAFile
 from evodrum.statefile import (REQUIRED, Fields, StateError, check_depth, read_bytes, read_json,
@@ -98,12 +99,12 @@ def _read_offsets(f: Fields, hits: np.ndarray | None, spec: GridSpec) -> np.ndar
     """A seed loop's timing: one offset in [-0.5, 0.5) per original hit (absent in files
     from before it was kept, and for edits: None)."""
     offsets = f.numbers("original_offsets", None, spec.shape[0] * spec.shape[1], default=None,
-                        low=-0.5, high=0.5)
+                        low=OFFSET_LOW, high=OFFSET_HIGH)
     if offsets is None:
         return None
-    if hits is None or len(offsets) != len(hits) or (offsets >= 0.5).any():
-        raise StateError(f.name("original_offsets"), "must hold one offset in [-0.5, 0.5) "
-                         "per original hit")
+    if hits is None or len(offsets) != len(hits) or (offsets >= OFFSET_HIGH).any():
+        raise StateError(f.name("original_offsets"), "must hold one offset in "
+                         f"[{OFFSET_LOW}, {OFFSET_HIGH}) per original hit")
     timing = np.zeros(spec.shape, np.float32)
     timing[hits[:, 0], hits[:, 1]] = offsets          # offsets[i] times hits[i]
     return timing

@@ -216,18 +216,14 @@ def make_app(studio: Studio, token: str, hosts: set[str]) -> Starlette:
 
     def target_midi(request):
         i = int(request.path_params["i"])
-        grid = search.result(i - 1)
-        return download(request, studio.midi_of(grid, loop_key(grid),
-                                                request.query_params.get("map"),
-                                                keep_lock=False),
+        return download(request, studio.found_midi(search.result(i - 1),
+                                                   request.query_params.get("map")),
                         f"target-{i}.mid", "audio/midi")
 
     def atlas_midi(request):
         x, y = int(request.path_params["x"]), int(request.path_params["y"])
-        grid = atlas.cell(x - 1, y - 1)
-        return download(request, studio.midi_of(grid, loop_key(grid),
-                                                request.query_params.get("map"),
-                                                keep_lock=False),
+        return download(request, studio.found_midi(atlas.cell(x - 1, y - 1),
+                                                   request.query_params.get("map")),
                         f"atlas-{x}-{y}.mid", "audio/midi")
 
     def favourites(request):

@@ -536,6 +536,11 @@ class Studio:
             return midi_bytes(self.heard(grid, key, keep_lock=keep_lock), self.session.spec,
                               self.session.settings.bpm, self.note_map(map_key))
 
+    def found_midi(self, grid: np.ndarray, map_key: str | None = None) -> bytes:
+        """A loop found earlier (a Target result, a Map cell) as MIDI, as the page plays
+        it: the take keyed by its pattern (see `played_view`), no lock."""
+        return self.midi_of(grid, loop_key(grid), map_key, keep_lock=False)
+
     def wav(self, loop_id: int, bpm: float | None = None) -> bytes:
         """The loop rendered by the built-in kit, one seamless pass, audition loudness."""
         from evodrum.audio.loudness import normalise
