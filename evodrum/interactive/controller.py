@@ -193,13 +193,14 @@ class Controller:
         self.save()
         said = [f"undone: {what}"]
         moved = (s.current, list(s.generation().loop_ids)) != shown
+        retempo = s.settings.bpm != bpm
         if moved:
             self.player.stop()
             said.append(f"generation {s.current + 1}")
-        elif s.settings.bpm != bpm and not self.files_only and self.player.is_playing:
-            self.player.play(self.heard(s.loop_at(s.selected)), s.spec, s.settings.bpm)
+        elif retempo:
+            self._follow_tempo()
         self._prepare()
-        return said + (self._generation_files() if moved or s.settings.bpm != bpm else [])
+        return said + (self._generation_files() if moved or retempo else [])
 
     def _play(self, pos: int) -> str:
         loop = self.session.select(pos)
@@ -231,13 +232,18 @@ class Controller:
 
     def _tempo(self, bpm: float) -> list[str]:
         """Set the session's tempo; the loop playing follows (on the bar line)."""
-        s = self.session
-        s.set_bpm(bpm)
+        self.session.set_bpm(bpm)
         said = [f"tempo {bpm:g} BPM: playback and every export from now on"]
-        if not self.files_only and self.player.is_playing:
-            self.player.play(self.heard(s.loop_at(s.selected)), s.spec, bpm)
+        self._follow_tempo()
         self._prepare()
         return said + self._generation_files()
+
+    def _follow_tempo(self) -> None:
+        """The loop playing goes on at the session's tempo (the player takes it over on
+        the bar line); nothing is playing when files are written instead."""
+        s = self.session
+        if not self.files_only and self.player.is_playing:
+            self.player.play(self.heard(s.loop_at(s.selected)), s.spec, s.settings.bpm)
 
     def _move(self, name: str, command: Command) -> list[str]:
         """Breed the next generation or go to another one; playback stops."""

@@ -40,11 +40,11 @@ function say(text, error = false) {
 
 // Downloads are plain links: the page's cookie authorises them (no token in any URL).
 function download(path) { return path; }
-// A loop's MIDI file as the chosen note map writes it (the same pitches Web MIDI sends).
-function midiUrl(id) { return download(`/api/loop/${id}.mid`) + (midi.map ? `?map=${encodeURIComponent(midi.map.key)}` : ""); }
-function midiName(id) { return `loop-${String(id).padStart(3, "0")}.mid`; }
-// A Target result's or a Map cell's MIDI file (played as heard: feel, swing, note map).
+// A MIDI file at the chosen note map's pitches (the same pitches Web MIDI sends): a
+// loop's, or a Target result's or a Map cell's (played as heard: feel, swing).
 function foundUrl(path) { return download(path) + (midi.map ? `?map=${encodeURIComponent(midi.map.key)}` : ""); }
+function midiUrl(id) { return foundUrl(`/api/loop/${id}.mid`); }
+function midiName(id) { return `loop-${String(id).padStart(3, "0")}.mid`; }
 
 async function refresh(state) {
   S = state || await api("/api/state");
@@ -869,7 +869,6 @@ function listOutputs() {
 
 function chooseOutput(id) {
   midiSilence(midi.out);
-  if (engine.clockOut) engine.clockOut.stop();
   midi.out = (id && midi.access && midi.access.outputs.get(id)) || null;
   $("#midi-out").value = midi.out ? midi.out.id : "";
   setClockOut($("#clock-out").checked);

@@ -134,7 +134,6 @@ class LinkFollower {
     if (this.samples.length > 50) this.samples.shift();
     const best = this.samples.reduce((a, b) => (b.rtt < a.rtt ? b : a));
     this.anchor = [view.beat, view.at * 1000 + best.offset];
-    this.rtt = best.rtt;
     this.quantum = view.quantum; this.peers = view.peers;
     // Start Stop Sync: a peer's start and stop (the first poll only learns the state)
     if (this.playing != null && view.playing !== this.playing) (view.playing ? this.on.start : this.on.stop)();
