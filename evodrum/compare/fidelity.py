@@ -140,15 +140,21 @@ def _figures(measured: dict) -> dict:
     return {"loops": measured["loops"], **{k: measured["onsets"][k] for k in SET_FIGURES}}
 
 
+def per_seed(seeds: list[dict]) -> dict[tuple, list[float]]:
+    """The seeds' figures grouped by (budget, algorithm, space, figure), one value a seed."""
+    values: dict[tuple, list[float]] = {}
+    for r in seeds:
+        for k in SET_FIGURES:
+            values.setdefault((r["budget"], r["algorithm"], r["space"], k), []).append(r[k])
+    return values
+
+
 def seed_tests(config: CompareConfig, seeds: list[dict]) -> list[dict]:
     """Per budget, algorithm, figure and pair of spaces (`config.pairs()`): Mann-Whitney U
     between the two spaces' per-seed figures (independent runs) with the Vargha-Delaney
     A12 (P(a seed of space A reads higher)); Holm over every test of one budget, as the
     headline's tests of target error and hypervolume are."""
-    values: dict[tuple, list[float]] = {}
-    for r in seeds:
-        for k in SET_FIGURES:
-            values.setdefault((r["budget"], r["algorithm"], r["space"], k), []).append(r[k])
+    values = per_seed(seeds)
     out = []
     for budget in config.all_budgets:
         family = []

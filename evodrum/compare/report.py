@@ -397,10 +397,7 @@ def fidelity_tests_section(config: CompareConfig, seeds: list[dict], tests: list
             "real only up to real loops' own level; higher recall and coverage are more of "
             "real drumming. Every test is in fidelity-tests.csv, every seed's figures in "
             "fidelity-seeds.csv.")]
-    medians: dict[tuple, list[float]] = {}
-    for r in seeds:
-        for k in fidelity.SET_FIGURES:
-            medians.setdefault((r["budget"], r["algorithm"], r["space"], k), []).append(r[k])
+    medians = fidelity.per_seed(seeds)
     for budget in config.all_budgets:
         table = []
         for algorithm in config.task_algorithms:

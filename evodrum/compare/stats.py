@@ -60,10 +60,10 @@ def mann_whitney(x, y) -> tuple[float, float]:
     both = np.concatenate([x, y])
     if np.ptp(both) == 0:
         return len(x) * len(y) / 2, 1.0
-    u1 = float(stats.mannwhitneyu(x, y).statistic)
+    test = stats.mannwhitneyu(x, y, method="asymptotic")     # U1 is the same by any method
     if max(len(x), len(y)) > EXACT_MANN_WHITNEY:
-        return u1, float(stats.mannwhitneyu(x, y, method="asymptotic").pvalue)
-    return u1, _exact_p(both, len(x))
+        return float(test.statistic), float(test.pvalue)
+    return float(test.statistic), _exact_p(both, len(x))
 
 
 def _exact_p(both: np.ndarray, m: int) -> float:
