@@ -67,12 +67,12 @@ class GridSpec:
     @classmethod
     def from_dict(cls, d: dict) -> "GridSpec":
         """The resolution a file stores: whole numbers only ("4", 4.5 and true are
-        refused, not rounded); ValueError naming the field."""
+        refused, not rounded), in the bounds the constructor sets; ValueError naming the
+        field."""
         from evodrum.statefile import Fields, StateError
         try:
             f = Fields(d, "spec")
-            return cls(f.integer("bars", 1, MAX_BARS), f.integer("beats_per_bar", 1, 16),
-                       f.integer("steps_per_beat", 1, 48))
+            return cls(f.integer("bars"), f.integer("beats_per_bar"), f.integer("steps_per_beat"))
         except StateError as e:
             raise ValueError(str(e)) from None
 
