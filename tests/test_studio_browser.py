@@ -196,16 +196,7 @@ def test_steer_a_slider_edit_a_cell_export_midi_and_refuse_strangers(browser, tm
         made = page.evaluate("S.loops[0]")
         assert made["op"] == "edit" and made["original"][0][0] == (0 if was else 100)
 
-        page.click('#tabs button[data-view="map"]')              # the MAP-Elites atlas
-        page.wait_for_selector("#map-x option", state="attached")
-        page.fill("#map-cells", "6")
-        page.fill("#map-gens", "5")
-        page.click("#map-run")
-        page.wait_for_function("atlasJob && atlasJob.done && atlasJob.elites.length > 3",
-                               timeout=60000)
-        x, y = atlas_cell_centre(page)
-        box = page.locator("#atlas").bounding_box()
-        page.mouse.click(box["x"] + x * box["width"], box["y"] + y * box["height"])
+        click_first_elite(page)                                  # the MAP-Elites atlas
         page.wait_for_function("engine.current && engine.current.id === 'atlas'")
         assert "like real drumming" in page.inner_text("#map-cell")
 
@@ -280,6 +271,20 @@ def test_the_tempo_field_sets_the_sessions_tempo_for_exports_and_reloads(browser
         server.stop()
     with resumed_page(browser, folder) as page:
         assert page.evaluate("S.bpm") == 93
+
+
+def click_first_elite(page) -> None:
+    """Run a small atlas in the Map tab and click its first elite's cell."""
+    page.click('#tabs button[data-view="map"]')
+    page.wait_for_selector("#map-x option", state="attached")
+    page.fill("#map-cells", "6")
+    page.fill("#map-gens", "5")
+    page.click("#map-run")
+    page.wait_for_function("atlasJob && atlasJob.done && atlasJob.elites.length > 3",
+                           timeout=60000)
+    x, y = atlas_cell_centre(page)
+    box = page.locator("#atlas").bounding_box()
+    page.mouse.click(box["x"] + x * box["width"], box["y"] + y * box["height"])
 
 
 def atlas_cell_centre(page) -> tuple[float, float]:

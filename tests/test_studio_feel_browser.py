@@ -3,7 +3,8 @@ engine schedules the next hits at their new times) and exports play what is hear
 from __future__ import annotations
 
 import numpy as np
-from test_studio_browser import Server, browser, open_page, resumed_page  # noqa: F401  (fixture)
+from test_studio_browser import (Server, browser, click_first_elite,  # noqa: F401
+                                 open_page, resumed_page)  # browser: a fixture
 
 from evodrum.grid import DEFAULT_SPEC
 from evodrum.gridfile import read_file
@@ -72,22 +73,8 @@ def test_sliders_come_back_on_resume_and_map_loops_play_and_download_with_the_fe
         assert page.input_value("#feel") == "0.5" and page.input_value("#swing") == "58"
         assert page.evaluate("[engine.feel, engine.swing]") == [0.5, 58]
 
-        page.click('#tabs button[data-view="map"]')
-        page.wait_for_selector("#map-x option", state="attached")
-        page.fill("#map-cells", "6")
-        page.fill("#map-gens", "5")
-        page.click("#map-run")
-        page.wait_for_function("atlasJob && atlasJob.done && atlasJob.elites.length > 3",
-                               timeout=60000)
+        click_first_elite(page)
         cell = page.evaluate("atlasJob.elites[0].cell")
-        page.evaluate(f"""(() => {{ const cv = $('#atlas'), n = atlasJob.cells;
-            const size = Math.min(cv.width - ATLAS.left - ATLAS.right,
-                                  cv.height - ATLAS.top - ATLAS.bottom) / n;
-            const r = cv.getBoundingClientRect();
-            const x = (ATLAS.left + ({cell[0]} + 0.5) * size) * r.width / cv.width + r.left;
-            const y = (ATLAS.top + (n - {cell[1]} - 0.5) * size) * r.height / cv.height + r.top;
-            cv.dispatchEvent(new MouseEvent('click', {{ clientX: x, clientY: y, bubbles: true }}));
-            }})()""")
         page.wait_for_function("engine.current && engine.current.id === 'atlas'"
                                " && engine.current.feel !== null")
         take = np.array(page.evaluate("engine.current.feel.offsets"))

@@ -66,6 +66,15 @@ def open_with_a_daw(browser, url):
     return page
 
 
+def daw_heard(page, since: int = 0) -> tuple[dict, dict, list]:
+    """What the DAW double played and heard: its clock ticks' ideal times by song
+    position, when each labelled message was delivered, and the drum notes the page
+    sent from its `since`-th message on."""
+    ticks, delivered = dict(page.evaluate("__daw.song")), page.evaluate("__daw.delivered")
+    notes = [m for m in page.evaluate("window.__midiSent")[since:] if m["data"][0] == 0x99]
+    return ticks, delivered, notes
+
+
 def expected_notes(grid: np.ndarray, steps, tick_times: dict, pitches) -> list:
     """(step, ms, pitch, velocity) of every hit of the loop's `steps` at their ticks'
     times (a step is 6 ticks), in time order, rows within a step top to bottom."""
@@ -133,8 +142,7 @@ def test_the_studio_follows_a_daws_clock_start_stop_and_song_position(browser, t
 
         # the clock ran on through Start, so the downbeat was timed from Start; every
         # later step from the tick before it (a step is committed a tick ahead)
-        ticks, delivered = dict(page.evaluate("__daw.song")), page.evaluate("__daw.delivered")
-        got = [m for m in page.evaluate("window.__midiSent") if m["data"][0] == 0x99]
+        ticks, delivered, got = daw_heard(page)
         want = expected_notes(grid, range(33), ticks | {192: end}, gm)
         # after Stop, at most the step whose tick was next: it was handed over already
         assert len(want) - int((grid[:, 32] > 0).sum()) <= len(got) <= len(want)
@@ -150,8 +158,7 @@ def test_the_studio_follows_a_daws_clock_start_stop_and_song_position(browser, t
         page.wait_for_function("__daw.delivered.stop2 !== undefined", timeout=60_000)
         page.wait_for_function("engine.timer === null")
         assert page.evaluate("S.bpm") == 93                    # the pause was no tempo
-        ticks, delivered = dict(page.evaluate("__daw.song")), page.evaluate("__daw.delivered")
-        got = [m for m in page.evaluate("window.__midiSent")[heard:] if m["data"][0] == 0x99]
+        ticks, delivered, got = daw_heard(page, heard)
         want = expected_notes(grid, range(32, 49), ticks | {288: end}, gm)   # the third bar
         assert len(want) - int((grid[:, 48] > 0).sum()) <= len(got) <= len(want)
         # the clock had stopped: the first step waits for its own tick (and is sent as
@@ -176,8 +183,7 @@ def test_the_studio_follows_a_daws_clock_start_stop_and_song_position(browser, t
         page.locator(".card").nth(2).click()
         page.wait_for_function("__daw.delivered.stop3 !== undefined", timeout=60_000)
         other = np.array(page.evaluate("S.loops[2].grid"))
-        ticks, delivered = dict(page.evaluate("__daw.song")), page.evaluate("__daw.delivered")
-        got = [m for m in page.evaluate("window.__midiSent")[heard:] if m["data"][0] == 0x99]
+        ticks, delivered, got = daw_heard(page, heard)
         want = expected_notes(other, range(16), {6 * k: ticks[192 + 6 * k] for k in range(16)},
                               gm)                             # its first bar, on bar 3
         check_timing(got[:len(want)], want, lambda step: delivered[str(192 + 6 * step - 1)])
