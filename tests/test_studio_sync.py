@@ -11,6 +11,7 @@ jitter on the ticks.
 """
 from __future__ import annotations
 
+import json
 
 import mido
 import numpy as np
@@ -64,6 +65,18 @@ def open_with_a_daw(browser, url):
     page = open_page(browser, url, WEB_MIDI_WITH_A_DAW)
     page.wait_for_selector("#follow option[value='clock:daw-clock']", state="attached")
     return page
+
+
+def daw_plays(page, ticks: int, stop_tag: str, start_tag: str | None = None) -> float:
+    """The DAW double's clock runs a beat while stopped, then Start just before the next
+    tick (the downbeat, song position 0), `ticks` ticks, and Stop (tagged `stop_tag`)
+    just after the last; returns when the tick after the last would be (page ms)."""
+    t = page.evaluate("performance.now() + 300")
+    t = page.evaluate(f"__daw.clock({BPM}, {t}, 24, null, 0.5)")
+    page.evaluate(f"__daw.send({t - 3}, [0xFA], {json.dumps(start_tag)})")
+    end = page.evaluate(f"__daw.clock({BPM}, {t}, {ticks}, 0, 0.5)")
+    page.evaluate(f"__daw.send({end - TICK_MS + 3}, [0xFC], '{stop_tag}')")
+    return end
 
 
 def daw_heard(page, since: int = 0) -> tuple[dict, dict, list]:
@@ -129,11 +142,7 @@ def test_the_studio_follows_a_daws_clock_start_stop_and_song_position(browser, t
 
         # the DAW: its clock runs while stopped (a beat), then Start just before a tick,
         # which is the downbeat; two bars play, then Stop just after the last tick
-        t = page.evaluate("performance.now() + 300")
-        t = page.evaluate(f"__daw.clock({BPM}, {t}, 24, null, 0.5)")
-        page.evaluate(f"__daw.send({t - 3}, [0xFA], 'start')")
-        end = page.evaluate(f"__daw.clock({BPM}, {t}, 24 * 8, 0, 0.5)")
-        page.evaluate(f"__daw.send({end - TICK_MS + 3}, [0xFC], 'stop')")
+        end = daw_plays(page, 24 * 8, "stop", start_tag="start")
         page.wait_for_function("__daw.delivered.stop !== undefined", timeout=60_000)
         page.wait_for_function("engine.timer === null")        # stopped, the loop still cued
         assert page.evaluate("engine.current.id === S.loops[1].id")
@@ -171,11 +180,7 @@ def test_the_studio_follows_a_daws_clock_start_stop_and_song_position(browser, t
         # the DAW plays again; in its second bar the studio is stopped (its own ■) and
         # another loop is clicked: that loop starts on the DAW's next bar line (bar 3)
         page.evaluate("__daw.song = []; __daw.delivered = {}")
-        t = page.evaluate("performance.now() + 300")
-        t = page.evaluate(f"__daw.clock({BPM}, {t}, 24, null, 0.5)")
-        page.evaluate(f"__daw.send({t - 3}, [0xFA])")
-        end = page.evaluate(f"__daw.clock({BPM}, {t}, 24 * 16, 0, 0.5)")
-        page.evaluate(f"__daw.send({end - TICK_MS + 3}, [0xFC], 'stop3')")
+        daw_plays(page, 24 * 16, "stop3")
         page.wait_for_function("__daw.delivered['136'] !== undefined", timeout=60_000)
         page.click("#play-stop")
         assert page.evaluate("engine.timer") is None
