@@ -157,15 +157,36 @@ def test_each_loop_keeps_its_best_start():
     model.mixture = MixturePrior(np.full(8, 1 / 8), means.astype(np.float32),
                                  np.tile(np.eye(ZDIM, dtype=np.float32), (8, 1, 1)))
     model.posterior_of_pattern = lambda grids: far[:len(grids)] - 6.0
-    alone = refine.encode(model, grids, steps=30, starts=1)
-    enc = refine.encode(model, grids, steps=30, starts=4)
+    alone = refine.encode(model, grids, steps=30, starts=1, search=0)
+    enc = refine.encode(model, grids, steps=30, starts=4, search=0)
     np.testing.assert_array_equal(enc.codes[:3], truth[:3])
     assert (enc.f1[:3] == 1).all() and (alone.f1[:3] < 1).all()
     assert (enc.f1 >= alone.f1).all()
     # one start is the encoder mean alone; extra starts a model lacks are left out
     del model.mixture, model.posterior_of_pattern
-    np.testing.assert_array_equal(refine.encode(model, grids, steps=30, starts=10).codes,
-                                  alone.codes)
+    np.testing.assert_array_equal(refine.encode(model, grids, steps=30, starts=10,
+                                                search=0).codes, alone.codes)
+
+
+def test_the_search_on_exact_f1_flips_cells_the_gradient_leaves():
+    """The final search only ever moves a loop to a code that plays it better, leaves
+    exact loops alone, and gives a loop the same code alone or in a batch."""
+    decoder = tiny_decoder(12)
+    model, grids, truth = playable_loops(decoder, 40, 13)
+    model.guesses[:3] = truth[:3]                      # exact from the start
+    before = refine.encode(model, grids, steps=3, starts=1, search=0)
+    after = refine.encode(model, grids, steps=3, starts=1)
+    np.testing.assert_allclose(after.f1, metrics.loop_f1(grids, model.decode(after.codes)))
+    assert (after.f1 >= before.f1).all()
+    assert after.f1.mean() > before.f1.mean() + 0.02, (before.f1.mean(), after.f1.mean())
+    np.testing.assert_array_equal(after.codes[:3], truth[:3])
+    moved = np.abs(after.codes - before.codes).max(axis=1) > 0
+    assert (after.f1[moved] > before.f1[moved]).all() and moved.sum() > 10
+    for i in (5, 17):
+        alone = refine.encode(Tiny(decoder, model.guesses[i:i + 1]), grids[i:i + 1], steps=3,
+                              starts=1)
+        np.testing.assert_allclose(alone.codes[0], after.codes[i], atol=1e-4)
+        assert alone.f1[0] == after.f1[i]
 
 
 class CountedLoss(HitLoss):

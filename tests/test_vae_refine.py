@@ -174,12 +174,13 @@ def test_the_refinement_table_compares_settings_on_each_split(model, test_loops)
     splits = {"validation": test_loops[:20], "test": test_loops[20:50]}
     rows = refinement_rows(model, splits, [{"steps": 0}, {"steps": 10, "starts": 2},
                                            {"steps": 10, "starts": 1, "loss": refine.LIKELIHOOD,
-                                            "lr": 0.05}])
+                                            "lr": 0.05, "search": 0}])
     table = refinement_table(rows, list(splits)).splitlines()
     assert table[0].startswith("| code | validation onset F1 | test onset F1 | test precision")
     assert table[2].startswith("| encoder mean |")
     assert table[3].startswith("| 10 steps, 2 starts, loss at the thresholds, T 0.5, hit weight "
-                               "1.5, lr 0.2 |")
+                               f"1.5, lr 0.2, then {refine.SEARCH_ROUNDS} rounds of search on "
+                               "the exact F1 |")
     assert table[4].startswith("| 10 steps, 1 start, likelihood loss, lr 0.05 |")
     for split, loops in splits.items():
         plain = metrics.onset_scores(loops, model.decode(model.encode(loops)))["f1"]

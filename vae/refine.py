@@ -14,6 +14,13 @@ are nearest to it. It keeps the code with the best onset F1 seen on the way from
 any start (the encoder mean included), so refinement never makes a loop's
 reconstruction worse, and stops as soon as its onsets are exact (the other loops
 go on); the prior term keeps codes inside the prior's bulk.
+
+The gradient follows a smooth stand-in for onset F1, which cannot see a single cell
+flip. Refinement therefore ends with a search on the exact F1 (`_search`): each
+round tries a few short random moves from every loop's code and takes the best if
+it plays the loop more faithfully. On the Groove validation split that lifts onset
+F1 from 0.844 to 0.861 (test 0.837 to 0.854) for 6-7 ms more per loop; codes stay
+as typical.
 """
 from __future__ import annotations
 
@@ -27,7 +34,7 @@ from vae.decoder import NumpyDecoding
 from vae.hitloss import HitLoss
 from vae.representation import Representation
 
-#: Adam steps for user loops by default (benchmarks.refine: 13 ms for one loop, 10 starts).
+#: Adam steps for user loops by default (benchmarks.refine: 20 ms for one loop, search included).
 DEFAULT_STEPS = 50
 #: Adam learning rate on the code (prior std 1): chosen on the Groove validation split.
 LEARNING_RATE = 0.2
@@ -38,6 +45,14 @@ PRIOR_WEIGHT = 1.0
 STARTS = 10
 #: Loops refined together (bounds memory: a batch holds (batch x starts, 9 * S) logits).
 BATCH = 512
+#: The final search on the exact onset F1: rounds, moves tried per round and their
+#: lengths (prior std 1), cycled; chosen on the Groove validation split.
+SEARCH_ROUNDS = 30
+SEARCH_MOVES = 32
+SEARCH_LENGTHS = (0.1, 0.2, 0.4, 0.8)
+#: Seed of the search's move directions: the same for every loop (each loop's code
+#: depends on that loop alone, never on the others refined with it).
+SEARCH_SEED = 0
 #: Adam's moment decay rates and epsilon (torch's defaults).
 BETAS, EPSILON = (0.9, 0.999), 1e-8
 #: Added to an F1's numerator and denominator so that an empty loop decoded empty scores 1.
@@ -90,10 +105,12 @@ def prior_stats(codes: np.ndarray, latent_std: np.ndarray) -> tuple[np.ndarray, 
 
 def encode(rep: Representation, grids: np.ndarray, steps: int = DEFAULT_STEPS,
            lr: float = LEARNING_RATE, prior_weight: float = PRIOR_WEIGHT,
-           starts: int = STARTS, loss: Loss | None = None) -> Encoding:
+           starts: int = STARTS, loss: Loss | None = None,
+           search: int = SEARCH_ROUNDS) -> Encoding:
     """Codes of `grids` (N, 9, S), refined by `steps` Adam steps (0: the encoder mean)
     from up to `starts` codes each (see `_starts`), on `loss` (None: `Loss()`, the
-    default; `LIKELIHOOD`: the likelihood the model was trained on).
+    default; `LIKELIHOOD`: the likelihood the model was trained on), then `search`
+    rounds of the search on the exact onset F1 (0: none).
 
     Representations without a differentiable decoder (PCA, whose projection is
     already the least-squares code) return their own encoding with steps = 0.
@@ -115,6 +132,10 @@ def encode(rep: Representation, grids: np.ndarray, steps: int = DEFAULT_STEPS,
                         prior_weight, loss.hit_weight, 1.0, cut, loss.temperature),
                 rep.hit_cut, codes[:, i:i + BATCH], steps, lr)
         for i in range(0, len(grids), BATCH)])
+    if search:
+        batch = BATCH * STARTS // SEARCH_MOVES
+        refined = np.concatenate([_search(rep, hits[i:i + batch], refined[i:i + batch], search)
+                                  for i in range(0, len(grids), batch)])
     # Scored through the same decode every command uses, so "never worse" holds exactly.
     f1 = metrics.loop_f1(grids, rep.decode(refined))
     worse = f1 < f1_mean
@@ -137,6 +158,44 @@ def _starts(rep, grids, hits, mean, count) -> np.ndarray:
         nearest = np.argsort(-f1, axis=1, kind="stable")[:, :prior_starts]
         starts += list(mixture.means[nearest.T])
     return np.stack(starts).astype(np.float32)
+
+
+def _search(rep: NumpyDecoding, hits: np.ndarray, codes: np.ndarray, rounds: int
+            ) -> np.ndarray:
+    """`rounds` rounds of a random pattern search on each loop's exact onset F1: every
+    round draws `SEARCH_MOVES` moves of `SEARCH_LENGTHS` in random directions, tries
+    each from every loop's code and moves a loop to its best if that is strictly
+    better. Exact loops have nothing to gain and are left alone."""
+    rng = np.random.default_rng(SEARCH_SEED)
+    lengths = np.resize(np.asarray(SEARCH_LENGTHS, np.float32), SEARCH_MOVES)
+    codes = np.array(codes, np.float32)
+    n_true = hits.sum(axis=1)
+    f1 = _f1(rep, hits, codes, n_true)
+    for _ in range(rounds):
+        moves = rng.standard_normal((SEARCH_MOVES, codes.shape[1]), dtype=np.float32)
+        moves *= (lengths / np.linalg.norm(moves, axis=1))[:, None]
+        going = np.flatnonzero(f1 < 1)
+        if not len(going):
+            break
+        tried = codes[going][None] + moves[:, None]              # (moves, loops, zdim)
+        scores = _f1(rep, np.tile(hits[going], (SEARCH_MOVES, 1)),
+                     tried.reshape(-1, codes.shape[1]),
+                     np.tile(n_true[going], SEARCH_MOVES)).reshape(SEARCH_MOVES, -1)
+        pick = scores.argmax(axis=0)                               # the first best move
+        best = scores[pick, np.arange(len(going))]
+        better = best > f1[going]
+        codes[going[better]] = tried[pick[better], np.flatnonzero(better)]
+        f1[going[better]] = best[better]
+    return codes
+
+
+def _f1(rep: NumpyDecoding, hits: np.ndarray, codes: np.ndarray, n_true: np.ndarray
+        ) -> np.ndarray:
+    """Onset F1 of each code's decoded loop against its row of `hits`, as `_refine`
+    scores it (2 tp / (played + true), epsilon for empty loops)."""
+    played = rep.decode_hits(codes).reshape(len(codes), -1)
+    tp2 = 2 * np.einsum("ij,ij->i", played, hits)
+    return (tp2 + F1_EPSILON) / (played.sum(axis=1) + n_true + F1_EPSILON)
 
 
 def _encoding(rep, codes, f1, f1_mean, steps) -> Encoding:

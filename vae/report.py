@@ -57,9 +57,12 @@ REFINEMENT_NOTES = """\
 Codes of held-out loops from the encoder's posterior mean, and refined by Adam
 steps on the decoder's hit loss plus the prior term (vae.refine; `--refine
 STEPS` on encode, reconstruct, vary, interpolate, steer, and the seed loops of
-target and interactive; default {steps} steps from {starts} starts). Each loop
-keeps the code with the best onset F1 on the way from any start, so no loop gets
-worse. *Starts*: the encoder mean, the code of the loop's bare pattern, then the
+target and interactive; default {steps} steps from {starts} starts, then
+{search} rounds of search on the exact onset F1). Each loop keeps the code with
+the best onset F1 on the way from any start, so no loop gets worse. *Search on the
+exact F1*: each round tries {moves} short random moves from every loop's code and
+takes the best if it plays the loop more faithfully (the gradient's smooth loss
+cannot see one cell flip). *Starts*: the encoder mean, the code of the loop's bare pattern, then the
 learned prior's component means whose loops are nearest to it. *Likelihood loss*:
 the hit head's cross-entropy, as in training; *loss at the thresholds*: centred on
 the decoder's own hit thresholds, sharpened by temperature T, hits weighted (see
@@ -88,6 +91,7 @@ def refinement_report(folder: str | Path, model: Representation, corpus) -> Path
         f"Written {time.strftime('%Y-%m-%d %H:%M')}.", "",
         refinement_table(rows, list(splits)), "",
         REFINEMENT_NOTES.format(steps=refine.DEFAULT_STEPS, starts=refine.STARTS,
+                                search=refine.SEARCH_ROUNDS, moves=refine.SEARCH_MOVES,
                                 typical=typical), ""])
     path = folder / "refinement.md"
     write_text(path, text)

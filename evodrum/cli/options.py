@@ -135,8 +135,8 @@ session_bpm_option = click.option(
 refine_option = click.option(
     "--refine", "refine_steps", type=click.IntRange(0, 10_000), default=50, show_default=True,
     help="Adam steps refining each loop's latent code so that it decodes to your loop as "
-         "you wrote it, from 10 starting points (never less faithful than the encoder's "
-         "guess; about 15 ms a loop). "
+         "you wrote it, from 10 starting points, then a short search that checks every "
+         "hit (never less faithful than the encoder's guess; about 20 ms a loop). "
          "0: the encoder's mean.")
 
 
