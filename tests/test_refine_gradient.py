@@ -168,9 +168,9 @@ def test_each_loop_keeps_its_best_start():
                                                 search=0).codes, alone.codes)
 
 
-def test_the_search_on_exact_f1_flips_cells_the_gradient_leaves():
+def test_the_search_on_exact_f1_flips_cells_the_gradient_leaves(monkeypatch):
     """The final search only ever moves a loop to a code that plays it better, leaves
-    exact loops alone, and gives a loop the same code alone or in a batch."""
+    exact loops alone, and gives a loop the same code alone or in a batch of any size."""
     decoder = tiny_decoder(12)
     model, grids, truth = playable_loops(decoder, 40, 13)
     model.guesses[:3] = truth[:3]                      # exact from the start
@@ -187,6 +187,10 @@ def test_the_search_on_exact_f1_flips_cells_the_gradient_leaves():
                               starts=1)
         np.testing.assert_allclose(alone.codes[0], after.codes[i], atol=1e-4)
         assert alone.f1[0] == after.f1[i]
+    monkeypatch.setattr(refine, "SEARCH_BATCH", 7)       # the loops searched in 6 batches
+    split = refine.encode(model, grids, steps=3, starts=1)
+    np.testing.assert_allclose(split.codes, after.codes, atol=1e-4)
+    np.testing.assert_array_equal(split.f1, after.f1)
 
 
 class CountedLoss(HitLoss):
