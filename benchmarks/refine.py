@@ -11,7 +11,8 @@ machine, 0.819 test F1 on the lambda 0.5 model shipped since).
 Timed in three settings: the default (vae.refine: refine.STARTS starts per loop,
 then the search on the exact F1), the same without that search (issue #23's
 default) and as faithful as before: one start, 15 steps, no search (the fewest
-with a validation F1 at least the old one's: 0.829 on the lambda 1 model). The floor is the steps'
+with a validation F1 at least the old one's: 0.829 on the lambda 1 model). The
+floor counts Adam's steps only, not the search's decodes. The floor is the steps'
 matrix products alone (forward and backward through every layer, one row per start). Loops are the Groove test split's windows (random prior
 samples when no corpus is built); CPU is this process's rusage, one BLAS thread,
 wall beside it.

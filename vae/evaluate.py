@@ -149,8 +149,9 @@ def report(rows: list[dict], title: str, notes: str = "") -> str:
 def refinement_settings() -> list[dict]:
     """Settings the faithful-encoding table compares (vae.refine.encode keywords): the
     encoder mean, refinement before issue #23, then one change at a time towards the
-    default (Adam alone, as issue #23 left it), the most starts there are, and the
-    default with its final search on the exact F1, shorter and longer."""
+    default (Adam alone, as issue #23 left it), the most starts there are, then the
+    search on the exact F1 after one start, and after the default's starts with
+    fewer, as many and more rounds."""
     from vae.refine import LIKELIHOOD, Loss
     adam_only = [{"steps": 50, "lr": 0.05, "starts": 1, "loss": LIKELIHOOD},
                  {"steps": 200, "lr": 0.05, "starts": 1, "loss": LIKELIHOOD},
