@@ -12,10 +12,10 @@ Timed in three settings: the default (vae.refine: refine.STARTS starts per loop,
 then the search on the exact F1), the same without that search (issue #23's
 default) and as faithful as before: one start, 15 steps, no search (the fewest
 with a validation F1 at least the old one's: 0.829 on the lambda 1 model). The
-floor counts Adam's steps only, not the search's decodes. The floor is the steps'
-matrix products alone (forward and backward through every layer, one row per start). Loops are the Groove test split's windows (random prior
-samples when no corpus is built); CPU is this process's rusage, one BLAS thread,
-wall beside it.
+floor is Adam's steps' matrix products alone (forward and backward through every
+layer, one row per start; the search's decodes are not in it). Loops are the Groove
+test split's windows (random prior samples when no corpus is built); CPU is this
+process's rusage, one BLAS thread, wall beside it.
 """
 from __future__ import annotations
 

@@ -63,8 +63,8 @@ the best onset F1 on the way from any start, so no loop gets worse. *Search on t
 exact F1*: each round tries {moves} short random moves from every loop's code and
 takes the best if it plays the loop more faithfully (the gradient's smooth loss
 cannot see one cell flip). *Starts*: the encoder mean, the code of the loop's bare
-pattern, then the learned prior's component means whose loops are nearest to it. *Likelihood loss*:
-the hit head's cross-entropy, as in training; *loss at the thresholds*: centred on
+pattern, then the learned prior's component means whose loops are nearest to it.
+*Likelihood loss*: the hit head's cross-entropy, as in training; *loss at the thresholds*: centred on
 the decoder's own hit thresholds, sharpened by temperature T, hits weighted (see
 vae/hitloss.py). Settings were chosen on the validation split; the test split
 reports them. Onset F1 is over all cells of a split at the model's own hit
