@@ -41,7 +41,7 @@ from evodrum import checks
 from evodrum.errors import EvodrumError
 from evodrum.statefile import check_depth
 from evodrum.studio.searches import AtlasRun, TargetRun
-from evodrum.studio.state import Studio, loop_key
+from evodrum.studio.state import Studio
 
 TOKEN_HEADER = "x-evodrum-token"
 #: The largest request body (a grid of the largest resolution is ~150 kB of JSON).
