@@ -70,14 +70,22 @@ def _exact_p(both: np.ndarray, m: int) -> float:
     """Exact two-sided permutation p of the first m pooled values' rank sum, conditional on
     the ties: twice the smaller tail of its distribution over all C(N, m) equally likely
     splits, counted by dynamic programming over doubled midranks (integers)."""
-    ranks = np.rint(2 * stats.rankdata(both)).astype(np.int64)
+    ranks = _doubled_ranks(both)
     total = int(ranks.sum())
     ways = np.zeros((m + 1, total + 1))      # ways[k, s]: k-subsets with doubled rank sum s
     ways[0, 0] = 1.0
     for r in ranks:
         ways[1:, r:] += ways[:-1, :total + 1 - r].copy()
-    dist = ways[m] / comb(len(both), m)
-    observed = int(ranks[:m].sum())
+    return _two_sided_p(ways[m] / comb(len(both), m), int(ranks[:m].sum()))
+
+
+def _doubled_ranks(values: np.ndarray) -> np.ndarray:
+    """Twice the midranks of `values`: whole numbers, so exact tests can count rank sums."""
+    return np.rint(2 * stats.rankdata(values)).astype(np.int64)
+
+
+def _two_sided_p(dist: np.ndarray, observed: int) -> float:
+    """Twice the smaller tail of a rank-sum distribution at `observed`, at most 1."""
     return float(min(1.0, 2 * min(dist[:observed + 1].sum(), dist[observed:].sum())))
 
 
@@ -111,23 +119,22 @@ def wilcoxon(x, y) -> tuple[float, float]:
     if len(d) > EXACT_WILCOXON:
         result = stats.wilcoxon(d, method="asymptotic")
         return float(result.statistic), float(result.pvalue)
-    ranks = np.rint(2 * stats.rankdata(np.abs(d))).astype(np.int64)
-    plus = int(ranks[d > 0].sum())
-    return min(plus, int(ranks.sum()) - plus) / 2, _exact_signed_rank_p(ranks, plus)
+    ranks = _doubled_ranks(np.abs(d))
+    plus, total = int(ranks[d > 0].sum()), int(ranks.sum())
+    return min(plus, total - plus) / 2, _exact_signed_rank_p(ranks, total, plus)
 
 
-def _exact_signed_rank_p(ranks: np.ndarray, plus: int) -> float:
-    """Exact two-sided p of the doubled positive rank sum `plus`, conditional on the
-    ties: twice the smaller tail of its distribution over all 2^n equally likely sign
-    flips, by dynamic programming over the doubled midranks (integers)."""
-    total = int(ranks.sum())
+def _exact_signed_rank_p(ranks: np.ndarray, total: int, plus: int) -> float:
+    """Exact two-sided p of the doubled positive rank sum `plus` (of `total`), conditional
+    on the ties: twice the smaller tail of its distribution over all 2^n equally likely
+    sign flips, by dynamic programming over the doubled midranks (integers)."""
     dist = np.zeros(total + 1)               # dist[s]: P(doubled positive rank sum = s)
     dist[0], reach = 1.0, 0
     for r in ranks:
         reach += r
         dist[r:reach + 1] = 0.5 * (dist[r:reach + 1] + dist[:reach + 1 - r])
         dist[:r] *= 0.5
-    return float(min(1.0, 2 * min(dist[:plus + 1].sum(), dist[plus:].sum())))
+    return _two_sided_p(dist, plus)
 
 
 def smallest_p_wilcoxon(n: int) -> float:
