@@ -213,8 +213,7 @@ def train(ctx, corpus_name, cache_dir, epochs, threshold, out, resume, refit, **
         if out is None:
             raise EvodrumError("--resume needs --out: the folder of the run to continue")
         saved = saved_config(Path(out))
-        given = {k: v for k, v in options.items()
-                 if ctx.get_parameter_source(k) == click.core.ParameterSource.COMMANDLINE}
+        given = {k: options[k] for k in given_options(options)}
         clash = [k for k, v in given.items() if getattr(saved.config, k) != v]
         if clash:
             raise EvodrumError(f"{out}: --resume keeps the run's settings; it was trained with "
@@ -254,7 +253,7 @@ def train(ctx, corpus_name, cache_dir, epochs, threshold, out, resume, refit, **
     if result.stopped_early:
         click.echo(f"stopped early after epoch {len(result.history)}")
     model = finish(result, splits["validation"], splits["train"],
-                   splits["test"] if len(splits["test"]) else None, threshold,
+                   splits["test"], threshold,
                    reference_offsets=corpus.offsets[masks["train"]],
                    reference_bpm=corpus.bpm[masks["train"]])
     directions = disentangle.attach(model, folder / "model.pt", corpus)
@@ -265,9 +264,13 @@ def train(ctx, corpus_name, cache_dir, epochs, threshold, out, resume, refit, **
 
 
 def _splits(corpus) -> tuple[dict, dict]:
-    """The corpus's train, validation and test masks, and their loops."""
+    """The corpus's train, validation and test masks, and their loops (test: None when
+    the corpus has no test loops, so there is nothing to measure)."""
     masks = {s: corpus.split_mask(s) for s in ("train", "validation", "test")}
-    return masks, {s: corpus.grids[m] for s, m in masks.items()}
+    splits = {s: corpus.grids[m] for s, m in masks.items()}
+    if not len(splits["test"]):
+        splits["test"] = None
+    return masks, splits
 
 
 def _say_test(model) -> None:
@@ -300,7 +303,7 @@ def _refit(ctx, model_path, corpus_name, cache_dir, threshold, out) -> None:
     click.echo(f"refitting the prior, feel and thresholds of {model.name} on "
                f"{len(splits['train'])} loops -> {folder}")
     refit(model, folder, str(source), corpus_card(corpus), splits["validation"],
-          splits["train"], splits["test"] if len(splits["test"]) else None, threshold,
+          splits["train"], splits["test"], threshold,
           reference_offsets=corpus.offsets[masks["train"]],
           reference_bpm=corpus.bpm[masks["train"]])
     directions = disentangle.attach(model, folder / "model.pt", corpus)
