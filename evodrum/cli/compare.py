@@ -125,7 +125,7 @@ def compare(config_file, out, workers, scheduler, report_only, no_plots, make_ta
 
 
 def _run(config, config_file: Path, folder: Path, workers, scheduler, say) -> None:
-    from evodrum.compare.execute import run_comparison
+    from evodrum.compare.execute import HERE, run_comparison
 
     start = time.perf_counter()
     with contextlib.ExitStack() as stack:
@@ -135,7 +135,7 @@ def _run(config, config_file: Path, folder: Path, workers, scheduler, say) -> No
             if invocation.skipped:
                 say(f"{count(invocation.skipped, 'run')} already finished, skipped")
             where = (f"on Dask scheduler {scheduler}" if scheduler else "in this process"
-                     if invocation.backend == "this process" else "on local worker processes")
+                     if invocation.backend == HERE else "on local worker processes")
             say(f"{count(invocation.runs, 'run')} to do {where}")
             bars.append(stack.enter_context(click.progressbar(
                 length=invocation.runs, label="runs", show_eta=True, show_pos=True,
@@ -146,7 +146,7 @@ def _run(config, config_file: Path, folder: Path, workers, scheduler, say) -> No
                               source=config_file.read_text(encoding="utf-8"), on_start=on_start,
                               on_result=lambda key, record: bars[0].update(1, key))
     if done.runs:
-        workers_text = (" in this process" if done.backend == "this process" else
+        workers_text = (" in this process" if done.backend == HERE else
                         f" on {count(done.workers, 'worker')}" if done.workers else "")
         say(f"ran {count(done.finished, 'run')} in {_clock(done.seconds)} "
             f"({done.seconds:.1f} s){workers_text}")

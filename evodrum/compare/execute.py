@@ -16,6 +16,8 @@ from evodrum.errors import EvodrumError
 
 META_FILE = "comparison.json"
 CONFIG_COPY = "comparison.toml"
+#: The backend of a comparison run with one worker: evodrum's own process, no pool.
+HERE = "this process"
 
 
 @dataclass
@@ -72,7 +74,7 @@ def run_comparison(config: CompareConfig, folder: Path, *, workers: int | None =
     workers = None if scheduler else max(1, min(workers or os.cpu_count() or 1, len(todo) or 1))
     invocation = Invocation(time.strftime("%Y-%m-%d %H:%M:%S"),
                             f"dask {scheduler}" if scheduler else
-                            "this process" if workers == 1 else "process pool",
+                            HERE if workers == 1 else "process pool",
                             workers, len(todo), skipped)
     client = None
     if scheduler and todo:
@@ -94,7 +96,7 @@ def run_comparison(config: CompareConfig, folder: Path, *, workers: int | None =
         if scheduler:
             from evodrum.compare.cluster import run_on_dask
             run_on_dask(config, todo, client, save)
-        elif workers == 1:
+        elif invocation.backend == HERE:
             from evodrum.compare.pool import run_here
             run_here(config, todo, save)
         else:
