@@ -279,17 +279,24 @@ def normalise(audio: np.ndarray, sr: int, target: float = TARGET_LUFS,
     gate; most loops at -20 LUFS need neither. `remeasure`: measure after every
     limiter pass regardless (the rule before; what tests compare against)."""
     x = np.asarray(audio, dtype=np.float64)
-    blocks = None if remeasure else block_loudness(x, sr)
-    # evodrum's own meter reads the level off the blocks the gate check needs anyway
-    own = blocks is not None and _pyloudnorm() is None
-    level = gated(blocks) if own else lufs(x, sr)
-    gain = _gain_to(level, target)
-    shifts_exactly = not remeasure and _gate_stays(blocks, gain)
+    # evodrum's own meter reads the level off the blocks the gate check needs as well;
+    # beside pyloudnorm they are measured only if the gate check is reached
+    own = not remeasure and _pyloudnorm() is None
+    blocks = block_loudness(x, sr) if own else None
+    level = gated(blocks) if blocks is not None else lufs(x, sr)
+    first_gain = gain = _gain_to(level, target)
+    shifts_exactly = None              # whether first_gain keeps every block's side
     out = x
     for _ in range(3):
         out, limited = _limit(x * 10 ** (gain / 20), sr, ceiling_db)
-        if gain >= MAX_GAIN_DB or (shifts_exactly and not limited):
+        if gain >= MAX_GAIN_DB:
             break
+        if not limited and not remeasure:
+            if shifts_exactly is None:
+                shifts_exactly = _gate_stays(blocks if own else block_loudness(x, sr),
+                                             first_gain)
+            if shifts_exactly:
+                break
         level = lufs(out, sr)
         short = target - level
         if abs(short) < 0.05 or level <= SILENCE:
