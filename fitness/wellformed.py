@@ -54,9 +54,7 @@ class OnsetIndex:
     """
 
     def __init__(self, train_onsets: np.ndarray, order: np.ndarray | None = None):
-        self._onsets, self._shape = train_onsets, train_onsets.shape
-        self.order = np.arange(len(train_onsets)) if order is None else np.asarray(order)
-        self._index = jaccard.Index(pack_onsets(train_onsets), self.order)
+        self._build(pack_onsets(train_onsets), train_onsets.shape, order, train_onsets)
 
     @classmethod
     def from_words(cls, words: np.ndarray, shape: tuple[int, ...],
@@ -65,10 +63,17 @@ class OnsetIndex:
         is how a saved reference holds them: unpacked only if `onsets` is read. Its
         arrays are read-only (a loaded reference is shared)."""
         index = cls.__new__(cls)
-        index._onsets, index._shape = None, tuple(shape)
-        index.order = read_only(np.arange(shape[0]) if order is None else np.array(order))
-        index._index = jaccard.Index(words, index.order)
+        index._build(words, shape,
+                     read_only(np.arange(shape[0]) if order is None else np.array(order)))
         return index
+
+    def _build(self, words: np.ndarray, shape: tuple[int, ...], order: np.ndarray | None,
+               onsets: np.ndarray | None = None) -> None:
+        """Set up from `pack_onsets` words; `onsets`, when already at hand, spares
+        unpacking them from the words."""
+        self._onsets, self._shape = onsets, tuple(shape)
+        self.order = np.arange(self._shape[0]) if order is None else np.asarray(order)
+        self._index = jaccard.Index(words, self.order)
 
     @property
     def onsets(self) -> np.ndarray:
@@ -99,7 +104,10 @@ class OnsetIndex:
         """This index scanning rows by how often each is the nearest of `query_onsets`
         (most often first; ties by row), so early-stopping scans end sooner."""
         counts = np.bincount(self.nearest(query_onsets)[1], minlength=len(self))
-        return OnsetIndex(self.onsets, np.argsort(-counts, kind="stable"))
+        index = OnsetIndex.__new__(OnsetIndex)
+        index._build(self._index.train, self._shape, np.argsort(-counts, kind="stable"),
+                     self._onsets)
+        return index
 
 
 def pack_onsets(on: np.ndarray) -> np.ndarray:
