@@ -709,7 +709,7 @@ def _note_events(start, stop, pitches, velocity) -> tuple[np.ndarray, list, list
     order = np.argsort(ticks, kind="stable")
     is_on = order >= len(stop)
     types = np.where(is_on, "note_on", "note_off").tolist()
-    velocities = np.where(is_on, np.concatenate([velocity, velocity])[order], 0)
+    velocities = np.concatenate([np.zeros_like(velocity), velocity])[order]   # offs: 0
     return ticks[order], types, np.concatenate([pitches, pitches])[order].tolist(), \
         velocities.tolist()
 
