@@ -11,11 +11,10 @@ grids/s for features; well under 50 ms for a population of 100.
 from __future__ import annotations
 
 import argparse
-import time
 
 import numpy as np
 
-from benchmarks.timing import measure, once
+from benchmarks.timing import line, measure, once
 from evodrum.corpus import load_corpus
 from evodrum.errors import EvodrumError
 from evodrum.genotypes import files
@@ -82,10 +81,10 @@ def bench_reference_load() -> None:
     """CPU of reading the shipped well-formedness reference, and of loading it again in
     the same process (the same object while its files are unchanged)."""
     path = files.beside_or_shipped(None, files.WELLFORMED_FILE)
-    read = measure(lambda: WellFormedness.read(path), 20, clock=time.process_time)
-    again = measure(lambda: WellFormedness.load(path), 200, clock=time.process_time)
-    print(f"well-formedness reference (shipped): read in {read.median * 1000:.1f} ms CPU, "
-          f"loaded again in {again.median * 1000:.3f} ms CPU (medians of 20 and 200)")
+    read = measure(lambda: WellFormedness.read(path), 20)
+    again = measure(lambda: WellFormedness.load(path), 200)
+    print(line("well-formedness reference (shipped), read", read, "ms"))
+    print(line("well-formedness reference, loaded again in the same process", again, "ms"))
 
 
 if __name__ == "__main__":
