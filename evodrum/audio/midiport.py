@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import threading
+import time
 from dataclasses import dataclass
 
 import mido
@@ -25,6 +26,11 @@ from evodrum.loop import as_loop
 from evodrum.midi import DRUM_CHANNEL, grid_to_midi
 
 ALL_NOTES_OFF = 123
+#: Seconds a port evodrum opened is kept open after its last messages (Stop, note-offs):
+#: RtMidi's JACK output hands messages to JACK's next cycle and can drop those still
+#: queued when the port closes (thestk/rtmidi#24, #235), leaving a DAW running or a
+#: note hanging. Longer than a JACK period at any usual buffer size.
+CLOSE_GRACE = 0.1
 CLOCK = mido.Message("clock")
 
 
@@ -219,4 +225,5 @@ class MidiPortPlayer(Player):
         self.stop()
         self.timebase.close()
         if self.close_port:
+            time.sleep(CLOSE_GRACE)        # let the backend deliver Stop and the note-offs
             self.port.close()
