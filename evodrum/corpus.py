@@ -36,6 +36,7 @@ from evodrum.grid import DEFAULT_SPEC, GridSpec, from_midi_velocity, to_midi_vel
 from evodrum.kit import KIT_VERSION
 from evodrum.loop import OFFSET_HIGH, OFFSET_LOW, Loop
 from evodrum.midi import READER_VERSION, TEMPO_RANGE, BadMidiFile, read_windows
+from evodrum.notemap import reading_key
 
 #: Version 2 keeps each hit's timing offset and each window's tempo.
 FORMAT_VERSION = 2
@@ -73,7 +74,7 @@ class Settings:
                     "min_hits": self.min_hits, "kit": KIT_VERSION, "format": FORMAT_VERSION,
                     "reader": READER_VERSION}
         if self.drum_map != "groove":  # caches built before the option stay valid
-            settings["drum_map"] = self.drum_map
+            settings["drum_map"] = reading_key(self.drum_map)
         if self.drum_channel is not None:
             settings["drum_channel"] = self.drum_channel
         return settings
@@ -310,7 +311,7 @@ def build_corpus(source_dir: str | os.PathLike, spec: GridSpec = DEFAULT_SPEC, *
                  drum_channel: int | None = None) -> Corpus:
     """Build (or reuse from cache) the corpus of all MIDI files under `source_dir`.
 
-    `drum_map` is how pitches are read into rows (see evodrum.kit.DRUM_MAPS);
+    `drum_map` is how pitches are read into rows (see evodrum.notemap.reading);
     `drum_channel` (1-16) reads that channel of every file as the kit.
 
     `progress(done, total)` is called as files are read. Files that cannot be used

@@ -26,9 +26,12 @@ from evodrum import limits, smf
 from evodrum.atomic import atomic_path
 from evodrum.errors import FileError
 from evodrum.grid import DEFAULT_SPEC, GridSpec
-from evodrum.kit import PERCUSSION_NAMES, PITCH_MAX, PITCH_MIN, ROW_PITCH, ROWS, pitch_table
+from evodrum.kit import PERCUSSION_NAMES, PITCH_MAX, PITCH_MIN, ROW_PITCH, ROWS
 from evodrum.loop import Loop, as_loop
 from evodrum.loop import quantise as quantise_onsets
+from evodrum.notemap import DEFAULT as DEFAULT_NOTE_MAP
+from evodrum.notemap import builtin_names, reading
+from evodrum.notemap import load as load_note_map
 
 #: Changes whenever reading the same file can give different grids; corpora record it,
 #: so a cache built by an older reader is rebuilt, not reused.
@@ -180,9 +183,11 @@ def read_drums(path: str | Path, drum_map: str = "groove",
                drum_channel: int | None = None) -> DrumHits:
     """Parse a type-0/1 MIDI file and return its drum hits; BadMidiFile if unusable.
 
+    `drum_map`: how pitches are read into rows (see `evodrum.notemap.reading`).
     `drum_channel` (1-16) reads that channel as the kit, whatever the file says
     about it (an e-kit recording on channel 1 with a program change)."""
     path = str(path)
+    table, own = reading(drum_map)
     try:
         song = smf.parse(path)
         if song.format == 2:
@@ -190,12 +195,12 @@ def read_drums(path: str | Path, drum_map: str = "groove",
         if not len(song.notes):
             damage = f" ({'; '.join(song.warnings)})" if song.warnings else ""
             raise BadMidiFile(path, f"contains no notes{damage}")
-        return _drum_hits(path, song, pitch_table(drum_map), drum_channel)
+        return _drum_hits(path, song, table, own, drum_channel)
     except (smf.NotMidi, limits.LimitError) as e:
         raise BadMidiFile(path, e.reason) from None
 
 
-def _drum_hits(path: str, song: smf.Smf, table: np.ndarray,
+def _drum_hits(path: str, song: smf.Smf, table: np.ndarray, own: frozenset[int],
                drum_channel: int | None) -> DrumHits:
     warnings, info = list(song.warnings), list(song.info)
     keep, notes = drum_notes(song, table, drum_channel, info)
@@ -213,9 +218,9 @@ def _drum_hits(path: str, song: smf.Smf, table: np.ndarray,
     tempo_beats, tempo_bpm = _tempo_map(song, warnings)
     bars = _bars(path, song, float(beats.max()), warnings)
     start = tempo_bpm[0] if len(tempo_beats) and tempo_beats[0] == 0 else DEFAULT_BPM
-    folded = folded_percussion(pitches[mapped], table)
+    folded = folded_percussion(pitches[mapped & ~np.isin(pitches, list(own))], table)
     if folded:
-        info.append(folded)
+        info.append(folded + written_with(np.unique(pitches[mapped])))
     return DrumHits(path, beats, rows[mapped].astype(np.int64),
                     velocities[mapped].astype(np.uint8), bars, song.end_tick / tpb, float(start),
                     tempo_beats, tempo_bpm, dict(zip(bad.tolist(), counts.tolist())),
@@ -237,6 +242,15 @@ def folded_percussion(pitches: np.ndarray, table: np.ndarray) -> str:
              for name, (n, rows) in sorted(groups.items(), key=lambda g: -g[1][0])]
     return ("read percussion the kit has no row for into the nearest rows: "
             + ", ".join(parts))
+
+
+def written_with(pitches: np.ndarray) -> str:
+    """'' or a hint naming the shipped note map (other than General MIDI's) every one of
+    `pitches` belongs to: a file evodrum wrote for that instrument, read as GM."""
+    for name in builtin_names():
+        if name != DEFAULT_NOTE_MAP and set(pitches.tolist()) <= set(load_note_map(name).pitches):
+            return f" (written with --note-map {name}? read it with --drum-map {name})"
+    return ""
 
 
 def _tempo_map(song: smf.Smf, warnings: list[str]) -> tuple[np.ndarray, np.ndarray]:

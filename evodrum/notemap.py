@@ -10,6 +10,8 @@ a user's own file has the same form:
     ...                        # all nine rows: BD SD CH OH RD CR LT MT HT, pitches 0-127
 
 Files are validated on load; a bad one is one `error:` line naming it and the problem.
+A note map also reads: `--drum-map drskit-sfz` (or your file) reads a loop written or
+edited with that map back into the rows it was written from.
 """
 from __future__ import annotations
 
@@ -22,11 +24,13 @@ import numpy as np
 
 from evodrum.errors import EvodrumError
 from evodrum.infile import NotAFile, open_regular
-from evodrum.kit import ROWS
+from evodrum.kit import DRUM_MAPS, PITCH_TO_ROW, ROWS, pitch_table
 
 DEFAULT = "gm"
 #: A note map file is a few lines; anything bigger is not one.
 MAX_BYTES = 64 * 1024
+#: The longest file name a stored drum map may be.
+MAX_PATH = 4096
 
 
 @dataclass(frozen=True)
@@ -43,8 +47,9 @@ class NoteMap:
 
     def reading_table(self) -> np.ndarray:
         """The pitch -> row lookup (-1: no row) that reads MIDI written with this map back
-        into its rows (for `evodrum.midi.read_drums`' drum_map)."""
-        table = np.full(128, -1, dtype=np.int8)
+        into its rows: the map's own pitches first, any other pitch as the Groove
+        reduction reads it (a fill played on a pad the map does not name still sounds)."""
+        table = PITCH_TO_ROW.copy()
         table[list(self.pitches)] = np.arange(len(ROWS))
         return table
 
@@ -91,16 +96,18 @@ def parse(text: str, where: str, key: str) -> NoteMap:
     return NoteMap(key, name, tuple(int(pitches[r]) for r in ROWS), source)
 
 
-def load(spec: str | None) -> NoteMap:
-    """A shipped map by name (gm, roland-td, ...) or a user's file by path; None: gm."""
+def load(spec: str | None, option: str = "--note-map") -> NoteMap:
+    """A shipped map by name (gm, roland-td, ...) or a user's file by path; None: gm.
+    `option` names the option it was given as, in the error for an unknown name."""
     spec = spec or DEFAULT
     if spec in builtin_names():
         return parse((_folder() / f"{spec}.toml").read_text(encoding="utf-8"),
                      f"note map {spec}", spec)
     path = Path(spec)
     if not path.suffix and not path.exists():
-        raise EvodrumError(f"--note-map {spec}: no such map: use one of "
-                           f"{', '.join(builtin_names())} or a .toml file")
+        known = ", ".join(list(DRUM_MAPS) * (option == "--drum-map") + builtin_names())
+        raise EvodrumError(f"{option} {spec}: no such map: use one of {known} or a "
+                           ".toml note map file")
     try:
         f, size = open_regular(path)        # never blocks on a pipe or reads a device
         with f:
@@ -114,3 +121,25 @@ def load(spec: str | None) -> NoteMap:
     except (OSError, UnicodeDecodeError) as e:
         raise EvodrumError(f"{path}: cannot read the note map ({e})") from None
     return parse(text, str(path), path.stem)
+
+
+def reading(drum_map) -> tuple[np.ndarray, frozenset[int]]:
+    """How a file's pitches are read into rows, as (pitch -> row table, the pitches the
+    reading names exactly): a drum map of `evodrum.kit` (groove, magenta, or a 128-entry
+    table), or a note map by name or file, reading back what was written with it."""
+    if isinstance(drum_map, np.ndarray):
+        return pitch_table(drum_map), frozenset()
+    if not isinstance(drum_map, str) or not drum_map or len(drum_map) > MAX_PATH:
+        raise EvodrumError(f"drum map {drum_map!r:.60}: not a drum map name or a file name")
+    if drum_map in DRUM_MAPS:
+        return pitch_table(drum_map), frozenset()
+    note_map = load(drum_map, "--drum-map")
+    return note_map.reading_table(), frozenset(note_map.pitches)
+
+
+def reading_key(drum_map: str) -> str | dict:
+    """What a reading is, for a cache key: its name, or a note map file's pitches (so
+    an edited file is a different reading)."""
+    if drum_map in DRUM_MAPS or drum_map in builtin_names():
+        return drum_map
+    return {"note_map": load(drum_map, "--drum-map").to_dict()["pitches"]}

@@ -155,3 +155,62 @@ def test_every_shipped_map_loads_cites_its_source_and_round_trips(tmp_path, name
     np.testing.assert_array_equal(back.hits, loop.hits)
     np.testing.assert_allclose(back.velocities, loop.velocities, atol=1 / 127)
     np.testing.assert_allclose(back.offsets[loop.hits], loop.offsets[loop.hits], atol=0.01)
+
+
+# --- reading back what was written with a map ---------------------------------------------
+
+@pytest.mark.parametrize("name", [*notemap.builtin_names(), "mine"])
+def test_a_loop_written_with_a_map_reads_back_through_drum_map(tmp_path, mine, name):
+    """What a DAW user does: export with --note-map, edit in the DAW, bring it back.
+    `--drum-map` with the same map reads every hit into the row it was written from,
+    and leaves the file as it was."""
+    chosen = str(mine) if name == "mine" else name
+    rng = np.random.default_rng(5)
+    grid = np.where(rng.random((1, 9, 64)) < 0.25, 0.8, 0).astype(np.float32)
+    np.save(tmp_path / "loop.npy", grid)
+    assert run("convert", tmp_path / "loop.npy", tmp_path / "kit.mid",
+               "--note-map", chosen).exit_code == 0
+    written = (tmp_path / "kit.mid").read_bytes()
+    r = run("convert", tmp_path / "kit.mid", tmp_path / "back.npz", "--drum-map", chosen)
+    assert r.exit_code == 0, r.output
+    back = gridfile.load_loops(tmp_path / "back.npz", DEFAULT_SPEC).hits
+    np.testing.assert_array_equal(back[0], grid[0] > 0)
+    assert (tmp_path / "kit.mid").read_bytes() == written
+
+
+def test_a_file_of_a_shipped_maps_pitches_read_as_gm_says_which_map(tmp_path):
+    """Read as General MIDI, DRSKit's hat pitches are a cowbell and a low tom: the
+    reader says so and names the --drum-map that reads the file as it was written."""
+    grid = np.zeros((1, 9, 64), np.float32)
+    grid[0, kit.ROWS.index("CH"), ::2] = grid[0, kit.ROWS.index("BD"), ::8] = 0.8
+    np.save(tmp_path / "loop.npy", grid)
+    run("convert", tmp_path / "loop.npy", tmp_path / "drskit.mid", "--note-map", "drskit-sfz")
+    r = run("show", tmp_path / "drskit.mid", "--ascii")
+    assert "read it with --drum-map drskit-sfz" in r.output
+    r = run("show", tmp_path / "drskit.mid", "--ascii", "--drum-map", "drskit-sfz")
+    assert r.exit_code == 0 and "read percussion" not in r.output
+
+
+def test_an_unknown_drum_map_is_one_line_naming_the_choices(tmp_path):
+    r = run("show", ROCK, "--drum-map", "nope")
+    assert r.exit_code == 1 and r.output.strip().splitlines() == [
+        "error: --drum-map nope: no such map: use one of groove, magenta, "
+        f"{', '.join(notemap.builtin_names())} or a .toml note map file"]
+
+
+def test_a_corpus_read_through_your_map_is_rebuilt_when_the_map_changes(tmp_path, mine):
+    """`data build --drum-map FILE` keys its cache on the file's pitches, not its name."""
+    from evodrum import midi
+    from evodrum.corpus import build_corpus
+    source = tmp_path / "midi"
+    source.mkdir()
+    velocities = np.zeros((9, 64), np.float32)
+    velocities[kit.ROWS.index("BD"), ::8] = velocities[kit.ROWS.index("SD"), 4::8] = 0.8
+    midi.write_midi(source / "loop.mid", Loop(velocities, np.zeros_like(velocities)),
+                    note_map=notemap.load(str(mine)))
+    build = lambda: build_corpus(source, cache_dir=tmp_path / "cache", drum_map=str(mine),
+                                 workers=1).grids[0] > 0
+    np.testing.assert_array_equal(build(), velocities > 0)
+    mine.write_text(MINE.replace("SD = 62", "SD = 63"))   # 62 is now no drum of the map
+    snare = build()[kit.ROWS.index("SD")]
+    assert not snare.any()

@@ -15,9 +15,10 @@ from evodrum import checks
 from evodrum.errors import EvodrumError
 from evodrum.feel import SWING_RANGE
 from evodrum.grid import GridSpec
-from evodrum.kit import DRUM_MAPS, ROWS
+from evodrum.kit import ROWS
 from evodrum.lock import Lock
 from evodrum.loop import Loop as Played
+from evodrum.notemap import reading
 
 #: Ratings are single digits: 0 = dislike (never a parent) ... 9 = love it.
 RATING_MAX = 9
@@ -109,9 +110,10 @@ class Settings:
             checks.number(self.swing, "swing", *SWING_RANGE)
         if self.prior not in ("learned", "normal"):
             raise EvodrumError(f"prior must be learned or normal, got {self.prior!r}")
-        if not isinstance(self.drum_map, str) or self.drum_map not in DRUM_MAPS:
-            raise EvodrumError(f"drum_map must be one of {', '.join(DRUM_MAPS)}, got "
-                               f"{self.drum_map!r:.60}")
+        try:
+            reading(self.drum_map)
+        except EvodrumError as e:
+            raise EvodrumError(f"drum_map cannot be read: {e}") from None
         if self.drum_channel is not None:
             checks.integer(self.drum_channel, "drum_channel", 1, 16)
         if len(self.seed_loops) > self.loops:

@@ -19,9 +19,9 @@ import numpy as np
 from evodrum import atomic, midi
 from evodrum.errors import EvodrumError
 from evodrum.genotypes import Space
-from evodrum.kit import DRUM_MAPS
 from evodrum.lock import check_stored
 from evodrum.loop import Loop
+from evodrum.notemap import reading
 from evodrum.search.config import SearchConfig
 from evodrum.search.engine import run_search
 from evodrum.search.objective import Objective
@@ -120,15 +120,18 @@ class MapJob:
             value = d.get(key)
             if value is not None and (type(value) is not int or not low <= value <= high):
                 raise ValueError(f"{key} is not a whole number from {low} to {high}")
-        if d.get("drum_map", "groove") not in DRUM_MAPS:
-            raise ValueError(f"drum_map is not one of {', '.join(DRUM_MAPS)}")
+        drum_map = d.get("drum_map", "groove")
+        try:
+            reading(drum_map)
+        except EvodrumError as e:
+            raise ValueError(f"drum_map cannot be read: {e}") from None
         try:
             lock = check_stored(d.get("lock"))
         except ValueError as e:
             raise ValueError(f"lock {e}") from None
         job = cls(tuple(features), d["space"], d["cells"], d["generations"], d["population"],
                   d["seed"], float(sigma), d.get("model"), d.get("corpus"), tuple(seed_loops),
-                  d.get("refine"), lock, d.get("drum_map", "groove"), d.get("drum_channel"))
+                  d.get("refine"), lock, drum_map, d.get("drum_channel"))
         job.config()  # the search's own checks: feature names, counts, sigma's range
         return job
 

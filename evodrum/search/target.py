@@ -17,9 +17,9 @@ from evodrum import atomic, genotypes, midi
 from evodrum.errors import EvodrumError
 from evodrum.genotypes import Space, files
 from evodrum.genotypes.locked import locked_as_stored
-from evodrum.kit import DRUM_MAPS
 from evodrum.lock import check_stored
 from evodrum.loop import Loop
+from evodrum.notemap import reading
 from evodrum.search.config import SearchConfig
 from evodrum.search.distinct import distinct_best
 from evodrum.search.engine import SearchResult, check_memory, make_algorithm, run_search
@@ -77,10 +77,15 @@ class TargetJob:
         seed_loops = f.items("seed_loops", 1000, default=[])
         if not all(isinstance(p, str) for p in seed_loops):
             raise StateError("seed_loops", f"must be a list of file names, got {seed_loops!r:.60}")
+        drum_map = f.text("drum_map", default="groove")
+        try:
+            reading(drum_map)
+        except EvodrumError as e:
+            raise StateError("drum_map", f"cannot be read: {e}") from None
         return cls(goal, config, f.text("model", default=None), list(seed_loops),
                    f.text("corpus", default=None), f.integer("refine", 0, MAX_REFINE, default=None),
                    f.text("judge", default=WELLFORMED), _lock_cells(f.data.get("lock")),
-                   f.text("drum_map", default="groove", choices=tuple(DRUM_MAPS)),
+                   drum_map,
                    f.integer("drum_channel", 1, 16, default=None))
 
 
