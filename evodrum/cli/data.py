@@ -12,7 +12,7 @@ import click
 import numpy as np
 
 from evodrum import corpus as C
-from evodrum import display, gridfile, kit, midi
+from evodrum import display, gridfile, kit, midi, notemap
 from evodrum.cli import inputs, main
 from evodrum.cli.inputs import (
     bpm_from_file_option,
@@ -314,6 +314,9 @@ def kit_table():
     click.echo("\n--drum-map magenta (note_seq 0.0.5's drum classes) reads differently: "
                + ", ".join(differ))
     click.echo("Magenta 9-class order: " + ", ".join(kit.MAGENTA_ROWS))
+    click.echo("--drum-map NOTE-MAP reads a file written with --note-map NOTE-MAP ("
+               + ", ".join(notemap.builtin_names()) + " or your .toml): its nine pitches "
+               "first, every other pitch as above")
 
 
 @data.command("reference")
