@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import io
-import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -21,17 +20,18 @@ from evodrum.errors import EvodrumError
 from evodrum.genotypes import Space
 from evodrum.lock import check_stored
 from evodrum.loop import Loop
-from evodrum.notemap import reading
 from evodrum.search.config import SearchConfig
 from evodrum.search.engine import run_search
 from evodrum.search.objective import Objective
-from evodrum.search.target import MAX_REFINE
-from evodrum.statefile import read_json
+from evodrum.search.target import MAX_REFINE, MAX_SEED_LOOPS, stored_drum_map
+from evodrum.statefile import Fields, StateError, read_json
 from fitness import WellFormedness
 
 CHECKPOINT_FILE = "checkpoint.npz"
 JOB_FILE = "job.json"
 ELITES_DIR = "elites"
+#: The most features a job file may name (an atlas has two axes; more is damage).
+MAX_FEATURES = 16
 #: Terminal view: empty cell, then rising well-formedness.
 SHADES = " .:-=+*#%@"
 
@@ -94,44 +94,23 @@ class MapJob:
 
     @classmethod
     def from_dict(cls, d) -> MapJob:
-        """The job a job.json holds; ValueError saying which entry is wrong."""
-        if not isinstance(d, dict):
-            raise ValueError(f"it holds {type(d).__name__}, not a job")
-        missing = [k for k in ("features", "space", "cells", "generations", "population",
-                               "seed", "sigma") if k not in d]
-        if missing:
-            raise ValueError(f"it has no {', '.join(missing)}")
-        features = d["features"]
-        if not (isinstance(features, list) and all(isinstance(f, str) for f in features)):
-            raise ValueError("features is not a list of feature names")
-        for key in ("cells", "generations", "population", "seed"):
-            if type(d[key]) is not int:
-                raise ValueError(f"{key} is not a whole number")
-        sigma = d["sigma"]
-        if type(sigma) not in (int, float) or not math.isfinite(sigma):
-            raise ValueError("sigma is not a number")
-        for key in ("space", "model", "corpus"):
-            if not isinstance(d.get(key), str) and not (key != "space" and d.get(key) is None):
-                raise ValueError(f"{key} is not text")
-        seed_loops = d.get("seed_loops", [])
-        if not (isinstance(seed_loops, list) and all(isinstance(p, str) for p in seed_loops)):
-            raise ValueError("seed_loops is not a list of file names")
-        for key, low, high in (("refine", 0, MAX_REFINE), ("drum_channel", 1, 16)):
-            value = d.get(key)
-            if value is not None and (type(value) is not int or not low <= value <= high):
-                raise ValueError(f"{key} is not a whole number from {low} to {high}")
-        drum_map = d.get("drum_map", "groove")
-        try:
-            reading(drum_map)
-        except EvodrumError as e:
-            raise ValueError(f"drum_map cannot be read: {e}") from None
+        """The job a job.json holds, every field checked (StateError naming it)."""
+        f = Fields(d)
+        features = f.items("features", MAX_FEATURES)
+        if not all(isinstance(name, str) for name in features):
+            raise StateError("features", f"must be a list of feature names, got {features!r:.60}")
+        seed_loops = f.items("seed_loops", MAX_SEED_LOOPS, default=[])
+        if not all(isinstance(p, str) for p in seed_loops):
+            raise StateError("seed_loops", f"must be a list of file names, got {seed_loops!r:.60}")
         try:
             lock = check_stored(d.get("lock"))
         except ValueError as e:
-            raise ValueError(f"lock {e}") from None
-        job = cls(tuple(features), d["space"], d["cells"], d["generations"], d["population"],
-                  d["seed"], float(sigma), d.get("model"), d.get("corpus"), tuple(seed_loops),
-                  d.get("refine"), lock, drum_map, d.get("drum_channel"))
+            raise StateError("lock", str(e)) from None
+        job = cls(tuple(features), f.text("space"), f.integer("cells"), f.integer("generations"),
+                  f.integer("population"), f.integer("seed"), f.number("sigma"),
+                  f.text("model", default=None), f.text("corpus", default=None),
+                  tuple(seed_loops), f.integer("refine", 0, MAX_REFINE, default=None), lock,
+                  stored_drum_map(f), f.integer("drum_channel", 1, 16, default=None))
         job.config()  # the search's own checks: feature names, counts, sigma's range
         return job
 

@@ -35,6 +35,8 @@ LEGACY_CHECKPOINT = "checkpoint.pkl"
 WELLFORMED = "wellformed"
 #: Refinement steps encoding seed loops (the CLI's --refine bound).
 MAX_REFINE = 10_000
+#: The most seed loops a job file may name.
+MAX_SEED_LOOPS = 1000
 
 
 @dataclass
@@ -74,19 +76,23 @@ class TargetJob:
             raise
         except (EvodrumError, TypeError, ValueError) as e:
             raise StateError("", f"config: {e}") from None
-        seed_loops = f.items("seed_loops", 1000, default=[])
+        seed_loops = f.items("seed_loops", MAX_SEED_LOOPS, default=[])
         if not all(isinstance(p, str) for p in seed_loops):
             raise StateError("seed_loops", f"must be a list of file names, got {seed_loops!r:.60}")
-        drum_map = f.text("drum_map", default="groove")
-        try:
-            reading(drum_map)
-        except EvodrumError as e:
-            raise StateError("drum_map", f"cannot be read: {e}") from None
         return cls(goal, config, f.text("model", default=None), list(seed_loops),
                    f.text("corpus", default=None), f.integer("refine", 0, MAX_REFINE, default=None),
                    f.text("judge", default=WELLFORMED), _lock_cells(f.data.get("lock")),
-                   drum_map,
-                   f.integer("drum_channel", 1, 16, default=None))
+                   stored_drum_map(f), f.integer("drum_channel", 1, 16, default=None))
+
+
+def stored_drum_map(f: Fields) -> str:
+    """A job's drum_map (default groove), checked to be a reading evodrum can do now."""
+    drum_map = f.text("drum_map", default="groove")
+    try:
+        reading(drum_map)
+    except EvodrumError as e:
+        raise StateError(f.name("drum_map"), f"cannot be read: {e}") from None
+    return drum_map
 
 
 @dataclass
