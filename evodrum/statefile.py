@@ -71,7 +71,7 @@ def parse_json(data: bytes | str, path, what: str = "state file"):
 def check_depth(text: str, limit: int = MAX_DEPTH) -> None:
     """ValueError when brackets in JSON `text` nest deeper than `limit` (checked by a scan,
     so a body of 10^5 brackets never reaches the recursive parser)."""
-    depth = deepest = 0
+    depth = 0
     in_string = escaped = False
     opening, closing = "[{", "]}"
     for ch in text:

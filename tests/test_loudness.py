@@ -16,7 +16,6 @@ from evodrum.audio.loudness import (
     CEILING_DBTP,
     MAX_GAIN_DB,
     TARGET_LUFS,
-    SILENCE,
     bs1770,
     gain_db,
     limit,

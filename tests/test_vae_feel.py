@@ -14,7 +14,7 @@ import torch
 from evodrum.errors import EvodrumError
 from evodrum.loop import Loop
 from vae import feel, feelmetrics, prior
-from vae.files import load_vae, save_model
+from vae.files import load_vae
 from vae.train import TrainConfig, Trainer, finish
 
 

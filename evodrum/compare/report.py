@@ -135,10 +135,10 @@ def headline_section(config: CompareConfig, records: dict[RunKey, dict]) -> str:
             f"optimise. " + (f"*map-elites* fills an archive over all.density x all.syncopation "
             f"({config.search.get('cells', 16)} cells each, no target) with the loops the "
             f"`{config.judge}` judge likes most: *coverage* is the share of cells filled, "
-            f"*QD-score* the sum of the elites' scores. " if archive else "") + f"*ga* and *random* (each space's prior, "
-            f"the baseline) minimise the error alone. Whether their loops sound real is read "
-            f"two-sided over each space's set of loops in the fidelity section above (a "
-            f"judge's score of one loop is typicality: higher than real is not more real)."),
+            f"*QD-score* the sum of the elites' scores. " if archive else "") + "*ga* and *random* (each space's prior, "
+            "the baseline) minimise the error alone. Whether their loops sound real is read "
+            "two-sided over each space's set of loops in the fidelity section above (a "
+            "judge's score of one loop is typicality: higher than real is not more real)."),
            "",
            (f"Every space runs the same {tasks} tasks, so the task searches (ga, random, "
             f"nsga2) are compared paired by task: a space's value for a task is the median "
