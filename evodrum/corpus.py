@@ -36,7 +36,7 @@ from evodrum.grid import DEFAULT_SPEC, GridSpec, from_midi_velocity, to_midi_vel
 from evodrum.kit import KIT_VERSION
 from evodrum.loop import OFFSET_HIGH, OFFSET_LOW, Loop
 from evodrum.midi import READER_VERSION, TEMPO_RANGE, BadMidiFile, read_windows
-from evodrum.notemap import reading_key
+from evodrum.notemap import NoteMap, reading_key, reading_map
 
 #: Version 2 keeps each hit's timing offset and each window's tempo.
 FORMAT_VERSION = 2
@@ -66,7 +66,7 @@ class Settings:
     spec: GridSpec = DEFAULT_SPEC
     hop_bars: int = 1
     min_hits: int = 8
-    drum_map: str = "groove"
+    drum_map: str | NoteMap = "groove"   # a name of evodrum.kit.DRUM_MAPS, or a note map
     drum_channel: int | None = None
 
     def to_dict(self) -> dict:
@@ -323,7 +323,8 @@ def build_corpus(source_dir: str | os.PathLike, spec: GridSpec = DEFAULT_SPEC, *
     name = checks.name(name, "corpus name") if name is not None else default_name(root)
     hop_bars = checks.integer(hop_bars, "hop (bars between windows)", 1, 1024)
     min_hits = checks.integer(min_hits, "min-hits", 0, spec.shape[0] * spec.shape[1])
-    settings = Settings(spec, hop_bars, min_hits, drum_map, drum_channel)
+    # a note map is read once, so every file is read through the same pitches
+    settings = Settings(spec, hop_bars, min_hits, reading_map(drum_map), drum_channel)
     sources = find_sources(root)
     if not sources:
         raise EvodrumError(f"{root}: no MIDI files (.mid, .midi) found")

@@ -110,18 +110,6 @@ def _magenta_table() -> np.ndarray:
 DRUM_MAPS: dict[str, np.ndarray] = {"groove": PITCH_TO_ROW, "magenta": _magenta_table()}
 
 
-def pitch_table(drum_map="groove") -> np.ndarray:
-    """The pitch -> row lookup (-1: no row) of a named drum map; a 128-entry table (such
-    as a note map's `reading_table`) is its own lookup."""
-    if isinstance(drum_map, np.ndarray):
-        if drum_map.shape != (128,):
-            raise ValueError("a pitch table has one row (or -1) for each of 128 pitches")
-        return drum_map
-    if drum_map not in DRUM_MAPS:
-        raise ValueError(f"unknown drum map {drum_map!r}: use one of {', '.join(DRUM_MAPS)}")
-    return DRUM_MAPS[drum_map]
-
-
 #: Output pitch per row index.
 ROW_PITCH = np.array([OUTPUT_PITCH[r] for r in ROWS], dtype=np.int64)
 

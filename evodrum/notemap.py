@@ -15,6 +15,8 @@ edited with that map back into the rows it was written from.
 """
 from __future__ import annotations
 
+import functools
+import os
 import tomllib
 from dataclasses import dataclass
 from importlib import resources
@@ -24,7 +26,8 @@ import numpy as np
 
 from evodrum.errors import EvodrumError
 from evodrum.infile import NotAFile, open_regular
-from evodrum.kit import DRUM_MAPS, PITCH_TO_ROW, ROWS, pitch_table
+from evodrum.kit import DRUM_MAPS, PITCH_TO_ROW, ROWS
+from evodrum.statefile import StateError
 
 DEFAULT = "gm"
 #: A note map file is a few lines; anything bigger is not one.
@@ -101,13 +104,12 @@ def load(spec: str | None, option: str = "--note-map") -> NoteMap:
     `option` names the option it was given as, in the error for an unknown name."""
     spec = spec or DEFAULT
     if spec in builtin_names():
-        return parse((_folder() / f"{spec}.toml").read_text(encoding="utf-8"),
-                     f"note map {spec}", spec)
+        return _shipped(spec)
     path = Path(spec)
     if not path.suffix and not path.exists():
-        known = ", ".join(list(DRUM_MAPS) * (option == "--drum-map") + builtin_names())
-        raise EvodrumError(f"{option} {spec}: no such map: use one of {known} or a "
-                           ".toml note map file")
+        known = [*DRUM_MAPS, *builtin_names()] if option == "--drum-map" else builtin_names()
+        raise EvodrumError(f"{option} {spec}: no such map: use one of {', '.join(known)} or "
+                           "a .toml note map file")
     try:
         f, size = open_regular(path)        # never blocks on a pipe or reads a device
         with f:
@@ -116,30 +118,72 @@ def load(spec: str | None, option: str = "--note-map") -> NoteMap:
                                    f"({MAX_BYTES // 1024} KiB at most)")
             text = f.read().decode("utf-8")
     except NotAFile as e:
-        raise EvodrumError(f"{path}: {e.reason.replace('no such file', 'no such note map file')}"
+        reason = e.reason.replace("no such file", "no such note map file")
+        raise EvodrumError(f"{path}: {reason.replace('not a file', 'not a note map file')}"
                            ) from None
     except (OSError, UnicodeDecodeError) as e:
         raise EvodrumError(f"{path}: cannot read the note map ({e})") from None
     return parse(text, str(path), path.stem)
 
 
-def reading(drum_map) -> tuple[np.ndarray, frozenset[int]]:
+@functools.cache
+def _shipped(name: str) -> NoteMap:
+    return parse((_folder() / f"{name}.toml").read_text(encoding="utf-8"),
+                 f"note map {name}", name)
+
+
+# --- reading files written with a note map ----------------------------------------------
+
+def reading(drum_map: str | NoteMap) -> tuple[np.ndarray, frozenset[int]]:
     """How a file's pitches are read into rows, as (pitch -> row table, the pitches the
-    reading names exactly): a drum map of `evodrum.kit` (groove, magenta, or a 128-entry
-    table), or a note map by name or file, reading back what was written with it."""
-    if isinstance(drum_map, np.ndarray):
-        return pitch_table(drum_map), frozenset()
-    if not isinstance(drum_map, str) or not drum_map or len(drum_map) > MAX_PATH:
-        raise EvodrumError(f"drum map {drum_map!r:.60}: not a drum map name or a file name")
-    if drum_map in DRUM_MAPS:
-        return pitch_table(drum_map), frozenset()
-    note_map = load(drum_map, "--drum-map")
+    reading names exactly): a drum map of `evodrum.kit` (groove, magenta), or a note map
+    (by name, file or loaded), reading back what was written with it."""
+    note_map = drum_map if isinstance(drum_map, NoteMap) else reading_map(drum_map)
+    if isinstance(note_map, str):
+        return DRUM_MAPS[note_map], frozenset()
     return note_map.reading_table(), frozenset(note_map.pitches)
 
 
-def reading_key(drum_map: str) -> str | dict:
-    """What a reading is, for a cache key: its name, or a note map file's pitches (so
-    an edited file is a different reading)."""
+def reading_map(drum_map: str) -> str | NoteMap:
+    """A `--drum-map` resolved: a name of `evodrum.kit.DRUM_MAPS` as it is, or the note
+    map it names, loaded and checked to read back apart (EvodrumError if not)."""
+    if not isinstance(drum_map, str) or not drum_map or len(drum_map) > MAX_PATH \
+            or "\x00" in drum_map:
+        raise EvodrumError(f"--drum-map {drum_map!r:.60}: not a drum map name or a file name")
+    if drum_map in DRUM_MAPS:
+        return drum_map
+    note_map = load(drum_map, "--drum-map")
+    rows = {}
+    for row, pitch in zip(ROWS, note_map.pitches):
+        if pitch in rows:
+            raise EvodrumError(f"{drum_map}: {rows[pitch]} and {row} share pitch {pitch}: a "
+                               "file written with this map cannot be read back into its rows")
+        rows[pitch] = row
+    return note_map
+
+
+def stored_form(drum_map: str) -> str:
+    """How a session or job keeps a drum map: its name, or a note map file's absolute
+    path (so `--resume` from another folder reads the same file)."""
     if drum_map in DRUM_MAPS or drum_map in builtin_names():
         return drum_map
-    return {"note_map": load(drum_map, "--drum-map").to_dict()["pitches"]}
+    return os.path.abspath(drum_map)
+
+
+def check_stored_map(drum_map) -> str:
+    """A drum map from a state file, checked by its form only (the file itself is read
+    where seed loops are, not on every load or settings change); StateError if wrong."""
+    if not (isinstance(drum_map, str) and 0 < len(drum_map) <= MAX_PATH
+            and "\x00" not in drum_map and stored_form(drum_map) == drum_map):
+        raise StateError("drum_map", f"must be one of {', '.join([*DRUM_MAPS, *builtin_names()])}"
+                                     f" or a note map file's full path, got {drum_map!r:.60}")
+    return drum_map
+
+
+def reading_key(drum_map: str | NoteMap) -> str | dict:
+    """What a reading is, for a cache key: a drum map's name, or a note map's pitches (so
+    an edited map is a different reading)."""
+    if isinstance(drum_map, str) and drum_map in DRUM_MAPS:
+        return drum_map
+    note_map = drum_map if isinstance(drum_map, NoteMap) else reading_map(drum_map)
+    return {"note_map": note_map.to_dict()["pitches"]}

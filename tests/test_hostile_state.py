@@ -220,9 +220,9 @@ JOB_CASES = {
     "lock cell twice": (lambda j: j.update(lock={"cells": [[0, 1, 90], [0, 1, 100]]}),
                         "cell twice"),
     "drum_map 7": (lambda j: j.update(drum_map=7), "drum_map must be text"),
-    "drum_map of no map": (lambda j: j.update(drum_map="nope"), "drum_map cannot be read"),
-    "drum_map a missing file": (lambda j: j.update(drum_map="/nowhere/kit.toml"),
-                                "no such note map file"),
+    "drum_map of no map": (lambda j: j.update(drum_map="nope"), "drum_map must be one of"),
+    "drum_map a relative path": (lambda j: j.update(drum_map="kit.toml"), "full path"),
+    "drum_map with a NUL": (lambda j: j.update(drum_map="/a\x00b.toml"), "full path"),
 }
 
 
@@ -286,9 +286,9 @@ SESSION_CASES = {
         lambda d: d["generations"][0]["loops"].append(999), "names loop 999"),
     "spec of 10^6 bars": (lambda d: d["spec"].update(bars=10**6), "spec"),
     "generations a dict": (lambda d: d.update(generations={}), "generations must be a list"),
-    "drum_map a list": (lambda d: d["settings"].update(drum_map=[1]), "drum_map cannot be read"),
-    "drum_map a missing file": (lambda d: d["settings"].update(drum_map="/nowhere/kit.toml"),
-                                "no such note map file"),
+    "drum_map a list": (lambda d: d["settings"].update(drum_map=[1]), "drum_map must be one of"),
+    "drum_map with a NUL": (lambda d: d["settings"].update(drum_map="/a\x00b.toml"),
+                            "drum_map must be one of"),
 }
 
 

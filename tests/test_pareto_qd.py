@@ -262,7 +262,7 @@ def test_map_resume_refuses_a_damaged_job_file_in_one_line(tmp_path):
                     json.dumps({**job, "sigma": "x"}), json.dumps({**job, "cells": 2.5}),
                     json.dumps({**job, "features": ["all.nothing", "all.density"]}),
                     json.dumps({**job, "model": 3}), json.dumps({**job, "drum_map": 3}),
-                    json.dumps({**job, "drum_map": "/nowhere/kit.toml"})):
+                    json.dumps({**job, "drum_map": "a\x00b.toml"})):
         (out / "job.json").write_text(damaged)
         before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
         r = run_cli("map", "--resume", out)

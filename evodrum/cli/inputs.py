@@ -2,28 +2,23 @@
 tempo and tells the user what was read (damage read past, bars skipped, which window)."""
 from __future__ import annotations
 
-import os
-
 import click
 
 from evodrum.cli.options import Number
 from evodrum.errors import EvodrumError
 from evodrum.gridfile import LoopFile, read_file
-from evodrum.kit import DRUM_MAPS
-from evodrum.notemap import builtin_names, reading
+from evodrum.notemap import builtin_names, reading_map, stored_form
 
 window_option = click.option(
     "--window", type=click.IntRange(1), default=None,
     help="Which window of a long performance, counting from 1 [default: where the drums "
          "come in: the first window opening with a bar of hits, past a silent intro].")
 
+
 def _drum_map(ctx, param, value):
-    """The reading, checked now (one error line); a note map file as an absolute path,
-    so a session or job that stores it reads the same file from anywhere."""
-    reading(value)
-    if value in DRUM_MAPS or value in builtin_names():
-        return value
-    return os.path.abspath(value)
+    """The reading, checked now (one error line), in the form a session or job stores."""
+    reading_map(value)
+    return stored_form(value)
 
 
 drum_map_option = click.option(
@@ -33,9 +28,9 @@ drum_map_option = click.option(
          "reduction, also right for GrooVAE's files: 43 and 58 low, 45 mid, 48 high tom) "
          "or magenta (note_seq 0.0.5's drum classes, as MusicVAE reads: 43 and 45 low, "
          "48 mid, 50 high tom, 58 crash); the two differ only on 45, 48 and 58, and "
-         "`evodrum kit` lists every pitch. Or a note map (drskit-sfz, roland-td, gm or "
-         "your .toml file): a loop written with --note-map and edited in your DAW reads "
-         "back into the rows it was written from.")
+         "`evodrum kit` lists every pitch. Or a note map (" + ", ".join(builtin_names())
+         + " or your .toml file): a loop written with --note-map and edited in your DAW "
+         "reads back into the rows it was written from.")
 
 drum_channel_option = click.option(
     "--drum-channel", type=click.IntRange(1, 16), default=None,

@@ -18,7 +18,7 @@ from evodrum.grid import GridSpec
 from evodrum.kit import ROWS
 from evodrum.lock import Lock
 from evodrum.loop import Loop as Played
-from evodrum.notemap import reading
+from evodrum.notemap import check_stored_map
 
 #: Ratings are single digits: 0 = dislike (never a parent) ... 9 = love it.
 RATING_MAX = 9
@@ -61,7 +61,7 @@ class Settings:
     bpm: float | None = None           # the session's one tempo (None: from the seed loop)
     lock: tuple[str, ...] = ()         # rows of the first seed loop every loop keeps
     prior: str = "learned"             # fresh loops: the model's learned prior, or normal
-    drum_map: str = "groove"           # how the seed loops' pitches are read (evodrum.kit)
+    drum_map: str = "groove"           # how the seed loops are read (evodrum.notemap.reading)
     drum_channel: int | None = None    # the seed loops' drum channel (None: found)
     feel: float | None = None          # how much of the model's feel, 0..1 (None: --feel's)
     swing: float | None = None         # MPC swing in percent (None: --swing's)
@@ -110,10 +110,7 @@ class Settings:
             checks.number(self.swing, "swing", *SWING_RANGE)
         if self.prior not in ("learned", "normal"):
             raise EvodrumError(f"prior must be learned or normal, got {self.prior!r}")
-        try:
-            reading(self.drum_map)
-        except EvodrumError as e:
-            raise EvodrumError(f"drum_map cannot be read: {e}") from None
+        check_stored_map(self.drum_map)
         if self.drum_channel is not None:
             checks.integer(self.drum_channel, "drum_channel", 1, 16)
         if len(self.seed_loops) > self.loops:

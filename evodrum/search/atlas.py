@@ -20,17 +20,18 @@ from evodrum.errors import EvodrumError
 from evodrum.genotypes import Space
 from evodrum.lock import check_stored
 from evodrum.loop import Loop
+from evodrum.notemap import check_stored_map
 from evodrum.search.config import SearchConfig
 from evodrum.search.engine import run_search
 from evodrum.search.objective import Objective
-from evodrum.search.target import MAX_REFINE, MAX_SEED_LOOPS, stored_drum_map
+from evodrum.search.target import MAX_REFINE, MAX_SEED_LOOPS
 from evodrum.statefile import Fields, StateError, read_json
 from fitness import WellFormedness
 
 CHECKPOINT_FILE = "checkpoint.npz"
 JOB_FILE = "job.json"
 ELITES_DIR = "elites"
-#: The most features a job file may name (an atlas has two axes; more is damage).
+#: The most features a job file may name (an atlas has two or three axes; more is damage).
 MAX_FEATURES = 16
 #: Terminal view: empty cell, then rising well-formedness.
 SHADES = " .:-=+*#%@"
@@ -110,7 +111,8 @@ class MapJob:
                   f.integer("population"), f.integer("seed"), f.number("sigma"),
                   f.text("model", default=None), f.text("corpus", default=None),
                   tuple(seed_loops), f.integer("refine", 0, MAX_REFINE, default=None), lock,
-                  stored_drum_map(f), f.integer("drum_channel", 1, 16, default=None))
+                  check_stored_map(f.text("drum_map", default="groove")),
+                  f.integer("drum_channel", 1, 16, default=None))
         job.config()  # the search's own checks: feature names, counts, sigma's range
         return job
 

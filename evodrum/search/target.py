@@ -19,7 +19,7 @@ from evodrum.genotypes import Space, files
 from evodrum.genotypes.locked import locked_as_stored
 from evodrum.lock import check_stored
 from evodrum.loop import Loop
-from evodrum.notemap import reading
+from evodrum.notemap import check_stored_map
 from evodrum.search.config import SearchConfig
 from evodrum.search.distinct import distinct_best
 from evodrum.search.engine import SearchResult, check_memory, make_algorithm, run_search
@@ -51,7 +51,7 @@ class TargetJob:
     refine: int | None = None         # refinement steps for seed loops (None = vae.refine's)
     judge: str = WELLFORMED           # the judge of real drumming the search optimises
     lock: dict | None = None          # cells every result keeps (evodrum.lock.Lock.to_dict)
-    drum_map: str = "groove"          # how the seed loops' pitches are read (evodrum.kit)
+    drum_map: str = "groove"          # how the seed loops are read (evodrum.notemap.reading)
     drum_channel: int | None = None   # the seed loops' drum channel (None: found)
 
     def to_dict(self) -> dict:
@@ -82,17 +82,8 @@ class TargetJob:
         return cls(goal, config, f.text("model", default=None), list(seed_loops),
                    f.text("corpus", default=None), f.integer("refine", 0, MAX_REFINE, default=None),
                    f.text("judge", default=WELLFORMED), _lock_cells(f.data.get("lock")),
-                   stored_drum_map(f), f.integer("drum_channel", 1, 16, default=None))
-
-
-def stored_drum_map(f: Fields) -> str:
-    """A job's drum_map (default groove), checked to be a reading evodrum can do now."""
-    drum_map = f.text("drum_map", default="groove")
-    try:
-        reading(drum_map)
-    except EvodrumError as e:
-        raise StateError(f.name("drum_map"), f"cannot be read: {e}") from None
-    return drum_map
+                   check_stored_map(f.text("drum_map", default="groove")),
+                   f.integer("drum_channel", 1, 16, default=None))
 
 
 @dataclass
