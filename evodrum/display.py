@@ -16,6 +16,8 @@ from evodrum.kit import ROWS
 UNICODE_GLYPHS = ("·", "┊", "░", "▒", "▓", "█")
 ASCII_GLYPHS = (".", ":", "-", "o", "O", "X")
 LEGEND = "velocity: soft {2} {3} {4} {5} loud; rest {0} (on a beat {1})"
+#: Steps drawn on one line: a loop longer than this (8 bars of 16ths) wraps, a bar at a time.
+LINE_STEPS = 64
 
 
 def _cells(row: np.ndarray, on_beat: np.ndarray, glyphs: tuple[str, ...]) -> np.ndarray:
@@ -23,10 +25,10 @@ def _cells(row: np.ndarray, on_beat: np.ndarray, glyphs: tuple[str, ...]) -> np.
     return np.asarray(glyphs)[level]
 
 
-def _header(spec: GridSpec) -> str:
+def _header(spec: GridSpec, bars: range) -> str:
     """Bar numbers over each bar's first step and a tick over every other beat."""
     marks = []
-    for bar in range(spec.bars):
+    for bar in bars:
         cells = [" "] * spec.steps_per_bar
         for beat in range(1, spec.beats_per_bar):
             cells[beat * spec.steps_per_beat] = "'"
@@ -44,13 +46,16 @@ def render(grid: np.ndarray, spec: GridSpec, title: str | None = None,
         raise ValueError(f"grid shape {grid.shape} does not match {spec.describe()}")
     glyphs = ASCII_GLYPHS if ascii else UNICODE_GLYPHS
     on_beat = (np.arange(spec.steps) % spec.steps_per_beat == 0).astype(int)
+    rows = [_cells(row, on_beat, glyphs) for row in grid]
     lines = [title] if title else []
-    lines.append("    " + _header(spec))
-    for name, row in zip(ROWS, grid):
-        cells = _cells(row, on_beat, glyphs)
-        bars = ["".join(cells[b * spec.steps_per_bar:(b + 1) * spec.steps_per_bar])
-                for b in range(spec.bars)]
-        lines.append(f"{name:<3} |" + "|".join(bars) + "|")
+    per_line = max(1, LINE_STEPS // spec.steps_per_bar)     # a long loop wraps
+    for first in range(0, spec.bars, per_line):
+        bars = range(first, min(first + per_line, spec.bars))
+        lines += [""] * (first > 0) + ["    " + _header(spec, bars)]
+        for name, cells in zip(ROWS, rows):
+            shown = ["".join(cells[b * spec.steps_per_bar:(b + 1) * spec.steps_per_bar])
+                     for b in bars]
+            lines.append(f"{name:<3} |" + "|".join(shown) + "|")
     if legend:
         lines.append("    " + LEGEND.format(*glyphs))
     return "\n".join(lines)

@@ -177,6 +177,20 @@ class LoopFile:
             where = f", bars {self.start_bars[i]}-{self.end_bars[i]} of {self.metres[i]}"
         return f"window {i + 1} of {len(self)}{where}"
 
+    def whole(self, max_bars: int) -> tuple[np.ndarray, np.ndarray, int] | None:
+        """How to play the whole file window after window (at most `max_bars` bars), as
+        (window of each piece, bars of that window skipped at its start, bars in all):
+        a window every grid length, and for a shorter tail the last window's end. None
+        when its windows are not one run of bars a bar apart from its first (a grid
+        file, bars that do not fit the grid in between)."""
+        if self.start_bars is None or not np.array_equal(self.start_bars,
+                                                         np.arange(1, len(self) + 1)):
+            return None
+        bars = min(len(self) + self.spec.bars - 1, max_bars)
+        starts = np.arange(0, bars, self.spec.bars)
+        windows = np.minimum(starts, len(self) - 1)
+        return windows, starts - windows, bars
+
     def bpm(self, i: int, default: float = 120.0) -> float:
         """The file's tempo at grid `i` (grid files have none: `default`)."""
         return float(self.bpms[i]) if self.bpms is not None else default

@@ -236,6 +236,58 @@ def test_groove_plays_a_pattern_with_the_shipped_models_feel(tmp_path):
     np.testing.assert_array_equal(e1.offsets, e2.offsets)     # no scatter: the same every take
 
 
+def _with_fill(bars: int) -> list[tuple[float, int, int]]:
+    """`bars` of the basic beat, the last one a fill of mid-tom 16ths instead of hats."""
+    hits = [h for h in basic_beat(bars) if not (h[0] >= 4 * (bars - 1) and h[1] == 42)]
+    return hits + [(4 * (bars - 1) + s / 4, 47, 100) for s in range(16)]
+
+
+@pytest.mark.parametrize("bars", [8, 6])
+def test_groove_plays_a_longer_pattern_whole_with_its_fill(tmp_path, bars):
+    """An 8-bar (or 6-bar) DAW pattern comes back as that many bars, every hit on its own
+    step (the last bar's fill too), played window after window; the file is left alone."""
+    src = drum_file(tmp_path / "long.mid", _with_fill(bars), length_beats=4 * bars)
+    before = src.read_bytes()
+    r = run("groove", src, "--swing", 58, "-o", tmp_path / "out.mid", "--json")
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.stdout)
+    assert doc["bars"] == bars and doc["window"] is None
+    spec = GridSpec(bars=bars)
+    played = read_file(tmp_path / "out.mid", spec).loop(0)
+    written = read_file(src, spec).loop(0)
+    np.testing.assert_array_equal(played.hits, written.hits)
+    fill = kit.ROWS.index("MT"), slice(-16, None)
+    assert played.hits[fill].all()
+    np.testing.assert_allclose(played.offsets[fill][1::2], 0.16, atol=1 / 60)  # swung 16ths
+    assert src.read_bytes() == before
+    one = run("groove", src, "--swing", 58, "--window", 2, "-o", tmp_path / "w2.mid")
+    assert one.exit_code == 0, one.output
+    np.testing.assert_array_equal(read_file(tmp_path / "w2.mid", DEFAULT_SPEC).loop(0).hits,
+                                  written.hits[:, 16:80])
+
+
+def test_groove_of_a_long_performance_plays_its_first_64_bars_and_says_so(tmp_path):
+    src = drum_file(tmp_path / "song.mid", basic_beat(70), length_beats=280)
+    r = run("groove", src, "--swing", 55, "-o", tmp_path / "out.mid")
+    assert r.exit_code == 0, r.output
+    assert "plays bars 1-64 of 70" in r.output
+    played = read_file(tmp_path / "out.mid", GridSpec(bars=64)).loop(0)
+    np.testing.assert_array_equal(played.hits,
+                                  read_file(src, GridSpec(bars=64)).loop(0).hits)
+
+
+def test_groove_plays_a_long_pattern_with_the_models_feel_the_same_every_take(tmp_path):
+    if not _has_feel():
+        pytest.skip("the shipped model has no feel")
+    src = drum_file(tmp_path / "long.mid", _with_fill(8), length_beats=32)
+    takes = [run("groove", src, "--seed", 3, "-o", tmp_path / f"t{k}.mid") for k in (1, 2)]
+    assert all(t.exit_code == 0 for t in takes) and "played all 8 bars" in takes[0].output
+    assert (tmp_path / "t1.mid").read_bytes() == (tmp_path / "t2.mid").read_bytes()
+    played = read_file(tmp_path / "t1.mid", GridSpec(bars=8)).loop(0)
+    np.testing.assert_array_equal(played.hits, read_file(src, GridSpec(bars=8)).loop(0).hits)
+    assert (played.offsets[played.hits] != 0).mean() > 0.5
+
+
 def test_convert_keeps_a_files_timing_through_npz_and_back(tmp_path):
     late = [(b + 0.04, 38, 100) for b in range(4)] + [(b + 0.5, 42, 80) for b in range(4)]
     src = drum_file(tmp_path / "late.mid", late, length_beats=4)

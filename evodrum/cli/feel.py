@@ -12,13 +12,20 @@ from evodrum.cli.inputs import (
     bpm_from_file_option,
     drum_channel_option,
     drum_map_option,
-    window_option,
 )
-from evodrum.cli.options import (OUT_FILE, SEED, Number, ascii_option, given_options, grid_option,
-                                  note_map_option)
+from evodrum.cli.options import (
+    OUT_FILE,
+    SEED,
+    Number,
+    ascii_option,
+    given_options,
+    grid_option,
+    note_map_option,
+)
 from evodrum.cli.output import add, in_folder, output_options, say, wrote
 from evodrum.errors import EvodrumError
-from evodrum.feel import SWING_RANGE, Feel
+from evodrum.feel import SWING_RANGE, Feel, stitched
+from evodrum.grid import MAX_BARS
 from evodrum.notes import note
 
 FEEL_HELP = ("How much feel, 0..1: 1 plays {what}, 0 exactly on the grid (straight, for "
@@ -161,7 +168,10 @@ def describe_timing(summary: dict) -> str:
 @click.option("-o", "--out", type=OUT_FILE, default=None,
               help="MIDI file to write [default: FILE-groove.mid beside FILE, or "
                    "FILE-groove-2.mid, ... when that exists].")
-@window_option
+@click.option("--window", type=click.IntRange(1), default=None,
+              help="Play only this window of a longer file (the grid's 4 bars from bar N), "
+                   "counting from 1 [default: the whole file, 4 bars at a time, up to "
+                   f"{MAX_BARS} bars].")
 @feel_options()
 @click.option("--like", "like_path", type=click.Path(exists=True, dir_okay=False),
               default=None, metavar="OTHER",
@@ -187,8 +197,10 @@ def groove(file, out, window, feel_amount, scatter, swing, like_path, like_windo
            bpm, spec, drum_map, drum_channel, model_path, note_map, ascii):
     """Play a drum loop like a drummer: same hits, human timing and dynamics.
 
-    FILE is any loop (a quantised pattern from your DAW, a `target` result).
-    By default the model's feel is used: the velocities and timing a Groove
+    FILE is any loop (a quantised pattern from your DAW, a `target` result),
+    played whole: an 8-bar pattern comes back as 8 bars, 4 at a time (a loop
+    shorter than 4 bars is repeated to fill them). By default the model's feel
+    is used: the velocities and timing a Groove
     drummer would give these hits at this tempo, with their natural
     hit-to-hit scatter (--scatter 0: the expected feel alone; --seed: a
     repeatable take). --like OTHER.mid takes the feel of another loop
@@ -219,8 +231,19 @@ def groove(file, out, window, feel_amount, scatter, swing, like_path, like_windo
         import vae
         model = vae.load_model(model_path)
         spec = model.spec
-    loops, i = inputs.pick(file, spec, window, drum_map, drum_channel, model_spec=model and spec)
-    loop, spec = loops.loop(i), loops.spec
+    loops = inputs.load_for(file, spec, drum_map, drum_channel, model_spec=model and spec)
+    whole = loops.whole(MAX_BARS) if window is None and len(loops) > 1 else None
+    if whole is None:
+        i = inputs.choose(loops, window)
+        loop, spec = loops.loop(i), loops.spec
+    else:
+        pieces, skips, bars = whole
+        i, loop, spec = 0, loops.loops()[pieces], loops.spec
+        every = len(loops) + spec.bars - 1
+        if bars < every:
+            click.echo(f"warning: {file}: plays bars 1-{bars} of {every}: one loop holds at most "
+                       f"{MAX_BARS} bars (--window N plays the {spec.bars} bars from bar N)",
+                       err=True)
     bpm = bpm or loops.bpm(i)
     like = None
     if like_path is not None:
@@ -231,6 +254,8 @@ def groove(file, out, window, feel_amount, scatter, swing, like_path, like_windo
                        "timing to give", err=True)
     feel = Feel(source, feel_amount, scatter, swing, like, seed)
     played = perform(loop, feel, bpm=bpm, model=model)
+    if whole is not None:
+        played = stitched(played, skips, bars)
 
     outputs = Outputs([file, like_path])
     stem = Path(file).with_name(f"{Path(file).stem}-groove")
@@ -241,6 +266,7 @@ def groove(file, out, window, feel_amount, scatter, swing, like_path, like_windo
         mid_path, wav_path = outputs.derived_set(stem.parent, stem.name, [".mid", ".wav"])
     else:
         mid_path, wav_path = outputs.derived(stem.with_suffix(".mid")), None
+    spec = played.spec
     written = [midi.write_midi(mid_path, played, spec, bpm, note_map=note_map)]
     wrote(written[0], "midi", bpm=bpm, hits=int(played.hits.sum()))
     if wav_path is not None:
@@ -249,10 +275,12 @@ def groove(file, out, window, feel_amount, scatter, swing, like_path, like_windo
         wrote(written[1], "audio")
     summary = timing_summary(played, bpm)
     in_folder(mid_path.parent)
-    add(input=file, window=i + 1, bpm=bpm, spec=spec.to_dict(),
+    add(input=file, window=None if whole else i + 1, bars=spec.bars, bpm=bpm,
+        spec=spec.to_dict(),
         feel={"source": source, "amount": feel_amount, "scatter": scatter, "swing": swing,
               "seed": seed, "like": like_path, "model": getattr(model, "name", None)},
         played=summary, written=[str(p) for p in written])
     say(display.render(played.velocities, spec, title=Path(file).name, ascii=ascii))
-    say(f"played with {feel.describe()} at {bpm:g} BPM: {describe_timing(summary)}")
+    which = f" all {spec.bars} bars" if whole else ""
+    say(f"played{which} with {feel.describe()} at {bpm:g} BPM: {describe_timing(summary)}")
     say(f"wrote {', '.join(str(p) for p in written)}")

@@ -88,10 +88,25 @@ def triplet_hint(spec, triplets, for_model: bool) -> str:
 def pick(path: str, spec, window: int | None, drum_map: str = "groove",
          drum_channel: int | None = None, *, model_spec=None) -> tuple[LoopFile, int]:
     """(the file, 0-based index of the chosen window); says which window when it chose."""
+    loops = load_for(path, spec, drum_map, drum_channel, model_spec=model_spec)
+    return loops, choose(loops, window)
+
+
+def load_for(path: str, spec, drum_map: str = "groove", drum_channel: int | None = None, *,
+             model_spec=None) -> LoopFile:
+    """The file read as `load` reads it, holding grids of `model_spec` when given (a
+    model's: EvodrumError if not)."""
     loops = load(path, spec, drum_map, drum_channel, for_model=model_spec is not None)
     if model_spec is not None and loops.spec != model_spec:
         raise EvodrumError(f"{path}: holds grids of {loops.spec.describe()}, the model uses "
                            f"{model_spec.describe()}")
+    return loops
+
+
+def choose(loops: LoopFile, window: int | None) -> int:
+    """0-based index of `window` of the file, or where its drums come in: said when chosen
+    for the user, and warned of when silent."""
+    path = loops.path
     i = loops.index(window)
     if window is None and len(loops) > 1:
         passed = "; the windows before it open with a silent bar" if i else ""
@@ -101,4 +116,4 @@ def pick(path: str, spec, window: int | None, drum_map: str = "groove",
         silent = "every window is silent" if not loops.hits.any() else (
             f"window {i + 1} has no hits")
         click.echo(f"warning: {path}: {silent}", err=True)
-    return loops, i
+    return i
