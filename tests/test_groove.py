@@ -324,3 +324,21 @@ def test_groove_transfer_from_the_same_drummer_beats_straight_on_the_test_split(
     straight, felt = np.concatenate(straight_ms).mean(), np.concatenate(felt_ms).mean()
     assert felt < 0.9 * straight                  # measured: 19.8 ms against 23.2 ms
     assert np.concatenate(felt_vel).mean() < 0.6 * np.concatenate(flat_vel).mean()
+
+
+def test_render_and_play_sound_a_longer_pattern_whole(tmp_path):
+    """`render` and `play --no-audio` of an 8-bar pattern are 8 bars long, fill and all;
+    `--index 2` is one window, as before."""
+    from evodrum.audio.wav import read_wav
+    src = drum_file(tmp_path / "long.mid", _with_fill(8), length_beats=32, tempo_bpm=96)
+    r = run("render", src, "-o", tmp_path / "long.wav", "--synth", "builtin")
+    assert r.exit_code == 0, r.output
+    audio, sr = read_wav(tmp_path / "long.wav")
+    assert len(audio) == round(32 * 60 / 96 * sr)
+    r = run("play", src, "--no-audio", "--synth", "builtin", "--out-dir", tmp_path / "p")
+    assert r.exit_code == 0, r.output
+    heard = read_file(tmp_path / "p" / "long.mid", GridSpec(bars=8)).loop(0)
+    np.testing.assert_array_equal(heard.hits, read_file(src, GridSpec(bars=8)).loop(0).hits)
+    r = run("render", src, "--index", 2, "-o", tmp_path / "one.wav", "--synth", "builtin")
+    assert r.exit_code == 0, r.output
+    assert len(read_wav(tmp_path / "one.wav")[0]) == round(16 * 60 / 96 * sr)

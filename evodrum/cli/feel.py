@@ -231,20 +231,9 @@ def groove(file, out, window, feel_amount, scatter, swing, like_path, like_windo
         import vae
         model = vae.load_model(model_path)
         spec = model.spec
-    loops = inputs.load_for(file, spec, drum_map, drum_channel, model_spec=model and spec)
-    whole = loops.whole(MAX_BARS) if window is None and len(loops) > 1 else None
-    if whole is None:
-        i = inputs.choose(loops, window)
-        loop, spec = loops.loop(i), loops.spec
-    else:
-        pieces, skips, bars = whole
-        i, loop, spec = 0, loops.loops()[pieces], loops.spec
-        every = len(loops) + spec.bars - 1
-        if bars < every:
-            click.echo(f"warning: {file}: plays bars 1-{bars} of {every}: one loop holds at most "
-                       f"{MAX_BARS} bars (--window N plays the {spec.bars} bars from bar N)",
-                       err=True)
-    bpm = bpm or loops.bpm(i)
+    plan = inputs.to_play(file, spec, window, drum_map, drum_channel, model_spec=model and spec)
+    loops, spec = plan.loops, plan.loops.spec
+    bpm = bpm or loops.bpm(plan.windows[0])
     like = None
     if like_path is not None:
         others, j = inputs.pick(like_path, spec, like_window, drum_map, drum_channel)
@@ -253,9 +242,8 @@ def groove(file, out, window, feel_amount, scatter, swing, like_path, like_windo
             click.echo(f"warning: {like_path}: is played exactly on the grid, so it has no "
                        "timing to give", err=True)
     feel = Feel(source, feel_amount, scatter, swing, like, seed)
-    played = perform(loop, feel, bpm=bpm, model=model)
-    if whole is not None:
-        played = stitched(played, skips, bars)
+    played = stitched(perform(loops.loops()[plan.windows], feel, bpm=bpm, model=model),
+                      plan.skips, plan.bars)
 
     outputs = Outputs([file, like_path])
     stem = Path(file).with_name(f"{Path(file).stem}-groove")
@@ -275,7 +263,8 @@ def groove(file, out, window, feel_amount, scatter, swing, like_path, like_windo
         wrote(written[1], "audio")
     summary = timing_summary(played, bpm)
     in_folder(mid_path.parent)
-    add(input=file, window=None if whole else i + 1, bars=spec.bars, bpm=bpm,
+    whole = plan.chosen is None
+    add(input=file, window=None if whole else plan.chosen + 1, bars=spec.bars, bpm=bpm,
         spec=spec.to_dict(),
         feel={"source": source, "amount": feel_amount, "scatter": scatter, "swing": swing,
               "seed": seed, "like": like_path, "model": getattr(model, "name", None)},

@@ -2,10 +2,14 @@
 tempo and tells the user what was read (damage read past, bars skipped, which window)."""
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import click
+import numpy as np
 
 from evodrum.cli.options import Number
 from evodrum.errors import EvodrumError
+from evodrum.grid import MAX_BARS
 from evodrum.gridfile import LoopFile, read_file
 from evodrum.notemap import builtin_names, reading_map, stored_form
 
@@ -90,6 +94,36 @@ def pick(path: str, spec, window: int | None, drum_map: str = "groove",
     """(the file, 0-based index of the chosen window); says which window when it chose."""
     loops = load_for(path, spec, drum_map, drum_channel, model_spec=model_spec)
     return loops, choose(loops, window)
+
+
+class ToPlay(NamedTuple):
+    """What a command plays of a file: `windows` one after another, each from its bar
+    `skips[k]` on, `bars` in all (see `evodrum.feel.stitched`); `chosen` is the window
+    (0-based) when one was chosen, None when the whole file is played."""
+
+    loops: LoopFile
+    windows: np.ndarray
+    skips: np.ndarray
+    bars: int
+    chosen: int | None
+
+
+def to_play(path: str, spec, window: int | None, drum_map: str = "groove",
+            drum_channel: int | None = None, *, model_spec=None) -> ToPlay:
+    """The whole file, window after window (up to MAX_BARS bars, said when cut), or only
+    `window`; a grid file, or one whose bars do not all fit the grid, plays the window
+    where the drums come in unless `window` says which."""
+    loops = load_for(path, spec, drum_map, drum_channel, model_spec=model_spec)
+    whole = loops.whole(MAX_BARS) if window is None and len(loops) > 1 else None
+    if whole is None:
+        i = choose(loops, window)
+        return ToPlay(loops, np.array([i]), np.array([0]), loops.spec.bars, i)
+    every = len(loops) + loops.spec.bars - 1
+    if whole[2] < every:
+        click.echo(f"warning: {path}: plays bars 1-{whole[2]} of {every}: one loop holds at "
+                   f"most {MAX_BARS} bars (--window N plays the {loops.spec.bars} bars from "
+                   "bar N)", err=True)
+    return ToPlay(loops, *whole, None)
 
 
 def load_for(path: str, spec, drum_map: str = "groove", drum_channel: int | None = None, *,

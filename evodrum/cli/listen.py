@@ -89,20 +89,22 @@ def player_from_options(*, output, midi_port, clock, clock_in, link, note_map, n
 
 def _read_loop(path: str, spec, index: int | None, drum_map: str, drum_channel: int | None,
                feel_amount: float, swing: float):
-    """(loop, resolution, the file's tempo there) of grid `index` (from 1) of a MIDI or
-    grid file, or of its first grid with hits, played with `feel_amount` of its own
-    timing and `swing`."""
+    """(loop, resolution, the file's tempo where it starts) of a MIDI or grid file: the
+    whole file, or grid `index` (from 1), played with `feel_amount` of its own timing
+    and `swing` (see `inputs.to_play`)."""
     from evodrum.cli import inputs
-    from evodrum.feel import Feel, perform
-    loops, i = inputs.pick(path, spec, index, drum_map, drum_channel)
-    played = perform(loops.loop(i), Feel("own", feel_amount, swing=swing))
-    return played, loops.spec, loops.bpm(i)
+    from evodrum.feel import Feel, perform, stitched
+    plan = inputs.to_play(path, spec, index, drum_map, drum_channel)
+    loop = stitched(plan.loops.loops()[plan.windows], plan.skips, plan.bars)
+    played = perform(loop, Feel("own", feel_amount, swing=swing))
+    return played, played.spec, plan.loops.bpm(plan.windows[0])
 
 
 index_option = click.option(
     "--index", "--window", "index", type=click.IntRange(1), default=None,
-    help="Which grid of the file, counting from 1 (a long performance gives one per bar) "
-         "[default: where the drums come in].")
+    help="Play only this grid of the file, counting from 1 (a long performance gives one "
+         "per bar: the grid's 4 bars from bar N) [default: the whole file, up to 64 bars; "
+         "of a grid file, the first grid with hits].")
 
 
 @main.command()
@@ -188,9 +190,10 @@ def render(file, out, spec, bpm, index, drum_map, drum_channel, tail, feel_amoun
     """Render a drum loop from a MIDI or grid file to an audio file; a folder (such
     as a run folder) renders each of its MIDI files beside it.
 
-    The audio is exactly one pass of the loop long (4 bars at 120 BPM: 8.0 s)
-    at the file's own tempo unless --bpm is given,
-    with decays wrapped onto the start so it loops seamlessly in any player.
+    The audio is exactly one pass of the file long (a 4-bar loop at 120 BPM:
+    8.0 s; a longer file plays whole, up to 64 bars) at the file's own tempo
+    unless --bpm is given, with decays wrapped onto the start so it loops
+    seamlessly in any player.
     WAV is 16-bit PCM; FLAC and Ogg Vorbis need soundfile (evodrum[audio]).
     Needs no sound card. An existing file is never replaced: a taken name
     moves on to NAME-2.wav, and a note says so. Hits keep the file's own
