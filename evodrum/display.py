@@ -16,7 +16,7 @@ from evodrum.kit import ROWS
 UNICODE_GLYPHS = ("·", "┊", "░", "▒", "▓", "█")
 ASCII_GLYPHS = (".", ":", "-", "o", "O", "X")
 LEGEND = "velocity: soft {2} {3} {4} {5} loud; rest {0} (on a beat {1})"
-#: Steps drawn on one line: a loop longer than this (8 bars of 16ths) wraps, a bar at a time.
+#: Steps drawn on one line (4 bars of 16ths): a longer loop wraps, a bar at a time.
 LINE_STEPS = 64
 
 

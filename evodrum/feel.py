@@ -136,16 +136,6 @@ def perform(loops, feel: Feel, *, spec: GridSpec | None = None, bpm=120.0,
     return swung(loops.straightened().blend(felt, feel.amount), feel.swing)
 
 
-def stitched(takes: Loop, skips: np.ndarray, bars: int) -> Loop:
-    """One loop of `bars` bars from a batch of windows played one after another, each
-    from its bar `skips[k]` on (where the window before it ends)."""
-    spb = takes.spec.steps_per_bar
-    pieces = [(takes.velocities[k][:, s * spb:], takes.offsets[k][:, s * spb:])
-              for k, s in enumerate(skips)]
-    velocities, offsets = (np.concatenate(part, axis=1)[:, :bars * spb] for part in zip(*pieces))
-    return Loop(velocities, offsets, replace(takes.spec, bars=bars))
-
-
 class Performer:
     """One feel for every loop of a session (interactive, studio).
 

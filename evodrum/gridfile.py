@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +12,7 @@ import numpy as np
 from evodrum import npyfile
 from evodrum.atomic import atomic_path
 from evodrum.errors import EvodrumError
-from evodrum.grid import GridSpec, check_grids, from_midi_velocity
+from evodrum.grid import MAX_BARS, MAX_STEPS, GridSpec, check_grids, from_midi_velocity
 from evodrum.infile import NotAFile, open_regular
 from evodrum.loop import Loop, as_loop
 
@@ -125,6 +125,28 @@ def read_any(path: str | Path, spec: GridSpec) -> tuple[np.ndarray, GridSpec]:
     return midi.read_grids(path, spec), spec
 
 
+@dataclass(frozen=True)
+class Plan:
+    """What of a file plays: `windows` one after another, each from its bar `skips[k]`
+    on (where the window before it ends), `bars` grid bars in all of the file's
+    `file_bars` (more when the file is longer than one loop holds)."""
+
+    windows: np.ndarray
+    skips: np.ndarray
+    bars: int
+    file_bars: int
+
+    def stitched(self, takes: Loop) -> Loop:
+        """One loop of `bars` bars from the windows as played (a batch, in `windows`
+        order): each from its bar `skips[k]` on."""
+        spb = takes.spec.steps_per_bar
+        pieces = [(takes.velocities[k][:, s * spb:], takes.offsets[k][:, s * spb:])
+                  for k, s in enumerate(self.skips)]
+        velocities, offsets = (np.concatenate(part, axis=1)[:, :self.bars * spb]
+                               for part in zip(*pieces))
+        return Loop(velocities, offsets, replace(takes.spec, bars=self.bars))
+
+
 @dataclass
 class LoopFile:
     """The grids of one input file (MIDI or grid file), with what commands say about them."""
@@ -144,6 +166,7 @@ class LoopFile:
     tempo_maps: list = field(default_factory=list)  # (beat in window, BPM) per window
     metres: list = field(default_factory=list)      # the file's metre where each window starts
     end_bars: np.ndarray | None = None              # (N,) the file's last bar in each window
+    start_beats: np.ndarray | None = None           # (N,) the beat each window starts on
 
     def loop(self, i: int) -> Loop:
         """Grid `i` with the timing it was played with (grid files: straight)."""
@@ -177,19 +200,24 @@ class LoopFile:
             where = f", bars {self.start_bars[i]}-{self.end_bars[i]} of {self.metres[i]}"
         return f"window {i + 1} of {len(self)}{where}"
 
-    def whole(self, max_bars: int) -> tuple[np.ndarray, np.ndarray, int] | None:
-        """How to play the whole file window after window (at most `max_bars` bars), as
-        (window of each piece, bars of that window skipped at its start, bars in all):
-        a window every grid length, and for a shorter tail the last window's end. None
-        when its windows are not one run of bars a bar apart from its first (a grid
-        file, bars that do not fit the grid in between)."""
-        if self.start_bars is None or not np.array_equal(self.start_bars,
-                                                         np.arange(1, len(self) + 1)):
+    def whole(self) -> Plan | None:
+        """How to play the whole file, window after window (as many bars as one loop
+        holds: MAX_BARS, fewer on a fine grid), or None when its windows are not one
+        run a grid bar apart from its start (a grid file, bars that do not fit the grid
+        in between): then one window plays."""
+        bar_beats = self.spec.beats_per_bar
+        if self.start_beats is None or not np.allclose(self.start_beats,
+                                                       bar_beats * np.arange(len(self))):
             return None
-        bars = min(len(self) + self.spec.bars - 1, max_bars)
+        every = len(self) + self.spec.bars - 1
+        bars = min(every, MAX_BARS, MAX_STEPS // self.spec.steps_per_bar)
         starts = np.arange(0, bars, self.spec.bars)
         windows = np.minimum(starts, len(self) - 1)
-        return windows, starts - windows, bars
+        return Plan(windows, starts - windows, bars, every)
+
+    def window(self, i: int) -> Plan:
+        """The plan that plays window `i` alone."""
+        return Plan(np.array([i]), np.array([0]), self.spec.bars, self.spec.bars)
 
     def bpm(self, i: int, default: float = 120.0) -> float:
         """The file's tempo at grid `i` (grid files have none: `default`)."""
@@ -211,15 +239,17 @@ class LoopFile:
 
 
 def read_file(path: str | Path, spec: GridSpec, drum_map: str = "groove",
-              hop_bars: int = 1, drum_channel: int | None = None) -> LoopFile:
-    """Every grid of a MIDI or grid file, with hit counts, bars, tempi and warnings."""
+              hop_bars: int = 1, drum_channel: int | None = None,
+              to_last_bar: bool = False) -> LoopFile:
+    """Every grid of a MIDI or grid file, with hit counts, bars, tempi and warnings;
+    `to_last_bar`: windows run to the end of the file's last bar (see `midi.to_windows`)."""
     from evodrum import midi
     if Path(path).suffix.lower() in SUFFIXES:
         loops = load_loops(path, spec)
         grids = loops.velocities
         return LoopFile(str(path), grids, loops.spec, (grids > 0).sum(axis=(1, 2)), None, None,
                         offsets=loops.offsets)
-    hits, windows = midi.read_windows(path, spec, hop_bars, drum_map, drum_channel)
+    hits, windows = midi.read_windows(path, spec, hop_bars, drum_map, drum_channel, to_last_bar)
     bpms = np.array([hits.bpm_at(b) for b in windows.start_beats])
     skipped = ["not read as drums: " + "; ".join(hits.notes)] if hits.notes else []
     length = windows.loop_steps / spec.steps_per_beat if windows.loop_steps else spec.beats
@@ -230,4 +260,5 @@ def read_file(path: str | Path, spec: GridSpec, drum_map: str = "groove",
     return LoopFile(str(path), from_midi_velocity(windows.grids), spec, windows.hits,
                     windows.start_bars, bpms, hits.warnings + windows.notes,
                     windows.quantised, windows.offsets, hits.info + windows.info + skipped,
-                    windows.moved, hits.triplets, tempo_maps, metres, end_bars)
+                    windows.moved, hits.triplets, tempo_maps, metres, end_bars,
+                    windows.start_beats)

@@ -525,8 +525,13 @@ def loop_steps(hits: DrumHits, spec: GridSpec) -> int | None:
     return next(n for n in range(steps, spec.steps + 1) if spec.steps % n == 0)
 
 
-def to_windows(hits: DrumHits, spec: GridSpec = DEFAULT_SPEC, hop_bars: int = 1) -> Windows:
-    """A tiled loop, or the windows of a performance's stretches of bars that fit the grid."""
+def to_windows(hits: DrumHits, spec: GridSpec = DEFAULT_SPEC, hop_bars: int = 1,
+               to_last_bar: bool = False) -> Windows:
+    """A tiled loop, or the windows of a performance's stretches of bars that fit the grid.
+
+    A performance is windowed up to where it really ends (a recording stops mid-bar), or
+    with `to_last_bar` to the end of its last bar, the rest of it silent: what a command
+    that plays a whole pattern needs when End of Track comes at the last note."""
     length = loop_steps(hits, spec)
     q = quantise(hits, spec, length)
     if length is not None:
@@ -539,9 +544,9 @@ def to_windows(hits: DrumHits, spec: GridSpec = DEFAULT_SPEC, hop_bars: int = 1)
     hop = hop_bars * spec.beats_per_bar
     grids, offsets, starts, notes = [], [], [], []
     short = []
-    # A performance is windowed up to where it really ends, not its rounded-up last bar.
-    played = max(int(np.ceil(hits.end_beats * spb - 1e-9)),
-                 int(np.floor(hits.beats.max() * spb + 0.5)) + 1)
+    played = (round(bars.end * spb) if to_last_bar else
+              max(int(np.ceil(hits.end_beats * spb - 1e-9)),
+                  int(np.floor(hits.beats.max() * spb + 0.5)) + 1))
     for a, b in bars.stretches():
         first = int(round(bars.start[a] * spb))
         stop = min(played, int(round((bars.start[b - 1] + bars.length[b - 1]) * spb)))
@@ -611,11 +616,11 @@ def no_windows_reason(hits: DrumHits, windows: Windows, spec: GridSpec) -> str:
 
 
 def read_windows(path: str | Path, spec: GridSpec = DEFAULT_SPEC, hop_bars: int = 1,
-                 drum_map: str = "groove",
-                 drum_channel: int | None = None) -> tuple[DrumHits, Windows]:
+                 drum_map: str = "groove", drum_channel: int | None = None,
+                 to_last_bar: bool = False) -> tuple[DrumHits, Windows]:
     """The drum hits of a MIDI file and its windows; BadMidiFile if it gives none."""
     hits = read_drums(path, drum_map, drum_channel)
-    windows = to_windows(hits, spec, hop_bars)
+    windows = to_windows(hits, spec, hop_bars, to_last_bar)
     if not len(windows):
         raise BadMidiFile(path, no_windows_reason(hits, windows, spec))
     return hits, windows

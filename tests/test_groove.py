@@ -266,6 +266,44 @@ def test_groove_plays_a_longer_pattern_whole_with_its_fill(tmp_path, bars):
                                   written.hits[:, 16:80])
 
 
+def _marked(bars: int, bar_beats: int = 4) -> list[tuple[float, int, int]]:
+    """`bars` bars of eighth hats, each with a crash on its step `k` (bar k from 0), so a
+    bar played out of place or twice shows; End of Track comes at the last note."""
+    hats = [(e / 2, 42, 70) for e in range(2 * bar_beats * bars)]
+    grid_bars = bars * bar_beats // 4
+    return hats + [(4 * k + k / 4, 49, 110) for k in range(grid_bars)]
+
+
+@pytest.mark.parametrize("bars", [5, 7, 9, 16])
+def test_every_bar_plays_once_in_its_place_even_when_the_file_stops_at_its_last_note(
+        tmp_path, bars):
+    src = drum_file(tmp_path / "marked.mid", _marked(bars))        # no length: EOT at 4*bars-0.25
+    r = run("groove", src, "--feel", 0, "-o", tmp_path / "out.mid")
+    assert r.exit_code == 0, r.output
+    played = read_file(tmp_path / "out.mid", GridSpec(bars=bars)).loop(0)
+    crashes = np.flatnonzero(played.hits[kit.ROWS.index("CR")])
+    np.testing.assert_array_equal(crashes, 16 * np.arange(bars) + np.arange(bars))
+    assert played.hits[CH].sum() == 8 * bars
+
+
+def test_bars_of_two_four_play_whole_too(tmp_path):
+    src = drum_file(tmp_path / "two.mid", _marked(16, bar_beats=2), time_signature=(2, 4))
+    r = run("render", src, "--synth", "builtin", "-o", tmp_path / "two.wav", "--json")
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["files"][0]["seconds"] == pytest.approx(16.0)   # 32 beats
+
+
+def test_a_fine_grid_plays_as_many_bars_as_one_loop_holds(tmp_path):
+    """At 24 steps a beat a loop holds 42 bars (4,096 steps): a 50-bar file says so."""
+    src = drum_file(tmp_path / "long.mid", basic_beat(50), length_beats=200)
+    r = run("groove", src, "--grid", "4x4x24", "--swing", 60, "-o", tmp_path / "out.mid")
+    assert r.exit_code == 0, r.output
+    assert "plays bars 1-42 of 50" in r.output and "Traceback" not in r.output
+    played = read_file(tmp_path / "out.mid", GridSpec(42, 4, 24)).loop(0)
+    np.testing.assert_array_equal(played.hits,
+                                  read_file(src, GridSpec(42, 4, 24)).loop(0).hits)
+
+
 def test_groove_of_a_long_performance_plays_its_first_64_bars_and_says_so(tmp_path):
     src = drum_file(tmp_path / "song.mid", basic_beat(70), length_beats=280)
     r = run("groove", src, "--swing", 55, "-o", tmp_path / "out.mid")

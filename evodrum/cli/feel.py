@@ -24,7 +24,7 @@ from evodrum.cli.options import (
 )
 from evodrum.cli.output import add, in_folder, output_options, say, wrote
 from evodrum.errors import EvodrumError
-from evodrum.feel import SWING_RANGE, Feel, stitched
+from evodrum.feel import SWING_RANGE, Feel
 from evodrum.grid import MAX_BARS
 from evodrum.notes import note
 
@@ -198,8 +198,9 @@ def groove(file, out, window, feel_amount, scatter, swing, like_path, like_windo
     """Play a drum loop like a drummer: same hits, human timing and dynamics.
 
     FILE is any loop (a quantised pattern from your DAW, a `target` result),
-    played whole: an 8-bar pattern comes back as 8 bars, 4 at a time (a loop
-    shorter than 4 bars is repeated to fill them). By default the model's feel
+    played whole: an 8-bar pattern comes back as 8 bars, a window of the grid's
+    4 bars at a time (a shorter loop fills the 4 bars: a 1- or 2-bar loop
+    repeats, a 3-bar one gets a silent 4th). By default the model's feel
     is used: the velocities and timing a Groove
     drummer would give these hits at this tempo, with their natural
     hit-to-hit scatter (--scatter 0: the expected feel alone; --seed: a
@@ -231,8 +232,8 @@ def groove(file, out, window, feel_amount, scatter, swing, like_path, like_windo
         import vae
         model = vae.load_model(model_path)
         spec = model.spec
-    plan = inputs.to_play(file, spec, window, drum_map, drum_channel, model_spec=model and spec)
-    loops, spec = plan.loops, plan.loops.spec
+    loops, plan, chosen = inputs.to_play(file, spec, window, drum_map, drum_channel,
+                                         model_spec=model and spec)
     bpm = bpm or loops.bpm(plan.windows[0])
     like = None
     if like_path is not None:
@@ -242,8 +243,7 @@ def groove(file, out, window, feel_amount, scatter, swing, like_path, like_windo
             click.echo(f"warning: {like_path}: is played exactly on the grid, so it has no "
                        "timing to give", err=True)
     feel = Feel(source, feel_amount, scatter, swing, like, seed)
-    played = stitched(perform(loops.loops()[plan.windows], feel, bpm=bpm, model=model),
-                      plan.skips, plan.bars)
+    played = plan.stitched(perform(loops.loops()[plan.windows], feel, bpm=bpm, model=model))
 
     outputs = Outputs([file, like_path])
     stem = Path(file).with_name(f"{Path(file).stem}-groove")
@@ -263,8 +263,9 @@ def groove(file, out, window, feel_amount, scatter, swing, like_path, like_windo
         wrote(written[1], "audio")
     summary = timing_summary(played, bpm)
     in_folder(mid_path.parent)
-    whole = plan.chosen is None
-    add(input=file, window=None if whole else plan.chosen + 1, bars=spec.bars, bpm=bpm,
+    whole = chosen is None
+    add(input=file, window=None if whole else chosen + 1, bars=spec.bars,
+        file_bars=plan.file_bars, bpm=bpm,
         spec=spec.to_dict(),
         feel={"source": source, "amount": feel_amount, "scatter": scatter, "swing": swing,
               "seed": seed, "like": like_path, "model": getattr(model, "name", None)},

@@ -2,15 +2,11 @@
 tempo and tells the user what was read (damage read past, bars skipped, which window)."""
 from __future__ import annotations
 
-from typing import NamedTuple
-
 import click
-import numpy as np
 
 from evodrum.cli.options import Number
 from evodrum.errors import EvodrumError
-from evodrum.grid import MAX_BARS
-from evodrum.gridfile import LoopFile, read_file
+from evodrum.gridfile import LoopFile, Plan, read_file
 from evodrum.notemap import builtin_names, reading_map, stored_form
 
 window_option = click.option(
@@ -49,13 +45,14 @@ bpm_from_file_option = click.option(
 
 
 def load(path: str, spec, drum_map: str = "groove", drum_channel: int | None = None, *,
-         hop_bars: int = 1, for_model: bool = False) -> LoopFile:
+         hop_bars: int = 1, for_model: bool = False, to_last_bar: bool = False) -> LoopFile:
     """Read a MIDI or grid file (a MIDI file's windows `hop_bars` bars apart), printing
     what was lost or changed as 'warning:' lines and
     what was done to it (folded, tiled, triplets on 16ths) as 'note:' lines, on stderr.
 
-    `for_model`: the grid is a model's, so a triplet grid is not offered."""
-    loops = read_file(path, spec, drum_map, hop_bars, drum_channel)
+    `for_model`: the grid is a model's, so a triplet grid is not offered;
+    `to_last_bar`: windows run to the end of the last bar (see `midi.to_windows`)."""
+    loops = read_file(path, spec, drum_map, hop_bars, drum_channel, to_last_bar)
     for line in loops.warnings + [loops.tempo_changes()]:
         if line:
             click.echo(f"warning: {path}: {line}", err=True)
@@ -96,41 +93,33 @@ def pick(path: str, spec, window: int | None, drum_map: str = "groove",
     return loops, choose(loops, window)
 
 
-class ToPlay(NamedTuple):
-    """What a command plays of a file: `windows` one after another, each from its bar
-    `skips[k]` on, `bars` in all (see `evodrum.feel.stitched`); `chosen` is the window
-    (0-based) when one was chosen, None when the whole file is played."""
-
-    loops: LoopFile
-    windows: np.ndarray
-    skips: np.ndarray
-    bars: int
-    chosen: int | None
-
-
 def to_play(path: str, spec, window: int | None, drum_map: str = "groove",
-            drum_channel: int | None = None, *, model_spec=None) -> ToPlay:
-    """The whole file, window after window (up to MAX_BARS bars, said when cut), or only
-    `window`; a grid file, or one whose bars do not all fit the grid, plays the window
-    where the drums come in unless `window` says which."""
-    loops = load_for(path, spec, drum_map, drum_channel, model_spec=model_spec)
-    whole = loops.whole(MAX_BARS) if window is None and len(loops) > 1 else None
-    if whole is None:
+            drum_channel: int | None = None, *, model_spec=None
+            ) -> tuple[LoopFile, Plan, int | None]:
+    """(the file, what of it plays, the window chosen or None): the whole file, window
+    after window, or only `window`; a grid file, or one whose bars do not all fit the
+    grid, plays the window where the drums come in unless `window` says which."""
+    loops = load_for(path, spec, drum_map, drum_channel, model_spec=model_spec,
+                     to_last_bar=True)
+    plan = loops.whole() if window is None and len(loops) > 1 else None
+    if plan is None:
         i = choose(loops, window)
-        return ToPlay(loops, np.array([i]), np.array([0]), loops.spec.bars, i)
-    every = len(loops) + loops.spec.bars - 1
-    if whole[2] < every:
-        click.echo(f"warning: {path}: plays bars 1-{whole[2]} of {every}: one loop holds at "
-                   f"most {MAX_BARS} bars (--window N plays the {loops.spec.bars} bars from "
-                   "bar N)", err=True)
-    return ToPlay(loops, *whole, None)
+        return loops, loops.window(i), i
+    if plan.bars < plan.file_bars:
+        click.echo(f"warning: {path}: plays bars 1-{plan.bars} of {plan.file_bars}: one loop "
+                   f"holds at most {plan.bars} bars of {loops.spec.steps_per_bar} steps "
+                   f"(--window N plays the {loops.spec.bars} bars from bar N)", err=True)
+    if not loops.hits.any():
+        click.echo(f"warning: {path}: every window is silent", err=True)
+    return loops, plan, None
 
 
 def load_for(path: str, spec, drum_map: str = "groove", drum_channel: int | None = None, *,
-             model_spec=None) -> LoopFile:
+             model_spec=None, to_last_bar: bool = False) -> LoopFile:
     """The file read as `load` reads it, holding grids of `model_spec` when given (a
     model's: EvodrumError if not)."""
-    loops = load(path, spec, drum_map, drum_channel, for_model=model_spec is not None)
+    loops = load(path, spec, drum_map, drum_channel, for_model=model_spec is not None,
+                 to_last_bar=to_last_bar)
     if model_spec is not None and loops.spec != model_spec:
         raise EvodrumError(f"{path}: holds grids of {loops.spec.describe()}, the model uses "
                            f"{model_spec.describe()}")

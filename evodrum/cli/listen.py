@@ -93,11 +93,11 @@ def _read_loop(path: str, spec, index: int | None, drum_map: str, drum_channel: 
     whole file, or grid `index` (from 1), played with `feel_amount` of its own timing
     and `swing` (see `inputs.to_play`)."""
     from evodrum.cli import inputs
-    from evodrum.feel import Feel, perform, stitched
-    plan = inputs.to_play(path, spec, index, drum_map, drum_channel)
-    loop = stitched(plan.loops.loops()[plan.windows], plan.skips, plan.bars)
-    played = perform(loop, Feel("own", feel_amount, swing=swing))
-    return played, played.spec, plan.loops.bpm(plan.windows[0])
+    from evodrum.feel import Feel, perform
+    loops, plan, _ = inputs.to_play(path, spec, index, drum_map, drum_channel)
+    played = perform(plan.stitched(loops.loops()[plan.windows]),
+                     Feel("own", feel_amount, swing=swing))
+    return played, played.spec, loops.bpm(plan.windows[0])
 
 
 index_option = click.option(
