@@ -202,12 +202,13 @@ class LoopFile:
 
     def whole(self) -> Plan | None:
         """How to play the whole file, window after window (as many bars as one loop
-        holds: MAX_BARS, fewer on a fine grid), or None when its windows are not one
-        run a grid bar apart from its start (a grid file, bars that do not fit the grid
-        in between): then one window plays."""
+        holds: MAX_BARS, fewer on a fine grid), from its first bar the grid holds (past
+        a count-in in another metre), or None when its windows are not one run a grid
+        bar apart (a grid file, bars the grid cannot hold between them): then one
+        window plays."""
         bar_beats = self.spec.beats_per_bar
-        if self.start_beats is None or not np.allclose(self.start_beats,
-                                                       bar_beats * np.arange(len(self))):
+        if self.start_beats is None or not np.allclose(
+                self.start_beats - self.start_beats[0], bar_beats * np.arange(len(self))):
             return None
         every = len(self) + self.spec.bars - 1
         bars = min(every, MAX_BARS, MAX_STEPS // self.spec.steps_per_bar)

@@ -550,11 +550,15 @@ def to_windows(hits: DrumHits, spec: GridSpec = DEFAULT_SPEC, hop_bars: int = 1,
     for a, b in bars.stretches():
         first = int(round(bars.start[a] * spb))
         stop = min(played, int(round((bars.start[b - 1] + bars.length[b - 1]) * spb)))
-        cut = G.windows(q.steps[:, first:stop], spec, hop_bars)
+        steps, timing = q.steps[:, first:stop], q.offsets[:, first:stop]
+        if to_last_bar:   # a last part of a grid bar (an odd 2/4 bar) is padded with silence
+            pad = ((0, 0), (0, -(stop - first) % spec.steps_per_bar))
+            steps, timing = np.pad(steps, pad), np.pad(timing, pad)
+        cut = G.windows(steps, spec, hop_bars)
         if not len(cut):
             short.append(f"bars {a + 1}-{b}" if b - a > 1 else f"bar {a + 1}")
         grids.append(cut)
-        offsets.append(G.windows(q.offsets[:, first:stop], spec, hop_bars))
+        offsets.append(G.windows(timing, spec, hop_bars))
         starts.append(bars.start[a] + hop * np.arange(len(cut)))
     skipped = bars.skipped()
     if skipped:

@@ -293,12 +293,49 @@ def test_bars_of_two_four_play_whole_too(tmp_path):
     assert json.loads(r.stdout)["files"][0]["seconds"] == pytest.approx(16.0)   # 32 beats
 
 
+def test_an_odd_last_bar_of_two_four_is_played_not_lost(tmp_path):
+    """17 bars of 2/4 are 8.5 grid bars: all 34 beats sound (the last grid bar half
+    silent), the last bar's crash included."""
+    src = drum_file(tmp_path / "odd.mid", _marked(16, bar_beats=2) + [(33, 49, 110)]
+                    + [(32 + e / 2, 42, 70) for e in range(4)], time_signature=(2, 4))
+    r = run("render", src, "--synth", "builtin", "-o", tmp_path / "odd.wav", "--json")
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["files"][0]["seconds"] == pytest.approx(18.0)   # 9 grid bars
+    r = run("groove", src, "--feel", 0, "-o", tmp_path / "odd.mid")
+    played = read_file(tmp_path / "odd.mid", GridSpec(bars=9)).loop(0)
+    assert played.hits[kit.ROWS.index("CR"), 8 * 16 + 4] and not played.hits[:, -8:].any()
+
+
+def test_a_count_in_the_grid_cannot_hold_is_left_out_and_the_rest_plays_whole(tmp_path):
+    """A bar of 3/4 sticks, then 8 bars of 4/4 with a crash marking each bar."""
+    import mido
+    path, tpb = tmp_path / "countin.mid", 480
+    hits = [(b, 37, 90) for b in range(3)] + [(3 + b, p, v) for b, p, v in _marked(8)]
+    timed = [(0, 0, mido.MetaMessage("time_signature", numerator=3, denominator=4)),
+             (3 * tpb, 0, mido.MetaMessage("time_signature", numerator=4, denominator=4))]
+    for beat, pitch, vel in hits:
+        t = round(beat * tpb)
+        timed += [(t, 2, mido.Message("note_on", channel=9, note=pitch, velocity=vel)),
+                  (t + 60, 1, mido.Message("note_on", channel=9, note=pitch, velocity=0))]
+    track, last = mido.MidiTrack(), 0
+    for t, _, msg in sorted(timed, key=lambda e: e[:2]):
+        track.append(msg.copy(time=t - last))
+        last = t
+    mido.MidiFile(ticks_per_beat=tpb, tracks=[track]).save(path)
+    r = run("groove", path, "--feel", 0, "-o", tmp_path / "out.mid")
+    assert r.exit_code == 0, r.output
+    assert "played all 8 bars" in r.output and "skipped bar 1" in r.output
+    played = read_file(tmp_path / "out.mid", GridSpec(bars=8)).loop(0)
+    np.testing.assert_array_equal(np.flatnonzero(played.hits[kit.ROWS.index("CR")]),
+                                  16 * np.arange(8) + np.arange(8))
+
+
 def test_a_fine_grid_plays_as_many_bars_as_one_loop_holds(tmp_path):
     """At 24 steps a beat a loop holds 42 bars (4,096 steps): a 50-bar file says so."""
     src = drum_file(tmp_path / "long.mid", basic_beat(50), length_beats=200)
     r = run("groove", src, "--grid", "4x4x24", "--swing", 60, "-o", tmp_path / "out.mid")
     assert r.exit_code == 0, r.output
-    assert "plays bars 1-42 of 50" in r.output and "Traceback" not in r.output
+    assert "plays its first 42 of 50 bars" in r.output and "Traceback" not in r.output
     played = read_file(tmp_path / "out.mid", GridSpec(42, 4, 24)).loop(0)
     np.testing.assert_array_equal(played.hits,
                                   read_file(src, GridSpec(42, 4, 24)).loop(0).hits)
@@ -308,7 +345,7 @@ def test_groove_of_a_long_performance_plays_its_first_64_bars_and_says_so(tmp_pa
     src = drum_file(tmp_path / "song.mid", basic_beat(70), length_beats=280)
     r = run("groove", src, "--swing", 55, "-o", tmp_path / "out.mid")
     assert r.exit_code == 0, r.output
-    assert "plays bars 1-64 of 70" in r.output
+    assert "plays its first 64 of 70 bars" in r.output
     played = read_file(tmp_path / "out.mid", GridSpec(bars=64)).loop(0)
     np.testing.assert_array_equal(played.hits,
                                   read_file(src, GridSpec(bars=64)).loop(0).hits)

@@ -265,7 +265,7 @@ def groove(file, out, window, feel_amount, scatter, swing, like_path, like_windo
     in_folder(mid_path.parent)
     whole = chosen is None
     add(input=file, window=None if whole else chosen + 1, bars=spec.bars,
-        file_bars=plan.file_bars, bpm=bpm,
+        file_bars=plan.file_bars if whole else None, bpm=bpm,
         spec=spec.to_dict(),
         feel={"source": source, "amount": feel_amount, "scatter": scatter, "swing": swing,
               "seed": seed, "like": like_path, "model": getattr(model, "name", None)},

@@ -97,18 +97,19 @@ def to_play(path: str, spec, window: int | None, drum_map: str = "groove",
             drum_channel: int | None = None, *, model_spec=None
             ) -> tuple[LoopFile, Plan, int | None]:
     """(the file, what of it plays, the window chosen or None): the whole file, window
-    after window, or only `window`; a grid file, or one whose bars do not all fit the
-    grid, plays the window where the drums come in unless `window` says which."""
+    after window (see `LoopFile.whole`), or only `window`; a grid file, or one with bars
+    the grid cannot hold between its windows, plays the window where the drums come
+    in unless `window` says which."""
     loops = load_for(path, spec, drum_map, drum_channel, model_spec=model_spec,
-                     to_last_bar=True)
+                     to_last_bar=window is None)
     plan = loops.whole() if window is None and len(loops) > 1 else None
     if plan is None:
         i = choose(loops, window)
         return loops, loops.window(i), i
     if plan.bars < plan.file_bars:
-        click.echo(f"warning: {path}: plays bars 1-{plan.bars} of {plan.file_bars}: one loop "
-                   f"holds at most {plan.bars} bars of {loops.spec.steps_per_bar} steps "
-                   f"(--window N plays the {loops.spec.bars} bars from bar N)", err=True)
+        click.echo(f"warning: {path}: plays its first {plan.bars} of {plan.file_bars} bars: one "
+                   f"loop holds at most {plan.bars} bars of {loops.spec.steps_per_bar} steps "
+                   "(--window N plays one window of the rest)", err=True)
     if not loops.hits.any():
         click.echo(f"warning: {path}: every window is silent", err=True)
     return loops, plan, None
