@@ -167,6 +167,7 @@ class LoopFile:
     metres: list = field(default_factory=list)      # the file's metre where each window starts
     end_bars: np.ndarray | None = None              # (N,) the file's last bar in each window
     start_beats: np.ndarray | None = None           # (N,) the beat each window starts on
+    lead_fits: bool = False                         # a bar before the first window fits
 
     def loop(self, i: int) -> Loop:
         """Grid `i` with the timing it was played with (grid files: straight)."""
@@ -202,12 +203,12 @@ class LoopFile:
 
     def whole(self) -> Plan | None:
         """How to play the whole file, window after window (as many bars as one loop
-        holds: MAX_BARS, fewer on a fine grid), from its first bar the grid holds (past
-        a count-in in another metre), or None when its windows are not one run a grid
-        bar apart (a grid file, bars the grid cannot hold between them): then one
-        window plays."""
+        holds: MAX_BARS, fewer on a fine grid), from its first window (past a count-in
+        the grid cannot hold), or None when its windows are not one run a grid bar
+        apart or a bar the grid holds comes before them (a grid file, bars the grid
+        cannot hold among its bars): then one window plays."""
         bar_beats = self.spec.beats_per_bar
-        if self.start_beats is None or not np.allclose(
+        if self.start_beats is None or self.lead_fits or not np.allclose(
                 self.start_beats - self.start_beats[0], bar_beats * np.arange(len(self))):
             return None
         every = len(self) + self.spec.bars - 1
@@ -262,4 +263,4 @@ def read_file(path: str | Path, spec: GridSpec, drum_map: str = "groove",
                     windows.start_bars, bpms, hits.warnings + windows.notes,
                     windows.quantised, windows.offsets, hits.info + windows.info + skipped,
                     windows.moved, hits.triplets, tempo_maps, metres, end_bars,
-                    windows.start_beats)
+                    windows.start_beats, bool(bars.fits[:windows.start_bars[0] - 1].any()))

@@ -551,7 +551,8 @@ def to_windows(hits: DrumHits, spec: GridSpec = DEFAULT_SPEC, hop_bars: int = 1,
         first = int(round(bars.start[a] * spb))
         stop = min(played, int(round((bars.start[b - 1] + bars.length[b - 1]) * spb)))
         steps, timing = q.steps[:, first:stop], q.offsets[:, first:stop]
-        if to_last_bar:   # a last part of a grid bar (an odd 2/4 bar) is padded with silence
+        if to_last_bar and b == len(bars.fits):   # the file's last part of a grid bar
+            # (an odd 2/4 bar) is padded with silence to a whole one
             pad = ((0, 0), (0, -(stop - first) % spec.steps_per_bar))
             steps, timing = np.pad(steps, pad), np.pad(timing, pad)
         cut = G.windows(steps, spec, hop_bars)

@@ -306,28 +306,64 @@ def test_an_odd_last_bar_of_two_four_is_played_not_lost(tmp_path):
     assert played.hits[kit.ROWS.index("CR"), 8 * 16 + 4] and not played.hits[:, -8:].any()
 
 
-def test_a_count_in_the_grid_cannot_hold_is_left_out_and_the_rest_plays_whole(tmp_path):
-    """A bar of 3/4 sticks, then 8 bars of 4/4 with a crash marking each bar."""
+def _metred(path, metres: list[tuple[int, int]], tpb: int = 480):
+    """A file of bars in `metres` (a time signature at each change), each bar a kick on
+    its downbeat, eighth hats, and a crash on its 16th step k (k counted over the 4/4 bars
+    only), so where each 4/4 bar lands shows."""
     import mido
-    path, tpb = tmp_path / "countin.mid", 480
-    hits = [(b, 37, 90) for b in range(3)] + [(3 + b, p, v) for b, p, v in _marked(8)]
-    timed = [(0, 0, mido.MetaMessage("time_signature", numerator=3, denominator=4)),
-             (3 * tpb, 0, mido.MetaMessage("time_signature", numerator=4, denominator=4))]
-    for beat, pitch, vel in hits:
-        t = round(beat * tpb)
-        timed += [(t, 2, mido.Message("note_on", channel=9, note=pitch, velocity=vel)),
-                  (t + 60, 1, mido.Message("note_on", channel=9, note=pitch, velocity=0))]
-    track, last = mido.MidiTrack(), 0
+    timed, beat, last, k = [], 0.0, None, 0
+    for num, den in metres:
+        if (num, den) != last:
+            timed.append((round(beat * tpb), 0, mido.MetaMessage(
+                "time_signature", numerator=num, denominator=den)))
+            last = (num, den)
+        length = num * 4 / den
+        hits = [(beat, 36, 110)] + [(beat + e / 2, 42, 70) for e in range(int(2 * length))]
+        if (num, den) == (4, 4):
+            hits.append((beat + k / 4, 49, 110))
+            k += 1
+        for at, pitch, vel in hits:
+            t = round(at * tpb)
+            timed += [(t, 2, mido.Message("note_on", channel=9, note=pitch, velocity=vel)),
+                      (t + 60, 1, mido.Message("note_on", channel=9, note=pitch, velocity=0))]
+        beat += length
+    track, now = mido.MidiTrack(), 0
     for t, _, msg in sorted(timed, key=lambda e: e[:2]):
-        track.append(msg.copy(time=t - last))
-        last = t
+        track.append(msg.copy(time=t - now))
+        now = t
     mido.MidiFile(ticks_per_beat=tpb, tracks=[track]).save(path)
+    return path
+
+
+def test_a_count_in_the_grid_cannot_hold_is_left_out_and_the_rest_plays_whole(tmp_path):
+    """A bar of 3/4, then 8 bars of 4/4 with a crash marking each bar."""
+    path = _metred(tmp_path / "countin.mid", [(3, 4)] + [(4, 4)] * 8)
     r = run("groove", path, "--feel", 0, "-o", tmp_path / "out.mid")
     assert r.exit_code == 0, r.output
     assert "played all 8 bars" in r.output and "skipped bar 1" in r.output
     played = read_file(tmp_path / "out.mid", GridSpec(bars=8)).loop(0)
     np.testing.assert_array_equal(np.flatnonzero(played.hits[kit.ROWS.index("CR")]),
                                   16 * np.arange(8) + np.arange(8))
+
+
+@pytest.mark.parametrize("metres, grid", [
+    ([(4, 4)] * 2 + [(3, 4)] + [(4, 4)] * 8, "default"),   # bars that fit before the gap
+    ([(4, 4)] * 3 + [(3, 4)] + [(4, 4)] * 8, "default"),
+    ([(4, 4), (2, 4), (4, 8), (4, 4), (4, 4)], "1x4x4"),    # a gap padding would cover
+])
+def test_a_file_with_bars_the_grid_cannot_hold_among_its_bars_plays_one_window(
+        tmp_path, metres, grid):
+    """Nothing is left out silently: such a file plays the window `show` would pick,
+    numbered as `show` numbers it."""
+    path = _metred(tmp_path / "gap.mid", metres)
+    r = run("groove", path, "--swing", 60, "--grid", grid, "-o", tmp_path / "out.mid", "--json")
+    assert r.exit_code == 0, r.output
+    assert "played all" not in r.output and json.loads(r.stdout)["file_bars"] is None
+    chose = [line.split("using ")[1].split(" (")[0] for line in r.stderr.splitlines()
+             if "using window" in line]                   # e.g. "window 1 of 4, from bar 4"
+    assert len(chose) == 1
+    assert f"(window {chose[0].split('window ')[1]};" in run("show", path, "--grid", grid).output
+    assert json.loads(r.stdout)["window"] == int(chose[0].split()[1])
 
 
 def test_a_fine_grid_plays_as_many_bars_as_one_loop_holds(tmp_path):

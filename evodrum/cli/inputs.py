@@ -45,14 +45,18 @@ bpm_from_file_option = click.option(
 
 
 def load(path: str, spec, drum_map: str = "groove", drum_channel: int | None = None, *,
-         hop_bars: int = 1, for_model: bool = False, to_last_bar: bool = False) -> LoopFile:
-    """Read a MIDI or grid file (a MIDI file's windows `hop_bars` bars apart), printing
-    what was lost or changed as 'warning:' lines and
-    what was done to it (folded, tiled, triplets on 16ths) as 'note:' lines, on stderr.
+         hop_bars: int = 1, for_model: bool = False) -> LoopFile:
+    """Read a MIDI or grid file (a MIDI file's windows `hop_bars` bars apart) and `tell`
+    what was lost, changed or done to it."""
+    loops = read_file(path, spec, drum_map, hop_bars, drum_channel)
+    tell(path, loops, for_model)
+    return loops
 
-    `for_model`: the grid is a model's, so a triplet grid is not offered;
-    `to_last_bar`: windows run to the end of the last bar (see `midi.to_windows`)."""
-    loops = read_file(path, spec, drum_map, hop_bars, drum_channel, to_last_bar)
+
+def tell(path: str, loops: LoopFile, for_model: bool = False) -> None:
+    """Print what was lost or changed as 'warning:' lines and what was done to the file
+    (folded, tiled, triplets on 16ths) as 'note:' lines, on stderr. `for_model`: the grid
+    is a model's, so a triplet grid is not offered."""
     for line in loops.warnings + [loops.tempo_changes()]:
         if line:
             click.echo(f"warning: {path}: {line}", err=True)
@@ -62,7 +66,6 @@ def load(path: str, spec, drum_map: str = "groove", drum_channel: int | None = N
                                                               for_model))
     for line in notes:
         click.echo(f"note: {path}: {line}", err=True)
-    return loops
 
 
 def tell_seed_loops(paths, spec, drum_map: str = "groove",
@@ -100,31 +103,42 @@ def to_play(path: str, spec, window: int | None, drum_map: str = "groove",
     after window (see `LoopFile.whole`), or only `window`; a grid file, or one with bars
     the grid cannot hold between its windows, plays the window where the drums come
     in unless `window` says which."""
-    loops = load_for(path, spec, drum_map, drum_channel, model_spec=model_spec,
-                     to_last_bar=window is None)
-    plan = loops.whole() if window is None and len(loops) > 1 else None
-    if plan is None:
-        i = choose(loops, window)
-        return loops, loops.window(i), i
+    if window is None:   # read to the end of the last bar, said only if played whole
+        loops = read_file(path, spec, drum_map, drum_channel=drum_channel, to_last_bar=True)
+        plan = loops.whole() if len(loops) > 1 else None
+        if plan is not None:
+            _holds(path, loops, model_spec)
+            tell(path, loops, for_model=model_spec is not None)
+            _tell_plan(path, loops, plan)
+            return loops, plan, None
+    loops = load_for(path, spec, drum_map, drum_channel, model_spec=model_spec)
+    i = choose(loops, window)     # counted as `show` counts windows
+    return loops, loops.window(i), i
+
+
+def _tell_plan(path: str, loops: LoopFile, plan: Plan) -> None:
+    """Warn when a whole file is cut to what one loop holds, or plays only silence."""
     if plan.bars < plan.file_bars:
         click.echo(f"warning: {path}: plays its first {plan.bars} of {plan.file_bars} bars: one "
                    f"loop holds at most {plan.bars} bars of {loops.spec.steps_per_bar} steps "
                    "(--window N plays one window of the rest)", err=True)
     if not loops.hits.any():
         click.echo(f"warning: {path}: every window is silent", err=True)
-    return loops, plan, None
 
 
 def load_for(path: str, spec, drum_map: str = "groove", drum_channel: int | None = None, *,
-             model_spec=None, to_last_bar: bool = False) -> LoopFile:
-    """The file read as `load` reads it, holding grids of `model_spec` when given (a
-    model's: EvodrumError if not)."""
-    loops = load(path, spec, drum_map, drum_channel, for_model=model_spec is not None,
-                 to_last_bar=to_last_bar)
+             model_spec=None) -> LoopFile:
+    """The file read as `load` reads it, holding grids of `model_spec` when given."""
+    loops = load(path, spec, drum_map, drum_channel, for_model=model_spec is not None)
+    _holds(path, loops, model_spec)
+    return loops
+
+
+def _holds(path: str, loops: LoopFile, model_spec) -> None:
+    """EvodrumError unless the file holds grids of `model_spec` (a model's), when given."""
     if model_spec is not None and loops.spec != model_spec:
         raise EvodrumError(f"{path}: holds grids of {loops.spec.describe()}, the model uses "
                            f"{model_spec.describe()}")
-    return loops
 
 
 def choose(loops: LoopFile, window: int | None) -> int:
