@@ -160,6 +160,13 @@ class Fields:
                              f"{max_items:,}")
         return value
 
+    def texts(self, key: str, max_items: int, what: str, default=REQUIRED) -> list | None:
+        """A list of at most `max_items` strings (`what` they are, for the error)."""
+        values = self.items(key, max_items, default)
+        if values is not None and not all(isinstance(v, str) for v in values):
+            raise StateError(self.name(key), f"must be a list of {what}, got {values!r:.60}")
+        return values
+
     def tables(self, key: str, max_items: int, default=REQUIRED) -> list[Fields] | None:
         """A list of JSON objects, each as Fields named `key[i]`."""
         values = self.items(key, max_items, default)

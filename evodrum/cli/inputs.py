@@ -122,8 +122,7 @@ def _tell_plan(path: str, loops: LoopFile, plan: Plan) -> None:
         click.echo(f"warning: {path}: plays its first {plan.bars} of {plan.file_bars} bars: one "
                    f"loop holds at most {plan.bars} bars of {loops.spec.steps_per_bar} steps "
                    "(--window N plays one window of the rest)", err=True)
-    if not loops.hits.any():
-        click.echo(f"warning: {path}: every window is silent", err=True)
+    _warn_if_silent(loops, plan.windows)
 
 
 def load_for(path: str, spec, drum_map: str = "groove", drum_channel: int | None = None, *,
@@ -150,8 +149,14 @@ def choose(loops: LoopFile, window: int | None) -> int:
         passed = "; the windows before it open with a silent bar" if i else ""
         click.echo(f"{path}: using {loops.describe(i)} (choose with --window){passed}",
                    err=True)
-    if not loops.hits[i]:
-        silent = "every window is silent" if not loops.hits.any() else (
-            f"window {i + 1} has no hits")
-        click.echo(f"warning: {path}: {silent}", err=True)
+    _warn_if_silent(loops, [i])
     return i
+
+
+def _warn_if_silent(loops: LoopFile, windows) -> None:
+    """Warn when the windows that play hold no hit (plan windows cover every bar)."""
+    if loops.hits[windows].any():
+        return
+    silent = "every window is silent" if not loops.hits.any() else (
+        f"window {windows[0] + 1} has no hits")
+    click.echo(f"warning: {loops.path}: {silent}", err=True)

@@ -97,12 +97,8 @@ class MapJob:
     def from_dict(cls, d) -> MapJob:
         """The job a job.json holds, every field checked (StateError naming it)."""
         f = Fields(d)
-        features = f.items("features", MAX_FEATURES)
-        if not all(isinstance(name, str) for name in features):
-            raise StateError("features", f"must be a list of feature names, got {features!r:.60}")
-        seed_loops = f.items("seed_loops", MAX_SEED_LOOPS, default=[])
-        if not all(isinstance(p, str) for p in seed_loops):
-            raise StateError("seed_loops", f"must be a list of file names, got {seed_loops!r:.60}")
+        features = f.texts("features", MAX_FEATURES, "feature names")
+        seed_loops = f.texts("seed_loops", MAX_SEED_LOOPS, "file names", default=[])
         try:
             lock = check_stored(d.get("lock"))
         except ValueError as e:

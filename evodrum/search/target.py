@@ -76,9 +76,7 @@ class TargetJob:
             raise
         except (EvodrumError, TypeError, ValueError) as e:
             raise StateError("", f"config: {e}") from None
-        seed_loops = f.items("seed_loops", MAX_SEED_LOOPS, default=[])
-        if not all(isinstance(p, str) for p in seed_loops):
-            raise StateError("seed_loops", f"must be a list of file names, got {seed_loops!r:.60}")
+        seed_loops = f.texts("seed_loops", MAX_SEED_LOOPS, "file names", default=[])
         return cls(goal, config, f.text("model", default=None), list(seed_loops),
                    f.text("corpus", default=None), f.integer("refine", 0, MAX_REFINE, default=None),
                    f.text("judge", default=WELLFORMED), _lock_cells(f.data.get("lock")),
