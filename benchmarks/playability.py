@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.table import cell
 from benchmarks.timing import cpu_seconds
 
 SAMPLES = 10_000
@@ -163,7 +164,7 @@ def _table(rows, corpus, model, cpu, wall, load) -> str:
              "|---|---|---|---|---|---|---|---|---|"]
     for row in rows:
         f1 = "–" if row["validation_f1"] is None else f"{row['validation_f1']:.4f}"
-        lines.append(f"| {row['rule']} | " + " | ".join(_rel(row, corpus, k) for k in KEYS)
+        lines.append(f"| {cell(row['rule'])} | " + " | ".join(_rel(row, corpus, k) for k in KEYS)
                      + f" | {row['precision']:.3f} | {row['recall']:.3f} | "
                      f"{row['density']:.3f} | {row['coverage']:.3f} | {f1} |")
     lines += ["", f"{cpu:.0f} s CPU, {wall:.0f} s wall (load average {load})."]

@@ -32,3 +32,17 @@ def test_rows_survive_a_rewrite_and_printed_pipes_stay_in_their_cell():
     written = table.table(rows, {"audio": "2026-12-06, 2 cores, load 1.0, 3 s CPU"})
     assert table.rows_of(written) == rows
     assert "a \\| b" in written and "Ran on `audio` 2026-12-06" in written
+
+
+def test_the_playability_table_keeps_a_pipe_in_a_rule_inside_its_cell(monkeypatch):
+    """"q(z|x)" in a rule's name must not split the row into one column too many."""
+    import types
+    monkeypatch.syspath_prepend(str(REPO))     # benchmarks run from the checkout
+    from benchmarks.playability import _table
+    figures = {"snare_over_24": 0.3, "hat_ride_snare_4": 0.1, "backbeat_3_of_4": 0.4}
+    rows = [{"rule": "aggregate posterior (q(z|x))", "validation_f1": None, "precision": 0.5,
+             "recall": 0.3, "density": 0.6, "coverage": 0.4, **figures}]
+    model = types.SimpleNamespace(name="m", card={"training": {"config": {"beta": 0.5}}})
+    lines = _table(rows, figures, model, 1, 1, "0").splitlines()
+    header, row = lines[2], next(line for line in lines if "q(z" in line)
+    assert row.replace("\\|", "").count("|") == header.count("|") == 10
