@@ -4,6 +4,9 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import re
+import struct
+import zipfile
 
 import numpy as np
 import pytest
@@ -101,6 +104,82 @@ def test_wrong_cards_are_refused(tmp_path):
     torch.save(dict(payload, card="{not json"), tmp_path / "json.pt")
     with pytest.raises(EvodrumError, match="damaged model card"):
         load_vae(tmp_path / "json.pt")
+
+
+def _rewritten(tmp_path, name, change):
+    """A tiny model saved, its torch payload changed by `change(payload)`, saved as `name`."""
+    save_model(tmp_path / "m.pt", _model())
+    payload = torch.load(tmp_path / "m.pt", weights_only=True)
+    change(payload)
+    torch.save(payload, tmp_path / name)
+    return tmp_path / name
+
+
+def _set_weight(key, value):
+    def change(payload):
+        payload["weights"][key] = value(payload["weights"][key])
+    return change
+
+
+def _set_card(**changes):
+    def change(payload):
+        payload["card"] = json.dumps(dict(json.loads(payload["card"]), **changes))
+    return change
+
+
+@pytest.mark.parametrize("change, words", [
+    (_set_weight("dec_hidden.weight", lambda w: w.index_fill(1, torch.tensor([0]), float("nan"))),
+     "'dec_hidden.weight' holds NaN or infinity"),
+    (_set_weight("enc_hidden.bias", lambda w: w.index_fill(0, torch.tensor([0]), float("inf"))),
+     "'enc_hidden.bias' holds NaN or infinity"),
+    (_set_weight("enc_hidden.bias", lambda w: w.long()), "holds torch.int64, not floating"),
+    (_set_weight("enc_hidden.bias", lambda w: "text"), "do not match the card"),
+    (lambda p: p["weights"].update(extra=torch.zeros(2)), "do not match the card"),
+    (_set_card(arch=dict(Arch("twohead", 576, 32, 6).to_dict(), hidden=10**12)),
+     "hidden 1000000000000"),
+    (_set_card(hit_threshold=[float("nan")] * 9), "hit_threshold must be"),
+    (_set_card(hit_threshold="x"), "hit_threshold must be"),
+    (_set_card(hit_threshold=[0.5] * 4), "hit_threshold must be"),
+])
+def test_damaged_weights_and_cards_are_one_line_naming_the_problem(tmp_path, change, words):
+    path = _rewritten(tmp_path, "bad.pt", change)
+    before = path.read_bytes()
+    with pytest.raises(EvodrumError, match=f"bad.pt: .*{re.escape(words)}"):
+        load_vae(path)
+    assert path.read_bytes() == before
+
+
+def test_a_flipped_byte_in_the_weights_is_caught_by_the_archive_checksum(tmp_path):
+    save_model(tmp_path / "m.pt", _model())
+    data = bytearray((tmp_path / "m.pt").read_bytes())
+    with zipfile.ZipFile(tmp_path / "m.pt") as archive:
+        info = next(i for i in archive.infolist() if "/data/" in i.filename
+                    and i.file_size > 64)
+    name_length, extra_length = struct.unpack_from("<HH", data, info.header_offset + 26)
+    data[info.header_offset + 30 + name_length + extra_length + 32] ^= 0x40
+    (tmp_path / "flipped.pt").write_bytes(bytes(data))
+    with pytest.raises(EvodrumError, match="flipped.pt: damaged model file .*checksum"):
+        load_vae(tmp_path / "flipped.pt")
+
+
+@pytest.mark.parametrize("change, words", [
+    (lambda a: a["components"].__setitem__((0, 0), np.nan), "'components' must hold finite"),
+    (lambda a: a["variance"].__setitem__(0, np.inf), "'variance' must hold finite"),
+    (lambda a: a["variance"].__setitem__(0, -1.0), "'variance' must hold at least one number, "
+     "each above 0"),
+    (lambda a: a.update(mean=a["mean"].astype(np.int8)), "'mean' must hold finite floating"),
+    (lambda a: a.update(components=a["components"][:0], variance=a["variance"][:0]),
+     "at least one number"),
+])
+def test_damaged_pca_arrays_are_refused(tmp_path, change, words):
+    rng = np.random.default_rng(0)
+    grids = (rng.random((40, 9, 64)) < 0.2).astype(np.float32)
+    save_pca(tmp_path / "p.npz", fit_pca(grids, grids, DEFAULT_SPEC, zdim=3))
+    arrays = {k: v.copy() for k, v in np.load(tmp_path / "p.npz", allow_pickle=False).items()}
+    change(arrays)
+    np.savez(tmp_path / "bad.npz", **arrays)
+    with pytest.raises(EvodrumError, match=f"bad.npz: .*{re.escape(words)}"):
+        load_pca(tmp_path / "bad.npz")
 
 
 def test_decode_api_batches_single_loops_and_thresholds():

@@ -42,6 +42,7 @@ def save_torch(path: str | Path, payload: dict) -> None:
 def load_torch(path: str | Path, expected_format: str) -> dict:
     """Load a torch archive without unpickling code; EvodrumError if it is not ours."""
     path = check_model_file(path)
+    _refuse_damaged_archive(path)
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError:
@@ -57,18 +58,42 @@ def load_torch(path: str | Path, expected_format: str) -> dict:
     return payload
 
 
+def _refuse_damaged_archive(path: Path) -> None:
+    """EvodrumError when a zip member's checksum fails: torch reads a damaged weight
+    record without noticing, so a flipped byte would silently change the loops."""
+    if not zipfile.is_zipfile(path):
+        return
+    try:
+        with zipfile.ZipFile(path) as archive:
+            bad = archive.testzip()
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, NotImplementedError) as e:
+        raise EvodrumError(f"{path}: not a readable model file ({e})") from None
+    if bad is not None:
+        raise EvodrumError(f"{path}: damaged model file (the checksum of {bad!r} fails)")
+
+
 def network_from(path: Path, card: dict, weights: dict) -> DrumVAE:
-    """A DrumVAE built from the card's architecture and loaded with `weights`."""
+    """A DrumVAE built from the card's architecture and loaded with `weights`, which
+    must be finite floating-point tensors of the architecture's shapes (checked on the
+    meta device first, so a card claiming a huge network allocates nothing)."""
     try:
         arch = Arch.from_dict(card["arch"])
     except (KeyError, TypeError, ValueError) as e:
         raise EvodrumError(f"{path}: model card has no valid architecture ({e})") from None
-    net = DrumVAE(arch)
-    expected = {k: tuple(v.shape) for k, v in net.state_dict().items()}
-    found = {k: tuple(v.shape) for k, v in weights.items()} if isinstance(weights, dict) else {}
-    if expected != found:
+    with torch.device("meta"):
+        expected = {k: tuple(v.shape) for k, v in DrumVAE(arch).state_dict().items()}
+    found = {k: tuple(v.shape) for k, v in weights.items()
+             if isinstance(v, torch.Tensor)} if isinstance(weights, dict) else {}
+    if expected != found or len(found) != len(weights):
         raise EvodrumError(f"{path}: weights do not match the card's architecture "
                            f"({arch.kind}, hidden {arch.hidden}, z {arch.zdim})")
+    for name, tensor in weights.items():
+        if not tensor.is_floating_point():
+            raise EvodrumError(f"{path}: weight {name!r} holds {tensor.dtype}, not "
+                               "floating-point numbers")
+        if not torch.isfinite(tensor).all():
+            raise EvodrumError(f"{path}: weight {name!r} holds NaN or infinity")
+    net = DrumVAE(arch)
     net.load_state_dict(weights)
     return net
 

@@ -111,6 +111,19 @@ def save_pca(path: str | Path, model: PCAModel) -> None:
     write_json(card_path(path), model.card)
 
 
+def _check_numbers(path: Path, arrays: dict) -> None:
+    """EvodrumError unless the arrays are finite floats, with at least one component
+    and a positive variance for each (a search's step widths are their roots)."""
+    for key in ("mean", "components", "variance"):
+        a = arrays[key]
+        if a.dtype.kind != "f" or not np.isfinite(a).all():
+            raise EvodrumError(f"{path}: PCA array {key!r} must hold finite floating-point "
+                               f"numbers ({a.dtype})")
+    if len(arrays["variance"]) == 0 or (arrays["variance"] <= 0).any():
+        raise EvodrumError(f"{path}: PCA array 'variance' must hold at least one number, "
+                           "each above 0")
+
+
 def load_pca(path: str | Path) -> PCAModel:
     """Load a PCA file written by `save_pca` (never unpickles)."""
     path = Path(path)
@@ -132,6 +145,7 @@ def load_pca(path: str | Path) -> PCAModel:
     if (comps.ndim != 2 or comps.shape[1] != inputs or arrays["mean"].shape != (inputs,)
             or arrays["variance"].shape != (len(comps),)):
         raise EvodrumError(f"{path}: PCA arrays do not fit {spec.describe()}")
+    _check_numbers(path, arrays)
     try:
         return PCAModel(arrays["mean"], comps, arrays["variance"], spec, card)
     except ValueError as e:

@@ -42,9 +42,18 @@ class Representation:
 
     @hit_threshold.setter
     def hit_threshold(self, value) -> None:
-        """Set one threshold for all rows, or one per row."""
-        t = np.asarray(value, dtype=np.float32)
-        self._threshold = np.broadcast_to(t, (self.spec.shape[0],)).copy()
+        """Set one threshold for all rows, or one per row (ValueError for anything else:
+        a card's `hit_threshold` is data from a stranger)."""
+        rows = self.spec.shape[0]
+        try:
+            t = np.asarray(value, dtype=np.float32)
+            t = np.broadcast_to(t, (rows,)).copy()
+        except (TypeError, ValueError):
+            t = None
+        if t is None or not np.isfinite(t).all():
+            raise ValueError(f"hit_threshold must be one number or {rows} finite numbers, "
+                             f"got {str(value)[:40]}")
+        self._threshold = t
         self.thresholds_changed()
 
     def thresholds_changed(self) -> None:
