@@ -49,7 +49,9 @@ JUNK = [b"", b"[]", b"null", b"{", b'{"id": "x"}', b'{"id": 1.5}', b'{"id": true
         b'{"features": ["all.density", "all.density"], "cells": 4, "generations": 2}',
         b'{"features": ["all.density", "all.syncopation"], "cells": 99, "generations": 2}',
         b'{"genotype": [0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0], "attributes": {"density": "x"}}',
-        b'{"genotype": [0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0], "attributes": {"density": [1]}}']
+        b'{"genotype": [0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0], "attributes": {"density": [1]}}',
+        b'{"genotype": [0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0], '
+        b'"attributes": {"density": 100000000000000000000000000000}}']
 ROUTES = ["/api/rate", "/api/favourite", "/api/select", "/api/goto", "/api/adventure",
           "/api/decode", "/api/encode", "/api/palette", "/api/vary", "/api/target", "/api/atlas",
           "/api/tempo", "/api/feel", "/api/link", "/api/played"]
