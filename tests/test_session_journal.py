@@ -4,6 +4,7 @@ whole change, whatever happened to the files."""
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 
@@ -42,6 +43,22 @@ def test_every_click_is_saved_and_loads_as_it_was(space, tmp_path):
     snapshot = (tmp_path / store.SESSION_FILE).stat().st_size
     journal = (tmp_path / store.JOURNAL_FILE).stat().st_size
     assert 0 < journal < snapshot          # each click appended its change, no rewrite
+
+
+@pytest.mark.parametrize("damage", ["remove the file", "remove the folder"])
+def test_a_snapshot_removed_while_the_studio_runs_is_written_again_at_the_next_click(
+        space, tmp_path, damage):
+    folder = tmp_path / "session"
+    studio = Studio(new_session(Settings(space="pca", seed=6), space), folder, space)
+    clicks(studio, 2)
+    if damage == "remove the file":
+        (folder / store.SESSION_FILE).unlink()
+    else:
+        shutil.rmtree(folder)
+    ids = [lp.id for lp in studio.session.shown()]
+    studio.rate(ids[0], 7)                 # a journal line alone would load as nothing
+    assert studio.saver.problem is None
+    assert store.to_dict(store.load(folder)) == store.to_dict(studio.session)
 
 
 def test_the_journal_is_compacted_into_a_new_snapshot(space, tmp_path):

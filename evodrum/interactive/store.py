@@ -303,6 +303,16 @@ def replay(d: dict, journal: bytes, base: str) -> None:
     d["loops"] = [x for x in loops if x is not None]
 
 
+def _identity(path: Path) -> tuple | None:
+    """Which file `path` is, and as written (device, inode, size, modification time);
+    None when there is none."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
+
+
 def _signature(loop: Loop) -> tuple:
     """What identifies a loop's saved state: its verdict and its (never changed in
     place) arrays and lineage."""
@@ -325,12 +335,15 @@ class Journal:
         self._generations: list[dict] = []
         self._fields: dict = {}
         self._sizes = (0, 0)                  # (snapshot bytes, journal bytes)
+        self._written: tuple | None = None    # the snapshot file as it was written
 
     def save(self, session: Session) -> None:
         """Write what changed since the last save (the first save is a snapshot); after
-        a failed write the next save is a snapshot again."""
+        a failed write, or when the snapshot is no longer the file written (removed,
+        replaced), the next save is a snapshot again: a journal alone loads as nothing."""
         try:
-            if self.base is None or self._sizes[1] > self._sizes[0]:
+            if self.base is None or self._sizes[1] > self._sizes[0] \
+                    or _identity(self.path) != self._written:
                 self.snapshot(session)
             else:
                 line = self._changes(session)
@@ -346,6 +359,7 @@ class Journal:
         base = os.urandom(8).hex()
         text = dumps(dict(d, journal=base))
         write_text(self.path, text)
+        self._written = _identity(self.path)
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self.journal)
         self.base, self._sizes = base, (len(text), 0)
