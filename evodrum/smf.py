@@ -133,9 +133,7 @@ def parse(path: str | os.PathLike, data: bytes | None = None) -> Smf:
         if track >= n_tracks:
             info.append(reader.read_extra(track, body, n_tracks))
         else:
-            if len(body) < length:
-                warnings.append(f"track {track + 1} is cut short (the file ends early)")
-            reader.read(track, body, warnings)
+            reader.read(track, body, warnings, cut=len(body) < length)
         pos, track = pos + 8 + length, track + 1
     if track == 0:
         raise NotMidi(path, "the file is cut short: it has a MIDI header but no tracks")
@@ -198,22 +196,50 @@ class _TrackReader:
         return (f"skipped {beyond} which holds no notes (a sequencer's own data, "
                 "as Seq66 and Seq24 save)")
 
-    def read(self, track: int, body: bytes, warnings: list[str]) -> None:
-        """Read one track's events; damage stops it with a warning saying what was lost."""
+    def read(self, track: int, body: bytes, warnings: list[str], cut: bool = False) -> None:
+        """Read one track's events; damage stops it with a warning saying what was lost.
+        `cut`: the file ends before the track does (said once, however it ends)."""
         walk = _Walk()
+        if cut:
+            warnings.append(f"track {track + 1} is cut short (the file ends early)")
         try:
             self._walk(track, body, walk)
-        except EOFError:
-            warnings.append(f"track {track + 1} is cut short in the middle of an event")
-        except (ValueError, IndexError) as e:
+        except (EOFError, IndexError):   # an event runs past the end of the track
+            if not cut:
+                warnings.append(f"track {track + 1} is cut short in the middle of an event")
+        except ValueError as e:
             lost = self._notes_after(track, body, walk)
             warnings.append(f"track {track + 1} is damaged ({e}); read up to beat "
                             f"{walk.tick / self.tpb:g}, losing "
                             + (f"about {lost} notes after it" if lost else "no notes"))
         else:
-            if not walk.ended:
+            if not walk.ended and not cut:
                 warnings.append(f"track {track + 1} has no End of Track")
+            elif walk.pos < len(body):
+                self._read_past_end(track, body, walk, warnings)
         self.end_tick = max(self.end_tick, walk.tick)
+
+    def _read_past_end(self, track: int, body: bytes, walk: "_Walk",
+                       warnings: list[str]) -> None:
+        """Events after a track's End of Track, as a broken exporter leaves them (mido
+        reads them too): kept with a warning when they read cleanly and hold notes,
+        else passed over as padding. `walk` moves on to their end when kept."""
+        kept = len(self.notes), len(self.tempos), len(self.signatures)
+        names, programs = dict(self.names), dict(self.programs)
+        rest = _Walk(walk.pos, walk.tick, walk.status)
+        try:
+            while rest.pos < len(body):
+                self._walk(track, body, rest)
+        except (EOFError, IndexError, ValueError, NotMidi):
+            rest = None
+        found = len(self.notes) - kept[0]
+        if rest is None or not found:
+            del self.notes[kept[0]:], self.tempos[kept[1]:], self.signatures[kept[2]:]
+            self.names, self.programs = names, programs
+            return
+        warnings.append(f"track {track + 1} goes on after its End of Track (at beat "
+                        f"{walk.tick / self.tpb:g}): read its {found} notes after it")
+        walk.pos, walk.tick = rest.pos, rest.tick
 
     def _notes_after(self, track: int, body: bytes, damaged: "_Walk") -> int:
         """How many notes a track holds past the damage that stopped it: an estimate,
