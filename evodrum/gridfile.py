@@ -168,6 +168,7 @@ class LoopFile:
     end_bars: np.ndarray | None = None              # (N,) the file's last bar in each window
     start_beats: np.ndarray | None = None           # (N,) the beat each window starts on
     lead_fits: bool = False                         # a bar before the first window fits
+    beat_in_bar: np.ndarray | None = None           # (N,) beats into its first bar it starts
 
     def loop(self, i: int) -> Loop:
         """Grid `i` with the timing it was played with (grid files: straight)."""
@@ -198,7 +199,11 @@ class LoopFile:
         where = f", from bar {self.start_bars[i]}" if self.start_bars is not None else ""
         if self.metres and self.metres[i] != f"{self.spec.beats_per_bar}/4":
             # counted as the file counts its bars, not in the grid's
-            where = f", bars {self.start_bars[i]}-{self.end_bars[i]} of {self.metres[i]}"
+            first, last = self.start_bars[i], self.end_bars[i]
+            within = self.beat_in_bar[i] if self.beat_in_bar is not None else 0
+            where = (f", bar {first}" if first == last else f", bars {first}-{last}") + \
+                f" of {self.metres[i]}" + (f", from beat {within + 1:g} of bar {first}"
+                                          if within else "")
         return f"window {i + 1} of {len(self)}{where}"
 
     def whole(self) -> Plan | None:
@@ -216,6 +221,16 @@ class LoopFile:
         starts = np.arange(0, bars, self.spec.bars)
         windows = np.minimum(starts, len(self) - 1)
         return Plan(windows, starts - windows, bars, every)
+
+    def extent(self, plan: Plan) -> str:
+        """What of the file a whole-file `plan` plays, in words: "all 8 bars", "the first
+        64 bars" when one loop cannot hold it, "8 bars from bar 2" when bars before its
+        first window are left out (a count-in the grid cannot hold)."""
+        first = int(self.start_bars[plan.windows[0]])
+        if first > 1:
+            return f"{plan.bars} bars from bar {first}"
+        return (f"all {plan.bars} bars" if plan.bars == plan.file_bars
+                else f"the first {plan.bars} bars")
 
     def window(self, i: int) -> Plan:
         """The plan that plays window `i` alone."""
@@ -263,4 +278,5 @@ def read_file(path: str | Path, spec: GridSpec, drum_map: str = "groove",
                     windows.start_bars, bpms, hits.warnings + windows.notes,
                     windows.quantised, windows.offsets, hits.info + windows.info + skipped,
                     windows.moved, hits.triplets, tempo_maps, metres, end_bars,
-                    windows.start_beats, bool(bars.fits[:windows.start_bars[0] - 1].any()))
+                    windows.start_beats, bool(bars.fits[:windows.start_bars[0] - 1].any()),
+                    windows.start_beats - bars.start[windows.start_bars - 1])

@@ -6,8 +6,9 @@ from the grid (`evodrum.loop`): swing and triplets are 16ths with offsets.
 Which notes are drums is decided on evidence (see `drum_notes`). A file's length
 is rounded up to whole bars, so a loop that ends at its last note keeps its
 silent end. Short loops are tiled to the grid length; longer performances are
-cut into windows, only from stretches of bars that fit the grid (2/4, 4/4,
-8/4): bars in other metres are skipped and reported. Writing gives a file on
+cut into windows, only from stretches of bars that fit the grid (on a 4/4 grid
+2/4 in pairs, 4/4, 8/4; on a 3/4 grid 3/4 and 6/8): bars in other metres are
+skipped and reported. Writing gives a file on
 channel 10 with each hit at its performed time, that reads back to the same
 loop (cells and velocities exactly, offsets within a tick), and lasts its full
 length even in tools that stop at the last note (pretty_midi, note_seq).
@@ -15,7 +16,8 @@ length even in tools that stop at the last note (pretty_midi, note_seq).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from fractions import Fraction
 from pathlib import Path
 
 import mido
@@ -35,9 +37,7 @@ from evodrum.notemap import load as load_note_map
 
 #: Changes whenever reading the same file can give different grids; corpora record it,
 #: so a cache built by an older reader is rebuilt, not reused.
-READER_VERSION = 4
-#: Time signatures whose bars fit a 4/4 grid (as in McDermott 2018).
-SUPPORTED_TIME_SIGNATURES = {(2, 4), (4, 4), (8, 4)}
+READER_VERSION = 5
 DRUM_CHANNEL = 9  # MIDI channel 10, zero-based
 WRITE_TICKS_PER_BEAT = 480
 DEFAULT_BPM = 120.0
@@ -67,12 +67,31 @@ class Bars:
 
     start: np.ndarray      # float64 beats
     length: np.ndarray     # float64 beats
-    fits: np.ndarray       # bool: 2/4, 4/4 or 8/4 and not cut short by a metre change
+    fits: np.ndarray       # bool: a grid bar long, half or twice, not cut short by a metre change
     metre: list[str]       # "4/4", "9/8", ... per bar
+    beats: np.ndarray | None = None  # float64 beats of each bar's metre (cut short or not)
+    lone: np.ndarray | None = None   # bool: half a grid bar with no other half to pair with
 
     @property
     def end(self) -> float:
         return float(self.start[-1] + self.length[-1]) if len(self.start) else 0.0
+
+    def on_grid(self, beats_per_bar: int) -> "Bars":
+        """The same bar lines, `fits` saying which a grid of `beats_per_bar` beats a bar
+        holds: bars of that length (3/4 and 6/8 on a 3-beat grid), of half of it in pairs
+        (2/4 on 4/4) or of twice it (8/4), not cut short by a metre change. A run of an
+        odd number of half bars before more bars (a 2/4 pickup, one bar of 2 in a 4/4
+        song) has its first left out, so grid bars keep to the file's bar lines."""
+        ratio = beats_per_bar / self.beats
+        whole = np.isclose(self.length, self.beats)
+        half = whole & np.isclose(ratio, 2)
+        fits = whole & (half | np.isclose(ratio, 1) | np.isclose(ratio, 0.5))
+        lone = np.zeros(len(fits), bool)
+        edges = np.diff(np.concatenate([[0], half.astype(np.int8), [0]]))
+        for a, b in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)):
+            if (b - a) % 2 and b < len(fits):
+                lone[a] = True
+        return Bars(self.start, self.length, fits & ~lone, self.metre, self.beats, lone)
 
     def stretches(self) -> list[tuple[int, int]]:
         """Runs of consecutive bars that fit, as (first bar, one past the last) indices."""
@@ -80,15 +99,44 @@ class Bars:
         return list(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)))
 
     def skipped(self) -> list[str]:
-        """Plain descriptions of the runs of bars that do not fit, e.g. "bar 86 (9/8)"."""
+        """Plain descriptions of the runs of bars that do not fit, e.g. "bar 86 (9/8)",
+        "bar 1 (2/4, alone)"."""
         out = []
         bad = ~self.fits
         edges = np.diff(np.concatenate([[0], bad.astype(np.int8), [0]]))
+        lone = self.lone if self.lone is not None else np.zeros(len(bad), bool)
         for a, b in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)):
-            metres = sorted(set(self.metre[a:b]))
+            metres = sorted({m + (", alone" if lone[i] else "")
+                             for i, m in enumerate(self.metre[a:b], a)})
             where = f"bar {a + 1}" if b - a == 1 else f"bars {a + 1}-{b}"
-            out.append(f"{where} ({', '.join(metres)})")
+            out.append(f"{where} ({'; '.join(metres)})")
         return out
+
+
+def fitting_metres(beats_per_bar: int) -> str:
+    """The metres a grid of `beats_per_bar` beats a bar holds, in words: for 4,
+    "2/4 (in pairs), 4/4 and 8/4"."""
+    def metre(beats: float) -> str:
+        return f"{beats:g}/4" if beats == int(beats) else f"{beats * 2:g}/8"
+    eighths = f" ({beats_per_bar * 2}/8)" if beats_per_bar % 2 else ""
+    return (f"{metre(beats_per_bar / 2)} (in pairs), {metre(beats_per_bar)}{eighths} "
+            f"and {metre(beats_per_bar * 2)}")
+
+
+def grid_hint(metres: list[str], spec: GridSpec) -> str:
+    """'' or how to read bars of `metres` (none of which fits `spec`) on a grid that
+    holds them, e.g. "; read it with --grid 4x3x4" for a waltz."""
+    beats = {Fraction(int(n) * 4, int(d)) for n, d in (m.split("/") for m in metres)}
+    if len(beats) != 1:
+        return ""
+    bar = beats.pop()
+    per_grid_bar = bar.denominator     # bars of the file in one grid bar of whole beats
+    grid_beats = int(bar * per_grid_bar)
+    if not 1 <= grid_beats <= 16:
+        return ""
+    two = "" if per_grid_bar == 1 else f" (two {metres[0]} bars to a grid bar)"
+    return (f"; read it on a grid of {grid_beats}/4 bars with --grid "
+            f"{max(1, spec.bars // per_grid_bar)}x{grid_beats}x{spec.steps_per_beat}{two}")
 
 
 @dataclass
@@ -288,7 +336,7 @@ def _bars(path: str, song: smf.Smf, last_onset: float, warnings: list[str]) -> B
             changes[-1] = (beat, num, den)
         else:
             changes.append((beat, num, den))
-    starts, lengths, fits, metres = [], [], [], []
+    starts, lengths, nominal, metres = [], [], [], []
     total = 0
     for i, (beat, num, den) in enumerate(changes):
         bar = num * 4 / den
@@ -305,9 +353,11 @@ def _bars(path: str, song: smf.Smf, last_onset: float, warnings: list[str]) -> B
         length = np.minimum(bar, stop - first)  # a metre change may cut the last bar short
         starts.append(first)
         lengths.append(length)
-        fits.append(np.isclose(length, bar) & ((num, den) in SUPPORTED_TIME_SIGNATURES))
+        nominal.append(np.full(n, bar))
         metres += [f"{num}/{den}"] * n
-    return Bars(np.concatenate(starts), np.concatenate(lengths), np.concatenate(fits), metres)
+    lengths = np.concatenate(lengths)
+    return Bars(np.concatenate(starts), lengths, np.zeros(len(lengths), bool), metres,
+                np.concatenate(nominal)).on_grid(DEFAULT_SPEC.beats_per_bar)
 
 
 def drum_notes(song: smf.Smf, table: np.ndarray, drum_channel: int | None = None,
@@ -525,6 +575,11 @@ def loop_steps(hits: DrumHits, spec: GridSpec) -> int | None:
     return next(n for n in range(steps, spec.steps + 1) if spec.steps % n == 0)
 
 
+def on_grid(hits: DrumHits, spec: GridSpec) -> DrumHits:
+    """`hits` with its bars fitted to `spec`'s bars (see `Bars.on_grid`)."""
+    return replace(hits, bars=hits.bars.on_grid(spec.beats_per_bar))
+
+
 def to_windows(hits: DrumHits, spec: GridSpec = DEFAULT_SPEC, hop_bars: int = 1,
                to_last_bar: bool = False) -> Windows:
     """A tiled loop, or the windows of a performance's stretches of bars that fit the grid.
@@ -532,6 +587,7 @@ def to_windows(hits: DrumHits, spec: GridSpec = DEFAULT_SPEC, hop_bars: int = 1,
     A performance is windowed up to where it really ends (a recording stops mid-bar), or
     with `to_last_bar` to the end of its last bar, the rest of it silent: what a command
     that plays a whole pattern needs when End of Track comes at the last note."""
+    hits = on_grid(hits, spec)
     length = loop_steps(hits, spec)
     q = quantise(hits, spec, length)
     if length is not None:
@@ -564,7 +620,8 @@ def to_windows(hits: DrumHits, spec: GridSpec = DEFAULT_SPEC, hop_bars: int = 1,
     skipped = bars.skipped()
     if skipped:
         outside = ~_inside(hits.beats, bars)
-        notes.append(f"skipped {', '.join(skipped)}: only 2/4, 4/4 and 8/4 bars fit the grid"
+        notes.append(f"skipped {', '.join(skipped)}: a grid of {spec.beats_per_bar}/4 bars "
+                     f"holds {fitting_metres(spec.beats_per_bar)} bars"
                      + (f" ({int(outside.sum())} hits there are left out)" if outside.any()
                         else ""))
     if short and skipped:
@@ -611,11 +668,13 @@ def _inside(beats: np.ndarray, bars: Bars) -> np.ndarray:
 
 def no_windows_reason(hits: DrumHits, windows: Windows, spec: GridSpec) -> str:
     """Why a file gave no window, in plain words."""
+    hits = on_grid(hits, spec)
     if not hits.bars.fits.any():
-        return (f"its bars are in {', '.join(sorted(set(hits.bars.metre)))}: only 2/4, 4/4 "
-                "and 8/4 bars fit the grid")
+        metres = sorted(set(hits.bars.metre))
+        return (f"its bars are in {', '.join(metres)}: a grid of {spec.beats_per_bar}/4 bars "
+                f"holds {fitting_metres(spec.beats_per_bar)} bars" + grid_hint(metres, spec))
     if not hits.bars.fits.all():
-        return (f"no stretch of 2/4, 4/4 or 8/4 bars is as long as one {spec.describe()} "
+        return (f"no stretch of bars that fit is as long as one {spec.describe()} "
                 f"window ({'; '.join(windows.notes)})")
     return f"shorter than one {spec.describe()} window"
 
@@ -624,7 +683,7 @@ def read_windows(path: str | Path, spec: GridSpec = DEFAULT_SPEC, hop_bars: int 
                  drum_map: str = "groove", drum_channel: int | None = None,
                  to_last_bar: bool = False) -> tuple[DrumHits, Windows]:
     """The drum hits of a MIDI file and its windows; BadMidiFile if it gives none."""
-    hits = read_drums(path, drum_map, drum_channel)
+    hits = on_grid(read_drums(path, drum_map, drum_channel), spec)
     windows = to_windows(hits, spec, hop_bars, to_last_bar)
     if not len(windows):
         raise BadMidiFile(path, no_windows_reason(hits, windows, spec))

@@ -269,3 +269,31 @@ def seq66_extra_track(*, wrapped: bool) -> bytes:
         payload = tag.to_bytes(4, "big") + data
         body += (b"\x00\xff\x7f" + vlq(len(payload)) + payload) if wrapped else b"\x00" + payload
     return bytes(body + (b"\x00\xff\x2f\x00" if wrapped else b""))
+
+
+def metred_file(path, metres: list[tuple[int, int]], tpb: int = 480):
+    """A file of bars in `metres` (a time signature at each change), each bar a kick on
+    its downbeat, eighth hats, and a crash on its 16th step k (k counted over the 4/4 bars
+    only), so where each 4/4 bar lands shows."""
+    timed, beat, last, k = [], 0.0, None, 0
+    for num, den in metres:
+        if (num, den) != last:
+            timed.append((round(beat * tpb), 0, mido.MetaMessage(
+                "time_signature", numerator=num, denominator=den)))
+            last = (num, den)
+        length = num * 4 / den
+        hits = [(beat, 36, 110)] + [(beat + e / 2, 42, 70) for e in range(int(2 * length))]
+        if (num, den) == (4, 4):
+            hits.append((beat + k / 4, 49, 110))
+            k += 1
+        for at, pitch, vel in hits:
+            t = round(at * tpb)
+            timed += [(t, 2, mido.Message("note_on", channel=9, note=pitch, velocity=vel)),
+                      (t + 60, 1, mido.Message("note_on", channel=9, note=pitch, velocity=0))]
+        beat += length
+    track, now = mido.MidiTrack(), 0
+    for t, _, msg in sorted(timed, key=lambda e: e[:2]):
+        track.append(msg.copy(time=t - now))
+        now = t
+    mido.MidiFile(ticks_per_beat=tpb, tracks=[track]).save(path)
+    return path

@@ -196,7 +196,8 @@ def test_non_drum_and_empty_and_odd_metre_files_are_refused(tmp_path):
     with pytest.raises(BadMidiFile, match="no notes"):
         midi.read_drums(empty)
     waltz = drum_file(tmp_path / "waltz.mid", basic_beat(1), time_signature=(3, 4), length_beats=3)
-    with pytest.raises(BadMidiFile, match="in 3/4: only 2/4, 4/4 and 8/4 bars fit"):
+    with pytest.raises(BadMidiFile, match=r"in 3/4: a grid of 4/4 bars holds 2/4 \(in pairs\), "
+                       r"4/4 and 8/4 bars; read it on a grid of 3/4 bars with --grid 4x3x4"):
         midi.read_grids(waltz)
 
 

@@ -231,6 +231,10 @@ def groove(file, out, window, feel_amount, scatter, swing, like_path, like_windo
     if source == "model":
         import vae
         model = vae.load_model(model_path)
+        if "spec" in given_options(["spec"]) and spec != model.spec:
+            raise EvodrumError(f"--grid: the model's feel plays grids of {model.spec.describe()}, "
+                               f"not {spec.describe()}; play those with --swing PCT or "
+                               "--like OTHER.mid")
         spec = model.spec
     loops, plan, chosen = inputs.to_play(file, spec, window, drum_map, drum_channel,
                                          model_spec=model and spec)
@@ -271,6 +275,6 @@ def groove(file, out, window, feel_amount, scatter, swing, like_path, like_windo
               "seed": seed, "like": like_path, "model": getattr(model, "name", None)},
         played=summary, written=[str(p) for p in written])
     say(display.render(played.velocities, spec, title=Path(file).name, ascii=ascii))
-    which = f" all {spec.bars} bars" if whole else ""
+    which = f" {loops.extent(plan)}" if whole else ""
     say(f"played{which} with {feel.describe()} at {bpm:g} BPM: {describe_timing(summary)}")
     say(f"wrote {', '.join(str(p) for p in written)}")

@@ -1,0 +1,140 @@
+"""Drummers' own MIDI files, as their tools write them: metres other than 4/4 on a grid
+that holds them, pickups and lone 2/4 bars kept on the file's bar lines, files cut
+short, and what commands say about where a window or a whole-file take starts."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from midi_files import basic_beat, drum_file, metred_file, raw_midi, vlq
+
+from evodrum import kit, midi
+from evodrum.cli import main
+from evodrum.grid import GridSpec, parse_spec
+from evodrum.gridfile import read_file
+
+BD = kit.ROWS.index("BD")
+
+
+def run(*args):
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+def kick_steps(loops) -> list[list[int]]:
+    """The kick's steps in each window of a file (metred_file puts one on each downbeat)."""
+    return [np.flatnonzero(g[BD]).tolist() for g in loops.grids]
+
+
+@pytest.mark.parametrize("metre, grid, every", [
+    ((3, 4), "4x3x4", 12), ((6, 8), "4x3x4", 12), ((5, 4), "4x5x4", 20),
+    ((7, 8), "2x7x4", 14),           # two bars of 7/8 to a grid bar of 7 beats
+])
+def test_a_metre_other_than_four_four_reads_on_the_grid_the_error_names(
+        tmp_path, metre, grid, every):
+    """A waltz, a 6/8 groove, a 5/4 or 7/8 tune: refused on the 4/4 grid with the --grid
+    that holds its bars, and read on that grid with a kick on every one of its bars."""
+    path = metred_file(tmp_path / "odd metre.mid", [metre] * 8)
+    with pytest.raises(midi.BadMidiFile, match=f"read it on a grid .* --grid {grid}"):
+        read_file(path, GridSpec())
+    loops = read_file(path, parse_spec(grid), to_last_bar=True)   # as groove, play, render
+    steps = loops.spec.steps
+    assert kick_steps(loops)[0] == list(range(0, steps, every))
+    assert loops.whole() is not None and not loops.warnings
+
+
+def test_a_four_four_file_is_not_cut_across_its_bar_lines_on_a_three_four_grid(tmp_path):
+    """Before, 4/4 bars were chopped into grid bars of 3 beats (kicks drifting through
+    the bar); now the file is refused, naming the grid that holds it."""
+    path = metred_file(tmp_path / "four.mid", [(4, 4)] * 8)
+    with pytest.raises(midi.BadMidiFile, match=r"a grid of 3/4 bars holds 3/8 \(in pairs\), "
+                                               r"3/4 \(6/8\) and 6/4 bars; .*--grid 4x4x4"):
+        read_file(path, GridSpec(beats_per_bar=3))
+
+
+@pytest.mark.parametrize("metres, skipped", [
+    ([(2, 4)] + [(4, 4)] * 8, "bar 1 (2/4, alone)"),              # a pickup of two beats
+    ([(4, 4)] * 4 + [(2, 4)] + [(4, 4)] * 8, "bar 5 (2/4, alone)"),  # a bar of 2 in a song
+    ([(2, 4)] * 3 + [(4, 4)] * 8, "bar 1 (2/4, alone)"),
+    ([(2, 4)] * 2 + [(4, 4)] * 8, None),                          # a pair fills a grid bar
+])
+def test_a_lone_two_four_bar_is_left_out_so_grid_bars_keep_to_the_bar_lines(
+        tmp_path, metres, skipped):
+    """Before, a 2/4 bar without a partner shifted every later grid bar by two beats:
+    the kick on beat 3, the backbeat on 1. Every window's kicks are on its downbeats."""
+    path = metred_file(tmp_path / "pickup.mid", metres)
+    loops = read_file(path, GridSpec())
+    for steps in kick_steps(loops):      # every grid bar opens on a bar of the file
+        assert {0, 16, 32, 48} <= set(steps) and not np.any(np.mod(steps, 8)), steps
+    said = [w for w in loops.warnings if w.startswith("skipped")]
+    assert (said[0].startswith(f"skipped {skipped}:") if skipped else not said), said
+
+
+def test_a_file_cut_short_mid_event_gets_one_plain_warning(tmp_path):
+    """A download cut off anywhere in its last events: one line saying the file ends
+    early, not two, nor Python's 'index out of range'."""
+    whole = drum_file(tmp_path / "whole.mid", basic_beat(4)).read_bytes()
+    for cut in range(1, 9):
+        (tmp_path / "cut.mid").write_bytes(whole[:-cut])
+        hits = midi.read_drums(tmp_path / "cut.mid")
+        assert hits.warnings == ["track 2 is cut short (the file ends early)"], cut
+
+
+def _two_bar_tracks(after: bytes) -> bytes:
+    """Two bars of kick and snare on the beats, End of Track, then `after`."""
+    body = b""
+    for q in range(8):
+        pitch = 36 if q % 2 == 0 else 38
+        body += (vlq(0 if q == 0 else 420) + bytes([0x99, pitch, 100]) + vlq(60)
+                 + bytes([0x89, pitch, 0]))
+    return body + b"\x00\xff\x2f\x00" + after
+
+
+def test_notes_after_an_early_end_of_track_are_read_and_said(tmp_path):
+    """A broken exporter's track goes on past its End of Track: before, its last two bars
+    were dropped without a word (mido reads them); now they are read, with a warning."""
+    more = _two_bar_tracks(b"\x00\xff\x2f\x00")[:-4]
+    path = raw_midi(tmp_path / "after.mid", _two_bar_tracks(vlq(420) + more[1:]
+                                                            + b"\x00\xff\x2f\x00"))
+    hits = midi.read_drums(path)
+    assert len(hits.beats) == 16 and hits.beats.max() == pytest.approx(15)
+    assert hits.warnings == [("track 1 goes on after its End of Track (at beat 7.125): "
+                              "read its 8 notes after it")]
+    padded = midi.read_drums(raw_midi(tmp_path / "padded.mid", _two_bar_tracks(b"\0" * 8)))
+    assert len(padded.beats) == 8 and not padded.warnings     # padding is passed over
+
+
+def test_where_a_window_starts_is_said_in_the_file_bars_on_a_two_four_grid(tmp_path):
+    """Before: 'bars 1-1 of 4/4' for a one-bar loop, and a window starting mid-bar
+    named as if from its bar line."""
+    one = read_file(drum_file(tmp_path / "one.mid", basic_beat(1)), GridSpec(beats_per_bar=2))
+    assert one.describe(0) == "window 1 of 1, bar 1 of 4/4"
+    six = read_file(drum_file(tmp_path / "six.mid", basic_beat(6)), GridSpec(beats_per_bar=2))
+    assert six.describe(0) == "window 1 of 8, bars 1-2 of 4/4"
+    assert six.describe(1) == "window 2 of 8, bars 1-3 of 4/4, from beat 3 of bar 1"
+
+
+def test_a_whole_file_take_says_where_it_starts_and_whether_it_was_cut(tmp_path):
+    """'all N bars' only when every bar from bar 1 plays."""
+    countin = read_file(metred_file(tmp_path / "c.mid", [(3, 4)] + [(4, 4)] * 8),
+                        GridSpec(), to_last_bar=True)
+    assert countin.extent(countin.whole()) == "8 bars from bar 2"
+    long = read_file(drum_file(tmp_path / "l.mid", basic_beat(70)), GridSpec(), to_last_bar=True)
+    assert long.extent(long.whole()) == "the first 64 bars"
+    eight = read_file(drum_file(tmp_path / "e.mid", basic_beat(8)), GridSpec(), to_last_bar=True)
+    assert eight.extent(eight.whole()) == "all 8 bars"
+
+
+def test_groove_refuses_a_grid_its_model_does_not_play_instead_of_ignoring_it(tmp_path):
+    """Before, --grid 4x3x4 was silently replaced by the model's 4/4 grid, and the waltz
+    refused with advice to use the very --grid given."""
+    path = metred_file(tmp_path / "waltz.mid", [(3, 4)] * 8)
+    r = run("groove", path, "--grid", "4x3x4", "-o", tmp_path / "out.mid")
+    assert r.exit_code == 1 and "Traceback" not in r.output
+    assert r.output.strip().splitlines() == [(
+        "error: --grid: the model's feel plays grids of 4 bars of 4/4 at sixteenth notes "
+        "(64 steps), not 4 bars of 3/4 at sixteenth notes (48 steps); play those with "
+        "--swing PCT or --like OTHER.mid")]
+    r = run("groove", path, "--grid", "4x3x4", "--swing", 60, "-o", tmp_path / "out.mid")
+    assert r.exit_code == 0, r.output
+    back = read_file(tmp_path / "out.mid", GridSpec(bars=8, beats_per_bar=3))
+    assert kick_steps(back)[0] == list(range(0, 96, 12))
