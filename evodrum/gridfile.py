@@ -257,16 +257,18 @@ class LoopFile:
 
 def read_file(path: str | Path, spec: GridSpec, drum_map: str = "groove",
               hop_bars: int = 1, drum_channel: int | None = None,
-              to_last_bar: bool = False) -> LoopFile:
+              to_last_bar: bool = False, hint: bool = True) -> LoopFile:
     """Every grid of a MIDI or grid file, with hit counts, bars, tempi and warnings;
-    `to_last_bar`: windows run to the end of the file's last bar (see `midi.to_windows`)."""
+    `to_last_bar`: windows run to the end of the file's last bar (see `midi.to_windows`);
+    `hint`: a refusal names the --grid that holds the file (see `midi.read_windows`)."""
     from evodrum import midi
     if Path(path).suffix.lower() in SUFFIXES:
         loops = load_loops(path, spec)
         grids = loops.velocities
         return LoopFile(str(path), grids, loops.spec, (grids > 0).sum(axis=(1, 2)), None, None,
                         offsets=loops.offsets)
-    hits, windows = midi.read_windows(path, spec, hop_bars, drum_map, drum_channel, to_last_bar)
+    hits, windows = midi.read_windows(path, spec, hop_bars, drum_map, drum_channel, to_last_bar,
+                                      hint)
     bpms = np.array([hits.bpm_at(b) for b in windows.start_beats])
     skipped = ["not read as drums: " + "; ".join(hits.notes)] if hits.notes else []
     length = windows.loop_steps / spec.steps_per_beat if windows.loop_steps else spec.beats

@@ -123,9 +123,12 @@ def fitting_metres(beats_per_bar: int) -> str:
             f"and {metre(beats_per_bar * 2)}")
 
 
-def grid_hint(metres: list[str], spec: GridSpec) -> str:
-    """'' or how to read bars of `metres` (none of which fits `spec`) on a grid that
-    holds them, e.g. "; read it with --grid 4x3x4" for a waltz."""
+def grid_hint(hits: DrumHits, spec: GridSpec) -> str:
+    """'' or, for a file none of whose bars fits `spec`, how to read it on a grid that
+    holds them all, e.g. "; read it on a grid of 3/4 bars with --grid 4x3x4" for a waltz."""
+    metres = sorted(set(hits.bars.metre))
+    if on_grid(hits, spec).bars.fits.any():
+        return ""
     beats = {Fraction(int(n) * 4, int(d)) for n, d in (m.split("/") for m in metres)}
     if len(beats) != 1:
         return ""
@@ -672,7 +675,7 @@ def no_windows_reason(hits: DrumHits, windows: Windows, spec: GridSpec) -> str:
     if not hits.bars.fits.any():
         metres = sorted(set(hits.bars.metre))
         return (f"its bars are in {', '.join(metres)}: a grid of {spec.beats_per_bar}/4 bars "
-                f"holds {fitting_metres(spec.beats_per_bar)} bars" + grid_hint(metres, spec))
+                f"holds {fitting_metres(spec.beats_per_bar)} bars")
     if not hits.bars.fits.all():
         return (f"no stretch of bars that fit is as long as one {spec.describe()} "
                 f"window ({'; '.join(windows.notes)})")
@@ -681,12 +684,15 @@ def no_windows_reason(hits: DrumHits, windows: Windows, spec: GridSpec) -> str:
 
 def read_windows(path: str | Path, spec: GridSpec = DEFAULT_SPEC, hop_bars: int = 1,
                  drum_map: str = "groove", drum_channel: int | None = None,
-                 to_last_bar: bool = False) -> tuple[DrumHits, Windows]:
-    """The drum hits of a MIDI file and its windows; BadMidiFile if it gives none."""
+                 to_last_bar: bool = False, hint: bool = True) -> tuple[DrumHits, Windows]:
+    """The drum hits of a MIDI file and its windows; BadMidiFile if it gives none, with
+    the --grid that would hold its bars when `hint` (a command whose grid is a model's
+    has no --grid to offer)."""
     hits = on_grid(read_drums(path, drum_map, drum_channel), spec)
     windows = to_windows(hits, spec, hop_bars, to_last_bar)
     if not len(windows):
-        raise BadMidiFile(path, no_windows_reason(hits, windows, spec))
+        raise BadMidiFile(path, no_windows_reason(hits, windows, spec)
+                          + (grid_hint(hits, spec) if hint else ""))
     return hits, windows
 
 
@@ -705,8 +711,8 @@ def read_grids(path: str | Path, spec: GridSpec = DEFAULT_SPEC, hop_bars: int = 
 def read_seed(path: str | Path, spec: GridSpec = DEFAULT_SPEC, drum_map: str = "groove",
               drum_channel: int | None = None) -> Loop:
     """The loop where a MIDI file's drums come in (see `first_window`), with its own
-    timing: a seed loop as the musician played it."""
-    _, windows = read_windows(path, spec, 1, drum_map, drum_channel)
+    timing: a seed loop as the musician played it, on a model's grid."""
+    _, windows = read_windows(path, spec, 1, drum_map, drum_channel, hint=False)
     i = first_window(windows.grids, spec)
     return Loop(G.from_midi_velocity(windows.grids[i]), windows.offsets[i], spec)
 

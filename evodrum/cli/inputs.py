@@ -47,8 +47,9 @@ bpm_from_file_option = click.option(
 def load(path: str, spec, drum_map: str = "groove", drum_channel: int | None = None, *,
          hop_bars: int = 1, for_model: bool = False) -> LoopFile:
     """Read a MIDI or grid file (a MIDI file's windows `hop_bars` bars apart) and `tell`
-    what was lost, changed or done to it."""
-    loops = read_file(path, spec, drum_map, hop_bars, drum_channel)
+    what was lost, changed or done to it; `for_model`: on a model's grid (a refusal
+    offers no --grid)."""
+    loops = read_file(path, spec, drum_map, hop_bars, drum_channel, hint=not for_model)
     tell(path, loops, for_model)
     return loops
 
@@ -104,7 +105,8 @@ def to_play(path: str, spec, window: int | None, drum_map: str = "groove",
     the grid cannot hold between its windows, plays the window where the drums come
     in unless `window` says which."""
     if window is None:   # read to the end of the last bar, said only if played whole
-        loops = read_file(path, spec, drum_map, drum_channel=drum_channel, to_last_bar=True)
+        loops = read_file(path, spec, drum_map, drum_channel=drum_channel, to_last_bar=True,
+                          hint=model_spec is None)
         plan = loops.whole() if len(loops) > 1 else None
         if plan is not None:
             _holds(path, loops, model_spec)
