@@ -142,3 +142,21 @@ def test_groove_refuses_a_grid_its_model_does_not_play_instead_of_ignoring_it(tm
     assert r.exit_code == 0, r.output
     back = read_file(tmp_path / "out.mid", GridSpec(bars=8, beats_per_bar=3))
     assert kick_steps(back)[0] == list(range(0, 96, 12))
+
+
+@pytest.mark.parametrize("command", [["show"], ["features", "--json"]])
+def test_a_bad_file_among_several_is_skipped_and_the_rest_still_read(tmp_path, command):
+    """Before, `show a.mid b.mid c.mid` or `features` stopped at the first file it could
+    not read and showed nothing of the others."""
+    good = drum_file(tmp_path / "good beat.mid", basic_beat(4))
+    waltz = metred_file(tmp_path / "waltz.mid", [(3, 4)] * 8)
+    text = tmp_path / "notes.mid"
+    text.write_text("kick snare kick snare\n")
+    before = {p: p.read_bytes() for p in (good, waltz, text)}
+    r = CliRunner().invoke(main, [*command, str(waltz), str(good), str(text)])
+    assert r.exit_code == 1 and "Traceback" not in r.output
+    assert str(good) in r.stdout and str(waltz) not in r.stdout
+    errors = [line for line in r.stderr.splitlines() if line.startswith("error: ")]
+    assert [e.split(": ")[1] for e in errors] == [str(waltz), str(text)]
+    assert all(e.endswith("(skipped)") for e in errors)
+    assert {p: p.read_bytes() for p in before} == before

@@ -232,16 +232,27 @@ def show(files, spec, window, show_all, drum_map, drum_channel, ascii):
       evodrum show loop.mid
       evodrum show performance.mid --window 3
       evodrum show magenta_output.mid --drum-map magenta
+
+    Of several files, those that cannot be read are reported and skipped (exit
+    code 1 if any was).
     """
-    for path in files:
-        loops = inputs.load(path, spec, drum_map, drum_channel)
-        picks = range(len(loops)) if show_all else [loops.index(window)]
-        for i in picks:
-            title = f"{path}  ({loops.describe(i)}; {loops.spec.describe()}"
-            title += f"; {loops.bpm(i):g} BPM)" if loops.bpms is not None else ")"
-            click.echo(display.render(loops.grids[i], loops.spec, title + _moved(loops, i),
-                                      ascii=ascii) + "\n")
+    batch = inputs.Batch(files)
+    for path in batch.files:
+        with batch.skipping():
+            _show(path, spec, window, show_all, drum_map, drum_channel, ascii)
     click.echo("    " + display.legend_line(ascii))
+    batch.finish()
+
+
+def _show(path, spec, window, show_all, drum_map, drum_channel, ascii) -> None:
+    """Draw the windows of one file the options ask for."""
+    loops = inputs.load(path, spec, drum_map, drum_channel)
+    picks = range(len(loops)) if show_all else [loops.index(window)]
+    for i in picks:
+        title = f"{path}  ({loops.describe(i)}; {loops.spec.describe()}"
+        title += f"; {loops.bpm(i):g} BPM)" if loops.bpms is not None else ")"
+        click.echo(display.render(loops.grids[i], loops.spec, title + _moved(loops, i),
+                                  ascii=ascii) + "\n")
 
 
 def _moved(loops, i: int) -> str:

@@ -45,6 +45,8 @@ def features(files, spec, all_windows, as_json, window, drum_map, drum_channel):
     density=0.4,hats.density=0.6). A bare name means what a drummer means:
     syncopation and wnbd of kick_snare, density and symmetry of all. A long performance is cut into windows;
     only one is measured unless --all: --window N, or where the drums come in.
+    Of several files, those that cannot be read are reported and skipped (exit
+    code 1 if any was).
 
     \b
     Example:
@@ -52,23 +54,27 @@ def features(files, spec, all_windows, as_json, window, drum_map, drum_channel):
       evodrum features a.mid b.mid --json
       evodrum features performance.mid --all --grid paper
     """
-    entries = []
-    for path in files:
-        if all_windows:
-            loops = inputs.load(path, spec, drum_map, drum_channel)
-            numbers = list(range(len(loops)))
-        else:
-            loops, i = inputs.pick(path, spec, window, drum_map, drum_channel)
-            numbers = [i]
-        values = compute(loops.grids[numbers], loops.spec)
-        for j, i in enumerate(numbers):
-            entries.append({"file": path, "window": i + 1,
-                            "features": {k: round(float(v[j]), 6) for k, v in values.items()}})
+    entries, batch = [], inputs.Batch(files)
+    for path in batch.files:
+        with batch.skipping():
+            entries += _measure(path, spec, all_windows, window, drum_map, drum_channel)
     if as_json:
         click.echo(json.dumps(entries, indent=2))
-        return
-    blocks = []
-    for e in entries:
-        title = f"{e['file']}  (window {e['window']})"
-        blocks.append(_block(title, e["features"]))
-    click.echo("\n\n".join(blocks))
+    elif entries:
+        click.echo("\n\n".join(_block(f"{e['file']}  (window {e['window']})", e["features"])
+                                for e in entries))
+    batch.finish()
+
+
+def _measure(path, spec, all_windows, window, drum_map, drum_channel) -> list[dict]:
+    """{file, window, features} of each window of one file the options ask for."""
+    if all_windows:
+        loops = inputs.load(path, spec, drum_map, drum_channel)
+        numbers = list(range(len(loops)))
+    else:
+        loops, i = inputs.pick(path, spec, window, drum_map, drum_channel)
+        numbers = [i]
+    values = compute(loops.grids[numbers], loops.spec)
+    return [{"file": path, "window": i + 1,
+             "features": {k: round(float(v[j]), 6) for k, v in values.items()}}
+            for j, i in enumerate(numbers)]

@@ -2,6 +2,9 @@
 tempo and tells the user what was read (damage read past, bars skipped, which window)."""
 from __future__ import annotations
 
+import sys
+from contextlib import contextmanager
+
 import click
 
 from evodrum.cli.options import Number
@@ -162,3 +165,29 @@ def _warn_if_silent(loops: LoopFile, windows) -> None:
     silent = "every window is silent" if not loops.hits.any() else (
         f"window {windows[0] + 1} has no hits")
     click.echo(f"warning: {loops.path}: {silent}", err=True)
+
+
+class Batch:
+    """Files a command reads one after another. One that cannot be read is set aside and
+    said after the results ('error: ... (skipped)'), and the exit code is 1; the others
+    are read all the same. A single file's problem is a plain error."""
+
+    def __init__(self, files):
+        self.files, self.problems = list(files), []
+
+    @contextmanager
+    def skipping(self):
+        """Run one file's work; its EvodrumError is set aside (raised when alone)."""
+        try:
+            yield
+        except EvodrumError as e:
+            if len(self.files) == 1:
+                raise
+            self.problems.append(str(e))
+
+    def finish(self) -> None:
+        """Say what was skipped, and exit 1 if anything was."""
+        for problem in self.problems:
+            click.echo(f"error: {problem} (skipped)", err=True)
+        if self.problems:
+            sys.exit(1)
