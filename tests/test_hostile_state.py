@@ -170,6 +170,15 @@ CHECKPOINT_CASES = {
     "numpy's random state cut short": (
         _set("rng", "numpy", value=lambda s: [s[0], s[1][:10], *s[2:]]), "rng.numpy[1]"),
     "a logbook of text": (_set("logbook", value=[{"gen": "x"}]), "logbook[0].gen"),
+    "an empty array as the format": (_set("format", value=np.zeros(0)),
+                                     "not an evodrum search checkpoint"),
+    "an array as a setting": (_set("config", "population", value=np.zeros(0)),
+                              "other settings (config)"),
+    "no algorithm settings": (_set("config", "settings", value=None), "other settings (config)"),
+    "an array as Python's random version": (_set("rng", "random", 0, value=np.zeros(0)),
+                                            "rng.random is not a Python random"),
+    "an array as numpy's generator name": (_set("rng", "numpy", 0, value=np.zeros(0)),
+                                           "rng.numpy must be numpy's MT19937"),
 }
 
 

@@ -180,12 +180,14 @@ class Run:
         """Continue from a checkpoint, every entry checked first (it may come from anyone):
         one EvodrumError naming the file and the entry, never a half-restored run."""
         state = checkpoints.load(path)
-        if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
+        if not isinstance(state, dict) or not _plain(state.get("format")) \
+                or state.get("format") != CHECKPOINT_FORMAT:
             raise EvodrumError(f"{path}: not an evodrum search checkpoint")
         ours = json.loads(json.dumps(self.config.to_dict()))   # tuples read back as lists
-        if state.get("config") != ours:
-            changed = changed_settings(state.get("config") or {}, ours) \
-                if isinstance(state.get("config"), dict) else ["config"]
+        theirs = state.get("config")
+        if not _plain(theirs) or theirs != ours:
+            changed = changed_settings(theirs, ours) if _plain(theirs) and isinstance(
+                theirs, dict) and isinstance(theirs.get("settings", {}), dict) else ["config"]
             raise EvodrumError(f"{path}: checkpoint was written with other settings "
                                f"({', '.join(changed)}); resume with the same options")
         try:
@@ -285,6 +287,16 @@ def _rng_states() -> dict:
     return states
 
 
+def _plain(value) -> bool:
+    """True when a checkpoint's entry is plain JSON (no array where a setting belongs),
+    so comparing it with a setting gives True or False rather than an array."""
+    if isinstance(value, dict):
+        return all(_plain(v) for v in value.values())
+    if isinstance(value, list):
+        return all(_plain(v) for v in value)
+    return not isinstance(value, np.ndarray)
+
+
 def _restore_rngs(states: Fields) -> None:
     """Python's, numpy's global and torch's random states, each checked before it is set."""
     saved = states.items("random", 3)
@@ -292,11 +304,12 @@ def _restore_rngs(states: Fields) -> None:
         raise StateError(states.name("random"), "must be [version, keys, gauss]")
     version, keys, gauss = saved
     keys = statefile.array(keys, states.name("random") + "[1]", (625,), "iu")
-    if version != 3 or not (gauss is None or isinstance(gauss, float)) \
+    if type(version) is not int or version != 3 \
+            or not (gauss is None or isinstance(gauss, float)) \
             or keys.min() < 0 or keys.max() >= 2**32:
         raise StateError(states.name("random"), "is not a Python random generator state")
     state = states.items("numpy", 5)
-    if len(state) != 5 or state[0] != "MT19937":
+    if len(state) != 5 or not isinstance(state[0], str) or state[0] != "MT19937":
         raise StateError(states.name("numpy"), "must be numpy's MT19937 state (5 entries)")
     name, mt, pos, has_gauss, cached = state
     mt = statefile.array(mt, states.name("numpy") + "[1]", (624,), "iu")
