@@ -129,6 +129,43 @@ def saved_config(folder: str | Path) -> SavedRun:
     return SavedRun(config, card.get("corpus", {}), int(card["training"].get("epochs_done", 0)))
 
 
+def adam_state(saved, optimizer: torch.optim.Adam) -> dict:
+    """A checkpoint's Adam state, checked against `optimizer`'s parameters (StateError
+    naming the entry): each moment finite and of its parameter's shape, the second never
+    below 0, a step count of at least 0. The settings (learning rate, betas, ...) are the
+    run's own, never the file's: torch would take a NaN learning rate from it."""
+    fresh = optimizer.state_dict()["param_groups"][0]
+    groups = saved.get("param_groups") if isinstance(saved, dict) else None
+    if not (isinstance(groups, list) and len(groups) == 1 and isinstance(groups[0], dict)
+            and isinstance(saved.get("state"), dict)):
+        raise StateError("optimizer", "must be Adam's state with one parameter group")
+    if groups[0].get("params") != fresh["params"]:
+        raise StateError("optimizer.param_groups[0].params",
+                         f"must number the network's {len(fresh['params'])} parameters")
+    shapes = [p.shape for p in optimizer.param_groups[0]["params"]]
+    for key, entry in saved["state"].items():
+        where = f"optimizer.state[{key!r}]"
+        if not (type(key) is int and 0 <= key < len(shapes) and isinstance(entry, dict)
+                and set(entry) == {"step", "exp_avg", "exp_avg_sq"}):
+            raise StateError(where, "must hold Adam's step, exp_avg and exp_avg_sq of a "
+                             "parameter")
+        step = torch.as_tensor(entry["step"]) if isinstance(
+            entry["step"], (int, float, torch.Tensor)) else None
+        if step is None or step.numel() != 1 or not torch.isfinite(step.double()).all() \
+                or step.item() < 0:
+            raise StateError(f"{where}.step", "must be a count of steps, at least 0")
+        for name in ("exp_avg", "exp_avg_sq"):
+            moment = entry[name]
+            if not isinstance(moment, torch.Tensor) or not moment.is_floating_point() \
+                    or moment.shape != shapes[key]:
+                raise StateError(f"{where}.{name}", "must be floating-point numbers of shape "
+                                 f"{tuple(shapes[key])}")
+            if not torch.isfinite(moment).all() or (name == "exp_avg_sq" and (moment < 0).any()):
+                raise StateError(f"{where}.{name}", "must hold finite numbers"
+                                 + (", none below 0" if name == "exp_avg_sq" else ""))
+    return {"state": saved["state"], "param_groups": [fresh]}
+
+
 @dataclass
 class TrainResult:
     model: DrumModel
@@ -247,7 +284,7 @@ class Trainer:
         self.net = network_from(self.checkpoint_path, card, payload.get("weights"))
         self.optimizer = torch.optim.Adam(self.net.parameters(), lr=config.lr)
         try:
-            self.optimizer.load_state_dict(payload["optimizer"])
+            self.optimizer.load_state_dict(adam_state(payload.get("optimizer"), self.optimizer))
             self.generator.set_state(payload["generator"])
             state = Fields(parse_json(payload["progress"], self.checkpoint_path,
                                       "training progress"), "progress")
