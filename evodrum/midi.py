@@ -265,6 +265,8 @@ def _drum_hits(path: str, song: smf.Smf, table: np.ndarray, own: frozenset[int],
     if not mapped.any():
         raise BadMidiFile(path, "no notes on drum pitches the kit knows "
                           f"(pitches {', '.join(map(str, bad))})")
+    if len(bad):
+        warnings.append(unread_pitches(bad, counts))
     beats = ticks[mapped] / tpb
     tempo_beats, tempo_bpm = _tempo_map(song, warnings)
     bars = _bars(path, song, float(beats.max()), warnings)
@@ -276,6 +278,21 @@ def _drum_hits(path: str, song: smf.Smf, table: np.ndarray, own: frozenset[int],
                     velocities[mapped].astype(np.uint8), bars, song.end_tick / tpb, float(start),
                     tempo_beats, tempo_bpm, dict(zip(bad.tolist(), counts.tolist())),
                     warnings, notes, info, detect_triplets(beats))
+
+
+def unread_pitches(pitches: np.ndarray, counts: np.ndarray) -> str:
+    """One line saying which notes of a drum part no row reads, most played first (a drum
+    plugin's articulations outside General MIDI, such as hi-hat edges on low pitches)."""
+    total = int(counts.sum())
+    if len(pitches) == 1:
+        where = f"pitch {pitches[0]}, which no drum row reads"
+    else:
+        order = np.argsort(-counts, kind="stable")
+        shown = [f"{p} ({n})" for p, n in zip(pitches[order][:8], counts[order][:8])]
+        more = f" and {len(pitches) - 8} more" if len(pitches) > 8 else ""
+        where = f"pitches no drum row reads: {', '.join(shown)}{more}"
+    return (f"left out {total} note{'s' if total != 1 else ''} on {where} (a note map of "
+            "your kit, given to --drum-map, can place them)")
 
 
 def folded_percussion(pitches: np.ndarray, table: np.ndarray) -> str:

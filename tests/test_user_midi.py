@@ -3,6 +3,8 @@ that holds them, pickups and lone 2/4 bars kept on the file's bar lines, files c
 short, and what commands say about where a window or a whole-file take starts."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from click.testing import CliRunner
@@ -160,3 +162,21 @@ def test_a_bad_file_among_several_is_skipped_and_the_rest_still_read(tmp_path, c
     assert [e.split(": ")[1] for e in errors] == [str(waltz), str(text)]
     assert all(e.endswith("(skipped)") for e in errors)
     assert {p: p.read_bytes() for p in before} == before
+
+
+def test_notes_on_pitches_no_row_reads_are_said_not_dropped_silently(tmp_path):
+    """A drum plugin's hi-hat articulations on low pitches (8, 21): before, 70 hats
+    vanished from the loop without a word; now a warning counts them, and a note map of
+    the kit given to --drum-map reads them."""
+    hits = [(b, 36, 100) for b in range(16)] + [(b / 2, 8, 70) for b in range(32)] \
+        + [(b + 0.25, 21, 60) for b in range(6)]
+    path = drum_file(tmp_path / "plugin.mid", hits)
+    read = midi.read_drums(path)
+    assert read.warnings == [("left out 38 notes on pitches no drum row reads: 8 (32), 21 (6) "
+                              "(a note map of your kit, given to --drum-map, can place them)")]
+    assert not read_file(path, GridSpec()).grids[0][kit.ROWS.index("CH")].any()
+    mine = tmp_path / "my kit.toml"
+    gm = (Path(midi.__file__).parent / "notemaps" / "gm.toml").read_text()
+    mine.write_text(gm.replace("CH = 42", "CH = 8"))
+    hats = read_file(path, GridSpec(), drum_map=str(mine)).grids[0][kit.ROWS.index("CH")]
+    assert np.count_nonzero(hats) == 32
