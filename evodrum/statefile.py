@@ -221,12 +221,12 @@ BIT_GENERATORS = ("PCG64", "PCG64DXSM", "MT19937", "Philox", "SFC64")
 def rng_state(value, field: str) -> dict:
     """A numpy bit generator's saved state, checked by restoring it into a fresh one."""
     name = value.get("bit_generator") if isinstance(value, dict) else None
-    if name not in BIT_GENERATORS:
+    if not isinstance(name, str) or name not in BIT_GENERATORS:
         raise StateError(field, "must be a numpy random generator's state (with "
                          f"bit_generator one of {', '.join(BIT_GENERATORS)})")
     try:
         getattr(np.random, name)().state = value
-    except (TypeError, ValueError, KeyError, OverflowError, AttributeError) as e:
+    except (TypeError, ValueError, KeyError, IndexError, OverflowError, AttributeError) as e:
         raise StateError(field, f"is not a valid {name} state ({e})") from None
     return value
 

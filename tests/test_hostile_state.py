@@ -538,3 +538,13 @@ def test_a_stored_resolution_is_whole_numbers_not_rounded(tmp_path, bad, field):
     assert r.exit_code == 1 and "Traceback" not in r.output
     assert r.output.startswith(f"error: {path}: not a grid file (spec.{field} must be a whole")
     assert path.read_bytes() == before
+
+
+@pytest.mark.parametrize("change", [dict(bit_generator=np.zeros(0)), dict(state=np.zeros(0))])
+def test_a_generator_state_holding_an_array_where_text_belongs_is_refused(change):
+    """A checkpoint (an .npz) can put an array anywhere: map-elites' archive_rng with an
+    array as its name or state was a traceback on --resume."""
+    from evodrum.statefile import StateError, rng_state
+    saved = dict(np.random.default_rng(0).bit_generator.state, **change)
+    with pytest.raises(StateError, match="algorithm.archive_rng (must be|is not)"):
+        rng_state(saved, "algorithm.archive_rng")
