@@ -48,6 +48,7 @@ def test_a_variant_is_its_space_with_other_settings():
 @pytest.mark.parametrize("variants, message", [
     ({"vae": {"space": "vae", "prior": "normal"}}, "has the name of a space"),
     ({"vae-normal": {"space": "midi", "prior": "normal"}}, "space must be one of"),
+    ({"vae-normal": {"space": [], "prior": "normal"}}, "space must be one of"),   # was a traceback
     ({"vae-normal": {"space": "vae"}}, "give the search settings it changes"),
     ({"vae-normal": {"space": "vae", "flavour": 1}}, "unknown setting in variant vae-normal"),
     ({"vae-normal": {"space": "vae", "prior": "uniform"}}, "prior"),

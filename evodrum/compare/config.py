@@ -305,7 +305,7 @@ def _variants(value) -> dict:
         checks.name(name, "variant name")
         if name in genotypes.SPACES:
             raise EvodrumError(f"variant {name!r} has the name of a space: give it its own")
-        if table.get("space") not in genotypes.SPACES:
+        if not isinstance(table.get("space"), str) or table["space"] not in genotypes.SPACES:
             raise EvodrumError(f"variant {name}: space must be one of "
                                f"{', '.join(genotypes.names())}, got {table.get('space')!r}")
         settings = {k: v for k, v in table.items() if k != "space"}
