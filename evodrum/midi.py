@@ -41,6 +41,9 @@ READER_VERSION = 5
 DRUM_CHANNEL = 9  # MIDI channel 10, zero-based
 WRITE_TICKS_PER_BEAT = 480
 DEFAULT_BPM = 120.0
+#: A tempo or time signature this close to the start (in beats) is the file's first, at
+#: beat 0: no bar or tempo is that short, but exporters put meta events a tick in.
+NEAR_START = 1 / 8
 #: Tempi a file may set and still be kept (outside this, DEFAULT_BPM is used).
 TEMPO_RANGE = (20.0, 400.0)
 
@@ -322,7 +325,10 @@ def written_with(pitches: np.ndarray) -> str:
 
 
 def _tempo_map(song: smf.Smf, warnings: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """(beat, BPM) of each usable tempo; a tempo of 0 or out of range is reported and skipped."""
+    """(beat, BPM) of each usable tempo; a tempo of 0 or out of range is reported and skipped.
+    The first tempo holds from beat 0 when it comes before any note or within an eighth
+    of a beat (NEAR_START): an exporter that puts it a tick in means the file's tempo, not
+    120 BPM for one tick."""
     beats, bpms = [], []
     for tick, micros in song.tempos:
         bpm = 60e6 / micros if micros else float("inf")
@@ -332,6 +338,9 @@ def _tempo_map(song: smf.Smf, warnings: list[str]) -> tuple[np.ndarray, np.ndarr
             continue
         beats.append(tick / song.ticks_per_beat)
         bpms.append(round(bpm, 3))
+    first_note = song.notes[:, 0].min() / song.ticks_per_beat if len(song.notes) else 0.0
+    if beats and (beats[0] < NEAR_START or beats[0] <= first_note):
+        beats[0] = 0.0
     return np.array(beats, float), np.array(bpms, float)
 
 
@@ -346,7 +355,9 @@ def _bars(path: str, song: smf.Smf, last_onset: float, warnings: list[str]) -> B
     end = song.end_tick / tpb
     changes = [(0.0, 4, 4)]
     for tick, num, den in song.time_signatures:
-        beat = tick / tpb
+        # a time signature a few ticks in is the file's first (an exporter's offset);
+        # one later, even in a silent bar, starts where it says
+        beat = 0.0 if tick < NEAR_START * tpb else tick / tpb
         if num < 1:
             warnings.append(f"ignored a time signature of {num}/{den} at beat {beat:g}")
             continue

@@ -180,3 +180,22 @@ def test_notes_on_pitches_no_row_reads_are_said_not_dropped_silently(tmp_path):
     mine.write_text(gm.replace("CH = 42", "CH = 8"))
     hats = read_file(path, GridSpec(), drum_map=str(mine)).grids[0][kit.ROWS.index("CH")]
     assert np.count_nonzero(hats) == 32
+
+
+def test_a_tempo_and_metre_set_a_tick_in_are_the_files_own(tmp_path):
+    """An exporter's conductor track with its tempo (90) and 3/4 at tick 1: before, the
+    loop played at 120 BPM with a tempo-change warning, and bar 1 read as a sliver of
+    4/4 that was skipped."""
+    import mido
+    meta = mido.MidiTrack([mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(90), time=1),
+                           mido.MetaMessage("time_signature", numerator=3, denominator=4)])
+    path = metred_file(tmp_path / "waltz.mid", [(3, 4)] * 8)
+    song = mido.MidiFile(path)
+    drums = mido.MidiTrack(m for m in song.tracks[0] if not m.is_meta or m.type == "end_of_track")
+    mido.MidiFile(ticks_per_beat=song.ticks_per_beat, tracks=[meta, drums]).save(path)
+    loops = read_file(path, GridSpec(beats_per_bar=3), to_last_bar=True)
+    assert loops.bpm(0) == 90 and not loops.warnings and loops.start_bars[0] == 1
+    assert kick_steps(loops)[0] == [0, 12, 24, 36]
+    tempo_only = mido.MidiFile(ticks_per_beat=song.ticks_per_beat, tracks=[meta[:1], drums])
+    tempo_only.save(tmp_path / "four.mid")
+    assert midi.read_drums(tmp_path / "four.mid").bpm == 90      # was 120
