@@ -131,6 +131,7 @@ def test_cli_reads_files_and_folders_and_skips_bad_ones(groove_corpus, tmp_path)
     assert r.exit_code == 1
     assert "bad.mid" in r.stderr and r.stderr.count("error:") == 1
     out = json.loads(r.stdout)
+    assert out["source"]["files"] == [str(path)]          # what was read, not the skipped
     assert out["set"]["loops"] == 120 and out["real"]["loops"] == 120
     assert out["set"]["onsets"]["precision"] > 0.2
     assert path.read_bytes() == before

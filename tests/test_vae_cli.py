@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 
 import numpy as np
 import pytest
@@ -111,6 +112,9 @@ def test_reconstruct_encode_vary_interpolate(tmp_path, trained):
     b = drum_file(tmp_path / "b.mid", [(x / 2, 42, 80) for x in range(32)] +
                   [(x, 36, 110) for x in range(16)], length_beats=16)
     r = run("reconstruct", a, "--model", trained, "--out", tmp_path / "rec")
+    assert r.exit_code == 0 and re.search(r"kept \d+ of your \d+ hits, added \d+", r.output)
+    assert "onset precision" not in r.output        # a research figure: --verbose, --json
+    r = run("reconstruct", a, "--model", trained, "--out", tmp_path / "rec2", "--verbose")
     assert r.exit_code == 0 and "onset precision" in r.output, r.output
     rec = np.load(tmp_path / "rec" / "reconstruction.npz")["grids"]
     assert metrics.onset_scores(rec[0], rec[1])["f1"] > 0.5  # a plain rock beat survives

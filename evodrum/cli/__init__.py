@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
 import sys
 
 import click
@@ -43,6 +44,22 @@ if not any(isinstance(h, NoteLines) for h in notes.LOGGER.handlers):
     notes.LOGGER.propagate = False
 
 
+def error_line(e: OSError) -> None:
+    """A disk or file problem as one `error:` line; exit code 1."""
+    where = f"{e.filename}: " if e.filename else ""
+    click.echo(f"error: {where}{(e.strerror or str(e)).lower()}", err=True)
+    sys.exit(1)
+
+
+def stdout_closed() -> None:
+    """The reader of stdout went away (`evodrum ... | head`): stop quietly, as `yes | head`
+    does, with exit code 141 (128 + SIGPIPE); stdout goes to /dev/null so that Python's
+    last flush cannot complain."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    sys.exit(141)
+
+
 class EvodrumGroup(click.Group):
     """A click group that turns user-facing errors into one line and exit code 1
     (usage mistakes: an `error:` line and a hint, exit code 2)."""
@@ -65,10 +82,12 @@ class EvodrumGroup(click.Group):
         except EvodrumError as e:
             click.echo(f"error: {e}", err=True)
             sys.exit(1)
+        except BrokenPipeError as e:
+            if e.filename:
+                error_line(e)
+            stdout_closed()
         except OSError as e:   # a disk or file problem no closer code put into words
-            where = f"{e.filename}: " if e.filename else ""
-            click.echo(f"error: {where}{(e.strerror or str(e)).lower()}", err=True)
-            sys.exit(1)
+            error_line(e)
         except KeyboardInterrupt:
             click.echo("\ninterrupted", err=True)
             sys.exit(130)

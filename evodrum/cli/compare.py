@@ -10,7 +10,8 @@ from pathlib import Path
 import click
 
 from evodrum.cli import main
-from evodrum.cli.options import OUT_FOLDER, SEED
+from evodrum.cli.options import OUT_FOLDER, SEED, given_options
+from evodrum.cli.output import kept_on_interrupt
 from evodrum.errors import EvodrumError
 from evodrum.text import count
 
@@ -75,6 +76,7 @@ def compare(config_file, out, workers, scheduler, report_only, no_plots, make_ta
       evodrum compare --make-tasks 20 >> my-comparison.toml
       evodrum compare my-comparison.toml --json > summary.json
     """
+    _refuse_unused_options(make_tasks)
     if make_tasks:
         from evodrum.compare.tasks import corpus_tasks, off_corpus_tasks, tasks_toml
         from evodrum.corpus import load_corpus
@@ -105,7 +107,9 @@ def compare(config_file, out, workers, scheduler, report_only, no_plots, make_ta
         f"{config.budget:,} evaluations per run (read at {budgets})")
     say(f"folder: {folder}")
     if not report_only:
-        _run(config, Path(config_file), folder, workers, scheduler, say)
+        with kept_on_interrupt(f"every finished run is kept in {folder}; run the same "
+                               "command again to do the rest"):
+            _run(config, Path(config_file), folder, workers, scheduler, say)
     summary = _report(config, folder, not no_plots, say)
     if as_json:
         click.echo(json.dumps(summary, indent=2))
@@ -122,6 +126,26 @@ def compare(config_file, out, workers, scheduler, report_only, no_plots, make_ta
             f"coverage {r['coverage_median']:.2f}, QD-score {r['qd_score_median']:.1f} "
             "(map-elites fills a map, it has no target error)")
     say(f"\nreport: {summary['report']}")
+
+
+#: Options only --make-tasks uses, and options only a comparison run uses.
+TASK_OPTIONS = ("off_corpus", "corpus", "task_seed")
+RUN_OPTIONS = ("config_file", "out", "workers", "scheduler", "report_only", "no_plots", "as_json")
+
+
+def _refuse_unused_options(make_tasks) -> None:
+    """A usage error for options the chosen job would silently ignore: --make-tasks prints
+    TOML tables and runs nothing; a comparison run draws no tasks."""
+    ctx = click.get_current_context()
+    typed = given_options(RUN_OPTIONS if make_tasks else TASK_OPTIONS)
+    if not typed:
+        return
+    flags = ", ".join("CONFIG" if n == "config_file" else "--" + n.replace("_", "-")
+                      .replace("as-json", "json") for n in typed)
+    if make_tasks:
+        raise click.UsageError(f"--make-tasks prints [[tasks]] tables (TOML) and runs "
+                               f"nothing, so it takes no {flags}", ctx)
+    raise click.UsageError(f"{flags}: only for --make-tasks", ctx)
 
 
 def _run(config, config_file: Path, folder: Path, workers, scheduler, say) -> None:

@@ -27,6 +27,7 @@ from evodrum.cli.options import (
     ascii_option,
     grid_option,
     note_map_option,
+    refuse_together,
 )
 from evodrum.errors import EvodrumError
 from evodrum.text import count
@@ -236,6 +237,7 @@ def show(files, spec, window, show_all, drum_map, drum_channel, ascii):
     Of several files, those that cannot be read are reported and skipped (exit
     code 1 if any was).
     """
+    refuse_together("window", "show_all")
     batch = inputs.Batch(files)
     for path in batch.files:
         with batch.skipping():

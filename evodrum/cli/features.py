@@ -7,7 +7,7 @@ import click
 
 from evodrum.cli import inputs, main
 from evodrum.cli.inputs import drum_channel_option, drum_map_option, window_option
-from evodrum.cli.options import grid_option
+from evodrum.cli.options import grid_option, refuse_together
 from fitness.features import FEATURES, LEVELS, compute
 
 
@@ -54,6 +54,7 @@ def features(files, spec, all_windows, as_json, window, drum_map, drum_channel):
       evodrum features a.mid b.mid --json
       evodrum features performance.mid --all --grid paper
     """
+    refuse_together("window", "all_windows")
     entries, batch = [], inputs.Batch(files)
     for path in batch.files:
         with batch.skipping():

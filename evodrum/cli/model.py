@@ -24,7 +24,7 @@ from evodrum.cli.inputs import (
 )
 from evodrum.cli.options import (OUT_FILE, OUT_FOLDER, SEED, Number, ascii_option, bpm_option,
                                   given_options, lock_option, note_map_option, prior_option,
-                                  refine_option)
+                                  refine_option, refuse_together)
 from evodrum.cli.output import add, detail, in_folder, output_options, say, wrote
 from evodrum.errors import EvodrumError
 from evodrum.runs import claim_run_dir, new_run_dir
@@ -472,9 +472,19 @@ def reconstruct(file, window, drum_map, drum_channel, refine_steps, model_path, 
     heard = model_feel(model, recon, bpm, feel_amount, scatter, swing)
     _write(folder, ["original.mid", "reconstruction.mid"], Loop.stack([original, heard]),
            [label,
-            f"reconstruction by {model.name}: onset precision {score['precision']:.2f}, "
-            f"recall {score['recall']:.2f}, F1 {score['f1']:.2f}"], model.spec, bpm, ascii,
+            f"reconstruction by {model.name}: {_kept_and_added(original.velocities, recon)}"],
+           model.spec, bpm, ascii,
            "reconstruction.npz", inputs=[file], tempo_maps=kept, note_map=note_map)
+    detail(f"onset precision {score['precision']:.3f}, recall {score['recall']:.3f}, "
+           f"F1 {score['f1']:.3f}")
+    add(onsets={k: round(float(v), 6) for k, v in score.items()})
+
+
+def _kept_and_added(original: np.ndarray, remade: np.ndarray) -> str:
+    """'kept 40 of your 42 hits, added 3': onset recall and precision in a drummer's words."""
+    yours, its = original > 0, remade > 0
+    return (f"kept {np.count_nonzero(yours & its)} of your {np.count_nonzero(yours)} hits, "
+            f"added {np.count_nonzero(its & ~yours)}")
 
 
 @main.command()
@@ -562,6 +572,7 @@ def encode(file, every, out, as_json, window, drum_map, drum_channel, refine_ste
     """
     from evodrum.cli import inputs
     from evodrum.outpaths import Outputs
+    refuse_together("window", "every")
     if out and Path(out).suffix.lower() != ".npy":
         raise EvodrumError(f"{out}: codes are written as .npy")
     model = _load(model_path)

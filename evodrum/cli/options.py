@@ -106,6 +106,18 @@ def given_options(names) -> list[str]:
             if ctx.get_parameter_source(n) is click.core.ParameterSource.COMMANDLINE]
 
 
+def refuse_together(*names: str) -> None:
+    """A usage error when the user typed more than one of these options (by parameter
+    name): they ask for different things, and one would be silently ignored."""
+    typed = given_options(names)
+    if len(typed) > 1:
+        ctx = click.get_current_context()
+        flags = {p.name: next((o for o in p.opts if o.startswith("--")), p.opts[0])
+                 for p in ctx.command.params}
+        raise click.UsageError(" and ".join(flags[n] for n in typed)
+                               + " ask for different things: give one of them", ctx)
+
+
 ascii_option = click.option(
     "--ascii", is_flag=True, help="Draw grids with plain ASCII glyphs.")
 

@@ -8,6 +8,7 @@ human text goes to stderr and stdout holds exactly one document:
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 from dataclasses import dataclass, field
@@ -65,6 +66,17 @@ def in_folder(folder: str | Path) -> None:
 def add(**fields) -> None:
     """Extra top-level fields of the --json document."""
     current().extra.update(fields)
+
+
+@contextlib.contextmanager
+def kept_on_interrupt(what_was_kept: str):
+    """Ctrl-C inside the block ends the command with exit code 130 and one line on stderr
+    saying what was kept and how to continue it."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        click.echo(f"\ninterrupted: {what_was_kept}", err=True)
+        raise SystemExit(130) from None
 
 
 def output_options(command):

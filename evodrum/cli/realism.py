@@ -91,7 +91,7 @@ def realism(files, space, count, temperature, prior, seed, model_path, corpus, v
         ref = sets.reference(corpus, model_path)
         import numpy as np
         paths, problems = loop_files(files)
-        parts = []
+        parts, read = [], []
         for path in paths:
             try:
                 loops = load(str(path), ref.spec, drum_map, drum_channel, hop_bars=ref.spec.bars,
@@ -100,6 +100,7 @@ def realism(files, space, count, temperature, prior, seed, model_path, corpus, v
                     raise EvodrumError(f"{path}: a grid of {loops.spec.describe()}; realism "
                                        f"reads {ref.spec.describe()}")
                 parts.append(loops.grids)
+                read.append(str(path))
             except EvodrumError as e:
                 problems.append(str(e))
         for problem in problems:
@@ -107,7 +108,7 @@ def realism(files, space, count, temperature, prior, seed, model_path, corpus, v
         if not parts:
             raise EvodrumError("no loops to read: every input was skipped")
         grids = np.concatenate(parts)
-        source = {"files": [str(p) for p in paths], "loops": len(grids)}
+        source = {"files": read, "loops": len(grids)}
     result = {"source": source, "reference": ref.info, "set": ref.measure(grids),
               "real": ref.measure(sets.yardstick(corpus, len(grids), seed))}
     if as_json:

@@ -32,7 +32,8 @@ from evodrum.cli.options import (
     refine_option,
     space_option,
 )
-from evodrum.cli.output import add, current, detail, in_folder, output_options, say, wrote
+from evodrum.cli.output import (add, current, detail, in_folder, kept_on_interrupt, output_options,
+                                 say, wrote)
 from evodrum.errors import EvodrumError
 from evodrum.midi import DEFAULT_BPM
 from evodrum.resume import refuse_changed_options
@@ -223,7 +224,9 @@ def target(features, like, window, drum_map, drum_channel, space, algorithm, gen
     if job.lock is not None:
         tell(f"kept in every result: {prepared.objective.space.lock.describe()}")
 
-    with _progress(cfg.generations, as_json, verbose) as on_generation:
+    with kept_on_interrupt(f"the search so far is saved in {folder} (up to its last "
+                           f"checkpoint); continue it with: evodrum target --resume {folder}"), \
+            _progress(cfg.generations, as_json, verbose) as on_generation:
         result, loops = run_target(prepared, folder, resume=resume_dir is not None, top=top,
                                    bpm=bpm or DEFAULT_BPM, on_generation=on_generation,
                                    perform=perform, note_map=note_map)
@@ -440,8 +443,10 @@ def map_command(feature_names, space, cells, generations, population, sigma, see
     say(f"atlas: {' x '.join(features)}   space: {space}   {cells} cells per feature   "
                f"{population} x {generations}   seed: {seed}")
     say(f"run folder: {folder}")
-    with click.progressbar(length=generations, label="mapping", show_pos=True,
-                           file=sys.stderr if current().as_json else None) as bar:
+    with kept_on_interrupt(f"the atlas so far is saved in {folder} (up to its last "
+                           f"checkpoint); continue it with: evodrum map --resume {folder}"), \
+            click.progressbar(length=generations, label="mapping", show_pos=True,
+                              file=sys.stderr if current().as_json else None) as bar:
         def on_generation(generation, record):
             if generation:
                 bar.update(1)

@@ -16,7 +16,7 @@ from evodrum.cli.inputs import (
     window_option,
 )
 from evodrum.cli.options import ascii_option, lock_option, note_map_option, refine_option
-from evodrum.cli.output import add, detail, output_options, say
+from evodrum.cli.output import add, detail, in_folder, output_options, say, wrote
 from evodrum.errors import EvodrumError
 from evodrum.runs import new_run_dir
 
@@ -100,7 +100,11 @@ def steer(file, attributes, styles, count, window, drum_map, drum_channel, listi
     model = _load(model_path)
     found = latent_directions.for_model(model)
     if listing:
-        return click.echo(_listing(found))
+        say(_listing(found))
+        add(model=model.name, directions=[{"name": item.name, "kind": item.kind,
+                                           "unit": item.unit, "measured": item.measured}
+                                          for item in found.items.values()])
+        return
     if file is None:
         raise EvodrumError("steer needs a MIDI or grid file (or --list / --build)")
     amounts = {found.resolve(n): v for n, v in attributes}
@@ -213,9 +217,13 @@ def _build(model_path, corpus_name, cache_dir, out) -> None:
     if corpus.spec != model.spec:
         raise EvodrumError(f"corpus {corpus.path} is at {corpus.spec.describe()}, the model "
                            f"decodes {model.spec.describe()}")
-    click.echo(f"building directions for {model.name} from {corpus.path} ...", err=True)
+    say(f"building directions for {model.name} from {corpus.path} ...", err=True)
     directions, matrix = disentangle.build_and_measure(model, corpus)
     directions.save(target)
-    report = directions_report(new_run_dir("directions", out), model, directions, matrix)
-    click.echo(_listing(directions))
-    click.echo(f"\nwrote {target} and {report}")
+    folder = new_run_dir("directions", out)
+    report = directions_report(folder, model, directions, matrix)
+    say(_listing(directions))
+    in_folder(folder)
+    wrote(target, "json")
+    wrote(report, "md")
+    say(f"\nwrote {target} and {report}")

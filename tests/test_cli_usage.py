@@ -1,0 +1,89 @@
+"""The command line as a person uses it: options that ask for different things are
+refused, --json is JSON, Ctrl-C says how to continue, and a closed pipe
+(`evodrum ... | head`) ends quietly."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+
+from evodrum.cli import main
+from midi_files import basic_beat, drum_file
+
+
+def run(*args):
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+@pytest.fixture
+def beat(tmp_path):
+    return drum_file(tmp_path / "beat.mid", basic_beat(4), length_beats=16)
+
+
+@pytest.mark.parametrize("command, every", [("show", "--all"), ("features", "--all"),
+                                            ("encode", "--all")])
+def test_window_and_all_together_are_refused(beat, command, every):
+    r = run(command, beat, "--window", 1, every)
+    assert r.exit_code == 2
+    assert r.output.splitlines()[0] == ("error: --window and --all ask for different things: "
+                                        "give one of them")
+
+
+def test_steer_list_as_json_is_one_document():
+    r = run("steer", "--list", "--json")
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.stdout)
+    names = [d["name"] for d in doc["directions"]]
+    assert doc["command"] == "steer" and "hats.density" in names
+    assert all("works" in d["measured"] and d["unit"] for d in doc["directions"])
+    assert "slope per +1" in r.stderr                       # the table, for the person
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--make-tasks", 2, "--json"], "--make-tasks prints [[tasks]] tables (TOML) and runs "
+                                    "nothing, so it takes no --json"),
+    (["--make-tasks", 2, "--out", "x"], "runs nothing, so it takes no --out"),
+    (["cmp.toml", "--off-corpus"], "--off-corpus: only for --make-tasks"),
+    (["cmp.toml", "--task-seed", 3], "--task-seed: only for --make-tasks"),
+])
+def test_compare_refuses_options_its_job_would_ignore(args, words, tmp_path):
+    r = run("compare", *args)
+    assert r.exit_code == 2 and words in r.output.splitlines()[0], r.output
+    assert not (tmp_path / "x").exists()
+
+
+@pytest.mark.parametrize("command, args", [
+    ("target", ["--features", "density=0.3", "-p", 8, "-g", 5]),
+    ("map", ["-p", 8, "-g", 5]),
+])
+def test_ctrl_c_in_a_search_says_how_to_continue_it(command, args, tmp_path, monkeypatch):
+    from evodrum.search import atlas, target
+
+    def interrupted(*a, **k):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(target, "run_search", interrupted)
+    monkeypatch.setattr(atlas, "make_atlas", interrupted)
+    out = tmp_path / "run"
+    r = run(command, *args, "--out", out)
+    assert r.exit_code == 130
+    last = r.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"interrupted: the ") and last.endswith(
+        f"continue it with: evodrum {command} --resume {out}"), r.stderr
+    assert (out / "job.json").is_file()                     # what --resume reads
+
+
+def test_a_closed_pipe_ends_quietly(tmp_path):
+    """`evodrum kit | head -0`: the reader is gone before anything is written."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    try:
+        p = subprocess.run([sys.executable, "-m", "evodrum", "kit"], stdout=write_end,
+                           stderr=subprocess.PIPE, env=env, timeout=120)
+    finally:
+        os.close(write_end)
+    assert p.returncode == 141 and p.stderr == b"", p.stderr
