@@ -232,6 +232,12 @@ class LoopFile:
         return (f"all {plan.bars} bars" if plan.bars == plan.file_bars
                 else f"the first {plan.bars} bars")
 
+    def metre(self, plan: Plan) -> str | None:
+        """The file's metre where `plan` plays, when it has one there ("6/8", "2/4"), so
+        a loop written from it keeps its time signature; None for a grid file."""
+        found = {self.metres[i] for i in plan.windows} if self.metres else set()
+        return found.pop() if len(found) == 1 else None
+
     def window(self, i: int) -> Plan:
         """The plan that plays window `i` alone."""
         return Plan(np.array([i]), np.array([0]), self.spec.bars, self.spec.bars)

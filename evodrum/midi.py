@@ -763,15 +763,17 @@ def first_window(grids: np.ndarray, spec: GridSpec) -> int:
 
 def grid_to_midi(grid, spec: GridSpec = DEFAULT_SPEC, bpm: float = 120.0,
                  midi_type: int = 1, ticks_per_beat: int = WRITE_TICKS_PER_BEAT,
-                 note_map=None,
-                 tempo_map: list[tuple[float, float]] | None = None) -> mido.MidiFile:
+                 note_map=None, tempo_map: list[tuple[float, float]] | None = None,
+                 metre: str | None = None) -> mido.MidiFile:
     """A MIDI file on channel 10 with tempo, time signature, GM pitches and one-step notes.
 
     `grid` is a Loop (its own spec is used, each hit at its performed tick) or a
     plain grid of `spec` (played straight). `note_map` (an evodrum.notemap.NoteMap)
     writes each row at a drum plugin's pitch instead of General MIDI's. `tempo_map`
     ((beat, BPM) pairs, the first at beat 0) replaces `bpm` where a loop read from a
-    file is written back with the tempo changes it had.
+    file is written back with the tempo changes it had. `metre` ("6/8", "2/4") is the
+    time signature written when the loop came from a file in it whose bars the grid
+    holds; else the grid's own (N/4).
     """
     loop = as_loop(grid, spec)
     if loop.is_batch:
@@ -803,7 +805,7 @@ def grid_to_midi(grid, spec: GridSpec = DEFAULT_SPEC, bpm: float = 120.0,
              for b, t in (tempo_map or [(0, bpm)]) if round(b * ticks_per_beat) < end]
     meta = [mido.MetaMessage("track_name", name="evodrum", time=0),
             mido.MetaMessage("set_tempo", tempo=tempi[0][1], time=0),
-            mido.MetaMessage("time_signature", numerator=spec.beats_per_bar, denominator=4, time=0)]
+            mido.MetaMessage("time_signature", **_signature(metre, spec), time=0)]
     changes = tempi[1:]  # later tempo changes: (tick, tempo)
     notes = _note_events(start, stop, pitches, velocity)
     mid = mido.MidiFile(type=midi_type, ticks_per_beat=ticks_per_beat)
@@ -813,6 +815,18 @@ def grid_to_midi(grid, spec: GridSpec = DEFAULT_SPEC, bpm: float = 120.0,
         mid.tracks.extend([mido.MidiTrack(meta + _track(changes, NO_NOTES, end)),
                            mido.MidiTrack(_track([], notes, end))])
     return mid
+
+
+def _signature(metre: str | None, spec: GridSpec) -> dict:
+    """The time signature to write: `metre` when the grid holds bars of it, else the
+    grid's bars in quarter notes."""
+    if metre is not None:
+        num, den = (int(x) for x in metre.split("/"))
+        bars = Bars(np.zeros(1), np.array([num * 4 / den]), np.zeros(1, bool), [metre],
+                    np.array([num * 4 / den])).on_grid(spec.beats_per_bar)
+        if bars.fits[0] and den in (1, 2, 4, 8, 16, 32):
+            return {"numerator": num, "denominator": den}
+    return {"numerator": spec.beats_per_bar, "denominator": 4}
 
 
 #: `_note_events` of a track without notes.
@@ -854,11 +868,13 @@ def _track(changes: list[tuple[int, int]], notes, end: int) -> list[mido.Message
 
 def write_midi(path: str | Path, grid, spec: GridSpec = DEFAULT_SPEC,
                bpm: float = 120.0, midi_type: int = 1, note_map=None,
-               tempo_map: list[tuple[float, float]] | None = None) -> Path:
+               tempo_map: list[tuple[float, float]] | None = None,
+               metre: str | None = None) -> Path:
     """Write one loop (a Loop, or a grid played straight) as a MIDI file, atomically;
-    `note_map` and `tempo_map` as in `grid_to_midi`."""
+    `note_map`, `tempo_map` and `metre` as in `grid_to_midi`."""
     path = Path(path)
-    mid = grid_to_midi(grid, spec, bpm, midi_type, note_map=note_map, tempo_map=tempo_map)
+    mid = grid_to_midi(grid, spec, bpm, midi_type, note_map=note_map, tempo_map=tempo_map,
+                       metre=metre)
     with atomic_path(path) as tmp:
         mid.save(tmp)
     return path

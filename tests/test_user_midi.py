@@ -199,3 +199,24 @@ def test_a_tempo_and_metre_set_a_tick_in_are_the_files_own(tmp_path):
     tempo_only = mido.MidiFile(ticks_per_beat=song.ticks_per_beat, tracks=[meta[:1], drums])
     tempo_only.save(tmp_path / "four.mid")
     assert midi.read_drums(tmp_path / "four.mid").bpm == 90      # was 120
+
+
+@pytest.mark.parametrize("metre, grid", [((6, 8), "4x3x4"), ((2, 4), "default"),
+                                         ((7, 8), "2x7x4")])
+def test_groove_writes_the_files_own_time_signature(tmp_path, metre, grid):
+    """Before, a 6/8 groove came back in 3/4 and a 2/4 march in 4/4: the grid's bars,
+    not the drummer's."""
+    import mido
+    path = metred_file(tmp_path / "in.mid", [metre] * 8)
+    r = run("groove", path, "--swing", 58, "--grid", grid, "-o", tmp_path / "out.mid")
+    assert r.exit_code == 0, r.output
+    written = [m for m in mido.MidiFile(tmp_path / "out.mid").tracks[0]
+               if m.type == "time_signature"]
+    assert [(m.numerator, m.denominator) for m in written] == [metre]
+    seconds = 8 * 4 * metre[0] / metre[1] / 2            # 8 bars at 120 BPM
+    assert mido.MidiFile(tmp_path / "out.mid").length == pytest.approx(seconds)
+    r = run("convert", path, tmp_path / "window.mid", "--grid", grid)  # a window at a time
+    assert r.exit_code == 0, r.output
+    first = sorted(tmp_path.glob("window*.mid"))[0]
+    assert [(m.numerator, m.denominator) for m in mido.MidiFile(first).tracks[0]
+            if m.type == "time_signature"] == [metre]

@@ -309,7 +309,8 @@ def convert(source, target, spec, bpm, drum_map, drum_channel, midi_type, note_m
              [outputs.derived(dst.with_name(f"{dst.stem}_{i + 1:03d}{dst.suffix}"))
               for i in range(len(grids))])
     for i, (loop, name) in enumerate(zip(played, names)):
-        midi.write_midi(name, loop, spec, bpm or loops.bpm(i), int(midi_type), note_map=note_map)
+        midi.write_midi(name, loop, spec, bpm or loops.bpm(i), int(midi_type), note_map=note_map,
+                        metre=loops.metres[i] if loops.metres else None)
     click.echo(f"wrote {count(len(names), 'MIDI file')}: {names[0]}"
                + (f" ... {names[-1].name}" if len(names) > 1 else ""))
 

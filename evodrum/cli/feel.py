@@ -259,7 +259,8 @@ def groove(file, out, window, feel_amount, scatter, swing, like_path, like_windo
     else:
         mid_path, wav_path = outputs.derived(stem.with_suffix(".mid")), None
     spec = played.spec
-    written = [midi.write_midi(mid_path, played, spec, bpm, note_map=note_map)]
+    written = [midi.write_midi(mid_path, played, spec, bpm, note_map=note_map,
+                               metre=loops.metre(plan))]
     wrote(written[0], "midi", bpm=bpm, hits=int(played.hits.sum()))
     if wav_path is not None:
         renderer, _ = open_renderer("auto", None)
