@@ -52,14 +52,19 @@ def test_true_peak_sees_the_peak_between_samples():
     assert true_peak_db(tone) == pytest.approx(0.0, abs=0.2)   # the interpolator ripples
 
 
-def test_true_peaks_are_measured_exactly_wherever_they_could_reach_the_floor():
+@pytest.mark.parametrize("chunk", [None, 997])
+def test_true_peaks_are_measured_exactly_wherever_they_could_reach_the_floor(chunk, monkeypatch):
     """Only the stretches around loud samples are oversampled: wherever a sample's true
     peak (from oversampling the whole signal) is above the floor, the value is that
     one to the bit; elsewhere it stays at or below the floor. Stereo, mono, and loud
-    samples at both ends of the signal."""
+    samples at both ends of the signal; in one chunk and in chunks of 997 frames
+    (stretches then reach across chunk edges)."""
     from scipy import signal
 
+    from evodrum.audio import loudness
     from evodrum.audio.loudness import OVERSAMPLE, _true_peaks
+    if chunk:
+        monkeypatch.setattr(loudness, "CHUNK", chunk)
     rng = np.random.default_rng(5)
     mono = synth.render(pattern("funk").grid(), DEFAULT_SPEC, 100.0, SR, "wrap") * 3
     stereo = np.stack([mono, 0.8 * np.roll(mono, 7)], axis=1)
@@ -70,7 +75,9 @@ def test_true_peaks_are_measured_exactly_wherever_they_could_reach_the_floor():
         whole = np.abs(signal.resample_poly(x, OVERSAMPLE, 1, axis=0)).reshape(len(x), -1)
         whole = whole.max(axis=1)
         for floor in (0.3, 0.9 * whole.max()):
-            peaks = _true_peaks(x, floor)
+            loud, found = _true_peaks(x, floor)
+            peaks = np.abs(x) if x.ndim == 1 else np.abs(x).max(axis=1)
+            peaks[loud] = found
             above = whole > floor
             assert 0 < above.sum() < len(x)
             np.testing.assert_array_equal(peaks[above], whole[above])
@@ -94,7 +101,7 @@ def test_the_limiters_gain_is_computed_near_peaks_only_as_over_the_whole_loop(sp
     need = np.minimum(1.0, floor / peaks)
     whole = ndimage.minimum_filter1d(need, 2 * width + 1, mode="wrap")
     whole = ndimage.uniform_filter1d(whole, width + 1, mode="wrap")
-    where, gain = _dips(peaks, floor, width)
+    where, gain = _dips(np.arange(n), peaks, n, floor, width)
     assert np.unique(where).size == where.size
     np.testing.assert_allclose(gain, whole[where], rtol=0, atol=1e-12)
     elsewhere = np.ones(n, bool)

@@ -15,6 +15,12 @@ around a peak, so every render sits at one loudness without clipping anywhere.
 A render is measured once: a gain moves its loudness by exactly its dB unless it
 carries a block across the -70 LUFS gate, so normalise measures again only then or
 when the limiter turned a peak down.
+
+Long renders (a whole 64-bar file at a slow tempo and a high rate) are read a CHUNK of
+frames at a time, in float64 only per chunk: filters carry their state across chunks,
+blocks and stretches are summed exactly as over the whole signal, and the limiter's
+dips are kept sparse, so the figures are the one-buffer ones to the bit and the
+working memory beyond the audio itself stays a few tens of MB.
 """
 from __future__ import annotations
 
@@ -35,6 +41,102 @@ CEILING_DBTP = -1.0
 OVERSAMPLE = 4
 #: The limiter starts turning down this long before a peak and lets go as slowly.
 LOOKAHEAD_SECONDS = 0.002
+#: Frames read at once (float64: 4 MB a channel); a 4-bar loop at 44.1 kHz down to
+#: 80 BPM is one chunk.
+CHUNK = 1 << 19
+
+
+class Scaled:
+    """Float64 audio read a chunk at a time without a float64 copy of the whole:
+    `audio` (mono or (samples, channels)) times `gain` (None: as it is), then each of
+    `dips` (sorted sample indices, gains) in turn, as `x * gain` and `x[where] *= dip`
+    over the whole array give them."""
+
+    def __init__(self, audio, gain: float | None = None, dips: tuple = ()):
+        self.audio = audio.audio if isinstance(audio, Scaled) else np.asarray(audio)
+        self.gain, self.dips = gain, dips
+
+    def __len__(self) -> int:
+        return len(self.audio)
+
+    @property
+    def ndim(self) -> int:
+        return self.audio.ndim
+
+    def scaled(self, gain: float) -> Scaled:
+        """The audio (before any dips) times `gain`."""
+        return Scaled(self.audio, gain)
+
+    def dipped(self, where: np.ndarray, gain: np.ndarray) -> Scaled:
+        """These values with `gain` applied at the samples `where` (distinct indices)."""
+        order = np.argsort(where)
+        return Scaled(self.audio, self.gain, (*self.dips, (where[order], gain[order])))
+
+    def chunk(self, start: int, stop: int) -> np.ndarray:
+        """The float64 values of frames [start, stop)."""
+        x = np.array(self.audio[start:stop], dtype=np.float64)    # a copy: dips change it
+        if self.gain is not None:
+            x = x * self.gain
+        for where, gain in self.dips:
+            lo, hi = np.searchsorted(where, (start, stop))
+            dip = gain[lo:hi] if x.ndim == 1 else gain[lo:hi, None]
+            x[where[lo:hi] - start] *= dip
+        return x
+
+    def chunks(self, bounds=None):
+        """(start, values) for every CHUNK of frames, or between the given bounds."""
+        if bounds is None:
+            bounds = chunk_bounds(len(self))
+        for start, stop in zip(bounds[:-1], bounds[1:]):
+            yield int(start), self.chunk(int(start), int(stop))
+
+    def at(self, index: np.ndarray) -> np.ndarray:
+        """The float64 values at the sorted frame indices `index`."""
+        x = np.asarray(self.audio[index], dtype=np.float64)
+        if self.gain is not None:
+            x = x * self.gain
+        for where, gain in self.dips:
+            pos = np.searchsorted(index, where)
+            hit = pos < index.size
+            hit[hit] = index[pos[hit]] == where[hit]
+            x[pos[hit]] *= gain[hit] if x.ndim == 1 else gain[hit, None]
+        return x
+
+    def into(self, out: np.ndarray) -> np.ndarray:
+        """Write these values into `out` (float32, the audio's shape), a chunk at a time."""
+        for start, x in self.chunks():
+            out[start:start + len(x)] = x
+        return out
+
+
+def chunk_bounds(n: int, size: int | None = None) -> np.ndarray:
+    """0, size, 2 size, ..., n (size: CHUNK): where chunks of `n` frames start and end."""
+    size = size or CHUNK
+    return np.r_[np.arange(0, n, size), n] if n else np.zeros(1, np.int64)
+
+
+def _edge_bounds(edges: np.ndarray) -> np.ndarray:
+    """Chunk bounds on the sorted `edges` (a stretch between two edges is never cut):
+    from edges[0], each the last edge at most CHUNK past the one before."""
+    size, bounds = CHUNK, [0]
+    while bounds[-1] < len(edges) - 1:
+        here = bounds[-1]
+        last = int(np.searchsorted(edges, edges[here] + size, side="right")) - 1
+        bounds.append(max(last, here + 1))
+    return edges[bounds]
+
+
+def _signal(audio) -> Scaled:
+    return audio if isinstance(audio, Scaled) else Scaled(audio)
+
+
+def _any(x: Scaled) -> bool:
+    return any(np.any(chunk) for _, chunk in x.chunks())
+
+
+def _peak(x: Scaled) -> float:
+    """The largest sample magnitude."""
+    return max((float(np.abs(chunk).max(initial=0)) for _, chunk in x.chunks()), default=0.0)
 
 
 def _k_weighting(sr: int) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -54,18 +156,60 @@ def _k_weighting(sr: int) -> list[tuple[np.ndarray, np.ndarray]]:
     return [shelf, highpass]
 
 
-def lufs(audio: np.ndarray, sr: int) -> float:
-    """Integrated loudness of mono or (samples, channels) audio in LUFS (SILENCE if silent):
-    pyloudnorm's meter when it is installed, else `bs1770`."""
+def lufs(audio, sr: int) -> float:
+    """Integrated loudness of mono or (samples, channels) audio (or a `Scaled`) in LUFS
+    (SILENCE if silent): pyloudnorm's meter when it is installed, else `bs1770`."""
     pyloudnorm = _pyloudnorm()
     if pyloudnorm is None:
         return bs1770(audio, sr)
-    x = np.asarray(audio, dtype=np.float64)
-    if len(x) < int(round(BLOCK_SECONDS * sr)) or not np.any(x):
+    x = _signal(audio)
+    if len(x) < int(round(BLOCK_SECONDS * sr)) or not _any(x):
         return SILENCE
-    with np.errstate(divide="ignore"):
-        level = pyloudnorm.Meter(sr).integrated_loudness(x)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        level = _pyloudnorm_level(x, pyloudnorm.Meter(sr))
     return float(level) if np.isfinite(level) and level > SILENCE else SILENCE
+
+
+def _pyloudnorm_level(x: Scaled, meter) -> float:
+    """`meter.integrated_loudness` of `x` (pyloudnorm 0.2), read a chunk at a time: its
+    filter stages carry their state across chunks and each 400 ms block is summed as
+    it sums it, so the figure is the one it gives for the whole signal, to the bit
+    (tested), without its float64 copies of the whole."""
+    from scipy import signal
+    n, rate, size = len(x), meter.rate, meter.block_size
+    step = 1.0 - meter.overlap
+    count = int(np.round((n / rate - size) / (size * step))) + 1
+    j = np.arange(count)
+    lower = (size * (j * step) * rate).astype(np.int64)
+    upper = (size * (j * step + 1) * rate).astype(np.int64)
+    stages = list(meter._filters.values())
+    channels = 1 if x.ndim == 1 else x.audio.shape[1]
+    state = [np.zeros((max(len(f.a), len(f.b)) - 1, channels)) for f in stages]
+    power = np.zeros((channels, count))
+    kept, kept_from, done = np.zeros((0, channels)), 0, 0   # filtered frames from kept_from
+    for start, chunk in x.chunks():
+        y = chunk.reshape(len(chunk), channels)
+        for k, f in enumerate(stages):
+            y, state[k] = signal.lfilter(f.b, f.a, y, axis=0, zi=state[k])
+            y = f.passband_gain * y
+        first = lower[done] if done < count else start + len(y)   # what blocks still need
+        kept = np.concatenate([kept[max(0, first - kept_from):], y])
+        kept_from = start + len(y) - len(kept)
+        end = start + len(y)
+        while done < count and (upper[done] <= end or end == n):
+            for c in range(channels):
+                block = kept[lower[done] - kept_from:upper[done] - kept_from, c]
+                power[c, done] = (1.0 / (size * rate)) * np.sum(np.square(block))
+            done += 1
+    weights = np.array([1.0, 1.0, 1.0, 1.41, 1.41])[:channels, None]
+    blocks = -0.691 + 10.0 * np.log10((weights * power).sum(axis=0))
+    loud = blocks >= ABSOLUTE_GATE
+    mean = np.array([power[c, loud].mean() if loud.any() else np.nan for c in range(channels)])
+    relative = -0.691 + 10.0 * np.log10((weights[:, 0] * mean).sum()) + RELATIVE_GATE
+    gated_in = (blocks > relative) & (blocks > ABSOLUTE_GATE)
+    mean = np.nan_to_num(np.array([power[c, gated_in].mean() if gated_in.any() else np.nan
+                                   for c in range(channels)]))
+    return -0.691 + 10.0 * np.log10((weights[:, 0] * mean).sum())
 
 
 def _pyloudnorm():
@@ -83,25 +227,34 @@ def bs1770(audio: np.ndarray, sr: int) -> float:
     return SILENCE if blocks is None else gated(blocks)
 
 
-def block_loudness(audio: np.ndarray, sr: int) -> np.ndarray | None:
+def block_loudness(audio, sr: int) -> np.ndarray | None:
     """The K-weighted loudness (LUFS, -inf where silent) of each 400 ms block, 75%
-    overlapped, as BS.1770 gates them; None for audio shorter than one block."""
-    x = np.asarray(audio, dtype=np.float64)
-    channels = np.ascontiguousarray((x[:, None] if x.ndim == 1 else x).T)  # (ch, n)
+    overlapped, as BS.1770 gates them; None for audio shorter than one block.
+
+    Read a chunk at a time: the filters carry their state from chunk to chunk and
+    chunks end on block edges, so each stretch between two edges is summed whole."""
+    x = _signal(audio)
     from scipy import signal      # imported here: 1 s of CPU the studio's start-up skips
     sos = np.stack([np.concatenate([b, a]) for b, a in _k_weighting(sr)])
-    y = signal.sosfilt(sos, channels, axis=-1)
     size = int(round(BLOCK_SECONDS * sr))
-    if y.shape[1] < size:
+    if len(x) < size:
         return None
     hop = int(round(size * (1 - BLOCK_OVERLAP)))
-    power = np.einsum("cn,cn->n", y, y)
-    starts = np.arange(0, y.shape[1] - size + 1, hop)
+    starts = np.arange(0, len(x) - size + 1, hop)
     # blocks overlap: sum the stretches between block edges once (a few dozen sums,
     # not a running sum over every sample), then each block is a few of those
     edges, where = np.unique(np.concatenate([starts, starts + size]), return_inverse=True)
-    stretches = np.add.reduceat(power[:edges[-1]], edges[:-1])
-    cumulative = np.concatenate([[0.0], np.cumsum(stretches)])
+    bounds = _edge_bounds(edges)
+    state, stretches = None, []
+    for start, chunk in x.chunks(bounds):
+        channels = np.ascontiguousarray((chunk[:, None] if chunk.ndim == 1 else chunk).T)
+        if state is None:
+            state = np.zeros((sos.shape[0], channels.shape[0], 2))
+        y, state = signal.sosfilt(sos, channels, axis=-1, zi=state)
+        power = np.einsum("cn,cn->n", y, y)
+        inside = edges[(edges >= start) & (edges < start + len(chunk))]
+        stretches.append(np.add.reduceat(power, inside - start))
+    cumulative = np.concatenate([[0.0], np.cumsum(np.concatenate(stretches))])
     block = (cumulative[where[starts.size:]] - cumulative[where[:starts.size]]) / size
     with np.errstate(divide="ignore"):
         return -0.691 + 10 * np.log10(np.maximum(block, 0.0))
@@ -133,14 +286,15 @@ def _gain_to(level: float, target: float) -> float:
     return 0.0 if level <= SILENCE else float(min(MAX_GAIN_DB, target - level))
 
 
-def true_peak_db(audio: np.ndarray, sr: int | None = None) -> float:
+def true_peak_db(audio, sr: int | None = None) -> float:
     """True peak in dBTP: the largest magnitude of the audio oversampled OVERSAMPLE times."""
-    x = np.asarray(audio, dtype=np.float64)
-    if not np.any(x):
+    x = _signal(audio)
+    top = _peak(x)
+    if top == 0:
         return SILENCE
     # the true peak is at least the sample peak (phase 0 of the oversampled signal is
     # the signal), so only samples that could come within 1% of it are oversampled
-    return float(20 * np.log10(_true_peaks(x, 0.99 * np.abs(x).max()).max()))
+    return float(20 * np.log10(max(top, _true_peaks(x, 0.99 * top)[1].max(initial=0))))
 
 
 #: Input samples on either side of a sample that its oversampled values depend on:
@@ -178,74 +332,88 @@ def _around(seeds: np.ndarray, reach: int, n: int) -> np.ndarray:
                                                 lengths)
 
 
-def _true_peaks(x: np.ndarray, floor: float) -> np.ndarray:
-    """Each sample's true peak (its largest oversampled magnitude over the channels)
-    wherever that could exceed `floor`, elsewhere the sample's own magnitude (then
-    both are at most `floor`).
+def _true_peaks(audio, floor: float) -> tuple[np.ndarray, np.ndarray]:
+    """(sorted frame indices, true peaks there) of the samples whose true peak (their
+    largest oversampled magnitude over the channels) could exceed `floor`: every
+    sample whose true peak does is among them, with exactly the value oversampling
+    the whole signal gives; any other sample's magnitude is at most `floor`.
 
     Oversampling costs a filter pass over every sample; a sample whose neighbours are
     all quiet cannot overshoot, so only the stretches around loud samples (a few
     percent of a drum loop) are oversampled, with their neighbours as context: the
     values there are the ones oversampling the whole signal gives. The loud samples
     are found from the few that could overshoot (a sparse index, not a filter over
-    the whole signal)."""
+    the whole signal), a chunk at a time."""
+    x = _signal(audio)
+    n, found = len(x), []
+    for start, chunk in x.chunks():
+        # maxima over short axes by np.maximum of their columns: .max(axis=1) is 30x slower
+        magnitude = np.abs(chunk) if chunk.ndim == 1 else reduce(np.maximum, np.abs(chunk.T))
+        seeds = start + np.flatnonzero(magnitude * _overshoot() > floor)
+        if seeds.size:
+            found.append(_oversampled(x, seeds, n))
+    if not found:
+        return np.zeros(0, np.int64), np.zeros(0)
+    loud, peaks = (np.concatenate(parts) for parts in zip(*found))
+    loud, first = np.unique(loud, return_index=True)   # a chunk's stretch may reach the next
+    return loud, peaks[first]
+
+
+def _oversampled(x: Scaled, seeds: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """(samples within _REACH of `seeds`, their true peaks) by oversampling only the
+    stretches around them."""
     from scipy import signal
-    # maxima over short axes by np.maximum of their columns: .max(axis=1) is 30x slower
-    magnitude = np.abs(x) if x.ndim == 1 else reduce(np.maximum, np.abs(x.T))
-    seeds = np.flatnonzero(magnitude * _overshoot() > floor)
-    if seeds.size == 0:
-        return magnitude
-    loud = _around(seeds, _REACH, len(x))          # could overshoot `floor`
-    stretch = _around(seeds, 2 * _REACH, len(x))   # their neighbours within _REACH
+    loud = _around(seeds, _REACH, n)          # could overshoot the floor
+    stretch = _around(seeds, 2 * _REACH, n)   # their neighbours within _REACH
     # stretches laid end to end: a loud sample's neighbours within _REACH are all in
     # its own stretch, or it is at the signal's edge, as in the whole signal
-    up = signal.resample_poly(x[stretch], OVERSAMPLE, 1, axis=0, window=_interpolator())
+    up = signal.resample_poly(x.at(stretch), OVERSAMPLE, 1, axis=0, window=_interpolator())
     peaks = reduce(np.maximum, np.abs(up).reshape(stretch.size, -1).T)   # phases, channels
-    out = magnitude.copy()
-    out[loud] = peaks[np.searchsorted(stretch, loud)]
-    return out
+    return loud, peaks[np.searchsorted(stretch, loud)]
 
 
 def limit(audio: np.ndarray, sr: int, ceiling_db: float = CEILING_DBTP) -> np.ndarray:
     """`audio` with its true peaks at or below `ceiling_db`: a gain that dips around
     each peak (reached LOOKAHEAD_SECONDS ahead, released as slowly), the rest untouched;
     the envelope wraps around the ends, as loops play seamlessly."""
-    return _limit(np.asarray(audio, dtype=np.float64), sr, ceiling_db)[0]
+    x = np.asarray(audio, dtype=np.float64)
+    return _limit(Scaled(x), sr, ceiling_db)[0].into(np.empty_like(x))
 
 
-def _limit(x: np.ndarray, sr: int, ceiling_db: float) -> tuple[np.ndarray, bool]:
-    """`limit` of float64 `x`, and whether it turned anything down (if not, `x` itself)."""
+def _limit(x: Scaled, sr: int, ceiling_db: float) -> tuple[Scaled, bool]:
+    """`limit` of `x`, and whether it turned anything down (if not, `x` itself)."""
+    x = _signal(x)
     ceiling = 10 ** (ceiling_db / 20)
     width = max(1, int(LOOKAHEAD_SECONDS * sr))
     limited = False
     for _ in range(4):      # the envelope leaves a sliver between samples: check again
         # below 0.995 of the ceiling a peak needs no turning down: only those above
         # are measured exactly
-        peaks = _true_peaks(x, ceiling * 0.995)
+        loud, peaks = _true_peaks(x, ceiling * 0.995)
         if peaks.max(initial=0) <= ceiling:
             break
-        where, gain = _dips(peaks, ceiling * 0.995, width)
-        x = x.copy()
-        x[where] *= gain if x.ndim == 1 else gain[:, None]
+        x = x.dipped(*_dips(loud, peaks, len(x), ceiling * 0.995, width))
         limited = True
     return x, limited
 
 
-def _dips(peaks: np.ndarray, floor: float, width: int) -> tuple[np.ndarray, np.ndarray]:
-    """The limiter's gain around the peaks over `floor`, as (sample indices, gains); 1
-    everywhere else. Each sample needs floor / its true peak (at most 1); the gain is
-    the least need within `width` samples (reached that far ahead, held as long),
-    smoothed over width + 1 samples, wrapping around the ends.
+def _dips(loud: np.ndarray, peaks: np.ndarray, n: int, floor: float,
+          width: int) -> tuple[np.ndarray, np.ndarray]:
+    """The limiter's gain around the true `peaks` at samples `loud` (of `n`) over
+    `floor`, as (sample indices, gains); 1 everywhere else. Each sample needs floor /
+    its true peak (at most 1); the gain is the least need within `width` samples
+    (reached that far ahead, held as long), smoothed over width + 1 samples, wrapping
+    around the ends.
 
     Only the stretches around those peaks are filtered (a filter over the whole loop
     costs more than the rest of a limiter pass), laid end to end from the middle of
     the widest gap between them so none wraps; each keeps `reach` samples of need 1
     on either side, more than both filters see, so its gains are the whole loop's."""
     from scipy import ndimage
-    over = np.flatnonzero(peaks > floor)
-    need = np.minimum(1.0, floor / peaks[over])
+    above = peaks > floor
+    over, need = loud[above], np.minimum(1.0, floor / peaks[above])
     over, need = over[need < 1], need[need < 1]
-    n, reach = len(peaks), 2 * (width + (width + 1) // 2) + 1
+    reach = 2 * (width + (width + 1) // 2) + 1
     gaps = np.diff(over, append=over[0] + n)      # to the next peak, around the loop
     widest = int(gaps.argmax())
     if gaps[widest] > 2 * reach + 1:
@@ -267,9 +435,12 @@ GATE_MARGIN = 1.0
 
 
 def normalise(audio: np.ndarray, sr: int, target: float = TARGET_LUFS,
-              ceiling_db: float = CEILING_DBTP, remeasure: bool = False) -> np.ndarray:
+              ceiling_db: float = CEILING_DBTP, remeasure: bool = False,
+              out: np.ndarray | None = None) -> np.ndarray:
     """`audio` at `target` LUFS with true peaks at or below `ceiling_db` dBTP (see
     `limit`); what limiting takes off is measured and given back (twice at most).
+    Float32, written into `out` when given (it may be `audio` itself: a long render
+    then needs no second buffer).
 
     The render is measured once: a gain moves BS.1770 loudness by its dB (the filters
     are linear, the blocks' powers scale together and the relative gate moves with
@@ -278,7 +449,7 @@ def normalise(audio: np.ndarray, sr: int, target: float = TARGET_LUFS,
     turned a peak down or some block lies within the gain (plus GATE_MARGIN) of that
     gate; most loops at -20 LUFS need neither. `remeasure`: measure after every
     limiter pass regardless (the rule before; what tests compare against)."""
-    x = np.asarray(audio, dtype=np.float64)
+    x = Scaled(audio)
     # evodrum's own meter reads the level off the blocks the gate check needs as well;
     # beside pyloudnorm they are measured only if the gate check is reached
     own = not remeasure and _pyloudnorm() is None
@@ -286,9 +457,9 @@ def normalise(audio: np.ndarray, sr: int, target: float = TARGET_LUFS,
     level = gated(blocks) if blocks is not None else lufs(x, sr)
     first_gain = gain = _gain_to(level, target)
     shifts_exactly = None              # whether first_gain keeps every block's side
-    out = x
+    result = x
     for _ in range(3):
-        out, limited = _limit(x * 10 ** (gain / 20), sr, ceiling_db)
+        result, limited = _limit(x.scaled(10 ** (gain / 20)), sr, ceiling_db)
         if gain >= MAX_GAIN_DB:
             break
         if not limited and not remeasure:
@@ -297,12 +468,12 @@ def normalise(audio: np.ndarray, sr: int, target: float = TARGET_LUFS,
                                              first_gain)
             if shifts_exactly:
                 break
-        level = lufs(out, sr)
+        level = lufs(result, sr)
         short = target - level
         if abs(short) < 0.05 or level <= SILENCE:
             break
         gain = min(MAX_GAIN_DB, gain + short)
-    return out.astype(np.float32)
+    return result.into(np.empty(x.audio.shape, np.float32) if out is None else out)
 
 
 def _gate_stays(blocks: np.ndarray | None, gain: float) -> bool:
