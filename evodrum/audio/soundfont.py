@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from evodrum.audio.synth import TAILS, loop_samples, soft_limit
+from evodrum.audio.synth import TAILS, fold, loop_samples, soft_limit
 from evodrum.audio.wav import read_wav
 from evodrum.errors import EvodrumError
 from evodrum.midi import write_midi
@@ -42,16 +42,18 @@ def find_soundfont() -> Path | None:
 
 
 def fit_loop(audio: np.ndarray, n: int, tail: str) -> np.ndarray:
-    """Make audio n samples long: fold the overhang onto the start ("wrap"),
-    drop it ("cut"), or keep it ("ring"); short audio is padded with silence."""
+    """Make float32 audio n samples long: fold the overhang onto the start ("wrap"),
+    drop it ("cut"), or keep it ("ring"); short audio is padded with silence.
+    Works in `audio` itself when it is long enough (a long render is held once)."""
     if tail not in TAILS:
         raise ValueError(f"tail must be one of {', '.join(TAILS)}, got {tail!r}")
-    passes = max(1, -(-len(audio) // n))
-    padded = np.zeros((passes * n, *audio.shape[1:]), np.float32)
-    padded[:len(audio)] = audio
+    if len(audio) < n:
+        padded = np.zeros((n, *audio.shape[1:]), np.float32)
+        padded[:len(audio)] = audio
+        return padded
     if tail == "wrap":
-        return padded.reshape(passes, n, *audio.shape[1:]).sum(axis=0)
-    return padded[:n] if tail == "cut" else padded[:max(n, len(audio))]
+        return fold(audio, n)
+    return audio[:n] if tail == "cut" else audio
 
 
 class FluidSynthRenderer:
@@ -86,4 +88,4 @@ class FluidSynthRenderer:
             audio, rate = read_wav(wav)
         if rate != sr:
             raise EvodrumError(f"fluidsynth wrote {rate} Hz audio, expected {sr} Hz")
-        return soft_limit(fit_loop(audio, loop_samples(spec, bpm, sr), tail))
+        return soft_limit(fit_loop(audio, loop_samples(spec, bpm, sr), tail), copy=False)

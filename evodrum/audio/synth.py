@@ -8,6 +8,8 @@ loop is one matrix product: blocks = W @ chunks, where W holds the velocity
 gains of the hits each block hears. No Python loop touches a hit or a sample.
 The product is batched over narrow column slices of the chunks: each small
 GEMM runs on one BLAS thread, which keeps renders fast on a busy machine.
+A long render (a whole 64-bar file) is multiplied a few slices at a time
+straight into the output, so it holds the audio once and no more.
 
 A loop played with feel (timing offsets, see evodrum.loop) has its hits where
 `Loop.perform` puts them instead: each hit's one-shot is added at its performed
@@ -35,6 +37,11 @@ TAILS = ("wrap", "cut", "ring")
 LIMIT_KNEE = 0.8
 #: Columns per batched GEMM slice (small enough for single-threaded BLAS).
 SLICE = 16
+#: Samples multiplied out at once (4 MB of float32): a loop of up to 24 s at 44.1 kHz
+#: is one product; longer renders go in parts.
+PRODUCT_SAMPLES = 1 << 20
+#: Samples bent by the soft limiter at once.
+CHUNK = 1 << 16
 
 
 def loop_samples(spec: GridSpec, bpm: float, sr: int = DEFAULT_SR) -> int:
@@ -49,15 +56,18 @@ def velocity_gain(velocity: np.ndarray) -> np.ndarray:
     return np.square(velocity, dtype=np.float32)
 
 
-def soft_limit(x: np.ndarray, knee: float = LIMIT_KNEE) -> np.ndarray:
+def soft_limit(x: np.ndarray, knee: float = LIMIT_KNEE, copy: bool = True) -> np.ndarray:
     """Identity below `knee`, a tanh bend above it so dense loops never clip past +-1.
 
-    Works sample by sample on any shape: mono (n,) or multichannel (n, channels).
+    Works sample by sample on any shape: mono (n,) or multichannel (n, channels),
+    CHUNK samples at a time; copy=False bends float32 `x` itself (no second buffer).
     """
-    out = np.array(x, dtype=np.float32)
-    loud = np.abs(out) > knee
-    mag = np.abs(out[loud])
-    out[loud] = np.sign(out[loud]) * (knee + (1 - knee) * np.tanh((mag - knee) / (1 - knee)))
+    out = np.array(x, dtype=np.float32) if copy else x
+    for start in range(0, len(out), CHUNK):
+        part = out[start:start + CHUNK]
+        loud = np.abs(part) > knee
+        mag = np.abs(part[loud])
+        part[loud] = np.sign(part[loud]) * (knee + (1 - knee) * np.tanh((mag - knee) / (1 - knee)))
     return out
 
 
@@ -69,7 +79,7 @@ class _Layout:
     src: np.ndarray       # (B, K) step index (mod S) heard by block b through column k
     weight: np.ndarray    # (B, K, 2) 1 where that hit is audible with offset delta
     chunks: np.ndarray    # (D / SLICE, 2K, SLICE) voice slices per (column, delta)
-    gather: np.ndarray    # (length,) flat index into the (D / SLICE, B, SLICE) product
+    starts: np.ndarray    # (B + 1,) sample where each block starts, then the length
     hit_end: np.ndarray   # (N_ROWS, S) sample where each hit's one-shot ends ("ring")
 
 
@@ -101,15 +111,10 @@ def _layout(sr: int, n: int, steps: int, tail: str) -> _Layout:
     weight = np.stack([audible & (delta == 0), audible & (delta == 1)], axis=-1)
 
     starts = np.arange(n_blocks + 1) * n // steps
-    length = n if tail != "ring" else int(starts[-1])
-    sizes = np.diff(starts)
-    block_of = np.repeat(np.arange(n_blocks), sizes)[:length]
-    within = np.arange(length) - starts[block_of]
-    gather = (within // SLICE * n_blocks + block_of) * SLICE + within % SLICE
     hit_end = starts[None, :steps] + lengths[:, None]
     sliced = chunks.reshape(-1, width // SLICE, SLICE).transpose(1, 0, 2)
     return _Layout(rows, src % steps, weight.astype(np.float32),
-                   np.ascontiguousarray(sliced), gather, hit_end)
+                   np.ascontiguousarray(sliced), starts, hit_end)
 
 
 def render(grid, spec: GridSpec = DEFAULT_SPEC, bpm: float = 120.0,
@@ -127,17 +132,38 @@ def render(grid, spec: GridSpec = DEFAULT_SPEC, bpm: float = 120.0,
         raise ValueError("render one loop at a time, not a batch")
     n = loop_samples(loop.spec, bpm, sr)
     if loop.offsets.any():
-        return soft_limit(performed(loop, n, int(sr), tail))
+        return soft_limit(performed(loop, n, int(sr), tail), copy=False)
     gains = velocity_gain(loop.velocities)
     lay = _layout(int(sr), n, loop.spec.steps, tail)
     heard = gains[lay.rows, lay.src][:, :, None] * lay.weight
-    blocks = np.matmul(heard.reshape(heard.shape[0], -1), lay.chunks)
-    audio = blocks.ravel()[lay.gather]
+    audio = _blocks(heard.reshape(heard.shape[0], -1), lay)
     if tail == "ring":
         hits = gains > 0
         end = max(lay.hit_end[hits].max(initial=0), n)
         audio = audio[:end]
-    return soft_limit(audio)
+    return soft_limit(audio, copy=False)
+
+
+def _blocks(heard: np.ndarray, lay: _Layout) -> np.ndarray:
+    """The audio of every block, heard (B, 2K) @ chunks, laid end to end: each block
+    keeps the first columns of its row, as many as it has samples. A long render's
+    batched product is taken a few column slices at a time (each slice's GEMM is the
+    same whichever slices go with it, so the audio is the same to the bit) and put in
+    place; a loop's is one product whose kept columns are the audio."""
+    sizes = np.diff(lay.starts)
+    at_once = max(1, PRODUCT_SAMPLES // (len(heard) * SLICE))
+    audio = None
+    for first in range(0, lay.chunks.shape[0], at_once):
+        product = np.matmul(heard, lay.chunks[first:first + at_once])  # (slices, B, SLICE)
+        within = first * SLICE + np.arange(product.shape[0] * SLICE)   # columns' sample in a block
+        keep = within < sizes[:, None]
+        kept = product.transpose(1, 0, 2).reshape(len(heard), -1)[keep]
+        if at_once >= lay.chunks.shape[0]:
+            return kept
+        if audio is None:
+            audio = np.empty(int(lay.starts[-1]), np.float32)
+        audio[(lay.starts[:-1, None] + within)[keep]] = kept
+    return audio
 
 
 def performed(loop: Loop, n: int, sr: int, tail: str) -> np.ndarray:
@@ -158,7 +184,15 @@ def performed(loop: Loop, n: int, sr: int, tail: str) -> np.ndarray:
     if tail == "ring":
         return out
     if tail == "wrap":  # decays past the end ring on into the next pass
-        folded = np.zeros(-(-out.size // n) * n, np.float32)
-        folded[:out.size] = out
-        return folded.reshape(-1, n).sum(axis=0)
+        fold(out, n)
     return out[:n]
+
+
+def fold(audio: np.ndarray, n: int) -> np.ndarray:
+    """Add each further pass of `audio` (n frames each, the last maybe shorter) onto its
+    first pass, in place, in order; returns that first pass (`audio[:n]`)."""
+    head = audio[:n]
+    for start in range(n, len(audio), n):
+        rest = audio[start:start + n]
+        head[:len(rest)] += rest
+    return head
