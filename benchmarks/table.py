@@ -35,6 +35,7 @@ BENCHMARKS = {
     "studio": [],
     "audio": [],
     "loudness": [],
+    "render": [],
 }
 
 

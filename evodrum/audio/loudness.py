@@ -334,9 +334,9 @@ def _around(seeds: np.ndarray, reach: int, n: int) -> np.ndarray:
 
 def _true_peaks(audio, floor: float) -> tuple[np.ndarray, np.ndarray]:
     """(sorted frame indices, true peaks there) of the samples whose true peak (their
-    largest oversampled magnitude over the channels) could exceed `floor`: every
-    sample whose true peak does is among them, with exactly the value oversampling
-    the whole signal gives; any other sample's magnitude is at most `floor`.
+    largest oversampled magnitude over the channels) exceeds `floor`, each exactly the
+    value oversampling the whole signal gives; every other sample's magnitude is at
+    most `floor`.
 
     Oversampling costs a filter pass over every sample; a sample whose neighbours are
     all quiet cannot overshoot, so only the stretches around loud samples (a few
@@ -351,7 +351,8 @@ def _true_peaks(audio, floor: float) -> tuple[np.ndarray, np.ndarray]:
         magnitude = np.abs(chunk) if chunk.ndim == 1 else reduce(np.maximum, np.abs(chunk.T))
         seeds = start + np.flatnonzero(magnitude * _overshoot() > floor)
         if seeds.size:
-            found.append(_oversampled(x, seeds, n))
+            loud, peaks = _oversampled(x, seeds, n)
+            found.append((loud[peaks > floor], peaks[peaks > floor]))
     if not found:
         return np.zeros(0, np.int64), np.zeros(0)
     loud, peaks = (np.concatenate(parts) for parts in zip(*found))

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from evodrum.audio.synth import TAILS, fold, loop_samples, soft_limit
+from evodrum.audio.synth import TAILS, check_memory, fold, loop_samples, soft_limit
 from evodrum.audio.wav import read_wav
 from evodrum.errors import EvodrumError
 from evodrum.midi import write_midi
@@ -27,6 +27,8 @@ PREFERRED = ("FluidR3_GM.sf2", "default.sf2", "GeneralUser_GS.sf2", "TimGM6mb.sf
 #: FluidSynth's default gain (0.2) is quiet for drums alone.
 GAIN = 0.8
 TIMEOUT_SECONDS = 120
+#: FluidSynth writes stereo.
+STEREO = 2
 
 
 def find_soundfont() -> Path | None:
@@ -70,16 +72,20 @@ class FluidSynthRenderer:
             raise EvodrumError(f"{self.soundfont}: soundfont not found")
 
     def __call__(self, grid, spec, bpm, sr, tail):
+        n = loop_samples(spec, bpm, sr)
+        check_memory(n, STEREO, sr)
         with tempfile.TemporaryDirectory(prefix="evodrum-fluid-") as tmp:
             mid, wav = Path(tmp) / "loop.mid", Path(tmp) / "loop.wav"
             write_midi(mid, grid, spec, bpm)
             argv = [self.program, "-ni", "-g", str(GAIN), "-F", str(wav), "-r", str(sr),
                     str(self.soundfont), str(mid)]
+            # a long render gets a second more for every second of 48 kHz audio
+            timeout = TIMEOUT_SECONDS + n // 48000
             try:
                 done = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True,
-                                      timeout=TIMEOUT_SECONDS)
+                                      timeout=timeout)
             except subprocess.TimeoutExpired:
-                raise EvodrumError(f"fluidsynth took over {TIMEOUT_SECONDS} s to render "
+                raise EvodrumError(f"fluidsynth took over {timeout} s to render "
                                    f"with {self.soundfont}") from None
             if done.returncode != 0 or not wav.is_file():
                 lines = (done.stderr or done.stdout).decode(errors="replace").strip().splitlines()
@@ -88,4 +94,4 @@ class FluidSynthRenderer:
             audio, rate = read_wav(wav)
         if rate != sr:
             raise EvodrumError(f"fluidsynth wrote {rate} Hz audio, expected {sr} Hz")
-        return soft_limit(fit_loop(audio, loop_samples(spec, bpm, sr), tail), copy=False)
+        return soft_limit(fit_loop(audio, n, tail), copy=False)

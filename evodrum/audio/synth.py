@@ -22,7 +22,9 @@ from functools import lru_cache
 
 import numpy as np
 
+from evodrum import memory
 from evodrum.audio.voices import one_shots
+from evodrum.errors import EvodrumError
 from evodrum.grid import DEFAULT_SPEC, GridSpec
 from evodrum.kit import N_ROWS
 from evodrum.loop import Loop, as_loop
@@ -49,6 +51,40 @@ def loop_samples(spec: GridSpec, bpm: float, sr: int = DEFAULT_SR) -> int:
     if not bpm > 0:
         raise ValueError(f"tempo must be positive, got {bpm} BPM")
     return int(round(spec.seconds(bpm) * sr))
+
+
+#: What makes a render smaller, for messages about one too long to hold.
+SMALLER = "give a lower --sample-rate, a faster --bpm or fewer bars"
+
+
+class AudioTooLong(EvodrumError):
+    """A render whose audio alone would take more memory than one job may use; the
+    message says so without a file name (the command adds the file it renders)."""
+
+    @classmethod
+    def of(cls, source, error: Exception) -> EvodrumError:
+        """The one-line error for `source` when rendering it raised `error` (an
+        AudioTooLong, or MemoryError where the estimate fell short)."""
+        if isinstance(error, MemoryError):
+            return EvodrumError(f"{source}: not enough memory to render it: {SMALLER}")
+        return EvodrumError(f"{source}: {error}")
+
+
+def check_memory(frames: int, channels: int, sr: int, overhang: int = 0) -> None:
+    """AudioTooLong, before anything is rendered, when a render of `frames` (and
+    `overhang` frames of decays past its end) would need more than
+    `memory.memory_limit()`: it holds its float32 audio once, and a few MB besides."""
+    need, limit = 4 * (frames + overhang) * channels, memory.memory_limit()
+    if need > limit:
+        raise AudioTooLong(
+            f"a {frames / sr:,.0f} s render at {sr} Hz would need {_size(need)} of memory, "
+            f"more than the {_size(limit)} a render may use here (half this machine's "
+            f"memory): {SMALLER}")
+
+
+def _size(size: int) -> str:
+    """Bytes in GB (or MB below one GB), as a person reads them."""
+    return f"{size / 2**30:.1f} GB" if size >= 2**30 else f"{size / 2**20:.0f} MB"
 
 
 def velocity_gain(velocity: np.ndarray) -> np.ndarray:
@@ -131,6 +167,8 @@ def render(grid, spec: GridSpec = DEFAULT_SPEC, bpm: float = 120.0,
     if loop.is_batch:
         raise ValueError("render one loop at a time, not a batch")
     n = loop_samples(loop.spec, bpm, sr)
+    longest = max(shot.size for shot in one_shots(int(sr)))
+    check_memory(n, 1, int(sr), longest if tail == "ring" or loop.offsets.any() else 0)
     if loop.offsets.any():
         return soft_limit(performed(loop, n, int(sr), tail), copy=False)
     gains = velocity_gain(loop.velocities)

@@ -263,8 +263,12 @@ def groove(file, out, window, feel_amount, scatter, swing, like_path, like_windo
                                metre=loops.metre(plan))]
     wrote(written[0], "midi", bpm=bpm, hits=int(played.hits.sum()))
     if wav_path is not None:
+        from evodrum.audio.synth import AudioTooLong
         renderer, _ = open_renderer("auto", None)
-        written.append(write_audio(wav_path, renderer(played, spec, bpm, 44100, "wrap"), 44100))
+        try:
+            written.append(write_audio(wav_path, renderer(played, spec, bpm, 44100, "wrap"), 44100))
+        except (AudioTooLong, MemoryError) as e:
+            raise AudioTooLong.of(file, e) from None
         wrote(written[1], "audio")
     summary = timing_summary(played, bpm)
     in_folder(mid_path.parent)

@@ -251,17 +251,21 @@ def _render_one(file: Path, out, spec, bpm, index, drum_map, drum_channel, tail,
     None, and say what was written."""
     from evodrum.audio import write_audio
     from evodrum.audio.loudness import lufs, normalise, true_peak_db
+    from evodrum.audio.synth import AudioTooLong
     from evodrum.outpaths import Outputs
     outputs = Outputs([file])
     path = outputs.choose(out or file.with_suffix(".wav"), given=out is not None)
     loop, spec, file_bpm = _read_loop(str(file), spec, index, drum_map, drum_channel,
                                       feel_amount, swing)
     bpm = bpm or file_bpm
-    audio = renderer(loop, spec, bpm, sr, tail)
-    if loudness is not None:
-        audio = normalise(audio, sr, loudness)
-    written = write_audio(path, audio, sr)
-    level, peak = round(lufs(audio, sr), 1), round(true_peak_db(audio), 1)
+    try:
+        audio = renderer(loop, spec, bpm, sr, tail)
+        if loudness is not None:
+            audio = normalise(audio, sr, loudness, out=audio)   # in place: held once
+        written = write_audio(path, audio, sr)
+        level, peak = round(lufs(audio, sr), 1), round(true_peak_db(audio), 1)
+    except (AudioTooLong, MemoryError) as e:
+        raise AudioTooLong.of(file, e) from None
     wrote(written, "audio", source=str(file), seconds=round(len(audio) / sr, 3),
           sample_rate=sr, bpm=bpm, synth=described, lufs=level, true_peak_dbtp=peak)
     say(f"wrote {written}: {len(audio) / sr:.2f} s at {sr} Hz with {described}, "

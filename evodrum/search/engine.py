@@ -16,6 +16,7 @@ from deap import tools
 from evodrum import genotypes, statefile
 from evodrum.errors import EvodrumError
 from evodrum.grid import GridSpec
+from evodrum.memory import memory_limit
 from evodrum.search import checkpoint as checkpoints
 from evodrum.search.algorithms import algorithm_class
 from evodrum.search.algorithms.base import Algorithm, Evaluation
@@ -56,12 +57,6 @@ def seed_everything(seed: int) -> None:
     np.random.seed(seed % 2**32)
     if "torch" in sys.modules:
         sys.modules["torch"].manual_seed(seed)
-
-
-def memory_limit() -> int:
-    """Bytes one search may use: half of this machine's memory."""
-    import os
-    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2
 
 
 def check_memory(algorithm: Algorithm, limit: int | None = None) -> None:

@@ -1,0 +1,163 @@
+"""Long renders in bounded memory: a whole file is synthesised, measured, limited and
+written a chunk at a time, and the file that comes out is the one the one-buffer path
+writes, to the byte; a render too long to hold is one `error:` line naming the file."""
+from __future__ import annotations
+
+import shutil
+import sys
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from conftest import require_real_part
+
+from evodrum import memory
+from evodrum.audio import loudness, soundfont, synth, wav
+from evodrum.audio.soundfont import find_soundfont
+from evodrum.cli import main
+from evodrum.grid import GridSpec
+from evodrum.loop import Loop
+from evodrum.midi import write_midi
+
+#: An 8-bar performance at 120 BPM: 16 s, more than one of loudness's chunks at 44.1 kHz.
+SPEC = GridSpec(bars=8)
+
+
+def performance(tmp_path):
+    """A MIDI file of 8 bars with timing offsets (hits off the grid, crashes ringing
+    across the loop's end), written and read back as a user's file is."""
+    rng = np.random.default_rng(11)
+    hits = ((rng.random(SPEC.shape) < 0.25) * rng.uniform(0.3, 1, SPEC.shape)).astype(np.float32)
+    hits[0, ::8], hits[1, 4::8], hits[2, ::2], hits[5, ::32] = 0.9, 0.8, 0.6, 1.0
+    offsets = rng.uniform(-0.2, 0.2, SPEC.shape) * (hits > 0)
+    offsets[:, [0, -1]] = 0                  # no hit before the file starts or after it ends
+    return write_midi(tmp_path / "long.mid", Loop(hits, offsets, SPEC), SPEC, 120.0)
+
+
+def chunked(monkeypatch, frames: int | None) -> None:
+    """Work `frames` at a time everywhere (odd sizes, so chunk edges fall mid-block and
+    mid-stretch), or None: everything in one piece, the one-buffer path."""
+    whole = 1 << 40
+    monkeypatch.setattr(loudness, "CHUNK", frames or whole)
+    monkeypatch.setattr(wav, "CHUNK", frames or whole)
+    monkeypatch.setattr(synth, "CHUNK", frames or whole)
+    monkeypatch.setattr(synth, "PRODUCT_SAMPLES", frames or whole)
+
+
+def render(tmp_path, name, *options):
+    out = tmp_path / name
+    result = CliRunner().invoke(main, ["render", str(tmp_path / "long.mid"), "-o", str(out),
+                                       *options])
+    assert result.exit_code == 0, result.output
+    return out.read_bytes()
+
+
+@pytest.mark.parametrize("synth_name, meter", [("fluidsynth", "pyloudnorm"),
+                                               ("builtin", "pyloudnorm"), ("builtin", "own")])
+def test_a_render_in_chunks_is_the_one_buffer_render_to_the_byte(synth_name, meter, tmp_path,
+                                                                 monkeypatch):
+    """Rendered, normalised (-20 LUFS, true peaks limited to -1 dBTP) and written in one
+    piece, in chunks of 4,099 frames and in the shipped chunks (16 s is two of
+    loudness's): the same WAV bytes, with FluidSynth (stereo) and the built-in kit
+    (mono), with either loudness meter."""
+    if synth_name == "fluidsynth":
+        require_real_part(bool(shutil.which("fluidsynth") and find_soundfont()),
+                          "FluidSynth with a GM soundfont")
+    if meter == "own":
+        monkeypatch.setitem(sys.modules, "pyloudnorm", None)     # import fails: own meter
+    performance(tmp_path)
+    shipped = render(tmp_path, "shipped.wav", "--synth", synth_name)
+    chunked(monkeypatch, None)
+    whole = render(tmp_path, "whole.wav", "--synth", synth_name)
+    chunked(monkeypatch, 4099)
+    pieces = render(tmp_path, "pieces.wav", "--synth", synth_name)
+    assert len(whole) >= 44 + 2 * 16 * 44100       # 16 s of 16-bit audio, and a header
+    assert pieces == whole and shipped == whole
+    audio, sr = wav.read_wav(tmp_path / "whole.wav")
+    assert loudness.true_peak_db(audio) < loudness.CEILING_DBTP + 0.05
+    assert loudness.lufs(audio, sr) == pytest.approx(loudness.TARGET_LUFS, abs=0.2)
+
+
+def test_the_chunked_meter_gives_pyloudnorms_figure_to_the_bit(monkeypatch):
+    """pyloudnorm's own integrated loudness of a whole render, against evodrum's reading
+    of it in chunks of 4,099 frames (blocks and filter state across chunk edges): equal."""
+    pyloudnorm = pytest.importorskip("pyloudnorm")
+    hits = np.zeros(SPEC.shape, np.float32)
+    hits[0, ::4], hits[1, 4::8], hits[2, ::2], hits[6, 60] = 1.0, 0.7, 0.4, 0.9
+    mono = synth.render(hits, SPEC, 97.0, 44100, "ring")
+    stereo = np.stack([mono, 0.6 * np.roll(mono, 31)], axis=1)
+    monkeypatch.setattr(loudness, "CHUNK", 4099)
+    for audio in (mono, stereo, mono[:20_000]):     # the last: one block of 400 ms
+        expected = pyloudnorm.Meter(44100).integrated_loudness(audio.astype(np.float64))
+        assert loudness.lufs(audio, 44100) == expected
+
+
+def test_fluidsynths_overhang_folds_in_place_as_before():
+    """FluidSynth's audio runs on past the loop (decays); folding it onto the start in
+    place gives each pass added in order, and short audio is padded with silence."""
+    rng = np.random.default_rng(2)
+    for frames, channels in ((1000, ()), (1000, (2,)), (777, (2,)), (250, ())):
+        audio = rng.standard_normal((frames, *channels)).astype(np.float32)
+        passes = [audio[start:start + 300] for start in range(0, frames, 300)]
+        expected = np.zeros((300, *channels), np.float32)
+        for part in passes:
+            expected[:len(part)] += part
+        assert np.array_equal(soundfont.fit_loop(audio.copy(), 300, "wrap"), expected)
+        assert np.array_equal(soundfont.fit_loop(audio.copy(), 300, "cut"),
+                              expected if frames < 300 else audio[:300])
+
+
+def test_a_render_too_long_to_hold_is_one_error_line_naming_the_file(tmp_path, monkeypatch):
+    """With 8 MB to spend, 16 s at 192 kHz (12 MB mono) is refused before anything is
+    rendered: one line naming the file, the figures and what to change; nothing written.
+    A MemoryError the estimate missed is worded the same way, never a traceback."""
+    source = performance(tmp_path)
+    before = source.read_bytes()
+    monkeypatch.setattr(memory, "memory_limit", lambda: 8 << 20)
+    out = tmp_path / "long.wav"
+    for synth_name in ("builtin", "fluidsynth"):
+        result = CliRunner().invoke(main, ["render", str(source), "-o", str(out),
+                                           "--synth", synth_name, "--sample-rate", "192000"])
+        if "fluidsynth" in result.output and "install" in result.output:
+            continue                                     # no FluidSynth: covered above
+        assert result.exit_code == 1
+        lines = result.output.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith(f"error: {source}: a 16 s render at "
+                                                       "192000 Hz would need"), lines
+        assert "--sample-rate" in lines[0] and result.exception.__class__ is SystemExit
+        assert not out.exists()
+    monkeypatch.setattr(memory, "memory_limit", lambda: 1 << 40)
+
+    def no_memory(*args, **kwargs):
+        raise MemoryError
+    monkeypatch.setattr(loudness, "normalise", no_memory)
+    result = CliRunner().invoke(main, ["render", str(source), "-o", str(out), "--synth",
+                                       "builtin"])
+    assert result.exit_code == 1 and result.exception.__class__ is SystemExit
+    assert result.output.strip() == (f"error: {source}: not enough memory to render it: "
+                                     f"{synth.SMALLER}")
+    assert not out.exists() and source.read_bytes() == before
+
+
+def test_groove_names_its_file_when_the_wav_is_too_long_and_keeps_the_midi(tmp_path,
+                                                                          monkeypatch):
+    """`groove --wav` writes the MIDI first; a WAV too long to hold is refused in one
+    line naming the input, and the MIDI stays."""
+    source = performance(tmp_path)
+    monkeypatch.setattr(memory, "memory_limit", lambda: 1 << 20)
+    result = CliRunner().invoke(main, ["groove", str(source), "--swing", "60", "--wav"])
+    assert result.exit_code == 1, result.output
+    assert result.output.strip().splitlines()[-1].startswith(f"error: {source}: ")
+    assert (tmp_path / "long-groove.mid").is_file()
+    assert not (tmp_path / "long-groove.wav").exists()
+
+
+def test_a_wav_whose_header_claims_more_than_the_file_holds_is_read_as_far_as_it_goes(
+        tmp_path):
+    """A cut-off WAV (its header says 10 s, the file holds 0.1 s and half a sample) reads
+    as the whole samples it has, without reserving memory for 10 s."""
+    audio = np.linspace(-0.5, 0.5, 4410, dtype=np.float32)
+    path = wav.write_wav(tmp_path / "cut.wav", np.tile(audio, 100), 44100)
+    path.write_bytes(path.read_bytes()[:44 + 2 * 4410 + 1])
+    back, sr = wav.read_wav(path)
+    assert sr == 44100 and np.abs(back - audio).max() < 1 / 32767
