@@ -55,3 +55,5 @@ GRID_CELLS = Limit("EVODRUM_MAX_GRID_CELLS", 100_000_000, "cells")
 STATE_BYTES = Limit("EVODRUM_MAX_STATE_BYTES", 256 * 2**20, "bytes")
 #: One array of an .npy/.npz file (grids, checkpoints, models), from its header.
 ARRAY_BYTES = Limit("EVODRUM_MAX_ARRAY_BYTES", 2**30, "bytes")
+#: A model file (.pt) read whole by torch and hashed (the shipped one is 3.4 MB).
+MODEL_BYTES = Limit("EVODRUM_MAX_MODEL_BYTES", 2**30, "bytes")

@@ -162,6 +162,17 @@ def test_a_flipped_byte_in_the_weights_is_caught_by_the_archive_checksum(tmp_pat
         load_vae(tmp_path / "flipped.pt")
 
 
+def test_a_model_file_over_the_size_limit_is_refused_before_torch_reads_it(tmp_path,
+                                                                           monkeypatch):
+    save_model(tmp_path / "m.pt", _model())
+    size = (tmp_path / "m.pt").stat().st_size
+    monkeypatch.setenv("EVODRUM_MAX_MODEL_BYTES", str(size - 1))
+    with pytest.raises(EvodrumError, match="m.pt: the model file's size .* EVODRUM_MAX_MODEL_BYTES"):
+        vae.load_model(tmp_path / "m.pt")
+    monkeypatch.setenv("EVODRUM_MAX_MODEL_BYTES", str(size))
+    assert vae.load_model(tmp_path / "m.pt").zdim == 6
+
+
 @pytest.mark.parametrize("change, words", [
     (lambda a: a["components"].__setitem__((0, 0), np.nan), "'components' must hold finite"),
     (lambda a: a["variance"].__setitem__(0, np.inf), "'variance' must hold finite"),

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from evodrum import limits
 from evodrum.errors import EvodrumError
 from evodrum.grid import GridSpec
 from evodrum.kit import KIT_VERSION
@@ -48,11 +49,13 @@ def refuse_foreign(path: Path, magics: tuple[bytes, ...]) -> None:
 
 
 def check_model_file(path: str | Path) -> Path:
-    """`path` if it is a file that starts like a torch archive; EvodrumError saying what
-    it is otherwise (missing, a MIDI file, a text file)."""
+    """`path` if it is a file that starts like a torch archive, within limits.MODEL_BYTES
+    (torch reads it whole: a 100 GB sparse file must not fill the memory); EvodrumError
+    saying what it is otherwise (missing, a MIDI file, a text file)."""
     path = Path(path)
     if not path.is_file():
         raise EvodrumError(f"{path}: no such model file")
+    limits.MODEL_BYTES.check(path, path.stat().st_size, "the model file's size")
     refuse_foreign(path, (b"PK\x03\x04", b"\x80"))  # torch.save's zip, or a legacy pickle
     return path
 
