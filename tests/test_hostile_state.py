@@ -440,6 +440,13 @@ def compared(tmp_path_factory):
     (lambda r: r["run"].update(seed=7), "names another run"),
     (lambda r: r["budgets"].popitem(), "budgets."),
     (lambda r: r.update(judges={"markov": [1]}), "judges.markov must be a number"),
+    (lambda r: r.update(best_grid=["zz"] * 9), "best_grid must be 9 rows of"),
+    (lambda r: r.update(best_grid=["ff" * 64] * 9), "best_grid must be 9 rows of"),
+    (lambda r: r.update(best_grid=None), "best_grid must be a list, got null"),
+    (lambda r: next(iter(r["budgets"].values())).update(best_grid=[None] * 9),
+     "best_grid must be a list of rows of hex digits"),
+    (lambda r: r.update(spec=None), "spec must be a JSON object"),
+    (lambda r: r["spec"].update(bars=None), "spec.bars must be"),
 ])
 def test_a_forged_comparison_run_record_is_one_line(compared, tmp_path, change, words):
     """A record with the right run hash (copied from a real one) but damaged fields."""

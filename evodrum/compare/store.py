@@ -14,7 +14,7 @@ import numpy as np
 from evodrum import atomic, statefile
 from evodrum.compare.config import CompareConfig, RunKey
 from evodrum.errors import EvodrumError
-from evodrum.grid import from_midi_velocity, to_midi_velocity
+from evodrum.grid import GridSpec, from_midi_velocity, to_midi_velocity
 from evodrum.search.config import MAX_EVALUATIONS
 from evodrum.statefile import Fields, StateError
 
@@ -111,6 +111,11 @@ def check_record(record: dict, key: RunKey, config: CompareConfig) -> None:
     run = f.table("run")
     if [run.data.get(k) for k in RunKey._fields] != list(key):
         raise StateError("run", f"names another run than {key.label}")
+    try:
+        spec = GridSpec.from_dict(record.get("spec"))
+    except ValueError as e:
+        raise StateError("", str(e)) from None
+    _grid(f, "best_grid", spec)
     _scores(f, ("error", "fitness", "wellformed", "typicality", "nearest_distance"))
     for name in ("wall_seconds", "cpu_seconds"):
         f.number(name, 0)
@@ -128,6 +133,7 @@ def check_record(record: dict, key: RunKey, config: CompareConfig) -> None:
         _scores(at, ("error", "wellformed"))
         at.integer("evaluations", 0, MAX_EVALUATIONS)
         _judges(at.table("judges"))
+        _grid(at, "best_grid", spec, default=None)
         front = at.table("front", default=None)
         if front is not None:
             front.integer("size", 0)
@@ -137,6 +143,21 @@ def check_record(record: dict, key: RunKey, config: CompareConfig) -> None:
             archive.number("coverage", 0, 1)
             archive.integer("elites", 0)
             _judges(archive.table("qd_score"))
+
+
+def _grid(f: Fields, key: str, spec: GridSpec, default=statefile.REQUIRED) -> None:
+    """A loop as `grid_text` writes it: a row of two hex digits (00-7f) per step, per drum."""
+    rows = f.texts(key, spec.shape[0], "rows of hex digits", default=default)
+    if rows is None:
+        return
+    try:
+        levels = [bytes.fromhex(row) for row in rows]
+    except ValueError:
+        levels = []
+    if len(levels) != spec.shape[0] or any(len(row) != spec.steps or max(row) > 127
+                                            for row in levels):
+        raise StateError(f.name(key), f"must be {spec.shape[0]} rows of {spec.steps} MIDI "
+                         "velocities (two hex digits each, 00 to 7f)")
 
 
 def _scores(f: Fields, names) -> None:
