@@ -84,6 +84,23 @@ def test_a_stale_or_damaged_export_is_never_used(tmp_path):
         decoder.load_decode_only(path)
 
 
+@pytest.mark.parametrize("change, words", [
+    (lambda a: np.where(np.arange(a.size).reshape(a.shape) == 0, np.float32(np.nan), a),
+     "pattern encoder holds non-finite numbers"),
+    (lambda a: a[:, :-1], "pattern encoder arrays do not fit together"),
+])
+def test_a_damaged_pattern_encoder_in_an_export_says_what_is_wrong(tmp_path, change, words):
+    path = tmp_path / "model.pt"
+    path.write_bytes(DEFAULT_MODEL.read_bytes())
+    with np.load(decoder.decoder_path(DEFAULT_MODEL), allow_pickle=False) as data:
+        arrays = dict(data)
+    arrays["extra.pattern.w1"] = change(arrays["extra.pattern.w1"])
+    np.savez(decoder.decoder_path(path), **arrays)
+    with pytest.raises(EvodrumError, match=f"model.decoder.npz: not an exported decoder "
+                                           f"\\({words}\\)"):
+        decoder.load_decode_only(path)
+
+
 def test_searching_never_imports_torch():
     """A search process decodes with the exported arrays: torch (1-2 s of CPU to
     import) is never loaded."""

@@ -65,9 +65,11 @@ def pattern_arrays(extras_: dict) -> dict | None:
         w1, b1, w2, b2 = (found[k] for k in ("w1", "b1", "w2", "b2"))
     except KeyError as e:
         raise ValueError(f"pattern encoder lacks {e}") from None
-    if w1.ndim != 2 or b1.shape != (w1.shape[1],) or w2.shape[0] != w1.shape[1] \
-            or b2.shape != (w2.shape[1],) or not all(np.isfinite(a).all() for a in found.values()):
+    if w1.ndim != 2 or w2.ndim != 2 or b1.shape != (w1.shape[1],) \
+            or w2.shape[0] != w1.shape[1] or b2.shape != (w2.shape[1],):
         raise ValueError("pattern encoder arrays do not fit together")
+    if not all(np.isfinite(a).all() for a in found.values()):
+        raise ValueError("pattern encoder holds non-finite numbers")
     return found
 
 
