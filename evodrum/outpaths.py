@@ -83,6 +83,25 @@ class Outputs:
         raise EvodrumError(f"{folder}: no free name like {stem}{suffixes[0]} after "
                            f"{MAX_TRIES} tries; give an output path")
 
+    def explicit_set(self, path: str | os.PathLike, companions) -> list[Path]:
+        """A file the user named and the files written beside it under its stem
+        (`ref.npz` and `ref.order.npy`): those names when all are free, else the first
+        free `stem-N` set, said; never an input, never a stream (there is no beside)."""
+        path = Path(path)
+        if path.exists() and self._is_input(path):
+            raise EvodrumError(f"{path}: is an input of this command; writing it would "
+                               "destroy it, so give another output name")
+        if _is_stream(path):
+            raise EvodrumError(f"{path}: is not a file; this command writes files beside "
+                               "it, so give a file name")
+        chosen = self.derived_set(path.parent, path.stem, [path.suffix, *companions])
+        if chosen[0] != path:
+            note(f"{path} (or a file beside it) already exists, so this writes "
+                 f"{chosen[0].name} beside it")
+        else:
+            self._note_missing_folder(path.parent)
+        return chosen
+
     def _free(self, path: Path) -> bool:
         return not (path.exists() or path.is_symlink()) or self._mine(path)
 

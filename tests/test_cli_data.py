@@ -72,3 +72,56 @@ def test_groove_build_command(groove_path, cache_dir):
     r = run("data", "build", groove_path, "--cache-dir", cache_dir)
     assert r.exit_code == 0, r.output
     assert "windows: train" in r.output and "its bars are in 3/4" in r.output
+
+
+def _small_corpus(tmp_path) -> dict:
+    """A corpus of 20 one-file loops (80/10/10 by file, so every split has some), and the
+    environment that finds it by name."""
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    for i in range(20):
+        hits = basic_beat(4) + [(i / 4 + 0.25, 42, 70), (15.5 - i / 8, 38, 60)]
+        drum_file(lib / f"loop{i:02d}.mid", hits, length_beats=16)
+    env = {"EVODRUM_CACHE": str(tmp_path / "cache")}
+    assert run("data", "build", lib, "--name", "small", "--workers", 1, env=env).exit_code == 0
+    return env
+
+
+def test_data_reference_never_writes_over_or_through_a_file(tmp_path):
+    """-o names a link to someone's file, and a taken scan-order name: both stay as they
+    were, the reference goes to the next free name, said."""
+    env = _small_corpus(tmp_path)
+    theirs = tmp_path / "theirs.txt"
+    theirs.write_text("someone's file")
+    (tmp_path / "ref.npz").symlink_to(theirs)
+    r = run("data", "reference", "small", "-o", tmp_path / "ref.npz", env=env)
+    assert r.exit_code == 0, r.output
+    assert theirs.read_text() == "someone's file" and (tmp_path / "ref.npz").is_symlink()
+    assert "ref.npz (or a file beside it) already exists, so this writes ref-2.npz" in r.output
+    assert (tmp_path / "ref-2.npz").is_file() and (tmp_path / "ref-2.order.npy").is_file()
+    (tmp_path / "new.order.npy").write_text("a file of the same name")
+    r = run("data", "reference", "small", "-o", tmp_path / "new.npz", env=env)
+    assert r.exit_code == 0 and not (tmp_path / "new.npz").exists(), r.output
+    assert (tmp_path / "new.order.npy").read_text() == "a file of the same name"
+    assert (tmp_path / "new-2.npz").is_file() and (tmp_path / "new-2.order.npy").is_file()
+
+
+def test_data_judges_never_writes_through_a_link_nor_over_a_card(tmp_path):
+    """Refused before the corpus is read: a card (.json) already there, or a judge file
+    that is a link (even with --force)."""
+    out = tmp_path / "model"
+    out.mkdir()
+    (out / "judge-markov.json").write_text("my notes")
+    r = run("data", "judges", "nonexistent-corpus", "-o", out)
+    assert r.exit_code == 1
+    assert r.output.strip() == (f"error: {out / 'judge-markov.json'}: already exists; give "
+                                "--force to replace it")
+    (out / "judge-markov.json").unlink()
+    theirs = tmp_path / "theirs.npz"
+    theirs.write_text("someone's file")
+    (out / "judge-classifier.npz").symlink_to(theirs)
+    for force in ([], ["--force"]):
+        r = run("data", "judges", "nonexistent-corpus", "-o", out, *force)
+        assert r.exit_code == 1 and "is a symbolic link; evodrum never writes through" \
+            in r.output, r.output
+    assert theirs.read_text() == "someone's file"

@@ -351,10 +351,27 @@ def reference(corpus_name, out, cache_dir):
       evodrum data reference groove -o runs/train-20261124/wellformed.npz
     """
     from fitness import WellFormedness
-    ref = WellFormedness.from_corpus(C.load_corpus(corpus_name, cache_dir))
+    from evodrum.outpaths import Outputs
+    corpus = C.load_corpus(corpus_name, cache_dir)
+    out = Outputs().explicit_set(out, [".order.npy"])[0]    # and its scan order beside it
+    ref = WellFormedness.from_corpus(corpus)
     ref.save(out)
     click.echo(f"wrote {out}: {ref.info['distinct_train_loops']} distinct training loops, "
                f"{ref.info['heldout_loops']} held-out loops")
+
+
+def _check_judge_files(folder, force: bool) -> None:
+    """The judge files (and their cards) `data judges` writes into `folder` must be new,
+    or regular files `force` may replace; a link is never written through."""
+    from fitness.judges import NAMES, judge_file
+    for name in NAMES:
+        for path in (judge_file(folder, name), judge_file(folder, name).with_suffix(".json")):
+            if path.is_symlink():
+                raise EvodrumError(f"{path}: is a symbolic link; evodrum never writes "
+                                   "through one (give another --out)")
+            if path.exists() and not (force and path.is_file()):
+                raise EvodrumError(f"{path}: already exists; give --force to replace it"
+                                   if path.is_file() else f"{path}: is not a file")
 
 
 @data.command("judges")
@@ -364,7 +381,9 @@ def reference(corpus_name, out, cache_dir):
 @click.option("--seed", type=SEED, default=0, show_default=True,
               help="Seed of the classifier's corrupted examples: the same corpus and seed "
                    "give the same files.")
-@click.option("--force", is_flag=True, help="Replace judge files already in the folder.")
+@click.option("--force", is_flag=True,
+              help="Replace judge files (and their .json cards) already in the folder; "
+                   "a symbolic link is never written through.")
 @cache_option
 def judges(corpus_name, out, seed, force, cache_dir):
     """Train the judges of real drumming on a corpus and print their probes.
@@ -379,13 +398,11 @@ def judges(corpus_name, out, seed, force, cache_dir):
     Example:
       evodrum data judges groove -o runs/train-20261124
     """
-    from fitness.judges import build_judges, judge_file, save_judges
+    from fitness.judges import build_judges, save_judges
     from fitness.probes import probe_table, style_table
     from vae.files import corpus_card
+    _check_judge_files(out, force)
     corpus = C.load_corpus(corpus_name, cache_dir)
-    existing = [judge_file(out, n) for n in ("markov", "classifier") if judge_file(out, n).exists()]
-    if existing and not force:
-        raise EvodrumError(f"{existing[0]}: already exists; give --force to replace it")
     built = build_judges(corpus, seed, card={"corpus": corpus_card(corpus)})
     scorers = {name: j.score for name, j in built.items()}
     test = corpus.split == "test"
