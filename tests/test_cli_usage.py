@@ -87,3 +87,14 @@ def test_a_closed_pipe_ends_quietly(tmp_path):
     finally:
         os.close(write_end)
     assert p.returncode == 141 and p.stderr == b"", p.stderr
+
+
+def test_steer_build_never_writes_through_a_link(tmp_path):
+    """MODEL.directions.json as a dangling link: building would create the link's target."""
+    model = tmp_path / "model.pt"
+    model.write_bytes(b"not read: refused before the model is loaded")
+    link = tmp_path / "model.directions.json"
+    link.symlink_to(tmp_path / "elsewhere.json")
+    r = run("steer", "--build", "--model", model, "--out", tmp_path / "report")
+    assert r.exit_code == 1 and r.output.startswith(f"error: {link}: is a symbolic link")
+    assert not (tmp_path / "elsewhere.json").exists() and not (tmp_path / "report").exists()

@@ -210,6 +210,9 @@ def _build(model_path, corpus_name, cache_dir, out) -> None:
     from vae.report import directions_report
     path = vae.resolve(model_path)
     target = directions_path(path)
+    if target.is_symlink():
+        raise EvodrumError(f"{target}: is a symbolic link; evodrum never writes through one "
+                           "(remove it to build the directions)")
     if target.exists():
         raise EvodrumError(f"{target}: already exists; remove it to rebuild the directions")
     model = _load(model_path)
