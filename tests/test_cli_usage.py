@@ -98,3 +98,38 @@ def test_steer_build_never_writes_through_a_link(tmp_path):
     r = run("steer", "--build", "--model", model, "--out", tmp_path / "report")
     assert r.exit_code == 1 and r.output.startswith(f"error: {link}: is a symbolic link")
     assert not (tmp_path / "elsewhere.json").exists() and not (tmp_path / "report").exists()
+
+
+def test_convert_to_an_empty_name_is_a_usage_mistake(beat):
+    r = run("convert", beat, "")
+    assert r.exit_code == 2
+    assert r.output.splitlines()[0] == ("error: invalid value for 'TARGET': is empty; give a "
+                                        "folder or file name")
+
+
+def _commands(group, path=()):
+    import click
+    for name, command in group.commands.items():
+        if isinstance(command, click.Group):
+            yield from _commands(command, (*path, name))
+        else:
+            yield (*path, name), command
+
+
+def test_every_command_help_teaches_an_example_and_every_option():
+    """click docs style: what it does, an example, and a line for every option that takes
+    a value (its range and default are added by click)."""
+    import click
+    missing = []
+    for path, command in _commands(main):
+        if "Example" not in (command.help or ""):
+            missing.append(f"{' '.join(path)}: no example")
+        missing += [f"{' '.join(path)} {p.opts[0]}: no help" for p in command.params
+                    if isinstance(p, click.Option) and not p.is_flag and not p.help]
+    assert missing == []
+
+
+def test_map_population_is_bounded_like_target_before_anything_loads(tmp_path):
+    r = run("map", "-p", 100_000_000, "--out", tmp_path / "m")
+    assert r.exit_code == 2 and "100000000 is not in the range 4<=x<=100000" in r.output
+    assert not (tmp_path / "m").exists()

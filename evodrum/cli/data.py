@@ -266,7 +266,7 @@ def _moved(loops, i: int) -> str:
 
 @main.command()
 @click.argument("source", type=click.Path())
-@click.argument("target", type=click.Path(dir_okay=False))
+@click.argument("target", type=OUT_FILE)
 @grid_option
 @bpm_from_file_option
 @drum_map_option
@@ -317,7 +317,17 @@ def convert(source, target, spec, bpm, drum_map, drum_channel, midi_type, note_m
 
 @main.command("kit")
 def kit_table():
-    """The drum kit: rows, the pitch each is written as, and every pitch read into it."""
+    """The drum kit: rows, the pitch each is written as, and every pitch read into it.
+
+    Each of the 9 rows is written at one General MIDI pitch (--note-map picks
+    another instrument's pitches) and read from every pitch listed, with how
+    --drum-map magenta and a note map read differently.
+
+    \b
+    Example:
+      evodrum kit
+      evodrum show loop.mid --drum-map magenta   # read as MusicVAE does
+    """
     click.echo(f"kit version {kit.KIT_VERSION}\n")
     rows = [(name, desc, out, " ".join(map(str, pitches)))
             for name, desc, out, pitches in kit.table()]

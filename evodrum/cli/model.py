@@ -155,7 +155,8 @@ def _numbered(stem: str, n: int, tail: str = "") -> list[str]:
               help="Nats per latent dimension the KL term does not charge for.")
 @click.option("--epochs", type=click.IntRange(1, 100_000), default=None,
               help="Epochs to train [default: 300; with --resume: the run's own].")
-@click.option("--batch-size", type=click.IntRange(1, 65_536), default=128, show_default=True)
+@click.option("--batch-size", type=click.IntRange(1, 65_536), default=128, show_default=True,
+              help="Training loops per gradient step.")
 @click.option("--lr", type=Number(0, 1, low_open=True), default=1e-3, show_default=True,
               help="Adam learning rate.")
 @click.option("--seed", type=SEED, default=0, show_default=True,
@@ -732,7 +733,9 @@ def evaluate(model_paths, corpus_name, cache_dir, samples, seed, notes, refineme
 @cache_option
 @click.option("--epochs", type=click.IntRange(1, 100_000), default=60, show_default=True,
               help="Epochs for each of the report's trainings (the paper: 300).")
-@click.option("--seed", type=SEED, default=0, show_default=True)
+@click.option("--seed", type=SEED, default=0, show_default=True,
+              help="Seed of every training and sample in the report: the same seed repeats "
+                   "it.")
 @click.option("--threads", type=click.IntRange(1, 256), default=2, show_default=True,
               help="torch threads per training (1 is steadier on a busy machine).")
 @out_option

@@ -94,9 +94,11 @@ def _progress_line(record: dict | None) -> str:
 @space_option
 @algorithm_option
 @click.option("--generations", "-g", type=click.IntRange(1, 1_000_000), default=100,
-              show_default=True)
+              show_default=True,
+              help="Generations of the search: up to population x generations loops are "
+                   "tried (--patience may stop it sooner).")
 @click.option("--population", "-p", type=click.IntRange(4, 100_000), default=100,
-              show_default=True)
+              show_default=True, help="Loops tried per generation.")
 @click.option("--patience", type=click.IntRange(0, 1_000_000), default=DEFAULT_PATIENCE,
               show_default=True,
               help="Stop after this many generations without a better loop, or once the "
@@ -352,8 +354,8 @@ def _lock(rows, like_loop, seed_loops, model, corpus, drum_map, drum_channel,
               help="Cells per feature (16 x 16 = 256 cells for two features).")
 @click.option("--generations", "-g", type=click.IntRange(1, 1_000_000), default=100, show_default=True,
               help="Generations of the search: population x generations loops are tried.")
-@click.option("--population", "-p", type=click.IntRange(4), default=100, show_default=True,
-              help="Loops tried per generation.")
+@click.option("--population", "-p", type=click.IntRange(4, 100_000), default=100,
+              show_default=True, help="Loops tried per generation.")
 @click.option("--sigma", type=Number(0, 10, low_open=True), default=0.3, show_default=True,
               help="Gaussian step from an elite, in prior standard deviations.")
 @click.option("--seed", type=SEED, default=0, show_default=True,
