@@ -133,3 +133,11 @@ def test_map_population_is_bounded_like_target_before_anything_loads(tmp_path):
     r = run("map", "-p", 100_000_000, "--out", tmp_path / "m")
     assert r.exit_code == 2 and "100000000 is not in the range 4<=x<=100000" in r.output
     assert not (tmp_path / "m").exists()
+
+
+def test_evaluate_refinement_of_several_models_is_refused(tmp_path):
+    """It measured the first and ignored the others without a word."""
+    r = run("evaluate", "--refinement", "--model", "a.pt", "--model", "b.pt",
+            "--out", tmp_path / "e")
+    assert r.exit_code == 2 and r.output.startswith(
+        "error: --refinement measures one model: give one --model")

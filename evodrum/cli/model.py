@@ -710,6 +710,9 @@ def evaluate(model_paths, corpus_name, cache_dir, samples, seed, notes, refineme
     import vae
     from evodrum.corpus import load_corpus
     from vae.report import evaluation_report, refinement_report
+    if refinement and len(model_paths) > 1:
+        raise click.UsageError("--refinement measures one model: give one --model",
+                               click.get_current_context())
     corpus = load_corpus(corpus_name, cache_dir)
     if refinement:
         path = refinement_report(new_run_dir("evaluate", out),
