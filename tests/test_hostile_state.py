@@ -119,6 +119,30 @@ def test_nothing_under_a_locked_run_folder_is_written_through_a_link(tmp_path):
     assert (outside / "victim.json").exists()
 
 
+def test_a_loop_file_edited_in_a_finished_run_is_kept_by_resume(run, tmp_path):
+    edited = b"MThd edited in a DAW"
+    (run / "best_01.mid").write_bytes(edited)
+    (run / "best_02.mid").unlink()
+    result = run_cli("target", "--resume", run)
+    assert result.exit_code == 0, result.output
+    assert (run / "best_01.mid").read_bytes() == edited        # was written over
+    assert (run / "best_02.mid").read_bytes().startswith(b"MThd")   # a missing one is made
+    assert "kept best_01.mid" in result.output and "never replaces" in result.output
+
+
+@pytest.mark.slow      # two map runs: ~10 s of CPU
+def test_an_elite_edited_in_a_finished_atlas_is_kept_by_resume(tmp_path):
+    out = tmp_path / "atlas"
+    done = run_cli("map", "--space", "pca", "--cells", 3, "-g", 2, "-p", 8, "--out", out)
+    assert done.exit_code == 0, done.output
+    elite = next((out / "elites").iterdir())
+    elite.write_bytes(b"MThd edited")
+    result = run_cli("map", "--resume", out)
+    assert result.exit_code == 0, result.output
+    assert elite.read_bytes() == b"MThd edited"
+    assert f"kept elites/{elite.name}" in result.output
+
+
 def test_leftovers_of_a_killed_write_are_removed_on_resume(run):
     leftover = run / ".checkpoint.npz.k2j4h8_q.tmp"
     leftover.write_bytes(b"half a checkpoint")

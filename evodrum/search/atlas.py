@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from evodrum import atomic, midi
+from evodrum import atomic
 from evodrum.errors import EvodrumError
 from evodrum.genotypes import Space
 from evodrum.lock import check_stored
@@ -24,7 +24,7 @@ from evodrum.notemap import check_stored_map
 from evodrum.search.config import SearchConfig
 from evodrum.search.engine import run_search
 from evodrum.search.objective import Objective
-from evodrum.search.target import MAX_REFINE, MAX_SEED_LOOPS
+from evodrum.search.target import MAX_REFINE, MAX_SEED_LOOPS, LoopFiles
 from evodrum.statefile import Fields, StateError, read_json
 from fitness import WellFormedness
 
@@ -149,9 +149,10 @@ def make_atlas(space: Space, reference: WellFormedness, config: SearchConfig, fo
     rows = []
     played = (perform(grids) if perform else Loop.straight(grids, space.spec)) if len(grids) \
         else []
+    loop_files = LoopFiles(folder, resume)
     for loop, cell, measures, wf in zip(played, elites["cells"], elites["measures"], wellformed):
         name = "cell_" + "_".join(f"{c + 1:02d}" for c in cell) + ".mid"
-        midi.write_midi(folder / ELITES_DIR / name, loop, space.spec, bpm, note_map=note_map)
+        loop_files.write(f"{ELITES_DIR}/{name}", loop, space.spec, bpm, note_map)
         quality[tuple(cell)] = wf
         rows.append({"file": f"{ELITES_DIR}/{name}", "cell": [int(c) + 1 for c in cell],
                      "features": {f: float(m) for f, m in zip(features, measures)},
@@ -168,6 +169,7 @@ def make_atlas(space: Space, reference: WellFormedness, config: SearchConfig, fo
         from evodrum.search import plots
         plots.atlas(quality, features, folder / "atlas.png",
                     f"{space.name} space: {len(rows)} of {cells ** len(features)} cells filled")
+    loop_files.say_kept()
     return atlas
 
 

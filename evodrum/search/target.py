@@ -18,6 +18,7 @@ from evodrum.errors import EvodrumError
 from evodrum.genotypes import Space, files
 from evodrum.genotypes.locked import locked_as_stored
 from evodrum.lock import check_stored
+from evodrum.notes import note
 from evodrum.loop import Loop
 from evodrum.notemap import check_stored_map
 from evodrum.search.config import SearchConfig
@@ -237,6 +238,7 @@ def run_target(prepared: PreparedTarget, folder: Path, *, resume: bool = False, 
     """
     job, objective, reference, seeds = (prepared.job, prepared.objective, prepared.reference,
                                         prepared.seeds)
+    loop_files = LoopFiles(folder, resume)
     if not resume:
         atomic.write_json(folder / JOB_FILE, job.to_dict())
     result = run_search(objective, job.config, seeds=seeds, checkpoint=folder / CHECKPOINT_FILE,
@@ -244,8 +246,7 @@ def run_target(prepared: PreparedTarget, folder: Path, *, resume: bool = False, 
     loops = best_loops(result, objective, reference, top, prepared.judges)
     spec = objective.space.spec
     played = _played([b.grid for b in loops], spec, perform)
-    files = [midi.write_midi(folder / f"best_{i:02d}.mid", lp, spec, bpm,
-                             note_map=note_map).name
+    files = [loop_files.write(f"best_{i:02d}.mid", lp, spec, bpm, note_map).name
              for i, lp in enumerate(played, 1)]
     atomic.write_text(folder / "logbook.csv", logbook_csv(result))
     summary = {
@@ -255,9 +256,31 @@ def run_target(prepared: PreparedTarget, folder: Path, *, resume: bool = False, 
         "independent_judges": independent_judges(job, prepared.judges),
         "best": [_loop_record(f, b) for f, b in zip(files, loops)]}
     if hasattr(result.algorithm, "front"):
-        summary["front"] = write_front(result, prepared, folder, bpm, perform, note_map)
+        summary["front"] = write_front(result, prepared, loop_files, bpm, perform, note_map)
     atomic.write_json(folder / "summary.json", summary)
+    loop_files.say_kept()
     return result, loops
+
+
+class LoopFiles:
+    """Writes a run's loop files. A resumed run keeps a loop file already in its folder as
+    it is: the run wrote it the same before, or you have edited it since (never lost)."""
+
+    def __init__(self, folder: Path, resume: bool):
+        self.folder, self.resume, self.kept = Path(folder), resume, []
+
+    def write(self, name: str, loop, spec, bpm: float, note_map=None) -> Path:
+        path = self.folder / name
+        if self.resume and os.path.lexists(path):
+            self.kept.append(name)
+            return path
+        return midi.write_midi(path, loop, spec, bpm, note_map=note_map)
+
+    def say_kept(self) -> None:
+        if self.kept:
+            more = f" and {len(self.kept) - 1} more" if len(self.kept) > 1 else ""
+            note(f"kept {self.kept[0]}{more} in {self.folder} as they were: a resumed run "
+                 "never replaces a loop file (delete one to have it written again)")
 
 
 def _loop_record(file: str, loop: BestLoop) -> dict:
@@ -273,12 +296,12 @@ def _played(grids: list, spec, perform):
     return perform(np.stack(grids)) if perform else Loop.straight(np.stack(grids), spec)
 
 
-def write_front(result: SearchResult, prepared: PreparedTarget, folder: Path,
+def write_front(result: SearchResult, prepared: PreparedTarget, loop_files: LoopFiles,
                 bpm: float, perform=None, note_map=None) -> list[dict]:
     """A Pareto search's front: front_NN.mid per member (lowest target error first),
     front.csv, and front.png when matplotlib is installed."""
     from evodrum import plotting
-    objective, reference = prepared.objective, prepared.reference
+    objective, reference, folder = prepared.objective, prepared.reference, loop_files.folder
     front = result.algorithm.front()
     grids = objective.space.decode(front.genotypes)
     _, first = np.unique(grids.reshape(len(grids), -1), axis=0, return_index=True)
@@ -287,8 +310,7 @@ def write_front(result: SearchResult, prepared: PreparedTarget, folder: Path,
     records = []
     played = _played([b.grid for b in loops], objective.space.spec, perform)
     for i, (loop, lp) in enumerate(zip(loops, played), 1):
-        path = midi.write_midi(folder / f"front_{i:02d}.mid", lp, objective.space.spec, bpm,
-                               note_map=note_map)
+        path = loop_files.write(f"front_{i:02d}.mid", lp, objective.space.spec, bpm, note_map)
         records.append(_loop_record(path.name, loop))
     judge = prepared.job.judge
     names = list(objective.target.names)
