@@ -232,6 +232,22 @@ class LoopFile:
         return (f"all {plan.bars} bars" if plan.bars == plan.file_bars
                 else f"the first {plan.bars} bars")
 
+    def tempo_map(self, plan: Plan) -> list[tuple[float, float]] | None:
+        """(beat, BPM) of the file's tempo where `plan` plays, from its beat 0 (a tempo
+        change inside it kept), or None for a grid file."""
+        if not self.tempo_maps:
+            return None
+        bar_beats = self.spec.beats_per_bar
+        out: list[tuple[float, float]] = []
+        for window, skip in zip(plan.windows, plan.skips):
+            entries, at = self.tempo_maps[window], skip * bar_beats
+            held = [bpm for beat, bpm in entries if beat <= at][-1]
+            for beat, bpm in [(at, held)] + [e for e in entries if e[0] > at]:
+                beat = float((window + skip) * bar_beats + beat - at)
+                if beat < plan.bars * bar_beats and (not out or out[-1][1] != bpm):
+                    out.append((beat, bpm))
+        return out
+
     def metre(self, plan: Plan) -> str | None:
         """The file's metre where `plan` plays, when it has one there ("6/8", "2/4"), so
         a loop written from it keeps its time signature; None for a grid file."""

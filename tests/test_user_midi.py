@@ -220,3 +220,34 @@ def test_groove_writes_the_files_own_time_signature(tmp_path, metre, grid):
     first = sorted(tmp_path.glob("window*.mid"))[0]
     assert [(m.numerator, m.denominator) for m in mido.MidiFile(first).tracks[0]
             if m.type == "time_signature"] == [metre]
+
+
+def test_groove_and_convert_keep_the_files_tempo_changes(tmp_path):
+    """A song at 100 BPM that moves to 110 at bar 5 and 96.5 at bar 7: before, groove and
+    convert wrote it all at 100 BPM."""
+    import mido
+    path = drum_file(tmp_path / "song.mid", basic_beat(8), tempo_bpm=100.0)
+    song = mido.MidiFile(path)
+    song.tracks[0].insert(-1, mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(110), time=0))
+    song.tracks[0].insert(-1, mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(96.5),
+                                               time=8 * 480))
+    song.tracks[0][-3].time = 16 * 480            # the first change at beat 16
+    song.save(path)
+
+    def tempi(file):
+        out, tick = [], 0
+        for m in mido.MidiFile(file).tracks[0]:
+            tick += m.time
+            if m.type == "set_tempo":
+                out.append((tick / 480, round(mido.tempo2bpm(m.tempo), 3)))
+        return out
+
+    r = run("groove", path, "--swing", 55, "-o", tmp_path / "out.mid")
+    assert r.exit_code == 0, r.output
+    assert tempi(tmp_path / "out.mid") == [(0, 100), (16, 110), (24, 96.5)]
+    assert "kept the file's tempo changes" in r.output
+    r = run("groove", path, "--swing", 55, "--bpm", 90, "-o", tmp_path / "at90.mid")
+    assert tempi(tmp_path / "at90.mid") == [(0, 90)]           # --bpm: one tempo
+    r = run("convert", path, tmp_path / "w.mid")
+    assert r.exit_code == 0, r.output
+    assert tempi(tmp_path / "w_004.mid") == [(0, 100), (4, 110), (12, 96.5)]  # bars 4-7

@@ -238,6 +238,8 @@ def groove(file, out, window, feel_amount, scatter, swing, like_path, like_windo
         spec = model.spec
     loops, plan, chosen = inputs.to_play(file, spec, window, drum_map, drum_channel,
                                          model_spec=model and spec)
+    changes = loops.tempo_map(plan) if bpm is None else None   # kept in the MIDI file
+    changes = changes if changes and len(changes) > 1 else None
     bpm = bpm or loops.bpm(plan.windows[0])
     like = None
     if like_path is not None:
@@ -260,7 +262,7 @@ def groove(file, out, window, feel_amount, scatter, swing, like_path, like_windo
         mid_path, wav_path = outputs.derived(stem.with_suffix(".mid")), None
     spec = played.spec
     written = [midi.write_midi(mid_path, played, spec, bpm, note_map=note_map,
-                               metre=loops.metre(plan))]
+                               tempo_map=changes, metre=loops.metre(plan))]
     wrote(written[0], "midi", bpm=bpm, hits=int(played.hits.sum()))
     if wav_path is not None:
         from evodrum.audio.synth import AudioTooLong
@@ -282,4 +284,7 @@ def groove(file, out, window, feel_amount, scatter, swing, like_path, like_windo
     say(display.render(played.velocities, spec, title=Path(file).name, ascii=ascii))
     which = f" {loops.extent(plan)}" if whole else ""
     say(f"played{which} with {feel.describe()} at {bpm:g} BPM: {describe_timing(summary)}")
+    if changes:
+        say(f"kept the file's tempo changes ({len(changes) - 1}, to "
+            f"{', '.join(f'{b:g}' for _, b in changes[1:])} BPM) in {mid_path.name}")
     say(f"wrote {', '.join(str(p) for p in written)}")
