@@ -41,8 +41,8 @@ CEILING_DBTP = -1.0
 OVERSAMPLE = 4
 #: The limiter starts turning down this long before a peak and lets go as slowly.
 LOOKAHEAD_SECONDS = 0.002
-#: Frames read at once (float64: 4 MB a channel); a 4-bar loop at 44.1 kHz down to
-#: 80 BPM is one chunk.
+#: Frames read at once (float64: 4 MB a channel): 11.9 s at 44.1 kHz, so a 4-bar loop
+#: at 81 BPM or faster is one chunk.
 CHUNK = 1 << 19
 
 
@@ -109,10 +109,9 @@ class Scaled:
         return out
 
 
-def chunk_bounds(n: int, size: int | None = None) -> np.ndarray:
-    """0, size, 2 size, ..., n (size: CHUNK): where chunks of `n` frames start and end."""
-    size = size or CHUNK
-    return np.r_[np.arange(0, n, size), n] if n else np.zeros(1, np.int64)
+def chunk_bounds(n: int) -> np.ndarray:
+    """0, CHUNK, 2 CHUNK, ..., n: where the chunks of `n` frames start and end."""
+    return np.r_[np.arange(0, n, CHUNK), n] if n else np.zeros(1, np.int64)
 
 
 def _edge_bounds(edges: np.ndarray) -> np.ndarray:
@@ -171,10 +170,11 @@ def lufs(audio, sr: int) -> float:
 
 
 def _pyloudnorm_level(x: Scaled, meter) -> float:
-    """`meter.integrated_loudness` of `x` (pyloudnorm 0.2), read a chunk at a time: its
-    filter stages carry their state across chunks and each 400 ms block is summed as
-    it sums it, so the figure is the one it gives for the whole signal, to the bit
-    (tested), without its float64 copies of the whole."""
+    """`meter.integrated_loudness` of `x` (pyloudnorm 0.2), read a chunk at a time: the
+    meter's own filter stages (its `_filters`) carry their state across chunks and
+    each 400 ms block is summed as it sums it, then gated as it gates them, so the
+    figure is the one it gives for the whole signal, to the bit (tests compare them),
+    without its float64 copies of the whole."""
     from scipy import signal
     n, rate, size = len(x), meter.rate, meter.block_size
     step = 1.0 - meter.overlap
