@@ -380,6 +380,15 @@ def test_a_typed_superscript_is_a_clear_error_not_a_crash():
             parse_one(text)
 
 
+def test_a_number_of_thousands_of_digits_is_a_clear_error_not_a_crash():
+    """int() refuses text past 4,300 digits with a ValueError that ended the session."""
+    from evodrum.errors import EvodrumError
+    huge = "9" * 5000
+    for text in (huge, f"1 {huge}", f"g {huge}", f"#{huge}", f"s {huge}", f"#{huge} 3"):
+        with pytest.raises(EvodrumError):
+            parse_one(text)
+
+
 # --- the by-ear loop's promises ----------------------------------------------------------
 
 def test_loops_can_be_named_by_id_as_well_as_position(space, tmp_path):

@@ -68,9 +68,14 @@ def _rating(text: str, line: str) -> int | None:
     return int(text)
 
 
+#: The longest number a command takes: past 4,300 digits int() itself refuses the text.
+MAX_DIGITS = 12
+
+
 def _digits(text: str) -> bool:
-    """ASCII digits only: str.isdigit() also accepts '²', which int() refuses."""
-    return text.isascii() and text.isdigit()
+    """ASCII digits only (str.isdigit() also accepts '²', which int() refuses), at most
+    MAX_DIGITS of them."""
+    return text.isascii() and text.isdigit() and len(text) <= MAX_DIGITS
 
 
 def _number(text: str, line: str, what: str) -> int:
