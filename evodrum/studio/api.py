@@ -30,6 +30,7 @@ from html import escape
 from importlib import resources
 
 from starlette.applications import Starlette
+from starlette.convertors import Convertor, register_url_convertor
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -170,6 +171,22 @@ def _get(body: dict, name: str, kind, required: bool = True):
     return checks.number(value, repr(name)) if kind is float else value
 
 
+class IndexConvertor(Convertor):
+    """A loop id or result number in a URL: 1 to 12 digits (Starlette's int takes any
+    number of digits, and int() refuses text past 4,300 of them: a 500)."""
+
+    regex = "[0-9]{1,12}"
+
+    def convert(self, value: str) -> int:
+        return int(value)
+
+    def to_string(self, value: int) -> str:
+        return str(value)
+
+
+register_url_convertor("index", IndexConvertor())
+
+
 def make_app(studio: Studio, token: str, hosts: set[str]) -> Starlette:
     """The app for one studio; `hosts` are the Host header values it answers to."""
     static = resources.files("evodrum.studio") / "static"
@@ -201,12 +218,12 @@ def make_app(studio: Studio, token: str, hosts: set[str]) -> Starlette:
                         headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
     def loop_midi(request):
-        i = int(request.path_params["id"])
+        i = request.path_params["id"]
         return download(request, studio.midi(i, request.query_params.get("map")),
                         f"loop-{i:03d}.mid", "audio/midi")
 
     def loop_wav(request):
-        i = int(request.path_params["id"])
+        i = request.path_params["id"]
         bpm = request.query_params.get("bpm")
         try:
             bpm = None if bpm is None else float(bpm)
@@ -215,13 +232,13 @@ def make_app(studio: Studio, token: str, hosts: set[str]) -> Starlette:
         return download(request, studio.wav(i, bpm), f"loop-{i:03d}.wav", "audio/wav")
 
     def target_midi(request):
-        i = int(request.path_params["i"])
+        i = request.path_params["i"]
         return download(request, studio.found_midi(search.result(i - 1),
                                                    request.query_params.get("map")),
                         f"target-{i}.mid", "audio/midi")
 
     def atlas_midi(request):
-        x, y = int(request.path_params["x"]), int(request.path_params["y"])
+        x, y = request.path_params["x"], request.path_params["y"]
         return download(request, studio.found_midi(atlas.cell(x - 1, y - 1),
                                                    request.query_params.get("map")),
                         f"atlas-{x}-{y}.mid", "audio/midi")
@@ -290,11 +307,11 @@ def make_app(studio: Studio, token: str, hosts: set[str]) -> Starlette:
         Route("/api/notemaps", lambda r: JSONResponse(studio.note_maps_view())),
         Route("/api/target", target, methods=["GET", "POST"]),
         Route("/api/atlas", atlas_view, methods=["GET", "POST"]),
-        Route("/api/loop/{id:int}.mid", loop_midi),
-        Route("/api/loop/{id:int}.wav", loop_wav),
+        Route("/api/loop/{id:index}.mid", loop_midi),
+        Route("/api/loop/{id:index}.wav", loop_wav),
         Route("/api/favourites.zip", favourites),
-        Route("/api/target/{i:int}.mid", target_midi),
-        Route("/api/atlas/{x:int}-{y:int}.mid", atlas_midi),
+        Route("/api/target/{i:index}.mid", target_midi),
+        Route("/api/atlas/{x:index}-{y:index}.mid", atlas_midi),
         Route("/api/played", action(lambda b: studio.played_view(_get(b, "grid", list))),
               methods=["POST"]),
         Route("/api/kit/{row}.wav", kit),
