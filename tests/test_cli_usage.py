@@ -74,6 +74,9 @@ def test_ctrl_c_in_a_search_says_how_to_continue_it(command, args, tmp_path, mon
     assert last.startswith(f"interrupted: the ") and last.endswith(
         f"continue it with: evodrum {command} --resume {out}"), r.stderr
     assert (out / "job.json").is_file()                     # what --resume reads
+    assert "8 loops x 5 generations in the vae space" in r.output
+    if command == "map":                                    # the features in a drummer's words
+        assert "mapping loops by whole-kit density and whole-kit syncopation" in r.output
 
 
 def test_a_closed_pipe_ends_quietly(tmp_path):

@@ -221,8 +221,8 @@ def target(features, like, window, drum_map, drum_channel, space, algorithm, gen
     cfg = job.config
     goals = ", ".join(f"{plain_name(n)} {v:.2f}" for n, v in job.target.goals.items())
     tell(fit_line(f"searching for loops with {goals}"))
-    tell(f"{cfg.population} loops x {cfg.generations} generations in the {cfg.space} space "
-         f"({cfg.algorithm}, seed {cfg.seed}); run folder: {folder}")
+    tell(f"{cfg.population} loops x {count(cfg.generations, 'generation')} in the "
+         f"{cfg.space} space ({cfg.algorithm}, seed {cfg.seed}); run folder: {folder}")
     if job.lock is not None:
         tell(f"kept in every result: {prepared.objective.space.lock.describe()}")
 
@@ -442,8 +442,10 @@ def map_command(feature_names, space, cells, generations, population, sigma, see
         claim_run_dir("map", resume_dir or out, resume=resume_dir is not None))
     if not resume_dir:
         save_job(folder, job)
-    say(f"atlas: {' x '.join(features)}   space: {space}   {cells} cells per feature   "
-               f"{population} x {generations}   seed: {seed}")
+    from fitness.features import plain_name
+    say(f"mapping loops by {' and '.join(map(plain_name, features))}: {cells} steps of "
+        f"each, {population} loops x {count(generations, 'generation')} in the {space} "
+        f"space (seed {seed})")
     say(f"run folder: {folder}")
     with kept_on_interrupt(f"the atlas so far is saved in {folder} (up to its last "
                            f"checkpoint); continue it with: evodrum map --resume {folder}"), \
