@@ -123,13 +123,18 @@ def test_every_command_help_teaches_an_example_and_every_option():
     """click docs style: what it does, an example, and a line for every option that takes
     a value (its range and default are added by click)."""
     import click
+    from evodrum.cli.options import Number
     missing = []
     for path, command in _commands(main):
         if "Example" not in (command.help or ""):
             missing.append(f"{' '.join(path)}: no example")
         missing += [f"{' '.join(path)} {p.opts[0]}: no help" for p in command.params
                     if isinstance(p, click.Option) and not p.is_flag and not p.help]
+        ctx = click.Context(command)
+        missing += [f"{' '.join(path)} {p.opts[0]}: no range" for p in command.params
+                    if isinstance(p.type, Number) and "range" not in p.get_help_extra(ctx)]
     assert missing == []
+    assert "[default: 120.0; 20<=x<=400]" in run("sample", "--help").output   # as click shows
 
 
 def test_map_population_is_bounded_like_target_before_anything_loads(tmp_path):

@@ -8,12 +8,15 @@ from evodrum.errors import EvodrumError
 from evodrum.grid import PRESETS, parse_spec
 
 
-class Number(click.ParamType):
-    """A finite number within bounds (nan and inf refused), checked by evodrum.checks."""
+class Number(click.FloatRange):
+    """A finite number within bounds (nan and inf refused: click's FloatRange lets nan
+    through every bound), checked by evodrum.checks; --help shows the range as click
+    shows an IntRange's."""
 
     name = "number"
 
     def __init__(self, low=None, high=None, *, low_open=False, high_open=False):
+        super().__init__(low, high, min_open=low_open, max_open=high_open)
         self.bounds = dict(low=low, high=high, low_open=low_open, high_open=high_open)
 
     def convert(self, value, param, ctx):
