@@ -144,6 +144,18 @@ def parse(path: str | os.PathLike, data: bytes | None = None) -> Smf:
 
 
 
+def _text(payload: bytes) -> str:
+    """A name as its tool wrote it: UTF-8 (what DAWs write today), else Windows-1252 (older
+    files), else Latin-1 (every byte a character), without control characters."""
+    for encoding in ("utf-8", "cp1252", "latin-1"):
+        try:
+            text = payload.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    return "".join(c for c in text if c.isprintable()).strip()
+
+
 @dataclass
 class _Walk:
     """Where reading a track has got to: the next byte, the event being read, its tick,
@@ -314,7 +326,7 @@ class _TrackReader:
         elif kind == 0x58 and len(payload) >= 2:
             self.signatures.append((tick, payload[0], 2 ** min(payload[1], 7)))
         elif kind in (0x03, 0x04) and payload:
-            name = payload.decode("latin-1").strip()
+            name = _text(payload)
             if name and (kind == 0x03 or track not in self.names):
                 self.names[track] = name
 

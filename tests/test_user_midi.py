@@ -251,3 +251,21 @@ def test_groove_and_convert_keep_the_files_tempo_changes(tmp_path):
     r = run("convert", path, tmp_path / "w.mid")
     assert r.exit_code == 0, r.output
     assert tempi(tmp_path / "w_004.mid") == [(0, 100), (4, 110), (12, 96.5)]  # bars 4-7
+
+
+def test_track_names_read_as_their_tool_wrote_them(tmp_path):
+    """A DAW writes names in UTF-8, an older Windows tool in Windows-1252: before, 'Bässe'
+    was named 'BÃ¤sse' in messages, and the dash a control character."""
+    from midi_files import raw_smf
+
+    def named(name: bytes, low: int) -> bytes:
+        body = b"\x00\xff\x03" + vlq(len(name)) + name
+        for i in range(16):      # a rising line on channel 1: not drums
+            body += vlq(0 if i == 0 else 240) + bytes([0x90, low + i, 90]) + b"\x78" \
+                + bytes([0x80, low + i, 0])
+        return body + b"\x00\xff\x2f\x00"
+    path = raw_smf(tmp_path / "band.mid", [named("Bässe".encode(), 40),
+                                          named("Gitarre – clean".encode("cp1252"), 60)])
+    with pytest.raises(midi.BadMidiFile) as e:
+        midi.read_drums(path)
+    assert "track 1 ('Bässe')" in str(e.value) and "track 2 ('Gitarre – clean')" in str(e.value)
