@@ -223,14 +223,19 @@ class LoopFile:
         return Plan(windows, starts - windows, bars, every)
 
     def extent(self, plan: Plan) -> str:
-        """What of the file a whole-file `plan` plays, in words: "all 8 bars", "the first
-        64 bars" when one loop cannot hold it, "8 bars from bar 2" when bars before its
-        first window are left out (a count-in the grid cannot hold)."""
+        """What of the file a whole-file `plan` plays, in words, counting the file's own
+        bars: "all 8 bars", "all 16 bars of 2/4", "the first 64 bars" when one loop cannot
+        hold it, "8 bars from bar 2" when bars before its first window are left out (a
+        count-in the grid cannot hold)."""
         first = int(self.start_bars[plan.windows[0]])
+        metre = self.metre(plan) or f"{self.spec.beats_per_bar}/4"
+        num, den = (int(x) for x in metre.split("/"))
+        bars = int(np.ceil(plan.bars * self.spec.beats_per_bar * den / (4 * num) - 1e-9))
+        bars = f"{bars} bars" + ("" if num * 4 / den == self.spec.beats_per_bar
+                                 else f" of {metre}")
         if first > 1:
-            return f"{plan.bars} bars from bar {first}"
-        return (f"all {plan.bars} bars" if plan.bars == plan.file_bars
-                else f"the first {plan.bars} bars")
+            return f"{bars} from bar {first}"
+        return f"all {bars}" if plan.bars == plan.file_bars else f"the first {bars}"
 
     def tempo_map(self, plan: Plan) -> list[tuple[float, float]] | None:
         """(beat, BPM) of the file's tempo where `plan` plays, from its beat 0 (a tempo

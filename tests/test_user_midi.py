@@ -124,6 +124,9 @@ def test_a_whole_file_take_says_where_it_starts_and_whether_it_was_cut(tmp_path)
     assert long.extent(long.whole()) == "the first 64 bars"
     eight = read_file(drum_file(tmp_path / "e.mid", basic_beat(8)), GridSpec(), to_last_bar=True)
     assert eight.extent(eight.whole()) == "all 8 bars"
+    march = read_file(metred_file(tmp_path / "m.mid", [(2, 4)] * 16), GridSpec(),
+                      to_last_bar=True)
+    assert march.extent(march.whole()) == "all 16 bars of 2/4"     # the file's bars, not 8
 
 
 def test_groove_refuses_a_grid_its_model_does_not_play_instead_of_ignoring_it(tmp_path):
