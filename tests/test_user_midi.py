@@ -272,3 +272,12 @@ def test_track_names_read_as_their_tool_wrote_them(tmp_path):
     with pytest.raises(midi.BadMidiFile) as e:
         midi.read_drums(path)
     assert "track 1 ('Bässe')" in str(e.value) and "track 2 ('Gitarre – clean')" in str(e.value)
+
+
+def test_cut_time_reads_on_the_four_four_grid(tmp_path):
+    """2/2 (alla breve, common in scores from MuseScore or Sibelius) is four beats a bar:
+    before, it was refused as a metre the grid cannot hold."""
+    path = metred_file(tmp_path / "march.mid", [(2, 2)] * 8)
+    loops = read_file(path, GridSpec(), to_last_bar=True)
+    assert kick_steps(loops)[0] == [0, 16, 32, 48] and not loops.warnings
+    assert loops.describe(1) == "window 2 of 5, bars 2-5 of 2/2"
