@@ -70,9 +70,9 @@ class Bars:
 
     start: np.ndarray      # float64 beats
     length: np.ndarray     # float64 beats
-    fits: np.ndarray       # bool: a grid bar long, half or twice, not cut short by a metre change
+    fits: np.ndarray       # bool: the grid holds it (see on_grid)
     metre: list[str]       # "4/4", "9/8", ... per bar
-    beats: np.ndarray | None = None  # float64 beats of each bar's metre (cut short or not)
+    beats: np.ndarray      # float64 beats of each bar's metre (cut short or not)
     lone: np.ndarray | None = None   # bool: half a grid bar with no other half to pair with
 
     @property
