@@ -10,6 +10,7 @@ from evodrum.cli import main
 from evodrum.cli.inputs import drum_channel_option, drum_map_option, load
 from evodrum.cli.options import SEED, Number, space_choice
 from evodrum.errors import EvodrumError
+from evodrum.text import count
 
 #: Below this many loops, recall and coverage say little; the output says so.
 FEW_LOOPS = 50
@@ -167,6 +168,6 @@ def _describe(result: dict, verbose: bool) -> str:
     lines += ["", "* the same number of real training loops, read the same way (so their "
               "copies of training loops are not shown)"]
     if mine["loops"] < FEW_LOOPS:
-        lines.append(f"note: {mine['loops']} loops: coverage and range need a set of "
-                     f"{FEW_LOOPS} or more to mean much")
+        lines.append(f"note: only {count(mine['loops'], 'loop')}: coverage and range need a "
+                     f"set of {FEW_LOOPS} or more to mean much")
     return "\n".join(lines)
