@@ -149,3 +149,30 @@ def test_evaluate_refinement_of_several_models_is_refused(tmp_path):
             "--out", tmp_path / "e")
     assert r.exit_code == 2 and r.output.startswith(
         "error: --refinement measures one model: give one --model")
+
+
+def test_ctrl_c_in_many_samples_keeps_the_grid_file_or_leaves_no_folder(tmp_path, monkeypatch):
+    from evodrum import midi
+    from evodrum.cli import model as model_cli
+    written = []
+
+    def interrupted_after_one(path, *a, **k):
+        if written:
+            raise KeyboardInterrupt
+        written.append(path)
+        return real_write(path, *a, **k)
+    real_write = midi.write_midi
+    monkeypatch.setattr(midi, "write_midi", interrupted_after_one)
+    out = tmp_path / "s"
+    r = run("sample", "-n", 17, "--midi-files", "--out", out)
+    assert r.exit_code == 130
+    npz = out / "samples.npz"
+    assert r.stderr.strip().splitlines()[-1] == (f"interrupted: every loop is in {npz}, and "
+                                                 f"the MIDI files written so far are in {out}")
+    assert sorted(p.name for p in out.iterdir()) == ["sample_000001.mid", "samples.npz"]
+
+    def interrupted(*a, **k):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(model_cli, "feel_performer", lambda *a, **k: interrupted)
+    r = run("sample", "-n", 17, "--out", tmp_path / "t")
+    assert r.exit_code == 130 and not (tmp_path / "t").exists()

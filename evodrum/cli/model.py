@@ -5,6 +5,7 @@ inside the commands (through `vae`), so `evodrum --help` stays fast.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -25,7 +26,8 @@ from evodrum.cli.inputs import (
 from evodrum.cli.options import (OUT_FILE, OUT_FOLDER, SEED, Number, ascii_option, bpm_option,
                                   given_options, lock_option, note_map_option, prior_option,
                                   refine_option, refuse_together)
-from evodrum.cli.output import add, detail, in_folder, output_options, say, wrote
+from evodrum.cli.output import (add, detail, in_folder, kept_on_interrupt, output_options, say,
+                                 wrote)
 from evodrum.errors import EvodrumError
 from evodrum.runs import claim_run_dir, new_run_dir
 
@@ -405,18 +407,25 @@ def _sample_many(model, count: int, temperature: float, seed, folder: Path, bpm:
     grids = np.empty((count, *model.spec.shape), np.float32)
     offsets = np.zeros_like(grids)
     perform = feel_performer(model, model.spec, bpm, seed=seed, **feel)
-    with click.progressbar(range(0, count, SAMPLE_BATCH), label="decoding",
-                           file=sys.stderr) as starts:
-        for start in starts:
-            part = perform(model.decode(z[start:start + SAMPLE_BATCH]))
-            grids[start:start + SAMPLE_BATCH] = part.velocities
-            offsets[start:start + SAMPLE_BATCH] = part.offsets
+    try:
+        with click.progressbar(range(0, count, SAMPLE_BATCH), label="decoding",
+                               file=sys.stderr) as starts:
+            for start in starts:
+                part = perform(model.decode(z[start:start + SAMPLE_BATCH]))
+                grids[start:start + SAMPLE_BATCH] = part.velocities
+                offsets[start:start + SAMPLE_BATCH] = part.offsets
+    except KeyboardInterrupt:
+        with contextlib.suppress(OSError):
+            folder.rmdir()          # the run's folder, still empty: nothing left behind
+        raise
     loops = Loop(grids, offsets, model.spec)
     outputs = Outputs()
     npz = gridfile.save_grids(outputs.derived(folder / "samples.npz"), loops, model.spec)
     if midi_files:
-        with click.progressbar(enumerate(loops), length=count, label="writing MIDI",
-                               file=sys.stderr) as items:
+        with kept_on_interrupt(f"every loop is in {npz}, and the MIDI files written so far "
+                               f"are in {folder}"), \
+                click.progressbar(enumerate(loops), length=count, label="writing MIDI",
+                                  file=sys.stderr) as items:
             for i, lp in items:
                 midi.write_midi(outputs.derived(folder / f"sample_{i + 1:06d}.mid"), lp,
                                 model.spec, bpm, note_map=note_map)
