@@ -244,8 +244,11 @@ def _first_line(argv: list[str]) -> str:
 
 def check_midi_ports() -> list[Check]:
     import mido
+
+    from evodrum.audio.ports import quiet_stderr
     try:
-        names = mido.get_output_names()
+        with quiet_stderr():        # the error below says what ALSA would print
+            names = mido.get_output_names()
     except ImportError:
         return [Check("midi", "MIDI output ports", MISSING,
                       "python-rtmidi is not installed (evodrum[midi], for --midi-port)")]

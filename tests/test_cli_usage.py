@@ -176,3 +176,16 @@ def test_ctrl_c_in_many_samples_keeps_the_grid_file_or_leaves_no_folder(tmp_path
     monkeypatch.setattr(model_cli, "feel_performer", lambda *a, **k: interrupted)
     r = run("sample", "-n", 17, "--out", tmp_path / "t")
     assert r.exit_code == 130 and not (tmp_path / "t").exists()
+
+
+def test_a_midi_port_that_cannot_be_reached_is_one_line(beat):
+    """Whatever the machine's MIDI system (none, ALSA, JACK), a port that is not there is
+    one error line: the ALSA and JACK libraries' own complaints on fd 2 are hidden (the
+    error says it)."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    p = subprocess.run([sys.executable, "-m", "evodrum", "play", str(beat), "--midi-port",
+                        "no such port here"], capture_output=True, text=True, env=env,
+                       stdin=subprocess.DEVNULL, timeout=120)
+    assert p.returncode == 1
+    lines = p.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: --midi-port"), p.stderr

@@ -19,8 +19,9 @@ NEEDS = "needs python-rtmidi: pip install 'evodrum[midi]'"
 
 
 @contextlib.contextmanager
-def _quiet_stderr():
-    """Hide what the JACK library prints on fd 2 while probing for a server."""
+def quiet_stderr():
+    """Hide what the MIDI libraries print on fd 2 while probing (ALSA's 'cannot open
+    /dev/snd/seq', JACK's 'server not running'): the error they raise says it in one line."""
     try:
         fd = sys.stderr.fileno()
     except (AttributeError, OSError, ValueError):   # a test's captured stderr
@@ -46,9 +47,7 @@ def _backends() -> list[tuple[mido.Backend, str | None]]:
         try:
             if name == JACK:
                 os.environ.setdefault("JACK_NO_START_SERVER", "1")  # never start a server
-                with _quiet_stderr():
-                    backend.get_output_names()
-            else:
+            with quiet_stderr():
                 backend.get_output_names()
             found.append((backend, None))
         except ImportError:
