@@ -281,3 +281,24 @@ def test_cut_time_reads_on_the_four_four_grid(tmp_path):
     loops = read_file(path, GridSpec(), to_last_bar=True)
     assert kick_steps(loops)[0] == [0, 16, 32, 48] and not loops.warnings
     assert loops.describe(1) == "window 2 of 5, bars 2-5 of 2/2"
+
+
+def test_the_groove_corpus_waltzes_and_odd_metres_read_on_the_grid_their_refusal_names(
+        groove_path):
+    """Groove's drummers in 3/4, 6/8, 5/4 and 5/8: each is refused on the 4/4 grid with a
+    --grid, and on that grid every window starts on one of its bar lines and holds hits."""
+    import csv
+    with open(groove_path / "info.csv") as f:
+        odd = [r for r in csv.DictReader(f)
+               if r["time_signature"] in ("3-4", "6-8", "5-4", "5-8")]
+    assert len(odd) >= 10
+    for row in odd:
+        path = groove_path / row["midi_filename"]
+        with pytest.raises(midi.BadMidiFile) as refused:
+            read_file(path, GridSpec())
+        grid = str(refused.value).split("--grid ")[1].split()[0]
+        loops = read_file(path, parse_spec(grid))
+        num, den = (int(x) for x in row["time_signature"].split("-"))
+        bar = num * 4 / den
+        assert np.allclose(np.mod(loops.start_beats, bar), 0), path
+        assert loops.hits.min() > 0 and set(loops.metres) == {f"{num}/{den}"}, path
