@@ -189,3 +189,20 @@ def test_a_midi_port_that_cannot_be_reached_is_one_line(beat):
     assert p.returncode == 1
     lines = p.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: --midi-port"), p.stderr
+
+
+@pytest.mark.parametrize("args, code, words", [
+    (["steer", "--list", "{beat}"], 2, "error: --list steers no loop, so it takes no FILE"),
+    (["steer", "--build", "-a", "syncopation=1"], 2,
+     "error: --build steers no loop, so it takes no --attribute"),
+    (["steer", "--list", "--build"], 2,
+     "error: --list and --build ask for different things: give one of them"),
+    (["realism", "{beat}", "-n", 5, "--temperature", 0.5], 2,
+     "error: -n, --temperature: only for --space (FILES are read as they are)"),
+    (["train", "--kind", "pca", "--epochs", 5, "--lr", 0.1, "--out", "{tmp}/p"], 1,
+     "error: --kind pca is fitted in one step, not trained, so it takes no --lr, --epochs"),
+])
+def test_options_a_job_would_silently_ignore_are_refused(args, code, words, beat, tmp_path):
+    r = run(*(str(a).format(beat=beat, tmp=tmp_path) for a in args))
+    assert r.exit_code == code and r.output.splitlines()[0] == words, r.output
+    assert not (tmp_path / "p").exists()

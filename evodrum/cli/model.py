@@ -225,6 +225,11 @@ def train(ctx, corpus_name, cache_dir, epochs, threshold, out, resume, refit, **
                                         "epochs": epochs or saved.config.epochs})
         corpus_name = corpus_name or saved.corpus.get("path") or saved.corpus.get("name")
     elif options["kind"] == "pca":
+        ignored = given_options([*(k for k in options if k not in PCA_OPTIONS), "epochs",
+                                 "threshold"])
+        if ignored:
+            raise EvodrumError("--kind pca is fitted in one step, not trained, so it takes no "
+                               + ", ".join("--" + k.replace("_", "-") for k in ignored))
         return _fit_pca(load_corpus(corpus_name, cache_dir), options["zdim"], options["seed"],
                         ctx.with_resource(claim_run_dir("train-pca", out)))
     else:
@@ -264,6 +269,10 @@ def train(ctx, corpus_name, cache_dir, epochs, threshold, out, resume, refit, **
                f"{folder}): {folder / 'model.directions.json'}")
     click.echo(f"best epoch {result.best_epoch}; model: {folder / 'model.pt'}")
     _say_test(model)
+
+
+#: The options a PCA baseline uses (the rest shape a VAE's training).
+PCA_OPTIONS = ("kind", "zdim", "seed")
 
 
 def _splits(corpus) -> tuple[dict, dict]:

@@ -8,7 +8,7 @@ import click
 
 from evodrum.cli import main
 from evodrum.cli.inputs import drum_channel_option, drum_map_option, load
-from evodrum.cli.options import SEED, Number, space_choice
+from evodrum.cli.options import SEED, Number, given_options, space_choice
 from evodrum.errors import EvodrumError
 from evodrum.text import count
 
@@ -82,6 +82,10 @@ def realism(files, space, count, temperature, prior, seed, model_path, corpus, v
     if bool(files) == bool(space):
         raise click.UsageError("give loop FILES or --space, not both" if files
                                else "give loop FILES or --space SPACE")
+    unused = given_options(("count", "temperature", "prior")) if files else []
+    if unused:
+        raise click.UsageError(", ".join({"count": "-n"}.get(n, f"--{n}") for n in unused)
+                               + ": only for --space (FILES are read as they are)")
     problems = []
     if space:
         grids = sets.space_samples(space, count, temperature, prior, seed, model_path)

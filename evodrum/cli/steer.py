@@ -15,7 +15,8 @@ from evodrum.cli.inputs import (
     drum_map_option,
     window_option,
 )
-from evodrum.cli.options import ascii_option, lock_option, note_map_option, refine_option
+from evodrum.cli.options import (ascii_option, lock_option, note_map_option, refine_option,
+                                  refuse_together)
 from evodrum.cli.output import add, detail, in_folder, output_options, say, wrote
 from evodrum.errors import EvodrumError
 from evodrum.runs import new_run_dir
@@ -95,6 +96,14 @@ def steer(file, attributes, styles, count, window, drum_map, drum_channel, listi
       evodrum steer --build --model runs/train-.../model.pt --out runs/directions
     """
     from vae import directions as latent_directions
+    if listing or build:
+        refuse_together("listing", "build")
+        typed = [f for f, v in (("FILE", file), ("--attribute", attributes),
+                                ("--style", styles)) if v]
+        if typed:
+            raise click.UsageError(f"{'--list' if listing else '--build'} steers no loop, so "
+                                   f"it takes no {', '.join(typed)}",
+                                   click.get_current_context())
     if build:
         return _build(model_path, corpus_name, cache_dir, out)
     model = _load(model_path)
