@@ -141,6 +141,19 @@ def test_a_render_too_long_to_hold_is_one_error_line_naming_the_file(tmp_path, m
     assert not out.exists() and source.read_bytes() == before
 
 
+def test_play_names_its_file_when_the_loop_is_too_long_to_hold(tmp_path, monkeypatch):
+    """`play --no-audio` (files for the user's player) renders the whole file: too long
+    to hold, it is one line naming the file, and nothing is half-written."""
+    source = performance(tmp_path)
+    monkeypatch.setattr(memory, "memory_limit", lambda: 1 << 20)
+    out_dir = tmp_path / "listen"
+    result = CliRunner().invoke(main, ["play", str(source), "--no-audio", "--out-dir",
+                                       str(out_dir), "--synth", "builtin"])
+    assert result.exit_code == 1 and result.exception.__class__ is SystemExit
+    assert result.output.strip().splitlines()[-1].startswith(f"error: {source}: a 16 s render")
+    assert not list(out_dir.glob("*.wav"))
+
+
 def test_groove_names_its_file_when_the_wav_is_too_long_and_keeps_the_midi(tmp_path,
                                                                           monkeypatch):
     """`groove --wav` writes the MIDI first; a WAV too long to hold is refused in one

@@ -140,6 +140,7 @@ def play(file, spec, bpm, index, drum_map, drum_channel, once, feel_amount, swin
       evodrum play loop.mid --no-audio --out-dir listen/
     """
     from evodrum import display
+    from evodrum.audio.synth import AudioTooLong
     from evodrum.outpaths import Outputs
 
     grid, spec, file_bpm = _read_loop(file, spec, index, drum_map, drum_channel, feel_amount,
@@ -151,7 +152,10 @@ def play(file, spec, bpm, index, drum_map, drum_channel, once, feel_amount, swin
                              synth_name=synth_name, soundfont=soundfont, sr=sr, bpm=bpm,
                              outputs=Outputs([file])) as player:
         click.echo(display.render(grid.velocities, spec, title=Path(file).name, ascii=ascii))
-        player.play(grid, spec, bpm, loop=not once, name=Path(file).stem)
+        try:
+            player.play(grid, spec, bpm, loop=not once, name=Path(file).stem)
+        except (AudioTooLong, MemoryError) as e:
+            raise AudioTooLong.of(file, e) from None
         if no_audio:
             return
         until = "once" if once else "until Ctrl-C"
