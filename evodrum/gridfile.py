@@ -282,6 +282,18 @@ class LoopFile:
                 "plays at one tempo, the one where it starts (--bpm to choose)")
 
 
+def _repeated(tempo_map: list[tuple[float, float]], length: float,
+              beats: int) -> list[tuple[float, float]]:
+    """A loop's tempo map as the loop plays, repeated to fill `beats` (a 2-bar loop that
+    speeds up in its second bar slows down again where it starts over)."""
+    out: list[tuple[float, float]] = []
+    for start in np.arange(0, beats, length):
+        for beat, bpm in tempo_map:
+            if not out or out[-1][1] != bpm:
+                out.append((float(start + beat), bpm))
+    return out
+
+
 def read_file(path: str | Path, spec: GridSpec, drum_map: str = "groove",
               hop_bars: int = 1, drum_channel: int | None = None,
               to_last_bar: bool = False, hint: bool = True) -> LoopFile:
@@ -299,7 +311,8 @@ def read_file(path: str | Path, spec: GridSpec, drum_map: str = "groove",
     bpms = np.array([hits.bpm_at(b) for b in windows.start_beats])
     skipped = ["not read as drums: " + "; ".join(hits.notes)] if hits.notes else []
     length = windows.loop_steps / spec.steps_per_beat if windows.loop_steps else spec.beats
-    tempo_maps = [hits.tempo_map(b, b + length) for b in windows.start_beats]
+    tempo_maps = [_repeated(hits.tempo_map(b, b + length), length, spec.beats)
+                  for b in windows.start_beats]
     bars = hits.bars
     end_bars = np.searchsorted(bars.start, windows.start_beats + length - 1e-9, side="left")
     metres = [bars.metre[b - 1] for b in windows.start_bars]

@@ -302,3 +302,16 @@ def test_the_groove_corpus_waltzes_and_odd_metres_read_on_the_grid_their_refusal
         bar = num * 4 / den
         assert np.allclose(np.mod(loops.start_beats, bar), 0), path
         assert loops.hits.min() > 0 and set(loops.metres) == {f"{num}/{den}"}, path
+
+
+def test_a_short_loops_tempo_change_repeats_with_the_loop(tmp_path):
+    """A 2-bar loop at 100 BPM with its second bar at 110 fills the grid's 4 bars by
+    repeating, tempo and all: before, bars 3 and 4 stayed at 110."""
+    import mido
+    path = drum_file(tmp_path / "loop.mid", basic_beat(2), tempo_bpm=100.0, length_beats=8)
+    song = mido.MidiFile(path)
+    song.tracks[0].insert(-1, mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(110),
+                                               time=4 * 480))
+    song.save(path)
+    loops = read_file(path, GridSpec())
+    assert loops.tempo_maps == [[(0.0, 100.0), (4.0, 110.0), (8.0, 100.0), (12.0, 110.0)]]
