@@ -206,3 +206,18 @@ def test_options_a_job_would_silently_ignore_are_refused(args, code, words, beat
     r = run(*(str(a).format(beat=beat, tmp=tmp_path) for a in args))
     assert r.exit_code == code and r.output.splitlines()[0] == words, r.output
     assert not (tmp_path / "p").exists()
+
+
+def test_studio_resume_refuses_the_options_that_make_a_session(tmp_path, monkeypatch):
+    """As `interactive --resume` does: the session's own space, loops and seed loops are
+    kept, so typing others is a mistake to say, not to ignore (before the server starts)."""
+    import uvicorn
+    monkeypatch.setattr(uvicorn.Server, "run", lambda self: None)   # never serve here
+    r = run("interactive", "--no-audio", "--synth", "builtin", "--seed", 3,
+            "--out", tmp_path / "s")
+    assert r.exit_code == 0, r.output
+    r = run("studio", "--no-browser", "--resume", tmp_path / "s", "--space", "pca",
+            "--loops", 4)
+    assert r.exit_code == 1
+    assert r.output.strip() == ("error: --resume continues with the session's own settings: "
+                                "drop --loops, --space")

@@ -19,6 +19,7 @@ from evodrum.cli.inputs import drum_channel_option, drum_map_option, tell_seed_l
 from evodrum.cli.options import (
     OUT_FOLDER,
     SEED,
+    given_options,
     lock_option,
     note_map_option,
     prior_option,
@@ -146,7 +147,12 @@ def studio(port, no_browser, resume, out, model, space, prior, loops, seed, seed
     single_thread()   # a click decodes a few loops: a second BLAS thread only stalls it
     if port:
         _check_port(port)
-    if resume:
+    if resume:   # the options that make a session are the session's own, as in the terminal
+        from evodrum.cli.interactive import SESSION_OPTIONS
+        from evodrum.resume import refuse_changed_options
+        mine = {p.name for p in click.get_current_context().command.params}
+        refuse_changed_options(given_options([n for n in SESSION_OPTIONS if n in mine]),
+                               "session")
         session, folder, space_ = resume_session(resume, bpm)
     else:
         settings = Settings(space=space, model=str(Path(model).resolve()) if model else None,
