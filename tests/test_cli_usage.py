@@ -137,9 +137,16 @@ def test_every_command_help_teaches_an_example_and_every_option():
     assert "[default: 120.0; 20<=x<=400]" in run("sample", "--help").output   # as click shows
 
 
-def test_map_population_is_bounded_like_target_before_anything_loads(tmp_path):
-    r = run("map", "-p", 100_000_000, "--out", tmp_path / "m")
-    assert r.exit_code == 2 and "100000000 is not in the range 4<=x<=100000" in r.output
+@pytest.mark.parametrize("args, words", [
+    (["map", "-p", 100_000_000], "100000000 is not in the range 4<=x<=100000"),
+    (["evaluate", "--samples", 1_000_000], "1000000 is not in the range 10<=x<=100000"),
+])
+def test_sizes_that_would_exhaust_memory_are_refused_before_anything_loads(args, words,
+                                                                           tmp_path):
+    """map's population is bounded as target's; evaluate decodes its samples at once (a
+    million took more memory than the machine had)."""
+    r = run(*args, "--out", tmp_path / "m")
+    assert r.exit_code == 2 and words in r.output
     assert not (tmp_path / "m").exists()
 
 

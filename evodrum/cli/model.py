@@ -701,8 +701,9 @@ def _decoder(model, lock):
               help="A model to compare (repeatable) [default: the shipped VAE and PCA-20].")
 @corpus_option
 @cache_option
-@click.option("--samples", type=click.IntRange(10, 1_000_000), default=2000, show_default=True,
-              help="Prior samples per model for the sample statistics.")
+@click.option("--samples", type=click.IntRange(10, MAX_SAMPLES), default=2000, show_default=True,
+              help="Prior samples per model for the sample statistics (decoded at once: "
+                   f"{MAX_SAMPLES:,} need about 2 GB of memory).")
 @seed_option
 @click.option("--notes", type=click.Path(exists=True, dir_okay=False), default=None,
               help="A markdown file of commentary to include in the report.")
