@@ -42,7 +42,8 @@ from evodrum.notemap import NoteMap, reading_key, reading_map
 FORMAT_VERSION = 2
 SPLITS = ("train", "validation", "test")
 LABELS = ("file", "style", "beat_type", "drummer")
-MIDI_SUFFIXES = {".mid", ".midi", ".smf"}
+#: MIDI files by name: .kar is karaoke MIDI, .rmi MIDI wrapped in RIFF (evodrum.smf reads it).
+MIDI_SUFFIXES = {".mid", ".midi", ".smf", ".kar", ".rmi"}
 #: What of a manifest's file entry identifies the corpus: content, place and labels.
 IDENTITY_KEYS = ("file", "sha1", "split", "style", "beat_type", "drummer")
 #: The arrays a cache's grids.npz holds, and nothing else.

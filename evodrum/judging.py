@@ -24,7 +24,8 @@ def loop_files(paths) -> tuple[list[Path], list[str]]:
         found = sorted(f for f in p.rglob("*") if f.suffix.lower() in suffixes and f.is_file()
                        and gridfile.holds_grids(f))
         if not found:
-            problems.append(f"{p}: no MIDI or grid files (.mid, .npy, .npz) in this folder")
+            problems.append(f"{p}: no MIDI or grid files ({', '.join(sorted(suffixes))}) "
+                            "in this folder")
         files.extend(found)
     return files, problems
 

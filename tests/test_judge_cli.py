@@ -131,7 +131,8 @@ def test_judge_a_folder_without_loops_is_one_error_naming_it(tmp_path):
         r = run("judge", folder)
         assert r.exit_code == 1 and "Traceback" not in r.output
         assert r.stderr.strip().splitlines() == [
-            f"error: {folder}: no MIDI or grid files (.mid, .npy, .npz) in this folder (skipped)"]
+            f"error: {folder}: no MIDI or grid files (.kar, .mid, .midi, .npy, .npz, .rmi, .smf) "
+            "in this folder (skipped)"]
 
 
 def test_judge_model_must_be_a_model_and_says_when_judges_are_shipped(tmp_path):

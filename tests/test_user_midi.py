@@ -315,3 +315,18 @@ def test_a_short_loops_tempo_change_repeats_with_the_loop(tmp_path):
     song.save(path)
     loops = read_file(path, GridSpec())
     assert loops.tempo_maps == [[(0.0, 100.0), (4.0, 110.0), (8.0, 100.0), (12.0, 110.0)]]
+
+
+def test_a_folder_of_karaoke_and_riff_midi_files_is_read(tmp_path):
+    """.kar (karaoke MIDI) and .rmi (MIDI in a RIFF wrapper) read one at a time, but a
+    folder of them was 'no MIDI or grid files' to render, judge and data build."""
+    from evodrum.judging import loop_files
+    beat = drum_file(tmp_path / "beat.mid", basic_beat(4)).read_bytes()
+    folder = tmp_path / "backing tracks"
+    folder.mkdir()
+    (folder / "song.kar").write_bytes(beat)
+    riff = b"RMID" + b"data" + len(beat).to_bytes(4, "little") + beat
+    (folder / "song.rmi").write_bytes(b"RIFF" + len(riff).to_bytes(4, "little") + riff)
+    files, problems = loop_files([folder])
+    assert [f.name for f in files] == ["song.kar", "song.rmi"] and not problems
+    assert all(len(read_file(f, GridSpec())) == 1 for f in files)
