@@ -4,6 +4,7 @@ steer` writes steered loops without touching its input."""
 from __future__ import annotations
 
 import json
+import os
 
 import numpy as np
 import pytest
@@ -82,6 +83,31 @@ def test_damaged_directions_file_is_one_line_error(tmp_path):
     path.write_text("{not json")
     with pytest.raises(EvodrumError, match=str(path)):
         D.Directions.load(path)
+
+
+@pytest.mark.parametrize("change, words", [
+    (lambda d: d.update(zdim=float("inf")), "zdim must be a whole number"),
+    (lambda d: d.update(info="x"), "info must be a JSON object"),
+    (lambda d: d.update(info=None), None),                    # absent: read as no info
+    (lambda d: d.update(directions={"x": 1}), "directions must be a list"),
+])
+def test_a_damaged_directions_field_is_one_line_naming_it(tmp_path, change, words):
+    doc = {"format": D.FORMAT, "zdim": 2, "info": {},
+           "directions": [{"name": "x", "kind": "attribute", "vector": [1, 2]}]}
+    change(doc)
+    path = tmp_path / "model.directions.json"
+    path.write_text(json.dumps(doc, allow_nan=True))
+    if words is None:
+        assert D.Directions.load(path).info == {}
+        return
+    with pytest.raises(EvodrumError, match=f"{path}: damaged directions file \\({words}"):
+        D.Directions.load(path)
+
+
+def test_a_directions_file_that_is_a_pipe_is_refused_not_waited_on(tmp_path):
+    os.mkfifo(tmp_path / "model.directions.json")       # read_text() waited for a writer
+    with pytest.raises(EvodrumError, match="cannot read the directions file"):
+        D.Directions.load(tmp_path / "model.directions.json")
 
 
 def test_steer_cli_writes_files_shows_features_and_leaves_input(tmp_path, heldout_loop_file):

@@ -19,17 +19,17 @@ measured slope); `steer(model, code, {name: amount})` applies them.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 import fitness
-from evodrum import checks
+from evodrum import checks, statefile
 from evodrum.atomic import write_json
 from evodrum.errors import EvodrumError
 from evodrum.grid import GridSpec
+from evodrum.infile import NotAFile
 from evodrum.kit import ROWS
 
 FORMAT = "evodrum-directions-1"
@@ -42,6 +42,8 @@ RANGE = (-2.0, 2.0)
 #: The largest move taken (in the same units): far past anything measured, and far
 #: below where float32 codes overflow into a silent loop (1e308 did).
 LIMIT = 10.0
+#: More directions than a file may hold (a model has 38: 30 attributes, 8 styles).
+MAX_DIRECTIONS = 10_000
 #: Attributes: the 12 features of `fitness`, then each row's hit density.
 ROW_DENSITIES = tuple(f"{row}.density" for row in ROWS)
 ATTRIBUTES = fitness.FEATURE_NAMES + ROW_DENSITIES
@@ -78,7 +80,9 @@ class Direction:
 
     @classmethod
     def from_dict(cls, d: dict) -> Direction:
-        return cls(str(d["name"]), str(d["kind"]), np.asarray(d["vector"], np.float32),
+        with np.errstate(over="ignore"):   # 1e308 becomes inf, refused by the caller
+            vector = np.asarray(d["vector"], np.float32)
+        return cls(str(d["name"]), str(d["kind"]), vector,
                    str(d.get("unit", "")), dict(d.get("stats", {})), dict(d.get("measured", {})))
 
 
@@ -145,17 +149,25 @@ class Directions:
     def load(cls, path: str | Path) -> Directions:
         """Read a directions file; EvodrumError naming it if it is damaged or foreign."""
         path = Path(path)
+        try:   # a file beside the model you named: read through a link, but regular only
+            d = statefile.parse_json(statefile.read_bytes(path, follow_links=True), path,
+                                     "directions file")
+        except NotAFile as e:
+            raise EvodrumError(f"{path}: cannot read the directions file ({e.reason})") from None
         try:
-            d = json.loads(path.read_text())
-            if d.get("format") != FORMAT:
-                raise ValueError(f"not an {FORMAT} file (found {d.get('format')!r})")
-            items = [Direction.from_dict(x) for x in d["directions"]]
-            zdim = int(d["zdim"])
+            if not isinstance(d, dict) or d.get("format") != FORMAT:
+                found = d.get("format") if isinstance(d, dict) else type(d).__name__
+                raise ValueError(f"not an {FORMAT} file (found {found!r})")
+            f = statefile.Fields(d)
+            zdim = f.integer("zdim", 1)
+            info = f.table("info", default=statefile.Fields({})).data
+            items = [Direction.from_dict(x) for x in f.items("directions", MAX_DIRECTIONS)]
             if any(x.vector.shape != (zdim,) or not np.isfinite(x.vector).all() for x in items):
                 raise ValueError(f"a direction is not {zdim} finite numbers")
-        except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError) as e:
+        except (statefile.StateError, ValueError, KeyError, TypeError, AttributeError,
+                OverflowError) as e:
             raise EvodrumError(f"{path}: damaged directions file ({e})") from None
-        return cls({x.name: x for x in items}, zdim, dict(d.get("info", {})))
+        return cls({x.name: x for x in items}, zdim, dict(info))
 
 
 def directions_path(model_path: str | Path) -> Path:
