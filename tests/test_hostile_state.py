@@ -579,3 +579,15 @@ def test_a_generator_state_holding_an_array_where_text_belongs_is_refused(change
     saved = dict(np.random.default_rng(0).bit_generator.state, **change)
     with pytest.raises(StateError, match="algorithm.archive_rng (must be|is not)"):
         rng_state(saved, "algorithm.archive_rng")
+
+
+def test_a_comparison_fingerprints_a_model_file_without_waiting_on_a_pipe(tmp_path):
+    """The reference and judges beside a comparison's model are hashed: a named pipe there
+    made read_bytes() wait for a writer forever."""
+    from evodrum.compare.store import file_digest
+    os.mkfifo(tmp_path / "wellformed.npz")
+    with pytest.raises(EvodrumError, match="wellformed.npz: cannot read model file \\(is a "):
+        file_digest(tmp_path / "wellformed.npz")
+    (tmp_path / "judge.npz").write_bytes(b"abc")
+    assert file_digest(tmp_path / "judge.npz") == "ba7816bf8f01cfea"
+

@@ -15,6 +15,7 @@ from evodrum import atomic, statefile
 from evodrum.compare.config import CompareConfig, RunKey
 from evodrum.errors import EvodrumError
 from evodrum.grid import GridSpec, from_midi_velocity, to_midi_velocity
+from evodrum.infile import NotAFile, open_regular
 from evodrum.search.config import MAX_EVALUATIONS
 from evodrum.statefile import Fields, StateError
 
@@ -36,9 +37,14 @@ def text_grid(rows: list[str]) -> np.ndarray:
 
 
 def file_digest(path: Path) -> str:
-    """First 16 hex digits of a file's SHA-256; EvodrumError naming a missing file."""
+    """First 16 hex digits of a file's SHA-256, read in chunks from a regular file (a named
+    pipe would wait forever); EvodrumError naming a missing file."""
     try:
-        return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
+        f, _ = open_regular(path)
+        with f:
+            return hashlib.file_digest(f, "sha256").hexdigest()[:16]
+    except NotAFile as e:
+        raise EvodrumError(f"{path}: cannot read model file ({e.reason})") from None
     except OSError as e:
         raise EvodrumError(f"{path}: cannot read model file ({e.strerror})") from None
 
