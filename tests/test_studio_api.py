@@ -194,3 +194,30 @@ def test_the_studio_starts_without_torch_or_scipys_signal_tools(tmp_path):
     done = subprocess.run([sys.executable, "-c", code, str(tmp_path / "s")], timeout=300,
                           capture_output=True, text=True)
     assert done.returncode == 0 and "served" in done.stdout, done.stdout + done.stderr
+
+
+def test_a_browser_gone_mid_request_leaves_no_traceback_in_the_log(client, caplog):
+    """Half a body, then the connection closes (a tab closed during an upload): was a
+    ClientDisconnect logged as a crash with its traceback, twice."""
+    import asyncio
+    messages = [{"type": "http.request", "body": b'{"id": 1, "rat', "more_body": True},
+                {"type": "http.disconnect"}]
+    sent = []
+
+    async def receive():
+        return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {"type": "http", "http_version": "1.1", "method": "POST", "scheme": "http",
+             "path": "/api/rate", "raw_path": b"/api/rate", "query_string": b"",
+             "root_path": "", "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 9999),
+             "headers": [(b"host", HOST.encode()), (b"x-evodrum-token", TOKEN.encode()),
+                         (b"content-type", b"application/json")]}
+    with caplog.at_level("WARNING"):
+        asyncio.run(client.app(scope, receive, send))
+    assert not [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")
+                or r.exc_info], caplog.text
+    assert sent[0]["status"] == 400
+

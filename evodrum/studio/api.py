@@ -33,7 +33,7 @@ from starlette.applications import Starlette
 from starlette.convertors import Convertor, register_url_convertor
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
@@ -324,10 +324,15 @@ def make_app(studio: Studio, token: str, hosts: set[str]) -> Starlette:
     async def http_error(request, exc):
         return _error(exc.status_code, exc.detail if isinstance(exc.detail, str) else "error")
 
+    async def gone(request, exc):
+        """The browser went away mid-request (a tab closed during an upload): there is no
+        one to answer and nothing went wrong, so nothing is logged."""
+        return Response(status_code=400)
+
     async def crash(request, exc):
         log.exception("studio request %s failed", request.url.path)
         return _error(500, f"internal error ({type(exc).__name__}); the session is saved")
 
     return Starlette(routes=routes, middleware=[Middleware(Guard, token=token, hosts=hosts)],
                      exception_handlers={EvodrumError: user_error, HTTPException: http_error,
-                                         Exception: crash})
+                                         ClientDisconnect: gone, Exception: crash})
