@@ -51,9 +51,10 @@ def _moment(name, value):
 
 
 @pytest.mark.parametrize("change, words", [
-    (_moment("exp_avg", lambda m: torch.full_like(m, float("nan"))), "state[0].exp_avg must hold finite"),
-    (_moment("exp_avg", lambda m: torch.zeros(3)), "state[0].exp_avg must be floating-point numbers "
-     "of shape"),
+    (_moment("exp_avg", lambda m: torch.full_like(m, float("nan"))),
+     "state[0].exp_avg must hold finite"),
+    (_moment("exp_avg", lambda m: torch.zeros(3)),
+     "state[0].exp_avg must be floating-point numbers of shape"),
     (_moment("exp_avg_sq", lambda m: -torch.ones_like(m)), "exp_avg_sq must hold finite numbers, "
      "none below 0"),
     (_moment("step", lambda s: torch.tensor(-5.0)), "state[0].step must be a count"),

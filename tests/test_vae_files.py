@@ -167,7 +167,8 @@ def test_a_model_file_over_the_size_limit_is_refused_before_torch_reads_it(tmp_p
     save_model(tmp_path / "m.pt", _model())
     size = (tmp_path / "m.pt").stat().st_size
     monkeypatch.setenv("EVODRUM_MAX_MODEL_BYTES", str(size - 1))
-    with pytest.raises(EvodrumError, match="m.pt: the model file's size .* EVODRUM_MAX_MODEL_BYTES"):
+    with pytest.raises(EvodrumError,
+                       match="m.pt: the model file's size .* EVODRUM_MAX_MODEL_BYTES"):
         vae.load_model(tmp_path / "m.pt")
     monkeypatch.setenv("EVODRUM_MAX_MODEL_BYTES", str(size))
     assert vae.load_model(tmp_path / "m.pt").zdim == 6
