@@ -292,6 +292,26 @@ def test_a_changed_model_refuses_to_resume(space):
 
 # --- what the session leaves and shows ----------------------------------------------
 
+def test_a_favourite_edited_after_the_session_wrote_it_is_never_written_over(space, tmp_path,
+                                                                             caplog):
+    session = new_session(settings(seed=8), space)
+    session.toggle_favourite(0)
+    session.toggle_favourite(1)
+    first, second = write_summary(session, tmp_path)
+    first.write_bytes(b"MThd edited in a DAW")              # was written over at every quit
+    second_bytes = second.read_bytes()
+    with caplog.at_level("INFO"):
+        write_summary(session, tmp_path)
+    assert first.read_bytes() == b"MThd edited in a DAW"
+    assert second.read_bytes() == second_bytes               # the session's own: rewritten
+    assert f"kept favourites/{first.name} as you left it" in caplog.text
+    write_summary(session, tmp_path)                         # still yours at the next quit
+    assert first.read_bytes() == b"MThd edited in a DAW"
+    first.unlink()
+    write_summary(session, tmp_path)                         # deleted: written again
+    assert first.read_bytes().startswith(b"MThd") and first.stat().st_size > 30
+
+
 def test_quit_writes_favourites_and_a_summary_with_lineage(space, tmp_path):
     run = Run(tmp_path, space, seed=8)
     run.run(["1 9, 2 6, f 1", "n", "3 8, f 3", "n", "s 4", "q"])

@@ -2,11 +2,14 @@
 the session (generations, ratings, each favourite's family tree) as JSON and markdown."""
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
-from evodrum import atomic
+from evodrum import atomic, statefile
+from evodrum.errors import EvodrumError
 from evodrum.interactive.session import OPERATORS, Loop, Session
 from evodrum.midi import write_midi
+from evodrum.notes import note
 
 FAVOURITES_DIR = "favourites"
 
@@ -102,15 +105,46 @@ def write_summary(session: Session, folder: Path, performer=None, note_map=None)
 
     def heard(lp):
         return lp.grid if performer is None else performer.play(lp.grid, lp.id, s.bpm)
-    favourites = [(lp, write_midi(folder / FAVOURITES_DIR / f"loop-{lp.id:03d}.mid", heard(lp),
-                                  session.spec, s.bpm, note_map=note_map))
-                  for lp in sorted(session.favourites(), key=lambda lp: lp.id)]
+    ours, kept, favourites, digests = _written(folder), [], [], {}
+    for lp in sorted(session.favourites(), key=lambda lp: lp.id):
+        path = folder / FAVOURITES_DIR / f"loop-{lp.id:03d}.mid"
+        name = str(path.relative_to(folder))
+        if path.is_file() and _digest(path) != ours.get(name):   # edited since it was written
+            kept.append(name)
+            digests[name] = ours.get(name)
+        else:
+            write_midi(path, heard(lp), session.spec, s.bpm, note_map=note_map)
+            digests[name] = _digest(path)
+        favourites.append((lp, path))
+    if kept:
+        note(f"kept {', '.join(kept)} as you left {'them' if len(kept) > 1 else 'it'}: a "
+             "favourite changed since the session wrote it is never written over (delete it "
+             "to have it written again)")
     rows = generation_rows(session)
     atomic.write_json(folder / "summary.json", {
         "settings": s.to_dict(), "spec": session.spec.to_dict(),
         "generations": rows, "rated_loops": rated(session),
         "favourites": [{"id": lp.id, "file": str(path.relative_to(folder)), "op": lp.op,
                         "parents": list(lp.parents), "generation": lp.born + 1,
-                        "rating": lp.rating} for lp, path in favourites]})
+                        "rating": lp.rating, "sha256": digests[str(path.relative_to(folder))]}
+                       for lp, path in favourites]})
     atomic.write_text(folder / "summary.md", markdown(session, rows, favourites))
     return [path for _, path in favourites]
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _written(folder: Path) -> dict[str, str]:
+    """{favourite file: sha256 of the bytes the session last wrote there}, from the last
+    summary.json (empty when there is none or it cannot be read: every existing file then
+    counts as yours)."""
+    try:
+        d = statefile.read_json(folder / "summary.json", "session summary")
+    except EvodrumError:
+        return {}
+    favourites = d.get("favourites") if isinstance(d, dict) else None
+    return {f["file"]: f["sha256"] for f in favourites if isinstance(f, dict)
+            and isinstance(f.get("file"), str) and isinstance(f.get("sha256"), str)} \
+        if isinstance(favourites, list) else {}
