@@ -162,7 +162,20 @@ def _write_through(path: Path, target: Path, mode: int):
 
 
 def _cannot_write(path, e: OSError) -> CannotWrite:
+    if e.errno == errno.EEXIST and (found := in_the_way(Path(path))) is not None:
+        return CannotWrite(found[0], f"it is {found[1]}", e.errno)   # not "file exists"
     return CannotWrite(path, (e.strerror or str(e)).lower(), e.errno)
+
+
+def in_the_way(path: Path) -> tuple[Path, str] | None:
+    """The first part of `path` that keeps a folder from being made there, and what it
+    is: a link to something that does not exist, or a file."""
+    for part in [*reversed(path.parents), path]:
+        if part.is_symlink() and not part.exists():
+            return part, f"a link to {os.readlink(part)}, which does not exist"
+        if part.exists() and not part.is_dir():
+            return part, "a file, not a folder"
+    return None
 
 
 def _fsync(path) -> None:

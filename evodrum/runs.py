@@ -55,7 +55,9 @@ def make_folder(path: Path) -> None:
     try:
         path.mkdir(parents=True, exist_ok=True)
     except FileExistsError:
-        raise EvodrumError(f"{path}: exists and is not a folder") from None
+        part, what = atomic.in_the_way(path) or (path, "not a folder")
+        raise EvodrumError(f"{part}: is {what}; cannot make the folder {path}"
+                           if part != path else f"{path}: exists and is {what}") from None
     except OSError as e:
         raise EvodrumError(f"{path}: cannot create the folder "
                            f"({(e.strerror or str(e)).lower()})") from None
@@ -99,7 +101,9 @@ def free_folder(out: str | os.PathLike, own_files: tuple[str, ...] = ()) -> Path
     for n in range(2, 10_000):
         path = out.with_name(f"{out.name}-{n}")
         if not _holds_files(path):
-            note(f"{out} holds an earlier run, so this run writes to {path} "
+            note(f"{out} is a symbolic link, so this run writes to {path}"
+                 if out.is_symlink() else
+                 f"{out} holds an earlier run, so this run writes to {path} "
                  "(continue the earlier one with --resume, where the command has it)")
             return path
     raise EvodrumError(f"{out}: no free folder beside it after 10,000 tries; give --out a new name")

@@ -228,3 +228,22 @@ def test_studio_resume_refuses_the_options_that_make_a_session(tmp_path, monkeyp
     assert r.exit_code == 1
     assert r.output.strip() == ("error: --resume continues with the session's own settings: "
                                 "drop --loops, --space")
+
+
+def test_an_output_under_a_link_to_nothing_is_named_as_such(beat, tmp_path):
+    """A folder link whose target is gone: 'cannot write (file exists)' named the
+    wrong thing; now the link and where it points are said, and nothing is made there."""
+    gone = tmp_path / "unplugged-drive"
+    link = tmp_path / "drive"
+    link.symlink_to(gone)
+    r = run("convert", beat, link / "x.npy")
+    assert r.exit_code == 1 and r.output.strip() == (
+        f"error: {link}: cannot write (it is a link to {gone}, which does not exist)")
+    r = run("sample", "-n", 1, "--out", link / "s")
+    assert r.exit_code == 1 and r.output.strip() == (
+        f"error: {link}: is a link to {gone}, which does not exist; cannot make the folder "
+        f"{link / 's'}")
+    r = run("sample", "-n", 1, "--out", link)
+    assert r.exit_code == 0
+    assert f"note: {link} is a symbolic link, so this run writes to {link}-2" in r.stderr
+    assert not gone.exists() and (tmp_path / "drive-2" / "samples.npz").is_file()

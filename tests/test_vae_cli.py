@@ -143,11 +143,17 @@ def test_evaluate_compares_models_on_the_test_split(tmp_path, trained, groove_co
     paper = DrumModel(init_seeded(Arch("paper", hidden=16), 0), groove_corpus.spec,
                       {"name": "untrained-paper"})
     save_model(tmp_path / "paper.pt", paper)
+    notes = tmp_path / "notes.md"
+    notes.write_text("Our commentary on the run.\n")
+    inputs = [tmp_path / "pca.npz", tmp_path / "paper.pt", notes]
+    before = [p.read_bytes() for p in inputs]
     r = run("evaluate", "--corpus", groove_corpus.path, "--model", tmp_path / "pca.npz",
             "--model", trained, "--model", tmp_path / "paper.pt", "--samples", "200",
-            "--out", tmp_path / "eval")
+            "--notes", notes, "--out", tmp_path / "eval")
     assert r.exit_code == 0, r.output
+    assert [p.read_bytes() for p in inputs] == before          # read, never changed
     report = (tmp_path / "eval" / "report.md").read_text()
+    assert "Our commentary on the run." in report
     table = [line for line in report.splitlines() if line.startswith("| ")]
     names = [line.split("|")[1].strip() for line in table[1:]]
     assert names[:4] == ["pca-20", "twohead-z20-h64 (run)", "untrained-paper",
