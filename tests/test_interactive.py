@@ -312,6 +312,17 @@ def test_a_favourite_edited_after_the_session_wrote_it_is_never_written_over(spa
     assert first.read_bytes().startswith(b"MThd") and first.stat().st_size > 30
 
 
+def test_saving_a_loop_again_never_replaces_the_file_saved_before(space, tmp_path):
+    run = Run(tmp_path, space, seed=8)
+    run.run(["s 1"])
+    first = tmp_path / "saved" / f"loop-{run.session.shown()[0].id:03d}.mid"
+    first.write_bytes(b"MThd edited in a DAW")              # was written over by the next s
+    run.run(["s 1"])
+    assert first.read_bytes() == b"MThd edited in a DAW"
+    again = first.with_name(f"{first.stem}-2.mid")
+    assert again.read_bytes().startswith(b"MThd") and str(again) in "".join(run.out)
+
+
 def test_quit_writes_favourites_and_a_summary_with_lineage(space, tmp_path):
     run = Run(tmp_path, space, seed=8)
     run.run(["1 9, 2 6, f 1", "n", "3 8, f 3", "n", "s 4", "q"])

@@ -27,6 +27,7 @@ from evodrum.interactive.saving import Saver
 from evodrum.interactive.screen import Screen
 from evodrum.interactive.session import History, Loop, Session
 from evodrum.midi import write_midi
+from evodrum.outpaths import Outputs
 
 SAVED_DIR = "saved"
 #: Commands that change the session in a way `u` takes back (playing, moving between
@@ -153,8 +154,10 @@ class Controller:
                             + (f"is a favourite{kept}" if loop.favourite else "is no longer a favourite"))
         elif name == "save":
             loop = s.loop_at(pos)
-            path = write_midi(self.folder / SAVED_DIR / f"loop-{loop.id:03d}.mid", self.heard(loop),
-                              s.spec, s.settings.bpm, note_map=self.note_map)
+            # a file already there (saved before, perhaps edited since) is never replaced
+            path = Outputs().derived(self.folder / SAVED_DIR / f"loop-{loop.id:03d}.mid")
+            path = write_midi(path, self.heard(loop), s.spec, s.settings.bpm,
+                              note_map=self.note_map)
             messages.append(f"loop {pos + 1} (#{loop.id}) saved as {path}")
         elif name == "stop":
             self.player.stop()
