@@ -61,7 +61,11 @@ GM_FAMILIES = ("piano", "chromatic percussion", "organ", "guitar", "bass", "stri
 
 
 class BadMidiFile(FileError):
-    """A MIDI file evodrum cannot use; `reason` says why without the path."""
+    """A MIDI file evodrum cannot use; `reason` says why without the path.
+    `holding_grid`: '' or the grid whose bars would hold a file refused for its metre
+    (see `grid_hint`), for a command to offer as it can."""
+
+    holding_grid: str = ""
 
 
 @dataclass
@@ -127,8 +131,8 @@ def fitting_metres(beats_per_bar: int) -> str:
 
 
 def grid_hint(hits: DrumHits, spec: GridSpec) -> str:
-    """'' or, for a file none of whose bars fits `spec`, how to read it on a grid that
-    holds them all, e.g. "; read it on a grid of 3/4 bars with --grid 4x3x4" for a waltz."""
+    """'' or, for a file none of whose bars fits `spec`, the grid that holds them all,
+    e.g. "a grid of 3/4 bars with --grid 4x3x4" for a waltz."""
     metres = sorted(set(hits.bars.metre))
     if on_grid(hits, spec).bars.fits.any():
         return ""
@@ -141,7 +145,7 @@ def grid_hint(hits: DrumHits, spec: GridSpec) -> str:
     if not 1 <= grid_beats <= 16:
         return ""
     two = "" if per_grid_bar == 1 else f" (two {metres[0]} bars to a grid bar)"
-    return (f"; read it on a grid of {grid_beats}/4 bars with --grid "
+    return (f"a grid of {grid_beats}/4 bars with --grid "
             f"{max(1, spec.bars // per_grid_bar)}x{grid_beats}x{spec.steps_per_beat}{two}")
 
 
@@ -719,8 +723,11 @@ def read_windows(path: str | Path, spec: GridSpec = DEFAULT_SPEC, hop_bars: int 
     hits = on_grid(read_drums(path, drum_map, drum_channel), spec)
     windows = to_windows(hits, spec, hop_bars, to_last_bar)
     if not len(windows):
-        raise BadMidiFile(path, no_windows_reason(hits, windows, spec)
-                          + (grid_hint(hits, spec) if hint else ""))
+        holding = grid_hint(hits, spec)
+        error = BadMidiFile(path, no_windows_reason(hits, windows, spec)
+                            + (f"; read it on {holding}" if hint and holding else ""))
+        error.holding_grid = holding
+        raise error
     return hits, windows
 
 

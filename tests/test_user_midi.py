@@ -139,8 +139,10 @@ def test_groove_refuses_a_grid_its_model_does_not_play_instead_of_ignoring_it(tm
         "error: --grid: the model's feel plays grids of 4 bars of 4/4 at sixteenth notes "
         "(64 steps), not 4 bars of 3/4 at sixteenth notes (48 steps); play those with "
         "--swing PCT or --like OTHER.mid")]
-    r = run("groove", path, "-o", tmp_path / "out.mid")      # no --grid to offer here
-    assert r.exit_code == 1 and r.output.strip().endswith("4/4 and 8/4 bars"), r.output
+    r = run("groove", path, "-o", tmp_path / "out.mid")      # the model's feel: 4/4 only
+    assert r.exit_code == 1 and r.output.strip().endswith(
+        "8/4 bars; the model's feel plays only its own grid: --swing PCT or --like "
+        "OTHER.mid play it on a grid of 3/4 bars with --grid 4x3x4"), r.output
     with pytest.raises(midi.BadMidiFile, match="8/4 bars$"):  # a seed loop, on the model's grid
         midi.read_seed(path)
     r = run("groove", path, "--grid", "4x3x4", "--swing", 60, "-o", tmp_path / "out.mid")

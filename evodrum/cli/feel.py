@@ -236,8 +236,14 @@ def groove(file, out, window, feel_amount, scatter, swing, like_path, like_windo
                                f"not {spec.describe()}; play those with --swing PCT or "
                                "--like OTHER.mid")
         spec = model.spec
-    loops, plan, chosen = inputs.to_play(file, spec, window, drum_map, drum_channel,
-                                         model_spec=model and spec)
+    try:
+        loops, plan, chosen = inputs.to_play(file, spec, window, drum_map, drum_channel,
+                                             model_spec=model and spec)
+    except midi.BadMidiFile as e:
+        if model is None or not e.holding_grid:
+            raise
+        raise EvodrumError(f"{e}; the model's feel plays only its own grid: --swing PCT or "
+                           f"--like OTHER.mid play it on {e.holding_grid}") from None
     changes = loops.tempo_map(plan) if bpm is None else None   # kept in the MIDI file
     changes = changes if changes and len(changes) > 1 else None
     bpm = bpm or loops.bpm(plan.windows[0])
