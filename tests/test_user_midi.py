@@ -332,3 +332,15 @@ def test_a_folder_of_karaoke_and_riff_midi_files_is_read(tmp_path):
     files, problems = loop_files([folder])
     assert [f.name for f in files] == ["song.kar", "song.rmi"] and not problems
     assert all(len(read_file(f, GridSpec())) == 1 for f in files)
+
+
+@pytest.mark.parametrize("command", [["interactive", "--no-audio"], ["studio", "--no-browser"],
+                                     ["judge"]])
+def test_commands_on_a_models_grid_offer_no_grid_option_they_lack(tmp_path, command):
+    """A waltz as a seed loop or to judge: before, the refusal said 'read it with --grid
+    4x3x4', an option these commands do not have."""
+    path = metred_file(tmp_path / "waltz.mid", [(3, 4)] * 8)
+    args = [*command, "--seed-loops", path] if command[0] != "judge" else [*command, path]
+    r = CliRunner().invoke(main, [str(a) for a in args], input="q\n")
+    assert r.exit_code == 1 and "Traceback" not in r.output
+    assert "its bars are in 3/4" in r.output and "--grid" not in r.output, r.output

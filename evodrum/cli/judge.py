@@ -66,7 +66,7 @@ def judge(files, model_path, as_json, drum_map, drum_channel):
     entries = []
     for path in paths:
         try:
-            loops = load(str(path), spec, drum_map, drum_channel)
+            loops = load(str(path), spec, drum_map, drum_channel, for_model=True)
             check_resolution(path, loops.spec, spec)
         except EvodrumError as e:
             problems.append(str(e))

@@ -16,7 +16,7 @@ def session_tempo(settings: Settings, spec: GridSpec) -> float:
         return float(settings.bpm)
     if settings.seed_loops:
         loops = read_file(settings.seed_loops[0], spec, settings.drum_map,
-                          drum_channel=settings.drum_channel)
+                          drum_channel=settings.drum_channel, hint=False)  # the model's grid
         return round(loops.bpm(loops.index(None), DEFAULT_BPM), 3)
     return DEFAULT_BPM
 
