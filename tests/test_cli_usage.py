@@ -247,3 +247,13 @@ def test_an_output_under_a_link_to_nothing_is_named_as_such(beat, tmp_path):
     assert r.exit_code == 0
     assert f"note: {link} is a symbolic link, so this run writes to {link}-2" in r.stderr
     assert not gone.exists() and (tmp_path / "drive-2" / "samples.npz").is_file()
+
+
+def test_a_silent_loop_is_not_said_to_match_all_its_hits(tmp_path):
+    import numpy as np
+    silent = tmp_path / "silent.npy"
+    np.save(silent, np.zeros((1, 9, 64), np.float32))
+    r = run("encode", silent, "--refine", 0)
+    assert r.exit_code == 0
+    assert f"{silent} (window 1 of 1): a silent loop (no hits)" in r.stderr
+    assert "matches" not in r.stderr

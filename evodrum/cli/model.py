@@ -57,9 +57,10 @@ def _encode(model, grids: np.ndarray, steps: int, names: list[str]):
     the research figures with --verbose)."""
     from vae import refine
     encoding = refine.encode(model, grids, steps)
+    hits = np.count_nonzero(np.reshape(grids, (len(encoding.f1), -1)) > 0, axis=1)
     for i, name in enumerate(names):
-        say(f"{name}: the model's version of it matches {encoding.f1[i]:.0%} of its hits",
-            err=True)
+        say(f"{name}: the model's version of it matches {encoding.f1[i]:.0%} of its hits"
+            if hits[i] else f"{name}: a silent loop (no hits)", err=True)
         detail(f"  {encoding.describe(i)}")
     return encoding
 
