@@ -33,6 +33,13 @@ def test_window_and_all_together_are_refused(beat, command, every):
                                         "give one of them")
 
 
+def test_quiet_and_verbose_together_are_refused(beat, tmp_path):
+    r = run("vary", beat, "--quiet", "--verbose", "--out", tmp_path / "v")
+    assert r.exit_code == 2 and not (tmp_path / "v").exists()
+    assert r.output.splitlines()[0] == ("error: --quiet and --verbose ask for different "
+                                        "things: give one of them")
+
+
 def test_steer_list_as_json_is_one_document():
     r = run("steer", "--list", "--json")
     assert r.exit_code == 0, r.output

@@ -90,6 +90,8 @@ def output_options(command):
                   help="Also print the research figures (fidelity, prior density, ...).")
     @functools.wraps(command)
     def run(*args, as_json, quiet, verbose, **kwargs):
+        from evodrum.cli.options import refuse_together
+        refuse_together("quiet", "verbose")
         ctx = click.get_current_context()
         out = ctx.meta[KEY] = Output(as_json=as_json, quiet=quiet, verbose=verbose)
         result = command(*args, **kwargs)
