@@ -56,6 +56,8 @@ def test_steer_list_as_json_is_one_document():
     (["--make-tasks", 2, "--out", "x"], "runs nothing, so it takes no --out"),
     (["cmp.toml", "--off-corpus"], "--off-corpus: only for --make-tasks"),
     (["cmp.toml", "--task-seed", 3], "--task-seed: only for --make-tasks"),
+    (["cmp.toml", "--report-only", "-j", 2], "--report-only and --workers ask for different "
+                                             "things"),
 ])
 def test_compare_refuses_options_its_job_would_ignore(args, words, tmp_path):
     r = run("compare", *args)
@@ -158,11 +160,14 @@ def test_sizes_that_would_exhaust_memory_are_refused_before_anything_loads(args,
 
 
 def test_evaluate_refinement_of_several_models_is_refused(tmp_path):
-    """It measured the first and ignored the others without a word."""
+    """It measured the first and ignored the others without a word (and --samples)."""
     r = run("evaluate", "--refinement", "--model", "a.pt", "--model", "b.pt",
             "--out", tmp_path / "e")
     assert r.exit_code == 2 and r.output.startswith(
         "error: --refinement measures one model: give one --model")
+    r = run("evaluate", "--refinement", "--samples", 100, "--out", tmp_path / "e")
+    assert r.exit_code == 2 and r.output.startswith(
+        "error: --refinement and --samples ask for different things")
 
 
 def test_ctrl_c_in_many_samples_keeps_the_grid_file_or_leaves_no_folder(tmp_path, monkeypatch):

@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from evodrum.cli import main
-from evodrum.cli.options import OUT_FOLDER, SEED, given_options
+from evodrum.cli.options import OUT_FOLDER, SEED, given_options, refuse_together
 from evodrum.cli.output import kept_on_interrupt
 from evodrum.errors import EvodrumError
 from evodrum.text import count
@@ -135,8 +135,12 @@ RUN_OPTIONS = ("config_file", "out", "workers", "scheduler", "report_only", "no_
 
 def _refuse_unused_options(make_tasks) -> None:
     """A usage error for options the chosen job would silently ignore: --make-tasks prints
-    TOML tables and runs nothing; a comparison run draws no tasks."""
+    TOML tables and runs nothing; a comparison run draws no tasks; --report-only runs
+    nothing, so it needs no workers."""
     ctx = click.get_current_context()
+    if not make_tasks and ctx.params["report_only"]:
+        refuse_together("report_only", "workers")
+        refuse_together("report_only", "scheduler")
     typed = given_options(RUN_OPTIONS if make_tasks else TASK_OPTIONS)
     if not typed:
         return

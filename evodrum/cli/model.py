@@ -733,6 +733,9 @@ def evaluate(model_paths, corpus_name, cache_dir, samples, seed, notes, refineme
     if refinement and len(model_paths) > 1:
         raise click.UsageError("--refinement measures one model: give one --model",
                                click.get_current_context())
+    if refinement:
+        refuse_together("refinement", "samples")
+        refuse_together("refinement", "notes")
     corpus = load_corpus(corpus_name, cache_dir)
     if refinement:
         path = refinement_report(new_run_dir("evaluate", out),
