@@ -1,6 +1,6 @@
 """Every command that reads a file leaves it byte for byte as it was: the reading paths
-the other tests of this kind do not cover (seed loops of map and interactive, groove's
---like loop, a note map read as --drum-map, a model file given as --model)."""
+the other tests of this kind do not cover (seed loops of map, interactive and studio,
+groove's --like loop, a note map read as --drum-map, a model file given as --model)."""
 from __future__ import annotations
 
 import hashlib
@@ -19,7 +19,7 @@ def digests(folder) -> dict:
             for p in sorted(folder.iterdir()) if p.is_file()}
 
 
-def test_reading_commands_leave_every_input_as_it_was(tmp_path):
+def test_reading_commands_leave_every_input_as_it_was(tmp_path, monkeypatch):
     mine = tmp_path / "mine"
     mine.mkdir()
     loop = drum_file(mine / "loop.mid", basic_beat(4), length_beats=16)
@@ -47,5 +47,12 @@ def test_reading_commands_leave_every_input_as_it_was(tmp_path):
         assert digests(mine) == before, args
     r = CliRunner().invoke(main, ["interactive", "--no-audio", "--seed-loops", str(loop),
                                   "--refine", "0", "--out", str(out / "i")], input="q\n")
+    assert r.exit_code == 0, r.output
+    assert digests(mine) == before
+    import uvicorn
+    monkeypatch.setattr(uvicorn.Server, "run", lambda self: None)   # started and stopped
+    r = CliRunner().invoke(main, ["studio", "--no-browser", "--port", "0", "--seed-loops",
+                                  str(loop), "--drum-map", str(kit_map), "--refine", "0",
+                                  "--out", str(out / "studio")])
     assert r.exit_code == 0, r.output
     assert digests(mine) == before
