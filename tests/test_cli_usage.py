@@ -10,9 +10,9 @@ import sys
 
 import pytest
 from click.testing import CliRunner
+from midi_files import basic_beat, drum_file
 
 from evodrum.cli import main
-from midi_files import basic_beat, drum_file
 
 
 def run(*args):
@@ -80,7 +80,7 @@ def test_ctrl_c_in_a_search_says_how_to_continue_it(command, args, tmp_path, mon
     r = run(command, *args, "--out", out)
     assert r.exit_code == 130
     last = r.stderr.strip().splitlines()[-1]
-    assert last.startswith(f"interrupted: the ") and last.endswith(
+    assert last.startswith("interrupted: the ") and last.endswith(
         f"continue it with: evodrum {command} --resume {out}"), r.stderr
     assert (out / "job.json").is_file()                     # what --resume reads
     assert "8 loops x 5 generations in the vae space" in r.output
@@ -132,6 +132,7 @@ def test_every_command_help_teaches_an_example_and_every_option():
     """click docs style: what it does, an example, and a line for every option that takes
     a value (its range and default are added by click)."""
     import click
+
     from evodrum.cli.options import Number
     missing = []
     for path, command in _commands(main):
@@ -269,3 +270,16 @@ def test_a_silent_loop_is_not_said_to_match_all_its_hits(tmp_path):
     assert r.exit_code == 0
     assert f"{silent} (window 1 of 1): a silent loop (no hits)" in r.stderr
     assert "matches" not in r.stderr
+
+
+def test_ctrl_c_in_a_corpus_build_says_nothing_was_saved(tmp_path, monkeypatch):
+    from evodrum import corpus
+
+    def interrupted(*a, **k):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(corpus, "build_corpus", interrupted)
+    r = run("data", "build", tmp_path, "--cache-dir", tmp_path / "cache")
+    assert r.exit_code == 130
+    assert r.stderr.strip().splitlines()[-1] == (
+        "interrupted: no corpus was saved (a corpus is saved whole, after its last file); run "
+        "the same command again to build it")

@@ -29,6 +29,7 @@ from evodrum.cli.options import (
     note_map_option,
     refuse_together,
 )
+from evodrum.cli.output import kept_on_interrupt
 from evodrum.errors import EvodrumError
 from evodrum.text import count
 
@@ -88,7 +89,9 @@ def build(directory, name, spec, hop_bars, min_hits, drum_map, drum_channel, wor
       evodrum data build ~/data/groove
       evodrum data build ~/my-loops --name mine --grid paper
     """
-    with contextlib.ExitStack() as stack:
+    with kept_on_interrupt("no corpus was saved (a corpus is saved whole, after its last "
+                           "file); run the same command again to build it"), \
+            contextlib.ExitStack() as stack:
         corpus = C.build_corpus(directory, spec, name=name, cache_dir=cache_dir,
                                 hop_bars=hop_bars, min_hits=min_hits, workers=workers,
                                 force=force, progress=_progress_bar(stack, "reading MIDI"),
@@ -361,8 +364,8 @@ def reference(corpus_name, out, cache_dir):
     Example:
       evodrum data reference groove -o runs/train-20261124/wellformed.npz
     """
-    from fitness import WellFormedness
     from evodrum.outpaths import Outputs
+    from fitness import WellFormedness
     corpus = C.load_corpus(corpus_name, cache_dir)
     out = Outputs().explicit_set(out, [".order.npy"])[0]    # and its scan order beside it
     ref = WellFormedness.from_corpus(corpus)

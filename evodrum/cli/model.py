@@ -23,11 +23,29 @@ from evodrum.cli.inputs import (
     drum_map_option,
     window_option,
 )
-from evodrum.cli.options import (OUT_FILE, OUT_FOLDER, SEED, Number, ascii_option, bpm_option,
-                                  given_options, lock_option, note_map_option, prior_option,
-                                  refine_option, refuse_together)
-from evodrum.cli.output import (add, detail, in_folder, kept_on_interrupt, output_options, say,
-                                 wrote)
+from evodrum.cli.options import (
+    OUT_FILE,
+    OUT_FOLDER,
+    SEED,
+    Number,
+    ascii_option,
+    bpm_option,
+    given_options,
+    lock_option,
+    note_map_option,
+    prior_option,
+    refine_option,
+    refuse_together,
+)
+from evodrum.cli.output import (
+    add,
+    detail,
+    in_folder,
+    kept_on_interrupt,
+    output_options,
+    say,
+    wrote,
+)
 from evodrum.errors import EvodrumError
 from evodrum.runs import claim_run_dir, new_run_dir
 
@@ -96,8 +114,8 @@ def _write(folder: Path, names: list[str], loops, titles: list[str], spec,
     a taken name becomes NAME-2.mid (see evodrum.outpaths).
     """
     from evodrum import gridfile, midi
-    from evodrum.outpaths import Outputs
     from evodrum.loop import as_loop
+    from evodrum.outpaths import Outputs
     outputs = Outputs(inputs)
     loops = as_loop(loops, spec)
     grids = loops.velocities
@@ -201,8 +219,8 @@ def train(ctx, corpus_name, cache_dir, epochs, threshold, out, resume, refit, **
       evodrum train --refit old/model.pt --out runs/refit   # prior and thresholds anew
     """
     from evodrum.corpus import load_corpus
-    from vae.files import corpus_card
     from vae import disentangle
+    from vae.files import corpus_card
     from vae.train import TrainConfig, Trainer, finish, saved_config
 
     if refit is not None:
@@ -410,8 +428,8 @@ def _sample_many(model, count: int, temperature: float, seed, folder: Path, bpm:
                  midi_files: bool, feel: dict, note_map=None) -> None:
     """Many samples: decoded in batches under a progress bar, one grid file, a summary
     (played with the model's feel as `feel` asks, batch by batch)."""
-    from evodrum.loop import Loop
     from evodrum import gridfile, midi
+    from evodrum.loop import Loop
     from evodrum.outpaths import Outputs
     z = model.sample_latent(count, temperature, np.random.default_rng(seed))
     grids = np.empty((count, *model.spec.shape), np.float32)

@@ -32,8 +32,16 @@ from evodrum.cli.options import (
     refine_option,
     space_option,
 )
-from evodrum.cli.output import (add, current, detail, in_folder, kept_on_interrupt, output_options,
-                                 say, wrote)
+from evodrum.cli.output import (
+    add,
+    current,
+    detail,
+    in_folder,
+    kept_on_interrupt,
+    output_options,
+    say,
+    wrote,
+)
 from evodrum.errors import EvodrumError
 from evodrum.midi import DEFAULT_BPM
 from evodrum.resume import refuse_changed_options

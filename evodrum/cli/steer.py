@@ -7,16 +7,32 @@ import numpy as np
 from evodrum import display
 from evodrum.cli import main
 from evodrum.cli.feel import feel_options, model_feel
-from evodrum.cli.model import (_decoder, _encode, _keep_locked, _load, _numbered, _read,
-                               _write, cache_option, corpus_option, model_option, out_option)
 from evodrum.cli.inputs import (
     bpm_from_file_option,
     drum_channel_option,
     drum_map_option,
     window_option,
 )
-from evodrum.cli.options import (ascii_option, lock_option, note_map_option, refine_option,
-                                  refuse_together)
+from evodrum.cli.model import (
+    _decoder,
+    _encode,
+    _keep_locked,
+    _load,
+    _numbered,
+    _read,
+    _write,
+    cache_option,
+    corpus_option,
+    model_option,
+    out_option,
+)
+from evodrum.cli.options import (
+    ascii_option,
+    lock_option,
+    note_map_option,
+    refine_option,
+    refuse_together,
+)
 from evodrum.cli.output import add, detail, in_folder, output_options, say, wrote
 from evodrum.errors import EvodrumError
 from evodrum.runs import new_run_dir
