@@ -265,7 +265,9 @@ class _TrackReader:
             except EOFError:
                 break
             except (ValueError, IndexError, NotMidi):
-                walk.pos = walk.event + 1
+                # on past the byte that failed; a bad delta time fails before its event
+                # starts, so `event` may still point before it (that looped for ever)
+                walk.pos = max(walk.pos, walk.event) + 1
         return len(scratch.notes)
 
     def _walk(self, track: int, body: bytes, walk: "_Walk") -> None:

@@ -344,3 +344,22 @@ def test_commands_on_a_models_grid_offer_no_grid_option_they_lack(tmp_path, comm
     r = CliRunner().invoke(main, [str(a) for a in args], input="q\n")
     assert r.exit_code == 1 and "Traceback" not in r.output
     assert "its bars are in 3/4" in r.output and "--grid" not in r.output, r.output
+
+
+def test_a_damaged_track_with_a_runaway_delta_time_after_the_damage_does_not_hang(tmp_path):
+    """A track damaged mid-event, with a delta time of more than 4 bytes where reading
+    resumes to count what was lost: before, counting went back to an earlier event and
+    looped for ever (every command on the file hung). A thread guards the test against
+    hanging; the read takes milliseconds."""
+    import threading
+    note = b"\x00\x99\x24\x64\x78\x89\x24\x00"
+    body = note * 4 + b"\x00\x99\x90" + b"\x81" * 5 + b"\x00" + note * 4 + b"\x00\xff\x2f\x00"
+    path = raw_midi(tmp_path / "damaged.mid", body)
+    read = []
+    reader = threading.Thread(target=lambda: read.append(midi.read_drums(path)), daemon=True)
+    reader.start()
+    reader.join(120)
+    assert not reader.is_alive(), "reading the file hung"
+    assert len(read[0].beats) == 4
+    assert read[0].warnings == [("track 1 is damaged (a status byte where data should be); "
+                                 "read up to beat 1, losing about 4 notes after it")]
