@@ -486,6 +486,25 @@ def test_a_forged_comparison_run_record_is_one_line(compared, tmp_path, change, 
     assert "damaged run record" in result.output and str(path) in result.output
 
 
+@pytest.mark.parametrize("change, words", [
+    (lambda m: m["invocations"][0].update(seconds="x"), "invocations[0].seconds must be a number"),
+    (lambda m: m["invocations"][0].pop("started"), "invocations[0].started is missing"),
+    (lambda m: m.update(invocations={}), "invocations must be a list"),
+    (lambda m: m.update(model={"vae": [1]}), "model.vae must be text"),
+])
+def test_a_damaged_comparison_record_is_one_line(compared, tmp_path, change, words):
+    """comparison.json's invocations and fingerprints, read by the report: a traceback."""
+    config, out = tmp_path / "c.toml", tmp_path / "c"
+    shutil.copy(compared / "c.toml", config)
+    shutil.copytree(compared / "c", out)
+    meta = json.loads((out / "comparison.json").read_text())
+    change(meta)
+    (out / "comparison.json").write_text(json.dumps(meta))
+    result = run_cli("compare", config, "--out", out, "--report-only", "--no-plots")
+    assert_one_error_line(result.exit_code, result.output, words)
+    assert f"{out / 'comparison.json'}: damaged comparison record" in result.output
+
+
 # --- the studio's session journal -------------------------------------------------------
 
 @pytest.fixture

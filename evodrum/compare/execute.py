@@ -13,6 +13,7 @@ from evodrum import atomic
 from evodrum.compare import store
 from evodrum.compare.config import CompareConfig, RunKey
 from evodrum.errors import EvodrumError
+from evodrum.statefile import Fields, StateError
 
 META_FILE = "comparison.json"
 CONFIG_COPY = "comparison.toml"
@@ -48,9 +49,31 @@ def pending_runs(config: CompareConfig, folder: Path,
     return todo, len(done)
 
 
+#: More invocations than a comparison folder's record keeps track of.
+MAX_INVOCATIONS = 100_000
+
+
 def read_meta(folder: Path) -> dict:
+    """The folder's comparison.json (its invocations and model fingerprints), every field
+    checked as the report reads it; EvodrumError naming the file and the field."""
     path = Path(folder) / META_FILE
-    return store.read_json(path) if path.exists() else {"invocations": []}
+    if not path.exists():
+        return {"invocations": []}
+    meta = store.read_json(path)
+    try:
+        f = Fields(meta)
+        invocations = [asdict(Invocation(
+            i.text("started"), i.text("backend"), i.integer("workers", 0, default=None),
+            i.integer("runs", 0), i.integer("skipped", 0), i.integer("finished", 0, default=0),
+            i.number("seconds", 0, default=0.0)))
+            for i in f.tables("invocations", MAX_INVOCATIONS, default=[])]
+        model = f.table("model", default=Fields({}))
+        prints = {key: model.text(key) for key in model.data}
+        f.text("name", default=None)
+    except StateError as e:
+        raise EvodrumError(f"{path}: damaged comparison record: {e}; delete it to have it "
+                           "written anew") from None
+    return dict(meta, invocations=invocations, model=prints)
 
 
 def run_comparison(config: CompareConfig, folder: Path, *, workers: int | None = None,
