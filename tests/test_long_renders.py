@@ -159,8 +159,9 @@ def test_a_render_too_long_to_hold_is_one_error_line_naming_the_file(tmp_path, m
     result = CliRunner().invoke(main, ["render", str(source), "-o", str(out), "--synth",
                                        "builtin"])
     assert result.exit_code == 1 and result.exception.__class__ is SystemExit
-    assert result.output.strip() == (f"error: {source}: not enough memory to render it: "
-                                     f"{synth.SMALLER}")
+    assert result.output.strip() == (f"error: {source}: not enough memory to render it: give "
+                                     "a lower --sample-rate, a faster --bpm or --window N "
+                                     "(one window of the file)")
     assert not out.exists() and source.read_bytes() == before
 
 
@@ -185,7 +186,10 @@ def test_groove_names_its_file_when_the_wav_is_too_long_and_keeps_the_midi(tmp_p
     monkeypatch.setattr(memory, "memory_limit", lambda: 1 << 20)
     result = CliRunner().invoke(main, ["groove", str(source), "--swing", "60", "--wav"])
     assert result.exit_code == 1, result.output
-    assert result.output.strip().splitlines()[-1].startswith(f"error: {source}: ")
+    line = result.output.strip().splitlines()[-1]
+    assert line.startswith(f"error: {source}: a 16 s render at 44100 Hz")
+    assert line.endswith(": give a faster --bpm or --window N (one window of the file)")
+    assert "--sample-rate" not in line                   # groove has no such option
     assert (tmp_path / "long-groove.mid").is_file()
     assert not (tmp_path / "long-groove.wav").exists()
 
@@ -199,3 +203,45 @@ def test_a_wav_whose_header_claims_more_than_the_file_holds_is_read_as_far_as_it
     path.write_bytes(path.read_bytes()[:44 + 2 * 4410 + 1])
     back, sr = wav.read_wav(path)
     assert sr == 44100 and np.abs(back - audio).max() < 1 / 32767
+
+
+def test_interactive_names_the_loop_too_long_to_hold_in_one_line(tmp_path, monkeypatch):
+    """A session whose loops are too long to hold says so in one line naming the loop and
+    what its own options change: at the start (its files, --no-audio) the session ends
+    with it; after a tempo change it is a line on screen and the session goes on."""
+    monkeypatch.setattr(memory, "memory_limit", lambda: 1 << 20)    # 8 s of mono: 1.3 MB and more
+    args = ["interactive", "--no-audio", "--synth", "builtin", "--seed", "5"]
+    result = CliRunner().invoke(main, [*args, "--out", str(tmp_path / "a")], input="q\n")
+    assert result.exit_code == 1 and result.exception.__class__ is SystemExit
+    line = result.output.strip().splitlines()[-1]
+    assert line.startswith("error: loop 1 (#1): a 8 s render at 44100 Hz would need ")
+    assert line.endswith(": give a faster tempo ('t 120') or a lower --sample-rate when "
+                         "the session starts")
+    monkeypatch.setattr(memory, "memory_limit", lambda: 3 << 20)    # 8 s fit, 24 s do not
+    result = CliRunner().invoke(main, [*args, "--out", str(tmp_path / "b")],
+                                input="t 40\nq\n")
+    assert result.exit_code == 0, result.output
+    assert "! loop 1 (#1): a 24 s render at 44100 Hz would need" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_a_memory_error_while_playing_is_one_line_naming_the_loop(tmp_path, monkeypatch):
+    """A MemoryError the estimate missed, in a player (here in the audition's loudness
+    pass), is the same one line naming the file (`play`) or the loop (`interactive`)."""
+    from evodrum.audio import audition
+
+    def no_memory(*args, **kwargs):
+        raise MemoryError
+    monkeypatch.setattr(audition, "normalise", no_memory)
+    source = performance(tmp_path)
+    result = CliRunner().invoke(main, ["play", str(source), "--no-audio", "--out-dir",
+                                       str(tmp_path / "listen"), "--synth", "builtin"])
+    assert result.exit_code == 1 and result.exception.__class__ is SystemExit
+    assert result.output.strip().splitlines()[-1].startswith(
+        f"error: {source}: not enough memory to render it: give a lower --sample-rate")
+    result = CliRunner().invoke(main, ["interactive", "--no-audio", "--synth", "builtin",
+                                       "--seed", "5", "--out", str(tmp_path / "run")],
+                                input="q\n")
+    assert result.exit_code == 1 and result.exception.__class__ is SystemExit
+    assert result.output.strip().splitlines()[-1].startswith(
+        "error: loop 1 (#1): not enough memory to render it: give a faster tempo")

@@ -12,7 +12,7 @@ from typing import Callable, Protocol
 
 import numpy as np
 
-from evodrum.audio.synth import DEFAULT_SR, render
+from evodrum.audio.synth import DEFAULT_SR, NO_MEMORY, AudioTooLong, render
 from evodrum.errors import EvodrumError
 from evodrum.grid import DEFAULT_SPEC, GridSpec
 from evodrum.loop import as_loop
@@ -38,10 +38,15 @@ class Player(ABC):
 
         `grid` is a Loop (played with its feel, at its own spec) or a grid of `spec`.
         `name` labels the loop where a player keeps files (see FilePlayer).
+        A render too long to hold (or a MemoryError) raises AudioTooLong, for the caller
+        to name the loop (`AudioTooLong.of`).
         """
         self.stop()
         performed = as_loop(grid, spec)
-        self._start(performed, performed.spec, float(bpm), loop, name)
+        try:
+            self._start(performed, performed.spec, float(bpm), loop, name)
+        except MemoryError:        # one line where the caller names the loop, never a traceback
+            raise AudioTooLong(NO_MEMORY) from None
 
     @abstractmethod
     def _start(self, grid: np.ndarray, spec: GridSpec, bpm: float, loop: bool,

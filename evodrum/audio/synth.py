@@ -53,21 +53,27 @@ def loop_samples(spec: GridSpec, bpm: float, sr: int = DEFAULT_SR) -> int:
     return int(round(spec.seconds(bpm) * sr))
 
 
-#: What makes a render smaller, for messages about one too long to hold.
-SMALLER = "give a lower --sample-rate, a faster --bpm or fewer bars"
+#: What a MemoryError the estimate missed is called.
+NO_MEMORY = "not enough memory to render it"
 
 
 class AudioTooLong(EvodrumError):
-    """A render whose audio alone would take more memory than one job may use; the
-    message says so without a file name (the command adds the file it renders)."""
+    """A render whose audio alone would take more memory than one job may use (or a
+    MemoryError while rendering); the message names neither the file nor what to change:
+    the command adds both (`of`), in its own options."""
 
     @classmethod
-    def of(cls, source, error: Exception) -> EvodrumError:
-        """The one-line error for `source` when rendering it raised `error` (an
-        AudioTooLong, or MemoryError where the estimate fell short)."""
-        if isinstance(error, MemoryError):
-            return EvodrumError(f"{source}: not enough memory to render it: {SMALLER}")
-        return EvodrumError(f"{source}: {error}")
+    def of(cls, source, error: Exception, *smaller: str) -> EvodrumError:
+        """The one-line error for `source` (a file, a loop) when rendering it raised
+        `error` (an AudioTooLong, or a MemoryError where the estimate fell short), with
+        what would make the render smaller: the options of the command that rendered it
+        ("a lower --sample-rate", ...)."""
+        what = NO_MEMORY if isinstance(error, MemoryError) else str(error)
+        if not smaller:
+            return EvodrumError(f"{source}: {what}")
+        advice = smaller[0] if len(smaller) == 1 else \
+            f"{', '.join(smaller[:-1])} or {smaller[-1]}"
+        return EvodrumError(f"{source}: {what}: give {advice}")
 
 
 def check_memory(frames: int, channels: int, sr: int, overhang: int = 0) -> None:
@@ -79,7 +85,7 @@ def check_memory(frames: int, channels: int, sr: int, overhang: int = 0) -> None
         raise AudioTooLong(
             f"a {frames / sr:,.0f} s render at {sr} Hz would need {_size(need)} of memory, "
             f"more than the {_size(limit)} a render may use here (half this machine's "
-            f"memory): {SMALLER}")
+            f"memory)")
 
 
 def _size(size: int) -> str:

@@ -276,7 +276,8 @@ def groove(file, out, window, feel_amount, scatter, swing, like_path, like_windo
         try:
             written.append(write_audio(wav_path, renderer(played, spec, bpm, 44100, "wrap"), 44100))
         except (AudioTooLong, MemoryError) as e:
-            raise AudioTooLong.of(file, e) from None
+            raise AudioTooLong.of(file, e, "a faster --bpm",
+                                     "--window N (one window of the file)") from None
         wrote(written[1], "audio")
     summary = timing_summary(played, bpm)
     in_folder(mid_path.parent)

@@ -100,6 +100,9 @@ def _read_loop(path: str, spec, index: int | None, drum_map: str, drum_channel: 
     return played, played.spec, loops.bpm(plan.windows[0])
 
 
+#: What makes a render of `play` or `render` smaller, in their options.
+SMALLER = ("a lower --sample-rate", "a faster --bpm", "--window N (one window of the file)")
+
 index_option = click.option(
     "--index", "--window", "index", type=click.IntRange(1), default=None,
     help="Play only this grid of the file, counting from 1 (a long performance gives one "
@@ -155,7 +158,7 @@ def play(file, spec, bpm, index, drum_map, drum_channel, once, feel_amount, swin
         try:
             player.play(grid, spec, bpm, loop=not once, name=Path(file).stem)
         except (AudioTooLong, MemoryError) as e:
-            raise AudioTooLong.of(file, e) from None
+            raise AudioTooLong.of(file, e, *SMALLER) from None
         if no_audio:
             return
         until = "once" if once else "until Ctrl-C"
@@ -269,7 +272,7 @@ def _render_one(file: Path, out, spec, bpm, index, drum_map, drum_channel, tail,
         written = write_audio(path, audio, sr)
         level, peak = round(lufs(audio, sr), 1), round(true_peak_db(audio), 1)
     except (AudioTooLong, MemoryError) as e:
-        raise AudioTooLong.of(file, e) from None
+        raise AudioTooLong.of(file, e, *SMALLER) from None
     wrote(written, "audio", source=str(file), seconds=round(len(audio) / sr, 3),
           sample_rate=sr, bpm=bpm, synth=described, lufs=level, true_peak_dbtp=peak)
     say(f"wrote {written}: {len(audio) / sr:.2f} s at {sr} Hz with {described}, "

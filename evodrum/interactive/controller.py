@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from evodrum.audio import Player
+from evodrum.audio.synth import AudioTooLong
 from evodrum.errors import EvodrumError
 from evodrum.genotypes import Space
 from evodrum.interactive.breeding import breed
@@ -37,6 +38,8 @@ PLURAL = ("variation", "blend", "seed")
 #: How long a play press waits for the player to fail (a missing sound card, a busy
 #: device) before saying it is playing; the sound itself starts at once.
 PLAY_CHECK_SECONDS = 0.2
+#: What makes a session's renders smaller, when one is too long to hold.
+SMALLER = ("a faster tempo ('t 120')", "a lower --sample-rate when the session starts")
 
 
 class Controller:
@@ -219,8 +222,7 @@ class Controller:
 
     def _sound(self, grid, name: str, what: str) -> str:
         """Play `grid`; a player that fails within PLAY_CHECK_SECONDS is reported now."""
-        s = self.session
-        self.player.play(grid, s.spec, s.settings.bpm, name=name)
+        self._start(grid, what, name)
         if self.files_only:
             mid, wav = self.player.written[-2:]
             return f"{what}: {wav} and {mid.name}"
@@ -232,6 +234,15 @@ class Controller:
             raise EvodrumError(f"could not play {what}: {self.player.description} stopped at "
                                "once; try another --output, or --no-audio to write files")
         return f"playing {what} · {self.player.description}"
+
+    def _start(self, grid, what: str, name: str | None = None) -> None:
+        """Play `grid` (or write its files); a render too long to hold is one line
+        naming `what` (the loop) and what would make it smaller."""
+        s = self.session
+        try:
+            self.player.play(grid, s.spec, s.settings.bpm, name=name)
+        except AudioTooLong as e:
+            raise AudioTooLong.of(what, e, *SMALLER) from None
 
     def _tempo(self, bpm: float) -> list[str]:
         """Set the session's tempo; the loop playing follows (on the bar line)."""
@@ -246,7 +257,8 @@ class Controller:
         the bar line); nothing is playing when files are written instead."""
         s = self.session
         if not self.files_only and self.player.is_playing:
-            self.player.play(self.heard(s.loop_at(s.selected)), s.spec, s.settings.bpm)
+            loop = s.loop_at(s.selected)
+            self._start(self.heard(loop), f"loop {s.selected + 1} (#{loop.id})")
 
     def _move(self, name: str, command: Command) -> list[str]:
         """Breed the next generation or go to another one; playback stops."""
@@ -292,7 +304,7 @@ class Controller:
         s = self.session
         first = len(self.player.written)
         for pos, loop in enumerate(s.shown()):
-            self.player.play(self.heard(loop), s.spec, s.settings.bpm, name=self._file_name(pos))
+            self._start(self.heard(loop), f"loop {pos + 1} (#{loop.id})", self._file_name(pos))
         wavs = self.player.written[first + 1::2]
         return [(f"generation {s.current + 1} written as MIDI and WAV: "
                  f"{wavs[0]} ... {wavs[-1].name}")]
