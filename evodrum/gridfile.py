@@ -238,19 +238,23 @@ class LoopFile:
         return f"all {bars}" if plan.bars == plan.file_bars else f"the first {bars}"
 
     def tempo_map(self, plan: Plan) -> list[tuple[float, float]] | None:
-        """(beat, BPM) of the file's tempo where `plan` plays, from its beat 0 (a tempo
-        change inside it kept), or None for a grid file."""
+        """(beat, BPM) of the file's tempo where `plan` plays, counted from the loop's
+        beat 0 (a tempo change inside it kept), or None for a grid file. Each window's
+        piece starts where the pieces before it end, as `Plan.stitched` lays them out
+        (one window alone starts at 0, wherever it is in the file)."""
         if not self.tempo_maps:
             return None
         bar_beats = self.spec.beats_per_bar
         out: list[tuple[float, float]] = []
+        start = 0.0
         for window, skip in zip(plan.windows, plan.skips):
             entries, at = self.tempo_maps[window], skip * bar_beats
             held = [bpm for beat, bpm in entries if beat <= at][-1]
             for beat, bpm in [(at, held)] + [e for e in entries if e[0] > at]:
-                beat = float((window + skip) * bar_beats + beat - at)
+                beat = float(start + beat - at)
                 if beat < plan.bars * bar_beats and (not out or out[-1][1] != bpm):
                     out.append((beat, bpm))
+            start += (self.spec.bars - skip) * bar_beats
         return out
 
     def metre(self, plan: Plan) -> str | None:

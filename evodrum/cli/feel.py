@@ -293,5 +293,7 @@ def groove(file, out, window, feel_amount, scatter, swing, like_path, like_windo
     say(f"played{which} with {feel.describe()} at {bpm:g} BPM: {describe_timing(summary)}")
     if changes:
         say(f"kept the file's tempo changes ({len(changes) - 1}, to "
-            f"{', '.join(f'{b:g}' for _, b in changes[1:])} BPM) in {mid_path.name}")
+            f"{', '.join(f'{b:g}' for _, b in changes[1:])} BPM) in {mid_path.name}; "
+            f"the feel{' and the audio play' if wav_path else ' plays'} at {bpm:g} BPM, "
+            "where it starts")
     say(f"wrote {', '.join(str(p) for p in written)}")
