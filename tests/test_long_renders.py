@@ -245,3 +245,22 @@ def test_a_memory_error_while_playing_is_one_line_naming_the_loop(tmp_path, monk
     assert result.exit_code == 1 and result.exception.__class__ is SystemExit
     assert result.output.strip().splitlines()[-1].startswith(
         "error: loop 1 (#1): not enough memory to render it: give a faster tempo")
+
+
+def test_a_stereo_render_is_normalised_and_written_in_chunks_as_in_one_piece(tmp_path,
+                                                                             monkeypatch):
+    """FluidSynth's shape (stereo, a crash ringing across chunk edges) without its cost
+    (its case above is in the full tier): 16 s normalised, its peaks limited, and written
+    in one piece and in chunks of 4,099 frames give the same WAV bytes."""
+    _, stereo = long_render()
+    stereo *= 0.1                            # brought up by ~15 dB, and
+    stereo[300_001, 1] = 0.5                 # a click the limiter must turn down
+    gain = loudness.gain_db(stereo, 44100)
+    assert loudness.true_peak_db(stereo) + gain > loudness.CEILING_DBTP + 3
+    written = []
+    for frames in (None, 4099):
+        chunked(monkeypatch, frames)
+        audio = loudness.normalise(stereo, 44100)
+        written.append(wav.write_wav(tmp_path / f"{frames}.wav", audio, 44100).read_bytes())
+    assert written[0] == written[1] and len(written[0]) >= 44 + 4 * len(stereo)
+    assert loudness.true_peak_db(audio) < loudness.CEILING_DBTP + 0.05
