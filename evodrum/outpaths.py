@@ -43,6 +43,12 @@ class Outputs:
     def _is_input(self, path: Path) -> bool:
         return any(_same_file(path, p) for p in self.inputs if p.exists())
 
+    def _refuse_input(self, path: Path) -> None:
+        """One line when a user-named output is an input of this run (writing would destroy it)."""
+        if path.exists() and self._is_input(path):
+            raise EvodrumError(f"{path}: is an input of this command; writing it would "
+                               "destroy it, so give another output name")
+
     def _mine(self, path: Path) -> bool:
         return _real(path) in self.created
 
@@ -50,9 +56,7 @@ class Outputs:
         """A path the user asked for: itself, or the next free name when it is taken;
         never an input of this run."""
         path = Path(path)
-        if path.exists() and self._is_input(path):
-            raise EvodrumError(f"{path}: is an input of this command; writing it would "
-                               "destroy it, so give another output name")
+        self._refuse_input(path)
         if _is_stream(path) or self._free(path):
             self._note_missing_folder(path.parent)
             self.created.add(_real(path))
@@ -88,9 +92,7 @@ class Outputs:
         (`ref.npz` and `ref.order.npy`): those names when all are free, else the first
         free `stem-N` set, said; never an input, never a stream (there is no beside)."""
         path = Path(path)
-        if path.exists() and self._is_input(path):
-            raise EvodrumError(f"{path}: is an input of this command; writing it would "
-                               "destroy it, so give another output name")
+        self._refuse_input(path)
         if _is_stream(path):
             raise EvodrumError(f"{path}: is not a file; this command writes files beside "
                                "it, so give a file name")
