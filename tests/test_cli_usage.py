@@ -95,7 +95,7 @@ def test_a_closed_pipe_ends_quietly(tmp_path):
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     try:
         p = subprocess.run([sys.executable, "-m", "evodrum", "kit"], stdout=write_end,
-                           stderr=subprocess.PIPE, env=env, timeout=120)
+                           stderr=subprocess.PIPE, env=env)
     finally:
         os.close(write_end)
     assert p.returncode == 141 and p.stderr == b"", p.stderr
@@ -205,7 +205,7 @@ def test_a_midi_port_that_cannot_be_reached_is_one_line(beat):
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     p = subprocess.run([sys.executable, "-m", "evodrum", "play", str(beat), "--midi-port",
                         "no such port here"], capture_output=True, text=True, env=env,
-                       stdin=subprocess.DEVNULL, timeout=120)
+                       stdin=subprocess.DEVNULL)
     assert p.returncode == 1
     lines = p.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: --midi-port"), p.stderr
