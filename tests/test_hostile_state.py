@@ -130,6 +130,51 @@ def test_a_loop_file_edited_in_a_finished_run_is_kept_by_resume(run, tmp_path):
     assert "kept best_01.mid" in result.output and "never replaces" in result.output
 
 
+def test_a_resume_that_plays_the_loops_otherwise_writes_them_beside(run):
+    """--bpm and --note-map on a resume: the files there stay, the new take goes beside
+    them under the next free names, and only files written are counted as written."""
+    import mido
+    before = {n: d for n, d in checksums(run).items() if n.suffix == ".mid"}
+    r = run_cli("target", "--resume", run, "--bpm", 90, "--note-map", "roland-td")
+    assert r.exit_code == 0, r.output
+    assert {n: d for n, d in checksums(run).items() if n in before} == before   # all kept
+    assert "wrote 4 MIDI files (best_01-2.mid ... best_04-2.mid)" in r.output
+    assert "written beside them: best_01-2.mid and 3 more" in r.output
+    tempo = next(m.tempo for m in mido.MidiFile(run / "best_01-2.mid").merged_track
+                 if m.type == "set_tempo")
+    assert round(mido.tempo2bpm(tempo)) == 90
+    assert "play " + str(run / "best_01-2.mid") in r.output      # the take just written
+    again = run_cli("target", "--resume", run, "--bpm", 90, "--note-map", "roland-td")
+    assert again.exit_code == 0, again.output
+    assert "kept best_01-2.mid and 3 more" in again.output and "MIDI file" not in again.output
+    assert not (run / "best_01-3.mid").exists()
+
+
+def test_a_resume_asking_nothing_new_keeps_the_loops_and_writes_only_missing_ones(run):
+    before = checksums(run)
+    r = run_cli("target", "--resume", run)
+    assert r.exit_code == 0, r.output
+    assert "kept best_01.mid and 3 more" in r.output and "MIDI file" not in r.output
+    assert {n for n in checksums(run) if n.suffix == ".mid"} == \
+        {n for n in before if n.suffix == ".mid"}
+    (run / "best_02.mid").unlink()
+    more = run_cli("target", "--resume", run)
+    assert more.exit_code == 0, more.output
+    assert "wrote 1 MIDI file (best_02.mid), logbook" in more.output
+    assert "kept best_01.mid and 2 more" in more.output
+
+
+@pytest.mark.parametrize("record, words", [
+    ('{"takes": {"best_01.mid": {"../x.mid": "' + "0" * 64 + '"}}}', "not a file in the run"),
+    ('{"takes": {"best_01.mid": {"best_01.mid": "f00"}}}', "SHA-256"),
+    ('{"takes": ["best_01.mid"]}', "table of loop names"),
+])
+def test_a_forged_record_of_loop_files_is_one_line(run, record, words):
+    (run / "loops.json").write_text(record)
+    r = run_cli("target", "--resume", run)
+    assert_one_error_line(r.exit_code, r.output, words)
+
+
 @pytest.mark.slow      # two map runs: ~10 s of CPU
 def test_an_elite_edited_in_a_finished_atlas_is_kept_by_resume(tmp_path):
     out = tmp_path / "atlas"
@@ -141,6 +186,7 @@ def test_an_elite_edited_in_a_finished_atlas_is_kept_by_resume(tmp_path):
     assert result.exit_code == 0, result.output
     assert elite.read_bytes() == b"MThd edited"
     assert f"kept elites/{elite.name}" in result.output
+    assert "MIDI file" not in result.output                 # none written: all were there
 
 
 def test_leftovers_of_a_killed_write_are_removed_on_resume(run):

@@ -259,7 +259,8 @@ def _show_result(job, result, loops, folder: Path, optimised: list[str], ascii: 
     from evodrum import display
     from fitness.features import plain_name
     names = list(job.target.names)
-    files = [f"best_{i:02d}.mid" for i in range(1, len(loops) + 1)]
+    summary = _read_json(folder / "summary.json")
+    files = [b["file"] for b in summary["best"]]
     click.echo(f"\n{count(len(loops), 'loop')} after {result.evaluations:,} tries, closest "
                "first. Each goal, and what every loop has:")
     header = ["goal", "wanted", *(f"#{i}" for i in range(1, len(loops) + 1))]
@@ -282,9 +283,9 @@ def _show_result(job, result, loops, folder: Path, optimised: list[str], ascii: 
     click.echo()
     click.echo(display.render_many([b.grid for b in loops], result.spec,
                                    [f"#{i}: {f}" for i, f in enumerate(files, 1)], ascii=ascii))
-    click.echo(f"\nwrote {count(len(files), 'MIDI file')} ({span(files)}), logbook.csv and "
-               f"summary.json to {folder}")
-    front = _read_json(folder / "summary.json").get("front")
+    written = summary["loop_files"]["written"]
+    click.echo(f"\nwrote {_midi_files(written)}logbook.csv and summary.json to {folder}")
+    front = summary.get("front")
     if front is not None:
         click.echo(f"best trade-offs between the goals and sounding real ({job.judge}): "
                    f"{count(len(front), 'loop')}, front_01.mid ... in front.csv"
@@ -292,6 +293,12 @@ def _show_result(job, result, loops, folder: Path, optimised: list[str], ascii: 
     if files:
         click.echo(f"hear the closest: evodrum play {folder / files[0]}")
         click.echo(f"or as audio:      evodrum render {folder / files[0]}")
+
+
+def _midi_files(written: list[str]) -> str:
+    """'3 MIDI files (best_01.mid ... best_03.mid), ' or nothing: only files written now
+    (a resumed run keeps those already there)."""
+    return f"{count(len(written), 'MIDI file')} ({span(written)}), " if written else ""
 
 
 def _table(header: list[str], rows: list[list[str]]) -> None:
@@ -481,8 +488,8 @@ def map_command(feature_names, space, cells, generations, population, sigma, see
             wrote(folder / name, name.rpartition(".")[2])
     add(elites=str(folder / "elites"), loops=len(atlas.rows), cells=total,
         coverage=atlas.coverage, qd_score=atlas.qd_score, evaluations=atlas.evaluations)
-    say(f"wrote {len(atlas.rows)} MIDI files to {folder / 'elites'}, the index atlas.csv, "
-        f"{picture}summary.json"
+    say(f"wrote {_midi_files(atlas.loop_files['written'])}the index atlas.csv, "
+        f"{picture}summary.json to {folder}"
         + ("" if picture else f" (for a heat map: {plotting.INSTALL_HINT})"))
 
 

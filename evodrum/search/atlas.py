@@ -23,8 +23,9 @@ from evodrum.loop import Loop
 from evodrum.notemap import check_stored_map
 from evodrum.search.config import SearchConfig
 from evodrum.search.engine import run_search
+from evodrum.search.loopfiles import LoopFiles
 from evodrum.search.objective import Objective
-from evodrum.search.target import MAX_REFINE, MAX_SEED_LOOPS, LoopFiles
+from evodrum.search.target import MAX_REFINE, MAX_SEED_LOOPS
 from evodrum.statefile import Fields, StateError, read_json
 from fitness import WellFormedness
 
@@ -48,6 +49,7 @@ class Atlas:
     coverage: float
     qd_score: float
     evaluations: int
+    loop_files: dict              # this run's loop files: written, kept (evodrum.search.loopfiles)
 
 
 def atlas_config(space: str, features: tuple[str, ...], cells: int, population: int,
@@ -152,24 +154,23 @@ def make_atlas(space: Space, reference: WellFormedness, config: SearchConfig, fo
     loop_files = LoopFiles(folder, resume)
     for loop, cell, measures, wf in zip(played, elites["cells"], elites["measures"], wellformed):
         name = "cell_" + "_".join(f"{c + 1:02d}" for c in cell) + ".mid"
-        loop_files.write(f"{ELITES_DIR}/{name}", loop, space.spec, bpm, note_map)
+        file = loop_files.write(f"{ELITES_DIR}/{name}", loop, space.spec, bpm, note_map)
         quality[tuple(cell)] = wf
-        rows.append({"file": f"{ELITES_DIR}/{name}", "cell": [int(c) + 1 for c in cell],
+        rows.append({"file": file, "cell": [int(c) + 1 for c in cell],
                      "features": {f: float(m) for f, m in zip(features, measures)},
                      "wellformed": float(wf)})
     atlas = Atlas(features, cells, rows, quality, algo.coverage(), algo.qd_score(),
-                  result.evaluations)
+                  result.evaluations, loop_files.finish())
     atomic.write_text(folder / "atlas.csv", index_csv(atlas))
     atomic.write_json(folder / "summary.json", {
         "config": config.to_dict(), "folder": str(folder), "evaluations": result.evaluations,
         "cells": cells ** len(features), "elites": len(rows), "coverage": atlas.coverage,
-        "qd_score": atlas.qd_score, "index": "atlas.csv"})
+        "qd_score": atlas.qd_score, "index": "atlas.csv", "loop_files": atlas.loop_files})
     from evodrum import plotting
     if plotting.available():
         from evodrum.search import plots
         plots.atlas(quality, features, folder / "atlas.png",
                     f"{space.name} space: {len(rows)} of {cells ** len(features)} cells filled")
-    loop_files.say_kept()
     return atlas
 
 

@@ -18,12 +18,12 @@ from evodrum.errors import EvodrumError
 from evodrum.genotypes import Space, files
 from evodrum.genotypes.locked import locked_as_stored
 from evodrum.lock import check_stored
-from evodrum.notes import note
 from evodrum.loop import Loop
 from evodrum.notemap import check_stored_map
 from evodrum.search.config import SearchConfig
 from evodrum.search.distinct import distinct_best
 from evodrum.search.engine import SearchResult, check_memory, make_algorithm, run_search
+from evodrum.search.loopfiles import LoopFiles
 from evodrum.search.objective import Objective
 from evodrum.statefile import Fields, StateError, read_json
 from fitness import Judge, Target, WellFormedness, compute
@@ -246,7 +246,7 @@ def run_target(prepared: PreparedTarget, folder: Path, *, resume: bool = False, 
     loops = best_loops(result, objective, reference, top, prepared.judges)
     spec = objective.space.spec
     played = _played([b.grid for b in loops], spec, perform)
-    files = [loop_files.write(f"best_{i:02d}.mid", lp, spec, bpm, note_map).name
+    files = [loop_files.write(f"best_{i:02d}.mid", lp, spec, bpm, note_map)
              for i, lp in enumerate(played, 1)]
     atomic.write_text(folder / "logbook.csv", logbook_csv(result))
     summary = {
@@ -257,30 +257,9 @@ def run_target(prepared: PreparedTarget, folder: Path, *, resume: bool = False, 
         "best": [_loop_record(f, b) for f, b in zip(files, loops)]}
     if hasattr(result.algorithm, "front"):
         summary["front"] = write_front(result, prepared, loop_files, bpm, perform, note_map)
+    summary["loop_files"] = loop_files.finish()
     atomic.write_json(folder / "summary.json", summary)
-    loop_files.say_kept()
     return result, loops
-
-
-class LoopFiles:
-    """Writes a run's loop files. A resumed run keeps a loop file already in its folder as
-    it is: the run wrote it the same before, or you have edited it since (never lost)."""
-
-    def __init__(self, folder: Path, resume: bool):
-        self.folder, self.resume, self.kept = Path(folder), resume, []
-
-    def write(self, name: str, loop, spec, bpm: float, note_map=None) -> Path:
-        path = self.folder / name
-        if self.resume and os.path.lexists(path):
-            self.kept.append(name)
-            return path
-        return midi.write_midi(path, loop, spec, bpm, note_map=note_map)
-
-    def say_kept(self) -> None:
-        if self.kept:
-            more = f" and {len(self.kept) - 1} more" if len(self.kept) > 1 else ""
-            note(f"kept {self.kept[0]}{more} in {self.folder} as they were: a resumed run "
-                 "never replaces a loop file (delete one to have it written again)")
 
 
 def _loop_record(file: str, loop: BestLoop) -> dict:
@@ -310,8 +289,8 @@ def write_front(result: SearchResult, prepared: PreparedTarget, loop_files: Loop
     records = []
     played = _played([b.grid for b in loops], objective.space.spec, perform)
     for i, (loop, lp) in enumerate(zip(loops, played), 1):
-        path = loop_files.write(f"front_{i:02d}.mid", lp, objective.space.spec, bpm, note_map)
-        records.append(_loop_record(path.name, loop))
+        file = loop_files.write(f"front_{i:02d}.mid", lp, objective.space.spec, bpm, note_map)
+        records.append(_loop_record(file, loop))
     judge = prepared.job.judge
     names = list(objective.target.names)
     # the optimised judge's score follows the target error (objective 2 is 1 - it)
