@@ -215,7 +215,7 @@ def test_interactive_names_the_loop_too_long_to_hold_in_one_line(tmp_path, monke
     assert result.exit_code == 1 and result.exception.__class__ is SystemExit
     line = result.output.strip().splitlines()[-1]
     assert line.startswith("error: loop 1 (#1): a 8 s render at 44100 Hz would need ")
-    assert line.endswith(": give a faster tempo ('t 120') or a lower --sample-rate when "
+    assert line.endswith(": give a faster tempo ('t BPM') or a lower --sample-rate when "
                          "the session starts")
     monkeypatch.setattr(memory, "memory_limit", lambda: 3 << 20)    # 8 s fit, 24 s do not
     result = CliRunner().invoke(main, [*args, "--out", str(tmp_path / "b")],

@@ -39,7 +39,7 @@ PLURAL = ("variation", "blend", "seed")
 #: device) before saying it is playing; the sound itself starts at once.
 PLAY_CHECK_SECONDS = 0.2
 #: What makes a session's renders smaller, when one is too long to hold.
-SMALLER = ("a faster tempo ('t 120')", "a lower --sample-rate when the session starts")
+SMALLER = ("a faster tempo ('t BPM')", "a lower --sample-rate when the session starts")
 
 
 class Controller:
