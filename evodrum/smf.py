@@ -157,6 +157,17 @@ def _text(payload: bytes) -> str:
 
 
 @dataclass
+class _Mark:
+    """How much a _TrackReader had read at one point, and its names and programs then."""
+
+    notes: int
+    tempos: int
+    signatures: int
+    names: dict
+    programs: dict
+
+
+@dataclass
 class _Walk:
     """Where reading a track has got to: the next byte, the event being read, its tick,
     the running status, and whether End of Track was reached."""
@@ -196,15 +207,13 @@ class _TrackReader:
     def read_extra(self, track: int, body: bytes, n_tracks: int) -> str:
         """Read a track beyond the header's count (Seq66 and Seq24 save their own data
         there); keep its notes if it has any, else drop all of it. A plain note."""
-        kept = len(self.notes), len(self.tempos), len(self.signatures)
-        names, programs = dict(self.names), dict(self.programs)
+        mark = self._mark()
         self.read(track, body, [])
-        found = len(self.notes) - kept[0]
+        found = len(self.notes) - mark.notes
         beyond = f"track {track + 1}, beyond the {n_tracks} the header announces,"
         if found:
             return f"read {beyond} with its {found} notes"
-        del self.notes[kept[0]:], self.tempos[kept[1]:], self.signatures[kept[2]:]
-        self.names, self.programs = names, programs
+        self._back_to(mark)
         return (f"skipped {beyond} which holds no notes (a sequencer's own data, "
                 "as Seq66 and Seq24 save)")
 
@@ -234,24 +243,45 @@ class _TrackReader:
     def _read_past_end(self, track: int, body: bytes, walk: "_Walk",
                        warnings: list[str]) -> None:
         """Events after a track's End of Track, as a broken exporter leaves them (mido
-        reads them too): kept with a warning when they read cleanly and hold notes,
-        else passed over as padding. `walk` moves on to their end when kept."""
-        kept = len(self.notes), len(self.tempos), len(self.signatures)
-        names, programs = dict(self.names), dict(self.programs)
+        reads them too): their notes are read up to any damage, with a warning that says
+        what damage lost; without notes (padding) they are passed over. `walk` moves on
+        to where they were read to when any are kept."""
+        mark = self._mark()
         rest = _Walk(walk.pos, walk.tick, walk.status)
+        damage, lost = "", 0
         try:
             while rest.pos < len(body):
                 self._walk(track, body, rest)
-        except (EOFError, IndexError, ValueError, NotMidi):
-            rest = None
-        found = len(self.notes) - kept[0]
-        if rest is None or not found:
-            del self.notes[kept[0]:], self.tempos[kept[1]:], self.signatures[kept[2]:]
-            self.names, self.programs = names, programs
+        except (EOFError, IndexError):
+            damage = "is cut short in the middle of an event"
+        except (ValueError, NotMidi) as e:
+            lost = self._notes_after(track, body, rest)
+            damage = (f"is damaged ({getattr(e, 'reason', e)}) at beat "
+                      f"{rest.tick / self.tpb:g}, losing "
+                      + (f"about {lost} notes after it" if lost else "no notes"))
+        found = len(self.notes) - mark.notes
+        if not found and not lost:
+            self._back_to(mark)
             return
-        warnings.append(f"track {track + 1} goes on after its End of Track (at beat "
-                        f"{walk.tick / self.tpb:g}): read its {found} notes after it")
-        walk.pos, walk.tick = rest.pos, rest.tick
+        line = (f"track {track + 1} goes on after its End of Track (at beat "
+                f"{walk.tick / self.tpb:g}): ")
+        line += f"read its {found} notes after it" if found else "its notes there are lost"
+        warnings.append(line + (f"; what follows them {damage}" if found and damage
+                                else f"; it {damage}" if damage else ""))
+        if found:
+            walk.pos, walk.tick = rest.pos, rest.tick
+
+    def _mark(self) -> "_Mark":
+        """What has been read so far, for `_back_to` to return to when a stretch of a
+        file is dropped after reading it (a sequencer's own track, padding)."""
+        return _Mark(len(self.notes), len(self.tempos), len(self.signatures),
+                     dict(self.names), dict(self.programs))
+
+    def _back_to(self, mark: "_Mark") -> None:
+        """Forget everything read since `mark`."""
+        del self.notes[mark.notes:], self.tempos[mark.tempos:]
+        del self.signatures[mark.signatures:]
+        self.names, self.programs = mark.names, mark.programs
 
     def _notes_after(self, track: int, body: bytes, damaged: "_Walk") -> int:
         """How many notes a track holds past the damage that stopped it: an estimate,

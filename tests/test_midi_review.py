@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import mido
 from click.testing import CliRunner
-from midi_files import basic_beat, drum_file
+from midi_files import basic_beat, drum_file, raw_midi, vlq
 
+from evodrum import midi
 from evodrum.cli import main
 
 
@@ -45,3 +46,40 @@ def test_groove_of_one_window_writes_its_tempo_change_where_the_window_has_it(tm
     assert tempi(tmp_path / "w3.mid") == [(0, 110)]
     r = run("groove", path, "--swing", 55, "-o", tmp_path / "all.mid")
     assert tempi(tmp_path / "all.mid") == [(0, 100), (6, 110)]
+
+
+def _two_bars(after: bytes) -> bytes:
+    """Two bars of kick and snare on the beats (8 notes), End of Track, then `after`."""
+    body = b""
+    for q in range(8):
+        pitch = 36 if q % 2 == 0 else 38
+        body += (vlq(0 if q == 0 else 420) + bytes([0x99, pitch, 100]) + vlq(60)
+                 + bytes([0x89, pitch, 0]))
+    return body + b"\x00\xff\x2f\x00" + after
+
+
+def test_notes_after_an_early_end_of_track_are_read_up_to_damage_and_said(tmp_path):
+    """8 notes after End of Track, then a stray 0xF4 byte or the track cut mid-event:
+    before, all 8 were dropped without a word (only clean extra data was read)."""
+    more = _two_bars(b"")[:-4]               # the same 8 notes, without End of Track
+    stray = _two_bars(vlq(420) + more[1:] + b"\x00\xf4" + b"\x00\xff\x2f\x00")
+    hits = midi.read_drums(raw_midi(tmp_path / "stray.mid", stray))
+    assert len(hits.beats) == 16
+    assert hits.warnings == ["track 1 goes on after its End of Track (at beat 7.125): read "
+                             "its 8 notes after it; what follows them is damaged (a system "
+                             "message 0xF4 that has no place in a file) at beat 15.125, "
+                             "losing no notes"]
+    cut = midi.read_drums(raw_midi(tmp_path / "cut.mid", _two_bars(vlq(420) + more[1:-2])))
+    assert len(cut.beats) == 16
+    assert cut.warnings == ["track 1 goes on after its End of Track (at beat 7.125): read "
+                            "its 8 notes after it; what follows them is cut short in the "
+                            "middle of an event"]
+    lost = _two_bars(b"\x00\xf4" + vlq(420) + more[1:] + b"\x00\xff\x2f\x00")
+    gone = midi.read_drums(raw_midi(tmp_path / "lost.mid", lost))
+    assert len(gone.beats) == 8
+    assert gone.warnings == ["track 1 goes on after its End of Track (at beat 7.125): its "
+                             "notes there are lost; it is damaged (a system message 0xF4 "
+                             "that has no place in a file) at beat 7.125, losing about 8 "
+                             "notes after it"]
+    padded = midi.read_drums(raw_midi(tmp_path / "padded.mid", _two_bars(b"\0" * 8)))
+    assert len(padded.beats) == 8 and not padded.warnings
