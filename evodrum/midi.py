@@ -610,6 +610,32 @@ def loop_steps(hits: DrumHits, spec: GridSpec) -> int | None:
     return next(n for n in range(steps, spec.steps + 1) if spec.steps % n == 0)
 
 
+def loop_part(hits: DrumHits, spec: GridSpec) -> tuple[int, int] | None:
+    """(first bar, one past the last) of the one stretch of fitting bars in a file that
+    is otherwise a loop: shorter than one window, with the bars the grid cannot hold
+    only before it (a 2/4 pickup, a count-in) or after it; else None. Played as a loop
+    is played, those bars left out."""
+    stretches = hits.bars.stretches()
+    if hits.bars.fits.all() or len(stretches) != 1:
+        return None
+    a, b = stretches[0]
+    span = hits.bars.start[b - 1] + hits.bars.length[b - 1] - hits.bars.start[a]
+    return (a, b) if round(span * spec.steps_per_beat) < spec.steps else None
+
+
+def _bars_of(hits: DrumHits, spec: GridSpec, a: int, b: int) -> DrumHits:
+    """`hits` cut to bars [a, b) and moved to start at beat 0 (the hits of other bars
+    left out, a hit played just ahead of bar `a` kept on its downbeat)."""
+    bars, early = hits.bars, 0.5 / spec.steps_per_beat
+    start, end = bars.start[a], bars.start[b - 1] + bars.length[b - 1]
+    keep = (hits.beats >= start - early) & (hits.beats < end - early)
+    part = Bars(bars.start[a:b] - start, bars.length[a:b], bars.fits[a:b], bars.metre[a:b],
+                bars.beats[a:b], None if bars.lone is None else bars.lone[a:b])
+    return replace(hits, beats=np.maximum(hits.beats[keep] - start, 0.0), rows=hits.rows[keep],
+                   velocities=hits.velocities[keep], bars=part,
+                   end_beats=min(hits.end_beats, end) - start)
+
+
 def on_grid(hits: DrumHits, spec: GridSpec) -> DrumHits:
     """`hits` with its bars fitted to `spec`'s bars (see `Bars.on_grid`)."""
     return replace(hits, bars=hits.bars.on_grid(spec.beats_per_bar))
@@ -623,6 +649,9 @@ def to_windows(hits: DrumHits, spec: GridSpec = DEFAULT_SPEC, hop_bars: int = 1,
     with `to_last_bar` to the end of its last bar, the rest of it silent: what a command
     that plays a whole pattern needs when End of Track comes at the last note."""
     hits = on_grid(hits, spec)
+    part = loop_part(hits, spec)
+    if part is not None:
+        return _loop_of_part(hits, spec, *part)
     length = loop_steps(hits, spec)
     q = quantise(hits, spec, length)
     if length is not None:
@@ -660,7 +689,8 @@ def to_windows(hits: DrumHits, spec: GridSpec = DEFAULT_SPEC, hop_bars: int = 1,
                      + (f" ({int(outside.sum())} hits there are left out)" if outside.any()
                         else ""))
     if short and skipped:
-        notes.append(f"{', '.join(short)} between them are shorter than one window")
+        one = len(short) == 1 and short[0].startswith("bar ")
+        notes.append(f"{', '.join(short)} {'is' if one else 'are'} shorter than one window")
     last = max((int(round(bars.start[a] * spb)) + len(g) * hop * spb - hop * spb + spec.steps
                 for (a, _), g in zip(bars.stretches(), grids) if len(g)), default=0)
     after = int((np.floor(hits.beats * spb + 0.5) >= last).sum()) if last else 0
@@ -678,6 +708,21 @@ def to_windows(hits: DrumHits, spec: GridSpec = DEFAULT_SPEC, hop_bars: int = 1,
     moved = [q.within(a, a + spec.steps) for a in first_steps]
     return Windows(windows, timing, (windows > 0).sum(axis=(1, 2)), bar_of, start_beats, 0, q,
                    notes, moved)
+
+
+def _loop_of_part(hits: DrumHits, spec: GridSpec, a: int, b: int) -> Windows:
+    """Bars [a, b) of a file played as a loop (see `loop_part`), said with the bars left
+    out as a warning; the one window starts at bar `a`."""
+    part = _bars_of(hits, spec, a, b)
+    loop = to_windows(part, spec)
+    outside = len(hits.beats) - len(part.beats)
+    kept = f"bar {a + 1} is" if b - a == 1 else f"bars {a + 1}-{b} are"
+    note = (f"skipped {', '.join(hits.bars.skipped())}: a grid of {spec.beats_per_bar}/4 "
+            f"bars holds {fitting_metres(spec.beats_per_bar)} bars"
+            + (f" ({outside} hits there are left out)" if outside else "")
+            + f"; {kept} played as a loop")
+    return replace(loop, start_bars=np.array([a + 1]), start_beats=hits.bars.start[a:a + 1],
+                   notes=[note] + loop.notes)
 
 
 def _tiling(hits: DrumHits, spec: GridSpec, length: int) -> list[str]:

@@ -4,15 +4,25 @@ Track, and the words commands use for them."""
 from __future__ import annotations
 
 import mido
+import numpy as np
 from click.testing import CliRunner
-from midi_files import basic_beat, drum_file, raw_midi, vlq
+from midi_files import basic_beat, drum_file, metred_file, raw_midi, vlq
 
-from evodrum import midi
+from evodrum import kit, midi
 from evodrum.cli import main
+from evodrum.grid import GridSpec
+from evodrum.gridfile import read_file
+
+BD = kit.ROWS.index("BD")
 
 
 def run(*args):
     return CliRunner().invoke(main, [str(a) for a in args])
+
+
+def kick_steps(loops) -> list[list[int]]:
+    """The kick's steps in each window (metred_file puts one on each downbeat)."""
+    return [np.flatnonzero(g[BD]).tolist() for g in loops.grids]
 
 
 def tempi(path) -> list[tuple[float, float]]:
@@ -83,3 +93,26 @@ def test_notes_after_an_early_end_of_track_are_read_up_to_damage_and_said(tmp_pa
                              "notes after it"]
     padded = midi.read_drums(raw_midi(tmp_path / "padded.mid", _two_bars(b"\0" * 8)))
     assert len(padded.beats) == 8 and not padded.warnings
+
+
+def test_a_short_file_after_a_pickup_plays_the_rest_as_a_loop(tmp_path):
+    """2/4 then three bars of 4/4, or one: before, refused ('no stretch of bars that fit
+    is as long as one window'); now the pickup is left out, said so, and the rest is
+    tiled as a short loop is, bar 2's downbeat on the grid's first step."""
+    three = metred_file(tmp_path / "pick3.mid", [(2, 4)] + [(4, 4)] * 3)
+    loops = read_file(three, GridSpec(), to_last_bar=True)
+    assert kick_steps(loops) == [[0, 16, 32]] and loops.start_bars.tolist() == [2]
+    assert loops.warnings == ["skipped bar 1 (2/4, alone): a grid of 4/4 bars holds 2/4 (in "
+                              "pairs), 4/4 and 8/4 bars (5 hits there are left out); bars 2-4 "
+                              "are played as a loop"]
+    one = read_file(metred_file(tmp_path / "pick1.mid", [(2, 4), (4, 4)]), GridSpec())
+    assert kick_steps(one) == [[0, 16, 32, 48]] and one.warnings[0].endswith(
+        "; bar 2 is played as a loop")
+    r = run("groove", three, "--swing", 55, "-o", tmp_path / "out.mid")
+    assert r.exit_code == 0, r.output
+
+
+def test_a_lone_stretch_too_short_for_a_window_is_named_in_good_grammar(tmp_path):
+    """'bar 6 between them are shorter': one bar is, and it need not be between."""
+    path = metred_file(tmp_path / "song.mid", [(4, 4)] * 4 + [(2, 4), (4, 4)])
+    assert read_file(path, GridSpec()).warnings[-1] == "bar 6 is shorter than one window"
