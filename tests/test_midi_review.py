@@ -116,3 +116,20 @@ def test_a_lone_stretch_too_short_for_a_window_is_named_in_good_grammar(tmp_path
     """'bar 6 between them are shorter': one bar is, and it need not be between."""
     path = metred_file(tmp_path / "song.mid", [(4, 4)] * 4 + [(2, 4), (4, 4)])
     assert read_file(path, GridSpec()).warnings[-1] == "bar 6 is shorter than one window"
+
+
+def test_render_says_its_level_in_words_and_gives_the_figures_behind_verbose_and_json(
+        tmp_path):
+    """LUFS and dBTP are research figures: before, every render printed them."""
+    import json
+    src = drum_file(tmp_path / "beat.mid", basic_beat(4), length_beats=16)
+    r = run("render", src, "-o", tmp_path / "a.wav", "--synth", "builtin")
+    assert r.exit_code == 0, r.output
+    assert "at the level every render shares" in r.output and "LUFS" not in r.output
+    r = run("render", src, "-o", tmp_path / "b.wav", "--synth", "builtin", "--raw")
+    assert "at the sound source's own level" in r.output and "dBTP" not in r.output
+    r = run("render", src, "-o", tmp_path / "c.wav", "--synth", "builtin", "--verbose")
+    assert "c.wav: -20 LUFS, true peak" in r.output
+    r = run("render", src, "-o", tmp_path / "d.wav", "--synth", "builtin", "--json")
+    written = json.loads(r.stdout)["files"][0]
+    assert written["lufs"] == -20 and written["true_peak_dbtp"] <= -1

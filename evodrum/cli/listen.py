@@ -17,7 +17,7 @@ from evodrum.cli.options import (
     grid_option,
     note_map_option,
 )
-from evodrum.cli.output import output_options, say, wrote
+from evodrum.cli.output import detail, output_options, say, wrote
 
 TAIL_HELP = ("Decays past the loop's end: wrap onto the start (seamless looping), cut, "
              "or ring (the file runs on until they fade).")
@@ -275,5 +275,8 @@ def _render_one(file: Path, out, spec, bpm, index, drum_map, drum_channel, tail,
         raise AudioTooLong.of(file, e, *SMALLER) from None
     wrote(written, "audio", source=str(file), seconds=round(len(audio) / sr, 3),
           sample_rate=sr, bpm=bpm, synth=described, lufs=level, true_peak_dbtp=peak)
+    level_words = ("at the sound source's own level" if loudness is None
+                   else "at the level every render shares")
     say(f"wrote {written}: {len(audio) / sr:.2f} s at {sr} Hz with {described}, "
-        f"{level:g} LUFS, true peak {peak:g} dBTP")
+        f"{level_words}")
+    detail(f"{written.name}: {level:g} LUFS, true peak {peak:g} dBTP")
