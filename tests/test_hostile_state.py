@@ -162,6 +162,14 @@ def test_a_resume_asking_nothing_new_keeps_the_loops_and_writes_only_missing_one
     assert more.exit_code == 0, more.output
     assert "wrote 1 MIDI file (best_02.mid), logbook" in more.output
     assert "kept best_01.mid and 2 more" in more.output
+    before = {n: d for n, d in checksums(run).items() if n.suffix == ".mid"}
+    six = run_cli("target", "--resume", run, "--top", 6)      # more loops than there are
+    assert six.exit_code == 0, six.output
+    after = {n: d for n, d in checksums(run).items() if n.suffix == ".mid"}
+    assert {n: after[n] for n in before} == before
+    new = sorted(n.name for n in after.keys() - before.keys())
+    assert "best_05.mid" in new and "best_06.mid" in new
+    assert f"wrote {len(new)} MIDI files" in six.output, (new, six.output)
 
 
 @pytest.mark.parametrize("record, words", [
