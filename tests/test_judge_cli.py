@@ -123,6 +123,16 @@ def test_judge_a_target_run_folder_as_the_readme_shows(tmp_path):
     assert digests(out) == before
 
 
+def test_judge_of_one_unreadable_file_is_a_plain_error(tmp_path):
+    """One file given: its problem is the error (nothing else was to be judged), as
+    features and data build say it; '(skipped)' is for a file among several."""
+    bad = tmp_path / "bad.mid"
+    bad.write_text("not midi")
+    r = run("judge", bad)
+    assert r.exit_code == 1 and r.stderr.strip().splitlines() == [
+        f"error: {bad}: this is a text file, not MIDI"], r.stderr
+
+
 def test_judge_a_folder_without_loops_is_one_error_naming_it(tmp_path):
     empty, notes = tmp_path / "empty", tmp_path / "notes"
     empty.mkdir(), notes.mkdir()

@@ -135,6 +135,9 @@ def test_cli_reads_files_and_folders_and_skips_bad_ones(groove_corpus, tmp_path)
     assert out["set"]["loops"] == 120 and out["real"]["loops"] == 120
     assert out["set"]["onsets"]["precision"] > 0.2
     assert path.read_bytes() == before
+    alone = _run("realism", bad)                       # one file: a plain error, no skip
+    assert alone.exit_code == 1 and alone.stderr.strip().splitlines() == [
+        f"error: {bad}: this is a text file, not MIDI"], alone.stderr
     one = gridfile.save_grids(tmp_path / "one.npz", loops[:1], groove_corpus.spec)
     r = _run("realism", one)
     assert r.exit_code == 0 and "note: only 1 loop: coverage and range need a set" in r.stdout

@@ -2,13 +2,11 @@
 from __future__ import annotations
 
 import json
-import sys
 
 import click
 
 from evodrum.cli import main
-from evodrum.cli.inputs import drum_channel_option, drum_map_option, load
-from evodrum.errors import EvodrumError
+from evodrum.cli.inputs import Batch, drum_channel_option, drum_map_option, load
 
 
 @main.command()
@@ -63,15 +61,13 @@ def judge(files, model_path, as_json, drum_map, drum_channel):
     if reference.spec == spec:
         scorers["wellformed"] = reference.typicality
     paths, problems = loop_files(files)
-    entries = []
-    for path in paths:
-        try:
+    entries, batch = [], Batch(paths)
+    batch.problems.extend(problems)
+    for path in batch.files:
+        with batch.skipping():
             loops = load(str(path), spec, drum_map, drum_channel, for_model=True)
             check_resolution(path, loops.spec, spec)
-        except EvodrumError as e:
-            problems.append(str(e))
-            continue
-        entries.extend(score_windows(path, loops.grids, scorers))
+            entries.extend(score_windows(path, loops.grids, scorers))
     if as_json:
         click.echo(json.dumps(entries, indent=2))
     elif entries:
@@ -82,10 +78,7 @@ def judge(files, model_path, as_json, drum_map, drum_channel):
                    f"higher. Real loops no judge saw score (25% / median / 75%): {quartiles}. "
                    "Higher than real is not more real: read a set of loops with "
                    "`evodrum realism`.")
-    for problem in problems:
-        click.echo(f"error: {problem} (skipped)", err=True)
-    if problems:
-        sys.exit(1)
+    batch.finish()
 
 
 def _table(entries: list[dict], names: list[str]) -> str:

@@ -2,12 +2,11 @@
 from __future__ import annotations
 
 import json
-import sys
 
 import click
 
 from evodrum.cli import main
-from evodrum.cli.inputs import drum_channel_option, drum_map_option, load
+from evodrum.cli.inputs import Batch, drum_channel_option, drum_map_option, load
 from evodrum.cli.options import SEED, Number, given_options, space_choice
 from evodrum.errors import EvodrumError
 from evodrum.text import count
@@ -86,7 +85,7 @@ def realism(files, space, count, temperature, prior, seed, model_path, corpus, v
     if unused:
         raise click.UsageError(", ".join({"count": "-n"}.get(n, f"--{n}") for n in unused)
                                + ": only for --space (FILES are read as they are)")
-    problems = []
+    batch = Batch([])                           # files skipped (none for --space)
     if space:
         grids = sets.space_samples(space, count, temperature, prior, seed, model_path)
         source = {"space": space, "samples": count, "temperature": temperature, "prior": prior,
@@ -96,9 +95,11 @@ def realism(files, space, count, temperature, prior, seed, model_path, corpus, v
         ref = sets.reference(corpus, model_path)
         import numpy as np
         paths, problems = loop_files(files)
+        batch = Batch(paths)
+        batch.problems.extend(problems)
         parts, read = [], []
-        for path in paths:
-            try:
+        for path in batch.files:
+            with batch.skipping():
                 loops = load(str(path), ref.spec, drum_map, drum_channel, hop_bars=ref.spec.bars,
                              for_model=True)
                 if loops.spec != ref.spec:
@@ -106,12 +107,9 @@ def realism(files, space, count, temperature, prior, seed, model_path, corpus, v
                                        f"reads {ref.spec.describe()}")
                 parts.append(loops.grids)
                 read.append(str(path))
-            except EvodrumError as e:
-                problems.append(str(e))
-        for problem in problems:
-            click.echo(f"error: {problem} (skipped)", err=True)
         if not parts:
-            raise EvodrumError("no loops to read: every input was skipped")
+            batch.finish()                      # every input skipped: each said, exit 1
+            raise EvodrumError("no loops to read")
         grids = np.concatenate(parts)
         source = {"files": read, "loops": len(grids)}
     result = {"source": source, "reference": ref.info, "set": ref.measure(grids),
@@ -120,8 +118,7 @@ def realism(files, space, count, temperature, prior, seed, model_path, corpus, v
         click.echo(json.dumps(result, indent=2))
     else:
         click.echo(_describe(result, verbose))
-    if problems:
-        sys.exit(1)
+    batch.finish()
 
 
 def _pct(v) -> str:
