@@ -54,6 +54,7 @@ def test_steer_list_as_json_is_one_document():
     (["--make-tasks", 2, "--json"], "--make-tasks prints [[tasks]] tables (TOML) and runs "
                                     "nothing, so it takes no --json"),
     (["--make-tasks", 2, "--out", "x"], "runs nothing, so it takes no --out"),
+    (["--make-tasks", 2, "cmp.toml", "--no-plots"], "so it takes no CONFIG, --no-plots"),
     (["cmp.toml", "--off-corpus"], "--off-corpus: only for --make-tasks"),
     (["cmp.toml", "--task-seed", 3], "--task-seed: only for --make-tasks"),
     (["cmp.toml", "--report-only", "-j", 2], "--report-only and --workers ask for different "

@@ -10,7 +10,13 @@ from pathlib import Path
 import click
 
 from evodrum.cli import main
-from evodrum.cli.options import OUT_FOLDER, SEED, given_options, refuse_together
+from evodrum.cli.options import (
+    OUT_FOLDER,
+    SEED,
+    given_options,
+    refuse_together,
+    spelled,
+)
 from evodrum.cli.output import kept_on_interrupt
 from evodrum.errors import EvodrumError
 from evodrum.text import count
@@ -144,8 +150,7 @@ def _refuse_unused_options(make_tasks) -> None:
     typed = given_options(RUN_OPTIONS if make_tasks else TASK_OPTIONS)
     if not typed:
         return
-    flags = ", ".join("CONFIG" if n == "config_file" else "--" + n.replace("_", "-")
-                      .replace("as-json", "json") for n in typed)
+    flags = ", ".join(spelled(typed))
     if make_tasks:
         raise click.UsageError(f"--make-tasks prints [[tasks]] tables (TOML) and runs "
                                f"nothing, so it takes no {flags}", ctx)

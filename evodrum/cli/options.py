@@ -114,11 +114,18 @@ def refuse_together(*names: str) -> None:
     name): they ask for different things, and one would be silently ignored."""
     typed = given_options(names)
     if len(typed) > 1:
-        ctx = click.get_current_context()
-        flags = {p.name: next((o for o in p.opts if o.startswith("--")), p.opts[0])
-                 for p in ctx.command.params}
-        raise click.UsageError(" and ".join(flags[n] for n in typed)
-                               + " ask for different things: give one of them", ctx)
+        raise click.UsageError(" and ".join(spelled(typed))
+                               + " ask for different things: give one of them",
+                               click.get_current_context())
+
+
+def spelled(names) -> list[str]:
+    """How the user types each of the current command's parameters `names` (parameter
+    names): an option's long flag (else its short one), an argument's metavar (CONFIG)."""
+    params = {p.name: p for p in click.get_current_context().command.params}
+    return [(p.metavar or p.name.upper()).strip("[]") if isinstance(p, click.Argument)
+            else next((o for o in p.opts if o.startswith("--")), p.opts[0])
+            for p in (params[n] for n in names)]
 
 
 ascii_option = click.option(
