@@ -165,6 +165,7 @@ class LoopFile:
     triplets: object = None        # midi.Triplets when the file plays triplets or a shuffle
     tempo_maps: list = field(default_factory=list)  # (beat in window, BPM) per window
     metres: list = field(default_factory=list)      # the file's metre where each window starts
+    metre_maps: list = field(default_factory=list)  # (beat in window, metre) per window
     end_bars: np.ndarray | None = None              # (N,) the file's last bar in each window
     start_beats: np.ndarray | None = None           # (N,) the beat each window starts on
     lead_fits: bool = False                         # a bar before the first window fits
@@ -197,13 +198,14 @@ class LoopFile:
     def describe(self, i: int) -> str:
         """Where grid `i` comes from, e.g. 'window 3 of 12, from bar 3'."""
         where = f", from bar {self.start_bars[i]}" if self.start_bars is not None else ""
-        if self.metres and self.metres[i] != f"{self.spec.beats_per_bar}/4":
+        own = [m for _, m in self.metre_maps[i]] if self.metre_maps else self.metres[i:i + 1]
+        if own and own != [f"{self.spec.beats_per_bar}/4"]:
             # counted as the file counts its bars, not in the grid's
             first, last = self.start_bars[i], self.end_bars[i]
             within = self.beat_in_bar[i] if self.beat_in_bar is not None else 0
             where = (f", bar {first}" if first == last else f", bars {first}-{last}") + \
-                f" of {self.metres[i]}" + (f", from beat {within + 1:g} of bar {first}"
-                                          if within else "")
+                (f" of {own[0]}" if len(own) == 1 else f" ({', then '.join(own)})") + \
+                (f", from beat {within + 1:g} of bar {first}" if within else "")
         return f"window {i + 1} of {len(self)}{where}"
 
     def whole(self) -> Plan | None:
@@ -224,44 +226,51 @@ class LoopFile:
 
     def extent(self, plan: Plan) -> str:
         """What of the file a whole-file `plan` plays, in words, counting the file's own
-        bars: "all 8 bars", "all 16 bars of 2/4", "the first 64 bars" when one loop cannot
-        hold it, "8 bars from bar 2" when bars before its first window are left out (a
-        count-in the grid cannot hold)."""
+        bars: "all 8 bars", "all 16 bars of 2/4", "all 10 bars of 2/4 and 4/4", "the
+        first 64 bars" when one loop cannot hold it, "8 bars from bar 2" when bars before
+        its first window are left out (a count-in the grid cannot hold)."""
         first = int(self.start_bars[plan.windows[0]])
-        metre = self.metre(plan) or f"{self.spec.beats_per_bar}/4"
-        num, den = (int(x) for x in metre.split("/"))
-        bars = int(np.ceil(plan.bars * self.spec.beats_per_bar * den / (4 * num) - 1e-9))
-        bars = f"{bars} bars" + ("" if num * 4 / den == self.spec.beats_per_bar
-                                 else f" of {metre}")
+        grid_metre = f"{self.spec.beats_per_bar}/4"
+        changes = self.metre_map(plan) or [(0.0, grid_metre)]
+        ends = [beat for beat, _ in changes[1:]] + [plan.bars * self.spec.beats_per_bar]
+        bars = sum(int(np.ceil((end - beat) * int(m.split("/")[1]) / (4 * int(m.split("/")[0]))
+                               - 1e-9)) for (beat, m), end in zip(changes, ends))
+        metres = list(dict.fromkeys(m for _, m in changes))
+        bars = f"{bars} bars" + ("" if [_beats(m) for m in metres] == [self.spec.beats_per_bar]
+                                 else f" of {' and '.join(metres)}")
         if first > 1:
             return f"{bars} from bar {first}"
         return f"all {bars}" if plan.bars == plan.file_bars else f"the first {bars}"
 
     def tempo_map(self, plan: Plan) -> list[tuple[float, float]] | None:
         """(beat, BPM) of the file's tempo where `plan` plays, counted from the loop's
-        beat 0 (a tempo change inside it kept), or None for a grid file. Each window's
+        beat 0 (a tempo change inside it kept), or None for a grid file."""
+        return self._stitched(self.tempo_maps, plan)
+
+    def _stitched(self, maps: list, plan: Plan) -> list | None:
+        """Per-window (beat, value) maps laid out as `plan` plays them: each window's
         piece starts where the pieces before it end, as `Plan.stitched` lays them out
         (one window alone starts at 0, wherever it is in the file)."""
-        if not self.tempo_maps:
+        if not maps:
             return None
         bar_beats = self.spec.beats_per_bar
-        out: list[tuple[float, float]] = []
+        out: list = []
         start = 0.0
         for window, skip in zip(plan.windows, plan.skips):
-            entries, at = self.tempo_maps[window], skip * bar_beats
-            held = [bpm for beat, bpm in entries if beat <= at][-1]
-            for beat, bpm in [(at, held)] + [e for e in entries if e[0] > at]:
+            entries, at = maps[window], skip * bar_beats
+            held = [value for beat, value in entries if beat <= at][-1]
+            for beat, value in [(at, held)] + [e for e in entries if e[0] > at]:
                 beat = float(start + beat - at)
-                if beat < plan.bars * bar_beats and (not out or out[-1][1] != bpm):
-                    out.append((beat, bpm))
+                if beat < plan.bars * bar_beats and (not out or out[-1][1] != value):
+                    out.append((beat, value))
             start += (self.spec.bars - skip) * bar_beats
         return out
 
-    def metre(self, plan: Plan) -> str | None:
-        """The file's metre where `plan` plays, when it has one there ("6/8", "2/4"), so
-        a loop written from it keeps its time signature; None for a grid file."""
-        found = {self.metres[i] for i in plan.windows} if self.metres else set()
-        return found.pop() if len(found) == 1 else None
+    def metre_map(self, plan: Plan) -> list[tuple[float, str]] | None:
+        """(beat, metre) of the file's time signatures where `plan` plays, counted from
+        the loop's beat 0 as `tempo_map` counts, so a loop written from it keeps them (a
+        2/4 intro that goes on in 4/4 stays so); None for a grid file."""
+        return self._stitched(self.metre_maps, plan)
 
     def window(self, i: int) -> Plan:
         """The plan that plays window `i` alone."""
@@ -286,16 +295,22 @@ class LoopFile:
                 "plays at one tempo, the one where it starts (--bpm to choose)")
 
 
-def _repeated(tempo_map: list[tuple[float, float]], length: float,
-              beats: int) -> list[tuple[float, float]]:
-    """A loop's tempo map as the loop plays, repeated to fill `beats` (a 2-bar loop that
-    speeds up in its second bar slows down again where it starts over)."""
-    out: list[tuple[float, float]] = []
+def _repeated(changes: list[tuple[float, object]], length: float,
+              beats: int) -> list[tuple[float, object]]:
+    """A loop's tempo or metre map as the loop plays, repeated to fill `beats` (a 2-bar
+    loop that speeds up in its second bar slows down again where it starts over)."""
+    out: list[tuple[float, object]] = []
     for start in np.arange(0, beats, length):
-        for beat, bpm in tempo_map:
-            if not out or out[-1][1] != bpm:
-                out.append((float(start + beat), bpm))
+        for beat, value in changes:
+            if not out or out[-1][1] != value:
+                out.append((float(start + beat), value))
     return out
+
+
+def _beats(metre: str) -> float:
+    """Quarter-note beats in a bar of `metre` ("6/8": 3)."""
+    num, den = (int(x) for x in metre.split("/"))
+    return num * 4 / den
 
 
 def read_file(path: str | Path, spec: GridSpec, drum_map: str = "groove",
@@ -320,9 +335,11 @@ def read_file(path: str | Path, spec: GridSpec, drum_map: str = "groove",
     bars = hits.bars
     end_bars = np.searchsorted(bars.start, windows.start_beats + length - 1e-9, side="left")
     metres = [bars.metre[b - 1] for b in windows.start_bars]
+    metre_maps = [_repeated(bars.metre_map(b, b + length), length, spec.beats)
+                  for b in windows.start_beats]
     return LoopFile(str(path), from_midi_velocity(windows.grids), spec, windows.hits,
                     windows.start_bars, bpms, hits.warnings + windows.notes,
                     windows.quantised, windows.offsets, hits.info + windows.info + skipped,
-                    windows.moved, hits.triplets, tempo_maps, metres, end_bars,
+                    windows.moved, hits.triplets, tempo_maps, metres, metre_maps, end_bars,
                     windows.start_beats, bool(bars.fits[:windows.start_bars[0] - 1].any()),
                     windows.start_beats - bars.start[windows.start_bars - 1])

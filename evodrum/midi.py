@@ -100,6 +100,18 @@ class Bars:
                 lone[a] = True
         return Bars(self.start, self.length, fits & ~lone, self.metre, self.beats, lone)
 
+    def metre_map(self, start: float, stop: float) -> list[tuple[float, str]]:
+        """(beat from `start`, metre) of the bar in force at `start` and of each bar
+        before `stop` whose metre differs from the one before it."""
+        i = max(int(np.searchsorted(self.start, start + 1e-9, side="right")) - 1, 0)
+        out = [(0.0, self.metre[i])] if len(self.metre) else []
+        for j in range(i + 1, len(self.start)):
+            if self.start[j] >= stop - 1e-9:
+                break
+            if self.metre[j] != out[-1][1]:
+                out.append((float(self.start[j] - start), self.metre[j]))
+        return out
+
     def stretches(self) -> list[tuple[int, int]]:
         """Runs of consecutive bars that fit, as (first bar, one past the last) indices."""
         edges = np.diff(np.concatenate([[0], self.fits.astype(np.int8), [0]]))
@@ -816,14 +828,15 @@ def first_window(grids: np.ndarray, spec: GridSpec) -> int:
 def grid_to_midi(grid, spec: GridSpec = DEFAULT_SPEC, bpm: float = 120.0,
                  midi_type: int = 1, ticks_per_beat: int = WRITE_TICKS_PER_BEAT,
                  note_map=None, tempo_map: list[tuple[float, float]] | None = None,
-                 metre: str | None = None) -> mido.MidiFile:
+                 metre: str | list[tuple[float, str]] | None = None) -> mido.MidiFile:
     """A MIDI file on channel 10 with tempo, time signature, GM pitches and one-step notes.
 
     `grid` is a Loop (its own spec is used, each hit at its performed tick) or a
     plain grid of `spec` (played straight). `note_map` (an evodrum.notemap.NoteMap)
     writes each row at a drum plugin's pitch instead of General MIDI's. `tempo_map`
     ((beat, BPM) pairs, the first at beat 0) replaces `bpm` where a loop read from a
-    file is written back with the tempo changes it had. `metre` ("6/8", "2/4") is the
+    file is written back with the tempo changes it had. `metre` ("6/8", "2/4", or
+    (beat, metre) pairs, the first at beat 0, where the file's metre changes) is the
     time signature written when the loop came from a file in it whose bars the grid
     holds; else the grid's own (N/4).
     """
@@ -855,10 +868,16 @@ def grid_to_midi(grid, spec: GridSpec = DEFAULT_SPEC, bpm: float = 120.0,
         raise ValueError("MIDI pitches must lie in 0..127")
     tempi = [(round(b * ticks_per_beat), mido.bpm2tempo(t))
              for b, t in (tempo_map or [(0, bpm)]) if round(b * ticks_per_beat) < end]
+    metres = [(0.0, metre)] if metre is None or isinstance(metre, str) else metre
+    signatures = [(round(b * ticks_per_beat), _signature(m, spec)) for b, m in metres
+                  if round(b * ticks_per_beat) < end]
     meta = [mido.MetaMessage("track_name", name="evodrum", time=0),
             mido.MetaMessage("set_tempo", tempo=tempi[0][1], time=0),
-            mido.MetaMessage("time_signature", **_signature(metre, spec), time=0)]
-    changes = tempi[1:]  # later tempo changes: (tick, tempo)
+            mido.MetaMessage("time_signature", **signatures[0][1], time=0)]
+    changes = sorted(   # later tempo and metre changes: (tick, message)
+        [(t, mido.MetaMessage("set_tempo", tempo=tempo)) for t, tempo in tempi[1:]]
+        + [(t, mido.MetaMessage("time_signature", **sig)) for t, sig in signatures[1:]],
+        key=lambda change: change[0])
     notes = _note_events(start, stop, pitches, velocity)
     mid = mido.MidiFile(type=midi_type, ticks_per_beat=ticks_per_beat)
     if midi_type == 0:
@@ -897,9 +916,10 @@ def _note_events(start, stop, pitches, velocity) -> tuple[np.ndarray, list, list
         velocities.tolist()
 
 
-def _track(changes: list[tuple[int, int]], notes, end: int) -> list[mido.Message]:
-    """The messages of one track, each made once with its delta time: tempo changes
-    ((tick, tempo)) and `_note_events`, tempo first at one tick, ending at tick `end`.
+def _track(changes: list[tuple[int, mido.MetaMessage]], notes, end: int) -> list[mido.Message]:
+    """The messages of one track, each made once with its delta time: tempo and metre
+    changes ((tick, message)) and `_note_events`, changes first at one tick, ending at
+    tick `end`.
     Note fields are ints already checked (pitches) or in range by construction, so
     mido's per-message checks (most of a file's cost) are skipped."""
     ticks, types, pitches, velocities = notes
@@ -909,7 +929,7 @@ def _track(changes: list[tuple[int, int]], notes, end: int) -> list[mido.Message
     track, first_note = [], len(changes)
     for i, delta in zip(order.tolist(), deltas):
         if i < first_note:
-            track.append(mido.MetaMessage("set_tempo", tempo=changes[i][1], time=delta))
+            track.append(changes[i][1].copy(time=delta))
         else:
             j = i - first_note
             track.append(mido.Message(types[j], skip_checks=True, channel=DRUM_CHANNEL,
@@ -921,7 +941,7 @@ def _track(changes: list[tuple[int, int]], notes, end: int) -> list[mido.Message
 def write_midi(path: str | Path, grid, spec: GridSpec = DEFAULT_SPEC,
                bpm: float = 120.0, midi_type: int = 1, note_map=None,
                tempo_map: list[tuple[float, float]] | None = None,
-               metre: str | None = None) -> Path:
+               metre: str | list[tuple[float, str]] | None = None) -> Path:
     """Write one loop (a Loop, or a grid played straight) as a MIDI file, atomically;
     `note_map`, `tempo_map` and `metre` as in `grid_to_midi`."""
     path = Path(path)

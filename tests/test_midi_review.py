@@ -133,3 +133,40 @@ def test_render_says_its_level_in_words_and_gives_the_figures_behind_verbose_and
     r = run("render", src, "-o", tmp_path / "d.wav", "--synth", "builtin", "--json")
     written = json.loads(r.stdout)["files"][0]
     assert written["lufs"] == -20 and written["true_peak_dbtp"] <= -1
+
+
+def signatures(path) -> list[tuple[float, str]]:
+    """(beat, metre) of every time signature a MIDI file sets."""
+    mid, out = mido.MidiFile(path), []
+    for track in mid.tracks:
+        tick = 0
+        for m in track:
+            tick += m.time
+            if m.type == "time_signature":
+                out.append((tick / mid.ticks_per_beat, f"{m.numerator}/{m.denominator}"))
+    return sorted(out)
+
+
+def test_a_take_that_runs_from_two_four_into_four_four_says_and_writes_both(tmp_path):
+    """Four bars of 2/4, then four of 4/4: before, window 1 was 'bars 1-6 of 2/4', the
+    take 'all 8 bars of 2/4', and groove and convert wrote 2/4 across the whole loop."""
+    path = metred_file(tmp_path / "intro.mid", [(2, 4)] * 4 + [(4, 4)] * 4)
+    loops = read_file(path, GridSpec(), to_last_bar=True)
+    assert loops.describe(0) == "window 1 of 3, bars 1-6 (2/4, then 4/4)"
+    assert loops.extent(loops.whole()) == "all 8 bars of 2/4 and 4/4"
+    r = run("groove", path, "--swing", 55, "-o", tmp_path / "take.mid")
+    assert r.exit_code == 0, r.output
+    assert "played all 8 bars of 2/4 and 4/4" in r.output
+    assert signatures(tmp_path / "take.mid") == [(0, "2/4"), (8, "4/4")]
+    r = run("convert", path, tmp_path / "w.mid")
+    assert r.exit_code == 0, r.output
+    assert signatures(tmp_path / "w_001.mid") == [(0, "2/4"), (8, "4/4")]
+    assert signatures(tmp_path / "w_002.mid") == [(0, "2/4"), (4, "4/4")]
+
+
+def test_eighth_note_metres_of_the_grids_length_read_on_the_four_four_grid(tmp_path):
+    """8/8 is four beats, 4/8 two (in pairs), as README says: reader 4 refused both."""
+    eight = read_file(metred_file(tmp_path / "8-8.mid", [(8, 8)] * 8), GridSpec())
+    assert kick_steps(eight)[0] == [0, 16, 32, 48] and not eight.warnings
+    four = read_file(metred_file(tmp_path / "4-8.mid", [(4, 8)] * 8), GridSpec())
+    assert kick_steps(four)[0] == [0, 8, 16, 24, 32, 40, 48, 56] and not four.warnings

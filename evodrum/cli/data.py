@@ -314,7 +314,7 @@ def convert(source, target, spec, bpm, drum_map, drum_channel, midi_type, note_m
     for i, (loop, name) in enumerate(zip(played, names)):
         midi.write_midi(name, loop, spec, bpm or loops.bpm(i), int(midi_type), note_map=note_map,
                         tempo_map=None if bpm or not loops.tempo_maps else loops.tempo_maps[i],
-                        metre=loops.metres[i] if loops.metres else None)
+                        metre=loops.metre_maps[i] if loops.metre_maps else None)
     click.echo(f"wrote {count(len(names), 'MIDI file')}: {names[0]}"
                + (f" ... {names[-1].name}" if len(names) > 1 else ""))
 

@@ -268,7 +268,7 @@ def groove(file, out, window, feel_amount, scatter, swing, like_path, like_windo
         mid_path, wav_path = outputs.derived(stem.with_suffix(".mid")), None
     spec = played.spec
     written = [midi.write_midi(mid_path, played, spec, bpm, note_map=note_map,
-                               tempo_map=changes, metre=loops.metre(plan))]
+                               tempo_map=changes, metre=loops.metre_map(plan))]
     wrote(written[0], "midi", bpm=bpm, hits=int(played.hits.sum()))
     if wav_path is not None:
         from evodrum.audio.synth import AudioTooLong
