@@ -166,7 +166,9 @@ def test_a_take_that_runs_from_two_four_into_four_four_says_and_writes_both(tmp_
 
 def test_eighth_note_metres_of_the_grids_length_read_on_the_four_four_grid(tmp_path):
     """8/8 is four beats, 4/8 two (in pairs), as README says: reader 4 refused both."""
-    eight = read_file(metred_file(tmp_path / "8-8.mid", [(8, 8)] * 8), GridSpec())
+    eight = read_file(metred_file(tmp_path / "8-8.mid", [(8, 8)] * 8), GridSpec(),
+                      to_last_bar=True)
     assert kick_steps(eight)[0] == [0, 16, 32, 48] and not eight.warnings
-    four = read_file(metred_file(tmp_path / "4-8.mid", [(4, 8)] * 8), GridSpec())
+    four = read_file(metred_file(tmp_path / "4-8.mid", [(4, 8)] * 8), GridSpec(),
+                     to_last_bar=True)
     assert kick_steps(four)[0] == [0, 8, 16, 24, 32, 40, 48, 56] and not four.warnings
