@@ -33,7 +33,8 @@ def test_reading_commands_leave_every_input_as_it_was(tmp_path, monkeypatch):
     before = digests(mine)
     out = tmp_path / "out"
     commands = [
-        ["map", "-g", 1, "-p", 4, "--seed-loops", loop, "--refine", 0, "--out", out / "map"],
+        ["map", "-g", 1, "-p", 4, "--space", "pca", "--seed-loops", loop, "--refine", 0,
+         "--out", out / "map"],
         ["groove", loop, "--like", other, "-o", out / "g.mid"],
         ["show", loop, "--drum-map", kit_map],
         ["features", loop, other, "--drum-map", kit_map],
@@ -45,7 +46,8 @@ def test_reading_commands_leave_every_input_as_it_was(tmp_path, monkeypatch):
         r = CliRunner().invoke(main, [str(a) for a in args])
         assert r.exit_code == 0, (args, r.output)
         assert digests(mine) == before, args
-    r = CliRunner().invoke(main, ["interactive", "--no-audio", "--seed-loops", str(loop),
+    r = CliRunner().invoke(main, ["interactive", "--no-audio", "--synth", "builtin",
+                                  "--seed-loops", str(loop),
                                   "--refine", "0", "--out", str(out / "i")], input="q\n")
     assert r.exit_code == 0, r.output
     assert digests(mine) == before
