@@ -260,8 +260,9 @@ class _TrackReader:
                       f"{rest.tick / self.tpb:g}, losing "
                       + (f"about {lost} notes after it" if lost else "no notes"))
         found = len(self.notes) - mark.notes
-        if not found and not lost:
+        if not found:
             self._back_to(mark)
+        if not found and not lost:
             return
         line = (f"track {track + 1} goes on after its End of Track (at beat "
                 f"{walk.tick / self.tpb:g}): ")
@@ -271,13 +272,13 @@ class _TrackReader:
         if found:
             walk.pos, walk.tick = rest.pos, rest.tick
 
-    def _mark(self) -> "_Mark":
+    def _mark(self) -> _Mark:
         """What has been read so far, for `_back_to` to return to when a stretch of a
         file is dropped after reading it (a sequencer's own track, padding)."""
         return _Mark(len(self.notes), len(self.tempos), len(self.signatures),
                      dict(self.names), dict(self.programs))
 
-    def _back_to(self, mark: "_Mark") -> None:
+    def _back_to(self, mark: _Mark) -> None:
         """Forget everything read since `mark`."""
         del self.notes[mark.notes:], self.tempos[mark.tempos:]
         del self.signatures[mark.signatures:]

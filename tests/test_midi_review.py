@@ -75,22 +75,22 @@ def test_notes_after_an_early_end_of_track_are_read_up_to_damage_and_said(tmp_pa
     stray = _two_bars(vlq(420) + more[1:] + b"\x00\xf4" + b"\x00\xff\x2f\x00")
     hits = midi.read_drums(raw_midi(tmp_path / "stray.mid", stray))
     assert len(hits.beats) == 16
-    assert hits.warnings == ["track 1 goes on after its End of Track (at beat 7.125): read "
-                             "its 8 notes after it; what follows them is damaged (a system "
-                             "message 0xF4 that has no place in a file) at beat 15.125, "
-                             "losing no notes"]
+    assert hits.warnings == [("track 1 goes on after its End of Track (at beat 7.125): read "
+                              "its 8 notes after it; what follows them is damaged (a system "
+                              "message 0xF4 that has no place in a file) at beat 15.125, "
+                              "losing no notes")]
     cut = midi.read_drums(raw_midi(tmp_path / "cut.mid", _two_bars(vlq(420) + more[1:-2])))
     assert len(cut.beats) == 16
-    assert cut.warnings == ["track 1 goes on after its End of Track (at beat 7.125): read "
-                            "its 8 notes after it; what follows them is cut short in the "
-                            "middle of an event"]
+    assert cut.warnings == [("track 1 goes on after its End of Track (at beat 7.125): read "
+                             "its 8 notes after it; what follows them is cut short in the "
+                             "middle of an event")]
     lost = _two_bars(b"\x00\xf4" + vlq(420) + more[1:] + b"\x00\xff\x2f\x00")
     gone = midi.read_drums(raw_midi(tmp_path / "lost.mid", lost))
     assert len(gone.beats) == 8
-    assert gone.warnings == ["track 1 goes on after its End of Track (at beat 7.125): its "
-                             "notes there are lost; it is damaged (a system message 0xF4 "
-                             "that has no place in a file) at beat 7.125, losing about 8 "
-                             "notes after it"]
+    assert gone.warnings == [("track 1 goes on after its End of Track (at beat 7.125): its "
+                              "notes there are lost; it is damaged (a system message 0xF4 "
+                              "that has no place in a file) at beat 7.125, losing about 8 "
+                              "notes after it")]
     padded = midi.read_drums(raw_midi(tmp_path / "padded.mid", _two_bars(b"\0" * 8)))
     assert len(padded.beats) == 8 and not padded.warnings
 
@@ -102,9 +102,9 @@ def test_a_short_file_after_a_pickup_plays_the_rest_as_a_loop(tmp_path):
     three = metred_file(tmp_path / "pick3.mid", [(2, 4)] + [(4, 4)] * 3)
     loops = read_file(three, GridSpec(), to_last_bar=True)
     assert kick_steps(loops) == [[0, 16, 32]] and loops.start_bars.tolist() == [2]
-    assert loops.warnings == ["skipped bar 1 (2/4, alone): a grid of 4/4 bars holds 2/4 (in "
-                              "pairs), 4/4 and 8/4 bars (5 hits there are left out); bars 2-4 "
-                              "are played as a loop"]
+    assert loops.warnings == [("skipped bar 1 (2/4, alone): a grid of 4/4 bars holds 2/4 (in "
+                               "pairs), 4/4 and 8/4 bars (5 hits there are left out); bars 2-4 "
+                               "are played as a loop")]
     one = read_file(metred_file(tmp_path / "pick1.mid", [(2, 4), (4, 4)]), GridSpec())
     assert kick_steps(one) == [[0, 16, 32, 48]] and one.warnings[0].endswith(
         "; bar 2 is played as a loop")
