@@ -198,7 +198,8 @@ class LoopFile:
     def describe(self, i: int) -> str:
         """Where grid `i` comes from, e.g. 'window 3 of 12, from bar 3'."""
         where = f", from bar {self.start_bars[i]}" if self.start_bars is not None else ""
-        own = [m for _, m in self.metre_maps[i]] if self.metre_maps else self.metres[i:i + 1]
+        own = list(dict.fromkeys(m for _, m in self.metre_maps[i])) if self.metre_maps \
+            else self.metres[i:i + 1]     # a tiled loop's metres once, not each repeat
         if own and own != [f"{self.spec.beats_per_bar}/4"]:
             # counted as the file counts its bars, not in the grid's
             first, last = self.start_bars[i], self.end_bars[i]

@@ -742,9 +742,9 @@ def _tiling(hits: DrumHits, spec: GridSpec, length: int) -> list[str]:
     own = round(hits.length_beats * spec.steps_per_beat)
     if own == spec.steps:
         return []
-    metres = sorted(set(hits.bars.metre))
+    metres = list(dict.fromkeys(hits.bars.metre))
     n = len(hits.bars.start)
-    loop = f"a {n}-bar loop" + (f" of {metres[0]}" if metres != ["4/4"] else "")
+    loop = f"a {n}-bar loop" + (f" of {' and '.join(metres)}" if metres != ["4/4"] else "")
     grid = f"{spec.bars} bars of {spec.beats_per_bar}/4"
     pad, repeats = (length - own) / spec.steps_per_beat, spec.steps // length
     return [loop + (f", with {pad:g} silent beats added at its end" if pad else "")

@@ -172,3 +172,12 @@ def test_eighth_note_metres_of_the_grids_length_read_on_the_four_four_grid(tmp_p
     four = read_file(metred_file(tmp_path / "4-8.mid", [(4, 8)] * 8), GridSpec(),
                      to_last_bar=True)
     assert kick_steps(four)[0] == [0, 8, 16, 24, 32, 40, 48, 56] and not four.warnings
+
+
+def test_a_short_loop_of_two_metres_names_both_once(tmp_path):
+    """Two bars of 2/4 and one of 4/4, tiled twice: before, 'a 3-bar loop of 2/4'."""
+    path = metred_file(tmp_path / "loop.mid", [(2, 4), (2, 4), (4, 4)])
+    loops = read_file(path, GridSpec(), to_last_bar=True)
+    assert loops.describe(0) == "window 1 of 1, bars 1-3 (2/4, then 4/4)"
+    assert loops.info == ["a 3-bar loop of 2/4 and 4/4, repeated 2 times to fill the grid's "
+                          "4 bars of 4/4"]
