@@ -245,7 +245,11 @@ def run_target(prepared: PreparedTarget, folder: Path, *, resume: bool = False, 
                         resume=resume, on_generation=on_generation)
     loops = best_loops(result, objective, reference, top, prepared.judges)
     spec = objective.space.spec
-    played = _played([b.grid for b in loops], spec, perform)
+    # the front (fixed by the job) is played first, then the best one at a time: each
+    # best loop's take is the same whatever --top, so a resume asking more keeps them
+    front = (write_front(result, prepared, loop_files, bpm, perform, note_map)
+             if hasattr(result.algorithm, "front") else None)
+    played = [lp for b in loops for lp in _played([b.grid], spec, perform)]
     files = [loop_files.write(f"best_{i:02d}.mid", lp, spec, bpm, note_map)
              for i, lp in enumerate(played, 1)]
     atomic.write_text(folder / "logbook.csv", logbook_csv(result))
@@ -255,8 +259,8 @@ def run_target(prepared: PreparedTarget, folder: Path, *, resume: bool = False, 
         "optimised_judges": optimised_judges(job.config, job.judge),
         "independent_judges": independent_judges(job, prepared.judges),
         "best": [_loop_record(f, b) for f, b in zip(files, loops)]}
-    if hasattr(result.algorithm, "front"):
-        summary["front"] = write_front(result, prepared, loop_files, bpm, perform, note_map)
+    if front is not None:
+        summary["front"] = front
     summary["loop_files"] = loop_files.finish()
     atomic.write_json(folder / "summary.json", summary)
     return result, loops
