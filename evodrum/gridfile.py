@@ -170,6 +170,7 @@ class LoopFile:
     start_beats: np.ndarray | None = None           # (N,) the beat each window starts on
     lead_fits: bool = False                         # a bar before the first window fits
     beat_in_bar: np.ndarray | None = None           # (N,) beats into its first bar it starts
+    loop_beats: float | None = None                 # one loop's beats before tiling repeats it
 
     def loop(self, i: int) -> Loop:
         """Grid `i` with the timing it was played with (grid files: straight)."""
@@ -198,8 +199,8 @@ class LoopFile:
     def describe(self, i: int) -> str:
         """Where grid `i` comes from, e.g. 'window 3 of 12, from bar 3'."""
         where = f", from bar {self.start_bars[i]}" if self.start_bars is not None else ""
-        own = list(dict.fromkeys(m for _, m in self.metre_maps[i])) if self.metre_maps \
-            else self.metres[i:i + 1]     # a tiled loop's metres once, not each repeat
+        own = [m for _, m in self._own(self.metre_maps[i])] if self.metre_maps \
+            else self.metres[i:i + 1]     # every change in order, a tiled loop's once
         if own and own != [f"{self.spec.beats_per_bar}/4"]:
             # counted as the file counts its bars, not in the grid's
             first, last = self.start_bars[i], self.end_bars[i]
@@ -208,6 +209,11 @@ class LoopFile:
                 (f" of {own[0]}" if len(own) == 1 else f" ({', then '.join(own)})") + \
                 (f", from beat {within + 1:g} of bar {first}" if within else "")
         return f"window {i + 1} of {len(self)}{where}"
+
+    def _own(self, entries: list[tuple[float, object]]) -> list[tuple[float, object]]:
+        """A window's (beat, value) map up to where tiling starts it over: the file's own
+        changes, not each repeat's (equal neighbours are already one entry)."""
+        return [e for e in entries if self.loop_beats is None or e[0] < self.loop_beats - 1e-9]
 
     def whole(self) -> Plan | None:
         """How to play the whole file, window after window (as many bars as one loop
@@ -288,8 +294,10 @@ class LoopFile:
             return ""
         bpms = [b for i in changing for _, b in self.tempo_maps[i]]
         if len(changing) == 1:
-            n = len(self.tempo_maps[changing[0]]) - 1
-            which = f"{n} time{'s' if n != 1 else ''} inside window {changing[0] + 1}"
+            tiled = self.tempo_maps[changing[0]]
+            n = len(self._own(tiled)) - 1
+            which = f"{'once' if n == 1 else f'{n} times'} inside window {changing[0] + 1}" + \
+                (", and back where the loop repeats" if len(tiled) - 1 > n else "")
         else:
             which = f"inside {len(changing)} of the {len(self)} windows"
         return (f"the tempo changes {which} ({min(bpms):g} to {max(bpms):g} BPM): a loop "
@@ -343,4 +351,4 @@ def read_file(path: str | Path, spec: GridSpec, drum_map: str = "groove",
                     windows.quantised, windows.offsets, hits.info + windows.info + skipped,
                     windows.moved, hits.triplets, tempo_maps, metres, metre_maps, end_bars,
                     windows.start_beats, bool(bars.fits[:windows.start_bars[0] - 1].any()),
-                    windows.start_beats - bars.start[windows.start_bars - 1])
+                    windows.start_beats - bars.start[windows.start_bars - 1], length)

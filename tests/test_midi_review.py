@@ -181,3 +181,40 @@ def test_a_short_loop_of_two_metres_names_both_once(tmp_path):
     assert loops.describe(0) == "window 1 of 1, bars 1-3 (2/4, then 4/4)"
     assert loops.info == ["a 3-bar loop of 2/4 and 4/4, repeated 2 times to fill the grid's "
                           "4 bars of 4/4"]
+
+
+def test_a_window_that_returns_to_its_first_metre_says_every_change_in_order(tmp_path):
+    """Bars of 4/4 x3, 2/4 x2, 4/4 x3: window 2 plays 4/4, 2/4, 4/4. Before, it said
+    '(4/4, then 2/4)' (each metre named once), dropping the return to 4/4."""
+    path = metred_file(tmp_path / "mix.mid", [(4, 4)] * 3 + [(2, 4)] * 2 + [(4, 4)] * 3)
+    loops = read_file(path, GridSpec())
+    assert loops.describe(0) == "window 1 of 3, bars 1-5 (4/4, then 2/4)"
+    assert loops.describe(1) == "window 2 of 3, bars 2-6 (4/4, then 2/4, then 4/4)"
+    r = run("show", path, "--ascii", "--window", 2)
+    assert r.exit_code == 0, r.output
+    assert "bars 2-6 (4/4, then 2/4, then 4/4)" in r.output
+
+
+def test_a_tiled_loop_names_its_metres_once_not_each_repeat(tmp_path):
+    """A 2-bar loop of 4/4 then 2/4 tiled to the grid: its own two metres, in order."""
+    loops = read_file(metred_file(tmp_path / "loop.mid", [(4, 4), (2, 4)]), GridSpec())
+    assert loops.describe(0) == "window 1 of 1, bars 1-2 (4/4, then 2/4)"
+
+
+def test_a_tiled_loop_whose_tempo_changes_once_counts_one_change(tmp_path):
+    """A 2-bar loop at 120 BPM going to 140 at bar 2, tiled twice to fill the grid: before,
+    'the tempo changes 3 times inside window 1' (the change the file has, counted with
+    the ones tiling adds)."""
+    path = drum_file(tmp_path / "loop.mid", basic_beat(2), length_beats=8)
+    song = mido.MidiFile(path)
+    song.tracks[0].insert(-1, mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(140),
+                                               time=4 * 480))
+    song.save(path)
+    loops = read_file(path, GridSpec())
+    assert loops.tempo_changes().startswith(
+        "the tempo changes once inside window 1, and back where the loop repeats "
+        "(120 to 140 BPM)")
+    r = run("show", path, "--ascii")
+    assert r.exit_code == 0, r.output
+    assert "changes once inside window 1" in r.stderr
+
