@@ -766,8 +766,11 @@ def no_windows_reason(hits: DrumHits, windows: Windows, spec: GridSpec) -> str:
         return (f"its bars are in {', '.join(metres)}: a grid of {spec.beats_per_bar}/4 bars "
                 f"holds {fitting_metres(spec.beats_per_bar)} bars")
     if not hits.bars.fits.all():
-        return (f"no stretch of bars that fit is as long as one {spec.describe()} "
-                f"window ({'; '.join(windows.notes)})")
+        split = len(hits.bars.stretches()) > 1
+        return (f"no stretch of bars that fit is as long as one window ({spec.describe()})"
+                + ("; bars on either side of one the grid cannot hold are not looped together"
+                   " (they are not next to each other in the music)" if split else "")
+                + f" ({'; '.join(windows.notes)})")
     return f"shorter than one {spec.describe()} window"
 
 

@@ -218,3 +218,18 @@ def test_a_tiled_loop_whose_tempo_changes_once_counts_one_change(tmp_path):
     assert r.exit_code == 0, r.output
     assert "changes once inside window 1" in r.stderr
 
+
+def test_a_short_file_with_an_odd_bar_in_the_middle_is_refused_saying_why(tmp_path):
+    """4/4, 3/4, 4/4: bars 1 and 3 are not next to each other in the music, so they are
+    not spliced into a loop; the one line says so, and names the window's length in
+    plain order (before: 'as long as one 4 bars of 4/4 ... window')."""
+    path = metred_file(tmp_path / "odd.mid", [(4, 4), (3, 4), (4, 4)])
+    before = path.read_bytes()
+    r = run("show", path, "--ascii")
+    assert r.exit_code != 0 and "Traceback" not in r.output
+    [line] = r.stderr.strip().splitlines()
+    assert line.startswith(f"error: {path}: no stretch of bars that fit is as long as one "
+                           "window (4 bars of 4/4 at sixteenth notes (64 steps)); bars on "
+                           "either side of one the grid cannot hold are not looped together")
+    assert "skipped bar 2 (3/4)" in line
+    assert path.read_bytes() == before
