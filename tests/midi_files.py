@@ -193,6 +193,32 @@ def raw_midi(path: Path, track_body: bytes, *, tpb: int = 480, fmt: int = 0) -> 
 
 # --- round 3: sequencer saves, e-kits, parser test suites ------------------------------
 
+def two_bars(after: bytes) -> bytes:
+    """Raw track bytes: two bars of kick and snare on the beats (8 notes), End of Track,
+    then `after` (for files whose track goes on past its end)."""
+    body = b""
+    for q in range(8):
+        pitch = 36 if q % 2 == 0 else 38
+        body += (vlq(0 if q == 0 else 420) + bytes([0x99, pitch, 100]) + vlq(60)
+                 + bytes([0x89, pitch, 0]))
+    return body + b"\x00\xff\x2f\x00" + after
+
+
+def meta_events(path, kind: str) -> list[tuple[float, object]]:
+    """(beat, value) of every `kind` meta event a MIDI file sets, in any track, in order:
+    BPM (to 3 decimals) for "set_tempo", "n/d" for "time_signature"."""
+    value = {"set_tempo": lambda m: round(mido.tempo2bpm(m.tempo), 3),
+             "time_signature": lambda m: f"{m.numerator}/{m.denominator}"}[kind]
+    mid, out = mido.MidiFile(path), []
+    for track in mid.tracks:
+        tick = 0
+        for m in track:
+            tick += m.time
+            if m.type == kind:
+                out.append((tick / mid.ticks_per_beat, value(m)))
+    return sorted(out)
+
+
 def vlq(value: int) -> bytes:
     """A MIDI variable-length quantity."""
     out = [value & 0x7F]

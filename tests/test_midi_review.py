@@ -6,7 +6,15 @@ from __future__ import annotations
 import mido
 import numpy as np
 from click.testing import CliRunner
-from midi_files import basic_beat, drum_file, metred_file, raw_midi, vlq
+from midi_files import (
+    basic_beat,
+    drum_file,
+    meta_events,
+    metred_file,
+    raw_midi,
+    two_bars,
+    vlq,
+)
 
 from evodrum import kit, midi
 from evodrum.cli import main
@@ -25,18 +33,6 @@ def kick_steps(loops) -> list[list[int]]:
     return [np.flatnonzero(g[BD]).tolist() for g in loops.grids]
 
 
-def tempi(path) -> list[tuple[float, float]]:
-    """(beat, BPM) of every tempo a MIDI file sets."""
-    mid, out = mido.MidiFile(path), []
-    for track in mid.tracks:
-        tick = 0
-        for m in track:
-            tick += m.time
-            if m.type == "set_tempo":
-                out.append((tick / mid.ticks_per_beat, round(mido.tempo2bpm(m.tempo), 3)))
-    return sorted(out)
-
-
 def test_groove_of_one_window_writes_its_tempo_change_where_the_window_has_it(tmp_path):
     """A song at 100 BPM going to 110 at beat 6: window 2 (from beat 4) has the change at
     its beat 2, window 3 is at 110 throughout. Before, window 2 had it at beat 6 and
@@ -48,50 +44,40 @@ def test_groove_of_one_window_writes_its_tempo_change_where_the_window_has_it(tm
     song.save(path)
     r = run("groove", path, "--swing", 55, "--window", 2, "-o", tmp_path / "w2.mid")
     assert r.exit_code == 0, r.output
-    assert tempi(tmp_path / "w2.mid") == [(0, 100), (2, 110)]
+    assert meta_events(tmp_path / "w2.mid", "set_tempo") == [(0, 100), (2, 110)]
     assert "kept the file's tempo changes (1, to 110 BPM)" in r.output
     assert "the feel plays at 100 BPM" in r.output
     r = run("groove", path, "--swing", 55, "--window", 3, "-o", tmp_path / "w3.mid")
     assert r.exit_code == 0, r.output
-    assert tempi(tmp_path / "w3.mid") == [(0, 110)]
+    assert meta_events(tmp_path / "w3.mid", "set_tempo") == [(0, 110)]
     r = run("groove", path, "--swing", 55, "-o", tmp_path / "all.mid")
-    assert tempi(tmp_path / "all.mid") == [(0, 100), (6, 110)]
-
-
-def _two_bars(after: bytes) -> bytes:
-    """Two bars of kick and snare on the beats (8 notes), End of Track, then `after`."""
-    body = b""
-    for q in range(8):
-        pitch = 36 if q % 2 == 0 else 38
-        body += (vlq(0 if q == 0 else 420) + bytes([0x99, pitch, 100]) + vlq(60)
-                 + bytes([0x89, pitch, 0]))
-    return body + b"\x00\xff\x2f\x00" + after
+    assert meta_events(tmp_path / "all.mid", "set_tempo") == [(0, 100), (6, 110)]
 
 
 def test_notes_after_an_early_end_of_track_are_read_up_to_damage_and_said(tmp_path):
     """8 notes after End of Track, then a stray 0xF4 byte or the track cut mid-event:
     before, all 8 were dropped without a word (only clean extra data was read)."""
-    more = _two_bars(b"")[:-4]               # the same 8 notes, without End of Track
-    stray = _two_bars(vlq(420) + more[1:] + b"\x00\xf4" + b"\x00\xff\x2f\x00")
+    more = two_bars(b"")[:-4]               # the same 8 notes, without End of Track
+    stray = two_bars(vlq(420) + more[1:] + b"\x00\xf4" + b"\x00\xff\x2f\x00")
     hits = midi.read_drums(raw_midi(tmp_path / "stray.mid", stray))
     assert len(hits.beats) == 16
     assert hits.warnings == [("track 1 goes on after its End of Track (at beat 7.125): read "
                               "its 8 notes after it; what follows them is damaged (a system "
                               "message 0xF4 that has no place in a file) at beat 15.125, "
                               "losing no notes")]
-    cut = midi.read_drums(raw_midi(tmp_path / "cut.mid", _two_bars(vlq(420) + more[1:-2])))
+    cut = midi.read_drums(raw_midi(tmp_path / "cut.mid", two_bars(vlq(420) + more[1:-2])))
     assert len(cut.beats) == 16
     assert cut.warnings == [("track 1 goes on after its End of Track (at beat 7.125): read "
                              "its 8 notes after it; what follows them is cut short in the "
                              "middle of an event")]
-    lost = _two_bars(b"\x00\xf4" + vlq(420) + more[1:] + b"\x00\xff\x2f\x00")
+    lost = two_bars(b"\x00\xf4" + vlq(420) + more[1:] + b"\x00\xff\x2f\x00")
     gone = midi.read_drums(raw_midi(tmp_path / "lost.mid", lost))
     assert len(gone.beats) == 8
     assert gone.warnings == [("track 1 goes on after its End of Track (at beat 7.125): its "
                               "notes there are lost; it is damaged (a system message 0xF4 "
                               "that has no place in a file) at beat 7.125, losing about 8 "
                               "notes after it")]
-    padded = midi.read_drums(raw_midi(tmp_path / "padded.mid", _two_bars(b"\0" * 8)))
+    padded = midi.read_drums(raw_midi(tmp_path / "padded.mid", two_bars(b"\0" * 8)))
     assert len(padded.beats) == 8 and not padded.warnings
 
 
@@ -135,18 +121,6 @@ def test_render_says_its_level_in_words_and_gives_the_figures_behind_verbose_and
     assert written["lufs"] == -20 and written["true_peak_dbtp"] <= -1
 
 
-def signatures(path) -> list[tuple[float, str]]:
-    """(beat, metre) of every time signature a MIDI file sets."""
-    mid, out = mido.MidiFile(path), []
-    for track in mid.tracks:
-        tick = 0
-        for m in track:
-            tick += m.time
-            if m.type == "time_signature":
-                out.append((tick / mid.ticks_per_beat, f"{m.numerator}/{m.denominator}"))
-    return sorted(out)
-
-
 def test_a_take_that_runs_from_two_four_into_four_four_says_and_writes_both(tmp_path):
     """Four bars of 2/4, then four of 4/4: before, window 1 was 'bars 1-6 of 2/4', the
     take 'all 8 bars of 2/4', and groove and convert wrote 2/4 across the whole loop."""
@@ -157,11 +131,11 @@ def test_a_take_that_runs_from_two_four_into_four_four_says_and_writes_both(tmp_
     r = run("groove", path, "--swing", 55, "-o", tmp_path / "take.mid")
     assert r.exit_code == 0, r.output
     assert "played all 8 bars of 2/4 and 4/4" in r.output
-    assert signatures(tmp_path / "take.mid") == [(0, "2/4"), (8, "4/4")]
+    assert meta_events(tmp_path / "take.mid", "time_signature") == [(0, "2/4"), (8, "4/4")]
     r = run("convert", path, tmp_path / "w.mid")
     assert r.exit_code == 0, r.output
-    assert signatures(tmp_path / "w_001.mid") == [(0, "2/4"), (8, "4/4")]
-    assert signatures(tmp_path / "w_002.mid") == [(0, "2/4"), (4, "4/4")]
+    assert meta_events(tmp_path / "w_001.mid", "time_signature") == [(0, "2/4"), (8, "4/4")]
+    assert meta_events(tmp_path / "w_002.mid", "time_signature") == [(0, "2/4"), (4, "4/4")]
 
 
 def test_eighth_note_metres_of_the_grids_length_read_on_the_four_four_grid(tmp_path):

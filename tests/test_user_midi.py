@@ -8,7 +8,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from midi_files import basic_beat, drum_file, metred_file, raw_midi, vlq
+from midi_files import (
+    basic_beat,
+    drum_file,
+    meta_events,
+    metred_file,
+    raw_midi,
+    two_bars,
+    vlq,
+)
 
 from evodrum import kit, midi
 from evodrum.cli import main
@@ -81,27 +89,17 @@ def test_a_file_cut_short_mid_event_gets_one_plain_warning(tmp_path):
         assert hits.warnings == ["track 2 is cut short (the file ends early)"], cut
 
 
-def _two_bar_tracks(after: bytes) -> bytes:
-    """Two bars of kick and snare on the beats, End of Track, then `after`."""
-    body = b""
-    for q in range(8):
-        pitch = 36 if q % 2 == 0 else 38
-        body += (vlq(0 if q == 0 else 420) + bytes([0x99, pitch, 100]) + vlq(60)
-                 + bytes([0x89, pitch, 0]))
-    return body + b"\x00\xff\x2f\x00" + after
-
-
 def test_notes_after_an_early_end_of_track_are_read_and_said(tmp_path):
     """A broken exporter's track goes on past its End of Track: before, its last two bars
     were dropped without a word (mido reads them); now they are read, with a warning."""
-    more = _two_bar_tracks(b"\x00\xff\x2f\x00")[:-4]
-    path = raw_midi(tmp_path / "after.mid", _two_bar_tracks(vlq(420) + more[1:]
+    more = two_bars(b"\x00\xff\x2f\x00")[:-4]
+    path = raw_midi(tmp_path / "after.mid", two_bars(vlq(420) + more[1:]
                                                             + b"\x00\xff\x2f\x00"))
     hits = midi.read_drums(path)
     assert len(hits.beats) == 16 and hits.beats.max() == pytest.approx(15)
     assert hits.warnings == [("track 1 goes on after its End of Track (at beat 7.125): "
                               "read its 8 notes after it")]
-    padded = midi.read_drums(raw_midi(tmp_path / "padded.mid", _two_bar_tracks(b"\0" * 8)))
+    padded = midi.read_drums(raw_midi(tmp_path / "padded.mid", two_bars(b"\0" * 8)))
     assert len(padded.beats) == 8 and not padded.warnings     # padding is passed over
 
 
@@ -239,23 +237,16 @@ def test_groove_and_convert_keep_the_files_tempo_changes(tmp_path):
     song.tracks[0][-3].time = 16 * 480            # the first change at beat 16
     song.save(path)
 
-    def tempi(file):
-        out, tick = [], 0
-        for m in mido.MidiFile(file).tracks[0]:
-            tick += m.time
-            if m.type == "set_tempo":
-                out.append((tick / 480, round(mido.tempo2bpm(m.tempo), 3)))
-        return out
-
     r = run("groove", path, "--swing", 55, "-o", tmp_path / "out.mid")
     assert r.exit_code == 0, r.output
-    assert tempi(tmp_path / "out.mid") == [(0, 100), (16, 110), (24, 96.5)]
+    assert meta_events(tmp_path / "out.mid", "set_tempo") == [(0, 100), (16, 110), (24, 96.5)]
     assert "kept the file's tempo changes" in r.output
     r = run("groove", path, "--swing", 55, "--bpm", 90, "-o", tmp_path / "at90.mid")
-    assert tempi(tmp_path / "at90.mid") == [(0, 90)]           # --bpm: one tempo
+    assert meta_events(tmp_path / "at90.mid", "set_tempo") == [(0, 90)]  # --bpm: one tempo
     r = run("convert", path, tmp_path / "w.mid")
     assert r.exit_code == 0, r.output
-    assert tempi(tmp_path / "w_004.mid") == [(0, 100), (4, 110), (12, 96.5)]  # bars 4-7
+    assert meta_events(tmp_path / "w_004.mid", "set_tempo") == [  # bars 4-7
+        (0, 100), (4, 110), (12, 96.5)]
 
 
 def test_track_names_read_as_their_tool_wrote_them(tmp_path):
