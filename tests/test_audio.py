@@ -21,7 +21,7 @@ from scipy.ndimage import maximum_filter1d
 from evodrum import midi
 from evodrum.audio import outputs, synth
 from evodrum.audio.choose import open_player, open_renderer
-from evodrum.audio.loudness import normalise
+from evodrum.audio.loudness import lufs, normalise
 from evodrum.audio.midiport import ALL_NOTES_OFF, MidiPortPlayer
 from evodrum.audio.outputs import CommandOutput, open_output
 from evodrum.audio.players import AudioPlayer
@@ -530,6 +530,10 @@ def test_render_command_writes_the_loop_as_wav(tmp_path):
     assert read_wav(tmp_path / "beat.wav")[1] == SR
     audio, sr = read_wav(tmp_path / "beat-2.wav")
     assert sr == 22050 and len(audio) == 16 * 22050
+    r = run("render", src, "--loudness", -14, "--synth", "builtin")   # a level the user gave
+    assert r.exit_code == 0 and "at -14 LUFS, the level you gave" in r.output, r.output
+    audio, sr = read_wav(tmp_path / "beat-3.wav")
+    assert lufs(audio, sr) == pytest.approx(-14, abs=0.2)
 
 
 def test_render_command_bad_file_is_one_line_error(tmp_path):
@@ -607,7 +611,7 @@ def test_real_fluidsynth_renders_a_loud_dense_loop_without_clipping(tmp_path):
 def test_auditions_are_normalised_to_one_loudness():
     """Sparse soft loops and dense loud ones differ by > 10 dB raw; auditioned, < 1 LU."""
     from evodrum.audio.audition import Audition
-    from evodrum.audio.loudness import TARGET_LUFS, lufs
+    from evodrum.audio.loudness import TARGET_LUFS
     soft = grid_with(CH, slice(0, None, 4), velocity=0.3)
     soft[BD, ::32] = soft[SD, 16::32] = 0.4
     loud = grid_with(BD, slice(0, None, 2))

@@ -188,9 +188,9 @@ def test_render_brings_the_builtin_kit_and_fluidsynth_to_one_level(tmp_path):
         for name in ("rock", "bossa"):
             out = tmp_path / f"{name}-{synth_name}.wav"
             result = CliRunner().invoke(main, ["render", str(path(name)), "-o", str(out),
-                                               "--synth", synth_name])
+                                               "--synth", synth_name, "--verbose"])
             assert result.exit_code == 0, result.output
-            assert "-20 LUFS" in result.output
+            assert "-20 LUFS" in result.output      # the figure, shown with --verbose
             audio, sr = read_wav(out)
             levels[synth_name, name] = (lufs(audio, sr), true_peak_db(audio))
     for name in ("rock", "bossa"):

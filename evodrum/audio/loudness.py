@@ -6,7 +6,7 @@ head, a high-pass for the ear's bass roll-off) and its two gates (absolute
 -70 LUFS, then 10 LU below the ungated mean) are the broadcast standard, and
 what a DAW's loudness meter shows. Everything is vectorised over the blocks.
 With the `loudness` extra, pyloudnorm (an independent BS.1770-4 implementation)
-measures every render of up to PYLOUDNORM_FRAMES (every ordinary loop) instead; without
+measures every render of up to PYLOUDNORM_FRAMES (47.6 s at 44.1 kHz) instead; without
 it, and for longer renders, the meter here does (they agree within 0.1 LU, tested).
 
 Normalised audio also keeps its true peak (BS.1770-4 Annex 2: the peak of the signal
@@ -49,7 +49,9 @@ LOOKAHEAD_SECONDS = 0.002
 CHUNK = 1 << 19
 #: Renders up to this long are measured by pyloudnorm (when installed), whole, through its
 #: public meter; longer ones by evodrum's own meter a chunk at a time (within 0.1 LU).
-PYLOUDNORM_FRAMES = CHUNK
+#: 2^21 frames (47.6 s at 44.1 kHz, 43.7 s at 48 kHz: a 4-bar loop down to 22 BPM, an
+#: 8-bar one down to 44) keep pyloudnorm's float64 copies at 125 MB in stereo at most.
+PYLOUDNORM_FRAMES = 4 * CHUNK
 
 
 class Scaled:

@@ -257,7 +257,7 @@ def _render_one(file: Path, out, spec, bpm, index, drum_map, drum_channel, tail,
     """Render one loop file to `out` (or FILE.wav beside it), at `loudness` LUFS unless
     None, and say what was written."""
     from evodrum.audio import write_audio
-    from evodrum.audio.loudness import lufs, normalise, true_peak_db
+    from evodrum.audio.loudness import TARGET_LUFS, lufs, normalise, true_peak_db
     from evodrum.audio.synth import AudioTooLong
     from evodrum.outpaths import Outputs
     outputs = Outputs([file])
@@ -276,7 +276,8 @@ def _render_one(file: Path, out, spec, bpm, index, drum_map, drum_channel, tail,
     wrote(written, "audio", source=str(file), seconds=round(len(audio) / sr, 3),
           sample_rate=sr, bpm=bpm, synth=described, lufs=level, true_peak_dbtp=peak)
     level_words = ("at the sound source's own level" if loudness is None
-                   else "at the level every render shares")
+                   else "at the level every render shares" if loudness == TARGET_LUFS
+                   else f"at {loudness:g} LUFS, the level you gave")
     say(f"wrote {written}: {len(audio) / sr:.2f} s at {sr} Hz with {described}, "
         f"{level_words}")
     detail(f"{written.name}: {level:g} LUFS, true peak {peak:g} dBTP")
