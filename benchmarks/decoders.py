@@ -256,7 +256,7 @@ def main() -> None:
         for temperature in (1.0, 0.7):
             g = torch.Generator().manual_seed(3)
             result[f"drawn_T{temperature}"] = figures(batched(
-                lambda z: decoder.draw(z, temperature, g), aggregate(10_000, 1)))
+                lambda z, t=temperature, g=g: decoder.draw(z, t, g), aggregate(10_000, 1)))
     codes = aggregate(100, 2)
     decode(codes)
     start, repeats = cpu_seconds(), 20

@@ -323,3 +323,13 @@ def metred_file(path, metres: list[tuple[int, int]], tpb: int = 480):
         now = t
     mido.MidiFile(ticks_per_beat=tpb, tracks=[track]).save(path)
     return path
+
+
+def kick_steps(loops) -> list[list[int]]:
+    """The kick's steps in each window of a file read by gridfile.read_file (metred_file
+    puts one on each downbeat)."""
+    import numpy as np
+
+    from evodrum import kit
+    kick = kit.ROWS.index("BD")
+    return [np.flatnonzero(g[kick]).tolist() for g in loops.grids]

@@ -4,11 +4,11 @@ Track, and the words commands use for them."""
 from __future__ import annotations
 
 import mido
-import numpy as np
 from click.testing import CliRunner
 from midi_files import (
     basic_beat,
     drum_file,
+    kick_steps,
     meta_events,
     metred_file,
     raw_midi,
@@ -16,21 +16,15 @@ from midi_files import (
     vlq,
 )
 
-from evodrum import kit, midi
+from evodrum import midi
 from evodrum.cli import main
 from evodrum.grid import GridSpec
 from evodrum.gridfile import read_file
-
-BD = kit.ROWS.index("BD")
 
 
 def run(*args):
     return CliRunner().invoke(main, [str(a) for a in args])
 
-
-def kick_steps(loops) -> list[list[int]]:
-    """The kick's steps in each window (metred_file puts one on each downbeat)."""
-    return [np.flatnonzero(g[BD]).tolist() for g in loops.grids]
 
 
 def test_groove_of_one_window_writes_its_tempo_change_where_the_window_has_it(tmp_path):
@@ -153,8 +147,8 @@ def test_a_short_loop_of_two_metres_names_both_once(tmp_path):
     path = metred_file(tmp_path / "loop.mid", [(2, 4), (2, 4), (4, 4)])
     loops = read_file(path, GridSpec(), to_last_bar=True)
     assert loops.describe(0) == "window 1 of 1, bars 1-3 (2/4, then 4/4)"
-    assert loops.info == ["a 3-bar loop of 2/4 and 4/4, repeated 2 times to fill the grid's "
-                          "4 bars of 4/4"]
+    assert loops.info == [("a 3-bar loop of 2/4 and 4/4, repeated 2 times to fill the grid's "
+                           "4 bars of 4/4")]
 
 
 def test_a_window_that_returns_to_its_first_metre_says_every_change_in_order(tmp_path):

@@ -11,6 +11,7 @@ from click.testing import CliRunner
 from midi_files import (
     basic_beat,
     drum_file,
+    kick_steps,
     meta_events,
     metred_file,
     raw_midi,
@@ -23,16 +24,10 @@ from evodrum.cli import main
 from evodrum.grid import GridSpec, parse_spec
 from evodrum.gridfile import read_file
 
-BD = kit.ROWS.index("BD")
-
 
 def run(*args):
     return CliRunner().invoke(main, [str(a) for a in args])
 
-
-def kick_steps(loops) -> list[list[int]]:
-    """The kick's steps in each window of a file (metred_file puts one on each downbeat)."""
-    return [np.flatnonzero(g[BD]).tolist() for g in loops.grids]
 
 
 @pytest.mark.parametrize("metre, grid, every", [
