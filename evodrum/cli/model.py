@@ -36,6 +36,7 @@ from evodrum.cli.options import (
     prior_option,
     refine_option,
     refuse_together,
+    spelled,
 )
 from evodrum.cli.output import (
     add,
@@ -229,7 +230,7 @@ def train(ctx, corpus_name, cache_dir, epochs, threshold, out, resume, refit, **
         ignored = given_options([*options, "epochs"])
         if ignored:
             raise EvodrumError("--refit trains nothing, so it takes no "
-                               + ", ".join("--" + k.replace("_", "-") for k in ignored))
+                               + ", ".join(spelled(ignored)))
         return _refit(ctx, refit, corpus_name, cache_dir, threshold, out)
     if resume:
         if out is None:
@@ -248,7 +249,7 @@ def train(ctx, corpus_name, cache_dir, epochs, threshold, out, resume, refit, **
                                  "threshold"])
         if ignored:
             raise EvodrumError("--kind pca is fitted in one step, not trained, so it takes no "
-                               + ", ".join("--" + k.replace("_", "-") for k in ignored))
+                               + ", ".join(spelled(ignored)))
         return _fit_pca(load_corpus(corpus_name, cache_dir), options["zdim"], options["seed"],
                         ctx.with_resource(claim_run_dir("train-pca", out)))
     else:

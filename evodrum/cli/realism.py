@@ -7,7 +7,7 @@ import click
 
 from evodrum.cli import main
 from evodrum.cli.inputs import Batch, drum_channel_option, drum_map_option, load
-from evodrum.cli.options import SEED, Number, given_options, space_choice
+from evodrum.cli.options import SEED, Number, given_options, space_choice, spelled
 from evodrum.errors import EvodrumError
 from evodrum.text import count
 
@@ -83,7 +83,7 @@ def realism(files, space, count, temperature, prior, seed, model_path, corpus, v
                                else "give loop FILES or --space SPACE")
     unused = given_options(("count", "temperature", "prior")) if files else []
     if unused:
-        raise click.UsageError(", ".join({"count": "-n"}.get(n, f"--{n}") for n in unused)
+        raise click.UsageError(", ".join(spelled(unused))
                                + ": only for --space (FILES are read as they are)")
     batch = Batch([])                           # files skipped (none for --space)
     if space:

@@ -28,10 +28,12 @@ from evodrum.cli.model import (
 )
 from evodrum.cli.options import (
     ascii_option,
+    given_options,
     lock_option,
     note_map_option,
     refine_option,
     refuse_together,
+    spelled,
 )
 from evodrum.cli.output import add, detail, in_folder, output_options, say, wrote
 from evodrum.errors import EvodrumError
@@ -114,8 +116,7 @@ def steer(file, attributes, styles, count, window, drum_map, drum_channel, listi
     from vae import directions as latent_directions
     if listing or build:
         refuse_together("listing", "build")
-        typed = [f for f, v in (("FILE", file), ("--attribute", attributes),
-                                ("--style", styles)) if v]
+        typed = spelled(given_options(["file", "attributes", "styles"]))
         if typed:
             raise click.UsageError(f"{'--list' if listing else '--build'} steers no loop, so "
                                    f"it takes no {', '.join(typed)}",
