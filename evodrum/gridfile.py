@@ -164,13 +164,17 @@ class LoopFile:
     moved: list = field(default_factory=list)      # midi.Quantised figures of each window
     triplets: object = None        # midi.Triplets when the file plays triplets or a shuffle
     tempo_maps: list = field(default_factory=list)  # (beat in window, BPM) per window
-    metres: list = field(default_factory=list)      # the file's metre where each window starts
     metre_maps: list = field(default_factory=list)  # (beat in window, metre) per window
     end_bars: np.ndarray | None = None              # (N,) the file's last bar in each window
     start_beats: np.ndarray | None = None           # (N,) the beat each window starts on
     lead_fits: bool = False                         # a bar before the first window fits
     beat_in_bar: np.ndarray | None = None           # (N,) beats into its first bar it starts
     loop_beats: float | None = None                 # one loop's beats before tiling repeats it
+
+    @property
+    def metres(self) -> list:
+        """The file's metre where each window starts (grid files: none)."""
+        return [entries[0][1] for entries in self.metre_maps]
 
     def loop(self, i: int) -> Loop:
         """Grid `i` with the timing it was played with (grid files: straight)."""
@@ -199,8 +203,8 @@ class LoopFile:
     def describe(self, i: int) -> str:
         """Where grid `i` comes from, e.g. 'window 3 of 12, from bar 3'."""
         where = f", from bar {self.start_bars[i]}" if self.start_bars is not None else ""
-        own = [m for _, m in self._own(self.metre_maps[i])] if self.metre_maps \
-            else self.metres[i:i + 1]     # every change in order, a tiled loop's once
+        # every change of metre in order, a tiled loop's once (grid files: none)
+        own = [m for _, m in self._own(self.metre_maps[i])] if self.metre_maps else []
         if own and own != [f"{self.spec.beats_per_bar}/4"]:
             # counted as the file counts its bars, not in the grid's
             first, last = self.start_bars[i], self.end_bars[i]
@@ -343,12 +347,11 @@ def read_file(path: str | Path, spec: GridSpec, drum_map: str = "groove",
                   for b in windows.start_beats]
     bars = hits.bars
     end_bars = np.searchsorted(bars.start, windows.start_beats + length - 1e-9, side="left")
-    metres = [bars.metre[b - 1] for b in windows.start_bars]
     metre_maps = [_repeated(bars.metre_map(b, b + length), length, spec.beats)
                   for b in windows.start_beats]
     return LoopFile(str(path), from_midi_velocity(windows.grids), spec, windows.hits,
                     windows.start_bars, bpms, hits.warnings + windows.notes,
                     windows.quantised, windows.offsets, hits.info + windows.info + skipped,
-                    windows.moved, hits.triplets, tempo_maps, metres, metre_maps, end_bars,
+                    windows.moved, hits.triplets, tempo_maps, metre_maps, end_bars,
                     windows.start_beats, bool(bars.fits[:windows.start_bars[0] - 1].any()),
                     windows.start_beats - bars.start[windows.start_bars - 1], length)
