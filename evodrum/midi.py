@@ -695,11 +695,7 @@ def to_windows(hits: DrumHits, spec: GridSpec = DEFAULT_SPEC, hop_bars: int = 1,
         starts.append(bars.start[a] + hop * np.arange(len(cut)))
     skipped = bars.skipped()
     if skipped:
-        outside = ~_inside(hits.beats, bars)
-        notes.append(f"skipped {', '.join(skipped)}: a grid of {spec.beats_per_bar}/4 bars "
-                     f"holds {fitting_metres(spec.beats_per_bar)} bars"
-                     + (f" ({int(outside.sum())} hits there are left out)" if outside.any()
-                        else ""))
+        notes.append(_skipped_note(skipped, spec, int((~_inside(hits.beats, bars)).sum())))
     if short and skipped:
         one = len(short) == 1 and short[0].startswith("bar ")
         notes.append(f"{', '.join(short)} {'is' if one else 'are'} shorter than one window")
@@ -729,12 +725,20 @@ def _loop_of_part(hits: DrumHits, spec: GridSpec, a: int, b: int) -> Windows:
     loop = to_windows(part, spec)
     outside = len(hits.beats) - len(part.beats)
     kept = f"bar {a + 1} is" if b - a == 1 else f"bars {a + 1}-{b} are"
-    note = (f"skipped {', '.join(hits.bars.skipped())}: a grid of {spec.beats_per_bar}/4 "
-            f"bars holds {fitting_metres(spec.beats_per_bar)} bars"
-            + (f" ({outside} hits there are left out)" if outside else "")
-            + f"; {kept} played as a loop")
+    note = _skipped_note(hits.bars.skipped(), spec, outside) + f"; {kept} played as a loop"
     return replace(loop, start_bars=np.array([a + 1]), start_beats=hits.bars.start[a:a + 1],
                    notes=[note] + loop.notes)
+
+
+def _holds(spec: GridSpec) -> str:
+    """What the grid's bars hold: 'a grid of 4/4 bars holds 2/4 (in pairs), 4/4 and 8/4 bars'."""
+    return f"a grid of {spec.beats_per_bar}/4 bars holds {fitting_metres(spec.beats_per_bar)} bars"
+
+
+def _skipped_note(skipped: list[str], spec: GridSpec, left_out: int) -> str:
+    """The line naming the bars a grid cannot hold and the hits left out with them."""
+    return (f"skipped {', '.join(skipped)}: {_holds(spec)}"
+            + (f" ({left_out} hits there are left out)" if left_out else ""))
 
 
 def _tiling(hits: DrumHits, spec: GridSpec, length: int) -> list[str]:
@@ -763,8 +767,7 @@ def no_windows_reason(hits: DrumHits, windows: Windows, spec: GridSpec) -> str:
     hits = on_grid(hits, spec)
     if not hits.bars.fits.any():
         metres = sorted(set(hits.bars.metre))
-        return (f"its bars are in {', '.join(metres)}: a grid of {spec.beats_per_bar}/4 bars "
-                f"holds {fitting_metres(spec.beats_per_bar)} bars")
+        return f"its bars are in {', '.join(metres)}: {_holds(spec)}"
     if not hits.bars.fits.all():
         split = len(hits.bars.stretches()) > 1
         return (f"no stretch of bars that fit is as long as one window ({spec.describe()})"
