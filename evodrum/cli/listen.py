@@ -8,7 +8,11 @@ import click
 
 from evodrum.cli import main
 from evodrum.cli.feel import feel_options
-from evodrum.cli.inputs import bpm_from_file_option, drum_channel_option, drum_map_option
+from evodrum.cli.inputs import (
+    bpm_from_file_option,
+    drum_channel_option,
+    drum_map_option,
+)
 from evodrum.cli.options import (
     OUT_FILE,
     OUT_FOLDER,
@@ -17,7 +21,7 @@ from evodrum.cli.options import (
     grid_option,
     note_map_option,
 )
-from evodrum.cli.output import detail, output_options, say, wrote
+from evodrum.cli.output import current, detail, output_options, say, wrote
 
 TAIL_HELP = ("Decays past the loop's end: wrap onto the start (seamless looping), cut, "
              "or ring (the file runs on until they fade).")
@@ -157,7 +161,7 @@ def play(file, spec, bpm, index, drum_map, drum_channel, once, feel_amount, swin
         click.echo(display.render(grid.velocities, spec, title=Path(file).name, ascii=ascii))
         try:
             player.play(grid, spec, bpm, loop=not once, name=Path(file).stem)
-        except (AudioTooLong, MemoryError) as e:
+        except AudioTooLong as e:     # Player.play turns a MemoryError into one
             raise AudioTooLong.of(file, e, *SMALLER) from None
         if no_audio:
             return
@@ -270,14 +274,19 @@ def _render_one(file: Path, out, spec, bpm, index, drum_map, drum_channel, tail,
         if loudness is not None:
             audio = normalise(audio, sr, loudness, out=audio)   # in place: held once
         written = write_audio(path, audio, sr)
-        level, peak = round(lufs(audio, sr), 1), round(true_peak_db(audio), 1)
+        shown = current()     # the figures are measured only where they are shown
+        figures = ({"lufs": round(lufs(audio, sr), 1),
+                    "true_peak_dbtp": round(true_peak_db(audio), 1)}
+                   if shown.verbose or shown.as_json else {})
     except (AudioTooLong, MemoryError) as e:
         raise AudioTooLong.of(file, e, *SMALLER) from None
     wrote(written, "audio", source=str(file), seconds=round(len(audio) / sr, 3),
-          sample_rate=sr, bpm=bpm, synth=described, lufs=level, true_peak_dbtp=peak)
+          sample_rate=sr, bpm=bpm, synth=described, **figures)
     level_words = ("at the sound source's own level" if loudness is None
                    else "at the level every render shares" if loudness == TARGET_LUFS
                    else f"at {loudness:g} LUFS, the level you gave")
     say(f"wrote {written}: {len(audio) / sr:.2f} s at {sr} Hz with {described}, "
         f"{level_words}")
-    detail(f"{written.name}: {level:g} LUFS, true peak {peak:g} dBTP")
+    if figures:
+        detail(f"{written.name}: {figures['lufs']:g} LUFS, "
+               f"true peak {figures['true_peak_dbtp']:g} dBTP")

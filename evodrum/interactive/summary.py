@@ -2,7 +2,6 @@
 the session (generations, ratings, each favourite's family tree) as JSON and markdown."""
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 from evodrum import atomic, statefile
@@ -10,6 +9,7 @@ from evodrum.errors import EvodrumError
 from evodrum.interactive.session import OPERATORS, Loop, Session
 from evodrum.midi import write_midi
 from evodrum.notes import note
+from vae.decoder import file_digest
 
 FAVOURITES_DIR = "favourites"
 
@@ -109,12 +109,12 @@ def write_summary(session: Session, folder: Path, performer=None, note_map=None)
     for lp in sorted(session.favourites(), key=lambda lp: lp.id):
         path = folder / FAVOURITES_DIR / f"loop-{lp.id:03d}.mid"
         name = str(path.relative_to(folder))
-        if path.is_file() and _digest(path) != ours.get(name):   # edited since it was written
+        if path.is_file() and file_digest(path) != ours.get(name):   # edited since it was written
             kept.append(name)
             digests[name] = ours.get(name)
         else:
             write_midi(path, heard(lp), session.spec, s.bpm, note_map=note_map)
-            digests[name] = _digest(path)
+            digests[name] = file_digest(path)
         favourites.append((lp, path))
     if kept:
         note(f"kept {', '.join(kept)} as you left {'them' if len(kept) > 1 else 'it'}: a "
@@ -130,10 +130,6 @@ def write_summary(session: Session, folder: Path, performer=None, note_map=None)
                        for lp, path in favourites]})
     atomic.write_text(folder / "summary.md", markdown(session, rows, favourites))
     return [path for _, path in favourites]
-
-
-def _digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _written(folder: Path) -> dict[str, str]:
