@@ -309,6 +309,8 @@ JOB_CASES = {
     "drum_map of no map": (lambda j: j.update(drum_map="nope"), "drum_map must be one of"),
     "drum_map a relative path": (lambda j: j.update(drum_map="kit.toml"), "full path"),
     "drum_map with a NUL": (lambda j: j.update(drum_map="/a\x00b.toml"), "full path"),
+    "bpm 10^9": (lambda j: j.update(bpm=10**9), "bpm must be within [20, 400]"),
+    "bpm '90'": (lambda j: j.update(bpm="90"), "bpm must be a number"),
 }
 
 

@@ -135,6 +135,16 @@ bpm_option = click.option(
     "--bpm", type=Number(20, 400), default=120.0, show_default=True,
     help="Tempo in quarter-note beats per minute.")
 
+
+def run_bpm_option(default: str):
+    """--bpm of a run that --resume continues: its loops' tempo, kept in its job file
+    (`default`: where the tempo of a new run comes from)."""
+    return click.option(
+        "--bpm", type=Number(20, 400), default=None,
+        help=f"Tempo of the loops written, in quarter-note beats per minute [default: "
+             f"{default}; with --resume: the run's own].")
+
+
 def _note_map(ctx, param, value):
     from evodrum.notemap import load
     return None if value is None else load(value)

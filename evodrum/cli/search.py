@@ -12,7 +12,6 @@ import click
 from evodrum.cli import main
 from evodrum.cli.feel import feel_model, feel_options, feel_performer
 from evodrum.cli.inputs import (
-    bpm_from_file_option,
     drum_channel_option,
     drum_map_option,
     tell_seed_loops,
@@ -24,12 +23,12 @@ from evodrum.cli.options import (
     Number,
     algorithm_option,
     ascii_option,
-    bpm_option,
     given_options,
     lock_option,
     note_map_option,
     prior_option,
     refine_option,
+    run_bpm_option,
     space_option,
 )
 from evodrum.cli.output import (
@@ -44,6 +43,7 @@ from evodrum.cli.output import (
 )
 from evodrum.errors import EvodrumError
 from evodrum.midi import DEFAULT_BPM
+from evodrum.notes import note
 from evodrum.resume import refuse_changed_options
 from evodrum.search.config import DEFAULT_PATIENCE, DEFAULT_WELLFORMED_WEIGHT
 from evodrum.text import count, fit_line, span
@@ -153,7 +153,7 @@ def _progress_line(record: dict | None) -> str:
                    "everything else goes to stderr.")
 @click.option("-v", "--verbose", is_flag=True,
               help="Also show the search's figures: the logbook and the judges of real drumming.")
-@bpm_from_file_option
+@run_bpm_option("the --like loop's tempo where it starts, else 120")
 @feel_options()
 @lock_option("the --like loop, else the first --seed-loops file")
 @note_map_option
@@ -200,7 +200,6 @@ def target(features, like, window, drum_map, drum_channel, space, algorithm, gen
                      if n in given_options(("sigma", "indpb", "mutation"))}
         goal, like_bpm, like_loop = _target(features, like, model, window, drum_map,
                                             drum_channel)
-        bpm = bpm or like_bpm
         job = TargetJob(goal, SearchConfig.from_options(
             space=space, algorithm=algorithm, population=population, generations=generations,
             patience=patience, seed=seed, repair=repair, wellformed_weight=wellformed_weight,
@@ -209,7 +208,8 @@ def target(features, like, window, drum_map, drum_channel, space, algorithm, gen
             _absolute(model),
             [_absolute(p) for p in seed_loops], corpus, refine_steps, judge,
             _lock(lock_rows, like_loop, seed_loops, model, corpus, drum_map, drum_channel),
-            drum_map, drum_channel)
+            drum_map, drum_channel, bpm or like_bpm or DEFAULT_BPM)
+    bpm = bpm or _run_tempo(job, resume_dir)
     # bad models or loops fail here, before a run folder exists
     if not resume_dir:
         from evodrum.genotypes.files import load_reference
@@ -217,7 +217,7 @@ def target(features, like, window, drum_map, drum_channel, space, algorithm, gen
     prepared = prepare_target(job, resume=resume_dir is not None)
     spec = prepared.objective.space.spec
     model_feel = feel_model(job.model, spec) if feel_amount else None
-    perform = feel_performer(model_feel, spec, bpm or DEFAULT_BPM, feel_amount, scatter, swing,
+    perform = feel_performer(model_feel, spec, bpm, feel_amount, scatter, swing,
                              job.config.seed, getattr(prepared.objective.space, "lock", None))
     folder = click.get_current_context().with_resource(
         claim_run_dir("target", resume_dir or out, resume=resume_dir is not None))
@@ -238,7 +238,7 @@ def target(features, like, window, drum_map, drum_channel, space, algorithm, gen
                            f"checkpoint); continue it with: evodrum target --resume {folder}"), \
             _progress(cfg.generations, as_json, verbose) as on_generation:
         result, loops = run_target(prepared, folder, resume=resume_dir is not None, top=top,
-                                   bpm=bpm or DEFAULT_BPM, on_generation=on_generation,
+                                   bpm=bpm, on_generation=on_generation,
                                    perform=perform, note_map=note_map)
     if as_json:
         click.echo(json.dumps(_read_json(folder / "summary.json"), indent=2))
@@ -317,6 +317,16 @@ JOB_OPTIONS = ("features", "like", "window", "drum_map", "drum_channel", "space"
                "corpus", "lock_rows")
 
 
+def _run_tempo(job, resume_dir: str | None) -> float:
+    """The tempo a run's loops are written at: the one it started with (--bpm, else the
+    --like loop's), or 120 for a run from before job files kept it (with a note)."""
+    if job.bpm is None:
+        note(f"{resume_dir}: started by an older evodrum, which did not keep the run's "
+             f"tempo, so its loops are written at {DEFAULT_BPM:g} BPM (give --bpm for another)")
+        return DEFAULT_BPM
+    return job.bpm
+
+
 def _absolute(path: str | None) -> str | None:
     """Paths stored in a run's job.json are absolute, so --resume works from anywhere."""
     return str(Path(path).resolve()) if path else None
@@ -390,7 +400,7 @@ def _lock(rows, like_loop, seed_loops, model, corpus, drum_map, drum_channel,
 @drum_channel_option
 @refine_option
 @lock_option("the first --seed-loops file")
-@bpm_option
+@run_bpm_option("120")
 @feel_options()
 @note_map_option
 @output_options
@@ -439,7 +449,8 @@ def map_command(feature_names, space, cells, generations, population, sigma, see
                      tuple(_absolute(p) for p in seed_loops), refine_steps,
                      _lock(lock_rows, None, seed_loops, model, corpus, drum_map, drum_channel,
                            like_option=False),
-                     drum_map, drum_channel)
+                     drum_map, drum_channel, bpm or DEFAULT_BPM)
+    bpm = bpm or _run_tempo(job, resume_dir)
     config = job.config()
     features, space, cells = job.features, job.space, job.cells
     generations, population, seed = job.generations, job.population, job.seed

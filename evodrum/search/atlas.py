@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from evodrum import atomic
+from evodrum import atomic, midi
 from evodrum.errors import EvodrumError
 from evodrum.genotypes import Space
 from evodrum.lock import check_stored
@@ -86,6 +86,8 @@ class MapJob:
     lock: dict | None = None           # cells every elite keeps (evodrum.lock.Lock.to_dict)
     drum_map: str = "groove"           # how the seed loops' pitches are read
     drum_channel: int | None = None    # the seed loops' drum channel (None: found)
+    bpm: float | None = None           # the elites' tempo (None: a job from before it
+    #                                    was kept; such atlases used 120)
 
     def config(self) -> SearchConfig:
         return atlas_config(self.space, self.features, self.cells, self.population,
@@ -110,7 +112,8 @@ class MapJob:
                   f.text("model", default=None), f.text("corpus", default=None),
                   tuple(seed_loops), f.integer("refine", 0, MAX_REFINE, default=None), lock,
                   check_stored_map(f.text("drum_map", default="groove")),
-                  f.integer("drum_channel", 1, 16, default=None))
+                  f.integer("drum_channel", 1, 16, default=None),
+                  f.number("bpm", *midi.TEMPO_RANGE, default=None))
         job.config()  # the search's own checks: feature names, counts, sigma's range
         return job
 

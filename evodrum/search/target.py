@@ -54,12 +54,14 @@ class TargetJob:
     lock: dict | None = None          # cells every result keeps (evodrum.lock.Lock.to_dict)
     drum_map: str = "groove"          # how the seed loops are read (evodrum.notemap.reading)
     drum_channel: int | None = None   # the seed loops' drum channel (None: found)
+    bpm: float | None = None          # the tempo its loops are written at (None: a job
+    #                                   from before it was kept; such runs used 120)
 
     def to_dict(self) -> dict:
         return {"target": self.target.to_dict(), "config": self.config.to_dict(),
                 "model": self.model, "seed_loops": self.seed_loops, "corpus": self.corpus,
                 "refine": self.refine, "judge": self.judge, "lock": self.lock,
-                "drum_map": self.drum_map, "drum_channel": self.drum_channel}
+                "drum_map": self.drum_map, "drum_channel": self.drum_channel, "bpm": self.bpm}
 
     @classmethod
     def from_dict(cls, d) -> TargetJob:
@@ -82,7 +84,8 @@ class TargetJob:
                    f.text("corpus", default=None), f.integer("refine", 0, MAX_REFINE, default=None),
                    f.text("judge", default=WELLFORMED), _lock_cells(f.data.get("lock")),
                    check_stored_map(f.text("drum_map", default="groove")),
-                   f.integer("drum_channel", 1, 16, default=None))
+                   f.integer("drum_channel", 1, 16, default=None),
+                   f.number("bpm", *midi.TEMPO_RANGE, default=None))
 
 
 @dataclass
