@@ -12,10 +12,17 @@ sampler of the aggregate posterior can at best give) and independent Bernoulli d
 every cell (the decoder's probabilities sampled instead of thresholded: not a genotype ->
 phenotype map, a search needs the same loop for the same code).
 
+Last, a map that draws without a take: each cell is hit when its probability beats a
+"draw" computed from the code itself (Phi of a fixed random unit projection of the
+whitened code, one per cell), at temperature T, with and without each row's threshold
+calibrated back to the corpus's density. A function of the code, smooth in it, so a
+search can use it; it shows what drawing's playability costs when no take carries it.
+
 Per rule: the three playability figures of 10,000 samples against the training corpus
 (one window in four per file), precision / recall / density / coverage of 1,000 samples
 (evodrum realism's onsets reference), and the onset F1 of validation loops re-decoded at
-the rule's thresholds (what a threshold change costs encoding).
+the rule's thresholds (what a threshold change costs encoding), and how many cells a small move of the code
+(Gaussian, sigma 0.1, as the searches mutate) changes.
 """
 from __future__ import annotations
 
@@ -32,6 +39,8 @@ from benchmarks.timing import cpu_seconds
 SAMPLES = 10_000
 CALIBRATION = 20_000
 REALISM = 1_000
+MOVED = 2_000
+SIGMA = 0.1
 
 
 def row_thresholds(presence: np.ndarray, reference: np.ndarray) -> np.ndarray:
@@ -52,12 +61,30 @@ def position_thresholds(presence: np.ndarray, reference: np.ndarray, per_bar: in
     return np.tile(t, (1, steps // per_bar))
 
 
+class CodeDither:
+    """Per-cell draws u(z) = Phi(w_cell . whitened z), uniform under the sampler that set
+    the whitening and smooth in z: hit iff logit(p) - cut > T * logit(u(z))."""
+
+    def __init__(self, codes: np.ndarray, shape: tuple[int, int], seed: int = 100):
+        self.mean = codes.mean(axis=0)
+        self.whiten = np.linalg.cholesky(np.linalg.inv(np.cov(codes.T)))
+        w = np.random.default_rng(seed).standard_normal((codes.shape[1], shape[0] * shape[1]))
+        self.w, self.shape = w / np.linalg.norm(w, axis=0), shape
+
+    def draws(self, z: np.ndarray) -> np.ndarray:
+        """logit(u(z)), (N, rows, steps): a standard logistic variable per cell."""
+        from scipy.special import logit, ndtr
+        u = ndtr(((z - self.mean) @ self.whiten) @ self.w)
+        return logit(np.clip(u, 1e-7, 1 - 1e-7)).reshape(len(z), *self.shape)
+
+
 def main(argv=None) -> list[dict]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", default=None)
     parser.add_argument("--out", default=None, help="write the table (markdown) here")
     args = parser.parse_args(argv)
     import torch
+    from scipy.special import expit
     torch.set_num_threads(1)
     import vae
     from evodrum.corpus import load_corpus
@@ -76,7 +103,7 @@ def main(argv=None) -> list[dict]:
     corpus_figures = fm.playability(train_windows, spec)
     realism = reference()
     mu, logvar = model.posterior(train, train_offsets)
-    val_presence, _ = model.decode_scores(model.encode(validation))
+    val_codes = model.encode(validation)
     train_presence, _ = model.decode_scores(model.encode(train_windows))
     shipped = np.repeat(model.hit_threshold[:, None], spec.steps, axis=1)
 
@@ -103,30 +130,58 @@ def main(argv=None) -> list[dict]:
               ("aggregate posterior, thresholds per row and bar position", aggregate, "position")]
     rows = []
 
-    def record(name, grids, thresholds, kind):
+    moved_codes = model.mixture.sample(MOVED, 1.0, 4)
+    nudged_codes = moved_codes + np.random.default_rng(5).normal(
+        0, SIGMA, moved_codes.shape).astype(np.float32)
+
+    def cells_moved(decode):
+        return float((decode(moved_codes) != decode(nudged_codes)).sum((1, 2)).mean())
+
+    def record(name, grids, decode, kind):
+        """`decode`: codes -> hits under the rule (None: not a function of the code)."""
         figures = fm.playability(grids, spec)
         onsets = realism.measure(grids[:REALISM])["onsets"]
-        f1 = (metrics.onset_scores(validation, (val_presence >= thresholds).astype(np.float32))
-              ["f1"] if thresholds is not None else None)
+        f1 = (metrics.onset_scores(validation, decode(val_codes).astype(np.float32))["f1"]
+              if decode is not None else None)
         row = {"rule": name, "kind": kind, **figures,
                **{k: onsets[k] for k in ("precision", "recall", "density", "coverage")},
-               "validation_f1": f1}
+               "validation_f1": f1,
+               "cells_moved": cells_moved(decode) if decode is not None else None}
         rows.append(row)
         print(_line(row, corpus_figures), flush=True)
 
+    def thresholded(thresholds):
+        return lambda z: model.decode_scores(z)[0] >= thresholds
+
     recon = (train_presence >= shipped).astype(np.float32)
-    record("reconstructions of the training windows (diagnostic)", recon, shipped, "diagnostic")
+    record("reconstructions of the training windows (diagnostic)", recon,
+           thresholded(shipped), "diagnostic")
     for name, sampler, how in rules:
         calibration, _ = model.decode_scores(sampler(CALIBRATION, 0))
         thresholds = (row_thresholds(calibration, train) if how == "row" else
                       position_thresholds(calibration, train, spec.steps_per_bar))
-        presence, _ = model.decode_scores(sampler(SAMPLES, 1))
-        record(name, (presence >= thresholds.astype(np.float32)).astype(np.float32),
-               thresholds.astype(np.float32), "rule")
+        decode = thresholded(thresholds.astype(np.float32))
+        record(name, decode(sampler(SAMPLES, 1)).astype(np.float32), decode, "rule")
     presence, _ = model.decode_scores(model.mixture.sample(SAMPLES, 1.0, 1))
     draws = np.random.default_rng(2).random(presence.shape) < presence
     record("learned prior, every cell drawn (diagnostic)", draws.astype(np.float32), None,
            "diagnostic")
+    calibration_codes = model.mixture.sample(CALIBRATION, 1.0, 0)
+    dither = CodeDither(calibration_codes, spec.shape)
+    for temperature in (0.7, 1.0):
+        def drawn(z, t=temperature):
+            """Each cell's chance of beating the code's own draw, as a probability."""
+            return expit(_logits(model, z) - t * dither.draws(z))
+        for calibrated in (False, True):
+            cut = (row_thresholds(drawn(calibration_codes), train)[None] if calibrated
+                   else 0.5)
+
+            def decode(z, drawn=drawn, cut=cut):
+                return drawn(z) >= cut
+            record(f"learned prior, drawn from the code at T = {temperature}"
+                   + (", row densities calibrated" if calibrated else ""),
+                   decode(model.mixture.sample(SAMPLES, 1.0, 1)).astype(np.float32), decode,
+                   "code draw")
     cpu, wall = cpu_seconds() - start_cpu, time.perf_counter() - start_wall
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     text = _table(rows, corpus_figures, model, cpu, wall, load)
@@ -137,6 +192,11 @@ def main(argv=None) -> list[dict]:
     return rows
 
 
+def _logits(model, z: np.ndarray) -> np.ndarray:
+    from scipy.special import logit
+    return logit(np.clip(model.decode_scores(z)[0].astype(np.float64), 1e-7, 1 - 1e-7))
+
+
 KEYS = ("snare_over_24", "hat_ride_snare_4", "backbeat_3_of_4")
 
 
@@ -144,11 +204,15 @@ def _rel(row, corpus, key) -> str:
     return f"{100 * row[key]:.1f}% ({100 * (row[key] / corpus[key] - 1):+.0f}%)"
 
 
+def _optional(value, form: str) -> str:
+    return "–" if value is None else format(value, form)
+
+
 def _line(row, corpus) -> str:
-    f1 = "–" if row["validation_f1"] is None else f"{row['validation_f1']:.4f}"
     return (f"{row['rule']}: " + " / ".join(_rel(row, corpus, k) for k in KEYS)
             + f"; P {row['precision']:.3f} R {row['recall']:.3f} D {row['density']:.3f} "
-            f"C {row['coverage']:.3f}; validation F1 {f1}")
+            f"C {row['coverage']:.3f}; validation F1 {_optional(row['validation_f1'], '.4f')}; "
+            f"cells moved {_optional(row['cells_moved'], '.1f')}")
 
 
 def _table(rows, corpus, model, cpu, wall, load) -> str:
@@ -158,15 +222,18 @@ def _table(rows, corpus, model, cpu, wall, load) -> str:
              + " / ".join(f"{100 * corpus[k]:.1f}%" for k in KEYS)
              + f"); precision, recall, density, coverage of {REALISM:,} samples against "
              "held-out real loops (onsets, Jaccard k-NN); onset F1 of validation loops "
-             "re-decoded at the rule's thresholds.", "",
+             f"re-decoded under the rule; cells moved: hits changed by a small move of the "
+             f"code (sigma {SIGMA}, as the searches mutate), mean of {MOVED:,} codes.", "",
              "| rule | > 24 snare hits | hat + ride + snare on >= 4 steps | snare on 2 and 4 in "
-             ">= 3 of 4 bars | precision | recall | density | coverage | validation F1 |",
-             "|---|---|---|---|---|---|---|---|---|"]
+             ">= 3 of 4 bars | precision | recall | density | coverage | validation F1 | "
+             "cells moved |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for row in rows:
-        f1 = "–" if row["validation_f1"] is None else f"{row['validation_f1']:.4f}"
         lines.append(f"| {cell(row['rule'])} | " + " | ".join(_rel(row, corpus, k) for k in KEYS)
                      + f" | {row['precision']:.3f} | {row['recall']:.3f} | "
-                     f"{row['density']:.3f} | {row['coverage']:.3f} | {f1} |")
+                     f"{row['density']:.3f} | {row['coverage']:.3f} | "
+                     f"{_optional(row['validation_f1'], '.4f')} | "
+                     f"{_optional(row['cells_moved'], '.1f')} |")
     lines += ["", f"{cpu:.0f} s CPU, {wall:.0f} s wall (load average {load})."]
     return "\n".join(lines) + "\n"
 
