@@ -12,7 +12,7 @@ import sys
 
 import click
 
-from evodrum import notes
+from evodrum import notemap, notes
 from evodrum.errors import EvodrumError
 
 #: Modules that register commands on `main`, in the order `--help` lists them.
@@ -74,7 +74,8 @@ class EvodrumGroup(click.Group):
 
     def invoke(self, ctx):
         try:
-            return super().invoke(ctx)
+            with notemap.read_once():     # a --drum-map file read once per command
+                return super().invoke(ctx)
         except click.exceptions.NoArgsIsHelpError:
             raise
         except click.UsageError as e:  # unknown command, bad option value, missing argument
