@@ -6,6 +6,7 @@ import json
 import zipfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -15,6 +16,9 @@ from evodrum.errors import EvodrumError
 from evodrum.grid import MAX_BARS, MAX_STEPS, GridSpec, check_grids, from_midi_velocity
 from evodrum.infile import NotAFile, open_regular
 from evodrum.loop import Loop, as_loop
+
+if TYPE_CHECKING:
+    from evodrum.midi import DrumHits
 
 SUFFIXES = (".npy", ".npz")
 
@@ -332,26 +336,50 @@ def read_file(path: str | Path, spec: GridSpec, drum_map: str = "groove",
     """Every grid of a MIDI or grid file, with hit counts, bars, tempi and warnings;
     `to_last_bar`: windows run to the end of the file's last bar (see `midi.to_windows`);
     `hint`: a refusal names the --grid that holds the file (see `midi.read_windows`)."""
-    from evodrum import midi
+    return read_input(path, spec, drum_map, drum_channel).windows(spec, hop_bars, to_last_bar,
+                                                                  hint)
+
+
+@dataclass(frozen=True)
+class Input:
+    """One input file, read and parsed once: a MIDI file's drum hits, or a grid file's
+    loops. `windows` cuts it as often as a command needs, without reading it again."""
+
+    path: str
+    hits: DrumHits | None = None   # a MIDI file's drum hits
+    loops: Loop | None = None      # the loops of a grid file
+
+    def windows(self, spec: GridSpec, hop_bars: int = 1, to_last_bar: bool = False,
+                hint: bool = True) -> LoopFile:
+        """The file's grids as `read_file` gives them (a grid file's are its loops)."""
+        if self.loops is not None:
+            grids = self.loops.velocities
+            return LoopFile(self.path, grids, self.loops.spec, (grids > 0).sum(axis=(1, 2)),
+                            None, None, offsets=self.loops.offsets)
+        from evodrum import midi
+        hits, windows = midi.cut_windows(self.hits, spec, hop_bars, to_last_bar, hint)
+        bpms = np.array([hits.bpm_at(b) for b in windows.start_beats])
+        skipped = ["not read as drums: " + "; ".join(hits.notes)] if hits.notes else []
+        length = windows.loop_steps / spec.steps_per_beat if windows.loop_steps else spec.beats
+        tempo_maps = [_repeated(hits.tempo_map(b, b + length), length, spec.beats)
+                      for b in windows.start_beats]
+        bars = hits.bars
+        end_bars = np.searchsorted(bars.start, windows.start_beats + length - 1e-9, side="left")
+        metre_maps = [_repeated(bars.metre_map(b, b + length), length, spec.beats)
+                      for b in windows.start_beats]
+        return LoopFile(self.path, from_midi_velocity(windows.grids), spec, windows.hits,
+                        windows.start_bars, bpms, hits.warnings + windows.notes,
+                        windows.quantised, windows.offsets, hits.info + windows.info + skipped,
+                        windows.moved, hits.triplets, tempo_maps, metre_maps, end_bars,
+                        windows.start_beats, bool(bars.fits[:windows.start_bars[0] - 1].any()),
+                        windows.start_beats - bars.start[windows.start_bars - 1], length)
+
+
+def read_input(path: str | Path, spec: GridSpec, drum_map: str = "groove",
+               drum_channel: int | None = None) -> Input:
+    """Read and parse a MIDI or grid file once (`drum_map`, `drum_channel`: how a MIDI
+    file's notes are read; `spec`: a grid file's resolution unless it keeps its own)."""
     if Path(path).suffix.lower() in SUFFIXES:
-        loops = load_loops(path, spec)
-        grids = loops.velocities
-        return LoopFile(str(path), grids, loops.spec, (grids > 0).sum(axis=(1, 2)), None, None,
-                        offsets=loops.offsets)
-    hits, windows = midi.read_windows(path, spec, hop_bars, drum_map, drum_channel, to_last_bar,
-                                      hint)
-    bpms = np.array([hits.bpm_at(b) for b in windows.start_beats])
-    skipped = ["not read as drums: " + "; ".join(hits.notes)] if hits.notes else []
-    length = windows.loop_steps / spec.steps_per_beat if windows.loop_steps else spec.beats
-    tempo_maps = [_repeated(hits.tempo_map(b, b + length), length, spec.beats)
-                  for b in windows.start_beats]
-    bars = hits.bars
-    end_bars = np.searchsorted(bars.start, windows.start_beats + length - 1e-9, side="left")
-    metre_maps = [_repeated(bars.metre_map(b, b + length), length, spec.beats)
-                  for b in windows.start_beats]
-    return LoopFile(str(path), from_midi_velocity(windows.grids), spec, windows.hits,
-                    windows.start_bars, bpms, hits.warnings + windows.notes,
-                    windows.quantised, windows.offsets, hits.info + windows.info + skipped,
-                    windows.moved, hits.triplets, tempo_maps, metre_maps, end_bars,
-                    windows.start_beats, bool(bars.fits[:windows.start_bars[0] - 1].any()),
-                    windows.start_beats - bars.start[windows.start_bars - 1], length)
+        return Input(str(path), loops=load_loops(path, spec))
+    from evodrum import midi
+    return Input(str(path), hits=midi.read_drums(path, drum_map, drum_channel))

@@ -783,11 +783,19 @@ def read_windows(path: str | Path, spec: GridSpec = DEFAULT_SPEC, hop_bars: int 
     """The drum hits of a MIDI file and its windows; BadMidiFile if it gives none, with
     the --grid that would hold its bars when `hint` (a command whose grid is a model's
     has no --grid to offer)."""
-    hits = on_grid(read_drums(path, drum_map, drum_channel), spec)
+    return cut_windows(read_drums(path, drum_map, drum_channel), spec, hop_bars, to_last_bar,
+                       hint)
+
+
+def cut_windows(hits: DrumHits, spec: GridSpec = DEFAULT_SPEC, hop_bars: int = 1,
+                to_last_bar: bool = False, hint: bool = True) -> tuple[DrumHits, Windows]:
+    """`read_windows` of hits already read: a file parsed once is cut as often as a
+    command needs (to its last bar, then as `show` counts windows)."""
+    hits = on_grid(hits, spec)
     windows = to_windows(hits, spec, hop_bars, to_last_bar)
     if not len(windows):
         holding = grid_hint(hits, spec)
-        error = BadMidiFile(path, no_windows_reason(hits, windows, spec)
+        error = BadMidiFile(hits.path, no_windows_reason(hits, windows, spec)
                             + (f"; read it on {holding}" if hint and holding else ""))
         error.holding_grid = holding
         raise error

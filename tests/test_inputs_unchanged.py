@@ -36,6 +36,8 @@ def test_reading_commands_leave_every_input_as_it_was(tmp_path, monkeypatch):
         ["map", "-g", 1, "-p", 4, "--space", "pca", "--seed-loops", loop, "--refine", 0,
          "--out", out / "map"],
         ["groove", loop, "--like", other, "-o", out / "g.mid"],
+        ["render", loop, "--drum-map", kit_map, "--synth", "builtin", "--sample-rate", 8000,
+         "-o", out / "r.wav"],
         ["show", loop, "--drum-map", kit_map],
         ["features", loop, other, "--drum-map", kit_map],
         ["convert", loop, out / "k.mid", "--note-map", kit_map],

@@ -1,12 +1,15 @@
-"""Each file a command is given is read and parsed once: a note map file given as
---drum-map however many MIDI files are read through it. The next command reads it
-afresh: a map edited between two runs (or while a command runs) is read as it is now."""
+"""Each file a command is given is read and parsed once: a loop that plays as one window
+in groove, render and play (read to its last bar, then cut as `show` counts windows),
+and a note map file given as --drum-map however many MIDI files are read through it.
+The next command reads them afresh: a map edited between two runs (or while a command
+runs) is read as it is now."""
 from __future__ import annotations
 
+import pytest
 from click.testing import CliRunner
-from midi_files import basic_beat, drum_file
+from midi_files import basic_beat, drum_file, metred_file
 
-from evodrum import notemap
+from evodrum import notemap, smf
 from evodrum.cli import main
 
 KIT = """name = "my kit"
@@ -65,3 +68,25 @@ def test_a_map_edited_while_a_command_runs_is_read_again_and_nothing_outlives_it
         assert edited.pitches[1] == 40 and notemap.load(str(kit)) is edited
     assert notemap.load(str(kit)) is not notemap.load(str(kit))    # no block: no keeping
 
+
+@pytest.mark.parametrize("command", [["groove", "--swing", "58", "-o", "{out}/g.mid"],
+                                     ["render", "--synth", "builtin", "--sample-rate", "8000",
+                                      "--raw", "-o", "{out}/r.wav"],
+                                     ["play", "--no-audio", "--out-dir", "{out}/p"]])
+def test_a_file_that_plays_as_one_window_is_parsed_once(tmp_path, monkeypatch, command):
+    kit = tmp_path / "kit.toml"
+    kit.write_text(KIT.format(sd=38, lt=43))
+    loop = drum_file(tmp_path / "loop.mid", basic_beat(2))
+    # a 3/4 bar between 4/4 ones: played from its first window alone, not whole
+    odd = metred_file(tmp_path / "odd.mid", [(4, 4)] * 6 + [(3, 4)] + [(4, 4)] * 6)
+    parsed, maps = [], []
+    real, real_map = smf.parse, notemap.parse
+    monkeypatch.setattr(smf, "parse", lambda path, *a: parsed.append(path) or real(path, *a))
+    monkeypatch.setattr(notemap, "parse",
+                        lambda text, where, key: maps.append(where) or real_map(text, where, key))
+    for n, file in enumerate([loop, odd]):
+        args = [a.format(out=tmp_path / f"out{n}") for a in command]
+        output = run(command[0], file, *args[1:], "--drum-map", kit)
+        assert parsed == [str(file)], output
+        parsed.clear()
+    assert maps == [str(kit)] * 2          # once per command

@@ -9,7 +9,7 @@ import click
 
 from evodrum.cli.options import Number
 from evodrum.errors import EvodrumError
-from evodrum.gridfile import LoopFile, Plan, read_file
+from evodrum.gridfile import Input, LoopFile, Plan, read_input
 from evodrum.notemap import builtin_names, reading_map, stored_form
 
 window_option = click.option(
@@ -52,8 +52,13 @@ def load(path: str, spec, drum_map: str = "groove", drum_channel: int | None = N
     """Read a MIDI or grid file (a MIDI file's windows `hop_bars` bars apart) and `tell`
     what was lost, changed or done to it; `for_model`: on a model's grid (a refusal
     offers no --grid)."""
-    loops = read_file(path, spec, drum_map, hop_bars, drum_channel, hint=not for_model)
-    tell(path, loops, for_model)
+    return _told(read_input(path, spec, drum_map, drum_channel), spec, hop_bars, for_model)
+
+
+def _told(read: Input, spec, hop_bars: int = 1, for_model: bool = False) -> LoopFile:
+    """The windows of a file already read, as `load` gives them, and said as it says."""
+    loops = read.windows(spec, hop_bars, hint=not for_model)
+    tell(read.path, loops, for_model)
     return loops
 
 
@@ -96,7 +101,7 @@ def triplet_hint(spec, triplets, for_model: bool) -> str:
 def pick(path: str, spec, window: int | None, drum_map: str = "groove",
          drum_channel: int | None = None, *, model_spec=None) -> tuple[LoopFile, int]:
     """(the file, 0-based index of the chosen window); says which window when it chose."""
-    loops = load_for(path, spec, drum_map, drum_channel, model_spec=model_spec)
+    loops = load_for(read_input(path, spec, drum_map, drum_channel), spec, model_spec)
     return loops, choose(loops, window)
 
 
@@ -106,17 +111,17 @@ def to_play(path: str, spec, window: int | None, drum_map: str = "groove",
     """(the file, what of it plays, the window chosen or None): the whole file, window
     after window (see `LoopFile.whole`), or only `window`; a grid file, or one with bars
     the grid cannot hold between its windows, plays the window where the drums come
-    in unless `window` says which."""
-    if window is None:   # read to the end of the last bar, said only if played whole
-        loops = read_file(path, spec, drum_map, drum_channel=drum_channel, to_last_bar=True,
-                          hint=model_spec is None)
+    in unless `window` says which. The file is read once, and cut twice at most."""
+    read = read_input(path, spec, drum_map, drum_channel)
+    if window is None:   # cut to the end of the last bar, said only if played whole
+        loops = read.windows(spec, to_last_bar=True, hint=model_spec is None)
         plan = loops.whole() if len(loops) > 1 else None
         if plan is not None:
             _holds(path, loops, model_spec)
             tell(path, loops, for_model=model_spec is not None)
             _tell_plan(path, loops, plan)
             return loops, plan, None
-    loops = load_for(path, spec, drum_map, drum_channel, model_spec=model_spec)
+    loops = load_for(read, spec, model_spec)
     i = choose(loops, window)     # counted as `show` counts windows
     return loops, loops.window(i), i
 
@@ -130,11 +135,10 @@ def _tell_plan(path: str, loops: LoopFile, plan: Plan) -> None:
     _warn_if_silent(loops, plan.windows)
 
 
-def load_for(path: str, spec, drum_map: str = "groove", drum_channel: int | None = None, *,
-             model_spec=None) -> LoopFile:
-    """The file read as `load` reads it, holding grids of `model_spec` when given."""
-    loops = load(path, spec, drum_map, drum_channel, for_model=model_spec is not None)
-    _holds(path, loops, model_spec)
+def load_for(read: Input, spec, model_spec=None) -> LoopFile:
+    """The file's windows as `load` gives them, holding grids of `model_spec` when given."""
+    loops = _told(read, spec, for_model=model_spec is not None)
+    _holds(read.path, loops, model_spec)
     return loops
 
 
