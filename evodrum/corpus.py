@@ -325,7 +325,7 @@ def build_corpus(source_dir: str | os.PathLike, spec: GridSpec = DEFAULT_SPEC, *
     hop_bars = checks.integer(hop_bars, "hop (bars between windows)", 1, 1024)
     min_hits = checks.integer(min_hits, "min-hits", 0, spec.shape[0] * spec.shape[1])
     # a note map is read once, here, and handed to the workers (processes of their own,
-    # which a command's notemap.read_once does not reach): every file is read through
+    # which a command's infile.read_once does not reach): every file is read through
     # the pitches the cache is keyed on, even if the map file is edited mid-build
     settings = Settings(spec, hop_bars, min_hits, reading_map(drum_map), drum_channel)
     sources = find_sources(root)

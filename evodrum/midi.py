@@ -28,6 +28,7 @@ from evodrum import limits, smf
 from evodrum.atomic import atomic_path
 from evodrum.errors import FileError
 from evodrum.grid import DEFAULT_SPEC, GridSpec
+from evodrum.infile import once
 from evodrum.kit import PERCUSSION_NAMES, PITCH_MAX, PITCH_MIN, ROW_PITCH, ROWS
 from evodrum.loop import Loop, as_loop
 from evodrum.loop import quantise as quantise_onsets
@@ -255,9 +256,16 @@ def read_drums(path: str | Path, drum_map: str = "groove",
 
     `drum_map`: how pitches are read into rows (see `evodrum.notemap.reading`).
     `drum_channel` (1-16) reads that channel as the kit, whatever the file says
-    about it (an e-kit recording on channel 1 with a program change)."""
+    about it (an e-kit recording on channel 1 with a program change). Inside a command
+    (`infile.read_once`) a file read again the same way is parsed once."""
     path = str(path)
     table, own = reading(drum_map)
+    return once(path, (table.tobytes(), own, drum_channel),
+                lambda: _read_drums(path, table, own, drum_channel))
+
+
+def _read_drums(path: str, table: np.ndarray, own: frozenset[int],
+                drum_channel: int | None) -> DrumHits:
     try:
         song = smf.parse(path)
         if song.format == 2:

@@ -15,11 +15,8 @@ edited with that map back into the rows it was written from.
 """
 from __future__ import annotations
 
-import contextlib
-import contextvars
 import functools
 import os
-import stat
 import tomllib
 from dataclasses import dataclass
 from importlib import resources
@@ -28,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from evodrum.errors import EvodrumError
-from evodrum.infile import NotAFile, open_regular
+from evodrum.infile import NotAFile, once, open_regular
 from evodrum.kit import DRUM_MAPS, PITCH_TO_ROW, ROWS
 from evodrum.statefile import StateError
 
@@ -113,10 +110,11 @@ def load(spec: str | None, option: str = "--note-map") -> NoteMap:
         known = [*DRUM_MAPS, *builtin_names()] if option == "--drum-map" else builtin_names()
         raise EvodrumError(f"{option} {spec}: no such map: use one of {', '.join(known)} or "
                            "a .toml note map file")
-    read = _read_once.get()
-    key = _file_key(path) if read is not None else None
-    if key is not None and key in read:
-        return read[key]
+    return once(path, "note map", lambda: _read(path))
+
+
+def _read(path: Path) -> NoteMap:
+    """The note map file at `path`, read and checked."""
     try:
         f, size = open_regular(path)        # never blocks on a pipe or reads a device
         with f:
@@ -130,40 +128,7 @@ def load(spec: str | None, option: str = "--note-map") -> NoteMap:
                            ) from None
     except (OSError, UnicodeDecodeError) as e:
         raise EvodrumError(f"{path}: cannot read the note map ({e})") from None
-    note_map = parse(text, str(path), path.stem)
-    if key is not None:
-        read[key] = note_map
-    return note_map
-
-
-#: The note map files read in the current `read_once` block, by `_file_key` (None: no block).
-_read_once: contextvars.ContextVar[dict | None] = contextvars.ContextVar("note_maps_read",
-                                                                        default=None)
-
-
-@contextlib.contextmanager
-def read_once():
-    """Inside the block (a command's run), a note map file is read and checked once, not
-    once per MIDI file read through it; a file changed on disk since is read again.
-    Nothing is kept after the block, so the next run reads the file afresh."""
-    token = _read_once.set({})
-    try:
-        yield
-    finally:
-        _read_once.reset(token)
-
-
-def _file_key(path: Path) -> tuple | None:
-    """What a regular file is now (where, which, its size and times), None otherwise: a
-    file edited in place has another key."""
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    if not stat.S_ISREG(st.st_mode):
-        return None
-    return (os.path.abspath(path), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns,
-            st.st_ctime_ns)
+    return parse(text, str(path), path.stem)
 
 
 @functools.cache

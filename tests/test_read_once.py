@@ -1,15 +1,15 @@
 """Each file a command is given is read and parsed once: a loop that plays as one window
 in groove, render and play (read to its last bar, then cut as `show` counts windows),
-and a note map file given as --drum-map however many MIDI files are read through it.
-The next command reads them afresh: a map edited between two runs (or while a command
-runs) is read as it is now."""
+seed loops (said, locked from, encoded, timed), and a note map file given as --drum-map
+however many MIDI files are read through it. The next command reads them afresh: a
+file edited between two runs (or while a command runs) is read as it is now."""
 from __future__ import annotations
 
 import pytest
 from click.testing import CliRunner
 from midi_files import basic_beat, drum_file, metred_file
 
-from evodrum import notemap, smf
+from evodrum import infile, notemap, smf
 from evodrum.cli import main
 
 KIT = """name = "my kit"
@@ -60,7 +60,7 @@ def test_a_drum_map_file_is_read_once_per_command_and_afresh_by_the_next(tmp_pat
 def test_a_map_edited_while_a_command_runs_is_read_again_and_nothing_outlives_it(tmp_path):
     kit = tmp_path / "kit.toml"
     kit.write_text(KIT.format(sd=38, lt=43))
-    with notemap.read_once():
+    with infile.read_once():
         first = notemap.load(str(kit))
         assert notemap.load(str(kit)) is first
         kit.write_text(KIT.format(sd=40, lt=38) + "# edited in place\n")
@@ -90,3 +90,40 @@ def test_a_file_that_plays_as_one_window_is_parsed_once(tmp_path, monkeypatch, c
         assert parsed == [str(file)], output
         parsed.clear()
     assert maps == [str(kit)] * 2          # once per command
+
+
+@pytest.mark.parametrize("command", [
+    ["target", "-f", "density=0.4", "-g", 1, "-p", 8, "--space", "pca", "--lock", "BD"],
+    ["interactive", "--no-audio", "--synth", "builtin", "--lock", "BD"]])
+def test_seed_loops_are_parsed_once(tmp_path, monkeypatch, command):
+    loops = [drum_file(tmp_path / f"{i}.mid", basic_beat(2), tempo_bpm=90 + i) for i in range(2)]
+    parsed = []
+    real = smf.parse
+    monkeypatch.setattr(smf, "parse", lambda path, *a: parsed.append(path) or real(path, *a))
+    seeds = [a for lp in loops for a in ("--seed-loops", lp)]
+    r = CliRunner().invoke(main, [str(a) for a in [*command, *seeds, "--refine", 0,
+                                                   "--out", tmp_path / "out"]], input="q\n")
+    assert r.exit_code == 0, r.output
+    assert sorted(parsed) == [str(lp) for lp in loops]
+
+
+def test_a_block_keeps_the_last_files_read_and_never_a_failure(tmp_path):
+    files = [tmp_path / f"{i}.txt" for i in range(infile.KEPT_FILES + 1)]
+    for f in files:
+        f.write_text(f.name)
+    reads = []
+
+    def read(f):
+        reads.append(f)
+        return f.read_text()
+
+    with infile.read_once():
+        for f in files:
+            assert infile.once(f, "text", lambda f=f: read(f)) == f.name
+        assert infile.once(files[-1], "text", lambda: read(files[-1])) == files[-1].name
+        assert infile.once(files[-1], "other", lambda: "read otherwise") == "read otherwise"
+        infile.once(files[0], "text", lambda: read(files[0]))     # the oldest, let go
+        assert reads == [*files, files[0]]
+        for _ in range(2):
+            with pytest.raises(ValueError):
+                infile.once(files[1], "bad", lambda: int("not a number"))

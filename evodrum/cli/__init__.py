@@ -12,8 +12,9 @@ import sys
 
 import click
 
-from evodrum import notemap, notes
+from evodrum import notes
 from evodrum.errors import EvodrumError
+from evodrum.infile import read_once
 
 #: Modules that register commands on `main`, in the order `--help` lists them.
 COMMAND_MODULES: tuple[str, ...] = ("examples", "data", "model", "steer", "features", "judge", "realism", "search", "listen", "feel",
@@ -74,7 +75,7 @@ class EvodrumGroup(click.Group):
 
     def invoke(self, ctx):
         try:
-            with notemap.read_once():     # a --drum-map file read once per command
+            with read_once():    # seed loops, a --drum-map note map: read once per command
                 return super().invoke(ctx)
         except click.exceptions.NoArgsIsHelpError:
             raise

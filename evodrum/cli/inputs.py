@@ -81,7 +81,8 @@ def tell_seed_loops(paths, spec, drum_map: str = "groove",
                     drum_channel: int | None = None) -> None:
     """Read the --seed-loops files as every reading command reads a file, so what was
     lost or done to them is said ('warning:' and 'note:' lines) and a bad file is one
-    error before anything starts; the search or session reads them again itself."""
+    error before anything starts; the search or session reads them again itself, from
+    what this read parsed (`infile.read_once`)."""
     for path in paths:
         load(path, spec, drum_map, drum_channel, for_model=True)
 
