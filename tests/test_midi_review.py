@@ -71,8 +71,6 @@ def test_notes_after_an_early_end_of_track_are_read_up_to_damage_and_said(tmp_pa
                               "notes there are lost; it is damaged (a system message 0xF4 "
                               "that has no place in a file) at beat 7.125, losing about 8 "
                               "notes after it")]
-    padded = midi.read_drums(raw_midi(tmp_path / "padded.mid", two_bars(b"\0" * 8)))
-    assert len(padded.beats) == 8 and not padded.warnings
 
 
 def test_a_short_file_after_a_pickup_plays_the_rest_as_a_loop(tmp_path):
