@@ -175,10 +175,11 @@ def _warn_if_silent(loops: LoopFile, windows) -> None:
 class Batch:
     """Files a command reads one after another. One that cannot be read is set aside and
     said after the results ('error: ... (skipped)'), and the exit code is 1; the others
-    are read all the same. A single file's problem is a plain error."""
+    are read all the same. A single file's problem is a plain error. `problems`: files
+    already set aside (found but not loop files)."""
 
-    def __init__(self, files):
-        self.files, self.problems = list(files), []
+    def __init__(self, files, problems=()):
+        self.files, self.problems = list(files), list(problems)
 
     @contextmanager
     def skipping(self):

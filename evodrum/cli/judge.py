@@ -61,8 +61,7 @@ def judge(files, model_path, as_json, drum_map, drum_channel):
     if reference.spec == spec:
         scorers["wellformed"] = reference.typicality
     paths, problems = loop_files(files)
-    entries, batch = [], Batch(paths)
-    batch.problems.extend(problems)
+    entries, batch = [], Batch(paths, problems)
     for path in batch.files:
         with batch.skipping():
             loops = load(str(path), spec, drum_map, drum_channel, for_model=True)

@@ -95,8 +95,7 @@ def realism(files, space, count, temperature, prior, seed, model_path, corpus, v
         ref = sets.reference(corpus, model_path)
         import numpy as np
         paths, problems = loop_files(files)
-        batch = Batch(paths)
-        batch.problems.extend(problems)
+        batch = Batch(paths, problems)
         parts, read = [], []
         for path in batch.files:
             with batch.skipping():
