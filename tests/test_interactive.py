@@ -3,11 +3,11 @@ resuming, favourites and the player's lifecycle, all with the shipped model."""
 from __future__ import annotations
 
 import json
-import time
 
-import mido
 import numpy as np
 import pytest
+from midi_out import RecordingPort
+from waiting import wait_for
 
 from evodrum import midi, notes
 from evodrum.audio.files import FilePlayer
@@ -369,33 +369,35 @@ def test_pattern_line_shows_the_strongest_drum_per_step():
 
 # --- the player's lifecycle ------------------------------------------------------------
 
-class RecordingPort(mido.ports.BaseOutput):
-    """A MIDI output that keeps what it is sent."""
-
-    def __init__(self):
-        super().__init__("recorder")
-        self.sent: list[mido.Message] = []
-
-    def _send(self, msg):
-        self.sent.append(msg)
-
-
 def test_playing_replaces_the_loop_and_quitting_silences_the_port(space, tmp_path):
     port = RecordingPort()
     run = Run(tmp_path, space, player=MidiPortPlayer(port), seed=9, bpm=240)
 
+    def sent():
+        return [m for _, m in list(port.sent)]
+
+    def switched():
+        """Loop 2 is playing: its first note came after loop 1 was silenced."""
+        kinds = [(m.type, getattr(m, "control", None)) for m in sent()]
+        if ("control_change", ALL_NOTES_OFF) not in kinds:
+            return False
+        return not second.any() or ("note_on", None) in kinds[kinds.index(
+            ("control_change", ALL_NOTES_OFF)):]
+
     def lines():
         yield "1"
-        time.sleep(0.3)
+        wait_for(lambda: sent(), "loop 1 on the port")
         yield "2"          # starts on the next bar line (1 s a bar at 240 BPM)
-        time.sleep(1.0)
+        wait_for(switched, "loop 2 from the bar line")
         yield "q"
+    second = run.session.shown()[1].grid
     assert run.run(lines()) == "quit"
-    kinds = [(m.type, getattr(m, "control", None)) for m in port.sent]
+    messages = sent()
+    kinds = [(m.type, getattr(m, "control", None)) for m in messages]
     offs = [i for i, k in enumerate(kinds) if k == ("control_change", ALL_NOTES_OFF)]
     assert len(offs) == 2 and offs[-1] == len(kinds) - 1      # one per loop, the last at quit
-    for loop, sent in zip(run.session.shown()[:2], (port.sent[:offs[0]], port.sent[offs[0]:])):
-        notes = {m.note for m in sent if m.type == "note_on"}
+    for loop, part in zip(run.session.shown()[:2], (messages[:offs[0]], messages[offs[0]:])):
+        notes = {m.note for m in part if m.type == "note_on"}
         assert notes <= {int(midi.ROW_PITCH[r]) for r in np.nonzero(loop.grid)[0]}
     assert not run.player.is_playing
 

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from conftest import require_real_part
 from test_studio_browser import CHROMIUM, FAKE_WEB_MIDI, FLAGS, Server, open_page
-from test_sync import wait_for
+from waiting import wait_for
 
 from evodrum.interactive import store
 

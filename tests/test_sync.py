@@ -23,6 +23,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 from conftest import require_real_part
+from waiting import wait_for
 
 from evodrum.audio import ports
 from evodrum.audio.midiport import MidiPortPlayer
@@ -35,18 +36,6 @@ from evodrum.midi import ROW_PITCH
 ONE_BAR = GridSpec(bars=1, beats_per_bar=4, steps_per_beat=4)
 TWO_BARS = GridSpec(bars=2, beats_per_bar=4, steps_per_beat=4)
 BD, SD, CH = (ROWS.index(r) for r in ("BD", "SD", "CH"))
-
-
-def wait_for(check, what: str, timeout: float = 120.0):
-    """Poll `check()` until it is true (the timeout only keeps a broken set-up from
-    hanging the suite)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.01)
-    raise AssertionError(f"timed out waiting for {what() if callable(what) else what}")
 
 
 @pytest.fixture(scope="module")
