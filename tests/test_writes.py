@@ -7,11 +7,11 @@ import os
 import stat
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from waiting import STUCK, wait_for
 
 from evodrum import atomic
 from evodrum.cli import main
@@ -59,10 +59,18 @@ def test_a_pipe_with_a_reader_is_written_through(tmp_path):
     fifo = tmp_path / "pipe"
     os.mkfifo(fifo)
     reader = subprocess.Popen(["cat", str(fifo)], stdout=subprocess.PIPE)
+
+    def written() -> bool:
+        try:
+            atomic.write_text(fifo, "through the pipe")
+            return True
+        except atomic.CannotWrite as e:    # `cat` has not opened it yet: try again
+            if "no program is reading" not in str(e):
+                raise
+            return False
     try:
-        time.sleep(0.2)
-        atomic.write_text(fifo, "through the pipe")
-        assert reader.communicate(timeout=10)[0] == b"through the pipe"
+        wait_for(written, "cat to read the pipe")
+        assert reader.communicate(timeout=STUCK)[0] == b"through the pipe"
     finally:
         reader.kill()
     assert stat.S_ISFIFO(os.stat(fifo).st_mode)
@@ -125,8 +133,9 @@ def test_the_lock_holds_across_processes(tmp_path):
     folder = tmp_path / "run"
     folder.mkdir()
     code = ("import sys, time; from evodrum.runs import folder_lock\n"
-            "with folder_lock(sys.argv[1]):\n    print('locked', flush=True); time.sleep(30)\n")
-    holder = subprocess.Popen([sys.executable, "-c", code, str(folder)], stdout=subprocess.PIPE)
+            "with folder_lock(sys.argv[1]):\n    print('locked', flush=True); sys.stdin.read()\n")
+    holder = subprocess.Popen([sys.executable, "-c", code, str(folder)], stdout=subprocess.PIPE,
+                              stdin=subprocess.PIPE)     # holds the lock until it is killed
     try:
         assert holder.stdout.readline() == b"locked\n"
         with pytest.raises(EvodrumError, match=f"pid {holder.pid}"):
