@@ -8,7 +8,6 @@ import threading
 import time
 
 import mido
-
 from waiting import STUCK
 
 from evodrum.audio.transport import Timebase

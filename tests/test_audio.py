@@ -11,7 +11,6 @@ import threading
 import time
 import wave
 
-import mido
 import numpy as np
 import pytest
 from click.testing import CliRunner

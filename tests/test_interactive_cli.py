@@ -6,11 +6,12 @@ import json
 import signal
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from processes import default_sigint
+from waiting import STUCK, wait_for
 
 from evodrum import midi
 from evodrum.audio import render
@@ -19,7 +20,6 @@ from evodrum.audio.synth import loop_samples
 from evodrum.audio.wav import read_wav
 from evodrum.cli import main
 from evodrum.interactive import store
-from processes import default_sigint
 
 EVODRUM = [sys.executable, "-c", "from evodrum.cli import main; main()"]
 SCRIPT = ["1 7, 3 9", "f 3", "n", "2 8", "4 2", "n", "6 9, s 6", "n", "q"]
@@ -37,17 +37,6 @@ def saved(folder) -> dict | None:
         return json.loads((folder / store.SESSION_FILE).read_text())
     except FileNotFoundError:
         return None
-
-
-def wait_for(check, timeout: float = 60.0):
-    """Poll `check()` until it returns something true."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError("timed out waiting for the session")
 
 
 def ratings(d: dict | None) -> dict:
@@ -76,7 +65,8 @@ def test_killed_session_resumes_where_it_stopped_and_ends_the_same(whole, tmp_pa
             for line in SCRIPT[:4]:
                 proc.stdin.write(line + "\n")
                 proc.stdin.flush()
-            d = wait_for(lambda: len(ratings(saved(folder))) == 3 and saved(folder))
+            d = wait_for(lambda: len(ratings(saved(folder))) == 3 and saved(folder),
+                         "three ratings saved")
         finally:
             proc.kill()  # a crash: no goodbye, no summary
             proc.wait()
@@ -148,9 +138,10 @@ def test_ctrl_c_keeps_every_rating_and_writes_the_summary(tmp_path):
                             stderr=subprocess.STDOUT, text=True, preexec_fn=default_sigint)
     proc.stdin.write("2 6, f 2\n")
     proc.stdin.flush()
-    wait_for(lambda: ratings(saved(folder)) == {2: 6} and saved(folder)["loops"][1]["favourite"])
+    wait_for(lambda: ratings(saved(folder)) == {2: 6} and saved(folder)["loops"][1]["favourite"],
+             "the rating and the favourite saved")
     proc.send_signal(signal.SIGINT)
-    out, _ = proc.communicate(timeout=60)
+    out, _ = proc.communicate(timeout=STUCK)
     assert proc.returncode == 0, out
     assert "interrupted: session saved" in out and "Traceback" not in out
     assert (folder / "favourites" / "loop-002.mid").is_file()

@@ -10,10 +10,10 @@ import time
 from pathlib import Path
 
 import pytest
-
-from evodrum.lifetime import worker_pool
 from processes import default_sigint
 from waiting import STUCK
+
+from evodrum.lifetime import worker_pool
 
 REPO = Path(__file__).resolve().parents[1]
 LONG = ('name = "long"\nspaces = ["grid"]\nalgorithms = ["ga"]\nbudget = 2000000\n'

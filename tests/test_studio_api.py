@@ -8,6 +8,7 @@ import json
 import numpy as np
 import pytest
 from starlette.testclient import TestClient
+from waiting import wait_for
 
 from evodrum.interactive import store
 from evodrum.interactive.breeding import new_session
@@ -124,7 +125,6 @@ def test_target_view_searches_like_evodrum_target(client, monkeypatch):
     """The Target view optimises what `evodrum target` does by default: the goals and
     staying like real drumming (the model's reference, the same weight), and says how
     well-formed each loop it found is."""
-    import time
 
     from evodrum.genotypes import files
     from evodrum.search import engine
@@ -135,12 +135,11 @@ def test_target_view_searches_like_evodrum_target(client, monkeypatch):
                         run_search(objective, *a, **k))
     r = client.post("/api/target", json={"goals": {"all.density": 0.3}, "generations": 3})
     assert r.status_code == 200, r.text
-    for _ in range(600):
+    def done():
         job = client.get("/api/target").json()["job"]
-        if job["done"]:
-            break
-        time.sleep(0.05)
-    assert job["done"] and job["error"] is None, job
+        return job["done"] and job
+    job = wait_for(done, "the search to finish")
+    assert job["error"] is None, job
     [objective] = objectives
     assert objective.wellformed_weight == DEFAULT_WELLFORMED_WEIGHT > 0
     reference = files.load_reference(None)

@@ -3,11 +3,11 @@ sliders say is what MIDI and WAV exports play."""
 from __future__ import annotations
 
 import json
-import time
 
 import numpy as np
 import pytest
 from starlette.testclient import TestClient
+from waiting import wait_for
 
 from evodrum.errors import EvodrumError
 from evodrum.feel import Feel, Performer
@@ -119,10 +119,11 @@ def test_a_session_file_without_feel_loads_and_a_wrong_feel_is_named(tmp_path):
 def finished(client, view: str, start: dict) -> dict:
     """The job of a search the page starts at /api/`view`, waited for."""
     client.post(f"/api/{view}", json=start)
-    job = client.get(f"/api/{view}").json()["job"]
-    while not job["done"]:                                       # the search's thread
-        time.sleep(0.05)
+
+    def done():
         job = client.get(f"/api/{view}").json()["job"]
+        return job["done"] and job
+    job = wait_for(done, f"the {view} search to finish")         # the search's thread
     assert job["error"] is None
     return job
 

@@ -9,11 +9,11 @@ import socket
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
 from starlette.testclient import TestClient
+from waiting import STUCK, wait_for
 
 from evodrum.interactive.breeding import new_session
 from evodrum.interactive.session import Settings
@@ -139,9 +139,7 @@ def test_the_browser_is_opened_on_a_private_file_never_on_the_token(tmp_path):
         """))
     fake.chmod(0o755)
     with studio_process(tmp_path, env={"BROWSER": f"{fake} %s"}) as (port, token):
-        deadline = time.monotonic() + 120
-        while not record.exists() and time.monotonic() < deadline:
-            time.sleep(0.1)
+        wait_for(record.exists, "the browser to be opened")
         args, *page, mode, folder_mode = record.read_text().splitlines()
         launcher = Path(args.removeprefix("file://"))
     assert token not in args and args.startswith("file://"), args
@@ -165,15 +163,17 @@ class studio_process:
             found = re.search(r"open http://127\.0\.0\.1:(\d+)/\?token=(\S+)", line)
             if found:
                 port, token = int(found[1]), found[2]
-                while True:          # the URL is printed just before the server listens
+                def listening():     # the URL is printed just before the server listens
                     try:
-                        socket.create_connection(("127.0.0.1", port), timeout=5).close()
-                        return port, token
+                        socket.create_connection(("127.0.0.1", port), timeout=STUCK).close()
+                        return True
                     except ConnectionRefusedError:
                         assert self.proc.poll() is None, "the studio exited"
-                        time.sleep(0.1)
+                        return False
+                wait_for(listening, "the studio to listen")
+                return port, token
         raise AssertionError("the studio did not start")
 
     def __exit__(self, *exc):
         self.proc.send_signal(2)
-        self.proc.communicate(timeout=60)
+        self.proc.communicate(timeout=STUCK)
