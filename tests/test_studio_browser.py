@@ -18,6 +18,7 @@ import mido
 import numpy as np
 import pytest
 from conftest import require_real_part
+from waiting import STUCK
 
 from evodrum import midi
 from evodrum.interactive import store
@@ -63,7 +64,7 @@ class Server:
 
     def stop(self) -> str:
         self.proc.send_signal(2)          # Ctrl-C: writes favourites and the summary
-        out, _ = self.proc.communicate(timeout=60)
+        out, _ = self.proc.communicate(timeout=STUCK)
         return "".join(self.lines) + out
 
 
@@ -90,6 +91,7 @@ def open_page(browser, url, init_script: str | None = None):
     """The studio's page, its errors (and Content-Security-Policy refusals) collected in
     `page.errors`; `init_script` runs before the page's own (e.g. a Web MIDI double)."""
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.set_default_timeout(STUCK * 1000)    # Playwright's waits: a loaded machine is slow
     errors = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     # the studio's Content-Security-Policy must not block anything its own page does
@@ -117,7 +119,7 @@ def resumed_page(browser, folder: Path):
         resumed.stop()
 
 
-def poll(page, expression: str, timeout: float = 30_000, **_) -> None:
+def poll(page, expression: str, timeout: float = STUCK * 1000, **_) -> None:
     """Wait until `expression` is true in the page. Playwright's own wait_for_function
     evaluates its predicate with eval inside the page, which the studio's
     Content-Security-Policy forbids (as it should); page.evaluate goes through the
@@ -137,7 +139,9 @@ def test_audition_rate_breed_reload_and_resume(browser, studio, tmp_path):
     page.wait_for_function("engine.timer !== null && engine.current.id === 3")
     assert "playing 3 (#3)" in page.inner_text("#now-playing")
     page.keyboard.press("Digit5")                           # number key: loop 5, on the bar
-    assert page.evaluate("engine.pending && engine.pending.id") == 5
+    page.wait_for_function("engine.current.id === 5")       # at a bar line of loop 3's:
+    bar = page.evaluate("S.spec.steps_per_beat * S.spec.beats_per_bar")
+    assert page.evaluate("engine.switchedAt") % bar == 0    # not at once
     cards.nth(2).locator(".stars button").nth(7).click()    # 7 stars on loop 3
     page.wait_for_function("S.loops[2].rating === 7")
     page.keyboard.press("Shift+Digit9")                     # Shift+9 rates the selected loop
@@ -280,8 +284,7 @@ def click_first_elite(page) -> None:
     page.fill("#map-cells", "6")
     page.fill("#map-gens", "5")
     page.click("#map-run")
-    page.wait_for_function("atlasJob && atlasJob.done && atlasJob.elites.length > 3",
-                           timeout=60000)
+    page.wait_for_function("atlasJob && atlasJob.done && atlasJob.elites.length > 3")
     x, y = atlas_cell_centre(page)
     box = page.locator("#atlas").bounding_box()
     page.mouse.click(box["x"] + x * box["width"], box["y"] + y * box["height"])
@@ -329,13 +332,13 @@ def test_lock_rows_edits_that_stick_undo_history_and_keys(browser, tmp_path):
         page.wait_for_function("S.locked.rows.join() === 'BD,SD'")
         kept = rows_of(page, f"loopById({heard}).grid")
         page.click("#next")
-        page.wait_for_function("S.generation === 2", timeout=120_000)
+        page.wait_for_function("S.generation === 2")
         for loop in page.evaluate("S.loops.filter((l) => !l.kept)"):
             assert loop["grid"][:2] == kept, f"#{loop['id']} lost the locked kick or snare"
         assert len({str(lp["grid"][2:]) for lp in page.evaluate("S.loops")}) >= 10
 
         page.keyboard.press("Control+z")                        # undo the breeding
-        page.wait_for_function("S.generations === 1 && S.generation === 1", timeout=120_000)
+        page.wait_for_function("S.generations === 1 && S.generation === 1")
         page.locator(".card").nth(3).locator(".stars button").nth(6).click()
         page.wait_for_function("S.loops[3].rating === 6")
         page.keyboard.press("Control+z")                        # undo the rating
@@ -368,7 +371,7 @@ def test_lock_rows_edits_that_stick_undo_history_and_keys(browser, tmp_path):
                          box["y"] + 1.5 * ch * scale)
         assert all(page.evaluate(f"steer.grid[1][{s}]") == 100 for s in empty)
         page.click("#vary-here")
-        page.wait_for_function("S.generation === 2", timeout=120_000)
+        page.wait_for_function("S.generation === 2")
         made = page.evaluate("S.loops")
         for loop in made:                                       # the edit sticks everywhere
             assert all(loop["grid"][1][s] == 100 for s in empty), loop["op"]
@@ -417,8 +420,8 @@ def test_palette_resets_sliders_and_target_loops_show_a_playhead(browser, tmp_pa
         page.click("#target-run")
         page.wait_for_function("document.querySelectorAll('#target-results .card').length > 0"
                                " && !document.querySelector('#target-status').textContent"
-                               ".includes('generation 0')", timeout=60000)
-        page.wait_for_function("$('#target-status').textContent.includes('done')", timeout=60000)
+                               ".includes('generation 0')")
+        page.wait_for_function("$('#target-status').textContent.includes('done')")
         page.locator("#target-results button", has_text="hear").first.click()
         page.wait_for_function("document.querySelector('canvas[data-loop=\"t0\"]')._head != null")
         assert "playing target result 1" in page.inner_text("#now-playing")

@@ -31,7 +31,7 @@ def test_swing_slider_is_heard_at_once_and_exported(browser, tmp_path):
         page.evaluate(SET_SLIDER, ["swing", "66"])
         # hits scheduled before the move (at most the look-ahead) keep their old times
         now = page.evaluate("engine.ctx.currentTime + 0.12 + engine.stepSeconds()")
-        page.wait_for_function(f"({LATE_ODD})({now}) !== null", timeout=30_000)
+        page.wait_for_function(f"({LATE_ODD})({now}) !== null")
         assert abs(page.evaluate(f"({LATE_ODD})({now})") - 0.32) < 1e-6
         page.wait_for_function(f"engine.onsets.some(o => o[2] % 2 === 0 && o[0] - o[3] > {now})")
         even = page.evaluate(f"engine.onsets.filter(o => o[2] % 2 === 0 && o[0] - o[3] > {now})"
@@ -48,7 +48,7 @@ def test_swing_slider_is_heard_at_once_and_exported(browser, tmp_path):
         assert odd.any() and np.allclose(loop.offsets[odd], 0.32, atol=1 / 120)
         page.evaluate(SET_SLIDER, ["swing", "50"])              # back to straight, at once
         now = page.evaluate("engine.ctx.currentTime + 0.12 + engine.stepSeconds()")
-        page.wait_for_function(f"({LATE_ODD})({now}) === 0", timeout=30_000)
+        page.wait_for_function(f"({LATE_ODD})({now}) === 0")
         assert not page.errors, page.errors
         page.close()
     finally:

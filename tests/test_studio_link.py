@@ -45,11 +45,11 @@ def join_the_peers_session(page, peer) -> None:
     for _ in range(3):
         page.select_option("#follow", "link")
         page.wait_for_function("engine.follow && engine.follow.kind === 'link'"
-                               " && engine.follow.peers >= 1", timeout=60_000)
+                               " && engine.follow.peers >= 1")
         tempo = wait_for(lambda: abs(page.evaluate("engine.follow.bpm") - peer.tempo()) < 1e-3
                          and peer.tempo(), "one tempo at both peers")
         if abs(tempo - BPM) < 1e-3:
-            page.wait_for_function("S.bpm === 93", timeout=60_000)
+            page.wait_for_function("S.bpm === 93")
             return
         page.select_option("#follow", "")                    # Link kept the studio's: again
         wait_for(lambda: peer.peers == 0, "the studio to leave the session")
@@ -99,7 +99,7 @@ def test_the_studio_joins_a_link_session_at_its_tempo_and_on_its_bar_lines(own_n
             grid = np.array(page.evaluate("S.loops[1].grid"))
             hits = int((grid[:, :32] > 0).sum())                # two bars of notes
             page.wait_for_function("window.__midiSent.filter(m => m.data[0] === 0x99)"
-                                   f".length >= {hits}", timeout=60_000)
+                                   f".length >= {hits}")
             offset = page_clock(page)
             wall, beat = time.time(), peer.beat()               # the peer's beat clock
             page.click("#play-stop")

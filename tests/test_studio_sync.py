@@ -71,12 +71,12 @@ def daw_plays(page, ticks: int, stop_tag: str, start_tag: str | None = None) -> 
     """The DAW double's clock runs a beat while stopped, then Start just before the next
     tick (the downbeat, song position 0), `ticks` ticks, and Stop (tagged `stop_tag`)
     just after the last; returns when the tick after the last would be (page ms)."""
-    t = page.evaluate("performance.now() + 300")
-    t = page.evaluate(f"__daw.clock({BPM}, {t}, 24, null, 0.5)")
-    page.evaluate(f"__daw.send({t - 3}, [0xFA], {json.dumps(start_tag)})")
-    end = page.evaluate(f"__daw.clock({BPM}, {t}, {ticks}, 0, 0.5)")
-    page.evaluate(f"__daw.send({end - TICK_MS + 3}, [0xFC], '{stop_tag}')")
-    return end
+    return page.evaluate(f"""(() => {{         // at once, so none of it is in the past
+        const t = __daw.clock({BPM}, performance.now() + 300, 24, null, 0.5);
+        __daw.send(t - 3, [0xFA], {json.dumps(start_tag)});
+        const end = __daw.clock({BPM}, t, {ticks}, 0, 0.5);
+        __daw.send(end - {TICK_MS} + 3, [0xFC], '{stop_tag}');
+        return end; }})()""")
 
 
 def daw_heard(page, since: int = 0) -> tuple[dict, dict, list]:
@@ -143,10 +143,10 @@ def test_the_studio_follows_a_daws_clock_start_stop_and_song_position(browser, t
         # the DAW: its clock runs while stopped (a beat), then Start just before a tick,
         # which is the downbeat; two bars play, then Stop just after the last tick
         end = daw_plays(page, 24 * 8, "stop", start_tag="start")
-        page.wait_for_function("__daw.delivered.stop !== undefined", timeout=60_000)
+        page.wait_for_function("__daw.delivered.stop !== undefined")
         page.wait_for_function("engine.timer === null")        # stopped, the loop still cued
         assert page.evaluate("engine.current.id === S.loops[1].id")
-        page.wait_for_function("S.bpm === 93", timeout=30_000)  # the DAW's tempo, the session's
+        page.wait_for_function("S.bpm === 93")  # the DAW's tempo, the session's
         assert store.load(folder).settings.bpm == 93.0
 
         # the clock ran on through Start, so the downbeat was timed from Start; every
@@ -160,11 +160,12 @@ def test_the_studio_follows_a_daws_clock_start_stop_and_song_position(browser, t
 
         # a second's silence (no clock), then Song Position bar 3 (32 sixteenths), Continue
         heard = len(page.evaluate("window.__midiSent"))
-        t = page.evaluate("performance.now() + 1000")
-        page.evaluate(f"__daw.send({t - 4}, [0xF2, 32, 0]); __daw.send({t - 3}, [0xFB])")
-        end = page.evaluate(f"__daw.clock({BPM}, {t}, 24 * 4, 32 * 6, 0.5)")
-        page.evaluate(f"__daw.send({end - TICK_MS + 3}, [0xFC], 'stop2')")
-        page.wait_for_function("__daw.delivered.stop2 !== undefined", timeout=60_000)
+        end = page.evaluate(f"""(() => {{ const t = performance.now() + 1000;
+            __daw.send(t - 4, [0xF2, 32, 0]); __daw.send(t - 3, [0xFB]);
+            const end = __daw.clock({BPM}, t, 24 * 4, 32 * 6, 0.5);
+            __daw.send(end - {TICK_MS} + 3, [0xFC], 'stop2');
+            return end; }})()""")
+        page.wait_for_function("__daw.delivered.stop2 !== undefined")
         page.wait_for_function("engine.timer === null")
         assert page.evaluate("S.bpm") == 93                    # the pause was no tempo
         ticks, delivered, got = daw_heard(page, heard)
@@ -178,20 +179,29 @@ def test_the_studio_follows_a_daws_clock_start_stop_and_song_position(browser, t
               f"median error {np.median(np.abs(errors)):.2f} ms, largest {np.max(errors):.1f} ms")
 
         # the DAW plays again; in its second bar the studio is stopped (its own ■) and
-        # another loop is clicked: that loop starts on the DAW's next bar line (bar 3)
+        # another loop is clicked: that loop starts on the DAW's next bar line (bar 3, or
+        # a later one if a loaded machine held the click back past it)
         page.evaluate("__daw.song = []; __daw.delivered = {}")
-        daw_plays(page, 24 * 16, "stop3")
-        page.wait_for_function("__daw.delivered['136'] !== undefined", timeout=60_000)
+        daw_plays(page, 24 * 24, "stop3")
+        page.wait_for_function("__daw.delivered['136'] !== undefined")
         page.click("#play-stop")
         assert page.evaluate("engine.timer") is None
         heard = len(page.evaluate("window.__midiSent"))
+        before = page.evaluate("engine.follow.position")    # the DAW's song position, ticks
         page.locator(".card").nth(2).click()
-        page.wait_for_function("__daw.delivered.stop3 !== undefined", timeout=60_000)
+        page.wait_for_function("engine.timer !== null")
+        after = page.evaluate("engine.follow.position")
+        page.wait_for_function("__daw.delivered.stop3 !== undefined")
         other = np.array(page.evaluate("S.loops[2].grid"))
         ticks, delivered, got = daw_heard(page, heard)
-        want = expected_notes(other, range(16), {6 * k: ticks[192 + 6 * k] for k in range(16)},
-                              gm)                             # its first bar, on bar 3
-        check_timing(got[:len(want)], want, lambda step: delivered[str(192 + 6 * step - 1)])
+        bar = 24 * 4
+        lines = range(-(-before // bar) * bar, -(-after // bar) * bar + 1, bar)
+        first = 6 * int(np.nonzero(other.any(axis=0))[0][0])   # its first hit's tick in a bar
+        line = min(lines, key=lambda b: abs(ticks[b + first] - got[0]["at"]))
+        assert 192 <= line <= 24 * 24 - bar, (before, after)  # a whole bar still to play
+        want = expected_notes(other, range(16), {6 * k: ticks[line + 6 * k] for k in range(16)},
+                              gm)                             # its first bar, on that bar line
+        check_timing(got[:len(want)], want, lambda step: delivered[str(line + 6 * step - 1)])
 
         page.click('#tabs button[data-view="export"]')         # the export is at 93 BPM
         with page.expect_download() as info:
