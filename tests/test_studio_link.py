@@ -21,9 +21,10 @@ from evodrum.interactive import store
 BPM = 93.0
 
 
-def page_clock(page) -> float:
+def page_clock(page) -> tuple[float, float]:
     """Seconds to add to the page's performance.now()/1000 to read this process's
-    time.time(): from the quickest of 20 round trips (its error is at most half of it)."""
+    time.time(), from the quickest of 20 round trips, and how far off that may be (half
+    the round trip: a loaded machine makes it longer, and the tests' tolerance with it)."""
     best = None
     for _ in range(20):
         before = time.time()
@@ -31,7 +32,14 @@ def page_clock(page) -> float:
         after = time.time()
         if best is None or after - before < best[0]:
             best = (after - before, (before + after) / 2 - ms / 1000)
-    return best[1]
+    return best[1], best[0] / 2
+
+
+def peer_beat(peer) -> tuple[float, float, float]:
+    """(time.time(), the peer's beat then, how far off that time may be): the beat read
+    between two readings of the clock, so a thread held back widens the error only."""
+    before, beat, after = time.time(), peer.beat(), time.time()
+    return (before + after) / 2, beat, (after - before) / 2
 
 
 def join_the_peers_session(page, peer) -> None:
@@ -100,8 +108,9 @@ def test_the_studio_joins_a_link_session_at_its_tempo_and_on_its_bar_lines(own_n
             hits = int((grid[:, :32] > 0).sum())                # two bars of notes
             page.wait_for_function("window.__midiSent.filter(m => m.data[0] === 0x99)"
                                    f".length >= {hits}")
-            offset = page_clock(page)
-            wall, beat = time.time(), peer.beat()               # the peer's beat clock
+            offset, clock_error = page_clock(page)
+            wall, beat, beat_error = peer_beat(peer)            # the peer's beat clock
+            reading = (clock_error + beat_error) * BPM / 60     # how far off, in beats
             page.click("#play-stop")
             ons = [m["at"] for m in page.evaluate("window.__midiSent")
                    if m["data"][0] == 0x99][:hits]
@@ -110,9 +119,10 @@ def test_the_studio_joins_a_link_session_at_its_tempo_and_on_its_bar_lines(own_n
             nominal = beats[0] + steps / 4
             error = np.array(beats) - nominal                   # from its beat in the loop
             phase = beats[0] % 4                                # the first on a bar line
-            print(f"Link: first note {min(phase, 4 - phase):.4f} beat from the bar line, "
-                  f"notes within {np.abs(error).max():.4f} beat of their beats")
-            assert min(phase, 4 - phase) < 0.02
+            print(f"Link: first note {min(phase, 4 - phase):.4f} beat from the bar line "
+                  f"(read to {reading:.4f} beat), notes within {np.abs(error).max():.4f} beat "
+                  "of their beats")
+            assert min(phase, 4 - phase) < 0.02 + reading
             assert np.abs(error).max() < 0.005                  # the session's 93 BPM
 
             # Start Stop Sync: the other peer stops (the loop stays cued) and starts again
@@ -129,12 +139,12 @@ def test_the_studio_joins_a_link_session_at_its_tempo_and_on_its_bar_lines(own_n
             peer.link.playing = True
             page.wait_for_function(f"window.__midiSent.slice({heard})"
                                    ".filter(m => m.data[0] === 0x99).length >= 4")
-            offset = page_clock(page)
-            wall, beat = time.time(), peer.beat()
+            offset, clock_error = page_clock(page)
+            wall, beat, beat_error = peer_beat(peer)
             first = next(m["at"] for m in page.evaluate("window.__midiSent")[heard:]
                          if m["data"][0] == 0x99)
             phase = (beat + (first / 1000 + offset - wall) * BPM / 60) % 4
-            assert min(phase, 4 - phase) < 0.02, phase
+            assert min(phase, 4 - phase) < 0.02 + (clock_error + beat_error) * BPM / 60, phase
 
             page.fill("#bpm", "101")                            # proposed to the session
             page.press("#bpm", "Enter")

@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 from conftest import require_real_part
-from waiting import wait_for
+from waiting import STUCK, wait_for
 
 from evodrum.audio import ports
 from evodrum.audio.midiport import MidiPortPlayer
@@ -72,7 +72,7 @@ def jack(tmp_path_factory):
         raise AssertionError("jackd exited: " + log.read_text())
     yield name
     server.terminate()
-    server.wait(30)
+    server.wait(STUCK)
     for k, v in old.items():
         if v is None:
             os.environ.pop(k, None)
@@ -291,10 +291,12 @@ async def main():
     link.quantum = 4
     link.enabled = True
     print("ready", flush=True)
-    for line in sys.stdin:                       # each line: report (peers, tempo, time, beat)
+    for line in sys.stdin:     # each line: report (peers, tempo, time, beat, time's error)
         if line.startswith("tempo"):
             link.tempo = float(line.split()[1])
-        print(link.num_peers, link.tempo, link.time.total_seconds(), link.beat, flush=True)
+        before, beat, after = link.time.total_seconds(), link.beat, link.time.total_seconds()
+        print(link.num_peers, link.tempo, (before + after) / 2, beat, (after - before) / 2,
+              flush=True)
         await asyncio.sleep(0)
 asyncio.run(main())
 """
@@ -318,14 +320,24 @@ class LinkPeer:
         wait_for(lambda: self.ask()[3] > start + self.bpm / 60, "the peer's session to run")
 
     def ask(self, line="state"):
+        """(peers, tempo, Link time in s, the beat then, how far off that time may be)."""
         self.proc.stdin.write(line + "\n")
         self.proc.stdin.flush()
-        peers, tempo, at, beat = self.proc.stdout.readline().split()
-        return int(peers), float(tempo), float(at), float(beat)
+        peers, tempo, at, beat, error = self.proc.stdout.readline().split()
+        return int(peers), float(tempo), float(at), float(beat), float(error)
 
     def close(self):
         self.proc.stdin.close()
-        self.proc.wait(30)
+        self.proc.wait(STUCK)
+
+
+def beat_and_time(session: LinkSession) -> tuple[float, float, float]:
+    """(Link time in s, the session's beat then, how far off that time may be): the beat
+    read between two readings of Link's clock, so a thread held back between them (a
+    loaded machine) widens the error instead of moving the beat."""
+    before, beat, after = (session.link.time.total_seconds(), session.beat(),
+                           session.link.time.total_seconds())
+    return (before + after) / 2, beat, (after - before) / 2
 
 
 def join_the_peers_session(link_peer, start, timebase_of):
@@ -387,17 +399,18 @@ def test_a_private_network_keeps_other_suites_link_sessions_out():
 
 def test_joining_a_link_session_takes_its_tempo_and_phase(link_peer):
     """evodrum joins at 120 BPM a session playing at 93: it takes 93, its beats fall
-    in phase with the other peer's (within 0.02 beat), and a tempo evodrum proposes
-    reaches the other peer."""
+    in phase with the other peer's (within 0.02 beat, plus how far off the two readings'
+    times may be), and a tempo evodrum proposes reaches the other peer."""
     session = join_the_peers_session(link_peer, lambda: LinkSession(120), lambda s: s)
     try:
         assert session.tempo() == pytest.approx(93, abs=1e-3)
         for _ in range(5):
-            peers, tempo, at, beat = link_peer.ask()
-            mine_at, mine = session.link.time.total_seconds(), session.beat()
+            peers, tempo, at, beat, their_error = link_peer.ask()
+            mine_at, mine, my_error = beat_and_time(session)
             theirs = beat + (mine_at - at) * tempo / 60          # their beat at our instant
             phase = (mine - theirs) % 4
-            assert min(phase, 4 - phase) < 0.02, (mine, theirs)
+            reading = (their_error + my_error) * tempo / 60     # in beats
+            assert min(phase, 4 - phase) < 0.02 + reading, (mine, theirs, reading)
         session.set_tempo(101, session.beat())
         wait_for(lambda: abs(link_peer.ask()[1] - 101) < 1e-3, "the proposed tempo at the peer")
     finally:
@@ -405,28 +418,36 @@ def test_joining_a_link_session_takes_its_tempo_and_phase(link_peer):
 
 
 def test_midi_port_player_in_a_link_session_starts_on_its_bar_line(link_peer, daw):
-    """Played into a JACK port while in the peer's Link session: the first note lands
-    on the session's bar line (phase 0 of 4 beats) and the notes run at its 93 BPM."""
+    """Played into a JACK port while in the peer's Link session: the first note is
+    timed for the session's bar line (phase 0 of 4 beats), every note is sent at or after
+    its beat and mostly within 0.05 beat of it (a loaded machine holds a few back), and
+    the notes run at its 93 BPM."""
     player = join_the_peers_session(
         link_peer, lambda: MidiPortPlayer.open(daw.in_name, clock=True, link=True, bpm=120),
         lambda p: p.timebase)
     try:
         session = player.timebase
         assert session.tempo() == pytest.approx(93, abs=1e-3)
-        beats_at_note = []
-        player.port_send = player.port.send
+        beats_at_note, waited_for = [], []      # (the beat it was timed for, the beat sent)
+        port_send, wait_until = player.port.send, session.wait_until
+
+        def waiting(beat, stopping):
+            waited_for.append(beat)
+            return wait_until(beat, stopping)
 
         def noted(msg):
             if msg.type == "note_on":
-                beats_at_note.append(session.beat())
-            player.port_send(msg)
-        player.port.send = noted
+                beats_at_note.append((waited_for[-1], session.beat()))
+            port_send(msg)
+        session.wait_until, player.port.send = waiting, noted
         player.play(groove(ONE_BAR), ONE_BAR, bpm=120)
         wait_for(lambda: len(beats_at_note) >= 20, "notes in the Link session")
     finally:
         player.close()
-    first = beats_at_note[0]
-    assert min(first % 4, 4 - first % 4) < 0.05                 # on the session's bar line
+    timed, sent = np.array(beats_at_note).T
+    assert timed[0] % 4 == 0                                   # on the session's bar line
+    late = sent - timed
+    assert (late > -1e-3).all() and np.median(late) < 0.05, late
     assert bpm_of_clock(daw) == pytest.approx(93, rel=0.03)    # the session's, not 120
 
 
