@@ -36,6 +36,7 @@ BENCHMARKS = {
     "audio": [],
     "loudness": [],
     "render": [],
+    "reading": [],
 }
 
 
