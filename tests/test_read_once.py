@@ -72,7 +72,8 @@ def test_a_map_edited_while_a_command_runs_is_read_again_and_nothing_outlives_it
 @pytest.mark.parametrize("command", [["groove", "--swing", "58", "-o", "{out}/g.mid"],
                                      ["render", "--synth", "builtin", "--sample-rate", "8000",
                                       "--raw", "-o", "{out}/r.wav"],
-                                     ["play", "--no-audio", "--out-dir", "{out}/p"]])
+                                     ["play", "--no-audio", "--synth", "builtin",
+                                      "--sample-rate", "8000", "--out-dir", "{out}/p"]])
 def test_a_file_that_plays_as_one_window_is_parsed_once(tmp_path, monkeypatch, command):
     kit = tmp_path / "kit.toml"
     kit.write_text(KIT.format(sd=38, lt=43))
@@ -94,7 +95,7 @@ def test_a_file_that_plays_as_one_window_is_parsed_once(tmp_path, monkeypatch, c
 
 @pytest.mark.parametrize("command", [
     ["target", "-f", "density=0.4", "-g", 1, "-p", 8, "--space", "pca", "--lock", "BD"],
-    ["interactive", "--no-audio", "--synth", "builtin", "--lock", "BD"]])
+    ["interactive", "--no-audio", "--synth", "builtin", "--space", "grid", "--lock", "BD"]])
 def test_seed_loops_are_parsed_once(tmp_path, monkeypatch, command):
     loops = [drum_file(tmp_path / f"{i}.mid", basic_beat(2), tempo_bpm=90 + i) for i in range(2)]
     parsed = []
