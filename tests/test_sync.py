@@ -82,14 +82,14 @@ def jack(tmp_path_factory):
 
 class Daw:
     """The other app: a JACK client with a virtual input that records what evodrum
-    sends (with how many clock ticks it had sent itself, when following) and a virtual
-    output that sends clock."""
+    sends (and, once it hears its own clock, the ticks it sends, in the order JACK
+    delivered them) and a virtual output that sends clock."""
 
     def __init__(self, jack):
         import rtmidi
         backend = mido.Backend(ports.JACK)
         tag = uuid.uuid4().hex[:6]
-        self.received: list[tuple[float, mido.Message, int]] = []
+        self.received: list[tuple[float, mido.Message]] = []
         self.ticks_sent = 0
         self.lock = threading.Lock()
         # rtmidi without a callback queues in C: a Python callback in JACK's process
@@ -115,11 +115,17 @@ class Daw:
                 continue
             at += got[1]                             # seconds since the previous message
             with self.lock:
-                self.received.append((at, mido.Message.from_bytes(got[0]), self.ticks_sent))
+                self.received.append((at, mido.Message.from_bytes(got[0])))
+
+    def hear_own_clock(self):
+        """Connect the clock output to the recording input too: each note then comes
+        after the ticks JACK delivered before it, counted in JACK's order, however late a
+        loaded machine runs this process's threads."""
+        subprocess.run(["jack_connect", self.out_name, self.in_name], check=True, timeout=STUCK)
 
     def messages(self, kind=None):
         with self.lock:
-            return [m for _, m, _ in self.received if kind is None or m.type == kind]
+            return [m for _, m in self.received if kind is None or m.type == kind]
 
     def close(self):
         self.closing.set()
@@ -154,9 +160,9 @@ def expected_notes(grid, bars_played):
 
 
 def clock_counts_at_notes(received):
-    """For each note-on: how many clock ticks evodrum had sent before it."""
+    """For each note-on: how many clock ticks came before it."""
     ticks, out = 0, []
-    for _, msg, _ in received:
+    for _, msg in received:
         if msg.type == "clock":
             ticks += 1
         elif msg.type == "note_on" and msg.velocity > 0:
@@ -194,7 +200,7 @@ def bpm_of_clock(daw) -> float:
     of the rate between every two ticks). JACK delivers once a period and a loaded
     machine can hold a few ticks back; both move single intervals and the span's two
     ends, but few of the pairs, so the median stays on the tempo that was sent."""
-    times = np.array([t for t, m, _ in daw.received if m.type == "clock"])
+    times = np.array([t for t, m in daw.received if m.type == "clock"])
     i, j = np.triu_indices(len(times), k=PPQN)          # pairs at least a beat apart
     seconds_per_tick = np.median((times[j] - times[i]) / (j - i))
     return 60 / (PPQN * seconds_per_tick)
@@ -208,8 +214,7 @@ def send_clock(daw, bpm, until, stop_event, every_beat=lambda: None):
     daw.out.send(mido.Message("start"))
     next_tick = time.perf_counter()
     while not until() and not stop_event.is_set():
-        with daw.lock:                 # counted first: the note it triggers may come back
-            daw.ticks_sent += 1        # before send() returns
+        daw.ticks_sent += 1
         daw.out.send(mido.Message("clock"))
         if daw.ticks_sent % PPQN == 0:
             every_beat()
@@ -224,6 +229,7 @@ def test_following_the_daws_clock_start_tempo_and_stop(daw):
     done = threading.Event()
     player = MidiPortPlayer.open(daw.in_name, clock=True, clock_in=daw.out_name, bpm=120)
     assert "following MIDI clock" in player.description and not player.clock
+    daw.hear_own_clock()
     try:
         player.play(groove(TWO_BARS), TWO_BARS, bpm=120)        # waits for the DAW's Start
         assert not daw.messages("note_on")
@@ -239,10 +245,11 @@ def test_following_the_daws_clock_start_tempo_and_stop(daw):
         sender.join()
         expected = expected_notes(groove(TWO_BARS), 1) + [(32, 36), (32, 42)]
         wait_for(lambda: len(daw.messages("note_on")) >= len(expected), "two bars of notes")
-        notes = [(ticks, m.note) for _, m, ticks in daw.received if m.type == "note_on"]
+        notes = clock_counts_at_notes(daw.received)
         assert [n for _, n in notes][:len(expected)] == [p for _, p in expected]
         for (ticks, _), (step, _) in zip(notes, expected):
             # never before its tick (6 a sixteenth), and late by less than a sixteenth
+            # (counted in the ticks JACK delivered before it)
             assert 6 * step + 1 <= ticks <= 6 * step + 6, (ticks, step)
         assert len(readings) >= 6 and np.median(readings) == pytest.approx(100, rel=0.05), \
             readings
