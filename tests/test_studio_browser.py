@@ -301,8 +301,9 @@ def click_first_elite(page) -> None:
     page.click("#map-run")
     page.wait_for_function("atlasJob && atlasJob.done && atlasJob.elites.length > 3")
     x, y = atlas_cell_centre(page)
-    box = page.locator("#atlas").bounding_box()
-    page.mouse.click(box["x"] + x * box["width"], box["y"] + y * box["height"])
+    box = page.locator("#atlas").bounding_box()                # its size; where it is
+    page.locator("#atlas").click(position={"x": x * box["width"],  # when the click comes
+                                           "y": y * box["height"]})
 
 
 def atlas_cell_centre(page) -> tuple[float, float]:
@@ -416,8 +417,8 @@ def test_palette_resets_sliders_and_target_loops_show_a_playhead(browser, tmp_pa
         page.locator("#attributes input").nth(0).fill("2")
         page.locator("#attributes input").nth(0).dispatch_event("input")
         page.wait_for_function("!inflight && !again")
-        pad = page.locator("#pad").bounding_box()
-        page.mouse.click(pad["x"] + 0.7 * pad["width"], pad["y"] + 0.2 * pad["width"])
+        width = page.locator("#pad").bounding_box()["width"]
+        page.locator("#pad").click(position={"x": 0.7 * width, "y": 0.2 * width})
         page.wait_for_function("!inflight && !again && Object.keys(steer.attributes).length === 0")
         assert page.locator("#attributes input").nth(0).input_value() == "0"
         latent = [float(v) for v in page.locator("#latent input").evaluate_all(
