@@ -20,9 +20,9 @@ search can use it; it shows what drawing's playability costs when no take carrie
 
 Per rule: the three playability figures of 10,000 samples against the training corpus
 (one window in four per file), precision / recall / density / coverage of 1,000 samples
-(evodrum realism's onsets reference), and the onset F1 of validation and test loops re-decoded at
-the rule's thresholds (what a threshold change costs encoding), and how many cells a small move of the code
-(Gaussian, sigma 0.1, as the searches mutate) changes.
+(evodrum realism's onsets reference), the onset F1 of validation and test loops
+re-decoded under the rule (what a rule costs encoding), and how many cells a small move
+of the code (Gaussian, sigma 0.1, as the searches mutate) changes.
 """
 from __future__ import annotations
 

@@ -65,6 +65,8 @@ def test_bpm_on_a_resume_plays_that_take_and_the_run_keeps_its_own_tempo(stopped
     assert r.exit_code == 0, r.output
     assert tempo(stopped / "best_01.mid") == 90
     assert json.loads((stopped / "job.json").read_text())["bpm"] == pytest.approx(98, abs=0.01)
+    summary = json.loads((stopped / "summary.json").read_text())
+    assert summary["bpm"] == 90 and summary["job"]["bpm"] == pytest.approx(98, abs=0.01)
     own = run_cli("target", "--resume", stopped)            # its own tempo again: beside
     assert own.exit_code == 0, own.output
     assert tempo(stopped / "best_01.mid") == 90 and tempo(stopped / "best_01-2.mid") == 98
@@ -77,6 +79,7 @@ def test_a_job_from_before_tempos_were_kept_resumes_at_120_and_says_so(stopped):
     r = run_cli("target", "--resume", stopped)
     assert r.exit_code == 0, r.output
     assert tempo(stopped / "best_01.mid") == 120
+    assert json.loads((stopped / "summary.json").read_text())["bpm"] == 120
     assert "note: " in r.output and "written at 120 BPM (give --bpm for another)" in r.output
     quiet = run_cli("target", "--resume", stopped, "--bpm", 98)   # a tempo given: no note
     assert quiet.exit_code == 0, quiet.output
@@ -94,4 +97,5 @@ def test_a_resumed_atlas_keeps_the_tempo_it_was_made_at(tmp_path):
     again = run_cli("map", "--resume", out)
     assert again.exit_code == 0, again.output
     assert sorted((out / "elites").iterdir()) == elites     # the same takes: none beside
+    assert json.loads((out / "summary.json").read_text())["bpm"] == 90
     assert "MIDI file" not in again.output

@@ -166,7 +166,8 @@ def make_atlas(space: Space, reference: WellFormedness, config: SearchConfig, fo
                   result.evaluations, loop_files.finish())
     atomic.write_text(folder / "atlas.csv", index_csv(atlas))
     atomic.write_json(folder / "summary.json", {
-        "config": config.to_dict(), "folder": str(folder), "evaluations": result.evaluations,
+        "config": config.to_dict(), "folder": str(folder), "bpm": bpm,
+        "evaluations": result.evaluations,
         "cells": cells ** len(features), "elites": len(rows), "coverage": atlas.coverage,
         "qd_score": atlas.qd_score, "index": "atlas.csv", "loop_files": atlas.loop_files})
     from evodrum import plotting

@@ -257,7 +257,8 @@ def run_target(prepared: PreparedTarget, folder: Path, *, resume: bool = False, 
              for i, lp in enumerate(played, 1)]
     atomic.write_text(folder / "logbook.csv", logbook_csv(result))
     summary = {
-        "job": job.to_dict(), "folder": str(folder), "evaluations": result.evaluations,
+        "job": job.to_dict(), "folder": str(folder), "bpm": bpm,   # what these files play at
+        "evaluations": result.evaluations,
         "generations": result.generations, "stopped": result.stopped,
         "optimised_judges": optimised_judges(job.config, job.judge),
         "independent_judges": independent_judges(job, prepared.judges),
