@@ -95,6 +95,7 @@ def test_a_file_that_plays_as_one_window_is_parsed_once(tmp_path, monkeypatch, c
 
 @pytest.mark.parametrize("command", [
     ["target", "-f", "density=0.4", "-g", 1, "-p", 8, "--space", "pca", "--lock", "BD"],
+    ["map", "-g", 1, "-p", 4, "--cells", 3, "--space", "pca", "--lock", "BD"],
     ["interactive", "--no-audio", "--synth", "builtin", "--space", "grid", "--lock", "BD"]])
 def test_seed_loops_are_parsed_once(tmp_path, monkeypatch, command):
     loops = [drum_file(tmp_path / f"{i}.mid", basic_beat(2), tempo_bpm=90 + i) for i in range(2)]
