@@ -46,18 +46,31 @@ def _nothing() -> None:
 
 
 def _start_deaf_to_ctrl_c(pool: ProcessPoolExecutor, workers: int) -> None:
-    """Start every worker now, with Ctrl-C blocked in this thread while they are made: a
-    new process inherits the blocked signal through exec, so a Ctrl-C (which the
-    terminal sends to the whole process group) never interrupts a worker still
-    importing; a Ctrl-C meanwhile reaches this process as soon as it is unblocked."""
+    """Start every worker now, with Ctrl-C held back while they are made, then act on it.
+
+    The signal is blocked in this thread: a new process inherits the blocked signal
+    through exec, so a Ctrl-C (which the terminal sends to the whole process group)
+    never interrupts a worker still importing. Another thread of this process can still
+    take it, and Python would then raise KeyboardInterrupt here in the middle of starting
+    a worker, before it has been sent what to run (it dies printing a traceback), so the
+    KeyboardInterrupt is also held until every worker has started."""
     if not hasattr(signal, "pthread_sigmask"):
         return
+    pressed = []
+    handler = (signal.getsignal(signal.SIGINT)
+               if threading.current_thread() is threading.main_thread() else None)
+    if handler is not None:
+        signal.signal(signal.SIGINT, lambda *_: pressed.append(True))
     before = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
         for _ in range(workers):
             pool.submit(_nothing)
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, before)
+        if handler is not None:
+            signal.signal(signal.SIGINT, handler)
+    if pressed:
+        signal.raise_signal(signal.SIGINT)      # now to whoever handled it before
 
 
 def _start_worker(parent_pid: int, initializer: Callable[[], None] | None) -> None:

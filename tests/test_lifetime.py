@@ -6,12 +6,13 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import pytest
 from processes import default_sigint
-from waiting import STUCK
+from waiting import STUCK, wait_for
 
 from evodrum.lifetime import worker_pool
 
@@ -50,17 +51,6 @@ def alive(pids) -> set[int]:
     return out
 
 
-def wait_for(condition, seconds: float = STUCK):
-    """`condition()` once it is true, or its last (false) value after `seconds`."""
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.1)
-    return condition()
-
-
 def start_compare(tmp_path):
     config = tmp_path / "long.toml"
     config.write_text(LONG)
@@ -69,8 +59,7 @@ def start_compare(tmp_path):
                              "--workers", "2", "--no-plots"], cwd=tmp_path, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             start_new_session=True, preexec_fn=default_sigint)
-    workers = wait_for(lambda: len(descendants(proc.pid)) >= 2 and descendants(proc.pid))
-    assert workers and len(workers) >= 2, "compare started no workers"
+    wait_for(lambda: len(descendants(proc.pid)) >= 2, "compare to start its workers")
     return proc, descendants(proc.pid)     # Ctrl-C may come while they are still importing
 
 
@@ -80,8 +69,7 @@ def test_workers_end_when_compare_is_killed(tmp_path):
     proc, workers = start_compare(tmp_path)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(timeout=STUCK)
-    left = wait_for(lambda: not alive(workers))
-    assert left, f"orphaned workers: {alive(workers)}"
+    wait_for(lambda: not alive(workers), lambda: f"orphaned workers to end: {alive(workers)}")
 
 
 @pytest.mark.slow
@@ -95,7 +83,7 @@ def test_ctrl_c_stops_compare_and_its_workers(tmp_path):
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
     assert proc.returncode == 130 and "Traceback" not in err.decode(), err.decode()[-2000:]
-    assert wait_for(lambda: not alive(workers)), f"left behind: {alive(workers)}"
+    wait_for(lambda: not alive(workers), lambda: f"workers left behind to end: {alive(workers)}")
 
 
 def _sleep(seconds, started: Path):
@@ -110,8 +98,34 @@ def test_a_pool_left_by_an_exception_stops_its_workers_at_once(tmp_path):
     waited for, so no task runs to its end (each future is cancelled or broken)."""
     with pytest.raises(KeyboardInterrupt), worker_pool(2) as pool:
         futures = [pool.submit(_sleep, 60, tmp_path) for _ in range(4)]
-        wait_for(lambda: len(list(tmp_path.iterdir())) == 2)      # both workers are busy
+        wait_for(lambda: len(list(tmp_path.iterdir())) == 2, "both workers to be busy")
         workers = set(pool._processes)
         raise KeyboardInterrupt
     assert not alive(workers)
     assert all(f.cancelled() or f.exception() is not None for f in futures)
+
+
+def test_ctrl_c_while_workers_start_waits_until_every_worker_has_started():
+    """A Ctrl-C taken by another thread while a worker is being made used to raise
+    KeyboardInterrupt between making the worker and sending it what to run (it died
+    printing a traceback); it now comes once every worker has started."""
+    from evodrum import lifetime
+    started = []
+    quiet = threading.Event()
+    receiver = threading.Thread(target=quiet.wait, daemon=True)   # a thread to take it
+    receiver.start()
+
+    class Pool:
+        def submit(self, task):
+            if not started:
+                os.kill(os.getpid(), signal.SIGINT)
+                time.sleep(0.2)         # room for the signal to be taken mid-way
+            started.append(task)
+
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            lifetime._start_deaf_to_ctrl_c(Pool(), 3)
+    finally:
+        quiet.set()
+    assert len(started) == 3
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

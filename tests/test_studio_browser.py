@@ -119,9 +119,16 @@ def resumed_page(browser, folder: Path):
         resumed.stop()
 
 
+def forget_the_last_switch(page) -> None:
+    """Clear the engine's record of its last switch, so that only a switch still to come
+    (not an earlier one, nor a restart, which leaves the record alone) sets it again."""
+    page.evaluate("engine.switchedAt = -1")
+
+
 def switched_on_a_bar_line(page) -> bool:
     """Whether the loop playing took over on a bar line of the one before (counted in the
-    steps the engine scheduled, so however late a loaded machine ran the page)."""
+    steps the engine scheduled, so however late a loaded machine ran the page); call
+    forget_the_last_switch before the switch."""
     return page.evaluate("engine.switchedAt > 0 && engine.switchedAt % "
                          "(S.spec.steps_per_beat * S.spec.beats_per_bar) === 0")
 
@@ -155,6 +162,7 @@ def test_audition_rate_breed_reload_and_resume(browser, studio, tmp_path):
     cards.nth(2).click()                                    # audition loop 3
     page.wait_for_function("engine.timer !== null && engine.current.id === 3")
     assert "playing 3 (#3)" in page.inner_text("#now-playing")
+    forget_the_last_switch(page)
     page.keyboard.press("Digit5")                           # number key: loop 5, on the bar
     page.wait_for_function("engine.current.id === 5")
     assert switched_on_a_bar_line(page)                     # of loop 3's, not at once
@@ -340,6 +348,7 @@ def test_lock_rows_edits_that_stick_undo_history_and_keys(browser, tmp_path):
                       "'keydown', { key: d, code: 'Digit' + d, bubbles: true })))")
         page.wait_for_function("engine.timer !== null")
         assert page.evaluate("(engine.pending || engine.current).id === S.loops[11].id")
+        forget_the_last_switch(page)
         page.keyboard.press("ArrowLeft")                        # <- steps to loop 11
         page.wait_for_function("engine.current.id === S.loops[10].id")
         assert switched_on_a_bar_line(page)
