@@ -122,10 +122,12 @@ def test_ctrl_c_while_workers_start_waits_until_every_worker_has_started():
                 time.sleep(0.2)         # room for the signal to be taken mid-way
             started.append(task)
 
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)   # as a command has it
     try:
         with pytest.raises(KeyboardInterrupt):
             lifetime._start_deaf_to_ctrl_c(Pool(), 3)
+        assert len(started) == 3
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
     finally:
         quiet.set()
-    assert len(started) == 3
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+        signal.signal(signal.SIGINT, before)
