@@ -9,14 +9,10 @@ import subprocess
 import sys
 
 import pytest
-from click.testing import CliRunner
+from cli_runner import run
 from midi_files import basic_beat, drum_file
 
 from evodrum.cli import main
-
-
-def run(*args):
-    return CliRunner().invoke(main, [str(a) for a in args])
 
 
 @pytest.fixture

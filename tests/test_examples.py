@@ -9,18 +9,13 @@ from pathlib import Path
 import mido
 import numpy as np
 import pytest
-from click.testing import CliRunner
+from cli_runner import run
 
 from evodrum import examples, midi
-from evodrum.cli import main
 from evodrum.examples.patterns import PATTERNS, Pattern
 from evodrum.grid import DEFAULT_SPEC
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-def run(*args):
-    return CliRunner().invoke(main, [str(a) for a in args])
 
 
 @pytest.mark.parametrize("p", PATTERNS, ids=lambda p: p.name)

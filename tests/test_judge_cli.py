@@ -5,16 +5,13 @@ import hashlib
 import json
 
 import numpy as np
+from cli_runner import run
 from click.testing import CliRunner
 from midi_files import basic_beat, drum_file
 
 from evodrum import gridfile
 from evodrum.cli import main
 from evodrum.grid import DEFAULT_SPEC, GridSpec
-
-
-def run(*args):
-    return CliRunner().invoke(main, [str(a) for a in args])
 
 
 def digests(folder) -> dict:

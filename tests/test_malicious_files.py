@@ -13,17 +13,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from click.testing import CliRunner
+from cli_runner import run as run_cli
 
-from evodrum.cli import main
 from evodrum.errors import EvodrumError
 
 REPO = Path(__file__).resolve().parents[1]
 PACKAGES = ("evodrum", "vae", "fitness")
-
-
-def run_cli(*args):
-    return CliRunner().invoke(main, [str(a) for a in args])
 
 
 def refused(result, marker, *words):

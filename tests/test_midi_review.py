@@ -4,7 +4,7 @@ Track, and the words commands use for them."""
 from __future__ import annotations
 
 import mido
-from click.testing import CliRunner
+from cli_runner import run
 from midi_files import (
     basic_beat,
     drum_file,
@@ -17,14 +17,8 @@ from midi_files import (
 )
 
 from evodrum import midi
-from evodrum.cli import main
 from evodrum.grid import GridSpec
 from evodrum.gridfile import read_file
-
-
-def run(*args):
-    return CliRunner().invoke(main, [str(a) for a in args])
-
 
 
 def test_groove_of_one_window_writes_its_tempo_change_where_the_window_has_it(tmp_path):

@@ -8,10 +8,9 @@ import json
 import mido
 import numpy as np
 import pytest
-from click.testing import CliRunner
+from cli_runner import run
 
 from evodrum import gridfile, kit, notemap
-from evodrum.cli import main
 from evodrum.examples import path as example
 from evodrum.grid import DEFAULT_SPEC
 from evodrum.loop import Loop
@@ -47,10 +46,6 @@ def note_ons(path) -> list[int]:
 def read_back(path, note_map):
     """The file's first grid, its pitches read into rows through `note_map`."""
     return gridfile.read_file(path, DEFAULT_SPEC, note_map).loop(0)
-
-
-def run(*args):
-    return CliRunner().invoke(main, [str(a) for a in args])
 
 
 def assert_at_map_pitches(files, note_map, grids=None):

@@ -7,10 +7,9 @@ import json
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
+from cli_runner import run as run_cli
 
 from evodrum import genotypes, midi
-from evodrum.cli import main
 from evodrum.errors import EvodrumError
 from evodrum.genotypes import files
 from evodrum.search.config import SearchConfig
@@ -45,6 +44,7 @@ def test_non_dominated_sorting_and_crowding_are_deap_s(m, ties):
     """The O(N log N) sort gives DEAP's fronts (duplicates and ties included) and the
     crowding distances DEAP assigns, bit for bit."""
     from deap import tools
+
     from evodrum.search.individuals import individuals
     rng = np.random.default_rng(m + ties)
     values = rng.integers(0, 6, (400, m)).astype(float) if ties else rng.random((400, m))
@@ -156,10 +156,6 @@ def test_settings_are_checked():
         SearchConfig(algorithm="map-elites", settings={"features": ("all.density", "all.loudness")})
     with pytest.raises(EvodrumError, match="2 or 3 distinct features"):
         SearchConfig(algorithm="map-elites", settings={"features": ("all.density",)})
-
-
-def run_cli(*args):
-    return CliRunner().invoke(main, [str(a) for a in args])
 
 
 def test_target_nsga2_writes_the_front(tmp_path):

@@ -12,7 +12,7 @@ from pathlib import Path
 import mido
 import numpy as np
 import pytest
-from click.testing import CliRunner
+from cli_runner import run
 from midi_files import (
     basic_beat,
     conductor_track,
@@ -24,14 +24,9 @@ from midi_files import (
 )
 
 from evodrum import gridfile, kit, midi, smf
-from evodrum.cli import main
 from evodrum.grid import DEFAULT_SPEC, GridSpec
 
 ROW = {name: i for i, name in enumerate(kit.ROWS)}
-
-
-def run(*args):
-    return CliRunner().invoke(main, [str(a) for a in args])
 
 
 def hits_of(grid) -> set[tuple[str, int]]:

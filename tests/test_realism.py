@@ -5,13 +5,11 @@ import json
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
+from cli_runner import run as _run
 
 from evodrum import gridfile
-from evodrum.cli import main
 from evodrum.genotypes.grid import GridSpace
 from fitness import realism
-
 
 # --- the measures, on synthetic sets (fast tier) ---------------------------------
 
@@ -113,10 +111,6 @@ def test_judges_read_two_sided_catch_a_textbook_beat(groove_corpus, reference):
     m = reference.measure(np.repeat(beat, 200, axis=0))
     assert m["distinct"] == 1 and m["onsets"]["coverage"] < 0.01
     assert max(j["ks"] for j in m["judges"].values()) > 0.5
-
-
-def _run(*args):
-    return CliRunner().invoke(main, [str(a) for a in args])
 
 
 def test_cli_reads_files_and_folders_and_skips_bad_ones(groove_corpus, tmp_path):

@@ -8,17 +8,12 @@ import shutil
 
 import mido
 import pytest
-from click.testing import CliRunner
+from cli_runner import run as run_cli
 
-from evodrum.cli import main
 from evodrum.examples import path as example
 
 FUNK = example("funk")          # a 98 BPM loop
 RUN = ["-g", "2", "-p", "8", "--space", "pca"]
-
-
-def run_cli(*args):
-    return CliRunner().invoke(main, [str(a) for a in args])
 
 
 def tempo(path) -> int:

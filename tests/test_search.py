@@ -7,10 +7,9 @@ import sys
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
+from cli_runner import run as run_cli
 
 from evodrum import genotypes
-from evodrum.cli import main
 from evodrum.errors import EvodrumError
 from evodrum.genotypes import GridSpace, files
 from evodrum.search.config import SearchConfig
@@ -89,7 +88,9 @@ def test_the_gas_gaussian_mutation_draws_what_deaps_does(indpb):
     """mut_gaussian replaces DEAP's mutGaussian for speed: the same genes from the same
     seed, bit for bit, and the same state of `random` afterwards."""
     import random
+
     from deap import tools
+
     from evodrum.search.algorithms.variation import mut_gaussian
     genes = [[random.Random(i).uniform(-3, 3) for _ in range(20)] for i in range(300)]
     ours, deaps = [list(g) for g in genes], [list(g) for g in genes]
@@ -109,7 +110,9 @@ def test_the_gas_tournament_picks_what_deaps_does():
     same seed (ties go to the first drawn, a NaN fitness as DEAP's comparison has it) and
     the same state of `random` afterwards."""
     import random
+
     from deap import tools
+
     from evodrum.search.algorithms.ga import sel_tournament
     from evodrum.search.individuals import individuals
     rng = np.random.default_rng(3)
@@ -290,10 +293,6 @@ def test_patience_0_is_how_runs_were_saved_before_it_existed():
 
 
 # --- the command --------------------------------------------------------------
-
-def run_cli(*args):
-    return CliRunner().invoke(main, [str(a) for a in args])
-
 
 def test_target_command_writes_a_run_folder(tmp_path):
     out = tmp_path / "run"

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from cli_runner import run
 from click.testing import CliRunner
 from midi_files import (
     basic_beat,
@@ -23,11 +24,6 @@ from evodrum import kit, midi
 from evodrum.cli import main
 from evodrum.grid import GridSpec, parse_spec
 from evodrum.gridfile import read_file
-
-
-def run(*args):
-    return CliRunner().invoke(main, [str(a) for a in args])
-
 
 
 @pytest.mark.parametrize("metre, grid, every", [

@@ -8,21 +8,16 @@ import re
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
+from cli_runner import run
 from midi_files import basic_beat, drum_file
 
 from evodrum import midi
-from evodrum.cli import main
 from evodrum.grid import quantize_velocity
 from vae import metrics
 from vae.files import save_model
 from vae.model import DrumModel
 from vae.network import Arch, init_seeded
 from vae.pca import fit_pca, save_pca
-
-
-def run(*args):
-    return CliRunner().invoke(main, [str(a) for a in args])
 
 
 @pytest.fixture(autouse=True)

@@ -10,17 +10,12 @@ import sys
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
+from cli_runner import run as run_cli
 from waiting import STUCK, wait_for
 
 from evodrum import atomic
-from evodrum.cli import main
 from evodrum.errors import EvodrumError
 from evodrum.runs import LOCK_FILE, claim_run_dir, folder_lock
-
-
-def run_cli(*args):
-    return CliRunner().invoke(main, [str(a) for a in args])
 
 
 def one_error_line(result, *words):
