@@ -18,6 +18,16 @@ from vae.representation import MIN_VELOCITY
 PRIOR_PREFIX, FEEL_PREFIX, PATTERN_PREFIX = "prior.", "feel.", "pattern."
 #: The decoder head that predicts timing offsets (tanh logits, scaled to half a step).
 TIMING_HEAD = "timing"
+#: How closely a take follows the decoder's hit probabilities: a cell of hit probability p
+#: is played with probability sigmoid(logit(p) / TAKE_TEMPERATURE): below 1, fewer stray
+#: hits and fewer left out.
+TAKE_TEMPERATURE = 0.9
+#: How much of a cell's draw the bars of a take share (0: every cell drawn on its own; 1:
+#: the same draw for a step in every bar): a drummer mostly repeats their soft notes bar to
+#: bar. With 0.6 and 0.9 above, takes of all three trained seeds stay within 10% of the
+#: training corpus on each of issue 19's playability figures, the nearest to real loops of
+#: the settings that do (`python -m benchmarks.takes`; runs/feel-model/report.md).
+TAKE_BAR_SHARE = 0.6
 
 
 def extras(mixture: MixturePrior | None, tables: feel_tables.FeelTables | None,
@@ -116,6 +126,41 @@ class Playing:
         if (prior or self.prior) == "learned" and self.mixture is not None:
             return self.mixture.sample(n, temperature, rng)
         return super().sample_latent(n, temperature, rng)
+
+    # --- takes -----------------------------------------------------------
+
+    @property
+    def has_takes(self) -> bool:
+        """Whether the hit head gives each cell a probability of being played (a separate
+        velocity head); the paper model's single head is a velocity, not a probability."""
+        return "velocity" in self.decoder.heads
+
+    def take(self, z: np.ndarray, rng: np.random.Generator | int | None = None,
+             temperature: float = TAKE_TEMPERATURE, bar_share: float = TAKE_BAR_SHARE
+             ) -> np.ndarray:
+        """Grids (N, 9, S): a take of codes (N, zdim). Each cell is played with its decoded
+        hit probability (sharpened by `temperature`), where `decode` keeps the likeliest
+        cells only: so some bars leave the backbeat out or add a soft note, as drummers do.
+        The draws of a step are correlated across bars (`bar_share`), so a take's ghost
+        notes mostly repeat. Velocities are `decode`'s; the same `rng` seed, the same take."""
+        from scipy.special import ndtr
+        if not temperature > 0 or not 0 <= bar_share <= 1:
+            raise ValueError(f"a take needs a temperature above 0 and a bar share in [0, 1], "
+                             f"got {temperature} and {bar_share}")
+        if not self.has_takes:
+            raise EvodrumError(f"{self.name}: this model gives no hit probabilities to take "
+                               "from; decode its likeliest hits")
+        presence, velocity = self.decode_scores(z)
+        p = np.clip(presence.astype(np.float64), 1e-7, 1 - 1e-7)
+        played = 1.0 / (1.0 + np.exp(-(np.log(p) - np.log1p(-p)) / temperature))
+        n, rows, steps = p.shape
+        per_bar = self.spec.steps_per_bar
+        rng = np.random.default_rng(rng)
+        shared = rng.standard_normal((n, rows, 1, per_bar))
+        own = rng.standard_normal((n, rows, steps // per_bar, per_bar))
+        draw = ndtr(np.sqrt(bar_share) * shared + np.sqrt(1 - bar_share) * own)
+        hits = draw.reshape(p.shape) < played
+        return np.where(hits, np.clip(velocity, MIN_VELOCITY, 1.0), 0.0).astype(np.float32)
 
     # --- feel ------------------------------------------------------------
 
