@@ -6,6 +6,7 @@ inside the commands (through `vae`), so `evodrum --help` stays fast.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import sys
 from pathlib import Path
@@ -383,6 +384,10 @@ SAMPLE_BATCH = 1024
               help="Scale of the prior: below 1 more typical loops, above 1 wilder ones.")
 @click.option("--midi-files/--no-midi-files", default=None,
               help=f"One MIDI file per loop [default: for up to {MANY_LOOPS} loops].")
+@click.option("--tidy", is_flag=True,
+              help="Only each loop's likeliest hits: tidier, more regular loops (a backbeat "
+                   "in every bar), the loops the searches and `vary` make. By default each "
+                   "loop is a take, played as a drummer would.")
 @prior_option
 @seed_option
 @model_option
@@ -392,9 +397,14 @@ SAMPLE_BATCH = 1024
 @note_map_option
 @ascii_option
 @output_options
-def sample(count, temperature, midi_files, prior, seed, model_path, out, bpm, feel_amount,
-           scatter, swing, note_map, ascii):
+def sample(count, temperature, midi_files, tidy, prior, seed, model_path, out, bpm,
+           feel_amount, scatter, swing, note_map, ascii):
     """Draw loops from the model's prior and write them as MIDI files.
+
+    Each loop is a take: the model gives every step of every drum a chance of
+    being played, and the take plays it with that chance. So, as in the Groove
+    recordings, some bars leave the backbeat out for a fill and soft notes come and
+    go; `--tidy` keeps only the likeliest hits. `--seed` gives the same takes again.
 
     More than 16 loops are written to one grid file (samples.npz; play one with
     `evodrum play FOLDER/samples.npz --index N`, or convert them with `evodrum
@@ -405,6 +415,7 @@ def sample(count, temperature, midi_files, prior, seed, model_path, out, bpm, fe
       evodrum sample -n 8 --temperature 0.8
       evodrum sample --model runs/train-20260101-120000 --seed 3
       evodrum sample -n 10000 --seed 1       # one grid file and a summary
+      evodrum sample --tidy                  # the likeliest hits only
       evodrum sample --prior normal          # the standard normal prior: wilder loops
       evodrum sample --note-map roland-td    # at a V-Drums module's pitches
     """
@@ -412,27 +423,36 @@ def sample(count, temperature, midi_files, prior, seed, model_path, out, bpm, fe
     if model.use_prior(prior) != prior and given_options(["prior"]):
         click.echo(f"note: {model.name} has no learned prior; sampling its standard normal",
                    err=True)
+    if not (tidy or model.has_takes):
+        tidy = True
+        click.echo(f"note: {model.name} gives no hit probabilities to take from; writing "
+                   "its likeliest hits", err=True)
     folder = new_run_dir("sample", out)
+    rng = np.random.default_rng(seed)
+    z = model.sample_latent(count, temperature, rng)
+    decode = model.decode if tidy else functools.partial(model.take, rng=rng)
+    add(tidy=tidy)
     if count <= MANY_LOOPS and midi_files is not False:
-        grids = model.sample(count, temperature, np.random.default_rng(seed))
-        titles = [f"sample {i + 1} of {count} ({model.name}, temperature {temperature})"
-                  for i in range(count)]
+        titles = [f"sample {i + 1} of {count} ({model.name}, temperature {temperature}"
+                  f"{', tidy' if tidy else ''})" for i in range(count)]
         _write(folder, _numbered("sample", count),
-               model_feel(model, grids, bpm, feel_amount, scatter, swing, seed), titles,
+               model_feel(model, decode(z), bpm, feel_amount, scatter, swing, seed), titles,
                model.spec, bpm, ascii, "samples.npz", note_map=note_map)
         return
     feel = dict(feel_amount=feel_amount, scatter=scatter, swing=swing)
-    _sample_many(model, count, temperature, seed, folder, bpm, bool(midi_files), feel, note_map)
+    how = f"temperature {temperature}{', tidy' if tidy else ''}"
+    _sample_many(model, z, decode, how, seed, folder, bpm, bool(midi_files), feel, note_map)
 
 
-def _sample_many(model, count: int, temperature: float, seed, folder: Path, bpm: float,
+def _sample_many(model, z: np.ndarray, decode, how: str, seed, folder: Path, bpm: float,
                  midi_files: bool, feel: dict, note_map=None) -> None:
-    """Many samples: decoded in batches under a progress bar, one grid file, a summary
-    (played with the model's feel as `feel` asks, batch by batch)."""
+    """Many samples: codes `z` decoded by `decode` in batches under a progress bar, one
+    grid file, a summary saying `how` they were drawn (played with the model's feel as
+    `feel` asks, batch by batch)."""
     from evodrum import gridfile, midi
     from evodrum.loop import Loop
     from evodrum.outpaths import Outputs
-    z = model.sample_latent(count, temperature, np.random.default_rng(seed))
+    count = len(z)
     grids = np.empty((count, *model.spec.shape), np.float32)
     offsets = np.zeros_like(grids)
     perform = feel_performer(model, model.spec, bpm, seed=seed, **feel)
@@ -440,7 +460,7 @@ def _sample_many(model, count: int, temperature: float, seed, folder: Path, bpm:
         with click.progressbar(range(0, count, SAMPLE_BATCH), label="decoding",
                                file=sys.stderr) as starts:
             for start in starts:
-                part = perform(model.decode(z[start:start + SAMPLE_BATCH]))
+                part = perform(decode(z[start:start + SAMPLE_BATCH]))
                 grids[start:start + SAMPLE_BATCH] = part.velocities
                 offsets[start:start + SAMPLE_BATCH] = part.offsets
     except KeyboardInterrupt:
@@ -461,7 +481,7 @@ def _sample_many(model, count: int, temperature: float, seed, folder: Path, bpm:
     hits = (grids > 0).sum(axis=(1, 2))
     distinct = len(np.unique(np.packbits(grids > 0, axis=-1).reshape(count, -1), axis=0))
     low, mid, high = np.percentile(hits, [5, 50, 95])
-    say(f"{count:,} loops from {model.name} (temperature {temperature}): {distinct:,} "
+    say(f"{count:,} loops from {model.name} ({how}): {distinct:,} "
         f"different hit patterns; most loops have {low:.0f} to {high:.0f} hits "
         f"(typically {mid:.0f})")
     made = f"{count:,} MIDI files and " if midi_files else ""

@@ -18,7 +18,9 @@ FEW_LOOPS = 50
 @main.command()
 @click.argument("files", nargs=-1, type=click.Path())
 @click.option("--space", "space", type=space_choice(), default=None,
-              help="Read N loops sampled from this space's prior instead of files.")
+              help="Read N loops sampled from this space's prior instead of files: the "
+                   "likeliest hits of each code, as searches decode them (to read "
+                   "`evodrum sample`'s takes, give its samples.npz).")
 @click.option("-n", "count", type=click.IntRange(1, 20_000), default=1000, show_default=True,
               help="How many loops --space samples.")
 @click.option("--temperature", type=Number(0, 10), default=1.0, show_default=True,
