@@ -8,7 +8,8 @@ share a bar), humanising quantised test loops played at one velocity:
 - performed feel (scatter 1): per row, Wasserstein distance and spread ratio of the
   offsets and velocities played against the real ones, beside straight and templated;
 held-out onset F1 (all test windows) at the encoder mean and refined 50 steps;
-the three playability figures of 10,000 prior samples (learned and normal prior) beside
+the three playability figures of 10,000 prior samples (learned and normal prior; takes,
+as `evodrum sample` writes them, and tidy, the likeliest hits) beside
 the corpus's non-overlapping train and test windows; decode speed against `--old`
 (CPU time and wall, interleaved). `--seeds` adds one row per trained seed. Writes
 `feel.json` and `report.md` to `--out` when given.
@@ -68,24 +69,30 @@ def playability(model, corpus) -> dict:
         out[f"corpus {split}"] = fm.playability(corpus.grids[_windows(corpus, split)],
                                                 corpus.spec)
     for prior in ("learned", "normal"):
-        model.use_prior(prior)
-        out[f"samples, {prior} prior"] = fm.playability(model.sample(SAMPLES, rng=0), corpus.spec)
-    model.use_prior("learned")
+        for how, loops in _samples(model, prior, SAMPLES).items():
+            out[f"samples, {prior} prior, {how}"] = fm.playability(loops, corpus.spec)
     return out
+
+
+def _samples(model, prior: str, n: int) -> dict:
+    """`n` prior samples of `model` from `prior`, decoded tidy (the likeliest hits) and as
+    takes (what `evodrum sample` writes), from the same codes."""
+    z = model.sample_latent(n, rng=0, prior=prior)
+    return {"takes": model.take(z, rng=1), "tidy": model.decode(z)}
 
 
 def realism(model) -> dict:
     """Precision, recall, density and coverage (onsets, Jaccard; evodrum realism's reference)
-    of 1,000 prior samples under each prior."""
+    of 1,000 prior samples under each prior, takes and tidy."""
     from evodrum.realism import reference
     ref = reference()
     out = {}
     for prior in ("learned", "normal"):
-        model.use_prior(prior)
-        figures = ref.measure(model.sample(1000, rng=0))
-        out[prior] = {"onsets": figures["onsets"], "features": figures["features"],
-                      "distinct": figures["distinct"]}
-    model.use_prior("learned")
+        for how, loops in _samples(model, prior, 1000).items():
+            figures = ref.measure(loops)
+            out[f"{prior}, {how}"] = {"onsets": figures["onsets"],
+                                      "features": figures["features"],
+                                      "distinct": figures["distinct"]}
     return out
 
 
@@ -211,7 +218,7 @@ def write_report(folder: Path, r: dict) -> None:
         lines.append(f"| {name} | {100 * m['snare_over_24']:.1f}% | "
                      f"{100 * m['hat_ride_snare_4']:.1f}% | {100 * m['backbeat_3_of_4']:.1f}% |")
     lines += ["", "## Prior samples against held-out real loops (evodrum realism, 1,000 samples)",
-              "", "| prior | precision | recall | density | coverage | distinct |",
+              "", "| samples | precision | recall | density | coverage | distinct |",
               "|---|---|---|---|---|---|"]
     for name, m in r["realism"].items():
         o = m["onsets"]

@@ -6,17 +6,24 @@ Every rule is fitted on the training split only: a sampler (the model's 32-compo
 mixture, mixtures with more components, the same mixture at other temperatures, the
 aggregate posterior itself, the standard normal) and hit thresholds set by the model's
 own rule under that sampler (per row, prior samples get the training corpus's hit
-density), or per row and position in the bar. Beside them, two diagnostics that are not
-candidates: the model's reconstructions of the training windows themselves (what any
-sampler of the aggregate posterior can at best give) and independent Bernoulli draws of
-every cell (the decoder's probabilities sampled instead of thresholded: not a genotype ->
-phenotype map, a search needs the same loop for the same code).
+density), or per row and position in the bar. Beside them, a diagnostic: the model's
+reconstructions of the training windows themselves (what any sampler of the aggregate
+posterior can at best give).
 
-Last, a map that draws without a take: each cell is hit when its probability beats a
-"draw" computed from the code itself (Phi of a fixed random unit projection of the
-whitened code, one per cell), at temperature T, with and without each row's threshold
-calibrated back to the corpus's density. A function of the code, smooth in it, so a
-search can use it; it shows what drawing's playability costs when no take carries it.
+What ships since session 8: a take, each cell played with its hit probability sharpened
+by a temperature, a step's draws correlated across the bars (`model.take`, what `evodrum
+sample` writes unless `--tidy`); beside it, the same with the bars drawn on their own, and
+every cell drawn at its own probability (T = 1). The take's
+draws are part of it, so it is no map of the code alone and has no onset F1 (a code
+decoded without a take is the thresholded loop); its cells moved are those of one take
+under the small move. Beside it, the training corpus's own loops read as samples: the
+precision and density real drumming itself gets.
+
+Last, a map that draws without a take (session 7): each cell is hit when its probability
+beats a "draw" computed from the code itself (Phi of a fixed random unit projection of
+the whitened code, one per cell), at temperature T, with and without each row's
+threshold calibrated back to the corpus's density. A function of the code, smooth in it,
+so a search could use it; it shows what drawing costs encoding when no take carries it.
 
 Per rule: the three playability figures of 10,000 samples against the training corpus
 (one window in four per file), precision / recall / density / coverage of 1,000 samples
@@ -91,6 +98,7 @@ def main(argv=None) -> list[dict]:
     from evodrum.realism import reference
     from fitness.realism import heldout_windows
     from vae import feelmetrics as fm, metrics, prior as learned
+    from vae.playing import TAKE_BAR_SHARE, TAKE_TEMPERATURE
 
     start_cpu, start_wall = cpu_seconds(), time.perf_counter()
     corpus = load_corpus()
@@ -140,13 +148,14 @@ def main(argv=None) -> list[dict]:
         """Hits a sigma-0.1 move of a learned-prior code changes under `decode`, on average."""
         return float((decode(moved_codes) != decode(nudged_codes)).sum((1, 2)).mean())
 
-    def record(name, grids, decode, kind):
-        """`decode`: codes -> hits under the rule (None: not a function of the code)."""
+    def record(name, grids, decode, kind, encodes=True):
+        """`decode`: codes -> hits under the rule (None: not a function of the code);
+        `encodes`: whether loops are decoded from their codes that way (onset F1)."""
         figures = fm.playability(grids, spec)
         onsets = realism.measure(grids[:REALISM])["onsets"]
         def f1(grids, codes):
             return (metrics.onset_scores(grids, decode(codes).astype(np.float32))["f1"]
-                    if decode is not None else None)
+                    if decode is not None and encodes else None)
         row = {"rule": name, "kind": kind, **figures,
                **{k: onsets[k] for k in ("precision", "recall", "density", "coverage")},
                "validation_f1": f1(validation, val_codes), "test_f1": f1(test, test_codes),
@@ -167,10 +176,19 @@ def main(argv=None) -> list[dict]:
                       position_thresholds(calibration, train, spec.steps_per_bar))
         decode = thresholded(thresholds.astype(np.float32))
         record(name, decode(sampler(SAMPLES, 1)).astype(np.float32), decode, "rule")
-    presence, _ = model.decode_scores(model.mixture.sample(SAMPLES, 1.0, 1))
-    draws = np.random.default_rng(2).random(presence.shape) < presence
-    record("learned prior, every cell drawn (diagnostic)", draws.astype(np.float32), None,
-           "diagnostic")
+    shuffled = train_windows[np.random.default_rng(6).permutation(len(train_windows))]
+    record("the training corpus's own loops read as samples (reference)",
+           (shuffled > 0).astype(np.float32), None, "reference")
+    takes = [(f"a take (T = {TAKE_TEMPERATURE}, bar share {TAKE_BAR_SHARE}: what `evodrum "
+              "sample` writes)", TAKE_TEMPERATURE, TAKE_BAR_SHARE),
+             (f"a take with bars drawn on their own (T = {TAKE_TEMPERATURE})",
+              TAKE_TEMPERATURE, 0.0),
+             ("every cell drawn at its probability (T = 1, bars on their own)", 1.0, 0.0)]
+    for name, temperature, bar_share in takes:
+        def take(z, t=temperature, share=bar_share):
+            return model.take(z, rng=2, temperature=t, bar_share=share) > 0
+        record(f"learned prior, {name}", take(model.mixture.sample(SAMPLES, 1.0, 1)
+                                              ).astype(np.float32), take, "take", encodes=False)
     calibration_codes = model.mixture.sample(CALIBRATION, 1.0, 0)
     dither = CodeDither(calibration_codes, spec.shape)
     for temperature in (0.7, 1.0):

@@ -3,6 +3,8 @@ probability instead of keeping only the likeliest hits, so its loops vary as dru
 `--tidy` keeps the likeliest hits, the loops every search decodes."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from cli_runner import run
@@ -16,7 +18,9 @@ from vae.feelmetrics import playability
 from vae.files import save_model
 from vae.model import DrumModel
 from vae.network import Arch, init_seeded
-from vae.playing import TAKE_TEMPERATURE
+from vae.playing import TAKE_BAR_SHARE, TAKE_TEMPERATURE
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
@@ -117,3 +121,19 @@ def test_sampled_takes_play_like_the_corpus_and_tidy_loops_do_not(tmp_path, groo
                         playability(loops, corpus.spec).items()}
     assert all(abs(v) <= 0.10 for v in shares["takes"].values()), shares
     assert shares["tidy"]["backbeat_3_of_4"] > 0.15, shares
+
+
+def test_the_takes_benchmark_marks_the_shipped_setting(monkeypatch, groove_corpus, tmp_path):
+    monkeypatch.syspath_prepend(str(REPO))
+    from benchmarks import takes
+    monkeypatch.setattr(takes, "SAMPLES", 2000)
+    monkeypatch.setattr(takes, "REALISM", 200)
+    monkeypatch.setattr(takes, "TEMPERATURES", (TAKE_TEMPERATURE, 1.0))
+    monkeypatch.setattr(takes, "BAR_SHARES", (0.0, TAKE_BAR_SHARE))
+    rows = takes.main([str(REPO / "vae" / "default" / "model.pt"), "--out",
+                       str(tmp_path / "takes.md")])
+    assert len(rows) == 4 and [r["shipped"] for r in rows] == [False, False, True, False]
+    shipped = rows[2]
+    assert len(shipped["misses"]) == 1 and len(shipped["misses"][0]) == 6
+    assert shipped["worst"] < 0.15 and 0 < shipped["precision"] < 1
+    assert "| 0.6 (shipped) | 0.9 |" in (tmp_path / "takes.md").read_text()
