@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 from test_bad_input import assert_one_error_line, checksums, run_limited
+from waiting import read_line
 
 from evodrum import atomic
 from evodrum.cli import main
@@ -440,7 +441,7 @@ def test_two_builds_of_one_corpus_cache_wait_for_each_other(tmp_path):
                                    "--cache-dir", str(cache), "--workers", "1"],
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                   env=dict(os.environ, EVODRUM_RUNS=str(tmp_path / "runs")))
-        line = second.stderr.readline()
+        line = read_line(second.stderr, "the second build to say it waits")
         assert "waiting for another build of this corpus" in line, line
         assert not (folder / "manifest.json").exists() and not (folder / "grids.npz").exists()
     out, err = second.communicate(timeout=300)

@@ -18,7 +18,7 @@ import mido
 import numpy as np
 import pytest
 from conftest import require_real_part
-from waiting import STUCK
+from waiting import STUCK, read_line
 
 from evodrum import midi
 from evodrum.interactive import store
@@ -46,7 +46,8 @@ class Server:
         self.lines = []
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
-            line = self.proc.stdout.readline()
+            line = read_line(self.proc.stdout, "the studio's address",
+                             deadline - time.monotonic())
             if not line:
                 raise AssertionError("studio exited: " + "".join(self.lines))
             self.lines.append(line)

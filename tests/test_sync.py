@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 from conftest import require_real_part
-from waiting import STUCK, wait_for
+from waiting import STUCK, read_line, wait_for
 
 from evodrum.audio import ports
 from evodrum.audio.midiport import MidiPortPlayer
@@ -315,7 +315,7 @@ class LinkPeer:
     def __init__(self, bpm):
         self.proc = subprocess.Popen([sys.executable, "-c", LINK_PEER, str(bpm)], text=True,
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-        assert self.proc.stdout.readline().strip() == "ready"
+        assert read_line(self.proc.stdout, "the Link peer to start").strip() == "ready"
         self.bpm = bpm
         self.age_a_second()
 
@@ -330,7 +330,8 @@ class LinkPeer:
         """(peers, tempo, Link time in s, the beat then, how far off that time may be)."""
         self.proc.stdin.write(line + "\n")
         self.proc.stdin.flush()
-        peers, tempo, at, beat, error = self.proc.stdout.readline().split()
+        state = read_line(self.proc.stdout, "the Link peer's state")
+        peers, tempo, at, beat, error = state.split()
         return int(peers), float(tempo), float(at), float(beat), float(error)
 
     def close(self):

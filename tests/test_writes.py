@@ -11,7 +11,7 @@ import sys
 import numpy as np
 import pytest
 from cli_runner import run as run_cli
-from waiting import STUCK, wait_for
+from waiting import STUCK, read_line, wait_for
 
 from evodrum import atomic
 from evodrum.errors import EvodrumError
@@ -132,7 +132,7 @@ def test_the_lock_holds_across_processes(tmp_path):
     holder = subprocess.Popen([sys.executable, "-c", code, str(folder)], stdout=subprocess.PIPE,
                               stdin=subprocess.PIPE)     # holds the lock until it is killed
     try:
-        assert holder.stdout.readline() == b"locked\n"
+        assert read_line(holder.stdout, "the other process to take the lock") == b"locked\n"
         with pytest.raises(EvodrumError, match=f"pid {holder.pid}"):
             with folder_lock(folder):
                 pass

@@ -1,6 +1,7 @@
 """Waiting in tests: on a condition, never on a sleep or a wall-clock budget."""
 from __future__ import annotations
 
+import threading
 import time
 
 #: Seconds before a condition that never comes fails the test: generous, as it only runs
@@ -18,3 +19,15 @@ def wait_for(check, what, timeout: float = STUCK):
             return value
         time.sleep(0.01)
     raise AssertionError(f"timed out waiting for {what() if callable(what) else what}")
+
+
+def read_line(stream, what, timeout: float = STUCK):
+    """`stream.readline()` (a subprocess's pipe) that fails the test after `timeout`
+    seconds, naming `what` it waited for, where a bare readline would hang the suite."""
+    line = []
+    reader = threading.Thread(target=lambda: line.append(stream.readline()), daemon=True)
+    reader.start()
+    reader.join(timeout)
+    if not line:
+        raise AssertionError(f"timed out waiting for {what}")
+    return line[0]
