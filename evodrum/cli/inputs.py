@@ -7,7 +7,7 @@ from contextlib import contextmanager
 
 import click
 
-from evodrum.cli.options import Number
+from evodrum.cli.options import tempo_option
 from evodrum.errors import EvodrumError
 from evodrum.gridfile import Input, LoopFile, Plan, read_input
 from evodrum.notemap import builtin_names, reading_map, stored_form
@@ -41,10 +41,9 @@ drum_channel_option = click.option(
          "in a file without it, the parts that play like a kit]. For an e-kit or a "
          "keyboard's drum part recorded on another channel.")
 
-bpm_from_file_option = click.option(
-    "--bpm", type=Number(20, 400), default=None,
-    help="Tempo in quarter-note beats per minute [default: the input file's tempo "
-         "where the loop starts; 120 for grid files].")
+bpm_from_file_option = tempo_option(
+    "Tempo in quarter-note beats per minute [default: the input file's tempo where the "
+    "loop starts; 120 for grid files].")
 
 
 def load(path: str, spec, drum_map: str = "groove", drum_channel: int | None = None, *,

@@ -131,18 +131,21 @@ def spelled(names) -> list[str]:
 ascii_option = click.option(
     "--ascii", is_flag=True, help="Draw grids with plain ASCII glyphs.")
 
-bpm_option = click.option(
-    "--bpm", type=Number(20, 400), default=120.0, show_default=True,
-    help="Tempo in quarter-note beats per minute.")
+def tempo_option(help: str, default: float | None = None):
+    """--bpm, every command's tempo option: 20-400 quarter-note beats per minute; a
+    `default` of None lets the command find it (a file's tempo, a resumed run's)."""
+    return click.option("--bpm", type=Number(20, 400), default=default,
+                        show_default=default is not None, help=help)
+
+
+bpm_option = tempo_option("Tempo in quarter-note beats per minute.", default=120.0)
 
 
 def run_bpm_option(default: str):
     """--bpm of a run that --resume continues: its loops' tempo, kept in its job file
     (`default`: where the tempo of a new run comes from)."""
-    return click.option(
-        "--bpm", type=Number(20, 400), default=None,
-        help=f"Tempo of the loops written, in quarter-note beats per minute [default: "
-             f"{default}; with --resume: the run's own].")
+    return tempo_option(f"Tempo of the loops written, in quarter-note beats per minute "
+                        f"[default: {default}; with --resume: the run's own].")
 
 
 def _note_map(ctx, param, value):
@@ -158,11 +161,10 @@ note_map_option = click.option(
          "preset), drskit-sfz (DrumGizmo's DRSKit as SFZ) or your own .toml file "
          "[default: gm].")
 
-session_bpm_option = click.option(
-    "--bpm", type=Number(20, 400), default=None,
-    help="The session's tempo in quarter-note beats per minute: playback and every "
-         "export use it (change it inside the session; it is saved) [default: the first "
-         "seed loop's tempo, else 120; with --resume: the session's].")
+session_bpm_option = tempo_option(
+    "The session's tempo in quarter-note beats per minute: playback and every export use "
+    "it (change it inside the session; it is saved) [default: the first seed loop's tempo, "
+    "else 120; with --resume: the session's].")
 
 refine_option = click.option(
     "--refine", "refine_steps", type=click.IntRange(0, 10_000), default=50, show_default=True,
