@@ -26,7 +26,7 @@ from evodrum import atomic, npyfile
 from evodrum.errors import EvodrumError
 from evodrum.grid import GridSpec
 from vae.playing import Playing, from_extras, pattern_arrays, pattern_means
-from vae.representation import MIN_VELOCITY, Representation
+from vae.representation import MIN_VELOCITY, Representation, sigmoid
 
 FORMAT = "evodrum-decoder-1"
 SUFFIX = ".decoder.npz"
@@ -39,11 +39,6 @@ def logit(p: float) -> float:
     """The pre-sigmoid value whose sigmoid is `p` (clipped away from 0 and 1)."""
     p = min(max(float(p), 1e-7), 1 - 1e-7)
     return math.log(p / (1 - p))
-
-
-def sigmoid(x: np.ndarray) -> np.ndarray:
-    with np.errstate(over="ignore"):
-        return 1.0 / (1.0 + np.exp(-x))
 
 
 def _activate(x: np.ndarray, activation: str) -> np.ndarray:

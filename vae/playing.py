@@ -12,7 +12,7 @@ import numpy as np
 from evodrum.errors import EvodrumError
 from vae import feel as feel_tables
 from vae.prior import PRIORS, MixturePrior
-from vae.representation import MIN_VELOCITY
+from vae.representation import MIN_VELOCITY, sigmoid
 
 #: Names of the learned parts among an exported decoder's extra arrays.
 PRIOR_PREFIX, FEEL_PREFIX, PATTERN_PREFIX = "prior.", "feel.", "pattern."
@@ -24,13 +24,12 @@ TIMING_HEAD = "timing"
 TAKE_TEMPERATURE = 0.9
 #: How much of a cell's draw the bars of a take share (0: every cell drawn on its own; 1:
 #: the same draw for a step in every bar): a drummer mostly repeats their soft notes bar to
-#: bar. With 0.6 and 0.9 above, takes of all three trained seeds stay within 10% of the
-#: training corpus on each of issue 19's playability figures, the nearest to real loops of
-#: the settings that do (`python -m benchmarks.takes`; runs/feel-model/report.md).
-TAKE_BAR_SHARE = 0.6
-#: Codes a take draws at once: bounds its work arrays (about 45 MB per 1,000 codes), so a
-#: take of 100,000 codes needs no more memory than one of 16,384.
-TAKE_CHUNK = 16_384
+#: bar. 0.7 and 0.9 above: the most precise takes (nearest real loops) whose playability
+#: stays within 8% of the training corpus on average, for the shipped seed and for the
+#: three trained seeds' mean (`python -m benchmarks.takes`; runs/feel-model/report.md).
+TAKE_BAR_SHARE = 0.7
+#: Codes a take draws at once: bounds its work arrays (about 30 MB per 1,000 codes).
+TAKE_CHUNK = 2048
 
 
 def extras(mixture: MixturePrior | None, tables: feel_tables.FeelTables | None,
@@ -150,26 +149,28 @@ class Playing:
             raise ValueError(f"a take needs a temperature above 0 and a bar share in [0, 1], "
                              f"got {temperature} and {bar_share}")
         if not self.has_takes:
-            raise EvodrumError(f"{self.name}: this model gives no hit probabilities to take "
-                               "from; decode its likeliest hits")
+            raise EvodrumError(f"{self.name}: this model can't play takes (its hit head is "
+                               "no probability); decode its likeliest hits")
         z, rng = self.check_latent(z), np.random.default_rng(rng)
         parts = [self._take_part(z[start:start + TAKE_CHUNK], rng, temperature, bar_share)
                  for start in range(0, len(z), TAKE_CHUNK)]
         return np.concatenate(parts) if parts else np.zeros((0, *self.spec.shape), np.float32)
 
     def _take_part(self, z, rng, temperature: float, bar_share: float) -> np.ndarray:
-        """`take` of up to TAKE_CHUNK codes, drawing from `rng`."""
+        """`take` of up to TAKE_CHUNK codes. Each code's normals are drawn together (one
+        shared per step of the bar, then one per cell), so a batch drawn in parts is the
+        same take as drawn at once."""
         from scipy.special import ndtr
-        presence, velocity = self.decode_scores(z)
-        p = np.clip(presence.astype(np.float64), 1e-7, 1 - 1e-7)
-        played = 1.0 / (1.0 + np.exp(-(np.log(p) - np.log1p(-p)) / temperature))
-        n, rows, steps = p.shape
+        h = self.decoder.hidden(z)
+        played = sigmoid(self.decoder.head("hits", h) / temperature)
+        velocity = np.maximum(sigmoid(self.decoder.head("velocity", h)), MIN_VELOCITY)
+        rows, steps = self.spec.shape
         per_bar = self.spec.steps_per_bar
-        shared = rng.standard_normal((n, rows, 1, per_bar))
-        own = rng.standard_normal((n, rows, steps // per_bar, per_bar))
+        normals = rng.standard_normal((len(z), rows, steps // per_bar + 1, per_bar))
+        shared, own = normals[:, :, :1], normals[:, :, 1:]
         draw = ndtr(np.sqrt(bar_share) * shared + np.sqrt(1 - bar_share) * own)
-        hits = draw.reshape(p.shape) < played
-        return np.where(hits, np.clip(velocity, MIN_VELOCITY, 1.0), 0.0).astype(np.float32)
+        hits = draw.reshape(played.shape) < played
+        return np.where(hits, velocity, 0.0).reshape(len(z), rows, steps).astype(np.float32)
 
     # --- feel ------------------------------------------------------------
 

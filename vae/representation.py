@@ -15,6 +15,12 @@ from evodrum.grid import VELOCITY_LEVELS, GridSpec, check_grids
 MIN_VELOCITY = 1.0 / VELOCITY_LEVELS
 
 
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    """The logistic function of logits (an overflow to exp(inf) is its 0, not a warning)."""
+    with np.errstate(over="ignore"):
+        return 1.0 / (1.0 + np.exp(-x))
+
+
 class Representation:
     """Base class: subclasses set `spec`, `zdim`, `latent_std`, `card`, `hit_threshold`
     and implement `encode` and `decode_scores`."""
@@ -27,6 +33,8 @@ class Representation:
     #: The prior fresh codes are drawn from: "normal" (N(0, diag(latent_std^2))) or, for a
     #: model with a learned mixture, "learned" (see vae.prior and `use_prior`).
     prior: str = "normal"
+    #: Whether it can play a take (vae.playing): only a decoder of hit probabilities can.
+    has_takes: bool = False
 
     def use_prior(self, name: str) -> str:
         """Choose the prior `sample_latent` draws from; returns the one in use (only
