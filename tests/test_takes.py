@@ -51,7 +51,13 @@ def test_the_same_seed_gives_the_same_take_and_another_seed_another(model):
     z = model.sample_latent(64, rng=3)
     np.testing.assert_array_equal(model.take(z, rng=5), model.take(z, rng=5))
     assert (model.take(z, rng=5) != model.take(z, rng=6)).any()
-    assert (model.take(z, rng=5) > 0).sum() > 0
+    # a take changes some of the likeliest hits, not the loop: 1-30% of the cells differ
+    changed = ((model.take(z, rng=5) > 0) != (model.decode(z) > 0)).mean()
+    assert 0.01 < changed < 0.3, changed
+    # drawn in parts from one generator (as `sample -n` does, 1,024 at a time), the same take
+    rng = np.random.default_rng(5)
+    parts = np.concatenate([model.take(z[:40], rng=rng), model.take(z[40:], rng=rng)])
+    np.testing.assert_array_equal(parts, model.take(z, rng=5))
     with pytest.raises(ValueError, match="above 0"):
         model.take(z, rng=5, temperature=0)
 
@@ -94,26 +100,39 @@ def test_sample_writes_takes_and_tidy_loops_are_the_likeliest_hits(tmp_path, mod
                                              DEFAULT_SPEC)[0] > 0, takes > 0)
 
 
-def test_a_model_without_hit_probabilities_samples_its_likeliest_hits(tmp_path):
+def test_more_loops_than_one_batch_are_the_takes_of_one_call(tmp_path, model):
+    r = run("sample", "-n", "1100", "--seed", "4", "--feel", "0", "--out", tmp_path / "s")
+    assert r.exit_code == 0, r.output
+    rng = np.random.default_rng(4)
+    expected = model.take(model.sample_latent(1100, rng=rng), rng=rng)
+    np.testing.assert_array_equal(load_grids(tmp_path / "s" / "samples.npz",
+                                             DEFAULT_SPEC)[0] > 0, expected > 0)
+
+
+def test_models_without_hit_probabilities_sample_their_likeliest_hits(tmp_path):
     paper = DrumModel(init_seeded(Arch("paper", hidden=16), 0), DEFAULT_SPEC,
                       {"name": "untrained-paper"})
-    with pytest.raises(EvodrumError, match="no hit probabilities"):
+    with pytest.raises(EvodrumError, match="can't play takes"):
         paper.take(paper.sample_latent(2, rng=0), rng=0)
     save_model(tmp_path / "paper.pt", paper)
-    r = run("sample", "-n", "2", "--seed", "1", "--model", tmp_path / "paper.pt",
-            "--feel", "0", "--out", tmp_path / "s")
-    assert r.exit_code == 0, r.output
-    assert "gives no hit probabilities" in r.output and "tidy" in r.output
+    for name, path in (("paper", tmp_path / "paper.pt"),
+                       ("pca", REPO / "vae" / "default" / "pca.npz")):
+        r = run("sample", "-n", "2", "--seed", "1", "--model", path, "--feel", "0",
+                "--out", tmp_path / name)
+        assert r.exit_code == 0, r.output
+        assert "can't play takes" in r.output and "tidy" in r.output
+        assert load_grids(tmp_path / name / "samples.npz", DEFAULT_SPEC)[0].any()
 
 
 def test_sampled_takes_play_like_the_corpus_and_tidy_loops_do_not(tmp_path, groove_corpus):
     """The issue's goal: prior samples within 10% (relative) of the training corpus on
-    its three playability figures. Tidy loops overshoot the strict backbeat."""
+    its three playability figures (30,000 of them: one set of 10,000 moves the rarest
+    figure by about 2.5%). Tidy loops overshoot the strict backbeat."""
     corpus = groove_corpus
     reference = playability(corpus.grids[heldout_windows(corpus, ("train",))], corpus.spec)
     shares = {}
     for name, extra in (("takes", ()), ("tidy", ("--tidy",))):
-        r = run("sample", "-n", "10000", "--seed", "0", "--feel", "0", *extra,
+        r = run("sample", "-n", "30000", "--seed", "0", "--feel", "0", *extra,
                 "--out", tmp_path / name)
         assert r.exit_code == 0, r.output
         loops, _ = load_grids(tmp_path / name / "samples.npz", DEFAULT_SPEC)
@@ -126,14 +145,18 @@ def test_sampled_takes_play_like_the_corpus_and_tidy_loops_do_not(tmp_path, groo
 def test_the_takes_benchmark_marks_the_shipped_setting(monkeypatch, groove_corpus, tmp_path):
     monkeypatch.syspath_prepend(str(REPO))
     from benchmarks import takes
-    monkeypatch.setattr(takes, "SAMPLES", 2000)
-    monkeypatch.setattr(takes, "REALISM", 200)
-    monkeypatch.setattr(takes, "TEMPERATURES", (TAKE_TEMPERATURE, 1.0))
-    monkeypatch.setattr(takes, "BAR_SHARES", (0.0, TAKE_BAR_SHARE))
+    for name, value in (("SAMPLES", 2000), ("REALISM", 200), ("SETS", 2), ("FRESH", 2),
+                        ("TEMPERATURES", (TAKE_TEMPERATURE, 1.0)),
+                        ("BAR_SHARES", (0.0, TAKE_BAR_SHARE))):
+        monkeypatch.setattr(takes, name, value)
     rows = takes.main([str(REPO / "vae" / "default" / "model.pt"), "--out",
                        str(tmp_path / "takes.md")])
     assert len(rows) == 4 and [r["shipped"] for r in rows] == [False, False, True, False]
     shipped = rows[2]
     assert len(shipped["misses"]) == 1 and len(shipped["misses"][0]) == 6
-    assert shipped["worst"] < 0.15 and 0 < shipped["precision"] < 1
-    assert "| 0.6 (shipped) | 0.9 |" in (tmp_path / "takes.md").read_text()
+    # with one model, the recipe is that model
+    assert shipped["recipe_worst"] == pytest.approx(shipped["shipped_worst"])
+    assert shipped["shipped_worst"] < 0.2 and 0 < shipped["precision"] < 1
+    text = (tmp_path / "takes.md").read_text()
+    assert f"| {TAKE_BAR_SHARE} (shipped) | {TAKE_TEMPERATURE} |" in text
+    assert "The rule (mean misses within 8%" in text and " of 2 | " in text

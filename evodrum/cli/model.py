@@ -385,9 +385,9 @@ SAMPLE_BATCH = 1024
 @click.option("--midi-files/--no-midi-files", default=None,
               help=f"One MIDI file per loop [default: for up to {MANY_LOOPS} loops].")
 @click.option("--tidy", is_flag=True,
-              help="Only each loop's likeliest hits: tidier, more regular loops (a backbeat "
-                   "in every bar), the loops the searches and `vary` make. By default each "
-                   "loop is a take, played as a drummer would.")
+              help="Only each loop's likeliest hits: tidier, more regular loops (a loop with "
+                   "a backbeat keeps it in nearly every bar), the loops the searches and "
+                   "`vary` make. By default each loop is a take, played as a drummer would.")
 @prior_option
 @seed_option
 @model_option
@@ -403,8 +403,8 @@ def sample(count, temperature, midi_files, tidy, prior, seed, model_path, out, b
 
     Each loop is a take: the model gives every step of every drum a chance of
     being played, and the take plays it with that chance. So, as in the Groove
-    recordings, some bars leave the backbeat out for a fill and soft notes come and
-    go; `--tidy` keeps only the likeliest hits. `--seed` gives the same takes again.
+    recordings, some bars leave the backbeat out and soft notes come and go;
+    `--tidy` keeps only the likeliest hits. `--seed` gives the same takes again.
 
     More than 16 loops are written to one grid file (samples.npz; play one with
     `evodrum play FOLDER/samples.npz --index N`, or convert them with `evodrum
@@ -425,8 +425,8 @@ def sample(count, temperature, midi_files, tidy, prior, seed, model_path, out, b
                    err=True)
     if not (tidy or model.has_takes):
         tidy = True
-        click.echo(f"note: {model.name} gives no hit probabilities to take from; writing "
-                   "its likeliest hits", err=True)
+        click.echo(f"note: {model.name} can't play takes; writing its likeliest hits",
+                   err=True)
     folder = new_run_dir("sample", out)
     rng = np.random.default_rng(seed)
     z = model.sample_latent(count, temperature, rng)
