@@ -92,6 +92,9 @@ def test_sample_writes_takes_and_tidy_loops_are_the_likeliest_hits(tmp_path, mod
     tidy_loops, _ = load_grids(tmp_path / "t" / "samples.npz", DEFAULT_SPEC)
     codes = model.sample_latent(8, rng=np.random.default_rng(11))
     np.testing.assert_array_equal(tidy_loops > 0, model.decode(codes) > 0)
+    # from Python, model.sample gives the same loops as the command
+    np.testing.assert_array_equal(model.sample(8, rng=11) > 0, takes > 0)
+    np.testing.assert_array_equal(model.sample(8, rng=11, tidy=True) > 0, tidy_loops > 0)
     assert (takes > 0).any() and ((takes > 0) != (tidy_loops > 0)).any()
     # the many-loop path (one grid file) draws the same takes from the same seed
     many = run(*args, "--no-midi-files", "--out", tmp_path / "m")

@@ -120,6 +120,14 @@ class Playing:
         self.prior = "normal" if self.mixture is None else name
         return self.prior
 
+    def sample(self, n: int, temperature: float = 1.0,
+               rng: np.random.Generator | int | None = None, tidy: bool = False) -> np.ndarray:
+        """`n` loops from the prior (codes scaled by `temperature`), as `evodrum sample`
+        writes them: takes (see `take`), or with `tidy` each code's likeliest hits."""
+        rng = np.random.default_rng(rng)
+        z = self.sample_latent(n, temperature, rng)
+        return self.decode(z) if tidy or not self.has_takes else self.take(z, rng)
+
     def sample_latent(self, n: int, temperature: float = 1.0,
                       rng: np.random.Generator | int | None = None,
                       prior: str | None = None) -> np.ndarray:
