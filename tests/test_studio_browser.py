@@ -18,7 +18,7 @@ import mido
 import numpy as np
 import pytest
 from conftest import require_real_part
-from waiting import STUCK, read_line
+from waiting import STUCK, read_line, wait_for
 
 from evodrum import midi
 from evodrum.interactive import store
@@ -144,6 +144,13 @@ def click_cell(page, canvas: str, row: int, step: int) -> None:
                                          "y": (row + 0.5) * ch * scale})
 
 
+#: What the page's engine is doing, said when a wait on the page runs out.
+ENGINE_STATE = ("(() => { try { return JSON.stringify({timer: engine.timer !== null, "
+                "current: engine.current && engine.current.id, pending: engine.pending && "
+                "engine.pending.id, audio: engine.ctx && engine.ctx.state, played: engine.played, "
+                "selected: selectedId}); } catch (e) { return String(e); } })()")
+
+
 def poll(page, expression: str, timeout: float = STUCK * 1000, **_) -> None:
     """Wait until `expression` is true in the page. Playwright's own wait_for_function
     evaluates its predicate with eval inside the page, which the studio's
@@ -152,8 +159,21 @@ def poll(page, expression: str, timeout: float = STUCK * 1000, **_) -> None:
     deadline = time.monotonic() + timeout / 1000
     while not page.evaluate(expression):
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {expression}")
+            raise AssertionError(f"timed out waiting for {expression} (engine: "
+                                 f"{page.evaluate(ENGINE_STATE)}; page errors: {getattr(page, 'errors', None)})")
         page.wait_for_timeout(50)
+
+
+def click_card(page, index: int) -> None:
+    """Click loop card `index` (auditions it), again if the click reached no card: one that
+    lands while the cards are drawn anew (a state update arriving) is lost, as a user's
+    would be. Counted by a listener on the document, which outlives the cards."""
+    page.evaluate("() => { if (window.cardClicks === undefined) { window.cardClicks = 0; "
+                  "document.addEventListener('click', (e) => { if (e.target.closest('.card')) "
+                  "window.cardClicks++; }, true); } }")
+    before = page.evaluate("window.cardClicks")
+    wait_for(lambda: page.locator(".card").nth(index).click()
+             or page.evaluate("window.cardClicks") > before, f"a click on card {index + 1}")
 
 
 def test_audition_rate_breed_reload_and_resume(browser, studio, tmp_path):
@@ -376,7 +396,7 @@ def test_lock_rows_edits_that_stick_undo_history_and_keys(browser, tmp_path):
 
         page.click('#locks button[data-row="SD"]')              # free the snare again
         page.wait_for_function("S.locked.rows.join() === 'BD'")
-        page.locator(".card").nth(0).click()                    # hear loop 1, steer it
+        click_card(page, 0)                                     # hear loop 1, steer it
         page.click('#tabs button[data-view="steer"]')
         page.wait_for_selector("#attributes .slider")
         labels = page.locator("#attributes .slider span").all_inner_texts()
@@ -421,7 +441,7 @@ def test_palette_resets_sliders_and_target_loops_show_a_playhead(browser, tmp_pa
     server = Server(folder, "--out", str(folder), "--seed", "9")
     try:
         page = open_page(browser, server.url)
-        page.locator(".card").nth(4).click()
+        click_card(page, 4)
         page.click('#tabs button[data-view="steer"]')
         page.wait_for_selector("#attributes input")
         page.locator("#attributes input").nth(0).fill("2")
@@ -477,7 +497,7 @@ def test_web_midi_out_plays_the_loop_at_the_note_maps_pitches(browser, tmp_path)
         page.wait_for_selector("#midi-out option[value='daw-1']", state="attached")
         page.select_option("#note-map", "roland-td")
         page.select_option("#midi-out", "daw-1")
-        page.locator(".card").nth(1).click()                   # loop 2 plays through MIDI
+        click_card(page, 1)                                    # loop 2 plays through MIDI
         loop = page.evaluate("S.loops[1]")
         grid = np.array(loop["grid"])
         hits = int((grid > 0).sum())
@@ -531,7 +551,7 @@ def test_drag_a_card_out_as_a_midi_file_and_switch_now(browser, studio_seeded):
     np.testing.assert_array_equal(midi.read_loop(path, session.spec) > 0,
                                   session.loops[drag["id"]].grid > 0)
 
-    page.locator(".card").nth(0).click()
+    click_card(page, 0)
     page.wait_for_function("engine.timer !== null && engine.current.id === S.loops[0].id")
     for mode in ("now", "bar"):
         page.select_option("#switch", mode)
