@@ -34,14 +34,12 @@ of the code (Gaussian, sigma 0.1, as the searches mutate) changes.
 from __future__ import annotations
 
 import argparse
-import os
-import time
 from pathlib import Path
 
 import numpy as np
 
 from benchmarks.table import cell
-from benchmarks.timing import cpu_seconds
+from benchmarks.timing import Stopwatch
 
 SAMPLES = 10_000
 CALIBRATION = 20_000
@@ -100,7 +98,7 @@ def main(argv=None) -> list[dict]:
     from vae import feelmetrics as fm, metrics, prior as learned
     from vae.playing import TAKE_BAR_SHARE, TAKE_TEMPERATURE
 
-    start_cpu, start_wall = cpu_seconds(), time.perf_counter()
+    watch = Stopwatch()
     corpus = load_corpus()
     model = vae.load_model(args.model)
     spec = corpus.spec
@@ -205,9 +203,7 @@ def main(argv=None) -> list[dict]:
                    + (", row densities calibrated" if calibrated else ""),
                    decode(model.mixture.sample(SAMPLES, 1.0, 1)).astype(np.float32), decode,
                    "code draw")
-    cpu, wall = cpu_seconds() - start_cpu, time.perf_counter() - start_wall
-    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    text = _table(rows, corpus_figures, model, cpu, wall, load)
+    text = _table(rows, corpus_figures, model, watch.line())
     print(text)
     if args.out:
         from evodrum.atomic import write_text
@@ -239,7 +235,7 @@ def _line(row, corpus) -> str:
             f"cells moved {_optional(row['cells_moved'], '.1f')}")
 
 
-def _table(rows, corpus, model, cpu, wall, load) -> str:
+def _table(rows, corpus, model, spent: str) -> str:
     lines = [f"Model `{model.name}` (lambda {model.card['training']['config']['beta']}). "
              f"Playability of {SAMPLES:,} samples (in brackets: relative to the training "
              f"corpus, one window in four per file: "
@@ -260,7 +256,7 @@ def _table(rows, corpus, model, cpu, wall, load) -> str:
                      f"{_optional(row['validation_f1'], '.4f')} | "
                      f"{_optional(row['test_f1'], '.4f')} | "
                      f"{_optional(row['cells_moved'], '.1f')} |")
-    lines += ["", f"{cpu:.0f} s CPU, {wall:.0f} s wall (load average {load})."]
+    lines += ["", spent]
     return "\n".join(lines) + "\n"
 
 

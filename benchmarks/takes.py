@@ -19,13 +19,11 @@ spread over the sets.
 from __future__ import annotations
 
 import argparse
-import os
-import time
 from pathlib import Path
 
 import numpy as np
 
-from benchmarks.timing import cpu_seconds
+from benchmarks.timing import Stopwatch
 
 SAMPLES = 10_000
 REALISM = 1_000
@@ -50,7 +48,7 @@ def main(argv=None) -> list[dict]:
     from vae.feelmetrics import playability
     from vae.playing import TAKE_BAR_SHARE, TAKE_TEMPERATURE
 
-    start_cpu, start_wall = cpu_seconds(), time.perf_counter()
+    watch = Stopwatch()
     corpus = load_corpus()
     references = [playability(corpus.grids[heldout_windows(corpus, ("train",))], corpus.spec),
                   playability(corpus.split_grids("train"), corpus.spec)]
@@ -86,9 +84,7 @@ def main(argv=None) -> list[dict]:
     fresh = [np.array([misses_of(takes_of(model, 100 + k, 200 + k, TAKE_TEMPERATURE,
                                           TAKE_BAR_SHARE)) for k in range(FRESH)])
              for model in models]
-    cpu, wall = cpu_seconds() - start_cpu, time.perf_counter() - start_wall
-    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    text = (_table(rows, args.models, cpu, wall, load) + _chosen(rows)
+    text = (_table(rows, args.models, watch.line()) + _chosen(rows)
             + _fresh_table(fresh, args.models))
     print(text)
     if args.out:
@@ -141,7 +137,7 @@ def _line(row) -> str:
             f"{_misses(row['misses'])}")
 
 
-def _table(rows, models, cpu, wall, load) -> str:
+def _table(rows, models, spent: str) -> str:
     lines = [f"Takes of {SETS} sets of {SAMPLES:,} learned-prior codes per model "
              f"({', '.join(models)}; the first is the shipped one): each figure's relative "
              "miss against the training corpus, averaged over the sets (> 24 snares / hat + "
@@ -157,7 +153,7 @@ def _table(rows, models, cpu, wall, load) -> str:
                      f"{100 * row['shipped_worst']:.1f}% | {100 * row['recipe_worst']:.1f}% | "
                      f"{row['precision']:.3f} | {_misses([row['recipe']])} | "
                      f"{_misses(row['misses'])} |")
-    lines += ["", f"{cpu:.0f} s CPU, {wall:.0f} s wall (load average {load})."]
+    lines += ["", spent]
     return "\n".join(lines) + "\n"
 
 

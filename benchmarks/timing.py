@@ -4,6 +4,7 @@ shared, so CPU time (this process's and its finished children's rusage) is the
 figure to quote; wall time is printed beside it."""
 from __future__ import annotations
 
+import os
 import resource
 import statistics
 import time
@@ -16,6 +17,18 @@ def cpu_seconds() -> float:
     own = resource.getrusage(resource.RUSAGE_SELF)
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+class Stopwatch:
+    """CPU and wall seconds since it was made, said as a long benchmark's last line."""
+
+    def __init__(self):
+        self.cpu, self.wall = cpu_seconds(), time.perf_counter()
+
+    def line(self) -> str:
+        load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+        return (f"{cpu_seconds() - self.cpu:.0f} s CPU, {time.perf_counter() - self.wall:.0f} "
+                f"s wall (load average {load}).")
 
 
 @dataclass

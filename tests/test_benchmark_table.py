@@ -43,6 +43,6 @@ def test_the_playability_table_keeps_a_pipe_in_a_rule_inside_its_cell(monkeypatc
     rows = [{"rule": "aggregate posterior (q(z|x))", "validation_f1": None, "precision": 0.5,
              "recall": 0.3, "density": 0.6, "coverage": 0.4, "test_f1": None, "cells_moved": 5.2, **figures}]
     model = types.SimpleNamespace(name="m", card={"training": {"config": {"beta": 0.5}}})
-    lines = _table(rows, figures, model, 1, 1, "0").splitlines()
+    lines = _table(rows, figures, model, "1 s CPU").splitlines()
     header, row = lines[2], next(line for line in lines if "q(z" in line)
     assert row.replace("\\|", "").count("|") == header.count("|") == 12
