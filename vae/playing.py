@@ -28,8 +28,6 @@ TAKE_TEMPERATURE = 0.9
 #: stays within 8% of the training corpus on average, for the shipped seed and for the
 #: three trained seeds' mean (`python -m benchmarks.takes`; runs/feel-model/report.md).
 TAKE_BAR_SHARE = 0.7
-#: Codes a take draws at once: bounds its work arrays (about 30 MB per 1,000 codes).
-TAKE_CHUNK = 2048
 
 
 def extras(mixture: MixturePrior | None, tables: feel_tables.FeelTables | None,
@@ -87,7 +85,8 @@ def pattern_arrays(extras_: dict) -> dict | None:
 
 class Playing:
     """Mixin for a decoding representation with `decoder` (vae.decoder.Decoder), `spec`,
-    `zdim`, `name` and `posterior_of_pattern(grids)`: prior choice and sampling, feel."""
+    `zdim`, `name`, `_chunks` (vae.decoder.NumpyDecoding) and `posterior_of_pattern(grids)`:
+    prior choice and sampling, takes, feel."""
 
     mixture: MixturePrior | None = None
     feel_tables: feel_tables.FeelTables | None = None
@@ -159,15 +158,13 @@ class Playing:
         if not self.has_takes:
             raise EvodrumError(f"{self.name}: this model can't play takes (its hit head is "
                                "no probability); decode its likeliest hits")
-        z, rng = self.check_latent(z), np.random.default_rng(rng)
-        parts = [self._take_part(z[start:start + TAKE_CHUNK], rng, temperature, bar_share)
-                 for start in range(0, len(z), TAKE_CHUNK)]
-        return np.concatenate(parts) if parts else np.zeros((0, *self.spec.shape), np.float32)
+        rng = np.random.default_rng(rng)
+        return self._chunks(z, lambda part: self._take_part(part, rng, temperature, bar_share))
 
     def _take_part(self, z, rng, temperature: float, bar_share: float) -> np.ndarray:
-        """`take` of up to TAKE_CHUNK codes. Each code's normals are drawn together (one
-        shared per step of the bar, then one per cell), so a batch drawn in parts is the
-        same take as drawn at once."""
+        """`take` of one chunk of codes, as flat grids (N, 9 * S). Each code's normals are
+        drawn together (one shared per step of the bar, then one per cell), so a batch drawn
+        in parts is the same take as drawn at once."""
         from scipy.special import ndtr
         h = self.decoder.hidden(z)
         played = sigmoid(self.decoder.head("hits", h) / temperature)
@@ -178,7 +175,7 @@ class Playing:
         shared, own = normals[:, :, :1], normals[:, :, 1:]
         draw = ndtr(np.sqrt(bar_share) * shared + np.sqrt(1 - bar_share) * own)
         hits = draw.reshape(played.shape) < played
-        return np.where(hits, velocity, 0.0).reshape(len(z), rows, steps).astype(np.float32)
+        return np.where(hits, velocity, 0.0)
 
     # --- feel ------------------------------------------------------------
 
