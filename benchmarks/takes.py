@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.playability import KEYS
 from benchmarks.timing import Stopwatch
 
 SAMPLES = 10_000
@@ -33,7 +34,6 @@ SETS = 4
 FRESH = 8
 WITHIN = 0.08
 SEEDS = [f"runs/feel-model/seed{i}/model.pt" for i in range(3)]
-KEYS = ("snare_over_24", "hat_ride_snare_4", "backbeat_3_of_4")
 
 
 def main(argv=None) -> list[dict]:
