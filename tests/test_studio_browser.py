@@ -176,11 +176,31 @@ def click_card(page, index: int) -> None:
              or page.evaluate("window.cardClicks") > before, f"a click on card {index + 1}")
 
 
+#: Counts the loop cards taken off the page from its first script on (in `removedCards`).
+COUNT_REMOVED_CARDS = ("window.removedCards = 0; new MutationObserver((records) => { "
+                       "for (const r of records) for (const n of r.removedNodes) "
+                       "if (n.classList && n.classList.contains('card')) window.removedCards++; })"
+                       ".observe(document, { childList: true, subtree: true });")
+
+
+def test_the_cards_stay_put_while_the_page_finishes_loading(browser, studio):
+    """The note maps arrive after the cards are drawn: their downloads are relinked to the
+    chosen map, but the cards are not drawn again, so a click on one as the page finishes
+    loading is heard, not lost."""
+    page = open_page(browser, studio.url, init_script=COUNT_REMOVED_CARDS)
+    page.wait_for_function("midi.map !== null && [...document.querySelectorAll('.card a.mid')]"
+                           ".every((a) => a.href.includes('map=' + midi.map.key))")
+    assert page.locator(".card").count() == 8
+    assert page.evaluate("window.removedCards") == 0
+    assert not page.errors, page.errors
+    page.close()
+
+
 def test_audition_rate_breed_reload_and_resume(browser, studio, tmp_path):
     page = open_page(browser, studio.url)
     cards = page.locator(".card")
     assert cards.count() == 8
-    cards.nth(2).click()                                    # audition loop 3
+    click_card(page, 2)                                     # audition loop 3
     page.wait_for_function("engine.timer !== null && engine.current.id === 3")
     assert "playing 3 (#3)" in page.inner_text("#now-playing")
     forget_the_last_switch(page)

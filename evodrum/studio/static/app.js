@@ -406,6 +406,12 @@ function renderEvolve() {
   updatePlaying();
 }
 
+// The cards' MIDI links at the chosen note map. Only the links change: the cards stay,
+// so a click on one as the page finishes loading (or the map changes) is not lost.
+function relinkCards() {
+  document.querySelectorAll(".card a.mid").forEach((a) => { a.href = midiUrl(Number(a.closest(".card").dataset.id)); });
+}
+
 // Cells drawn about as wide as the card shows them (at least 5 px; the canvas is then
 // stretched to the card's width), so a loop reads at any window size.
 function cardCell(steps) {
@@ -963,7 +969,7 @@ async function setupMidi() {
   const saved = localStorage.getItem("evodrum.note-map");
   sel.value = info.maps.some((m) => m.key === saved) ? saved : info.default;
   midi.map = info.maps.find((m) => m.key === sel.value);
-  renderEvolve(); renderExport();
+  relinkCards(); renderExport();
   link.available = (await api("/api/link")).available;
   listFollow();
   if (!navigator.requestMIDIAccess) { $("#midi-out").title = "this browser offers no Web MIDI (use Chrome, Edge or Firefox)"; return; }
@@ -984,7 +990,7 @@ $("#note-map").addEventListener("change", (e) => {
   midiSilence(midi.out);
   midi.map = midi.maps.find((m) => m.key === e.target.value);
   localStorage.setItem("evodrum.note-map", midi.map.key);
-  renderEvolve(); renderExport();
+  relinkCards(); renderExport();
   say(`${midi.map.name}: MIDI out and MIDI downloads use its notes`);
 });
 
