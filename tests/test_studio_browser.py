@@ -148,7 +148,8 @@ def click_cell(page, canvas: str, row: int, step: int) -> None:
 ENGINE_STATE = ("(() => { try { return JSON.stringify({timer: engine.timer !== null, "
                 "current: engine.current && engine.current.id, pending: engine.pending && "
                 "engine.pending.id, audio: engine.ctx && engine.ctx.state, played: engine.played, "
-                "selected: selectedId}); } catch (e) { return String(e); } })()")
+                "selected: selectedId, status: $('#status').textContent}); } "
+                "catch (e) { return String(e); } })()")
 
 
 def poll(page, expression: str, timeout: float = STUCK * 1000, **_) -> None:
@@ -183,15 +184,21 @@ COUNT_REMOVED_CARDS = ("window.removedCards = 0; new MutationObserver((records) 
                        ".observe(document, { childList: true, subtree: true });")
 
 
-def test_the_cards_stay_put_while_the_page_finishes_loading(browser, studio):
+def test_the_page_finishes_loading_without_undoing_what_the_musician_did(browser, studio):
     """The note maps arrive after the cards are drawn: their downloads are relinked to the
     chosen map, but the cards are not drawn again, so a click on one as the page finishes
-    loading is heard, not lost."""
+    loading is heard, not lost. MIDI refused (as headless Chromium refuses it) is said in
+    the output list, not on the status line, which keeps what the musician's last action
+    said (a refused tempo typed as the page loads)."""
     page = open_page(browser, studio.url, init_script=COUNT_REMOVED_CARDS)
     page.wait_for_function("midi.map !== null && [...document.querySelectorAll('.card a.mid')]"
                            ".every((a) => a.href.includes('map=' + midi.map.key))")
     assert page.locator(".card").count() == 8
     assert page.evaluate("window.removedCards") == 0
+    page.wait_for_selector("#midi-out option[value='none']", state="attached")
+    option = page.locator("#midi-out option[value='none']")
+    assert option.is_disabled() and "not allowed" in option.get_attribute("title")
+    assert page.inner_text("#status") == ""
     assert not page.errors, page.errors
     page.close()
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import require_real_part
-from test_studio_browser import CHROMIUM, FAKE_WEB_MIDI, FLAGS, Server, open_page
+from test_studio_browser import CHROMIUM, FAKE_WEB_MIDI, FLAGS, Server, open_page, poll
 from waiting import wait_for
 
 from evodrum.interactive import store
@@ -150,6 +150,15 @@ def test_the_studio_joins_a_link_session_at_its_tempo_and_on_its_bar_lines(own_n
             page.press("#bpm", "Enter")
             wait_for(lambda: abs(peer.tempo() - 101) < 1e-3, "the tempo at the other peer")
             assert not page.errors, page.errors
+
+            # the choice is kept; opened again with it where Web MIDI is refused: the page
+            # follows the Link session still, the output list saying MIDI is refused
+            kept = page.evaluate("localStorage.getItem('evodrum.follow')")
+            assert kept == "link"
+            again = open_page(browser, server.url, f"localStorage.setItem('evodrum.follow', '{kept}')")
+            poll(again, "engine.follow !== null && engine.follow.kind === 'link'")
+            refused = again.locator("#midi-out option[value='none']")
+            assert "not allowed" in refused.get_attribute("title")
             browser.close()
     finally:
         if server is not None:

@@ -961,6 +961,15 @@ function setClockOut(on) {
   updatePlaying();
 }
 
+// No MIDI out: the output list says so (a greyed entry, the reason as its tooltip). Not
+// the status line: that is for what the musician just did, and the page may still be
+// loading when they do it.
+function noMidi(short, why) {
+  const sel = $("#midi-out");
+  sel.title = why;
+  sel.append(el("option", { value: "none", textContent: `MIDI: ${short}`, title: why, disabled: true }));
+}
+
 async function setupMidi() {
   const info = await api("/api/notemaps");
   midi.maps = info.maps;
@@ -972,15 +981,20 @@ async function setupMidi() {
   relinkCards(); renderExport();
   link.available = (await api("/api/link")).available;
   listFollow();
-  if (!navigator.requestMIDIAccess) { $("#midi-out").title = "this browser offers no Web MIDI (use Chrome, Edge or Firefox)"; return; }
+  if (await connectMidi()) setClockOut(localStorage.getItem("evodrum.clock-out") === "1");
+  const follow = localStorage.getItem("evodrum.follow") || "";   // "": the own tempo, as loaded
+  if (follow && [...$("#follow").options].some((o) => o.value === follow && !o.disabled)) await chooseFollow(follow);
+}
+
+// Web MIDI's outputs (and clock inputs) in the lists, kept up to date; false if there is none.
+async function connectMidi() {
+  if (!navigator.requestMIDIAccess) { noMidi("none in this browser", "this browser offers no Web MIDI (use Chrome, Edge or Firefox)"); return false; }
   try { midi.access = await navigator.requestMIDIAccess(); }
-  catch (e) { say(`MIDI out is not allowed here (${e.message || e})`, true); return; }
+  catch (e) { noMidi("not allowed", `MIDI out is not allowed here (${e.message || e}): allow MIDI in the site's settings and reload`); return false; }
   listOutputs();
   listFollow();
   midi.access.onstatechange = () => { listOutputs(); listFollow(); };
-  setClockOut(localStorage.getItem("evodrum.clock-out") === "1");
-  const follow = localStorage.getItem("evodrum.follow") || "";
-  if ([...$("#follow").options].some((o) => o.value === follow && !o.disabled)) await chooseFollow(follow);
+  return true;
 }
 
 $("#midi-out").addEventListener("change", (e) => chooseOutput(e.target.value));
