@@ -136,7 +136,7 @@ def switched_on_a_bar_line(page) -> bool:
 
 def click_cell(page, canvas: str, row: int, step: int) -> None:
     """Click the middle of a cell of a grid canvas, wherever the canvas is when the click
-    comes (a status line appearing above it moves it)."""
+    comes (a status message that wraps onto a second line moves it)."""
     cw, ch, label, width = page.evaluate(
         f"(c => [c.dataset.cw, c.dataset.ch, c.dataset.label, c.width].map(Number))($('{canvas}'))")
     scale = page.locator(canvas).bounding_box()["width"] / width   # CSS px a canvas px
@@ -177,28 +177,44 @@ def click_card(page, index: int) -> None:
              or page.evaluate("window.cardClicks") > before, f"a click on card {index + 1}")
 
 
-#: Counts the loop cards taken off the page from its first script on (in `removedCards`).
-COUNT_REMOVED_CARDS = ("window.removedCards = 0; new MutationObserver((records) => { "
-                       "for (const r of records) for (const n of r.removedNodes) "
-                       "if (n.classList && n.classList.contains('card')) window.removedCards++; })"
-                       ".observe(document, { childList: true, subtree: true });")
+#: Web MIDI refused, as a browser refuses it when the musician says no (and headless
+#: Chromium always does).
+REFUSE_WEB_MIDI = ("navigator.requestMIDIAccess = () => Promise.reject(new DOMException("
+                   "'Permission to use Web MIDI API was not granted.', 'NotAllowedError'));")
+
+#: Counts the loop cards taken off the page (`removedCards`), and holds the page's request
+#: for the note maps, the last thing it fetches as it loads, until `releaseNoteMaps()`.
+HOLD_THE_LOAD = ("window.removedCards = 0; new MutationObserver((records) => { "
+                 "for (const r of records) for (const n of r.removedNodes) "
+                 "if (n.classList && n.classList.contains('card')) window.removedCards++; })"
+                 ".observe(document, { childList: true, subtree: true }); "
+                 "const fetched = window.fetch; let release; "
+                 "const held = new Promise((r) => { release = r; }); "
+                 "window.releaseNoteMaps = release; window.fetch = (url, opts) => "
+                 "String(url).includes('/api/notemaps') ? held.then(() => fetched(url, opts)) "
+                 ": fetched(url, opts);")
 
 
 def test_the_page_finishes_loading_without_undoing_what_the_musician_did(browser, studio):
-    """The note maps arrive after the cards are drawn: their downloads are relinked to the
-    chosen map, but the cards are not drawn again, so a click on one as the page finishes
-    loading is heard, not lost. MIDI refused (as headless Chromium refuses it) is said in
-    the output list, not on the status line, which keeps what the musician's last action
-    said (a refused tempo typed as the page loads)."""
-    page = open_page(browser, studio.url, init_script=COUNT_REMOVED_CARDS)
-    page.wait_for_function("midi.map !== null && [...document.querySelectorAll('.card a.mid')]"
-                           ".every((a) => a.href.includes('map=' + midi.map.key))")
-    assert page.locator(".card").count() == 8
-    assert page.evaluate("window.removedCards") == 0
-    page.wait_for_selector("#midi-out option[value='none']", state="attached")
-    option = page.locator("#midi-out option[value='none']")
-    assert option.is_disabled() and "not allowed" in option.get_attribute("title")
-    assert page.inner_text("#status") == ""
+    """A card clicked and a tempo refused while the page is still loading (its note maps
+    held back) stay as they were when it finishes: the maps relink the MIDI downloads
+    without drawing the cards again, and refused Web MIDI is said in the output list, not
+    over the refusal on the status line."""
+    page = open_page(browser, studio.url, init_script=HOLD_THE_LOAD + REFUSE_WEB_MIDI)
+    page.locator(".card").nth(2).click()                        # audition loop 3
+    page.wait_for_function("engine.current && engine.current.id === 3")
+    page.fill("#bpm", "999")
+    page.press("#bpm", "Enter")
+    page.wait_for_function("document.querySelector('#status').textContent.includes('BPM')")
+    refusal = page.inner_text("#status")
+    page.evaluate("releaseNoteMaps()")
+    page.wait_for_selector("#midi-out option[value='none']", state="attached")   # loaded
+    assert page.evaluate("[...document.querySelectorAll('a[data-midi]')]"
+                         ".every((a) => a.href.endsWith('?map=' + midi.map.key))")
+    assert page.evaluate("window.removedCards") == 0 and page.locator(".card").count() == 8
+    assert page.evaluate("engine.current.id") == 3
+    assert page.inner_text("#status") == refusal and "tempo is" in refusal
+    assert "not allowed" in page.locator("#midi-out option[value='none']").get_attribute("title")
     assert not page.errors, page.errors
     page.close()
 

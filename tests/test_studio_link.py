@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import require_real_part
-from test_studio_browser import CHROMIUM, FAKE_WEB_MIDI, FLAGS, Server, open_page, poll
+from test_studio_browser import (CHROMIUM, FAKE_WEB_MIDI, FLAGS, REFUSE_WEB_MIDI, Server,
+                                 open_page)
 from waiting import wait_for
 
 from evodrum.interactive import store
@@ -155,10 +156,13 @@ def test_the_studio_joins_a_link_session_at_its_tempo_and_on_its_bar_lines(own_n
             # follows the Link session still, the output list saying MIDI is refused
             kept = page.evaluate("localStorage.getItem('evodrum.follow')")
             assert kept == "link"
-            again = open_page(browser, server.url, f"localStorage.setItem('evodrum.follow', '{kept}')")
-            poll(again, "engine.follow !== null && engine.follow.kind === 'link'")
+            again = open_page(browser, server.url, REFUSE_WEB_MIDI +
+                              f"localStorage.setItem('evodrum.follow', '{kept}');")
+            again.wait_for_function("engine.follow !== null && engine.follow.kind === 'link'")
             refused = again.locator("#midi-out option[value='none']")
             assert "not allowed" in refused.get_attribute("title")
+            assert not again.errors, again.errors
+            again.close()
             browser.close()
     finally:
         if server is not None:

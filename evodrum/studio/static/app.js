@@ -45,6 +45,14 @@ function download(path) { return path; }
 function foundUrl(path) { return download(path) + (midi.map ? `?map=${encodeURIComponent(midi.map.key)}` : ""); }
 function midiUrl(id) { return foundUrl(`/api/loop/${id}.mid`); }
 function midiName(id) { return `loop-${String(id).padStart(3, "0")}.mid`; }
+// A MIDI download link for `path` at the chosen note map; relinkMidi moves every one drawn
+// to a newly chosen map, without drawing anything again (a click landing then would be lost).
+function midiLink(path, props) {
+  const a = el("a", { href: foundUrl(path), ...props });
+  a.dataset.midi = path;
+  return a;
+}
+function relinkMidi() { document.querySelectorAll("a[data-midi]").forEach((a) => { a.href = foundUrl(a.dataset.midi); }); }
 
 async function refresh(state) {
   S = state || await api("/api/state");
@@ -395,7 +403,7 @@ function renderEvolve() {
       el("div", { className: "top" }, el("span", {}, el("span", { className: "num", textContent: `${i + 1}` }), el("span", { className: "id", textContent: `  #${loop.id}` })), stars(loop), fav),
       cv, el("div", { className: "lineage", textContent: lineage(loop) }));
     card.dataset.id = loop.id;
-    const save = el("a", { className: "mid", href: midiUrl(loop.id), download: midiName(loop.id), textContent: "⇩ .mid", title: "download, or drag the card into your DAW or a folder" });
+    const save = midiLink(`/api/loop/${loop.id}.mid`, { className: "mid", download: midiName(loop.id), textContent: "⇩ .mid", title: "download, or drag the card into your DAW or a folder" });
     save.addEventListener("click", (e) => e.stopPropagation());
     card.querySelector(".top").append(save);
     card.draggable = true;                    // drag out: the DAW or folder gets loop-NNN.mid
@@ -404,12 +412,6 @@ function renderEvolve() {
     box.append(card);
   });
   updatePlaying();
-}
-
-// The cards' MIDI links at the chosen note map. Only the links change: the cards stay,
-// so a click on one as the page finishes loading (or the map changes) is not lost.
-function relinkCards() {
-  document.querySelectorAll(".card a.mid").forEach((a) => { a.href = midiUrl(Number(a.closest(".card").dataset.id)); });
 }
 
 // Cells drawn about as wide as the card shows them (at least 5 px; the canvas is then
@@ -716,7 +718,7 @@ function showTarget(t) {
     const vary = el("button", { textContent: "vary from here ▶", className: "primary" });
     vary.addEventListener("click", async () => { await refresh(await api("/api/vary", { genotype: b.genotype })); document.querySelector('#tabs button[data-view="evolve"]').click(); });
     const path = `/api/target/${i + 1}.mid`, name = `target-${i + 1}.mid`;
-    const save = el("a", { className: "mid", href: foundUrl(path), download: name, textContent: "⇩ .mid", title: "download as played (feel, swing), or drag the card into your DAW" });
+    const save = midiLink(path, { className: "mid", download: name, textContent: "⇩ .mid", title: "download as played (feel, swing), or drag the card into your DAW" });
     const card = el("div", { className: "card" }, el("div", { className: "top" }, el("b", { textContent: `result ${i + 1}` }), el("span", { className: "id", textContent: `distance ${b.distance.toFixed(3)}` }), play, vary, save), cv);
     card.draggable = true;
     card.addEventListener("dragstart", (e) => dragMidi(e, foundUrl(path), name));
@@ -799,7 +801,7 @@ $("#atlas").addEventListener("click", (e) => {
   const vary = el("button", { textContent: "vary from here ▶", className: "primary" });
   vary.addEventListener("click", async () => { await refresh(await api("/api/vary", { genotype: elite.genotype })); document.querySelector('#tabs button[data-view="evolve"]').click(); });
   const path = `/api/atlas/${x + 1}-${y + 1}.mid`, name = `atlas-${x + 1}-${y + 1}.mid`;
-  const save = el("a", { className: "button mid", href: foundUrl(path), download: name, textContent: "⇩ .mid", title: "download as played (feel, swing), or drag the grid into your DAW" });
+  const save = midiLink(path, { className: "button mid", download: name, textContent: "⇩ .mid", title: "download as played (feel, swing), or drag the grid into your DAW" });
   grid.draggable = true;
   grid.addEventListener("dragstart", (e) => dragMidi(e, foundUrl(path), name));
   box.append(el("h3", { textContent: `cell ${x + 1}, ${y + 1}: ${featureLabel(atlasJob.features[0])} ${elite.measures[0]}, ${featureLabel(atlasJob.features[1])} ${elite.measures[1]} · like real drumming ${elite.wellformed.toFixed(2)}` }), grid, el("div", { className: "bar" }, play, vary, save));
@@ -821,7 +823,7 @@ function renderExport() {
     el("td", { textContent: l.generation }),
     el("td", { textContent: l.rating == null ? "-" : l.rating }),
     el("td", { textContent: OP_WORDS[l.op] || l.op }),
-    el("td", {}, el("a", { href: midiUrl(l.id), textContent: "MIDI", download: midiName(l.id) }),
+    el("td", {}, midiLink(`/api/loop/${l.id}.mid`, { textContent: "MIDI", download: midiName(l.id) }),
       el("a", { href: download(`/api/loop/${l.id}.wav`), textContent: "WAV", download: `loop-${l.id}.wav` })))));
 }
 
@@ -905,10 +907,12 @@ const followEvents = {
   tick: () => engine.schedule(),
   tempo: (bpm) => followedTempo(bpm),
   update: () => updatePlaying(),
-  lost: (why) => { say(why, true); chooseFollow(""); },
+  lost: (why) => { say(why, true); chooseFollow("", true); },
 };
 
-async function chooseFollow(value) {
+// Follow `value` ("", "link" or "clock:<input id>"), saying so on the status line unless
+// `quiet`: loading the saved choice (the transport line says it), or a lost one (why it was).
+async function chooseFollow(value, quiet = false) {
   const was = engine.follow;
   let follow = null;
   try {
@@ -929,6 +933,7 @@ async function chooseFollow(value) {
   $("#bpm").disabled = !!follow && follow.kind === "clock";
   $("#bpm").title = $("#bpm").disabled ? "the DAW's clock sets the tempo (it becomes the session's)" : "the session's tempo: playback, MIDI and WAV exports (saved)";
   setClockOut($("#clock-out").checked);
+  if (quiet) return;
   if (follow && follow.kind === "clock") say(`following ${follow.name}'s clock: press play in the DAW (loops start on its bar lines)`);
   else if (follow) say("in the Link session: loops start on its bar lines, at its tempo");
   else if (value === "") say("own tempo");
@@ -961,9 +966,8 @@ function setClockOut(on) {
   updatePlaying();
 }
 
-// No MIDI out: the output list says so (a greyed entry, the reason as its tooltip). Not
-// the status line: that is for what the musician just did, and the page may still be
-// loading when they do it.
+// No MIDI out: said in the output list (a greyed entry, the reason as its tooltip), not on
+// the status line, which says what the musician just did (perhaps as the page loads).
 function noMidi(short, why) {
   const sel = $("#midi-out");
   sel.title = why;
@@ -978,23 +982,23 @@ async function setupMidi() {
   const saved = localStorage.getItem("evodrum.note-map");
   sel.value = info.maps.some((m) => m.key === saved) ? saved : info.default;
   midi.map = info.maps.find((m) => m.key === sel.value);
-  relinkCards(); renderExport();
+  relinkMidi();
   link.available = (await api("/api/link")).available;
   listFollow();
-  if (await connectMidi()) setClockOut(localStorage.getItem("evodrum.clock-out") === "1");
+  await connectMidi();
+  setClockOut(localStorage.getItem("evodrum.clock-out") === "1");   // kept, if no output yet
   const follow = localStorage.getItem("evodrum.follow") || "";   // "": the own tempo, as loaded
-  if (follow && [...$("#follow").options].some((o) => o.value === follow && !o.disabled)) await chooseFollow(follow);
+  if (follow && [...$("#follow").options].some((o) => o.value === follow && !o.disabled)) await chooseFollow(follow, true);
 }
 
-// Web MIDI's outputs (and clock inputs) in the lists, kept up to date; false if there is none.
+// Web MIDI's outputs (and clock inputs) in the lists, kept up to date as devices come and go.
 async function connectMidi() {
-  if (!navigator.requestMIDIAccess) { noMidi("none in this browser", "this browser offers no Web MIDI (use Chrome, Edge or Firefox)"); return false; }
+  if (!navigator.requestMIDIAccess) { noMidi("none in this browser", "this browser offers no Web MIDI (use Chrome, Edge or Firefox)"); return; }
   try { midi.access = await navigator.requestMIDIAccess(); }
-  catch (e) { noMidi("not allowed", `MIDI out is not allowed here (${e.message || e}): allow MIDI in the site's settings and reload`); return false; }
+  catch (e) { noMidi("not allowed", `MIDI out is not allowed here (${e.message || e}): allow MIDI in the site's settings and reload`); return; }
   listOutputs();
   listFollow();
   midi.access.onstatechange = () => { listOutputs(); listFollow(); };
-  return true;
 }
 
 $("#midi-out").addEventListener("change", (e) => chooseOutput(e.target.value));
@@ -1004,7 +1008,7 @@ $("#note-map").addEventListener("change", (e) => {
   midiSilence(midi.out);
   midi.map = midi.maps.find((m) => m.key === e.target.value);
   localStorage.setItem("evodrum.note-map", midi.map.key);
-  relinkCards(); renderExport();
+  relinkMidi();
   say(`${midi.map.name}: MIDI out and MIDI downloads use its notes`);
 });
 
