@@ -3,7 +3,9 @@ answers bad input with a 4xx and a one-line JSON error, never a 500; the session
 the studio writes is the terminal's, and nothing lands outside its folder."""
 from __future__ import annotations
 
+import io
 import json
+import zipfile
 
 import numpy as np
 import pytest
@@ -101,6 +103,12 @@ def test_the_studio_writes_the_terminals_session_and_nothing_else(client, tmp_pa
     assert resumed.shown()[0].op == "edit" and len(resumed.generations) == 2
     zipped = client.get("/api/favourites.zip")
     assert zipped.status_code == 200 and zipped.content[:2] == b"PK"
+    favourite = {key: client.get(f"/api/loop/{ids[1]}.mid?map={key}").content
+                 for key in ("gm", "roland-td")}
+    assert favourite["gm"] != favourite["roland-td"]
+    for key, query in (("gm", ""), ("gm", "?map=gm"), ("roland-td", "?map=roland-td")):
+        got = zipfile.ZipFile(io.BytesIO(client.get("/api/favourites.zip" + query).content))
+        assert got.read(f"loop-{ids[1]:03d}.mid") == favourite[key], query   # at the map
     assert sorted(p.name for p in folder.iterdir()) == [store.JOURNAL_FILE, store.SESSION_FILE]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["session"]
     assert json.loads((folder / store.SESSION_FILE).read_text())["format"]

@@ -184,7 +184,7 @@ REFUSE_WEB_MIDI = ("navigator.requestMIDIAccess = () => Promise.reject(new DOMEx
 
 #: Counts the loop cards taken off the page (`removedCards`), and holds the page's request
 #: for the note maps, the last thing it fetches as it loads, until `releaseNoteMaps()`.
-HOLD_THE_LOAD = ("window.removedCards = 0; new MutationObserver((records) => { "
+HOLD_THE_LOAD = ("{ window.removedCards = 0; new MutationObserver((records) => { "
                  "for (const r of records) for (const n of r.removedNodes) "
                  "if (n.classList && n.classList.contains('card')) window.removedCards++; })"
                  ".observe(document, { childList: true, subtree: true }); "
@@ -192,7 +192,7 @@ HOLD_THE_LOAD = ("window.removedCards = 0; new MutationObserver((records) => { "
                  "const held = new Promise((r) => { release = r; }); "
                  "window.releaseNoteMaps = release; window.fetch = (url, opts) => "
                  "String(url).includes('/api/notemaps') ? held.then(() => fetched(url, opts)) "
-                 ": fetched(url, opts);")
+                 ": fetched(url, opts); }")
 
 
 def test_the_page_finishes_loading_without_undoing_what_the_musician_did(browser, studio):
@@ -209,8 +209,9 @@ def test_the_page_finishes_loading_without_undoing_what_the_musician_did(browser
     refusal = page.inner_text("#status")
     page.evaluate("releaseNoteMaps()")
     page.wait_for_selector("#midi-out option[value='none']", state="attached")   # loaded
-    assert page.evaluate("[...document.querySelectorAll('a[data-midi]')]"
-                         ".every((a) => a.href.endsWith('?map=' + midi.map.key))")
+    links = page.evaluate("[...document.querySelectorAll('a[data-midi]')].map((a) => a.href)")
+    assert len(links) == 8 + len(page.evaluate("S.history")) + 1   # cards, export, favourites
+    assert all(link.endswith("?map=" + page.evaluate("midi.map.key")) for link in links)
     assert page.evaluate("window.removedCards") == 0 and page.locator(".card").count() == 8
     assert page.evaluate("engine.current.id") == 3
     assert page.inner_text("#status") == refusal and "tempo is" in refusal
@@ -506,6 +507,11 @@ def test_palette_resets_sliders_and_target_loops_show_a_playhead(browser, tmp_pa
                                " && !document.querySelector('#target-status').textContent"
                                ".includes('generation 0')")
         page.wait_for_function("$('#target-status').textContent.includes('done')")
+        page.select_option("#note-map", "roland-td")           # every download follows it
+        found = page.locator("#target-results a.mid").evaluate_all("(xs) => xs.map((x) => x.href)")
+        assert found and all(href.endswith(f"/api/target/{i}.mid?map=roland-td")
+                             for i, href in enumerate(found, 1))
+        assert page.get_attribute("#export-favourites", "href").endswith("?map=roland-td")
         page.locator("#target-results button", has_text="hear").first.click()
         page.wait_for_function("document.querySelector('canvas[data-loop=\"t0\"]')._head != null")
         assert "playing target result 1" in page.inner_text("#now-playing")

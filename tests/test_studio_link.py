@@ -152,15 +152,27 @@ def test_the_studio_joins_a_link_session_at_its_tempo_and_on_its_bar_lines(own_n
             wait_for(lambda: abs(peer.tempo() - 101) < 1e-3, "the tempo at the other peer")
             assert not page.errors, page.errors
 
-            # the choice is kept; opened again with it where Web MIDI is refused: the page
-            # follows the Link session still, the output list saying MIDI is refused
+            # the choice is kept; opened again with it (and "send clock" on) where Web MIDI
+            # is refused: the page follows the Link session still, the output list saying
+            # MIDI is refused, "send clock" kept for when there is an output
             kept = page.evaluate("localStorage.getItem('evodrum.follow')")
             assert kept == "link"
             again = open_page(browser, server.url, REFUSE_WEB_MIDI +
-                              f"localStorage.setItem('evodrum.follow', '{kept}');")
+                              f"localStorage.setItem('evodrum.follow', '{kept}'); "
+                              "localStorage.setItem('evodrum.clock-out', '1');")
             again.wait_for_function("engine.follow !== null && engine.follow.kind === 'link'")
+            again.wait_for_selector("#midi-out option[value='none']", state="attached")
             refused = again.locator("#midi-out option[value='none']")
             assert "not allowed" in refused.get_attribute("title")
+            assert again.evaluate("localStorage.getItem('evodrum.clock-out')") == "1"
+            assert again.is_checked("#clock-out") and again.is_disabled("#clock-out")
+            assert again.inner_text("#status") == ""          # restored quietly
+            # the studio leaves the session: the page says why, and plays on its own tempo
+            again.evaluate("api('/api/link', { on: false })")
+            again.wait_for_function("engine.follow === null")
+            assert "left the Link session" in again.inner_text("#status")
+            assert again.evaluate("localStorage.getItem('evodrum.follow')") == ""
+            assert not again.is_disabled("#bpm")
             assert not again.errors, again.errors
             again.close()
             browser.close()

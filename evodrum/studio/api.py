@@ -244,7 +244,8 @@ def make_app(studio: Studio, token: str, hosts: set[str]) -> Starlette:
                         f"atlas-{x}-{y}.mid", "audio/midi")
 
     def favourites(request):
-        return download(request, studio.favourites_zip(), "favourites.zip", "application/zip")
+        return download(request, studio.favourites_zip(request.query_params.get("map")),
+                        "favourites.zip", "application/zip")
 
     async def target(request):
         if request.method == "GET":

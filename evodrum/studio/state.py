@@ -553,8 +553,9 @@ class Studio:
         audio = synth.render(heard, self.session.spec, bpm, SAMPLE_RATE)
         return wav_bytes(normalise(audio, SAMPLE_RATE), SAMPLE_RATE)
 
-    def favourites_zip(self) -> bytes:
-        """Every favourite as MIDI and WAV, in one zip."""
+    def favourites_zip(self, map_key: str | None = None) -> bytes:
+        """Every favourite as MIDI (at a note map's pitches, as every MIDI download) and
+        WAV, in one zip."""
         with self.lock:
             favourites = sorted(self.session.favourites(), key=lambda lp: lp.id)
         if not favourites:
@@ -562,7 +563,7 @@ class Studio:
         out = io.BytesIO()
         with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
             for lp in favourites:
-                z.writestr(f"loop-{lp.id:03d}.mid", self.midi(lp.id))
+                z.writestr(f"loop-{lp.id:03d}.mid", self.midi(lp.id, map_key))
                 z.writestr(f"loop-{lp.id:03d}.wav", self.wav(lp.id))
         return out.getvalue()
 

@@ -815,7 +815,7 @@ const OP_WORDS = { prior: "new", seed: "your loop", blend: "blend", vary: "varia
 // Every loop of the session, newest generation first: any of them can be exported.
 function renderExport() {
   $("#export-folder").textContent = `Session folder: ${S.folder} · continue in a terminal: evodrum interactive --resume ${S.folder}`;
-  $("#export-favourites").href = download("/api/favourites.zip");
+  $("#export-favourites").href = foundUrl($("#export-favourites").dataset.midi);
   const body = $("#export-table tbody"); body.innerHTML = "";
   const history = (S.history || []).slice().sort((a, b) => b.generation - a.generation || a.id - b.id);
   history.forEach((l) => body.append(el("tr", { className: position(l.id) ? "shown" : "" },
@@ -975,6 +975,8 @@ function noMidi(short, why) {
 }
 
 async function setupMidi() {
+  // the saved clock-out first: the box is disabled (unchangeable) until an output is chosen
+  setClockOut(localStorage.getItem("evodrum.clock-out") === "1");
   const info = await api("/api/notemaps");
   midi.maps = info.maps;
   const sel = $("#note-map"); sel.innerHTML = "";
@@ -985,10 +987,16 @@ async function setupMidi() {
   relinkMidi();
   link.available = (await api("/api/link")).available;
   listFollow();
+  await restoreFollow();       // Link at once, not held up by a MIDI permission prompt
   await connectMidi();
-  setClockOut(localStorage.getItem("evodrum.clock-out") === "1");   // kept, if no output yet
-  const follow = localStorage.getItem("evodrum.follow") || "";   // "": the own tempo, as loaded
-  if (follow && [...$("#follow").options].some((o) => o.value === follow && !o.disabled)) await chooseFollow(follow, true);
+  await restoreFollow();       // a DAW's clock, once MIDI lists its input
+}
+
+// The follow chosen on an earlier visit, quietly, once its source is listed (unless the
+// musician has chosen one since the page opened); "" is the own tempo, as loaded.
+async function restoreFollow() {
+  const follow = localStorage.getItem("evodrum.follow") || "";
+  if (follow && follow !== $("#follow").value && [...$("#follow").options].some((o) => o.value === follow && !o.disabled)) await chooseFollow(follow, true);
 }
 
 // Web MIDI's outputs (and clock inputs) in the lists, kept up to date as devices come and go.
