@@ -212,6 +212,10 @@ def test_the_studio_follows_a_daws_clock_start_stop_and_song_position(browser, t
         assert [round(mido.tempo2bpm(x), 3) for x in tempos] == [93.0]
         page.reload()                                          # the follow choice is kept
         page.wait_for_function("engine.follow && engine.follow.kind === 'clock'")
+        page.evaluate("midi.access.inputs.delete('daw-clock'); midi.access.onstatechange({})")
+        page.wait_for_function("engine.follow === null")      # the DAW's MIDI out unplugged
+        assert "DAW out's clock is gone" in page.inner_text("#status")
+        assert not page.is_disabled("#bpm")
         assert not page.errors, page.errors
         page.close()
     finally:

@@ -897,7 +897,8 @@ function listFollow() {
     title: link.available ? "join the Link session on this network: its tempo, loops start on its bar lines" : "needs the aalink package: pip install 'evodrum[link]'" }));
   if (midi.access && midi.access.inputs) for (const i of midi.access.inputs.values()) sel.append(el("option", { value: `clock:${i.id}`, textContent: `clock from ${i.name}` }));
   sel.value = [...sel.options].some((o) => o.value === keep && !o.disabled) ? keep : "";
-  if (engine.follow && engine.follow.kind === "clock" && sel.value !== `clock:${engine.follow.input.id}`) chooseFollow("");
+  const f = engine.follow;      // a followed clock's input unplugged: say so, play on alone
+  if (f && f.kind === "clock" && sel.value !== `clock:${f.input.id}`) { say(`${f.name}'s clock is gone (its MIDI input left): own tempo`, true); chooseFollow("", true); }
 }
 
 const followEvents = {
