@@ -256,13 +256,17 @@ class NumpyDecoding(Representation):
     def _velocity_logits(self, h: np.ndarray, hit: np.ndarray) -> np.ndarray:
         return self.decoder.head("velocity", h) if "velocity" in self.decoder.heads else hit
 
+    def _velocities(self, h: np.ndarray, hit: np.ndarray) -> np.ndarray:
+        """Each cell's velocity if played, from the trunk's `h` and the hit logits (never
+        below the softest level): what `decode` and a take give a played cell."""
+        return np.maximum(sigmoid(self._velocity_logits(h, hit)), MIN_VELOCITY)
+
     def decode(self, z: np.ndarray) -> np.ndarray:
         """Grids (N, 9, S) float32 for latent vectors (N, zdim): thresholded hits, velocities."""
         def chunk(z):
             h = self.decoder.hidden(z)
             hit = self.decoder.head("hits", h)
-            velocity = np.maximum(sigmoid(self._velocity_logits(h, hit)), MIN_VELOCITY)
-            return np.where(hit >= self.hit_cut, velocity, 0)
+            return np.where(hit >= self.hit_cut, self._velocities(h, hit), 0)
         return self._chunks(z, chunk)
 
     def decode_hits(self, z: np.ndarray) -> np.ndarray:

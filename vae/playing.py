@@ -85,8 +85,8 @@ def pattern_arrays(extras_: dict) -> dict | None:
 
 class Playing:
     """Mixin for a decoding representation with `decoder` (vae.decoder.Decoder), `spec`,
-    `zdim`, `name`, `_chunks` (vae.decoder.NumpyDecoding) and `posterior_of_pattern(grids)`:
-    prior choice and sampling, takes, feel."""
+    `zdim`, `name`, `_chunks` and `_velocities` (vae.decoder.NumpyDecoding) and
+    `posterior_of_pattern(grids)`: prior choice and sampling, takes, feel."""
 
     mixture: MixturePrior | None = None
     feel_tables: feel_tables.FeelTables | None = None
@@ -167,8 +167,9 @@ class Playing:
         in parts is the same take as drawn at once."""
         from scipy.special import ndtr
         h = self.decoder.hidden(z)
-        played = sigmoid(self.decoder.head("hits", h) / temperature)
-        velocity = np.maximum(sigmoid(self.decoder.head("velocity", h)), MIN_VELOCITY)
+        hit = self.decoder.head("hits", h)
+        played = sigmoid(hit / temperature)
+        velocity = self._velocities(h, hit)
         rows, steps = self.spec.shape
         per_bar = self.spec.steps_per_bar
         normals = rng.standard_normal((len(z), rows, steps // per_bar + 1, per_bar))
