@@ -43,7 +43,8 @@ function download(path) { return path; }
 // A MIDI file at the chosen note map's pitches (the same pitches Web MIDI sends): a
 // loop's, or a Target result's or a Map cell's (played as heard: feel, swing).
 function foundUrl(path) { return download(path) + (midi.map ? `?map=${encodeURIComponent(midi.map.key)}` : ""); }
-function midiUrl(id) { return foundUrl(`/api/loop/${id}.mid`); }
+const loopMidi = (id) => `/api/loop/${id}.mid`;
+function midiUrl(id) { return foundUrl(loopMidi(id)); }
 function midiName(id) { return `loop-${String(id).padStart(3, "0")}.mid`; }
 // A MIDI download link for `path` at the chosen note map; relinkMidi moves every one drawn
 // to a newly chosen map, without drawing anything again (a click landing then would be lost).
@@ -403,7 +404,7 @@ function renderEvolve() {
       el("div", { className: "top" }, el("span", {}, el("span", { className: "num", textContent: `${i + 1}` }), el("span", { className: "id", textContent: `  #${loop.id}` })), stars(loop), fav),
       cv, el("div", { className: "lineage", textContent: lineage(loop) }));
     card.dataset.id = loop.id;
-    const save = midiLink(`/api/loop/${loop.id}.mid`, { className: "mid", download: midiName(loop.id), textContent: "⇩ .mid", title: "download, or drag the card into your DAW or a folder" });
+    const save = midiLink(loopMidi(loop.id), { className: "mid", download: midiName(loop.id), textContent: "⇩ .mid", title: "download, or drag the card into your DAW or a folder" });
     save.addEventListener("click", (e) => e.stopPropagation());
     card.querySelector(".top").append(save);
     card.draggable = true;                    // drag out: the DAW or folder gets loop-NNN.mid
@@ -823,7 +824,7 @@ function renderExport() {
     el("td", { textContent: l.generation }),
     el("td", { textContent: l.rating == null ? "-" : l.rating }),
     el("td", { textContent: OP_WORDS[l.op] || l.op }),
-    el("td", {}, midiLink(`/api/loop/${l.id}.mid`, { textContent: "MIDI", download: midiName(l.id) }),
+    el("td", {}, midiLink(loopMidi(l.id), { textContent: "MIDI", download: midiName(l.id) }),
       el("a", { href: download(`/api/loop/${l.id}.wav`), textContent: "WAV", download: `loop-${l.id}.wav` })))));
 }
 
@@ -898,7 +899,7 @@ function listFollow() {
   if (midi.access && midi.access.inputs) for (const i of midi.access.inputs.values()) sel.append(el("option", { value: `clock:${i.id}`, textContent: `clock from ${i.name}` }));
   sel.value = [...sel.options].some((o) => o.value === keep && !o.disabled) ? keep : "";
   const f = engine.follow;      // a followed clock's input unplugged: say so, play on alone
-  if (f && f.kind === "clock" && sel.value !== `clock:${f.input.id}`) { say(`${f.name}'s clock is gone (its MIDI input left): own tempo`, true); chooseFollow("", true); }
+  if (f && f.kind === "clock" && sel.value !== `clock:${f.input.id}`) followEvents.lost(`${f.name}'s clock is gone (its MIDI input left): own tempo`);
 }
 
 const followEvents = {
